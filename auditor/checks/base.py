@@ -1,0 +1,216 @@
+"""What a check is, what it produces, and the helpers every check shares.
+
+A check is a module under `auditor.checks` whose dotted path below the package is its id
+(`auditor/checks/sspr/gates.py` is `sspr.gates`). It defines `SPEC` and a pure function
+`evaluate(ctx) -> list[Finding]`. Checks never do I/O: everything comes from the policy and
+the snapshot handed to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.policy.models import Location, Policy, Waiver
+from auditor.snapshot.models import Section, Snapshot
+
+
+class Status(StrEnum):
+    passed = "pass"
+    failed = "fail"
+    unknown = "unknown"
+    not_applicable = "not_applicable"
+    waived = "waived"
+
+
+class Severity(StrEnum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to reach the secure state by hand."""
+
+    portal: str
+    graph: str | None = None
+    powershell: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    severity: Severity
+    policy_key: str
+    sections: tuple[str, ...]
+    references: tuple[str, ...]
+    fix: Fix
+    description: str = ""
+    secure_score_control: str | None = None
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="The API path, DN or file the value was read from")
+    field: str = Field(description="The field, attribute or key within it")
+    value: Any = None
+
+
+class WaiverNote(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    owner: str
+    ticket: str | None
+    expires: date
+    expired: bool
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    title: str
+    status: Status
+    severity: Severity
+    target: str
+    expected: Any = None
+    actual: Any = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    policy_location: Location | None = None
+    reason: str | None = Field(None, description="Why unknown / not applicable, or what differs")
+    fix: dict[str, str] = Field(default_factory=dict)
+    waiver: WaiverNote | None = None
+
+
+class Unreadable(Exception):
+    """Raised inside a check when an input it needs could not be read."""
+
+    def __init__(self, reason: str, evidence: list[Evidence] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.evidence = evidence or []
+
+
+@dataclass
+class Context:
+    """What a check sees: the policy, the snapshot, and constructors for its findings."""
+
+    spec: CheckSpec
+    policy: Policy
+    snapshot: Snapshot
+    findings: list[Finding] = field(default_factory=list)
+
+    def section(self, name: str) -> Any:
+        """The value of snapshot section `name`, or raise Unreadable with the reason."""
+        section: Section[Any] | None = getattr(self.snapshot, name, None)
+        if section is None:
+            raise Unreadable(f"`{name}` was not collected in this snapshot")
+        if section.error is not None or section.value is None:
+            raise Unreadable(
+                f"{section.source}: {section.error or 'no value'}",
+                [Evidence(source=section.source, field="(section)")],
+            )
+        return section.value
+
+    def source(self, name: str) -> str:
+        section: Section[Any] | None = getattr(self.snapshot, name, None)
+        return section.source if section is not None else name
+
+    def location(self, key: str | None = None) -> Location | None:
+        return self.policy.location(key or self.spec.policy_key)
+
+    def result(
+        self,
+        status: Status,
+        *,
+        target: str = "tenant",
+        expected: Any = None,
+        actual: Any = None,
+        evidence: list[Evidence] | None = None,
+        reason: str | None = None,
+        key: str | None = None,
+    ) -> Finding:
+        return Finding(
+            check=self.spec.id,
+            title=self.spec.title,
+            status=status,
+            severity=self.spec.severity,
+            target=target,
+            expected=expected,
+            actual=actual,
+            evidence=evidence or [],
+            policy_location=self.location(key),
+            reason=reason,
+            fix={k: v for k, v in vars(self.spec.fix).items() if v},
+        )
+
+    def compare(
+        self,
+        expected: Any,
+        actual: Any,
+        evidence: list[Evidence],
+        *,
+        target: str = "tenant",
+        key: str | None = None,
+        what: str | None = None,
+    ) -> Finding:
+        """pass when equal, fail with a reason when not, unknown when the live value is absent."""
+        if actual is None:
+            return self.result(
+                Status.unknown, target=target, expected=expected, evidence=evidence, key=key,
+                reason=f"the live value of {what or 'this setting'} was not present in the response",
+            )
+        if actual == expected:
+            return self.result(Status.passed, target=target, expected=expected, actual=actual,
+                               evidence=evidence, key=key)
+        return self.result(
+            Status.failed, target=target, expected=expected, actual=actual, evidence=evidence, key=key,
+            reason=f"{what or 'the setting'} is {_show(actual)}, the policy asks for {_show(expected)}",
+        )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+Evaluate = Callable[[Context], list[Finding]]
+
+
+def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -> list[Finding]:
+    """Turn covered failures into `waived`; an expired waiver leaves the failure and says so."""
+    out = []
+    for finding in findings:
+        waiver = _matching_waiver(finding, waivers) if finding.status == Status.failed else None
+        if waiver is None:
+            out.append(finding)
+            continue
+        expired = waiver.expires < today
+        note = WaiverNote(reason=waiver.reason, owner=waiver.owner, ticket=waiver.ticket,
+                          expires=waiver.expires, expired=expired)
+        status = Status.failed if expired else Status.waived
+        out.append(finding.model_copy(update={"status": status, "waiver": note}))
+    return out
+
+
+def _matching_waiver(finding: Finding, waivers: list[Waiver]) -> Waiver | None:
+    matches = [w for w in waivers if w.check == finding.check and w.target in (None, finding.target)]
+    # a waiver for this exact target wins over a check-wide one
+    matches.sort(key=lambda w: w.target is None)
+    return matches[0] if matches else None

@@ -1,0 +1,64 @@
+"""Find every check module and run them over a policy and a snapshot."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from types import ModuleType
+
+import auditor.checks as checks_package
+from auditor.checks.base import CheckSpec, Context, Evaluate, Finding, Status, Unreadable, apply_waivers
+from auditor.policy.models import Policy
+from auditor.snapshot.models import Snapshot
+
+_NOT_CHECKS = {"base", "registry", "outcome"}
+
+
+@dataclass(frozen=True)
+class Check:
+    spec: CheckSpec
+    evaluate: Evaluate
+    module: str
+
+
+@cache
+def all_checks() -> tuple[Check, ...]:
+    found = []
+    prefix = checks_package.__name__ + "."
+    for info in pkgutil.walk_packages(checks_package.__path__, prefix):
+        if info.ispkg or info.name.rsplit(".", 1)[-1] in _NOT_CHECKS:
+            continue
+        module = importlib.import_module(info.name)
+        found.append(_as_check(module, info.name.removeprefix(prefix)))
+    return tuple(sorted(found, key=lambda c: c.spec.id))
+
+
+def _as_check(module: ModuleType, dotted: str) -> Check:
+    spec = getattr(module, "SPEC", None)
+    evaluate = getattr(module, "evaluate", None)
+    if not isinstance(spec, CheckSpec) or not callable(evaluate):
+        raise TypeError(f"check module {module.__name__} must define SPEC and evaluate()")
+    if spec.id != dotted:
+        raise TypeError(f"check id {spec.id!r} does not match its module path {dotted!r}")
+    return Check(spec=spec, evaluate=evaluate, module=module.__name__)
+
+
+def run_checks(policy: Policy, snapshot: Snapshot, today: date | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in all_checks():
+        findings.extend(run_check(check, policy, snapshot))
+    return apply_waivers(findings, policy.waivers, today or date.today())
+
+
+def run_check(check: Check, policy: Policy, snapshot: Snapshot) -> list[Finding]:
+    ctx = Context(spec=check.spec, policy=policy, snapshot=snapshot)
+    top = check.spec.policy_key.split(".", 1)[0]
+    if getattr(policy, top, None) is None:
+        return [ctx.result(Status.not_applicable, reason=f"the policy has no `{top}` section", key=top)]
+    try:
+        return check.evaluate(ctx)
+    except Unreadable as exc:
+        return [ctx.result(Status.unknown, reason=exc.reason, evidence=exc.evidence)]

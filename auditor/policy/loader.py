@@ -1,0 +1,244 @@
+"""YAML policy file → validated `Policy`, with every error naming file:line:column and the field.
+
+ruamel.yaml's round-trip loader keeps the position of every key; we flatten the document into
+plain Python while recording `dotted.path → (line, column)`, validate with pydantic, and map
+each validation error back to the YAML position it came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from auditor.policy.models import Policy, PolicySource
+
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_ALIASES = 100
+
+
+@dataclass(frozen=True)
+class PolicyIssue:
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class PolicyError(Exception):
+    """A policy file could not be loaded; `issues` says where and why."""
+
+    def __init__(self, issues: list[PolicyIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    return parse_policy(raw, name)
+
+
+def parse_policy(raw: bytes, name: str) -> Policy:
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"file is {len(raw)} bytes; the limit is {MAX_POLICY_BYTES}")])
+    text = _decode(raw, name)
+    document, positions = _parse_yaml(text, name)
+    if document is None:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", "the file is empty; expected a mapping with `sspr:` etc.")])
+    if not isinstance(document, dict):
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"expected a mapping at the top, got {_kind(document)}")])
+    try:
+        policy = Policy.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyError(_issues_from_validation(exc, name, positions)) from None
+    policy._source = PolicySource(file=name, positions=positions)
+    return policy
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise PolicyError(
+            [PolicyIssue(name, line, column, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded")]
+        ) from None
+
+
+def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    if text.count("*") > MAX_ALIASES and _alias_count(text) > MAX_ALIASES:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"more than {MAX_ALIASES} YAML aliases; refusing to expand")])
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        problem = problem.replace("\n", " ")
+        if "\t" in text and ("tab" in problem.lower() or "'\\t'" in problem):
+            problem += " (YAML does not allow tabs for indentation; use spaces)"
+        raise PolicyError([PolicyIssue(name, line, column, "", f"YAML syntax: {problem}")]) from None
+    except YAMLError as exc:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"YAML: {str(exc).splitlines()[0]}")]) from None
+    positions: dict[str, tuple[int, int]] = {}
+    return _plain(document, "", positions), positions
+
+
+def _alias_count(text: str) -> int:
+    import re
+
+    return len(re.findall(r"(?:^|[\s\[{,])\*[^\s,\]}]+", text))
+
+
+def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]]) -> Any:
+    """Turn ruamel's commented nodes into plain Python, recording each key's position."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            path = f"{prefix}.{key}" if prefix else str(key)
+            try:
+                line, column = node.lc.key(key)
+                positions[path] = (line + 1, column + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            out[str(key)] = _plain(node[key], path, positions)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, item in enumerate(node):
+            path = f"{prefix}.{index}"
+            try:
+                line, column = node.lc.item(index)
+                positions[path] = (line + 1, column + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            items.append(_plain(item, path, positions))
+        return items
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def _issues_from_validation(
+    exc: ValidationError, name: str, positions: dict[str, tuple[int, int]]
+) -> list[PolicyIssue]:
+    issues = []
+    for error in exc.errors(include_url=False):
+        loc = [str(p) for p in error["loc"] if not _is_union_tag(p)]
+        path = ".".join(loc)
+        line, column = _nearest_position(loc, positions)
+        message = _message(error, loc)
+        issues.append(PolicyIssue(name, line, column, path, message))
+    issues.sort(key=lambda i: (i.line, i.column))
+    return issues
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic inserts the union member's type name into `loc`, e.g. ('sspr', 'group', 'GroupRef', 'id')
+    return isinstance(part, str) and part[:1].isupper() or part in ("str", "int", "bool", "none", "literal[1,2]")
+
+
+def _nearest_position(loc: list[str], positions: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    parts = list(loc)
+    while parts:
+        found = positions.get(".".join(parts))
+        if found:
+            return found
+        parts.pop()
+    return (1, 1)
+
+
+def _message(error: dict[str, Any], loc: list[str]) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
+        text = "unknown key"
+        if hint:
+            text += f"; did you mean `{hint[0]}`?"
+        elif allowed:
+            text += f"; expected one of: {', '.join(sorted(allowed))}"
+        return text
+    if kind == "missing":
+        return "required key is missing"
+    text = error["msg"].removeprefix("Value error, ")
+    if kind in ("enum", "literal_error") or kind.endswith("_type") or kind.endswith("_parsing"):
+        text += f" (got {_short(given)})"
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__.replace("Commented", "").lower()
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    """The field names (and aliases) of the model at `loc`, walking Policy's annotations."""
+    model: Any = Policy
+    for part in loc:
+        if part.isdigit():
+            continue
+        model = _model_of(model, part)
+        if model is None:
+            return []
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return list(model.model_fields)
+
+
+def _model_of(model: Any, field_name: str) -> Any:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    field = model.model_fields.get(field_name)
+    if field is None:
+        return None
+    return _unwrap(field.annotation)
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            inner = _unwrap(arg)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+        return None
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    return annotation

@@ -1,0 +1,259 @@
+"""The desired SSPR + writeback state, as pydantic v2 models.
+
+Every model forbids unknown keys so a misspelt setting is an error, never silently ignored.
+Secrets never live here: only identifiers (tenant id, client id, host names, DNs).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_DN_COMPONENT = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C)=(?:[^,\\]|\\.)+\s*$", re.IGNORECASE)
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    line: int
+    column: int
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class PolicySource(BaseModel):
+    """The file a policy came from and the 1-based (line, column) of every key in it."""
+
+    file: str
+    positions: dict[str, tuple[int, int]]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Scope(StrEnum):
+    none = "none"
+    selected = "selected"
+    all = "all"
+
+
+class GroupRef(Strict):
+    """The one group SSPR is enabled for, when scope is `selected`."""
+
+    id: Annotated[str | None, Field(pattern=GUID_PATTERN, description="Object id of the group")] = None
+    name: Annotated[str | None, Field(min_length=1, description="Display name of the group")] = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GroupRef:
+        if not self.id and not self.name:
+            raise ValueError("give the group's `id` or its `name` (or both)")
+        return self
+
+
+class Methods(Strict):
+    """Which verification methods SSPR offers (the portal's method toggles)."""
+
+    mobile_app_notification: bool = Field(False, description="Microsoft Authenticator notification")
+    mobile_app_code: bool = Field(False, description="Authenticator or other OATH app code")
+    email: bool = Field(False, description="Email to an alternate address")
+    mobile_phone: bool = Field(False, description="SMS and voice call to the mobile phone")
+    office_phone: bool = Field(False, description="Voice call to the office phone")
+    security_questions: bool = Field(False, description="Security questions (weakest; not recommended)")
+
+    def enabled(self) -> list[str]:
+        return [name for name, on in self.model_dump().items() if on]
+
+
+class SecurityQuestions(Strict):
+    number_to_register: Annotated[int, Field(ge=3, le=5)] = 3
+    number_to_reset: Annotated[int, Field(ge=3, le=5)] = 3
+
+    @model_validator(mode="after")
+    def _reset_not_above_register(self) -> SecurityQuestions:
+        if self.number_to_reset > self.number_to_register:
+            raise ValueError(
+                f"number_to_reset ({self.number_to_reset}) must not exceed "
+                f"number_to_register ({self.number_to_register})"
+            )
+        return self
+
+
+class Registration(Strict):
+    require_on_sign_in: bool = Field(True, description="Ask in-scope users to register when they sign in")
+    reconfirm_days: Annotated[int, Field(ge=0, le=730, description="0 = never ask to reconfirm")] = 180
+
+
+class Notifications(Strict):
+    notify_users: bool = Field(True, description="Mail users when their password is reset")
+    notify_admins: bool = Field(True, description="Mail all admins when another admin resets")
+
+
+class Helpdesk(Strict):
+    customize: bool = Field(False, description="Point 'Contact your administrator' at a custom target")
+    email_or_url: Annotated[str | None, Field(min_length=3, max_length=2048)] = None
+
+    @model_validator(mode="after")
+    def _target_when_customized(self) -> Helpdesk:
+        if self.customize and not self.email_or_url:
+            raise ValueError("customize: true needs `email_or_url`")
+        if self.email_or_url and not re.match(r"^(https?://\S+|[^@\s]+@[^@\s]+\.[^@\s]+)$", self.email_or_url):
+            raise ValueError("email_or_url must be an http(s) URL or an email address")
+        return self
+
+
+class Sspr(Strict):
+    scope: Scope = Field(description="Who may reset: none, one selected group, or all users")
+    group: GroupRef | None = None
+    methods_required: Literal[1, 2] = Field(2, description="Number of methods (gates) a reset needs")
+    methods: Methods = Field(default_factory=Methods)
+    security_questions: SecurityQuestions | None = None
+    registration: Registration = Field(default_factory=Registration)
+    notifications: Notifications = Field(default_factory=Notifications)
+    helpdesk: Helpdesk = Field(default_factory=Helpdesk)
+
+    @model_validator(mode="after")
+    def _documented_rules(self) -> Sspr:
+        if self.scope == Scope.selected and self.group is None:
+            raise ValueError("scope `selected` needs a `group`")
+        if self.scope != Scope.selected and self.group is not None:
+            raise ValueError(f"`group` only applies to scope `selected`, not `{self.scope.value}`")
+        enabled = self.methods.enabled()
+        if self.scope != Scope.none and len(enabled) < self.methods_required:
+            raise ValueError(
+                f"methods_required is {self.methods_required} but only {len(enabled)} method(s) are enabled"
+            )
+        # Microsoft: with two gates the Authenticator app needs at least two other methods
+        # (concept-sspr-howitworks), because app notification and code count as one.
+        app = self.methods.mobile_app_notification or self.methods.mobile_app_code
+        others = [m for m in enabled if m not in ("mobile_app_notification", "mobile_app_code")]
+        if self.scope != Scope.none and self.methods_required == 2 and app and len(others) < 2:
+            raise ValueError(
+                "with methods_required 2 and the Authenticator app enabled, at least two other methods "
+                "must be enabled (Microsoft: concept-sspr-howitworks)"
+            )
+        if self.methods.security_questions and self.security_questions is None:
+            raise ValueError("security_questions method is enabled: give `security_questions` counts")
+        return self
+
+
+class AdminSspr(Strict):
+    allowed: bool = Field(description="authorizationPolicy.allowedToUseSSPR: admins may use SSPR")
+
+
+class MigrationState(StrEnum):
+    pre_migration = "preMigration"
+    migration_in_progress = "migrationInProgress"
+    migration_complete = "migrationComplete"
+
+
+class MethodsPolicy(Strict):
+    migration_state: MigrationState = Field(description="authenticationMethodsPolicy.policyMigrationState")
+
+
+class Writeback(Strict):
+    enabled: bool = Field(description="Write passwords back to on-premises AD")
+    unlock: bool = Field(False, description="Let users unlock their account without resetting")
+    cloud_sync: bool | None = Field(None, description="Writeback via Entra Cloud Sync (None = not checked)")
+
+
+class DirectoryRights(Strict):
+    reset_password: bool = Field(True, description="Extended right Reset Password")
+    change_password: bool = Field(True, description="Extended right Change Password (the tutorial lists it)")
+    write_lockout_time: bool = Field(True, description="Write property lockoutTime")
+    write_pwd_last_set: bool = Field(True, description="Write property pwdLastSet")
+    unexpire_password: bool = Field(False, description="Extended right Unexpire Password on the domain root")
+    admin_sd_holder: bool = Field(
+        False, description="Also expect the rights on AdminSDHolder so adminCount=1 users get them"
+    )
+
+
+class PasswordAge(Strict):
+    minimum_days: Annotated[int, Field(ge=0, le=998)] = Field(0, description="Highest allowed minimum age")
+    include_fine_grained: bool = Field(True, description="Also check fine-grained password policies")
+
+
+DistinguishedName = Annotated[str, Field(min_length=4, max_length=2048)]
+
+
+def _check_dn(value: str) -> str:
+    parts = re.split(r"(?<!\\),", value)
+    if not parts or not all(_DN_COMPONENT.match(p) for p in parts):
+        raise ValueError(f"not a distinguished name: {value!r} (expected e.g. OU=Staff,DC=corp,DC=example)")
+    return value
+
+
+class Directory(Strict):
+    service_account: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="sAMAccountName of the sync service account (e.g. MSOL_0123abcd) or its DN"
+    )
+    target_ous: Annotated[list[DistinguishedName], Field(min_length=1)] = Field(
+        description="The synced OUs (or the domain root) whose users can reset"
+    )
+    rights: DirectoryRights = Field(default_factory=DirectoryRights)
+    password_age: PasswordAge = Field(default_factory=PasswordAge)
+    contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(default_factory=list)
+
+    @field_validator("target_ous")
+    @classmethod
+    def _valid_dns(cls, values: list[str]) -> list[str]:
+        return [_check_dn(v) for v in values]
+
+
+class Coverage(Strict):
+    registration_min_percent: Annotated[float, Field(ge=0, le=100)] = 90
+    require_license: bool = True
+
+
+class Waiver(Strict):
+    check: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
+    target: str | None = None
+    reason: Annotated[str, Field(min_length=3)]
+    owner: Annotated[str, Field(min_length=1)]
+    ticket: str | None = None
+    expires: date
+
+
+class Tenant(Strict):
+    name: str | None = None
+    tenant_id: Annotated[str | None, Field(pattern=GUID_PATTERN)] = None
+
+
+class Policy(Strict):
+    """The whole desired state. Sections left out are not checked (`not_applicable`)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="sspr-auditor policy", populate_by_name=True
+    )
+
+    version: Literal[1] = 1
+    tenant: Tenant = Field(default_factory=Tenant)
+    sspr: Sspr | None = None
+    admin_sspr: AdminSspr | None = None
+    methods_policy: MethodsPolicy | None = None
+    writeback: Writeback | None = None
+    directory: Directory | None = None
+    coverage: Coverage | None = None
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    _source: PolicySource | None = PrivateAttr(default=None)
+
+    def location(self, key: str) -> Location | None:
+        """Where `key` (a dotted path like `sspr.methods_required`) was declared, or its nearest parent."""
+        if self._source is None:
+            return None
+        parts = key.split(".")
+        while parts:
+            found = self._source.positions.get(".".join(parts))
+            if found is not None:
+                return Location(file=self._source.file, line=found[0], column=found[1], key=".".join(parts))
+            parts.pop()
+        return Location(file=self._source.file, line=1, column=1, key="")

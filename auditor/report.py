@@ -1,0 +1,57 @@
+"""The result of one audit, as handed to every renderer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.checks.base import Finding
+from auditor.snapshot.models import Snapshot, utc_now
+
+REPORT_FORMAT = "sspr-auditor-report"
+
+
+class SectionStatus(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    source: str
+    collected_at: datetime
+    readable: bool
+    error: str | None = None
+
+
+class ReportSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    by_status: dict[str, int] = Field(description="count of findings per status; every status present")
+    failed_by_severity: dict[str, int]
+    exit_code: int
+
+
+class AuditReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    format: str = REPORT_FORMAT
+    format_version: int = 1
+    tool_version: str
+    generated_at: datetime = Field(default_factory=utc_now)
+    policy_file: str
+    origin: str
+    snapshot_created_at: datetime
+    sections: list[SectionStatus]
+    summary: ReportSummary
+    findings: list[Finding]
+
+
+def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:
+    out = []
+    for name in type(snapshot).model_fields:
+        section = getattr(snapshot, name)
+        if section is None or not hasattr(section, "source"):
+            continue
+        out.append(SectionStatus(name=name, source=section.source, collected_at=section.collected_at,
+                                 readable=section.readable, error=section.error))
+    return out

@@ -1,0 +1,125 @@
+"""The live state, as one serialisable record.
+
+Each section is either a value or an error with its reason, with where it came from and when.
+Checks see only these models: Graph and portal field names stay inside the readers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T", bound=BaseModel)
+
+SNAPSHOT_FORMAT = "sspr-auditor-snapshot"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Section(BaseModel, Generic[T]):
+    """One reader's result: `value` when read, `error` (the reason) when not."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="Where it was read, e.g. `graph:GET /policies/authorizationPolicy`")
+    collected_at: datetime = Field(default_factory=utc_now)
+    value: T | None = None
+    error: str | None = None
+
+    @classmethod
+    def ok(cls, source: str, value: T) -> Section[T]:
+        return cls(source=source, value=value)
+
+    @classmethod
+    def failed(cls, source: str, error: str) -> Section[T]:
+        return cls(source=source, error=error)
+
+    @property
+    def readable(self) -> bool:
+        return self.value is not None and self.error is None
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AuthorizationPolicyState(Model):
+    allowed_to_use_sspr: bool | None = Field(description="authorizationPolicy.allowedToUseSSPR")
+
+
+class MethodConfiguration(Model):
+    id: str = Field(description="e.g. Email, Sms, Voice, MicrosoftAuthenticator, SoftwareOath")
+    state: Literal["enabled", "disabled"] | None
+    include_target_ids: list[str] = Field(default_factory=list)
+    is_office_phone_allowed: bool | None = None
+
+
+class MethodsPolicyState(Model):
+    migration_state: str | None = Field(description="policyMigrationState")
+    configurations: list[MethodConfiguration] = Field(default_factory=list)
+
+    def configuration(self, method_id: str) -> MethodConfiguration | None:
+        return next((c for c in self.configurations if c.id.lower() == method_id.lower()), None)
+
+
+class SyncFeaturesState(Model):
+    """From /directory/onPremisesSynchronization: informational, not the writeback truth."""
+
+    password_writeback_enabled: bool | None = None
+    password_sync_enabled: bool | None = None
+    on_premises_sync_enabled: bool | None = None
+
+
+class SsprPolicyState(Model):
+    """The portal's PasswordResetPolicies object, with readable names."""
+
+    enablement: Literal["none", "selected", "all"]
+    group_ids: list[str] = Field(default_factory=list)
+    group_name: str | None = None
+    methods_required: int | None = None
+    mobile_app_notification: bool | None = None
+    mobile_app_code: bool | None = None
+    email: bool | None = None
+    mobile_phone: bool | None = None
+    office_phone: bool | None = None
+    security_questions: bool | None = None
+    questions_to_register: int | None = None
+    questions_to_reset: int | None = None
+    registration_required_on_sign_in: bool | None = None
+    reconfirm_days: int | None = None
+    notify_users: bool | None = None
+    notify_admins: bool | None = None
+    customize_helpdesk: bool | None = None
+    helpdesk_email_or_url: str | None = None
+
+
+class OnPremisesWritebackState(Model):
+    """The portal's OnPremisesPasswordResetPolicies object."""
+
+    writeback_enabled: bool | None = None
+    cloud_sync_writeback_enabled: bool | None = None
+    writeback_supported: bool | None = None
+    unlock_enabled: bool | None = None
+    unlock_supported: bool | None = None
+
+
+class Snapshot(BaseModel):
+    """Everything the checks need, read once. Sections left as None were not collected."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: Literal["sspr-auditor-snapshot"] = SNAPSHOT_FORMAT
+    format_version: Literal[1] = 1
+    tool_version: str
+    created_at: datetime = Field(default_factory=utc_now)
+    origin: str = Field(description="`lab:<scenario>`, `live:<tenant id>` or `graph:<url>`")
+
+    authorization_policy: Section[AuthorizationPolicyState] | None = None
+    methods_policy: Section[MethodsPolicyState] | None = None
+    sync_features: Section[SyncFeaturesState] | None = None
+    sspr_policy: Section[SsprPolicyState] | None = None
+    onprem_writeback: Section[OnPremisesWritebackState] | None = None

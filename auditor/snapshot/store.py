@@ -1,0 +1,50 @@
+"""Save and load snapshots as JSON files, and fingerprint their sections."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from auditor.snapshot.models import Snapshot
+
+
+class SnapshotError(Exception):
+    """A snapshot file could not be read or is not a snapshot."""
+
+
+def save_snapshot(snapshot: Snapshot, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(snapshot.model_dump_json(indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from None
+    try:
+        return Snapshot.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise SnapshotError(
+            f"{path}: not a valid sspr-auditor snapshot ({exc.error_count()} error(s)); first at {where}: {first['msg']}"
+        ) from None
+
+
+def fingerprint(part: BaseModel | None) -> str:
+    """A stable hash of one snapshot part (its value only, not when it was read)."""
+    if part is None:
+        payload = "null"
+    else:
+        data = part.model_dump(mode="json", exclude={"collected_at"})
+        payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
