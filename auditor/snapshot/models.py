@@ -71,7 +71,6 @@ class SyncFeaturesState(Model):
 
     password_writeback_enabled: bool | None = None
     password_sync_enabled: bool | None = None
-    on_premises_sync_enabled: bool | None = None
 
 
 class SsprPolicyState(Model):

@@ -1,0 +1,33 @@
+"""sspr.helpdesk: "Contact your administrator" leads where the policy says."""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+
+SPEC = CheckSpec(
+    id="sspr.helpdesk",
+    title="The SSPR helpdesk link points where the policy says",
+    severity=Severity.low,
+    policy_key="sspr.helpdesk",
+    sections=("sspr_policy",),
+    references=("https://learn.microsoft.com/entra/identity/authentication/howto-sspr-customization",),
+    fix=Fix(portal="Entra admin center > Protection > Password reset > Customization > "
+                   "Customize helpdesk link / Custom helpdesk email or URL"),
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    assert ctx.policy.sspr is not None
+    wanted = ctx.policy.sspr.helpdesk
+    live = ctx.section("sspr_policy")
+    source = ctx.source("sspr_policy")
+    findings = [ctx.compare(wanted.customize, live.customize_helpdesk,
+                            [Evidence(source=source, field="customizeHelpdeskLink", value=live.customize_helpdesk)],
+                            target="customize link", key="sspr.helpdesk.customize",
+                            what="the custom helpdesk link")]
+    if wanted.customize:
+        findings.append(ctx.compare(
+            wanted.email_or_url, live.helpdesk_email_or_url,
+            [Evidence(source=source, field="customHelpdeskEmailOrUrl", value=live.helpdesk_email_or_url)],
+            target="helpdesk target", key="sspr.helpdesk.email_or_url", what="the helpdesk email or URL"))
+    return findings

@@ -1,0 +1,25 @@
+"""sspr.notify_admins: all admins are told when another admin resets their password."""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+
+SPEC = CheckSpec(
+    id="sspr.notify_admins",
+    title="All admins are notified when another admin resets their password",
+    severity=Severity.medium,
+    policy_key="sspr.notifications.notify_admins",
+    sections=("sspr_policy",),
+    references=("https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",),
+    fix=Fix(portal="Entra admin center > Protection > Password reset > Notifications > "
+                   "Notify all admins when other admins reset their password?"),
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    assert ctx.policy.sspr is not None
+    live = ctx.section("sspr_policy")
+    evidence = [Evidence(source=ctx.source("sspr_policy"), field="notifyOnAdminPasswordReset",
+                         value=live.notify_admins)]
+    return [ctx.compare(ctx.policy.sspr.notifications.notify_admins, live.notify_admins, evidence,
+                        what="notifying admins on admin resets")]

@@ -1,0 +1,25 @@
+"""sspr.notify_users: users are told when their password is reset."""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+
+SPEC = CheckSpec(
+    id="sspr.notify_users",
+    title="Users are notified when their password is reset",
+    severity=Severity.medium,
+    policy_key="sspr.notifications.notify_users",
+    sections=("sspr_policy",),
+    references=("https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",),
+    fix=Fix(portal="Entra admin center > Protection > Password reset > Notifications > "
+                   "Notify users on password resets?"),
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    assert ctx.policy.sspr is not None
+    live = ctx.section("sspr_policy")
+    evidence = [Evidence(source=ctx.source("sspr_policy"), field="notifyUsersOnPasswordReset",
+                         value=live.notify_users)]
+    return [ctx.compare(ctx.policy.sspr.notifications.notify_users, live.notify_users, evidence,
+                        what="notifying users on reset")]

@@ -1,0 +1,26 @@
+"""writeback.unlock: users can unlock their on-premises account without a reset, as the policy says."""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+
+SPEC = CheckSpec(
+    id="writeback.unlock",
+    title="Users can unlock their on-premises account without resetting their password",
+    severity=Severity.low,
+    policy_key="writeback.unlock",
+    sections=("onprem_writeback",),
+    references=("https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",),
+    fix=Fix(portal="Entra admin center > Protection > Password reset > On-premises integration > "
+                   "Allow users to unlock accounts without resetting their password"),
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    wanted = ctx.policy.writeback
+    assert wanted is not None
+    live = ctx.section("onprem_writeback")
+    source = ctx.source("onprem_writeback")
+    evidence = [Evidence(source=source, field="accountUnlockEnabled", value=live.unlock_enabled),
+                Evidence(source=source, field="accountUnlockSupported", value=live.unlock_supported)]
+    return [ctx.compare(wanted.unlock, live.unlock_enabled, evidence, what="unlock without reset")]

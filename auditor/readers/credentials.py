@@ -1,0 +1,95 @@
+"""Choose the azure-identity credential a run uses. Secrets come from the environment only."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+PORTAL_RESOURCE = "74658136-14ec-4630-ad9b-26e160ff0fc6"
+PORTAL_SCOPE = f"{PORTAL_RESOURCE}/.default"
+
+
+class AuthKind(StrEnum):
+    secret = "secret"
+    certificate = "certificate"
+    workload_identity = "workload-identity"
+    github_oidc = "github-oidc"
+    azure_cli = "azure-cli"
+    device_code = "device-code"
+
+
+class CredentialError(Exception):
+    """The chosen credential cannot be built (a missing variable, a missing id)."""
+
+
+@dataclass(frozen=True)
+class LabTokenCredential:
+    """Hands out a fixed bearer token; only ever used against the lab emulator on loopback."""
+
+    token: str = "lab-token"
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, int(time.time()) + 3600)
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise CredentialError(f"environment variable {name} is not set")
+    return value
+
+
+def build_credential(kind: AuthKind, tenant_id: str | None, client_id: str | None) -> Any:
+    """A synchronous azure-identity credential (the async path closed credentials in older kiota)."""
+    import azure.identity as identity
+
+    def need(value: str | None, what: str) -> str:
+        if not value:
+            raise CredentialError(f"--auth {kind.value} needs {what}")
+        return value
+
+    if kind == AuthKind.secret:
+        return identity.ClientSecretCredential(
+            need(tenant_id, "--tenant-id"), need(client_id, "--client-id"), _env("AZURE_CLIENT_SECRET")
+        )
+    if kind == AuthKind.certificate:
+        return identity.ClientCertificateCredential(
+            need(tenant_id, "--tenant-id"), need(client_id, "--client-id"),
+            certificate_path=_env("AZURE_CLIENT_CERTIFICATE_PATH"),
+            password=os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None,
+        )
+    if kind == AuthKind.workload_identity:
+        return identity.WorkloadIdentityCredential(
+            tenant_id=need(tenant_id, "--tenant-id"), client_id=need(client_id, "--client-id"),
+            token_file_path=_env("AZURE_FEDERATED_TOKEN_FILE"),
+        )
+    if kind == AuthKind.github_oidc:
+        request_url = _env("ACTIONS_ID_TOKEN_REQUEST_URL")
+        request_token = _env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        return identity.ClientAssertionCredential(
+            need(tenant_id, "--tenant-id"), need(client_id, "--client-id"),
+            lambda: _github_assertion(request_url, request_token),
+        )
+    if kind == AuthKind.azure_cli:
+        return identity.AzureCliCredential(tenant_id=tenant_id)
+    if kind == AuthKind.device_code:
+        return identity.DeviceCodeCredential(client_id=client_id or None, tenant_id=tenant_id)
+    raise CredentialError(f"unknown credential kind {kind}")
+
+
+def _github_assertion(request_url: str, request_token: str) -> str:
+    """GitHub Actions' OIDC token for Entra workload identity federation."""
+    import httpx
+
+    response = httpx.get(
+        request_url, params={"audience": "api://AzureADTokenExchange"},
+        headers={"Authorization": f"Bearer {request_token}"}, timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["value"])
