@@ -166,7 +166,7 @@ def _issues_from_validation(
 
 def _is_union_tag(part: Any) -> bool:
     # pydantic inserts the union member's type name into `loc`, e.g. ('sspr', 'group', 'GroupRef', 'id')
-    return isinstance(part, str) and part[:1].isupper() or part in ("str", "int", "bool", "none", "literal[1,2]")
+    return (isinstance(part, str) and part[:1].isupper()) or part in ("str", "int", "bool", "none", "literal[1,2]")
 
 
 def _nearest_position(loc: list[str], positions: dict[str, tuple[int, int]]) -> tuple[int, int]:

@@ -246,6 +246,10 @@ class Policy(Strict):
 
     _source: PolicySource | None = PrivateAttr(default=None)
 
+    @property
+    def source_file(self) -> str | None:
+        return self._source.file if self._source is not None else None
+
     def location(self, key: str) -> Location | None:
         """Where `key` (a dotted path like `sspr.methods_required`) was declared, or its nearest parent."""
         if self._source is None:

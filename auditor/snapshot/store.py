@@ -36,7 +36,8 @@ def load_snapshot(path: str | Path) -> Snapshot:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise SnapshotError(
-            f"{path}: not a valid sspr-auditor snapshot ({exc.error_count()} error(s)); first at {where}: {first['msg']}"
+            f"{path}: not a valid sspr-auditor snapshot ({exc.error_count()} error(s)); "
+            f"first at {where}: {first['msg']}"
         ) from None
 
 

@@ -1,0 +1,144 @@
+"""One audit, start to finish: get a snapshot (lab, file or live), run the checks, build the report.
+
+The CLI calls these functions; nothing here parses arguments or prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlparse
+
+from auditor import __version__
+from auditor.checks.base import Finding, Severity
+from auditor.checks.outcome import Summary, exit_code
+from auditor.policy.models import Policy
+from auditor.report import AuditReport, ReportSummary, section_statuses
+from auditor.snapshot.models import Snapshot
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class SourceError(Exception):
+    """The live-state source is misconfigured (bad option combination, missing credential)."""
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    tenant_id: str | None = None
+    client_id: str | None = None
+    auth: str | None = None
+    portal: bool = False
+    portal_auth: str = "azure-cli"
+    graph_url: str | None = None
+    portal_url: str | None = None
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class LabOptions:
+    scenario: str
+    forbidden: tuple[str, ...] = ()
+    latency_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ExitPolicy:
+    fail_on: Severity = Severity.low
+    unknown_fails: bool = True
+
+
+@dataclass
+class AuditResult:
+    report: AuditReport
+    findings: list[Finding] = field(default_factory=list)
+
+
+def collect_live(options: LiveOptions) -> Snapshot:
+    from auditor.readers.collect import CollectOptions, collect
+    from auditor.readers.credentials import AuthKind, LabTokenCredential, build_credential
+    from auditor.readers.graph import GRAPH_URL
+    from auditor.readers.portal import PORTAL_URL
+
+    graph_url = options.graph_url or GRAPH_URL
+    portal_url = options.portal_url or PORTAL_URL
+    lab_endpoints = _is_loopback(graph_url) and (not options.portal or _is_loopback(portal_url))
+    auth = options.auth or ("lab" if lab_endpoints else None)
+    if auth is None:
+        raise SourceError("choose a credential with --auth (secret, certificate, workload-identity, "
+                          "github-oidc, azure-cli, device-code), or audit the lab with --lab demo")
+    if auth == "lab":
+        if not lab_endpoints:
+            raise SourceError("--auth lab only talks to a lab emulator on a loopback address")
+        graph_credential = portal_credential = LabTokenCredential()
+        origin = f"graph:{graph_url}"
+    else:
+        try:
+            graph_credential = build_credential(AuthKind(auth), options.tenant_id, options.client_id)
+            portal_credential = (
+                build_credential(AuthKind(options.portal_auth), options.tenant_id, options.client_id)
+                if options.portal
+                else None
+            )
+        except ValueError as exc:
+            raise SourceError(str(exc)) from None
+        origin = f"live:{options.tenant_id or 'tenant'}"
+    return collect(CollectOptions(
+        origin=origin, graph_url=graph_url, graph_credential=graph_credential,
+        portal_url=portal_url if options.portal else None, portal_credential=portal_credential,
+        timeout_seconds=options.timeout_seconds,
+    ))
+
+
+@contextmanager
+def running_lab(options: LabOptions) -> Iterator[object]:
+    """Start the lab emulator in-process with the chosen scenario and faults."""
+    from auditor.lab.emulator import Faults
+    from auditor.lab.server import LabServer
+
+    faults = Faults(forbidden=set(options.forbidden), latency_ms=options.latency_ms)
+    with LabServer(options.scenario, faults=faults) as server:
+        yield server
+
+
+def collect_lab(options: LabOptions) -> Snapshot:
+    from auditor.readers.collect import CollectOptions, collect
+    from auditor.readers.credentials import LabTokenCredential
+
+    with running_lab(options) as server:
+        credential = LabTokenCredential()
+        snapshot = collect(CollectOptions(
+            origin=f"lab:{options.scenario}", graph_url=server.graph_url,  # type: ignore[attr-defined]
+            graph_credential=credential, portal_url=server.portal_url,  # type: ignore[attr-defined]
+            portal_credential=credential,
+        ))
+    return snapshot
+
+
+def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None = None) -> AuditResult:
+    from auditor.checks.registry import run_checks
+
+    findings = run_checks(policy, snapshot, today=today)
+    counts = Summary.of(findings)
+    code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
+    report = AuditReport(
+        tool_version=__version__,
+        policy_file=policy.source_file or "(in memory)",
+        origin=snapshot.origin,
+        snapshot_created_at=snapshot.created_at,
+        sections=section_statuses(snapshot),
+        summary=ReportSummary(total=counts.total, by_status=counts.by_status,
+                              failed_by_severity=counts.failed_by_severity, exit_code=int(code)),
+        findings=findings,
+    )
+    return AuditResult(report=report, findings=findings)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")

@@ -1,0 +1,267 @@
+"""`sspr-audit`: argument parsing, terminal output and exit codes only.
+
+Exit codes (DESIGN §3): 0 all pass or waived; 1 drift (a failure at or above --fail-on);
+2 usage or policy error; 3 incomplete (an unknown where a pass was needed).
+Heavy libraries (msgraph, azure.identity, ldap3, jinja2) are imported only by the commands
+that need them, so `--help` and `validate` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+EPILOG = """exit codes: 0 all pass/waived, 1 drift (a fail at or above --fail-on), 2 usage or policy error,
+3 incomplete (an unknown where a pass was needed; --unknown warn turns this off)"""
+
+
+class UsageError(Exception):
+    """A user mistake the CLI reports in one line with exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        message = _known_error_message(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _known_error_message(exc: Exception) -> str | None:
+    from auditor.audit import SourceError
+    from auditor.policy.loader import PolicyError
+    from auditor.snapshot.store import SnapshotError
+
+    if isinstance(exc, PolicyError):
+        lines = [str(issue) for issue in exc.issues]
+        shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        return "policy error:\n  " + "\n  ".join(shown)
+    if isinstance(exc, SnapshotError | SourceError | UsageError):
+        return f"error: {exc}"
+    if type(exc).__name__ in ("CredentialError", "ScenarioError"):
+        return f"error: {exc}"
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from auditor import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sspr-audit",
+        description="Audit Entra ID self-service password reset and password writeback against a policy file.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sspr-audit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="audit the live state (or the lab, or a snapshot) against a policy",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("policy", type=Path, help="policy YAML file")
+    _add_source_options(check, allow_snapshot=True)
+    check.add_argument("--out", type=Path, default=Path("reports"), help="folder for reports (default: reports/)")
+    check.add_argument("--format", default="html,json", help="comma-separated report formats (default: html,json)")
+    check.add_argument("--fail-on", choices=SEVERITIES, default="low",
+                       help="lowest severity of a failure that makes the exit code 1 (default: low)")
+    check.add_argument("--unknown", choices=("fail", "warn"), default="fail",
+                       help="fail: an unknown gives exit code 3 (default); warn: report it only")
+    check.set_defaults(handler=cmd_check)
+
+    collect = commands.add_parser("collect", help="read the live state (or the lab) into a snapshot file")
+    _add_source_options(collect, allow_snapshot=False)
+    collect.add_argument("--out", type=Path, required=True, help="snapshot JSON file to write")
+    collect.set_defaults(handler=cmd_collect)
+
+    validate = commands.add_parser("validate", help="check policy files for errors, without reading any tenant")
+    validate.add_argument("policies", type=Path, nargs="+", metavar="POLICY")
+    validate.set_defaults(handler=cmd_validate)
+
+    schema = commands.add_parser("schema", help="print the policy JSON Schema (for editors and CI)")
+    schema.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    schema.set_defaults(handler=cmd_schema)
+
+    lab = commands.add_parser("lab", help="the built-in lab tenant")
+    lab_commands = lab.add_subparsers(title="lab commands", metavar="LAB_COMMAND")
+    serve = lab_commands.add_parser("serve", help="serve the Graph + portal emulator until interrupted")
+    serve.add_argument("--scenario", default="demo", help="scenario name (default: demo)")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve.set_defaults(handler=cmd_lab_serve)
+    scenarios = lab_commands.add_parser("scenarios", help="list the lab scenarios")
+    scenarios.set_defaults(handler=cmd_lab_scenarios)
+    return parser
+
+
+def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -> None:
+    source = parser.add_argument_group("where the live state comes from (one of)")
+    choice = source.add_mutually_exclusive_group()
+    choice.add_argument("--lab", metavar="SCENARIO",
+                        help="start the built-in lab emulator with this scenario (demo, baseline)")
+    if allow_snapshot:
+        choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
+    source.add_argument("--lab-forbid", action="append", default=[], metavar="ENDPOINT",
+                        help="lab fault: answer 403 on this endpoint (e.g. portal, authorization_policy)")
+    source.add_argument("--lab-latency-ms", type=int, default=0, metavar="MS", help="lab fault: latency per request")
+    live = parser.add_argument_group("live tenant (secrets only from the environment)")
+    live.add_argument("--tenant-id", help="directory (tenant) id")
+    live.add_argument("--client-id", help="application (client) id of the app registration")
+    live.add_argument("--auth", choices=("secret", "certificate", "workload-identity", "github-oidc",
+                                         "azure-cli", "device-code", "lab"),
+                      help="credential kind for Graph: secret reads AZURE_CLIENT_SECRET, certificate reads "
+                           "AZURE_CLIENT_CERTIFICATE_PATH (and _PASSWORD); lab only for a loopback emulator")
+    live.add_argument("--portal", action="store_true",
+                      help="also read the portal's SSPR API (undocumented; needs a delegated admin token)")
+    live.add_argument("--portal-auth", choices=("azure-cli", "device-code", "lab"), default="azure-cli",
+                      help="delegated credential for the portal API (default: azure-cli)")
+    live.add_argument("--graph-url", help="Graph base URL (e.g. a running `sspr-audit lab serve`: "
+                                          "http://127.0.0.1:8765/v1.0)")
+    live.add_argument("--portal-url", help="portal API base URL (e.g. http://127.0.0.1:8765/api)")
+    live.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
+
+
+def _snapshot_from_args(args: argparse.Namespace) -> Any:
+    from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live
+
+    if getattr(args, "snapshot", None):
+        from auditor.snapshot.store import load_snapshot
+
+        return load_snapshot(args.snapshot)
+    if args.lab:
+        return collect_lab(LabOptions(scenario=args.lab, forbidden=tuple(args.lab_forbid),
+                                      latency_ms=args.lab_latency_ms))
+    if args.lab_forbid or args.lab_latency_ms:
+        raise UsageError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
+    return collect_live(LiveOptions(
+        tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
+        portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url,
+        timeout_seconds=args.timeout,
+    ))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from auditor.audit import ExitPolicy, audit
+    from auditor.checks.base import Severity
+    from auditor.policy.loader import load_policy
+    from auditor.render import RENDERERS, write_reports
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown or not formats:
+        raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
+                         f"choose from {', '.join(sorted(RENDERERS))}")
+    policy = load_policy(args.policy)  # before any network: a policy error writes nothing
+    snapshot = _snapshot_from_args(args)
+    result = audit(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
+    paths = write_reports(result.report, args.out, formats)
+    _print_summary(result.report, paths, sys.stdout)
+    return result.report.summary.exit_code
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from auditor.snapshot.store import save_snapshot
+
+    snapshot = _snapshot_from_args(args)
+    path = save_snapshot(snapshot, args.out)
+    for name, section in snapshot:
+        if hasattr(section, "source"):
+            state = "ok" if section.readable else f"ERROR {section.error}"
+            print(f"  {name:<22} {state}")
+    print(f"snapshot written: {path}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from auditor.policy.loader import PolicyError, load_policy
+
+    failed = 0
+    for path in args.policies:
+        try:
+            load_policy(path)
+        except PolicyError as exc:
+            failed += 1
+            print("\n".join(str(issue) for issue in exc.issues[:20]), file=sys.stderr)
+        else:
+            print(f"{path}: ok")
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from auditor.policy.schema import policy_schema_json
+
+    text = policy_schema_json()
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"schema written: {args.out}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_lab_serve(args: argparse.Namespace) -> int:
+    from auditor.lab.server import serve_forever
+
+    if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
+        raise UsageError("the lab emulator listens on loopback addresses only")
+    print(f"lab emulator ({args.scenario}): Graph http://{args.host}:{args.port}/v1.0, "
+          f"portal http://{args.host}:{args.port}/api  (Ctrl-C to stop)", flush=True)
+    serve_forever(args.scenario, args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_lab_scenarios(args: argparse.Namespace) -> int:
+    from auditor.lab.scenario import list_scenarios
+
+    for name in list_scenarios():
+        print(name)
+    return EXIT_OK
+
+
+_STATUS_ORDER = ("fail", "unknown", "waived", "pass", "not_applicable")
+
+
+def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
+    counts = report.summary.by_status
+    print(f"sspr-audit {report.tool_version}: {report.policy_file} against {report.origin}", file=out)
+    for finding in sorted(report.findings, key=lambda f: _STATUS_ORDER.index(f.status.value)):
+        if finding.status.value in ("pass", "not_applicable"):
+            continue
+        detail = finding.reason or ""
+        print(f"  {finding.status.value.upper():<8} {finding.severity.value:<8} {finding.check:<26} "
+              f"{_clip(finding.target, 28):<28} {_clip(detail, 90)}", file=out)
+    print("  " + ", ".join(f"{counts.get(s, 0)} {s}" for s in _STATUS_ORDER), file=out)
+    for path in paths:
+        print(f"report: {path}", file=out)
+    meanings: dict[int, Callable[[], str]] = {
+        0: lambda: "compliant", 1: lambda: "drift", 3: lambda: "incomplete (some checks could not read their input)",
+    }
+    code = report.summary.exit_code
+    print(f"exit code {code}: {meanings.get(code, lambda: '')()}", file=out)
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
