@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _DN_COMPONENT = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C)=(?:[^,\\]|\\.)+\s*$", re.IGNORECASE)
@@ -181,14 +181,14 @@ class PasswordAge(Strict):
     include_fine_grained: bool = Field(True, description="Also check fine-grained password policies")
 
 
-DistinguishedName = Annotated[str, Field(min_length=4, max_length=2048)]
-
-
 def _check_dn(value: str) -> str:
     parts = re.split(r"(?<!\\),", value)
     if not parts or not all(_DN_COMPONENT.match(p) for p in parts):
         raise ValueError(f"not a distinguished name: {value!r} (expected e.g. OU=Staff,DC=corp,DC=example)")
     return value
+
+
+DistinguishedName = Annotated[str, Field(min_length=4, max_length=2048), AfterValidator(_check_dn)]
 
 
 class Directory(Strict):
@@ -201,11 +201,6 @@ class Directory(Strict):
     rights: DirectoryRights = Field(default_factory=DirectoryRights)
     password_age: PasswordAge = Field(default_factory=PasswordAge)
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(default_factory=list)
-
-    @field_validator("target_ous")
-    @classmethod
-    def _valid_dns(cls, values: list[str]) -> list[str]:
-        return [_check_dn(v) for v in values]
 
 
 class Coverage(Strict):
