@@ -1,0 +1,21 @@
+"""Report renderers: a registry of formats, each one small class in its own module.
+
+Importing this package registers every built-in format; a new format is a `Renderer`
+subclass decorated with `@register` in a module imported below.
+"""
+
+from auditor.render import html, json_report
+from auditor.render.base import RENDERERS, Renderer, get_renderer, register, write_atomically, write_reports
+from auditor.render.json_report import report_json_schema
+
+__all__ = [
+    "RENDERERS",
+    "Renderer",
+    "get_renderer",
+    "html",
+    "json_report",
+    "register",
+    "report_json_schema",
+    "write_atomically",
+    "write_reports",
+]

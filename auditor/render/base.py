@@ -1,0 +1,88 @@
+"""The renderer registry: one small class per report format, and writing reports to disk.
+
+A format is a `Renderer` subclass decorated with `@register`, in its own module under
+`auditor.render`; `auditor/render/__init__.py` imports each such module so that importing
+the package fills `RENDERERS`. Renderers import their heavy libraries inside `render`, so
+importing this package stays cheap (`--help` and `validate` never load jinja2).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from auditor.report import AuditReport
+
+
+class Renderer(ABC):
+    """Turns an `AuditReport` into the bytes of one file."""
+
+    name: ClassVar[str]
+    """What the user types after `--format`, e.g. `html`."""
+    extension: ClassVar[str]
+    """The file name suffix without the dot, e.g. `html` or `sarif.json`."""
+    media_type: ClassVar[str]
+    """The MIME type of the output, for uploads and artifacts."""
+
+    @abstractmethod
+    def render(self, report: AuditReport) -> bytes:
+        """The complete file content."""
+
+    def filename(self, stem: str) -> str:
+        return f"{stem}.{self.extension}"
+
+
+RENDERERS: dict[str, Renderer] = {}
+
+R = TypeVar("R", bound=type[Renderer])
+
+
+def register(renderer_class: R) -> R:
+    """Class decorator: add one instance of `renderer_class` to `RENDERERS` under its name."""
+    name = renderer_class.name
+    if name in RENDERERS:
+        raise ValueError(f"a renderer named {name!r} is already registered")
+    RENDERERS[name] = renderer_class()
+    return renderer_class
+
+
+def get_renderer(name: str) -> Renderer:
+    try:
+        return RENDERERS[name]
+    except KeyError:
+        known = ", ".join(sorted(RENDERERS)) or "(none)"
+        raise ValueError(f"unknown report format {name!r}; known formats: {known}") from None
+
+
+def write_reports(
+    report: AuditReport, out_dir: Path, formats: list[str], stem: str = "sspr-audit"
+) -> list[Path]:
+    """Render `report` in each format and write `<out_dir>/<stem>.<extension>` files.
+
+    Every format is rendered before anything is written, so an unknown format or a failing
+    renderer leaves the folder untouched. Each file is replaced atomically: a reader sees the
+    old report or the new one, never half of one. Files are readable by the owner only,
+    because reports name tenant objects and settings.
+    """
+    renderers = [get_renderer(name) for name in dict.fromkeys(formats)]
+    rendered = [(renderer.filename(stem), renderer.render(report)) for renderer in renderers]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [write_atomically(out_dir / filename, content) for filename, content in rendered]
+
+
+def write_atomically(path: Path, content: bytes) -> Path:
+    """Write `content` to a temporary file beside `path`, then rename it over `path`."""
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(content)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,310 @@
+"""The HTML report: one self-contained file, summary first, every finding with its proof.
+
+Everything a tenant or a policy supplies is data: the template is rendered with autoescape
+on for every template (a `.html.j2` name would slip past `select_autoescape`'s defaults),
+control and bidirectional-override characters are shown as `[U+202E]` instead of being
+obeyed, and a value becomes a link only when it is a plain http(s) or mailto URL.
+The page carries a Content-Security-Policy that allows no script, font, frame or fetch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from auditor.checks.base import Evidence, Finding, Severity, Status
+from auditor.checks.outcome import ExitCode
+from auditor.render.base import Renderer, register
+from auditor.report import AuditReport
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+TEMPLATE_NAME = "report.html.j2"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+)
+
+STATUS_ORDER = (Status.failed, Status.unknown, Status.waived, Status.passed, Status.not_applicable)
+SEVERITY_ORDER = tuple(sorted(Severity, key=lambda s: -s.rank))
+STATUS_LABELS = {
+    Status.failed: "Fail",
+    Status.unknown: "Unknown",
+    Status.waived: "Waived",
+    Status.passed: "Pass",
+    Status.not_applicable: "Not applicable",
+}
+STATUS_BLURBS = {
+    Status.failed: "The live value differs from the policy.",
+    Status.unknown: "A needed input could not be read, so these are neither pass nor fail.",
+    Status.waived: "These would fail, but a current waiver in the policy covers them.",
+    Status.passed: "The live value matches the policy.",
+    Status.not_applicable: "The policy does not ask for these.",
+}
+# Statuses whose findings start folded away: they need no action.
+FOLDED_STATUSES = frozenset({Status.passed, Status.not_applicable})
+FIX_LABELS = {"portal": "Entra admin center", "graph": "Microsoft Graph", "powershell": "PowerShell"}
+CODE_FIXES = frozenset({"graph", "powershell"})
+
+
+@dataclass(frozen=True)
+class ExitMeaning:
+    title: str
+    meaning: str
+    tone: Literal["pass", "fail", "unknown"]
+
+
+EXIT_MEANINGS = {
+    ExitCode.ok: ExitMeaning("Passed", "No failure at or above the --fail-on severity, and every needed "
+                             "input was read.", "pass"),
+    ExitCode.drift: ExitMeaning("Drift found", "At least one check failed at or above the --fail-on "
+                                "severity.", "fail"),
+    ExitCode.usage: ExitMeaning("Usage or policy error", "The audit could not run as asked.", "fail"),
+    ExitCode.incomplete: ExitMeaning("Incomplete", "A needed input could not be read, so at least one "
+                                     "check that had to pass is unknown.", "unknown"),
+}
+
+_MAX_VALUE_DEPTH = 8
+# C0/C1 controls other than tab and newline, bidirectional embeddings, overrides and
+# isolates, and invisible zero-width characters: shown, never obeyed.
+_HIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_SAFE_URL = re.compile(r"(?:https?://[^\s\"'<>`\\]+|mailto:[^\s\"'<>`\\/:]+@[^\s\"'<>`\\]+)", re.IGNORECASE)
+
+
+@register
+class HtmlRenderer(Renderer):
+    name = "html"
+    extension = "html"
+    media_type = "text/html"
+
+    def render(self, report: AuditReport) -> bytes:
+        template = _environment().get_template(TEMPLATE_NAME)
+        return template.render(report_context(report)).encode("utf-8")
+
+
+# ---- values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValueView:
+    """A JSON-ish value made ready to display: which shape it is, and its parts."""
+
+    kind: Literal["none", "on", "off", "text", "empty_text", "link", "chips", "list", "map", "empty"]
+    text: str = ""
+    items: tuple[ValueView, ...] = ()
+    pairs: tuple[tuple[str, ValueView], ...] = ()
+
+
+def view_value(value: Any, depth: int = 0) -> ValueView:
+    """Classify `value` for display: bools as on/off, None as a dash, lists and maps as such."""
+    value = _plain(value)
+    if value is None:
+        return ValueView("none")
+    if isinstance(value, bool):
+        return ValueView("on" if value else "off")
+    if isinstance(value, str):
+        if not value:
+            return ValueView("empty_text")
+        return ValueView("link" if safe_href(value) else "text", text=value)
+    if depth >= _MAX_VALUE_DEPTH or not isinstance(value, dict | list):
+        return ValueView("text", text=str(value))
+    if not value:
+        return ValueView("empty")
+    if isinstance(value, dict):
+        return ValueView("map", pairs=tuple((str(k), view_value(v, depth + 1)) for k, v in value.items()))
+    items = tuple(view_value(item, depth + 1) for item in value)
+    nested = any(item.kind in ("chips", "list", "map") for item in items)
+    return ValueView("list" if nested else "chips", items=items)
+
+
+def _plain(value: Any) -> Any:
+    """Python objects that may sit in a finding's `Any` fields, as JSON-like data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Enum) and not isinstance(value, str):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | frozenset | set):
+        return sorted(value, key=str) if isinstance(value, frozenset | set) else list(value)
+    return value
+
+
+def safe_href(value: object) -> str | None:
+    """`value` if it is a plain http(s) or mailto URL that can go in an `href`, else None."""
+    if not isinstance(value, str) or _HIDDEN_CHARACTERS.search(value):
+        return None
+    return value if _SAFE_URL.fullmatch(value) else None
+
+
+def reveal_hidden(text: str) -> str:
+    """`text` with control, bidi-override and zero-width characters replaced by `[U+XXXX]`."""
+    return _HIDDEN_CHARACTERS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
+def format_when(moment: datetime | date) -> str:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.isoformat()
+
+
+def _finalize(value: Any) -> Any:
+    """Applied to every `{{ }}` output before escaping."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return reveal_hidden(value)
+    return value
+
+
+# ---- the page's view of the report ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    source: str
+    field: str
+    value: ValueView
+
+
+@dataclass(frozen=True)
+class FixStep:
+    key: str
+    label: str
+    text: str
+    is_code: bool
+
+
+@dataclass(frozen=True)
+class FindingView:
+    anchor: str
+    finding: Finding
+    status_label: str
+    expected: ValueView
+    actual: ValueView
+    evidence: list[EvidenceView]
+    fix: list[FixStep]
+    ticket_href: str | None
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    status: Status
+    label: str
+    blurb: str
+    folded: bool
+    findings: list[FindingView]
+
+
+def report_context(report: AuditReport) -> dict[str, Any]:
+    """Everything the template shows, computed here so the template only lays it out."""
+    summary = report.summary
+    return {
+        "report": report,
+        "csp": CONTENT_SECURITY_POLICY,
+        "status_counts": status_counts(summary.by_status),
+        "severity_counts": severity_counts(summary.failed_by_severity),
+        "verdict": exit_meaning(summary.exit_code),
+        "readable_sections": sum(1 for section in report.sections if section.readable),
+        "groups": group_findings(report.findings),
+    }
+
+
+def status_counts(by_status: dict[str, int]) -> list[Count]:
+    """One count per status, in report order, zero when the summary leaves it out."""
+    return [Count(s.value, STATUS_LABELS[s], by_status.get(s.value, 0)) for s in STATUS_ORDER]
+
+
+def severity_counts(failed_by_severity: dict[str, int]) -> list[Count]:
+    return [Count(s.value, s.value.capitalize(), failed_by_severity.get(s.value, 0)) for s in SEVERITY_ORDER]
+
+
+def exit_meaning(exit_code: int) -> ExitMeaning:
+    return EXIT_MEANINGS.get(exit_code, ExitMeaning("Exit code not documented", "", "unknown"))
+
+
+def group_findings(findings: list[Finding]) -> list[FindingGroup]:
+    """Non-empty groups in status order; most severe first within each, then by check and target.
+
+    Findings are numbered through the whole page, so each has a stable `#finding-N` anchor.
+    """
+    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.check, f.target))
+    groups = []
+    numbered = 0
+    for status in STATUS_ORDER:
+        members = [f for f in ordered if f.status == status]
+        if not members:
+            continue
+        views = [finding_view(f, numbered + offset) for offset, f in enumerate(members, start=1)]
+        numbered += len(members)
+        groups.append(FindingGroup(status, STATUS_LABELS[status], STATUS_BLURBS[status],
+                                   status in FOLDED_STATUSES, views))
+    return groups
+
+
+def finding_view(finding: Finding, number: int) -> FindingView:
+    ticket = finding.waiver.ticket if finding.waiver else None
+    return FindingView(
+        anchor=f"finding-{number}",
+        finding=finding,
+        status_label=STATUS_LABELS[finding.status],
+        expected=view_value(finding.expected),
+        actual=view_value(finding.actual),
+        evidence=[evidence_view(e) for e in finding.evidence],
+        fix=fix_steps(finding.fix),
+        ticket_href=safe_href(ticket),
+    )
+
+
+def evidence_view(evidence: Evidence) -> EvidenceView:
+    return EvidenceView(source=evidence.source, field=evidence.field, value=view_value(evidence.value))
+
+
+def fix_steps(fix: dict[str, str]) -> list[FixStep]:
+    """The fix texts, portal first, then Graph, then PowerShell, then anything else."""
+    known = [key for key in FIX_LABELS if key in fix]
+    others = sorted(key for key in fix if key not in FIX_LABELS)
+    return [
+        FixStep(key, FIX_LABELS.get(key, key), fix[key], key in CODE_FIXES or key not in FIX_LABELS)
+        for key in known + others
+        if fix[key]
+    ]
+
+
+@cache
+def _environment() -> Environment:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("auditor.render", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["when"] = format_when
+    environment.filters["iso"] = lambda moment: moment.isoformat()
+    return environment
