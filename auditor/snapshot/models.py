@@ -11,6 +11,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.snapshot.directory import DirectoryState, SysvolState
+
 T = TypeVar("T", bound=BaseModel)
 
 SNAPSHOT_FORMAT = "sspr-auditor-snapshot"
@@ -122,3 +124,5 @@ class Snapshot(BaseModel):
     sync_features: Section[SyncFeaturesState] | None = None
     sspr_policy: Section[SsprPolicyState] | None = None
     onprem_writeback: Section[OnPremisesWritebackState] | None = None
+    directory: Section[DirectoryState] | None = None
+    sysvol: Section[SysvolState] | None = None

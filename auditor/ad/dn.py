@@ -1,0 +1,101 @@
+"""Distinguished names: split, compare, relate, and build them (RFC 4514 escaping)."""
+
+from __future__ import annotations
+
+_SPECIAL = set(',+"\\<>;=')
+
+
+def split_rdns(dn: str) -> list[str]:
+    """The RDNs of `dn` in order, unescaped commas kept inside their RDN."""
+    parts, current, escaped = [], [], False
+    for char in dn:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            current.append(char)
+            escaped = True
+        elif char == ",":
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    tail = "".join(current).strip()
+    if tail or parts:
+        parts.append(tail)
+    return parts
+
+
+def _normal_rdn(rdn: str) -> str:
+    attr, _, value = rdn.partition("=")
+    return f"{attr.strip().lower()}={value.strip().lower()}"
+
+
+def dn_key(dn: str) -> str:
+    """A comparison key: attribute types and values lower-cased, spaces around separators gone."""
+    return ",".join(_normal_rdn(r) for r in split_rdns(dn))
+
+
+def same_dn(a: str, b: str) -> bool:
+    return dn_key(a) == dn_key(b)
+
+
+def is_within(dn: str, base: str) -> bool:
+    """True when `dn` is `base` or lies below it."""
+    key, base_key = dn_key(dn), dn_key(base)
+    return key == base_key or key.endswith("," + base_key)
+
+
+def parent(dn: str) -> str:
+    return ",".join(split_rdns(dn)[1:])
+
+
+def rdn_value(dn: str) -> str:
+    """The value of the first RDN, unescaped: `CN=Ann Lee,OU=Staff,…` → `Ann Lee`."""
+    rdns = split_rdns(dn)
+    if not rdns:
+        return ""
+    return unescape_value(rdns[0].partition("=")[2].strip())
+
+
+def dns_domain(base_dn: str) -> str:
+    """`DC=corp,DC=example,DC=test` → `corp.example.test`."""
+    labels = [r.partition("=")[2].strip() for r in split_rdns(base_dn) if r.lower().startswith("dc=")]
+    return ".".join(labels).lower()
+
+
+def base_dn_of(realm: str) -> str:
+    """`CORP.EXAMPLE.TEST` → `DC=corp,DC=example,DC=test`."""
+    return ",".join(f"DC={label.lower()}" for label in realm.split(".") if label)
+
+
+def escape_value(value: str) -> str:
+    """Escape an attribute value for use inside an RDN (RFC 4514 section 2.4)."""
+    out = []
+    for i, char in enumerate(value):
+        leading_or_trailing_space = char == " " and i in (0, len(value) - 1)
+        if char in _SPECIAL or leading_or_trailing_space or (char == "#" and i == 0):
+            out.append("\\" + char)
+        elif char == "\x00":
+            out.append("\\00")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def unescape_value(value: str) -> str:
+    out, i = [], 0
+    while i < len(value):
+        char = value[i]
+        if char == "\\" and i + 1 < len(value):
+            pair = value[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                out.append(chr(int(pair, 16)))
+                i += 3
+                continue
+            out.append(value[i + 1])
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)

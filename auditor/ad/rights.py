@@ -1,0 +1,95 @@
+"""The rights password writeback needs, as AD access-mask bits and schema GUIDs.
+
+Sources: learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback
+(the four rights), [MS-ADTS] 5.1.3.2 (access rights) and the schema's `rightsGuid` /
+`schemaIDGUID` / `attributeSecurityGUID` values (the same on every AD and Samba domain).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntFlag
+from typing import Literal
+
+
+class AccessMask(IntFlag):
+    """The access-mask bits that matter here ([MS-ADTS] 5.1.3.2, [MS-DTYP] 2.4.3)."""
+
+    CREATE_CHILD = 0x00000001
+    DELETE_CHILD = 0x00000002
+    LIST_CHILDREN = 0x00000004
+    SELF = 0x00000008
+    READ_PROPERTY = 0x00000010
+    WRITE_PROPERTY = 0x00000020
+    DELETE_TREE = 0x00000040
+    LIST_OBJECT = 0x00000080
+    CONTROL_ACCESS = 0x00000100
+    DELETE = 0x00010000
+    READ_CONTROL = 0x00020000
+    WRITE_DAC = 0x00040000
+    WRITE_OWNER = 0x00080000
+    GENERIC_ALL = 0x10000000
+    GENERIC_EXECUTE = 0x20000000
+    GENERIC_WRITE = 0x40000000
+    GENERIC_READ = 0x80000000
+
+
+# What `GenericAll` becomes once AD stores it (SDDL "GA" is written back as this).
+FULL_CONTROL = 0x000F01FF
+
+USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"
+"""schemaIDGUID of the `user` class: the inherited object type of the writeback ACEs."""
+
+DOMAIN_DNS_CLASS = "19195a5b-6da0-11d0-afd3-00c04fd930c9"
+"""schemaIDGUID of the `domainDNS` class (the domain head, where Unexpire Password is granted)."""
+
+USER_ACCOUNT_RESTRICTIONS = "4c164200-20c0-11d0-a768-00aa006e0529"
+"""Property set User-Account-Restrictions, which holds `pwdLastSet`."""
+
+RightKind = Literal["extended", "write_property"]
+
+
+@dataclass(frozen=True)
+class Right:
+    """One right the sync account needs, named as in the policy (`directory.rights.<name>`)."""
+
+    name: str
+    label: str
+    kind: RightKind
+    guid: str
+    property_set: str | None = None
+
+    @property
+    def granting_bits(self) -> int:
+        """Mask bits of which any one grants (or, in a deny ACE, denies) this right."""
+        if self.kind == "extended":
+            return AccessMask.CONTROL_ACCESS | AccessMask.GENERIC_ALL
+        return AccessMask.WRITE_PROPERTY | AccessMask.GENERIC_WRITE | AccessMask.GENERIC_ALL
+
+    @property
+    def ace_mask(self) -> int:
+        """The mask a canonical ACE for this right carries (Microsoft grants read+write)."""
+        if self.kind == "extended":
+            return AccessMask.CONTROL_ACCESS
+        return AccessMask.READ_PROPERTY | AccessMask.WRITE_PROPERTY
+
+    def object_types(self) -> frozenset[str]:
+        """Object types an object ACE may name to cover this right (itself or its property set)."""
+        return frozenset(g for g in (self.guid, self.property_set) if g)
+
+
+RESET_PASSWORD = Right("reset_password", "Reset Password", "extended", "00299570-246d-11d0-a768-00aa006e0529")
+CHANGE_PASSWORD = Right("change_password", "Change Password", "extended", "ab721a53-1e2f-11d0-9819-00aa0040529b")
+WRITE_LOCKOUT_TIME = Right(
+    "write_lockout_time", "Write lockoutTime", "write_property", "28630ebf-41d5-11d1-a9c1-0000f80367c1"
+)
+WRITE_PWD_LAST_SET = Right(
+    "write_pwd_last_set", "Write pwdLastSet", "write_property", "bf967a0a-0de6-11d0-a285-00aa003049e2",
+    property_set=USER_ACCOUNT_RESTRICTIONS,
+)
+UNEXPIRE_PASSWORD = Right(
+    "unexpire_password", "Unexpire Password", "extended", "ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501"
+)
+
+WRITEBACK_RIGHTS: tuple[Right, ...] = (RESET_PASSWORD, CHANGE_PASSWORD, WRITE_LOCKOUT_TIME, WRITE_PWD_LAST_SET)
+RIGHTS_BY_NAME: dict[str, Right] = {r.name: r for r in (*WRITEBACK_RIGHTS, UNEXPIRE_PASSWORD)}

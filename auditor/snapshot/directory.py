@@ -1,0 +1,156 @@
+"""Snapshot sections of the on-premises side: the directory (LDAP) and SYSVOL (SMB).
+
+Checks see only these models; LDAP attribute names stay in the readers and in evidence
+strings. Raw security descriptors of the objects remediation may rewrite (target OUs, the
+domain head, AdminSDHolder) are kept base64-encoded so a plan can be made offline.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.ad.dn import dn_key, is_within
+from auditor.ad.intervals import interval_whole_days
+from auditor.ad.sd import DaclFacts
+
+UF_ACCOUNTDISABLE = 0x2
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SecuredObject(Model):
+    """An object whose DACL the checks read (a target OU, the domain head, AdminSDHolder)."""
+
+    dn: str
+    exists: bool = True
+    dacl: DaclFacts | None = Field(None, description="None when the descriptor was not returned")
+    descriptor_b64: str | None = Field(None, description="nTSecurityDescriptor (DACL part), base64")
+    error: str | None = Field(None, description="Why the object or its descriptor could not be read")
+
+
+class GroupRef(Model):
+    dn: str | None = None
+    sid: str
+    name: str
+
+
+class ServiceAccount(Model):
+    dn: str
+    sam_account_name: str
+    sid: str
+    user_account_control: int
+    object_classes: list[str] = Field(default_factory=list)
+    groups: list[GroupRef] = Field(default_factory=list, description="All security groups, nested included")
+    token_sids: list[str] = Field(
+        default_factory=list, description="The account's SID, its groups' SIDs and the implicit ones"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return not self.user_account_control & UF_ACCOUNTDISABLE
+
+
+class DirectoryUser(Model):
+    dn: str
+    sam_account_name: str | None = None
+    user_principal_name: str | None = None
+    sid: str | None = None
+    target_ou: str = Field(description="The target OU (from the policy) the user lies under")
+    user_account_control: int = 0
+    pwd_last_set: int | None = Field(None, description="FILETIME; 0 = must change password at next logon")
+    admin_count: int | None = None
+    critical: bool = Field(False, description="isCriticalSystemObject (never synced)")
+    mobile: str | None = None
+    telephone_number: str | None = None
+    resultant_pso: str | None = Field(None, description="msDS-ResultantPSO: the winning password settings")
+    privileged_via: list[str] = Field(
+        default_factory=list, description="Protected groups the user belongs to (directly or nested)"
+    )
+    dacl_key: str | None = Field(None, description="Key into DirectoryState.dacls; None when not read")
+
+    @property
+    def enabled(self) -> bool:
+        return not self.user_account_control & UF_ACCOUNTDISABLE
+
+    def attribute(self, name: str) -> str | None:
+        """A contact attribute by its LDAP name (the names the policy uses)."""
+        return {"mobile": self.mobile, "telephoneNumber": self.telephone_number}.get(name)
+
+
+class PasswordSettings(Model):
+    """A fine-grained password policy (msDS-PasswordSettings object)."""
+
+    dn: str
+    name: str
+    precedence: int | None = None
+    min_pwd_age: int | None = Field(None, description="msDS-MinimumPasswordAge (interval)")
+    applies_to: list[str] = Field(default_factory=list, description="msDS-PSOAppliesTo DNs")
+
+    @property
+    def min_age_days(self) -> int | None:
+        return None if self.min_pwd_age is None else interval_whole_days(self.min_pwd_age)
+
+
+class GroupPolicy(Model):
+    dn: str
+    guid: str
+    display_name: str | None = None
+    file_sys_path: str | None = None
+    version_number: int | None = None
+    linked_to_domain: bool = False
+
+
+class DirectoryState(Model):
+    """What the on-premises checks need from the directory, read once over LDAP."""
+
+    server: str = Field(description="The DC answered: dnsHostName and vendor")
+    base_dn: str
+    dns_domain: str
+    domain_sid: str
+    min_pwd_age: int | None = Field(None, description="The domain head's minPwdAge (interval)")
+    domain: SecuredObject
+    admin_sd_holder: SecuredObject
+    service_account_query: str = Field(description="The name or DN the policy gave for the sync account")
+    service_account: ServiceAccount | None = Field(None, description="None when no such account exists")
+    target_ous: list[SecuredObject] = Field(default_factory=list)
+    users: list[DirectoryUser] = Field(default_factory=list)
+    dacls: dict[str, DaclFacts] = Field(
+        default_factory=dict, description="Users' DACLs kept for the sync account's SIDs, shared by key"
+    )
+    password_settings: list[PasswordSettings] = Field(default_factory=list)
+    password_settings_readable: bool = Field(
+        True, description="False when the Password Settings Container was not visible to the bind account"
+    )
+    gpos: list[GroupPolicy] = Field(default_factory=list)
+
+    @property
+    def min_pwd_age_days(self) -> int | None:
+        return None if self.min_pwd_age is None else interval_whole_days(self.min_pwd_age)
+
+    def in_scope_users(self) -> list[DirectoryUser]:
+        """Users who can reset through writeback: enabled and not critical system objects."""
+        return [u for u in self.users if u.enabled and not u.critical]
+
+    def users_under(self, ou_dn: str) -> list[DirectoryUser]:
+        return [u for u in self.in_scope_users() if is_within(u.dn, ou_dn)]
+
+    def dacl_of(self, user: DirectoryUser) -> DaclFacts | None:
+        return None if user.dacl_key is None else self.dacls.get(user.dacl_key)
+
+    def password_settings_by_dn(self) -> dict[str, PasswordSettings]:
+        return {dn_key(p.dn): p for p in self.password_settings}
+
+
+class SysvolState(Model):
+    """The Default Domain Policy's security template as read from SYSVOL."""
+
+    path: str = Field(description="UNC path of GptTmpl.inf")
+    gpo_guid: str
+    present: bool = Field(description="False when the GPO has no GptTmpl.inf (a fresh Samba domain)")
+    encoding: str | None = None
+    newline: str | None = Field(None, description="CRLF or LF")
+    minimum_password_age: int | None = Field(None, description="[System Access] MinimumPasswordAge, days")
+    content_b64: str | None = Field(None, description="The file as read, base64 (for a later rewrite)")
+    gpt_ini_version: int | None = Field(None, description="GPT.INI [General] Version")
