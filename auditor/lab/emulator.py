@@ -1,0 +1,895 @@
+"""An ASGI emulator of the Microsoft Graph v1.0 and Azure portal endpoints the auditor uses.
+
+``create_app(scenario)`` serves a mutable copy of a :class:`~auditor.lab.scenario.Scenario`
+so that the real msgraph-sdk client, with its paging and retry middleware, and the portal
+reader can run against it over HTTP (see :mod:`auditor.lab.server`).
+
+Behaviour that mirrors the real services:
+
+* every request needs ``Authorization: Bearer <anything>``, else 401
+  ``InvalidAuthenticationToken``; errors use Graph's OData error body, and every response
+  carries ``request-id`` and ``client-request-id`` headers (the latter echoed from the
+  request's ``client-request-id`` or ``x-ms-client-request-id`` when given);
+* ``GET /v1.0/users`` returns Graph's default property set unless ``$select`` names others
+  (``accountEnabled``, ``onPremisesSyncEnabled`` and ``userType`` need ``$select``), and
+  cloud-only users have ``onPremisesSyncEnabled: null``, not false;
+* collections page with an absolute ``@odata.nextLink`` (built from the request's own base
+  URL) that carries the original query plus an opaque ``$skiptoken``; ``$top`` sets the page
+  size (users and group members: default 100, 1 to 999; registration details: default 1000,
+  1 to 1000; see :class:`Paging`);
+* ``$filter`` supports ``property eq literal`` clauses joined by ``and`` on the properties
+  Graph documents as filterable; other filters answer 400;
+* PATCH of an authentication method configuration needs ``@odata.type`` (400 otherwise) and
+  answers 204, as does PATCH of the authorization policy; PATCH of the methods policy
+  answers 200 with the policy.
+
+Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.faults``,
+so tests can change it while a server runs. ``app.state.lab`` is the
+:class:`EmulatorState`: tenant state, faults and the request log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import copy
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+from urllib.parse import quote, urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from auditor.lab.scenario import MIGRATION_STATES, JsonObject, Scenario
+
+__all__ = [
+    "ALIASES",
+    "ENDPOINT_NAMES",
+    "EmulatorState",
+    "Faults",
+    "Paging",
+    "RequestRecord",
+    "create_app",
+    "lab_state",
+]
+
+log = logging.getLogger(__name__)
+
+GRAPH_ENDPOINTS: Final = frozenset({
+    "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
+    "registration_details", "groups",
+})
+PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
+ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
+ALIASES: Final[Mapping[str, frozenset[str]]] = {"portal": PORTAL_ENDPOINTS, "graph": GRAPH_ENDPOINTS}
+WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+GRAPH_JSON: Final = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+)
+PORTAL_JSON: Final = "application/json; charset=utf-8"
+
+
+# --- configuration: faults and paging ------------------------------------------------------
+
+
+def _check_names(names: Iterable[str]) -> None:
+    unknown = sorted(set(names) - ENDPOINT_NAMES - set(ALIASES))
+    if unknown:
+        known = ", ".join(sorted(ENDPOINT_NAMES | set(ALIASES)))
+        raise ValueError(f"unknown endpoint name(s) {', '.join(unknown)}; known: {known}")
+
+
+class Faults(BaseModel):
+    """Faults to inject. Endpoint names are in ``ENDPOINT_NAMES``; ``portal`` means both
+    portal routes and ``graph`` every Graph route."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    latency_ms: int = Field(0, ge=0)
+    """Delay added to every request."""
+    forbidden: set[str] = Field(default_factory=set)
+    """Endpoints answered 403 (``Authorization_RequestDenied``; for registration details
+    ``Authentication_RequestFromNonPremiumTenantOrB2CTenant``, as for a tenant without P1)."""
+    throttle: dict[str, int] = Field(default_factory=dict)
+    """Endpoint -> number of 429 answers (``Retry-After``) before it succeeds; counts down."""
+    unavailable: dict[str, int] = Field(default_factory=dict)
+    """Endpoint -> number of 503 answers (``Retry-After``) before it succeeds; counts down."""
+    fail_writes_after: int | None = Field(None, ge=0)
+    """Once this many writes have succeeded, writes answer 500."""
+    retry_after_seconds: int = Field(1, ge=0)
+
+    @field_validator("forbidden")
+    @classmethod
+    def _known_forbidden(cls, value: set[str]) -> set[str]:
+        _check_names(value)
+        return value
+
+    @field_validator("throttle", "unavailable")
+    @classmethod
+    def _known_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_names(value)
+        if any(count < 0 for count in value.values()):
+            raise ValueError("counts must not be negative")
+        return value
+
+
+class Paging(BaseModel):
+    """Default page sizes (used when a request has no ``$top``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: int = Field(100, ge=1, le=999)
+    group_members: int = Field(100, ge=1, le=999)
+    registration_details: int = Field(1000, ge=1, le=1000)
+
+
+_MAX_TOP: Final = {"users": 999, "group_members": 999, "registration_details": 1000}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the emulator answered."""
+
+    method: str
+    path: str
+    status: int
+    endpoint: str | None = None
+    query: str = ""
+
+
+@dataclass
+class EmulatorState:
+    """Everything an app holds; reachable as ``app.state.lab``."""
+
+    tenant: Scenario
+    faults: Faults
+    paging: Paging
+    request_log: list[RequestRecord] = field(default_factory=list)
+    writes_succeeded: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, entry: RequestRecord) -> None:
+        with self.lock:
+            self.request_log.append(entry)
+
+    def requests(self, endpoint: str | None = None) -> list[RequestRecord]:
+        """A snapshot of the log, optionally for one endpoint name."""
+        with self.lock:
+            return [r for r in self.request_log if endpoint is None or r.endpoint == endpoint]
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self.request_log.clear()
+
+    def take_fault_count(self, table: dict[str, int], endpoint: str) -> bool:
+        """Consume one count for ``endpoint`` (or an alias covering it); True if consumed."""
+        with self.lock:
+            for key in (endpoint, *[a for a, names in ALIASES.items() if endpoint in names]):
+                if table.get(key, 0) > 0:
+                    table[key] -= 1
+                    return True
+        return False
+
+
+def lab_state(app: Starlette) -> EmulatorState:
+    """The :class:`EmulatorState` of an app made by :func:`create_app`."""
+    state: EmulatorState = app.state.lab
+    return state
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Ids:
+    request_id: str
+    client_request_id: str
+
+
+class GraphError(Exception):
+    """An error answered with Graph's OData error body."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def _ids(scope: Scope) -> _Ids:
+    ids = scope.get("state", {}).get("lab_ids")
+    return ids if isinstance(ids, _Ids) else _Ids(str(uuid.uuid4()), str(uuid.uuid4()))
+
+
+def error_response(scope: Scope, error: GraphError) -> Response:
+    ids = _ids(scope)
+    body = {"error": {
+        "code": error.code,
+        "message": error.message,
+        "innerError": {
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": ids.request_id,
+            "client-request-id": ids.client_request_id,
+        },
+    }}
+    return JSONResponse(body, status_code=error.status, headers=error.headers, media_type=GRAPH_JSON)
+
+
+def _bad_request(message: str, code: str = "BadRequest") -> GraphError:
+    return GraphError(400, code, message)
+
+
+# --- middleware: ids, latency, authentication, request log -----------------------------------
+
+
+class _LabMiddleware:
+    def __init__(self, app: ASGIApp, lab: EmulatorState) -> None:
+        self.app = app
+        self.lab = lab
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        client_id = headers.get("client-request-id") or headers.get("x-ms-client-request-id")
+        ids = _Ids(str(uuid.uuid4()), client_id or str(uuid.uuid4()))
+        state = scope.setdefault("state", {})
+        state["lab_ids"] = ids
+        status = 500
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["request-id"] = ids.request_id
+                out["client-request-id"] = ids.client_request_id
+            await send(message)
+
+        latency = self.lab.faults.latency_ms
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        if _has_bearer(headers):
+            await self.app(scope, receive, send_with_ids)
+        else:
+            denied = GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
+            await error_response(scope, denied)(scope, receive, send_with_ids)
+        self.lab.record(RequestRecord(
+            method=scope["method"], path=scope["path"], status=status,
+            endpoint=state.get("lab_endpoint"), query=scope.get("query_string", b"").decode("latin-1"),
+        ))
+
+
+def _has_bearer(headers: Headers) -> bool:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+# --- the endpoint wrapper: faults, errors, write accounting ----------------------------------
+
+Handler = Callable[[Request, EmulatorState], Awaitable[Response]]
+
+
+def _fault(lab: EmulatorState, endpoint: str, method: str) -> GraphError | None:
+    faults = lab.faults
+    retry = {"Retry-After": str(faults.retry_after_seconds)}
+    names = {endpoint, *[alias for alias, members in ALIASES.items() if endpoint in members]}
+    if names & faults.forbidden:
+        if endpoint == "registration_details":
+            return GraphError(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                              "Tenant is not a B2C tenant and doesn't have premium license")
+        return GraphError(403, "Authorization_RequestDenied",
+                          "Insufficient privileges to complete the operation.")
+    if lab.take_fault_count(faults.throttle, endpoint):
+        return GraphError(429, "TooManyRequests", "Too many requests, please retry later.", retry)
+    if lab.take_fault_count(faults.unavailable, endpoint):
+        return GraphError(503, "serviceNotAvailable", "The service is temporarily unavailable.", retry)
+    if (method in WRITE_METHODS and faults.fail_writes_after is not None
+            and lab.writes_succeeded >= faults.fail_writes_after):
+        return GraphError(500, "generalException", "General exception while processing.")
+    return None
+
+
+def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        lab = lab_state(request.app)
+        request.scope.setdefault("state", {})["lab_endpoint"] = name
+        problem = _fault(lab, name, request.method)
+        if problem is not None:
+            return error_response(request.scope, problem)
+        try:
+            response = await handler(request, lab)
+        except GraphError as exc:
+            return error_response(request.scope, exc)
+        except Exception:
+            log.exception("lab emulator: %s %s failed", request.method, request.url.path)
+            return error_response(request.scope, GraphError(500, "generalException",
+                                                            "General exception while processing."))
+        if request.method in WRITE_METHODS and response.status_code < 300:
+            with lab.lock:
+                lab.writes_succeeded += 1
+        return response
+
+    run.__name__ = f"{name}_{handler.__name__}"
+    return run
+
+
+# --- OData query options -----------------------------------------------------------------
+
+_SUPPORTED_OPTIONS: Final = frozenset({"$select", "$top", "$filter", "$skiptoken"})
+
+
+def _check_options(request: Request, allowed: frozenset[str]) -> None:
+    for key in request.query_params:
+        if key.startswith("$") and key.lower() not in allowed:
+            raise _bad_request(f"Query option '{key}' is not supported by this lab endpoint.")
+
+
+def _parse_select(request: Request, known: Iterable[str], type_name: str) -> list[str] | None:
+    raw = request.query_params.get("$select")
+    if raw is None:
+        return None
+    canonical = {name.lower(): name for name in known}
+    selected: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        name = canonical.get(part.lower())
+        if name is None:
+            raise _bad_request(f"Could not find a property named '{part}' on type '{type_name}'.")
+        if name not in selected:
+            selected.append(name)
+    return selected
+
+
+def _project(obj: JsonObject, selected: list[str] | None, keep_type: bool = False) -> JsonObject:
+    if selected is None:
+        return copy.deepcopy(obj)
+    out: JsonObject = {}
+    if keep_type and "@odata.type" in obj:
+        out["@odata.type"] = obj["@odata.type"]
+    out["id"] = obj.get("id")
+    for name in selected:
+        out[name] = copy.deepcopy(obj.get(name))
+    return out
+
+
+_LITERAL: Final = r"true|false|null|-?\d+|'(?:[^']|'')*'"
+_CLAUSE: Final = re.compile(rf"^\s*([A-Za-z][A-Za-z0-9]*)\s+(eq)\s+({_LITERAL})\s*$", re.IGNORECASE)
+_AND_OUTSIDE_QUOTES: Final = re.compile(r"\s+and\s+(?=(?:[^']*'[^']*')*[^']*$)", re.IGNORECASE)
+
+
+def _literal(text: str) -> object:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    if text.startswith("'"):
+        return text[1:-1].replace("''", "'")
+    return int(text)
+
+
+def _parse_filter(request: Request, filterable: Mapping[str, type], code: str) -> list[tuple[str, object]]:
+    raw = request.query_params.get("$filter")
+    if raw is None:
+        return []
+    canonical = {name.lower(): name for name in filterable}
+    clauses: list[tuple[str, object]] = []
+    for part in _AND_OUTSIDE_QUOTES.split(raw):
+        match = _CLAUSE.match(part)
+        name = canonical.get(match.group(1).lower()) if match else None
+        if match is None or name is None:
+            raise _bad_request(f"Unsupported or invalid filter clause: '{part.strip()}'.", code)
+        value = _literal(match.group(3))
+        if value is not None and not isinstance(value, filterable[name]):
+            raise _bad_request(f"A binary operator with incompatible types was detected in '{part.strip()}'.",
+                               code)
+        clauses.append((name, value))
+    return clauses
+
+
+def _matches(obj: JsonObject, clauses: list[tuple[str, object]]) -> bool:
+    return all(_equal(obj.get(name), value) for name, value in clauses)
+
+
+def _equal(actual: object, wanted: object) -> bool:
+    if isinstance(actual, str) and isinstance(wanted, str):
+        return actual.casefold() == wanted.casefold()
+    return actual == wanted and type(actual) is type(wanted)
+
+
+# --- paging ------------------------------------------------------------------------------
+
+
+def _encode_skiptoken(collection: str, offset: int) -> str:
+    raw = json.dumps({"c": collection, "o": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_skiptoken(token: str | None, collection: str, code: str) -> int:
+    if token is None:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset = data["o"] if data.get("c") == collection else None
+    except (ValueError, TypeError, KeyError, binascii.Error, AttributeError):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise _bad_request("The specified page token value has expired or is invalid.", code)
+    return offset
+
+
+def _page_size(request: Request, lab: EmulatorState, collection: str) -> int:
+    raw = request.query_params.get("$top")
+    maximum = _MAX_TOP[collection]
+    if raw is None:
+        return int(getattr(lab.paging, collection))
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise _bad_request(f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} inclusive.")
+    return int(raw)
+
+
+def _next_link(request: Request, collection: str, offset: int) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k.lower() != "$skiptoken"]
+    params.append(("$skiptoken", _encode_skiptoken(collection, offset)))
+    query = urlencode(params, quote_via=quote, safe="$,'()")
+    return f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
+
+
+@dataclass(frozen=True)
+class _Collection:
+    name: str
+    context: str
+    type_name: str
+    known: frozenset[str]
+    filterable: Mapping[str, type]
+    token_code: str = "BadRequest"
+    defaults: tuple[str, ...] | None = None
+
+
+def _collection_body(request: Request, lab: EmulatorState, spec: _Collection,
+                     items: list[JsonObject]) -> JsonObject:
+    _check_options(request, _SUPPORTED_OPTIONS)
+    selected = _parse_select(request, spec.known, spec.type_name)
+    clauses = _parse_filter(request, spec.filterable, "Request_UnsupportedQuery"
+                            if spec.name != "registration_details" else "BadRequest")
+    size = _page_size(request, lab, spec.name)
+    offset = _decode_skiptoken(request.query_params.get("$skiptoken"), spec.name, spec.token_code)
+    matching = [item for item in items if _matches(item, clauses)]
+    window = matching[offset:offset + size]
+    fields = selected if selected is not None else (list(spec.defaults) if spec.defaults else None)
+    context = _context(request, spec.context, selected)
+    body: JsonObject = {"@odata.context": context}
+    if offset + size < len(matching):
+        body["@odata.nextLink"] = _next_link(request, spec.name, offset + size)
+    body["value"] = [_project(item, fields) for item in window]
+    return body
+
+
+def _context(request: Request, fragment: str, selected: list[str] | None, entity: bool = False) -> str:
+    base = str(request.base_url).rstrip("/")
+    suffix = f"({','.join(selected)})" if selected else ""
+    return f"{base}/v1.0/$metadata#{fragment}{suffix}{'/$entity' if entity else ''}"
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return JSONResponse(body, status_code=status, media_type=GRAPH_JSON)
+
+
+async def _json_object(request: Request) -> JsonObject:
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError as exc:
+        raise _bad_request(f"Unable to read JSON request payload: {exc}") from exc
+    if not isinstance(body, dict):
+        raise _bad_request("The request body must be a JSON object.")
+    return body
+
+
+# --- Graph: single objects ---------------------------------------------------------------
+
+
+def _single(request: Request, obj: JsonObject, fragment: str, type_name: str,
+            known_extra: Iterable[str] = (), entity: bool = True) -> Response:
+    _check_options(request, frozenset({"$select"}))
+    selected = _parse_select(request, [*obj, *known_extra], type_name)
+    body = {"@odata.context": _context(request, fragment, selected, entity=entity),
+            **_project(obj, selected, keep_type=True)}
+    return _json(body)
+
+
+_JSON_TYPES: Final[Mapping[type, str]] = {bool: "Edm.Boolean", int: "Edm.Int32", float: "Edm.Double",
+                                          str: "Edm.String", list: "Collection", dict: "ComplexType"}
+
+
+def _same_json_type(old: object, new: object) -> bool:
+    if old is None or new is None:
+        return True
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, int | float) and isinstance(new, int | float):
+        return isinstance(new, int) or not isinstance(old, int)
+    return type(old) is type(new)
+
+
+def _merge(target: JsonObject, patch: JsonObject, type_name: str, writable: Iterable[str],
+           ignored: Iterable[str] = ("id", "@odata.type", "@odata.context")) -> None:
+    allowed, skip = set(writable), set(ignored)
+    for key, value in patch.items():
+        if key in skip:
+            continue
+        if key not in allowed:
+            raise _bad_request(f"Property '{key}' does not exist or is read-only on type '{type_name}'.")
+        if not _same_json_type(target.get(key), value):
+            expected = _JSON_TYPES.get(type(target.get(key)), "another type")
+            raise _bad_request(f"Cannot convert the literal '{value}' to the expected type '{expected}'.")
+    for key, value in patch.items():
+        if key not in skip:
+            target[key] = copy.deepcopy(value)
+
+
+async def get_authorization_policy(request: Request, lab: EmulatorState) -> Response:
+    return _single(request, lab.tenant.authorization_policy, "policies/authorizationPolicy",
+                   "microsoft.graph.authorizationPolicy")
+
+
+async def patch_authorization_policy(request: Request, lab: EmulatorState) -> Response:
+    body = await _json_object(request)
+    policy = lab.tenant.authorization_policy
+    writable = set(policy) - {"id"} | {"allowedToUseSSPR", "blockMsolPowerShell", "defaultUserRolePermissions"}
+    _merge(policy, body, "microsoft.graph.authorizationPolicy", writable)
+    return Response(status_code=204)
+
+
+_METHODS_POLICY_WRITABLE: Final = frozenset({"registrationEnforcement", "policyMigrationState",
+                                             "reconfirmationInDays"})
+
+
+async def get_methods_policy(request: Request, lab: EmulatorState) -> Response:
+    return _single(request, lab.tenant.authentication_methods_policy, "authenticationMethodsPolicy",
+                   "microsoft.graph.authenticationMethodsPolicy", _METHODS_POLICY_WRITABLE, entity=False)
+
+
+async def patch_methods_policy(request: Request, lab: EmulatorState) -> Response:
+    body = await _json_object(request)
+    state = body.get("policyMigrationState")
+    if "policyMigrationState" in body and state not in MIGRATION_STATES:
+        raise _bad_request(f"Invalid value '{state}' for policyMigrationState.")
+    policy = lab.tenant.authentication_methods_policy
+    _merge(policy, body, "microsoft.graph.authenticationMethodsPolicy", _METHODS_POLICY_WRITABLE)
+    policy["lastModifiedDateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _single(request, policy, "authenticationMethodsPolicy", "microsoft.graph.authenticationMethodsPolicy",
+                   _METHODS_POLICY_WRITABLE, entity=False)
+
+
+def _configuration(lab: EmulatorState, config_id: str) -> JsonObject:
+    config = lab.tenant.method_configuration(config_id)
+    if config is None:
+        raise GraphError(404, "NotFound", f"Authentication method configuration '{config_id}' was not found.")
+    return config
+
+
+async def get_method_configuration(request: Request, lab: EmulatorState) -> Response:
+    config = _configuration(lab, request.path_params["config_id"])
+    return _single(request, config, "authenticationMethodConfigurations",
+                   str(config["@odata.type"]).lstrip("#"))
+
+
+async def patch_method_configuration(request: Request, lab: EmulatorState) -> Response:
+    config = _configuration(lab, request.path_params["config_id"])
+    body = await _json_object(request)
+    odata_type = body.get("@odata.type")
+    if odata_type is None:
+        raise _bad_request("Invalid request: the '@odata.type' property is required in the request body "
+                           f"(expected '{config['@odata.type']}').")
+    if str(odata_type).lstrip("#").lower() != str(config["@odata.type"]).lstrip("#").lower():
+        raise _bad_request(f"The @odata.type '{odata_type}' does not match the configuration "
+                           f"'{config['id']}' ({config['@odata.type']}).")
+    if "id" in body and str(body["id"]).casefold() != str(config["id"]).casefold():
+        raise _bad_request("The id in the body does not match the id in the URL.")
+    if "state" in body and body["state"] not in ("enabled", "disabled"):
+        raise _bad_request(f"Invalid value '{body['state']}' for state.")
+    writable = set(config) - {"id", "@odata.type"} | {"state", "includeTargets", "excludeTargets"}
+    _merge(config, body, str(config["@odata.type"]).lstrip("#"), writable)
+    return Response(status_code=204)
+
+
+# --- Graph: directory synchronization ------------------------------------------------------
+
+_SYNC_PROPERTIES: Final = ("configuration", "features")
+
+
+async def list_sync(request: Request, lab: EmulatorState) -> Response:
+    _check_options(request, frozenset({"$select"}))
+    items = lab.tenant.on_premises_synchronization
+    selected = _parse_select(request, [*_SYNC_PROPERTIES, *(k for item in items for k in item)],
+                             "microsoft.graph.onPremisesDirectorySynchronization")
+    body = {"@odata.context": _context(request, "directory/onPremisesSynchronization", selected),
+            "value": [_project(item, selected) for item in items]}
+    return _json(body)
+
+
+async def get_sync(request: Request, lab: EmulatorState) -> Response:
+    wanted = request.path_params["sync_id"].casefold()
+    for item in lab.tenant.on_premises_synchronization:
+        if str(item["id"]).casefold() == wanted:
+            return _single(request, item, "directory/onPremisesSynchronization",
+                           "microsoft.graph.onPremisesDirectorySynchronization", _SYNC_PROPERTIES)
+    raise GraphError(404, "Request_ResourceNotFound", f"Resource '{request.path_params['sync_id']}' does not exist.")
+
+
+# --- Graph: users, registration details, groups --------------------------------------------
+
+USER_DEFAULT_PROPERTIES: Final = (
+    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+    "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
+)
+USER_PROPERTIES: Final = frozenset({
+    *USER_DEFAULT_PROPERTIES, "accountEnabled", "userType", "usageLocation", "createdDateTime",
+    "assignedLicenses", "assignedPlans", "onPremisesSyncEnabled", "onPremisesDistinguishedName",
+    "onPremisesDomainName", "onPremisesSamAccountName", "onPremisesUserPrincipalName",
+    "onPremisesImmutableId", "onPremisesSecurityIdentifier", "onPremisesLastSyncDateTime",
+    "onPremisesExtensionAttributes", "otherMails", "proxyAddresses", "department", "companyName",
+    "employeeId", "employeeType", "mailNickname", "lastPasswordChangeDateTime", "passwordPolicies",
+    "creationType", "externalUserState", "identities", "city", "country", "state", "streetAddress",
+    "postalCode", "faxNumber", "imAddresses", "ageGroup", "showInAddressList",
+})
+USERS: Final = _Collection(
+    name="users", context="users", type_name="microsoft.graph.user", known=USER_PROPERTIES,
+    filterable={"accountEnabled": bool, "userType": str, "onPremisesSyncEnabled": bool,
+                "userPrincipalName": str, "displayName": str, "mail": str, "id": str},
+    token_code="Directory_ExpiredPageToken", defaults=USER_DEFAULT_PROPERTIES,
+)
+REGISTRATION_PROPERTIES: Final = frozenset({
+    "id", "userPrincipalName", "userDisplayName", "userType", "isAdmin", "isSsprRegistered",
+    "isSsprEnabled", "isSsprCapable", "isMfaRegistered", "isMfaCapable", "isPasswordlessCapable",
+    "methodsRegistered", "isSystemPreferredAuthenticationMethodEnabled",
+    "systemPreferredAuthenticationMethods", "userPreferredMethodForSecondaryAuthentication",
+    "lastUpdatedDateTime",
+})
+REGISTRATION_DETAILS: Final = _Collection(
+    name="registration_details", context="reports/authenticationMethods/userRegistrationDetails",
+    type_name="microsoft.graph.userRegistrationDetails", known=REGISTRATION_PROPERTIES,
+    filterable={"isAdmin": bool, "isMfaCapable": bool, "isMfaRegistered": bool,
+                "isPasswordlessCapable": bool, "isSsprCapable": bool, "isSsprEnabled": bool,
+                "isSsprRegistered": bool, "isSystemPreferredAuthenticationMethodEnabled": bool,
+                "userType": str, "userPreferredMethodForSecondaryAuthentication": str},
+)
+GROUP_MEMBERS: Final = _Collection(
+    name="group_members", context="directoryObjects", type_name="microsoft.graph.directoryObject",
+    known=USER_PROPERTIES, filterable={}, token_code="Directory_ExpiredPageToken",
+    defaults=USER_DEFAULT_PROPERTIES,
+)
+
+
+def _find(items: list[JsonObject], key: str, *fields: str) -> JsonObject | None:
+    wanted = key.casefold()
+    return next((item for item in items if any(str(item.get(f, "")).casefold() == wanted for f in fields)),
+                None)
+
+
+async def list_users(request: Request, lab: EmulatorState) -> Response:
+    return _json(_collection_body(request, lab, USERS, lab.tenant.users))
+
+
+async def get_user(request: Request, lab: EmulatorState) -> Response:
+    user = _find(lab.tenant.users, request.path_params["user_id"], "id", "userPrincipalName")
+    if user is None:
+        raise GraphError(404, "Request_ResourceNotFound",
+                         f"Resource '{request.path_params['user_id']}' does not exist or one of its "
+                         "queried reference-property objects are not present.")
+    _check_options(request, frozenset({"$select"}))
+    selected = _parse_select(request, USER_PROPERTIES, USERS.type_name)
+    fields = selected if selected is not None else list(USER_DEFAULT_PROPERTIES)
+    return _json({"@odata.context": _context(request, "users", selected, entity=True), **_project(user, fields)})
+
+
+async def list_registration_details(request: Request, lab: EmulatorState) -> Response:
+    return _json(_collection_body(request, lab, REGISTRATION_DETAILS, lab.tenant.user_registration_details))
+
+
+async def get_registration_details(request: Request, lab: EmulatorState) -> Response:
+    record = _find(lab.tenant.user_registration_details, request.path_params["user_id"], "id")
+    if record is None:
+        raise GraphError(404, "NotFound", f"No registration details for user '{request.path_params['user_id']}'.")
+    _check_options(request, frozenset({"$select"}))
+    selected = _parse_select(request, REGISTRATION_PROPERTIES, REGISTRATION_DETAILS.type_name)
+    return _json({"@odata.context": _context(request, REGISTRATION_DETAILS.context, selected, entity=True),
+                  **_project(record, selected)})
+
+
+def _group(lab: EmulatorState, group_id: str) -> JsonObject:
+    group = _find(lab.tenant.groups, group_id, "id")
+    if group is None:
+        raise GraphError(404, "Request_ResourceNotFound", f"Resource '{group_id}' does not exist or one of its "
+                         "queried reference-property objects are not present.")
+    return group
+
+
+async def get_group(request: Request, lab: EmulatorState) -> Response:
+    group = _group(lab, request.path_params["group_id"])
+    _check_options(request, frozenset({"$select"}))
+    selected = _parse_select(request, group, "microsoft.graph.group")
+    return _json({"@odata.context": _context(request, "groups", selected, entity=True),
+                  **_project(group, selected)})
+
+
+async def list_group_members(request: Request, lab: EmulatorState) -> Response:
+    group = _group(lab, request.path_params["group_id"])
+    member_ids = {m.casefold() for m in lab.tenant.group_members.get(str(group["id"]), [])}
+    members = [user for user in lab.tenant.users if str(user["id"]).casefold() in member_ids]
+    body = _collection_body(request, lab, GROUP_MEMBERS, members)
+    body["value"] = [{"@odata.type": "#microsoft.graph.user", **item} for item in body["value"]]
+    return _json(body)
+
+
+# --- portal: the private PasswordReset API -----------------------------------------------
+
+SSPR_REQUIRED_FIELDS: Final = (
+    "objectId", "enablementType", "numberOfAuthenticationMethodsRequired", "emailOptionEnabled",
+    "mobilePhoneOptionEnabled", "officePhoneOptionEnabled", "securityQuestionsOptionEnabled",
+    "mobileAppNotificationEnabled", "mobileAppCodeEnabled", "numberOfQuestionsToRegister",
+    "numberOfQuestionsToReset", "registrationRequiredOnSignIn", "registrationReconfirmIntevalInDays",
+    "customizeHelpdeskLink", "notifyUsersOnPasswordReset", "notifyOnAdminPasswordReset",
+    "passwordResetEnabledGroupIds",
+)
+ONPREM_WRITABLE: Final = frozenset({"enablementForTenant", "cloudProvisioningEnablementForTenant",
+                                    "accountUnlockEnabled"})
+ONPREM_SERVER_OWNED: Final = frozenset({"objectId", "passwordWritebackSupported", "accountUnlockSupported"})
+
+
+def _portal_json(body: object) -> Response:
+    return JSONResponse(body, media_type=PORTAL_JSON)
+
+
+async def get_portal_sspr(request: Request, lab: EmulatorState) -> Response:
+    return _portal_json(copy.deepcopy(lab.tenant.password_reset_policies))
+
+
+def _validate_sspr(policy: JsonObject) -> None:
+    missing = [name for name in SSPR_REQUIRED_FIELDS if name not in policy]
+    if missing:
+        raise _bad_request(f"PasswordResetPolicies must be sent whole; missing: {', '.join(missing)}.")
+    if policy["objectId"] != "default":
+        raise _bad_request("objectId must be 'default'.")
+    checks = [
+        (policy["enablementType"] in (0, 1, 2), "enablementType must be 0, 1 or 2"),
+        (policy["numberOfAuthenticationMethodsRequired"] in (1, 2),
+         "numberOfAuthenticationMethodsRequired must be 1 or 2"),
+        (isinstance(policy["registrationReconfirmIntevalInDays"], int)
+         and 0 <= policy["registrationReconfirmIntevalInDays"] <= 730,
+         "registrationReconfirmIntevalInDays must be 0 to 730"),
+        (policy["enablementType"] != 1 or bool(policy["passwordResetEnabledGroupIds"]),
+         "a selected-group scope needs passwordResetEnabledGroupIds"),
+    ]
+    if policy["securityQuestionsOptionEnabled"]:
+        register, reset = policy["numberOfQuestionsToRegister"], policy["numberOfQuestionsToReset"]
+        checks.append((isinstance(register, int) and isinstance(reset, int) and 3 <= reset <= register <= 5,
+                       "security questions need 3 <= numberOfQuestionsToReset <= numberOfQuestionsToRegister <= 5"))
+    for ok, message in checks:
+        if not ok:
+            raise _bad_request(message, "InvalidPasswordResetPolicy")
+
+
+async def put_portal_sspr(request: Request, lab: EmulatorState) -> Response:
+    body = await _json_object(request)
+    if "objectId" not in body:
+        raise _bad_request("The PasswordResetPolicies object needs an objectId.")
+    current = lab.tenant.password_reset_policies
+    for key, value in body.items():
+        if not _same_json_type(current.get(key), value):
+            raise _bad_request(f"Invalid value for '{key}'.", "InvalidPasswordResetPolicy")
+    _validate_sspr(body)
+    # The *OptionAllowed flags reflect licensing: the service keeps its own values.
+    allowed = {k: v for k, v in current.items() if k.endswith("OptionAllowed")}
+    lab.tenant.password_reset_policies = {**copy.deepcopy(body), **allowed}
+    return _portal_json(copy.deepcopy(lab.tenant.password_reset_policies))
+
+
+async def get_portal_onprem(request: Request, lab: EmulatorState) -> Response:
+    return _portal_json(copy.deepcopy(lab.tenant.on_premises_password_reset_policies))
+
+
+async def put_portal_onprem(request: Request, lab: EmulatorState) -> Response:
+    """Fields are merged one PUT at a time, as the tools that write this API rely on."""
+    body = await _json_object(request)
+    current = lab.tenant.on_premises_password_reset_policies
+    server_owned = {name.lower() for name in ONPREM_SERVER_OWNED}
+    updates = {k: v for k, v in body.items() if k.lower() not in server_owned}
+    unknown = sorted(set(updates) - ONPREM_WRITABLE)
+    if unknown:
+        raise _bad_request(f"Unknown OnPremisesPasswordResetPolicies field(s): {', '.join(unknown)}.")
+    if any(not isinstance(value, bool) for value in updates.values()):
+        raise _bad_request("OnPremisesPasswordResetPolicies fields are booleans.")
+    current.update(updates)
+    return _portal_json(copy.deepcopy(current))
+
+
+# --- the app -----------------------------------------------------------------------------
+
+
+def _routes() -> list[Route]:
+    graph = "/v1.0"
+    methods_policy = f"{graph}/policies/authenticationMethodsPolicy"
+    portal = "/api/PasswordReset"
+    table: list[tuple[str, str, str, Handler]] = [
+        (f"{graph}/policies/authorizationPolicy", "GET", "authorization_policy", get_authorization_policy),
+        (f"{graph}/policies/authorizationPolicy", "PATCH", "authorization_policy", patch_authorization_policy),
+        (methods_policy, "GET", "methods_policy", get_methods_policy),
+        (methods_policy, "PATCH", "methods_policy", patch_methods_policy),
+        (f"{methods_policy}/authenticationMethodConfigurations/{{config_id}}", "GET",
+         "method_configuration", get_method_configuration),
+        (f"{methods_policy}/authenticationMethodConfigurations/{{config_id}}", "PATCH",
+         "method_configuration", patch_method_configuration),
+        (f"{graph}/directory/onPremisesSynchronization", "GET", "sync", list_sync),
+        (f"{graph}/directory/onPremisesSynchronization/{{sync_id}}", "GET", "sync", get_sync),
+        (f"{graph}/users", "GET", "users", list_users),
+        (f"{graph}/users/{{user_id}}", "GET", "users", get_user),
+        (f"{graph}/reports/authenticationMethods/userRegistrationDetails", "GET",
+         "registration_details", list_registration_details),
+        (f"{graph}/reports/authenticationMethods/userRegistrationDetails/{{user_id}}", "GET",
+         "registration_details", get_registration_details),
+        (f"{graph}/groups/{{group_id}}", "GET", "groups", get_group),
+        (f"{graph}/groups/{{group_id}}/members", "GET", "groups", list_group_members),
+        (f"{portal}/PasswordResetPolicies", "GET", "portal_sspr", get_portal_sspr),
+        (f"{portal}/PasswordResetPolicies", "PUT", "portal_sspr", put_portal_sspr),
+        (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),
+        (f"{portal}/OnPremisesPasswordResetPolicies", "PUT", "portal_onprem", put_portal_onprem),
+    ]
+    by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
+    for path, method, name, handler in table:
+        by_path.setdefault(path, {})[method] = (name, handler)
+    return [Route(path, _dispatch(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+
+
+def _dispatch(handlers: Mapping[str, tuple[str, Handler]]) -> Callable[[Request], Awaitable[Response]]:
+    wrapped = {method: _endpoint(name, handler) for method, (name, handler) in handlers.items()}
+
+    async def dispatch(request: Request) -> Response:
+        handler = wrapped.get(request.method)
+        if handler is None:  # HEAD, which Starlette adds to GET routes
+            raise HTTPException(405)
+        return await handler(request)
+
+    return dispatch
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        return error_response(request.scope, GraphError(
+            405, "Request_BadRequest", "Specified HTTP method is not allowed for the request uri."))
+    return error_response(request.scope, GraphError(
+        404, "NotFound", f"Resource not found for the segment '{request.url.path}' "
+                         "(the sspr-auditor lab does not emulate this path)."))
+
+
+def create_app(scenario: Scenario, faults: Faults | None = None, *, paging: Paging | None = None) -> Starlette:
+    """An emulator app serving a private, mutable copy of ``scenario``."""
+    lab = EmulatorState(tenant=scenario.materialized(), faults=faults or Faults(), paging=paging or Paging())
+    app = Starlette(
+        routes=_routes(),
+        middleware=[Middleware(_LabMiddleware, lab=lab)],
+        exception_handlers={404: _not_found, 405: _not_found},
+    )
+    app.router.redirect_slashes = False
+    app.state.lab = lab
+    return app

@@ -1,0 +1,502 @@
+"""Lab scenarios: the state of an emulated tenant, in the wire shapes the real APIs use.
+
+A scenario file is YAML in ``auditor/lab/scenarios/NAME.yaml``. Every section except the
+metadata holds JSON exactly as Microsoft Graph (camelCase, ``@odata.type``) or the Azure
+portal's private API (including its misspelt ``registrationReconfirmIntevalInDays``)
+returns it, so the emulator can serve it without translation::
+
+    name: demo                          # optional; defaults to the file name
+    description: ...
+    tenant_id: <guid>
+    tenant_domain: contoso-lab.onmicrosoft.com   # initial domain (guest UPNs)
+    authorization_policy: {...}          # GET /policies/authorizationPolicy
+    authentication_methods_policy: {...} # GET /policies/authenticationMethodsPolicy, with
+                                         # policyMigrationState and the configurations inline
+    on_premises_synchronization: [...]   # GET /directory/onPremisesSynchronization (value)
+    password_reset_policies: {...}       # portal GET /api/PasswordReset/PasswordResetPolicies
+    on_premises_password_reset_policies: {...}  # portal OnPremisesPasswordResetPolicies
+    groups: [...]                        # Graph group objects (optional)
+    group_members: {group id: [user id, ...]}   # optional
+    users: [...]                         # Graph user objects, all properties
+    user_registration_details: [...]     # userRegistrationDetails records
+    generate_users: 20                   # or a mapping, see GenerateUsers
+
+``generate_users`` appends deterministic users, their registration records and (for a
+scope of "selected group") membership of the SSPR group. :meth:`Scenario.materialized`
+applies it; :func:`load_scenario` returns materialized scenarios.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+__all__ = [
+    "MIGRATION_STATES",
+    "GenerateUsers",
+    "Scenario",
+    "list_scenarios",
+    "load_scenario",
+    "load_scenario_file",
+    "scenario_from_mapping",
+]
+
+JsonObject = dict[str, Any]
+
+MIGRATION_STATES = ("preMigration", "migrationInProgress", "migrationComplete")
+METHOD_CONFIGURATION_IDS = (
+    "Email",
+    "Sms",
+    "Voice",
+    "MicrosoftAuthenticator",
+    "SoftwareOath",
+    "Fido2",
+    "TemporaryAccessPass",
+)
+AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+SPE_E3_SKU = "05e9a617-0261-4cee-bb44-138d3ef5d965"
+# A fixed origin for generated timestamps: scenarios never depend on the wall clock.
+_EPOCH = datetime(2025, 1, 6, 8, 0, 0, tzinfo=UTC)
+_ID_NAMESPACE = uuid.UUID("5e0c7a52-4a0e-4f55-9d51-2f3f4b8e6c11")
+
+
+class GenerateUsers(BaseModel):
+    """Knobs for the deterministic user generator (same inputs, same tenant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=0, le=1_000_000)
+    seed: int = 1
+    domain: str = "corp.example.test"
+    """UPN suffix of members; synced users also get DNs in this AD domain."""
+    ou: str = "OU=Staff"
+    """Where synced users live, relative to the domain's DN."""
+    synced_share: float = Field(0.6, ge=0, le=1)
+    """Share of enabled, non-admin members synced from AD (the rest are cloud-only)."""
+    admins: int = Field(1, ge=0)
+    guests: int = Field(0, ge=0)
+    disabled: int = Field(0, ge=0)
+    unregistered: int = Field(0, ge=0)
+    """Enabled members with fewer SSPR methods than the policy's number of gates."""
+    unlicensed: int = Field(0, ge=0)
+    """Enabled members without Entra ID P1 (no AAD_PREMIUM service plan)."""
+    sspr_group_members: int | None = None
+    """Members added to the SSPR scope group when the scope is a selected group
+    (default: half of the enabled members)."""
+
+
+class Scenario(BaseModel):
+    """One emulated tenant. Sections hold wire-shaped JSON (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    tenant_id: str
+    tenant_domain: str = "contoso-lab.onmicrosoft.com"
+    authorization_policy: JsonObject
+    authentication_methods_policy: JsonObject
+    on_premises_synchronization: list[JsonObject] = Field(default_factory=list)
+    password_reset_policies: JsonObject
+    on_premises_password_reset_policies: JsonObject
+    groups: list[JsonObject] = Field(default_factory=list)
+    group_members: dict[str, list[str]] = Field(default_factory=dict)
+    users: list[JsonObject] = Field(default_factory=list)
+    user_registration_details: list[JsonObject] = Field(default_factory=list)
+    generate_users: GenerateUsers | None = None
+
+    @field_validator("generate_users", mode="before")
+    @classmethod
+    def _count_shorthand(cls, value: object) -> object:
+        return {"count": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _check_wire_shapes(self) -> Scenario:
+        _check_authorization_policy(self.authorization_policy)
+        _check_methods_policy(self.authentication_methods_policy)
+        _check_portal_policies(self.password_reset_policies, self.on_premises_password_reset_policies)
+        _check_unique_ids("users", self.users, required=("id", "userPrincipalName"))
+        _check_unique_ids("user_registration_details", self.user_registration_details, required=("id",))
+        _check_unique_ids("groups", self.groups, required=("id", "displayName"))
+        _check_unique_ids("on_premises_synchronization", self.on_premises_synchronization, ("id",))
+        return self
+
+    def materialized(self) -> Scenario:
+        """A deep copy with ``generate_users`` applied (and cleared); idempotent."""
+        state = self.model_copy(deep=True)
+        if state.generate_users is None:
+            return state
+        spec, state.generate_users = state.generate_users, None
+        population = _generate_population(spec, state)
+        state.users.extend(population.users)
+        state.user_registration_details.extend(population.registrations)
+        for group_id, members in population.group_members.items():
+            state.group_members.setdefault(group_id, []).extend(members)
+        return state
+
+    def method_configuration(self, config_id: str) -> JsonObject | None:
+        """The methods-policy configuration with this id (case-insensitive), if any."""
+        wanted = config_id.casefold()
+        for config in self.authentication_methods_policy.get("authenticationMethodConfigurations", []):
+            if str(config.get("id", "")).casefold() == wanted:
+                return config
+        return None
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _scenario_dir() -> Path:
+    return Path(str(resources.files("auditor.lab").joinpath("scenarios")))
+
+
+def list_scenarios() -> list[str]:
+    """Names of the built-in scenarios, sorted."""
+    return sorted(path.stem for path in _scenario_dir().glob("*.yaml"))
+
+
+def load_scenario(name: str) -> Scenario:
+    """Load a built-in scenario by name, with generated users applied."""
+    path = _scenario_dir() / f"{name}.yaml"
+    if not name or "/" in name or "\\" in name or not path.is_file():
+        available = ", ".join(list_scenarios()) or "none"
+        raise ValueError(f"unknown lab scenario {name!r}; available: {available}")
+    return load_scenario_file(path)
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    """Load a scenario from any YAML file, with generated users applied."""
+    path = Path(path)
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
+        raise ValueError(f"cannot read lab scenario {path}: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ValueError(f"lab scenario {path} must be a YAML mapping")
+    return scenario_from_mapping(data, default_name=path.stem)
+
+
+def scenario_from_mapping(data: Mapping[str, Any], default_name: str = "custom") -> Scenario:
+    """Validate a mapping (e.g. parsed YAML) as a scenario, with generated users applied."""
+    payload = dict(data)
+    payload.setdefault("name", default_name)
+    return Scenario.model_validate(payload).materialized()
+
+
+# --- validation of the wire-shaped sections ----------------------------------------------
+
+
+def _require(obj: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
+    missing = [key for key in keys if key not in obj]
+    if missing:
+        raise ValueError(f"{where} lacks {', '.join(missing)}")
+
+
+def _check_authorization_policy(policy: JsonObject) -> None:
+    _require(policy, ("id", "allowedToUseSSPR"), "authorization_policy")
+    if not isinstance(policy["allowedToUseSSPR"], bool):
+        raise ValueError("authorization_policy.allowedToUseSSPR must be a boolean")
+
+
+def _check_methods_policy(policy: JsonObject) -> None:
+    _require(policy, ("id", "policyMigrationState", "authenticationMethodConfigurations"),
+             "authentication_methods_policy")
+    if policy["policyMigrationState"] not in MIGRATION_STATES:
+        raise ValueError(f"policyMigrationState must be one of {', '.join(MIGRATION_STATES)}")
+    configs = policy["authenticationMethodConfigurations"]
+    if not isinstance(configs, list):
+        raise ValueError("authenticationMethodConfigurations must be a list")
+    for config in configs:
+        _require(config, ("@odata.type", "id", "state"), "an authentication method configuration")
+        if config["state"] not in ("enabled", "disabled"):
+            raise ValueError(f"configuration {config['id']}: state must be enabled or disabled")
+    _check_unique_ids("authenticationMethodConfigurations", configs, required=("id",))
+
+
+def _check_portal_policies(sspr: JsonObject, onprem: JsonObject) -> None:
+    _require(sspr, ("objectId", "enablementType", "numberOfAuthenticationMethodsRequired"),
+             "password_reset_policies")
+    if sspr["enablementType"] not in (0, 1, 2):
+        raise ValueError("password_reset_policies.enablementType must be 0, 1 or 2")
+    _require(onprem, ("objectId", "enablementForTenant", "accountUnlockEnabled"),
+             "on_premises_password_reset_policies")
+
+
+def _check_unique_ids(section: str, items: list[JsonObject], required: tuple[str, ...]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        _require(item, required, f"an item of {section}")
+        key = str(item["id"]).casefold()
+        if key in seen:
+            raise ValueError(f"{section}: duplicate id {item['id']!r}")
+        seen.add(key)
+
+
+# --- the deterministic user generator ----------------------------------------------------
+
+_GIVEN = (
+    "Adele", "Alex", "Allan", "Bianca", "Christie", "Diego", "Emily", "Enrico", "Grady", "Henrietta",
+    "Irvin", "Isaiah", "Johanna", "Joni", "Lee", "Lidia", "Lynne", "Megan", "Miriam", "Nestor",
+    "Patti", "Pradeep", "Raul", "Sakura", "Tomas", "Uma", "Viktor", "Wen", "Yusuf", "Zara",
+)
+_FAMILY = (
+    "Vance", "Wilber", "Deyoung", "Pisani", "Cline", "Siciliani", "Braun", "Munoz", "Archie",
+    "Gonzalez", "Bellinger", "Kimura", "Lauer", "Sherman", "Gu", "Holloway", "Robbins", "Bowen",
+    "Patel", "Wilson", "Fernandez", "Gupta", "Razi", "Tanaka", "Novak", "Okafor", "Petrov",
+    "Li", "Demir", "Haddad",
+)
+_JOBS = ("Accountant", "Engineer", "Sales Manager", "Analyst", "Designer", "Support Specialist",
+         "Marketing Lead", "Paralegal", "Recruiter", "Developer")
+_OFFICES = ("Seattle", "London", "Munich", "Toronto", "Sydney")
+_REGISTERED_PROFILES: tuple[tuple[str, ...], ...] = (
+    ("email", "mobilePhone", "microsoftAuthenticatorPush", "softwareOneTimePasscode"),
+    ("mobilePhone", "microsoftAuthenticatorPush", "softwareOneTimePasscode"),
+    ("email", "mobilePhone"),
+    ("email", "microsoftAuthenticatorPush"),
+    ("microsoftAuthenticatorPasswordless", "microsoftAuthenticatorPush", "mobilePhone"),
+    ("fido2SecurityKey", "email", "mobilePhone"),
+)
+_QUESTIONS_PROFILE = ("securityQuestion", "mobilePhone", "officePhone")
+# Methods that count as one SSPR gate each; the app's push and code are one gate.
+_GATES: dict[str, str] = {
+    "email": "email",
+    "mobilePhone": "mobilePhone",
+    "alternateMobilePhone": "mobilePhone",
+    "officePhone": "officePhone",
+    "securityQuestion": "securityQuestion",
+    "microsoftAuthenticatorPush": "app",
+    "softwareOneTimePasscode": "app",
+}
+_MFA_METHODS = frozenset({
+    "mobilePhone", "alternateMobilePhone", "officePhone", "microsoftAuthenticatorPush",
+    "softwareOneTimePasscode", "microsoftAuthenticatorPasswordless", "fido2SecurityKey",
+    "windowsHelloForBusiness", "hardwareOneTimePasscode",
+})
+_PASSWORDLESS = frozenset({"microsoftAuthenticatorPasswordless", "fido2SecurityKey",
+                           "windowsHelloForBusiness"})
+
+
+@dataclass
+class _Population:
+    users: list[JsonObject]
+    registrations: list[JsonObject]
+    group_members: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class _Roles:
+    guests: frozenset[int]
+    admins: frozenset[int]
+    disabled: frozenset[int]
+    synced: frozenset[int]
+    unregistered: frozenset[int]
+    unlicensed: frozenset[int]
+    group: frozenset[int]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pick(rng: random.Random, pool: list[int], count: int) -> list[int]:
+    return rng.sample(pool, min(count, len(pool)))
+
+
+def _assign_roles(spec: GenerateUsers, rng: random.Random, scope_is_group: bool) -> _Roles:
+    everyone = list(range(spec.count))
+    guests = set(_pick(rng, everyone, spec.guests))
+    members = [i for i in everyone if i not in guests]
+    admins = set(_pick(rng, members, spec.admins))
+    staff = [i for i in members if i not in admins]
+    disabled = set(_pick(rng, staff, spec.disabled))
+    enabled_staff = [i for i in staff if i not in disabled]
+    synced = set(_pick(rng, staff, round(spec.synced_share * len(staff))))
+    enabled_members = [i for i in members if i not in disabled]
+    group: set[int] = set()
+    if scope_is_group:
+        size = spec.sspr_group_members
+        group = set(_pick(rng, enabled_members, len(enabled_members) // 2 if size is None else size))
+    # Unregistered users are drawn from in-scope staff first, so coverage drift shows.
+    in_scope = [i for i in enabled_staff if not scope_is_group or i in group]
+    in_scope_set = set(in_scope)
+    out_scope = [i for i in enabled_staff if i not in in_scope_set]
+    unregistered = set(_pick(rng, in_scope, spec.unregistered))
+    unregistered |= set(_pick(rng, out_scope, spec.unregistered - len(unregistered)))
+    unlicensed = set(_pick(rng, enabled_staff, spec.unlicensed))
+    return _Roles(frozenset(guests), frozenset(admins), frozenset(disabled), frozenset(synced),
+                  frozenset(unregistered), frozenset(unlicensed), frozenset(group))
+
+
+def _scope_group_id(scenario: Scenario) -> str | None:
+    sspr = scenario.password_reset_policies
+    if sspr.get("enablementType") != 1:
+        return None
+    ids = sspr.get("passwordResetEnabledGroupIds") or []
+    return str(ids[0]) if ids else None
+
+
+def _generate_population(spec: GenerateUsers, scenario: Scenario) -> _Population:
+    rng = random.Random(spec.seed)
+    group_id = _scope_group_id(scenario)
+    roles = _assign_roles(spec, rng, scope_is_group=group_id is not None)
+    sspr = scenario.password_reset_policies
+    gates = int(sspr.get("numberOfAuthenticationMethodsRequired", 1))
+    questions = bool(sspr.get("securityQuestionsOptionEnabled"))
+    taken = {str(user["userPrincipalName"]).casefold() for user in scenario.users}
+    users: list[JsonObject] = []
+    registrations: list[JsonObject] = []
+    for index in range(spec.count):
+        user = _make_user(index, spec, scenario, roles, rng, taken)
+        users.append(user)
+        if user["accountEnabled"]:
+            enabled = _sspr_enabled(index, roles, sspr)
+            methods = _methods_for(index, roles, rng, gates, questions)
+            registrations.append(_make_registration(user, index, roles, enabled, methods, gates))
+    members = [users[i]["id"] for i in sorted(roles.group)]
+    return _Population(users, registrations, {group_id: members} if group_id else {})
+
+
+def _sspr_enabled(index: int, roles: _Roles, sspr: JsonObject) -> bool:
+    if index in roles.guests:
+        return False
+    scope = sspr.get("enablementType")
+    return scope == 2 or (scope == 1 and index in roles.group)
+
+
+def _methods_for(index: int, roles: _Roles, rng: random.Random, gates: int,
+                 questions: bool) -> list[str]:
+    if index in roles.unregistered:
+        # Fewer gates than required: nothing at all, or one method short of two.
+        return ["email"] if gates > 1 and rng.random() < 0.5 else []
+    if index in roles.guests:
+        return list(rng.choice(((), ("mobilePhone",), ("microsoftAuthenticatorPush",))))
+    if questions and rng.random() < 0.25:
+        return list(_QUESTIONS_PROFILE)
+    return list(rng.choice(_REGISTERED_PROFILES))
+
+
+def _unique_upn(local: str, domain: str, taken: set[str]) -> str:
+    candidate, suffix = f"{local}@{domain}", 2
+    while candidate.casefold() in taken:
+        candidate = f"{local}{suffix}@{domain}"
+        suffix += 1
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def _make_user(index: int, spec: GenerateUsers, scenario: Scenario, roles: _Roles,
+               rng: random.Random, taken: set[str]) -> JsonObject:
+    given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
+    user_id = str(uuid.uuid5(_ID_NAMESPACE, f"{scenario.tenant_id}/{spec.seed}/{index}"))
+    guest = index in roles.guests
+    synced = index in roles.synced
+    if guest:
+        external = f"{given}.{family}@partner.example.org".lower()
+        upn = _unique_upn(external.replace("@", "_") + "#EXT#", scenario.tenant_domain, taken)
+        mail = external
+    else:
+        upn = _unique_upn(f"{given}.{family}".lower(), spec.domain, taken)
+        mail = upn
+    phone_tail = f"{index % 10_000:04d}"
+    created = _EPOCH - timedelta(days=400 + index % 900, minutes=index)
+    user: JsonObject = {
+        "id": user_id,
+        "businessPhones": [] if guest else [f"+1 425 555 {phone_tail}"],
+        "displayName": f"{given} {family}",
+        "givenName": given,
+        "surname": family,
+        "jobTitle": None if guest else ("Global Administrator" if index in roles.admins
+                                        else rng.choice(_JOBS)),
+        "mail": mail,
+        "mobilePhone": None if guest else f"+1 206 555 {phone_tail}",
+        "officeLocation": None if guest else rng.choice(_OFFICES),
+        "preferredLanguage": "en-US",
+        "userPrincipalName": upn,
+        "accountEnabled": index not in roles.disabled,
+        "userType": "Guest" if guest else "Member",
+        "usageLocation": "US",
+        "createdDateTime": _iso(created),
+        "assignedLicenses": [],
+        "assignedPlans": [],
+    }
+    user.update(_on_premises_fields(user, spec, index, synced))
+    if not guest and index not in roles.unlicensed:
+        user["assignedLicenses"] = [{"disabledPlans": [], "skuId": SPE_E3_SKU}]
+        user["assignedPlans"] = [{
+            "assignedDateTime": _iso(created + timedelta(hours=1)),
+            "capabilityStatus": "Enabled",
+            "service": "AADPremiumService",
+            "servicePlanId": AAD_PREMIUM_PLAN,
+        }]
+    return user
+
+
+def _on_premises_fields(user: JsonObject, spec: GenerateUsers, index: int, synced: bool) -> JsonObject:
+    """Graph returns null (not false) for cloud-only users' on-premises properties."""
+    if not synced:
+        return dict.fromkeys((
+            "onPremisesSyncEnabled", "onPremisesDistinguishedName", "onPremisesDomainName",
+            "onPremisesSamAccountName", "onPremisesUserPrincipalName", "onPremisesImmutableId",
+            "onPremisesSecurityIdentifier", "onPremisesLastSyncDateTime"))
+    dc = ",".join(f"DC={part}" for part in spec.domain.split("."))
+    sam = (user["givenName"][0] + user["surname"]).lower()[:16] + str(index)
+    immutable = base64.b64encode(uuid.UUID(user["id"]).bytes_le).decode("ascii")
+    return {
+        "onPremisesSyncEnabled": True,
+        "onPremisesDistinguishedName": f"CN={user['displayName']},{spec.ou},{dc}",
+        "onPremisesDomainName": spec.domain,
+        "onPremisesSamAccountName": sam,
+        "onPremisesUserPrincipalName": user["userPrincipalName"],
+        "onPremisesImmutableId": immutable,
+        "onPremisesSecurityIdentifier": f"S-1-5-21-1004336348-1177238915-682003330-{1100 + index}",
+        "onPremisesLastSyncDateTime": _iso(_EPOCH - timedelta(minutes=17 + index % 30)),
+    }
+
+
+def _gate_count(methods: Iterable[str]) -> int:
+    return len({_GATES[method] for method in methods if method in _GATES})
+
+
+def _preferred(methods: list[str]) -> str:
+    if "microsoftAuthenticatorPush" in methods:
+        return "push"
+    if "softwareOneTimePasscode" in methods:
+        return "oath"
+    return "sms" if "mobilePhone" in methods else "none"
+
+
+def _make_registration(user: JsonObject, index: int, roles: _Roles, enabled: bool,
+                       methods: list[str], gates: int) -> JsonObject:
+    registered = _gate_count(methods) >= gates
+    preferred = _preferred(methods)
+    mfa = any(method in _MFA_METHODS for method in methods)
+    return {
+        "id": user["id"],
+        "userPrincipalName": user["userPrincipalName"],
+        "userDisplayName": user["displayName"],
+        "userType": "guest" if index in roles.guests else "member",
+        "isAdmin": index in roles.admins,
+        "isSsprRegistered": registered,
+        "isSsprEnabled": enabled,
+        "isSsprCapable": enabled and registered,
+        "isMfaRegistered": mfa,
+        "isMfaCapable": mfa,
+        "isPasswordlessCapable": any(method in _PASSWORDLESS for method in methods),
+        "methodsRegistered": methods,
+        "isSystemPreferredAuthenticationMethodEnabled": True,
+        "systemPreferredAuthenticationMethods": [] if preferred == "none" else [preferred],
+        "userPreferredMethodForSecondaryAuthentication": preferred,
+        "lastUpdatedDateTime": _iso(_EPOCH - timedelta(hours=index % 72)),
+    }
