@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic.json_schema import GenerateJsonSchema
+
 from auditor.checks.base import Severity, Status
 from auditor.render.base import Renderer, register
-from auditor.report import AuditReport
+from auditor.report import REPORT_FORMAT, AuditReport
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _FIX_ORDER = ("portal", "graph", "powershell")
@@ -47,9 +49,19 @@ def report_data(report: AuditReport) -> dict[str, Any]:
 
 
 def report_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the JSON report, generated from `AuditReport`."""
-    schema = AuditReport.model_json_schema(mode="serialization")
-    return {"$schema": JSON_SCHEMA_DIALECT, **schema}
+    """The JSON Schema (draft 2020-12) of the JSON report, generated from `AuditReport`.
+
+    Every property is required, defaults included, because the renderer always writes every
+    field (`null` when empty): a consumer can rely on `expected`, `actual` and the rest being there.
+    """
+    schema = AuditReport.model_json_schema(mode="serialization", schema_generator=_EveryFieldWritten)
+    schema["properties"]["format"]["const"] = REPORT_FORMAT
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema, "title": "sspr-auditor report"}
+
+
+class _EveryFieldWritten(GenerateJsonSchema):
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        return True
 
 
 def _ordered(mapping: dict[str, Any], order: list[str]) -> dict[str, Any]:

@@ -125,7 +125,8 @@ def test_reports_validate_against_the_schema(validator: jsonschema.Draft202012Va
 
 @pytest.mark.parametrize(
     ("path", "bad_value"),
-    [(("findings", 0, "status"), "maybe"), (("summary", "exit_code"), "one"), (("findings", 0, "check"), None)],
+    [(("findings", 0, "status"), "maybe"), (("summary", "exit_code"), "one"), (("findings", 0, "check"), None),
+     (("format",), "some-other-report")],
 )
 def test_schema_rejects_malformed_reports(
     validator: jsonschema.Draft202012Validator, data: dict[str, Any], path: tuple[Any, ...], bad_value: Any
@@ -135,6 +136,15 @@ def test_schema_rejects_malformed_reports(
     for step in path[:-1]:
         parent = parent[step]
     parent[path[-1]] = bad_value
+    assert not validator.is_valid(broken)
+
+
+@pytest.mark.parametrize("key", sorted(FINDING_KEYS))
+def test_schema_requires_every_finding_field(
+    validator: jsonschema.Draft202012Validator, data: dict[str, Any], key: str
+) -> None:
+    broken = json.loads(json.dumps(data))
+    del broken["findings"][0][key]
     assert not validator.is_valid(broken)
 
 
