@@ -1,0 +1,481 @@
+"""A throwaway Samba AD DC for the lab and the tests, entirely inside one folder.
+
+Provisioned into a private folder (so Debian's /etc/samba/smb.conf never leaks in), listening
+on one loopback address 127.0.0.N (several DCs side by side), run in its own mount namespace
+with a tmpfs on /run/samba (winbindd's socket path is hard-wired there), and stopped by the PID
+we started. A provisioned, once-started folder is a template: copying it and fixing the paths
+in etc/smb.conf gives a fresh DC in about a second. See ../shared/reference/samba/ for the
+worked example this follows and the pitfalls it records.
+
+The DC's TLS certificate comes from a small lab CA written into `private/tls/` before the first
+start (Samba only generates its own when the files are missing). Unlike Samba's, it names the
+DC's IP address, so clients verify it against the address they connect to, with no DNS.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.ad.dn import base_dn_of
+
+log = logging.getLogger(__name__)
+
+LAB_REALM = "CORP.EXAMPLE.TEST"
+LAB_DOMAIN = "CORP"
+LAB_HOSTNAME = "dc1"
+LAB_ADMIN_PASSWORD = "Passw0rd!Adm1n"  # a lab-only password for a DC bound to loopback
+_TOOLS = ("samba", "samba-tool", "unshare", "ldbadd")
+_PORTS = (389, 636, 445)
+
+
+class SambaError(RuntimeError):
+    """The lab DC could not be provisioned, started or stopped."""
+
+
+def unavailable_reason() -> str | None:
+    """Why a Samba DC cannot run on this machine, or None when it can."""
+    if os.name != "posix" or not Path("/proc/self").exists():
+        return "the Samba lab DC needs Linux"
+    if os.geteuid() != 0:
+        return "the Samba lab DC needs root (it provisions a domain and mounts a tmpfs in its own namespace)"
+    missing = [tool for tool in _TOOLS if _which(tool) is None]
+    if missing:
+        return (f"Samba is not installed (missing {', '.join(missing)}): "
+                "apt-get install samba-ad-dc smbclient ldb-tools")
+    return None
+
+
+def _which(tool: str) -> str | None:
+    return shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
+def default_state_dir() -> Path:
+    """Where lab domains live: $SSPR_LAB_DIR, else `.lab/` in the current folder (git-ignored)."""
+    return Path(os.environ.get("SSPR_LAB_DIR") or Path.cwd() / ".lab")
+
+
+def free_address(first: int = 20, last: int = 250) -> str:
+    """A loopback address 127.0.0.N with nothing listening on the DC's ports."""
+    start = first + os.getpid() % (last - first)
+    for offset in range(last - first):
+        address = f"127.0.0.{first + (start - first + offset) % (last - first)}"
+        if not any(_listening(address, port) for port in _PORTS):
+            return address
+    raise SambaError(f"no free loopback address in 127.0.0.{first}-{last}")
+
+
+def _listening(address: str, port: int, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class SambaDC:
+    """One DC rooted in `root`, listening on `address` (127.0.0.N)."""
+
+    root: Path
+    address: str
+    realm: str = LAB_REALM
+    domain: str = LAB_DOMAIN
+    hostname: str = LAB_HOSTNAME
+    admin_password: str = field(default=LAB_ADMIN_PASSWORD, repr=False)
+    pid: int | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def base_dn(self) -> str:
+        return base_dn_of(self.realm)
+
+    @property
+    def dns_domain(self) -> str:
+        return self.realm.lower()
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.hostname}.{self.dns_domain}"
+
+    @property
+    def admin_upn(self) -> str:
+        return f"Administrator@{self.realm}"
+
+    @property
+    def smb_conf(self) -> Path:
+        return self.root / "etc" / "smb.conf"
+
+    @property
+    def ca_file(self) -> Path:
+        """The lab CA certificate that signed the DC's TLS certificate."""
+        return self.root / "private" / "tls" / "ca.pem"
+
+    @property
+    def sam_ldb(self) -> Path:
+        return self.root / "private" / "sam.ldb"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "samba.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "log" / "samba.log"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 60.0) -> SambaDC:
+        """Start samba in the background and wait until LDAP, LDAPS, SMB and winbindd answer."""
+        if not self.smb_conf.exists():
+            raise SambaError(f"{self.root} is not provisioned")
+        if self.running:
+            return self
+        self._stop_stale()
+        for sub in ("cache", "run", "log"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        Path("/run/samba").mkdir(parents=True, exist_ok=True)
+        # -F keeps samba in the foreground so the PID we hold is the samba root process;
+        # unshare and sh both exec, so that PID stays samba's.
+        script = ('mount -t tmpfs -o mode=0755 samba-run /run/samba'
+                  ' && exec samba -s "$0" -F --no-process-group -M single')
+        with open(self.root / "log" / "stdout.log", "ab") as out:
+            self._process = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, str(self.smb_conf)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        self.pid = self._process.pid
+        self.pid_file.write_text(f"{self.pid}\n")
+        atexit.register(self.stop)
+        try:
+            self._wait_ready(timeout)
+        except SambaError:
+            self.stop()
+            raise
+        log.info("samba DC %s up on %s (pid %s)", self.realm, self.address, self.pid)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(_PORTS)
+        winbind = Path(f"/proc/{self.pid}/root/run/samba/winbindd/pipe")
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise SambaError(f"samba exited with code {self._process.returncode}: {self._log_tail()}")
+            pending = [port for port in pending if not _listening(self.address, port)]
+            if not pending and winbind.is_socket():
+                return
+            time.sleep(0.1)
+        waiting = ", ".join(map(str, pending)) if pending else "winbindd"
+        raise SambaError(f"samba on {self.address} not ready after {timeout:.0f} s (waiting for {waiting}): "
+                         f"{self._log_tail()}")
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None and _alive(self.pid)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM the PID we started, wait for it to exit, SIGKILL after `timeout`."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        atexit.unregister(self.stop)
+        _terminate(pid, timeout, self._process)
+        self._process = None
+        self.pid_file.unlink(missing_ok=True)
+        log.info("samba DC on %s stopped", self.address)
+
+    def _stop_stale(self) -> None:
+        """Stop a samba left running from this folder by an earlier process (checked by cmdline)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            cmdline = []
+        if str(self.smb_conf).encode() in cmdline:
+            log.warning("stopping samba pid %s left running from %s", pid, self.root)
+            _terminate(pid, 20.0, None)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return " | ".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> SambaDC:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- tools -----------------------------------------------------------------------------
+
+    def samba_tool(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run samba-tool against this DC over LDAP, as Administrator, with this DC's config."""
+        command = ["samba-tool", *args, "-H", f"ldap://{self.address}",
+                   "-U", f"Administrator%{self.admin_password}", "-s", str(self.smb_conf)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if check and done.returncode != 0:
+            shown = " ".join(args)
+            raise SambaError(f"samba-tool {shown} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+        return done
+
+    def ldbmodify_local(self, ldif: str, *, add: bool = True) -> None:
+        """Apply LDIF straight to sam.ldb (fast bulk loads; the DC may be running)."""
+        tool = "ldbadd" if add else "ldbmodify"
+        done = subprocess.run([tool, "-H", str(self.sam_ldb), "-s", str(self.smb_conf)], input=ldif,
+                              capture_output=True, text=True, timeout=1800, check=False)
+        if done.returncode != 0:
+            raise SambaError(f"{tool} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie we have not reaped is not running
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return
+        if process is None and not _alive(pid):
+            return
+        time.sleep(0.05)
+    log.warning("samba pid %s ignored SIGTERM for %.0f s: SIGKILL", pid, timeout)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    if process is not None:
+        process.wait(timeout=10)
+
+
+# -- provisioning and templates --------------------------------------------------------------
+
+def provision(root: Path, address: str, *, realm: str = LAB_REALM, domain: str = LAB_DOMAIN,
+              hostname: str = LAB_HOSTNAME, admin_password: str = LAB_ADMIN_PASSWORD) -> SambaDC:
+    """Provision a new domain into `root` (which must not hold one) listening on `address`."""
+    reason = unavailable_reason()
+    if reason:
+        raise SambaError(reason)
+    root = root.resolve()
+    if (root / "private" / "sam.ldb").exists():
+        raise SambaError(f"{root} is already provisioned")
+    root.mkdir(parents=True, exist_ok=True)
+    base_conf = root / "provision-base.conf"
+    # Used only as provision input: keeps /etc/samba/smb.conf out and every path inside root.
+    # `winbindd socket directory` is deliberately not set: libwbclient ignores it (see reference).
+    base_conf.write_text(
+        "[global]\n"
+        f"\tinterfaces = {address}/8\n"  # the /8 is required, a bare address finds no interface
+        "\tbind interfaces only = yes\n"
+        "\tdisable netbios = yes\n"
+        "\tserver services = -nbt -wrepl -dns -dnsupdate\n"
+        f"\tpid directory = {root}/run\n"
+        f"\tncalrpc dir = {root}/run/ncalrpc\n"
+        f"\tntp signd socket directory = {root}/run/ntp_signd\n"
+        f"\tlog file = {root}/log/samba.log\n"
+        "\tlogging = file\n"
+    )
+    command = [
+        "samba-tool", "domain", "provision", "-s", str(base_conf), f"--realm={realm}", f"--domain={domain}",
+        "--server-role=dc", "--dns-backend=NONE", f"--adminpass={admin_password}", f"--host-name={hostname}",
+        "--use-rfc2307", f"--targetdir={root}",
+    ]
+    with open(root / "provision.log", "w") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=300, check=False)
+    if done.returncode != 0:
+        tail = (root / "provision.log").read_text(errors="replace").splitlines()[-20:]
+        raise SambaError(f"samba-tool domain provision failed: {' | '.join(tail)}")
+    for sub in ("cache", "run", "log"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    dc = SambaDC(root=root, address=address, realm=realm, domain=domain, hostname=hostname,
+                 admin_password=admin_password)
+    _issue_lab_ca(root)
+    _issue_server_certificate(root, address=address, dns_names=[dc.fqdn])
+    log.info("provisioned %s in %s", realm, root)
+    return dc
+
+
+def make_template(root: Path, address: str | None = None) -> SambaDC:
+    """Provision and start once (Samba finishes its first-start setup), then stop: a template."""
+    dc = provision(root, address or free_address())
+    with dc:
+        pass
+    (root / "TEMPLATE").write_text("provisioned and started once; clone it, do not start it\n")
+    return dc
+
+
+def open_dc(root: Path) -> SambaDC:
+    """The (stopped) DC provisioned in `root`, described from its etc/smb.conf."""
+    root = root.resolve()
+    conf = root / "etc" / "smb.conf"
+    if not conf.exists():
+        raise SambaError(f"{root} is not provisioned")
+    realm = _configured(conf, "realm")
+    return SambaDC(root=root, address=_configured(conf, "interfaces").split("/")[0], realm=realm,
+                   domain=_configured(conf, "workgroup"), hostname=_configured(conf, "netbios name").lower())
+
+
+def open_template(root: Path) -> SambaDC | None:
+    """The template in `root` when one is complete there, else None."""
+    if not (root / "TEMPLATE").exists():
+        return None
+    return open_dc(root)
+
+
+def clone(template: SambaDC, root: Path, address: str | None = None) -> SambaDC:
+    """A fresh DC in `root` from a stopped template (about a second), on a free address."""
+    if template.running:
+        raise SambaError("stop the template before cloning it")
+    root = root.resolve()
+    if root.exists():
+        shutil.rmtree(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # cp -a keeps the xattrs (security.NTACL on SYSVOL files) that shutil would drop
+    done = subprocess.run(["cp", "-a", str(template.root), str(root)], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise SambaError(f"cp -a {template.root} {root} failed: {done.stderr.strip()}")
+    address = address or free_address()
+    conf = root / "etc" / "smb.conf"
+    lines = []
+    for line in conf.read_text().replace(str(template.root), str(root)).splitlines():
+        if line.strip().startswith("interfaces ="):
+            line = f"\tinterfaces = {address}/8"
+        lines.append(line)
+    conf.write_text("\n".join(lines) + "\n")
+    for stale in ("samba.pid", "TEMPLATE"):
+        (root / stale).unlink(missing_ok=True)
+    shutil.rmtree(root / "run", ignore_errors=True)
+    (root / "run").mkdir()
+    dc = SambaDC(root=root, address=address, realm=template.realm, domain=template.domain,
+                 hostname=template.hostname, admin_password=template.admin_password)
+    _issue_server_certificate(root, address=address, dns_names=[dc.fqdn])
+    return dc
+
+
+def _configured(conf: Path, name: str) -> str:
+    for line in conf.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip().lower() == name:
+            return value.strip()
+    raise SambaError(f"{conf} has no `{name}` line")
+
+
+def remove(dc: SambaDC) -> None:
+    """Stop the DC and delete its folder."""
+    dc.stop()
+    shutil.rmtree(dc.root, ignore_errors=True)
+
+
+# -- the lab CA ------------------------------------------------------------------------------
+
+_CA_KEY = Path("lab-ca") / "ca-key.pem"
+_TLS = Path("private") / "tls"
+
+
+def _issue_lab_ca(root: Path) -> None:
+    """A CA for this lab domain: private/tls/ca.pem, its key kept beside (never in private/tls)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sspr-auditor lab"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"sspr-auditor lab CA ({root.name})")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_private(root / _CA_KEY, key.private_bytes(serialization.Encoding.PEM,
+                                                     serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()))
+    (root / _TLS).mkdir(parents=True, exist_ok=True)
+    (root / _TLS / "ca.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _issue_server_certificate(root: Path, *, address: str, dns_names: list[str]) -> None:
+    """private/tls/{key,cert}.pem for the DC, naming its IP address and host name, signed by the lab CA."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_key = serialization.load_pem_private_key((root / _CA_KEY).read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate((root / _TLS / "ca.pem").read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    alt_names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(address))]
+    alt_names += [x509.DNSName(n) for n in dns_names]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0] if dns_names else address)]))
+        .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=True,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    # Samba refuses a key file other users can read
+    _write_private(root / _TLS / "key.pem", key.private_bytes(serialization.Encoding.PEM,
+                                                               serialization.PrivateFormat.TraditionalOpenSSL,
+                                                               serialization.NoEncryption()))
+    (root / _TLS / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
