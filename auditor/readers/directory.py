@@ -1,0 +1,456 @@
+"""Read the on-premises directory over LDAP (ldap3) into a `DirectoryState` section.
+
+TLS by default: LDAPS (636) or StartTLS (389), always verifying the DC's certificate against
+the system store or `ca_file`; plain LDAP only with `tls="none"`, an explicit insecure choice.
+Simple bind with a password from the caller (the CLI takes it from `SSPR_AD_PASSWORD`).
+Every descriptor is read with the SD flags control (DACL only, so a non-admin account gets
+it too), every search is paged, and every value put into a filter is escaped.
+
+`read_directory` never raises for network, TLS or LDAP errors: they become a failed section
+with the reason, so the checks that need it report `unknown`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from auditor.ad.dn import dn_key, dns_domain, is_within, rdn_value
+from auditor.ad.sd import DaclFacts, parse_dacl
+from auditor.ad.sid import rid, sid_from_bytes
+from auditor.ad.wellknown import (
+    DEFAULT_DOMAIN_POLICY_GUID,
+    IMPLICIT_TOKEN_SIDS,
+    PROTECTED_DOMAIN_GROUP_RIDS,
+    protected_group_sids,
+)
+from auditor.snapshot.directory import (
+    DirectoryState,
+    DirectoryUser,
+    GroupPolicy,
+    GroupRef,
+    PasswordSettings,
+    SecuredObject,
+    ServiceAccount,
+)
+from auditor.snapshot.models import Section
+
+if TYPE_CHECKING:
+    from auditor.policy.models import Directory
+    from auditor.snapshot.directory import SysvolState
+
+log = logging.getLogger(__name__)
+
+TlsMode = Literal["ldaps", "starttls", "none"]
+SD_FLAGS_DACL = 0x04
+_NO_SUCH_OBJECT = 32
+_USER_ATTRIBUTES = [
+    "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
+    "isCriticalSystemObject", "mobile", "telephoneNumber", "memberOf", "primaryGroupID", "msDS-ResultantPSO",
+    "nTSecurityDescriptor",
+]
+
+
+@dataclass(frozen=True)
+class AdSettings:
+    """How to reach the DC. Use an IP or the name on its certificate for `host`."""
+
+    host: str
+    user: str  # UPN (user@REALM), DOMAIN\\user or a DN
+    password: str = field(repr=False)
+    tls: TlsMode = "ldaps"
+    ca_file: str | None = None
+    tls_name: str | None = None
+    base_dn: str | None = None
+    smb_host: str | None = None
+    port: int | None = None
+    timeout: float = 15.0
+    page_size: int = 1000
+
+    @property
+    def url(self) -> str:
+        scheme = "ldaps" if self.tls == "ldaps" else "ldap"
+        return f"{scheme}://{self.host}:{self.port or (636 if self.tls == 'ldaps' else 389)}"
+
+
+class DirectoryReadError(Exception):
+    """A reason the directory could not be read, worded for the report."""
+
+
+def read_directory(settings: AdSettings, policy: Directory) -> Section[DirectoryState]:
+    """Everything the AD checks need, or a failed section saying why it could not be read."""
+    from ldap3.core.exceptions import LDAPException
+
+    source = settings.url + (f" ({settings.tls})" if settings.tls == "starttls" else "")
+    started = time.perf_counter()
+    try:
+        conn = connect(settings)
+    except DirectoryReadError as exc:
+        return Section[DirectoryState].failed(source, str(exc))
+    try:
+        state = _Reader(conn, settings, policy).read()
+    except DirectoryReadError as exc:
+        return Section[DirectoryState].failed(source, str(exc))
+    except LDAPException as exc:
+        return Section[DirectoryState].failed(source, f"LDAP error while reading: {_describe(exc)}")
+    except OSError as exc:
+        return Section[DirectoryState].failed(source, f"connection to {settings.url} lost: {exc}")
+    finally:
+        try:
+            conn.unbind()
+        except Exception:  # unbinding a dead connection: nothing more to learn
+            log.debug("unbind failed", exc_info=True)
+    log.info("read %d users from %s in %.2f s", len(state.users), settings.url, time.perf_counter() - started)
+    return Section[DirectoryState].ok(f"{source}/{state.base_dn}", state)
+
+
+def read_on_premises(
+    settings: AdSettings, policy: Directory
+) -> tuple[Section[DirectoryState], Section[SysvolState]]:
+    """The directory, then SYSVOL (which needs the domain's DNS name the directory gives)."""
+    from auditor.readers.sysvol import read_sysvol
+
+    directory = read_directory(settings, policy)
+    if directory.value is not None:
+        domain = directory.value.dns_domain
+    elif settings.base_dn:
+        domain = dns_domain(settings.base_dn)
+    else:
+        from auditor.snapshot.directory import SysvolState
+
+        return directory, Section[SysvolState].failed(
+            f"smb://{settings.smb_host or settings.host}/SYSVOL",
+            "the domain's DNS name is unknown because LDAP could not be read; give --ad-base-dn",
+        )
+    return directory, read_sysvol(settings, domain)
+
+
+# -- connection --------------------------------------------------------------------------------
+
+def connect(settings: AdSettings) -> Any:
+    """An open, bound ldap3 Connection, or DirectoryReadError with a clear reason."""
+    import ssl
+
+    from ldap3 import NONE, Connection, Server, Tls
+    from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError, LDAPStartTLSError
+
+    tls = None
+    if settings.tls != "none":
+        tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file,
+                  valid_names=[settings.tls_name] if settings.tls_name else None,
+                  version=None)
+    port = settings.port or (636 if settings.tls == "ldaps" else 389)
+    server = Server(settings.host, port=port, use_ssl=settings.tls == "ldaps", tls=tls, get_info=NONE,
+                    connect_timeout=settings.timeout)
+    conn = Connection(server, user=settings.user, password=settings.password,
+                      receive_timeout=max(1, round(settings.timeout)),  # ldap3 packs it as an integer
+                      raise_exceptions=False, auto_referrals=False, read_only=True)
+    try:
+        conn.open()
+        if settings.tls == "starttls" and not conn.start_tls():
+            raise DirectoryReadError(f"StartTLS refused by {settings.url}: {conn.result.get('message')}")
+        if not conn.bind():
+            raise DirectoryReadError(_bind_failure(settings, conn.result))
+    except LDAPStartTLSError as exc:
+        raise DirectoryReadError(_tls_failure(settings, exc)) from None
+    except LDAPSocketOpenError as exc:
+        text = _describe(exc)
+        if "certificate" in text.lower() or "ssl" in text.lower():
+            raise DirectoryReadError(_tls_failure(settings, exc)) from None
+        raise DirectoryReadError(f"cannot reach {settings.url}: {text}") from None
+    except LDAPException as exc:
+        raise DirectoryReadError(f"cannot connect to {settings.url}: {_describe(exc)}") from None
+    return conn
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc.args[0] if len(exc.args) == 1 else exc)
+    return text.strip("()'\",")
+
+
+def _tls_failure(settings: AdSettings, exc: BaseException) -> str:
+    text = _describe(exc)
+    if "doesn't match" in text:
+        return (f"the TLS certificate of {settings.url} does not name {settings.host!r}: connect by the name on "
+                "the certificate or give that name as the expected TLS name")
+    hint = "trust the DC's CA with --ad-ca-file" if not settings.ca_file else f"is {settings.ca_file} its CA?"
+    return f"TLS certificate of {settings.url} not trusted ({text}): {hint}"
+
+
+def _bind_failure(settings: AdSettings, result: dict[str, Any]) -> str:
+    code, message = result.get("result"), (result.get("message") or "").strip()
+    if code == 49:
+        detail = ""
+        for data, meaning in (("52e", "wrong password"), ("525", "no such user"), ("533", "account disabled"),
+                              ("701", "account expired"), ("773", "password must be changed"),
+                              ("775", "account locked out"), ("532", "password expired")):
+            if f"data {data}" in message:
+                detail = f": {meaning}"
+        return (f"bind as {settings.user!r} to {settings.url} refused: invalid credentials{detail} (LDAP 49). "
+                "Check --ad-user and the password in SSPR_AD_PASSWORD")
+    if code in (8, 13):
+        return (f"bind as {settings.user!r} to {settings.url} refused: the DC requires an encrypted connection "
+                f"({result.get('description')}); use LDAPS or StartTLS")
+    return f"bind as {settings.user!r} to {settings.url} failed: {result.get('description')} {message}".strip()
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+class _Reader:
+    def __init__(self, conn: Any, settings: AdSettings, policy: Directory) -> None:
+        from ldap3.protocol.microsoft import security_descriptor_control
+
+        self.conn, self.settings, self.policy = conn, settings, policy
+        self.sd_control = security_descriptor_control(sdflags=SD_FLAGS_DACL)
+
+    # primitives
+
+    def base(self, dn: str, attributes: list[str], *, sd: bool = False) -> dict[str, list[bytes]] | None:
+        """Raw attributes of one object; None when it does not exist."""
+        from ldap3 import BASE
+
+        ok = self.conn.search(dn, "(objectClass=*)", BASE, attributes=attributes,
+                              controls=self.sd_control if sd else None)
+        if not ok:
+            if self.conn.result.get("result") == _NO_SUCH_OBJECT:
+                return None
+            raise DirectoryReadError(_search_failure(dn, self.conn.result))
+        entries = [r for r in self.conn.response if r.get("type") == "searchResEntry"]
+        return entries[0]["raw_attributes"] if entries else None
+
+    def paged(self, base: str, search_filter: str, attributes: list[str], *, scope: str = "SUBTREE",
+              sd: bool = False) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+        """(dn, raw attributes) of every match, one page at a time."""
+        import ldap3
+
+        cookie: bytes | None = None
+        while True:
+            ok = self.conn.search(base, search_filter, getattr(ldap3, scope), attributes=attributes,
+                                  controls=self.sd_control if sd else None, paged_size=self.settings.page_size,
+                                  paged_cookie=cookie)
+            if not ok and self.conn.result.get("result") not in (0, None):
+                if self.conn.result.get("result") == _NO_SUCH_OBJECT:
+                    return
+                raise DirectoryReadError(_search_failure(base, self.conn.result))
+            for entry in self.conn.response or []:
+                if entry.get("type") == "searchResEntry":
+                    yield entry["dn"], entry["raw_attributes"]
+            controls = self.conn.result.get("controls") or {}
+            cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
+            if not cookie:
+                return
+
+    # the state
+
+    def read(self) -> DirectoryState:
+        root = self.base("", ["defaultNamingContext", "dnsHostName", "vendorName", "vendorVersion"])
+        if root is None:
+            raise DirectoryReadError("the rootDSE could not be read")
+        base_dn = self.settings.base_dn or _text(root, "defaultNamingContext")
+        if not base_dn:
+            raise DirectoryReadError("the rootDSE names no defaultNamingContext; give --ad-base-dn")
+        head = self.base(base_dn, ["objectSid", "minPwdAge", "gPLink", "nTSecurityDescriptor"], sd=True)
+        if head is None:
+            raise DirectoryReadError(f"the base DN {base_dn} does not exist on this DC")
+        domain_sid = sid_from_bytes(head["objectSid"][0])
+        account = self.service_account(base_dn, domain_sid)
+        token = set(account.token_sids) if account else set()
+        users, dacls = self.users(base_dn, domain_sid, token)
+        psos, psos_readable = self.password_settings(base_dn)
+        server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
+                                        _text(root, "vendorVersion"))))
+        return DirectoryState(
+            server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
+            domain_sid=domain_sid, min_pwd_age=_int(head, "minPwdAge"),
+            domain=_secured(base_dn, head),
+            admin_sd_holder=self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}"),
+            service_account_query=self.policy.service_account, service_account=account,
+            target_ous=[self.secured(ou) for ou in self.policy.target_ous],
+            users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
+            gpos=self.gpos(base_dn, _text(head, "gPLink") or ""),
+        )
+
+    def secured(self, dn: str) -> SecuredObject:
+        raw = self.base(dn, ["nTSecurityDescriptor"], sd=True)
+        if raw is None:
+            return SecuredObject(dn=dn, exists=False, error="no such object")
+        return _secured(dn, raw)
+
+    def service_account(self, base_dn: str, domain_sid: str) -> ServiceAccount | None:
+        from ldap3.utils.conv import escape_filter_chars
+
+        wanted = self.policy.service_account
+        attributes = ["sAMAccountName", "objectSid", "userAccountControl", "objectClass"]
+        if "=" in wanted:
+            found = self.base(wanted, attributes)
+            matches = [(wanted, found)] if found is not None else []
+        else:
+            matches = list(self.paged(base_dn, f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(wanted)}))",
+                                      attributes))
+        if not matches:
+            return None
+        dn, raw = matches[0]
+        sid = sid_from_bytes(raw["objectSid"][0])
+        token_raw = self.base(dn, ["tokenGroups"]) or {}
+        group_sids = [sid_from_bytes(v) for v in token_raw.get("tokenGroups", [])]
+        groups = self.resolve_groups(base_dn, group_sids)
+        return ServiceAccount(
+            dn=dn, sam_account_name=_text(raw, "sAMAccountName") or wanted, sid=sid,
+            user_account_control=_int(raw, "userAccountControl") or 0,
+            object_classes=[v.decode() for v in raw.get("objectClass", [])],
+            groups=groups, token_sids=sorted({sid, *group_sids, *IMPLICIT_TOKEN_SIDS}),
+        )
+
+    def resolve_groups(self, base_dn: str, sids: list[str]) -> list[GroupRef]:
+        from ldap3.utils.conv import escape_filter_chars
+
+        names: dict[str, tuple[str | None, str]] = {}
+        for chunk in _chunks(sids, 50):
+            terms = "".join(f"(objectSid={escape_filter_chars(s)})" for s in chunk)
+            for dn, raw in self.paged(base_dn, f"(|{terms})", ["objectSid", "sAMAccountName"]):
+                names[sid_from_bytes(raw["objectSid"][0])] = (dn, _text(raw, "sAMAccountName") or rdn_value(dn))
+        builtin = f"CN=Builtin,{base_dn}"
+        for chunk in _chunks([s for s in sids if s not in names], 50):
+            terms = "".join(f"(objectSid={escape_filter_chars(s)})" for s in chunk)
+            for dn, raw in self.paged(builtin, f"(|{terms})", ["objectSid", "sAMAccountName"]):
+                names[sid_from_bytes(raw["objectSid"][0])] = (dn, _text(raw, "sAMAccountName") or rdn_value(dn))
+        return [GroupRef(dn=names.get(s, (None, s))[0], sid=s, name=names.get(s, (None, s))[1]) for s in sids]
+
+    def privileged_groups(self, base_dn: str, domain_sid: str) -> dict[str, str]:
+        """dn_key → protected group name, for the protected groups and every group nested in them."""
+        from ldap3.utils.conv import escape_filter_chars
+
+        protected = protected_group_sids(domain_sid)
+        closure: dict[str, str] = {}
+        terms = "".join(f"(objectSid={escape_filter_chars(s)})" for s in protected)
+        frontier: list[tuple[str, str]] = []
+        for dn, raw in self.paged(base_dn, f"(&(objectClass=group)(|{terms}))", ["objectSid"]):
+            name = protected[sid_from_bytes(raw["objectSid"][0])]
+            closure[dn_key(dn)] = name
+            frontier.append((dn, name))
+        while frontier:
+            next_frontier = []
+            for chunk in _chunks(frontier, 25):
+                by_parent = {dn_key(dn): name for dn, name in chunk}
+                terms = "".join(f"(memberOf={escape_filter_chars(dn)})" for dn, _ in chunk)
+                for dn, raw in self.paged(base_dn, f"(&(objectClass=group)(|{terms}))", ["memberOf"]):
+                    if dn_key(dn) in closure:
+                        continue
+                    parents = [by_parent[k] for k in map(dn_key, _texts(raw, "memberOf")) if k in by_parent]
+                    closure[dn_key(dn)] = parents[0] if parents else "a protected group"
+                    next_frontier.append((dn, closure[dn_key(dn)]))
+            frontier = next_frontier
+        return closure
+
+    def users(self, base_dn: str, domain_sid: str,
+              token: set[str]) -> tuple[list[DirectoryUser], dict[str, DaclFacts]]:
+        privileged = self.privileged_groups(base_dn, domain_sid)
+        users: dict[str, DirectoryUser] = {}
+        dacls: dict[str, DaclFacts] = {}
+        targets = [ou for ou in self.policy.target_ous
+                   if not any(o != ou and is_within(ou, o) for o in self.policy.target_ous)]
+        for ou in targets:
+            for dn, raw in self.paged(ou, "(&(objectCategory=person)(objectClass=user))", _USER_ATTRIBUTES,
+                                      sd=True):
+                key = dn_key(dn)
+                if key in users:
+                    continue
+                dacl_key = None
+                if raw.get("nTSecurityDescriptor"):
+                    facts = parse_dacl(bytes(raw["nTSecurityDescriptor"][0])).only_for(token)
+                    dacl_key = facts.key()
+                    dacls.setdefault(dacl_key, facts)
+                users[key] = _user(dn, raw, _owning_target(dn, self.policy.target_ous), privileged, domain_sid,
+                                   dacl_key)
+        return list(users.values()), dacls
+
+    def password_settings(self, base_dn: str) -> tuple[list[PasswordSettings], bool]:
+        container = f"CN=Password Settings Container,CN=System,{base_dn}"
+        if self.base(container, ["cn"]) is None:
+            return [], False
+        out = []
+        attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo"]
+        for dn, raw in self.paged(container, "(objectClass=msDS-PasswordSettings)", attributes, scope="LEVEL"):
+            out.append(PasswordSettings(dn=dn, name=_text(raw, "cn") or rdn_value(dn),
+                                        precedence=_int(raw, "msDS-PasswordSettingsPrecedence"),
+                                        min_pwd_age=_int(raw, "msDS-MinimumPasswordAge"),
+                                        applies_to=_texts(raw, "msDS-PSOAppliesTo")))
+        return out, True
+
+    def gpos(self, base_dn: str, gp_link: str) -> list[GroupPolicy]:
+        linked = {dn_key(part.split(";")[0].removeprefix("LDAP://").removeprefix("ldap://"))
+                  for part in gp_link.strip("[]").split("][") if part}
+        out = []
+        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber"]
+        for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
+                                  attributes, scope="LEVEL"):
+            out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
+                                   display_name=_text(raw, "displayName"),
+                                   file_sys_path=_text(raw, "gPCFileSysPath"),
+                                   version_number=_int(raw, "versionNumber"),
+                                   linked_to_domain=dn_key(dn) in linked))
+        out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
+        return out
+
+
+def _search_failure(dn: str, result: dict[str, Any]) -> str:
+    return f"search of {dn} failed: {result.get('description')} {(result.get('message') or '').strip()}".strip()
+
+
+def _secured(dn: str, raw: dict[str, list[bytes]]) -> SecuredObject:
+    values = raw.get("nTSecurityDescriptor") or []
+    if not values:
+        return SecuredObject(dn=dn, error="the DC returned no nTSecurityDescriptor (no right to read it)")
+    blob = bytes(values[0])
+    return SecuredObject(dn=dn, dacl=parse_dacl(blob), descriptor_b64=base64.b64encode(blob).decode())
+
+
+def _user(dn: str, raw: dict[str, list[bytes]], target: str, privileged: dict[str, str], domain_sid: str,
+          dacl_key: str | None) -> DirectoryUser:
+    via = sorted({privileged[k] for k in map(dn_key, _texts(raw, "memberOf")) if k in privileged})
+    primary = _int(raw, "primaryGroupID")
+    if primary in PROTECTED_DOMAIN_GROUP_RIDS:
+        via = sorted({*via, PROTECTED_DOMAIN_GROUP_RIDS[primary]})
+    sid = sid_from_bytes(raw["objectSid"][0]) if raw.get("objectSid") else None
+    if sid and sid.startswith(domain_sid + "-") and rid(sid) == 500:
+        via = sorted({*via, "Administrator (built-in account)"})
+    return DirectoryUser(
+        dn=dn, sam_account_name=_text(raw, "sAMAccountName"), user_principal_name=_text(raw, "userPrincipalName"),
+        sid=sid, target_ou=target, user_account_control=_int(raw, "userAccountControl") or 0,
+        pwd_last_set=_int(raw, "pwdLastSet"), admin_count=_int(raw, "adminCount"),
+        critical=_text(raw, "isCriticalSystemObject") == "TRUE", mobile=_text(raw, "mobile"),
+        telephone_number=_text(raw, "telephoneNumber"), resultant_pso=_text(raw, "msDS-ResultantPSO"),
+        privileged_via=via, dacl_key=dacl_key,
+    )
+
+
+def _owning_target(dn: str, targets: list[str]) -> str:
+    """The closest target OU above `dn`."""
+    owners = [t for t in targets if is_within(dn, t)]
+    return max(owners, key=len) if owners else targets[0]
+
+
+def _text(raw: dict[str, list[bytes]], name: str) -> str | None:
+    values = raw.get(name) or []
+    return bytes(values[0]).decode("utf-8", "replace") if values else None
+
+
+def _texts(raw: dict[str, list[bytes]], name: str) -> list[str]:
+    return [bytes(v).decode("utf-8", "replace") for v in raw.get(name) or []]
+
+
+def _int(raw: dict[str, list[bytes]], name: str) -> int | None:
+    text = _text(raw, name)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

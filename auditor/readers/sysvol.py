@@ -1,0 +1,109 @@
+"""Read the Default Domain Policy's GptTmpl.inf from SYSVOL over SMB (smbprotocol).
+
+SMB 3 with signing and encryption, NTLM with the same account as the LDAP bind (a UPN or
+DOMAIN\\user). The file may be UTF-16 (as Windows writes it) or ASCII (as samba-tool does);
+its encoding is recorded so a later rewrite can keep it. Never raises for network or SMB
+errors: they become a failed section with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import TYPE_CHECKING, Any
+
+from auditor.ad import gpttmpl
+from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
+from auditor.snapshot.directory import SysvolState
+from auditor.snapshot.models import Section
+
+if TYPE_CHECKING:
+    from auditor.readers.directory import AdSettings
+
+log = logging.getLogger(__name__)
+
+SECEDIT = r"MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf"
+
+
+def gpo_folder(host: str, dns_domain: str, gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID) -> str:
+    return rf"\\{host}\SYSVOL\{dns_domain}\Policies\{gpo_guid}"
+
+
+def read_sysvol(settings: AdSettings, dns_domain: str,
+                gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID) -> Section[SysvolState]:
+    """The GPO's security template (MinimumPasswordAge, encoding, bytes) and GPT.INI version."""
+    import smbclient
+    from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSError, SMBResponseException
+
+    host = settings.smb_host or settings.host
+    folder = gpo_folder(host, dns_domain, gpo_guid)
+    path = rf"{folder}\{SECEDIT}"
+    source = "smb:" + path
+    cache: dict[str, Any] = {}
+    try:
+        try:
+            smbclient.register_session(host, username=settings.user, password=settings.password,
+                                       auth_protocol="ntlm", encrypt=True,
+                                       connection_timeout=int(settings.timeout), connection_cache=cache)
+        except SMBResponseException as exc:
+            # Samba answers a UPN with a wrong password with STATUS_NOT_FOUND, not LOGON_FAILURE
+            return Section[SysvolState].failed(source, _logon_failure(settings, host, exc))
+        if not smbclient.path.isdir(folder, connection_cache=cache):
+            return Section[SysvolState].failed(source, f"the GPO folder {folder} does not exist on SYSVOL")
+        version = _gpt_ini_version(smbclient, rf"{folder}\GPT.INI", cache)
+        try:
+            with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
+                data = handle.read()
+        except SMBOSError as exc:
+            if exc.errno != 2:
+                raise
+            return Section[SysvolState].ok(source, SysvolState(path=path, gpo_guid=gpo_guid, present=False,
+                                                               gpt_ini_version=version))
+        template = gpttmpl.parse(data)
+        state = SysvolState(
+            path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
+            newline="CRLF" if template.newline == "\r\n" else "LF",
+            minimum_password_age=gpttmpl.minimum_password_age(template),
+            content_b64=base64.b64encode(data).decode(), gpt_ini_version=version,
+        )
+        return Section[SysvolState].ok(source, state)
+    except gpttmpl.GptTmplError as exc:
+        return Section[SysvolState].failed(source, f"GptTmpl.inf is not readable: {exc}")
+    except (SMBAuthenticationError, SMBException) as exc:
+        return Section[SysvolState].failed(source, _smb_failure(settings, host, exc))
+    except (OSError, ValueError) as exc:  # smbprotocol raises ValueError when it cannot connect
+        return Section[SysvolState].failed(source, f"cannot reach SMB on {host}:445: {exc}")
+    finally:
+        smbclient.reset_connection_cache(connection_cache=cache)
+
+
+def _gpt_ini_version(smbclient: Any, path: str, cache: dict[str, Any]) -> int | None:
+    from smbprotocol.exceptions import SMBOSError
+
+    try:
+        with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
+            return gpttmpl.gpt_ini_version(handle.read())
+    except SMBOSError as exc:
+        if exc.errno == 2:
+            return None
+        raise
+
+
+def _logon_failure(settings: AdSettings, host: str, exc: Exception) -> str:
+    return (f"SMB logon as {settings.user!r} to {host} refused: wrong user name or password "
+            f"(check --ad-user and SSPR_AD_PASSWORD; {_status(exc)})")
+
+
+def _status(exc: Exception) -> str:
+    text = str(exc)
+    return text.rsplit(") ", 1)[-1] if ") " in text else text
+
+
+def _smb_failure(settings: AdSettings, host: str, exc: Exception) -> str:
+    from smbprotocol.exceptions import AccessDenied, SMBAuthenticationError
+
+    if isinstance(exc, SMBAuthenticationError):
+        return _logon_failure(settings, host, exc)
+    if isinstance(exc, AccessDenied):
+        return f"SMB access denied to {settings.user!r} on {host}: the account cannot read SYSVOL"
+    return f"SMB error on {host}: {exc}"
