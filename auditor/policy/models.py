@@ -181,6 +181,17 @@ class PasswordAge(Strict):
     include_fine_grained: bool = Field(True, description="Also check fine-grained password policies")
 
 
+class DirectoryUsers(Strict):
+    """Which in-scope (synced, enabled) users are acceptable."""
+
+    allow_temporary_password: bool = Field(
+        False, description="Allow users whose pwdLastSet is 0 (must change at next logon): not synced, cannot reset"
+    )
+    allow_privileged: bool = Field(
+        False, description="Allow on-premises admins (adminCount=1 or a protected group) in the synced OUs"
+    )
+
+
 def _check_dn(value: str) -> str:
     parts = re.split(r"(?<!\\),", value)
     if not parts or not all(_DN_COMPONENT.match(p) for p in parts):
@@ -201,6 +212,7 @@ class Directory(Strict):
     rights: DirectoryRights = Field(default_factory=DirectoryRights)
     password_age: PasswordAge = Field(default_factory=PasswordAge)
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(default_factory=list)
+    users: DirectoryUsers = Field(default_factory=DirectoryUsers)
 
 
 class Coverage(Strict):
