@@ -1,0 +1,73 @@
+"""On-premises checks: the sync account's rights, who really gets them, password age, users.
+
+Shared helpers live here (the registry skips packages, so this module is not a check).
+"""
+
+from __future__ import annotations
+
+from auditor.ad.rights import WRITEBACK_RIGHTS, Right
+from auditor.ad.sd import AceFact, Decision
+from auditor.checks.base import Context, Evidence, Unreadable
+from auditor.policy.models import Directory
+from auditor.snapshot.directory import DirectoryState, ServiceAccount
+
+USER_SAMPLE = 10  # users named in a reason before "and N more"
+
+
+def wanted(ctx: Context) -> Directory:
+    directory = ctx.policy.directory
+    assert directory is not None  # the runner makes the check not_applicable otherwise
+    return directory
+
+
+def directory_state(ctx: Context) -> DirectoryState:
+    """The directory section, refusing one collected for another sync account than the policy's."""
+    state: DirectoryState = ctx.section("directory")
+    asked = wanted(ctx).service_account
+    if state.service_account_query.lower() != asked.lower():
+        raise Unreadable(
+            f"the snapshot was read for sync account {state.service_account_query!r} but the policy names "
+            f"{asked!r}: collect again with this policy",
+            [Evidence(source=ctx.source("directory"), field="service account", value=state.service_account_query)],
+        )
+    return state
+
+
+def required_rights(directory: Directory) -> list[Right]:
+    """The writeback rights the policy asks for, in the tutorial's order."""
+    return [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
+
+
+def right_key(right: Right) -> str:
+    return f"directory.rights.{right.name}"
+
+
+def principal_name(account: ServiceAccount | None, sid: str) -> str:
+    """Who an ACE's SID is, in terms of the sync account: itself, one of its groups, or a well-known SID."""
+    if account is not None:
+        if sid == account.sid:
+            return account.sam_account_name
+        for group in account.groups:
+            if group.sid == sid:
+                return f"group {group.name}"
+    return {"S-1-1-0": "Everyone", "S-1-5-11": "Authenticated Users"}.get(sid, sid)
+
+
+def describe(decision: Decision, account: ServiceAccount | None) -> str:
+    if decision.ace is None:
+        return "no ACE grants it"
+    how = "granted" if decision.ace.allow else "denied"
+    return f"{how} to {principal_name(account, decision.ace.sid)} by {decision.ace.sddl()}"
+
+
+def ace_evidence(source: str, field: str, ace: AceFact | None) -> Evidence:
+    return Evidence(source=source, field=field, value=ace.sddl() if ace is not None else "no matching ACE")
+
+
+def sample(names: list[str]) -> str:
+    shown = ", ".join(names[:USER_SAMPLE])
+    return shown + (f" and {len(names) - USER_SAMPLE} more" if len(names) > USER_SAMPLE else "")
+
+
+def in_scope_label(state: DirectoryState, directory: Directory) -> str:
+    return f"{len(state.in_scope_users())} in-scope users under {len(directory.target_ous)} target OU(s)"

@@ -1,0 +1,1 @@
+"""Checks of the sync account's rights in the directory's access-control lists."""

@@ -1,0 +1,117 @@
+"""ad.acl.coverage: every in-scope user actually receives the writeback rights its OU grants.
+
+A right granted on the OU can still miss a user: inheritance disabled on the user (protected
+DACL), AdminSDHolder rewriting an `adminCount=1` user's DACL, a deny ACE, or an OU in between
+that blocks inheritance. Rights the OU itself lacks are `ad.acl.writeback_rights` findings,
+not repeated here per user.
+"""
+
+from __future__ import annotations
+
+from auditor.ad.dn import dn_key, parent, same_dn
+from auditor.ad.rights import USER_CLASS, Right
+from auditor.ad.sd import DaclFacts, Decision, effective_right, inherited_right
+from auditor.checks.ad import describe, directory_state, in_scope_label, required_rights, wanted
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.snapshot.directory import DirectoryState, DirectoryUser, ServiceAccount
+
+SPEC = CheckSpec(
+    id="ad.acl.coverage",
+    title="Every in-scope user actually receives the writeback rights",
+    severity=Severity.high,
+    policy_key="directory.rights",
+    sections=("directory",),
+    references=(
+        "https://learn.microsoft.com/entra/identity/authentication/troubleshoot-sspr-writeback",
+        "https://learn.microsoft.com/windows-server/identity/ad-ds/plan/security-best-practices/"
+        "appendix-c--protected-accounts-and-groups-in-active-directory",
+    ),
+    fix=Fix(
+        portal="Active Directory Users and Computers > the user > Properties > Security > Advanced > Enable "
+               "inheritance; for adminCount=1 users either move them out of the synced OUs or grant the rights "
+               "on CN=AdminSDHolder,CN=System",
+        powershell="dsacls <user DN> /P:N   # re-enable inheritance on one user",
+    ),
+    description="Evaluates each in-scope user's own DACL (as the DC computed it) for the sync account's SIDs.",
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    directory = wanted(ctx)
+    state = directory_state(ctx)
+    account = state.service_account
+    users = state.in_scope_users()
+    if account is None:
+        return [ctx.result(Status.unknown, target=in_scope_label(state, directory),
+                           reason=f"the sync account {directory.service_account!r} does not exist "
+                                  "(see ad.service_account), so no user can receive its rights")]
+    ou_grants = _granted_by_ou(state, account, required_rights(directory))
+    findings: list[Finding] = []
+    unread = []
+    for user in users:
+        dacl = state.dacl_of(user)
+        if dacl is None:
+            unread.append(user.dn)
+            continue
+        finding = _user_finding(ctx, state, account, user, dacl, ou_grants.get(dn_key(user.target_ou), []))
+        if finding is not None:
+            findings.append(finding)
+    if unread:
+        findings.append(ctx.result(
+            Status.unknown, target=f"{len(unread)} user(s) whose descriptor was not read",
+            actual=unread[:50], reason="the DC returned no nTSecurityDescriptor for these users"))
+    if not findings:
+        findings.append(ctx.result(
+            Status.passed, target=in_scope_label(state, directory),
+            expected="every right the OU grants reaches every in-scope user", actual="all receive them",
+            evidence=[Evidence(source=ctx.source("directory"), field="in-scope users", value=len(users))]))
+    return findings
+
+
+def _granted_by_ou(state: DirectoryState, account: ServiceAccount, rights: list[Right]) -> dict[str, list[Right]]:
+    out: dict[str, list[Right]] = {}
+    for ou in state.target_ous:
+        if ou.dacl is None:
+            continue
+        out[dn_key(ou.dn)] = [r for r in rights if inherited_right(ou.dacl, account.token_sids, r).granted]
+    return out
+
+
+def _user_finding(ctx: Context, state: DirectoryState, account: ServiceAccount, user: DirectoryUser,
+                  dacl: DaclFacts, expected: list[Right]) -> Finding | None:
+    decisions = {r.name: effective_right(dacl, account.token_sids, r, USER_CLASS) for r in expected}
+    missing = [r for r in expected if not decisions[r.name].granted]
+    if not missing:
+        return None
+    why = _why(state, account, user, dacl, missing, decisions)
+    return ctx.result(
+        Status.failed, target=user.dn,
+        expected=[r.label for r in expected], actual=[r.label for r in expected if r not in missing],
+        evidence=[
+            Evidence(source=user.dn, field="nTSecurityDescriptor control", value="protected" if dacl.protected
+                     else "inherits"),
+            Evidence(source=user.dn, field="adminCount", value=user.admin_count),
+            *[Evidence(source=user.dn, field=r.label, value=describe(decisions[r.name], account)) for r in missing],
+        ],
+        reason=why,
+    )
+
+
+def _why(state: DirectoryState, account: ServiceAccount, user: DirectoryUser, dacl: DaclFacts,
+         missing: list[Right], decisions: dict[str, Decision]) -> str:
+    labels = ", ".join(r.label for r in missing)
+    if user.admin_count == 1:
+        holder = state.admin_sd_holder.dacl
+        held = [r for r in missing if holder is not None and effective_right(holder, account.token_sids, r).granted]
+        if len(held) == len(missing):
+            return (f"adminCount=1: AdminSDHolder grants {labels} but this user's DACL does not have them yet "
+                    "(SDProp copies them within the hour)")
+        return (f"adminCount=1: AdminSDHolder replaces this user's DACL every hour and does not grant {labels}; "
+                f"writeback to this protected account fails")
+    if dacl.protected:
+        return f"inheritance is disabled on this user (protected DACL), so the OU's ACEs for {labels} do not reach it"
+    denied = [r for r in missing if decisions[r.name].denied]
+    if denied:
+        return f"a deny ACE comes first: {labels} {describe(decisions[denied[0].name], account)}"
+    below = "" if same_dn(user.target_ou, parent(user.dn)) else " (an OU in between blocks inheritance)"
+    return f"{labels} granted on {user.target_ou} do not reach this user{below}"

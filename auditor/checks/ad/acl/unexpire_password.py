@@ -1,0 +1,54 @@
+"""ad.acl.unexpire_password: the sync account holds Unexpire Password on the domain head (when asked)."""
+
+from __future__ import annotations
+
+from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD
+from auditor.ad.sd import effective_right
+from auditor.checks.ad import ace_evidence, describe, directory_state, wanted
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+
+KEY = "directory.rights.unexpire_password"
+
+SPEC = CheckSpec(
+    id="ad.acl.unexpire_password",
+    title="The sync account holds Unexpire Password on the domain",
+    severity=Severity.medium,
+    policy_key=KEY,
+    sections=("directory",),
+    references=(
+        "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",
+        "https://learn.microsoft.com/windows/win32/adschema/r-unexpire-password",
+    ),
+    fix=Fix(
+        portal="Active Directory Users and Computers > the domain > Properties > Security > Advanced > Add the "
+               "sync account, Applies to: This object only, tick Unexpire Password",
+        powershell='dsacls "<domain DN>" /G "<DOMAIN>\\<sync account>:CA;Unexpire Password"',
+    ),
+    description="Only needed when on-premises passwords expire and users reset an expired password.",
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    directory = wanted(ctx)
+    if not directory.rights.unexpire_password:
+        return [ctx.result(Status.not_applicable, target="domain", key=KEY,
+                           reason="the policy does not ask for Unexpire Password")]
+    state = directory_state(ctx)
+    domain, account = state.domain, state.service_account
+    if domain.dacl is None:
+        return [ctx.result(Status.unknown, target=domain.dn, key=KEY,
+                           reason=domain.error or "the domain head's security descriptor was not read")]
+    if account is None:
+        return [ctx.result(Status.failed, target=domain.dn, key=KEY, expected="Unexpire Password",
+                           actual="the sync account does not exist",
+                           evidence=[Evidence(source=ctx.source("directory"), field="sAMAccountName",
+                                              value=directory.service_account)],
+                           reason=f"the sync account {directory.service_account!r} was not found")]
+    decision = effective_right(domain.dacl, account.token_sids, UNEXPIRE_PASSWORD, DOMAIN_DNS_CLASS)
+    status = Status.passed if decision.granted else Status.failed
+    return [ctx.result(
+        status, target=domain.dn, key=KEY, expected=f"Unexpire Password for {account.sam_account_name}",
+        actual=describe(decision, account),
+        evidence=[ace_evidence(domain.dn, "nTSecurityDescriptor (DACL)", decision.ace)],
+        reason=None if decision.granted else
+        "without it, writeback cannot reset a password that has expired on-premises")]

@@ -1,0 +1,1 @@
+"""Checks of fine-grained password policies (password settings objects)."""

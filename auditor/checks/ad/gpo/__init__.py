@@ -1,0 +1,1 @@
+"""Checks of the Default Domain Policy GPO and the domain password policy."""
