@@ -360,14 +360,15 @@ def _parse_select(request: Request, known: Iterable[str], type_name: str) -> lis
 
 
 def _project(obj: JsonObject, selected: list[str] | None, keep_type: bool = False) -> JsonObject:
+    """The properties to send. Shallow: bodies are serialised at once, before any write."""
     if selected is None:
-        return copy.deepcopy(obj)
+        return dict(obj)
     out: JsonObject = {}
     if keep_type and "@odata.type" in obj:
         out["@odata.type"] = obj["@odata.type"]
     out["id"] = obj.get("id")
     for name in selected:
-        out[name] = copy.deepcopy(obj.get(name))
+        out[name] = obj.get(name)
     return out
 
 
@@ -473,7 +474,7 @@ def _collection_body(request: Request, lab: EmulatorState, spec: _Collection,
                             if spec.name != "registration_details" else "BadRequest")
     size = _page_size(request, lab, spec.name)
     offset = _decode_skiptoken(request.query_params.get("$skiptoken"), spec.name, spec.token_code)
-    matching = [item for item in items if _matches(item, clauses)]
+    matching = [item for item in items if _matches(item, clauses)] if clauses else items
     window = matching[offset:offset + size]
     fields = selected if selected is not None else (list(spec.defaults) if spec.defaults else None)
     context = _context(request, spec.context, selected)

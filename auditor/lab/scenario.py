@@ -32,7 +32,7 @@ import base64
 import random
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -307,7 +307,7 @@ class _Roles:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _pick(rng: random.Random, pool: list[int], count: int) -> list[int]:
@@ -354,7 +354,7 @@ def _generate_population(spec: GenerateUsers, scenario: Scenario) -> _Population
     sspr = scenario.password_reset_policies
     gates = int(sspr.get("numberOfAuthenticationMethodsRequired", 1))
     questions = bool(sspr.get("securityQuestionsOptionEnabled"))
-    taken = {str(user["userPrincipalName"]).casefold() for user in scenario.users}
+    taken = _UpnRegistry({str(user["userPrincipalName"]).casefold() for user in scenario.users})
     users: list[JsonObject] = []
     registrations: list[JsonObject] = []
     for index in range(spec.count):
@@ -387,27 +387,37 @@ def _methods_for(index: int, roles: _Roles, rng: random.Random, gates: int,
     return list(rng.choice(_REGISTERED_PROFILES))
 
 
-def _unique_upn(local: str, domain: str, taken: set[str]) -> str:
-    candidate, suffix = f"{local}@{domain}", 2
-    while candidate.casefold() in taken:
-        candidate = f"{local}{suffix}@{domain}"
-        suffix += 1
-    taken.add(candidate.casefold())
-    return candidate
+@dataclass
+class _UpnRegistry:
+    """UPNs in use, with the next numeric suffix to try per local part (fast at 100k users)."""
+
+    taken: set[str]
+    next_suffix: dict[str, int] = field(default_factory=dict)
+
+    def claim(self, local: str, domain: str) -> str:
+        key = f"{local}@{domain}".casefold()
+        suffix = self.next_suffix.get(key, 1)
+        candidate = f"{local}@{domain}" if suffix == 1 else f"{local}{suffix}@{domain}"
+        while candidate.casefold() in self.taken:
+            suffix += 1
+            candidate = f"{local}{suffix}@{domain}"
+        self.next_suffix[key] = suffix + 1
+        self.taken.add(candidate.casefold())
+        return candidate
 
 
 def _make_user(index: int, spec: GenerateUsers, scenario: Scenario, roles: _Roles,
-               rng: random.Random, taken: set[str]) -> JsonObject:
+               rng: random.Random, taken: _UpnRegistry) -> JsonObject:
     given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
     user_id = str(uuid.uuid5(_ID_NAMESPACE, f"{scenario.tenant_id}/{spec.seed}/{index}"))
     guest = index in roles.guests
     synced = index in roles.synced
     if guest:
         external = f"{given}.{family}@partner.example.org".lower()
-        upn = _unique_upn(external.replace("@", "_") + "#EXT#", scenario.tenant_domain, taken)
+        upn = taken.claim(external.replace("@", "_") + "#EXT#", scenario.tenant_domain)
         mail = external
     else:
-        upn = _unique_upn(f"{given}.{family}".lower(), spec.domain, taken)
+        upn = taken.claim(f"{given}.{family}".lower(), spec.domain)
         mail = upn
     phone_tail = f"{index % 10_000:04d}"
     created = _EPOCH - timedelta(days=400 + index % 900, minutes=index)
