@@ -463,6 +463,7 @@ class _Collection:
     known: frozenset[str]
     filterable: Mapping[str, type]
     token_code: str = "BadRequest"
+    filter_code: str = "Request_UnsupportedQuery"
     defaults: tuple[str, ...] | None = None
 
 
@@ -470,8 +471,7 @@ def _collection_body(request: Request, lab: EmulatorState, spec: _Collection,
                      items: list[JsonObject]) -> JsonObject:
     _check_options(request, _SUPPORTED_OPTIONS)
     selected = _parse_select(request, spec.known, spec.type_name)
-    clauses = _parse_filter(request, spec.filterable, "Request_UnsupportedQuery"
-                            if spec.name != "registration_details" else "BadRequest")
+    clauses = _parse_filter(request, spec.filterable, spec.filter_code)
     size = _page_size(request, lab, spec.name)
     offset = _decode_skiptoken(request.query_params.get("$skiptoken"), spec.name, spec.token_code)
     matching = [item for item in items if _matches(item, clauses)] if clauses else items
@@ -674,6 +674,7 @@ REGISTRATION_DETAILS: Final = _Collection(
                 "isPasswordlessCapable": bool, "isSsprCapable": bool, "isSsprEnabled": bool,
                 "isSsprRegistered": bool, "isSystemPreferredAuthenticationMethodEnabled": bool,
                 "userType": str, "userPreferredMethodForSecondaryAuthentication": str},
+    filter_code="BadRequest",
 )
 GROUP_MEMBERS: Final = _Collection(
     name="group_members", context="directoryObjects", type_name="microsoft.graph.directoryObject",

@@ -161,5 +161,5 @@ def serve_forever(scenario: str | Scenario, host: str = "127.0.0.1", port: int =
     resolved = resolve_scenario(scenario)
     app = create_app(resolved, faults)
     base = f"http://{_url_host(host)}:{port}"
-    log.warning("lab emulator for scenario %s: Graph %s/v1.0, portal %s/api", resolved.name, base, base)
+    log.info("lab emulator for scenario %s: Graph %s/v1.0, portal %s/api", resolved.name, base, base)
     uvicorn.Server(_uvicorn_config(app, host, port)).run()
