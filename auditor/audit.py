@@ -121,9 +121,12 @@ def collect_lab(options: LabOptions) -> Snapshot:
 
 
 def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None = None) -> AuditResult:
-    from auditor.checks.registry import run_checks
+    from auditor.checks.base import unmatched_waivers
+    from auditor.checks.registry import all_checks, run_checks
 
     findings = run_checks(policy, snapshot, today=today)
+    known_checks = {check.spec.id for check in all_checks()}
+    warnings = [w.message() for w in unmatched_waivers(findings, list(policy.waivers), known_checks)]
     counts = Summary.of(findings)
     code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
     report = AuditReport(
@@ -135,6 +138,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
         summary=ReportSummary(total=counts.total, by_status=counts.by_status,
                               failed_by_severity=counts.failed_by_severity, exit_code=int(code)),
         findings=findings,
+        warnings=warnings,
     )
     return AuditResult(report=report, findings=findings)
 

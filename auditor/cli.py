@@ -56,7 +56,9 @@ def _known_error_message(exc: Exception) -> str | None:
         lines = [str(issue) for issue in exc.issues]
         shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
         return "policy error:\n  " + "\n  ".join(shown)
-    if isinstance(exc, SnapshotError | SourceError | UsageError):
+    from auditor.trend import TrendError
+
+    if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError):
         return f"error: {exc}"
     if type(exc).__name__ in ("CredentialError", "ScenarioError"):
         return f"error: {exc}"
@@ -85,12 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
                        help="lowest severity of a failure that makes the exit code 1 (default: low)")
     check.add_argument("--unknown", choices=("fail", "warn"), default="fail",
                        help="fail: an unknown gives exit code 3 (default); warn: report it only")
+    check.add_argument("--previous", type=Path, metavar="OLD.json",
+                       help="a JSON report of an earlier run: add what changed since then to the reports")
     check.set_defaults(handler=cmd_check)
 
     collect = commands.add_parser("collect", help="read the live state (or the lab) into a snapshot file")
     _add_source_options(collect, allow_snapshot=False)
     collect.add_argument("--out", type=Path, required=True, help="snapshot JSON file to write")
     collect.set_defaults(handler=cmd_collect)
+
+    export = commands.add_parser("export", help="write the live state (or the lab's) as a policy file, "
+                                               "every value explicit, each commented with its source")
+    _add_source_options(export, allow_snapshot=True)
+    export.add_argument("--out", type=Path, required=True, help="policy YAML file to write")
+    export.set_defaults(handler=cmd_export)
+
+    diff = commands.add_parser("diff", help="what changed between two JSON reports (or two snapshots): "
+                                           "new failures, fixed, still failing, changed values")
+    diff.add_argument("old", type=Path, metavar="OLD", help="the earlier JSON report or snapshot")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the later JSON report or snapshot")
+    diff.set_defaults(handler=cmd_diff)
 
     validate = commands.add_parser("validate", help="check policy files for errors, without reading any tenant")
     validate.add_argument("policies", type=Path, nargs="+", metavar="POLICY")
@@ -163,6 +179,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from auditor.checks.base import Severity
     from auditor.policy.loader import load_policy
     from auditor.render import RENDERERS, write_reports
+    from auditor.trend import attach_trend, load_previous_report
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in RENDERERS]
@@ -170,11 +187,38 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
                          f"choose from {', '.join(sorted(RENDERERS))}")
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
+    previous = load_previous_report(args.previous) if args.previous else None
     snapshot = _snapshot_from_args(args)
     result = audit(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
-    paths = write_reports(result.report, args.out, formats)
-    _print_summary(result.report, paths, sys.stdout)
-    return result.report.summary.exit_code
+    report = attach_trend(result.report, previous, args.previous.name) if previous else result.report
+    paths = write_reports(report, args.out, formats)
+    _print_summary(report, paths, sys.stdout)
+    return report.summary.exit_code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from auditor.export import export_policy
+
+    snapshot = _snapshot_from_args(args)
+    result = export_policy(snapshot, args.out)
+    for note in result.commented_out:
+        print(f"  commented out: {note}")
+    print(f"policy written: {result.path}")
+    if result.issues:
+        print("the live state breaks rules the policy format enforces, so this file will not validate "
+              "until they are fixed (the values were written as read, not adjusted):", file=sys.stderr)
+        for issue in result.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return EXIT_DRIFT
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from auditor.trend import diff_files, trend_lines
+
+    for line in trend_lines(diff_files(args.old, args.new)):
+        print(line)
+    return EXIT_OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -249,6 +293,12 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
         print(f"  {finding.status.value.upper():<8} {finding.severity.value:<8} {finding.check:<26} "
               f"{_clip(finding.target, 28):<28} {_clip(detail, 90)}", file=out)
     print("  " + ", ".join(f"{counts.get(s, 0)} {s}" for s in _STATUS_ORDER), file=out)
+    for warning in report.warnings:
+        print(f"  WARNING  {warning}", file=out)
+    if report.trend is not None:
+        trend = report.trend
+        print(f"  since {trend.previous_label}: {len(trend.new_failures)} new failure(s), {len(trend.fixed)} fixed, "
+              f"{len(trend.still_failing)} still failing, {len(trend.changed_values)} changed value(s)", file=out)
     for path in paths:
         print(f"report: {path}", file=out)
     meanings: dict[int, Callable[[], str]] = {

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks.base import Finding
 from auditor.snapshot.models import Snapshot, utc_now
+from auditor.trend import Trend
 
 REPORT_FORMAT = "sspr-auditor-report"
 
@@ -44,6 +45,11 @@ class AuditReport(BaseModel):
     sections: list[SectionStatus]
     summary: ReportSummary
     findings: list[Finding]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Problems that are not findings, e.g. a waiver that matches nothing; never a failure",
+    )
+    trend: Trend | None = Field(None, description="Changes since a previous report (check --previous)")
 
 
 def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:

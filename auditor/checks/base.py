@@ -214,3 +214,55 @@ def _matching_waiver(finding: Finding, waivers: list[Waiver]) -> Waiver | None:
     # a waiver for this exact target wins over a check-wide one
     matches.sort(key=lambda w: w.target is None)
     return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class UnmatchedWaiver:
+    """A waiver that covered no failing finding, and why: a typo, a stale exception, or a check that passes now."""
+
+    index: int
+    waiver: Waiver
+    reason: str
+
+    def message(self) -> str:
+        target = f" target `{self.waiver.target}`" if self.waiver.target is not None else ""
+        return f"waivers[{self.index}] for `{self.waiver.check}`{target} matches nothing: {self.reason}"
+
+
+def unmatched_waivers(findings: list[Finding], waivers: list[Waiver], known_checks: set[str]) -> list[UnmatchedWaiver]:
+    """The waivers that were applied to no failing finding (waived, or failing with the waiver expired).
+
+    Run over the findings that `apply_waivers` returned: the waiver chosen for each failing or
+    waived finding is the one `_matching_waiver` picks, so a check-wide waiver shadowed by a
+    target-specific one for every target also shows up here.
+    """
+    used = set()
+    for finding in findings:
+        if finding.status in (Status.failed, Status.waived):
+            chosen = _matching_waiver(finding, waivers)
+            if chosen is not None:
+                used.add(id(chosen))
+    out = []
+    for index, waiver in enumerate(waivers):
+        if id(waiver) in used:
+            continue
+        out.append(UnmatchedWaiver(index, waiver, _why_unmatched(waiver, findings, known_checks)))
+    return out
+
+
+def _why_unmatched(waiver: Waiver, findings: list[Finding], known_checks: set[str]) -> str:
+    if waiver.check not in known_checks:
+        return "no check has this id"
+    same_check = [f for f in findings if f.check == waiver.check]
+    if waiver.target is not None:
+        targets = sorted({f.target for f in same_check})
+        if waiver.target not in targets:
+            shown = ", ".join(f"`{t}`" for t in targets) or "(none)"
+            return f"the check has no finding for this target (its targets: {shown})"
+        same_check = [f for f in same_check if f.target == waiver.target]
+    statuses = sorted({f.status.value for f in same_check})
+    if not statuses:
+        return "the check produced no finding"
+    if Status.failed.value in statuses or Status.waived.value in statuses:
+        return "a waiver for the exact target covers every failure it would match"
+    return f"nothing to waive: the finding is {'/'.join(statuses)}"

@@ -1,0 +1,378 @@
+"""Live state → policy YAML: every value explicit, each commented with where it was read.
+
+`sspr-audit export` writes what the tenant has today as a policy file, so a team can start
+policy-as-code from the state they run (and `check` that file against the same state passes).
+
+Rules that keep the file honest:
+- Every value is written out, defaults included, with a comment naming its source, e.g.
+  `allowed: false  # graph:GET /policies/authorizationPolicy allowedToUseSSPR`.
+- Nothing is guessed. A section whose snapshot part could not be read (or was not collected)
+  is written as a comment with the reason. A single value missing from a response is a comment
+  in its place, so the check for it reports `unknown` rather than passing on a default; when
+  the missing value is one the policy format requires, its whole section is commented out.
+- Values are written exactly as read, even when they break a rule the policy format enforces
+  (e.g. two methods required but one method enabled). The file is then still written, and
+  `ExportResult.issues` says which rules fail (with file:line); it is not "fixed" to the
+  nearest valid value, because that would silently turn drift into policy.
+- Which methods SSPR offers follows the methods-policy migration state exactly as the
+  `sspr.methods` check reads it (legacy settings before migration, either while migrating,
+  the authentication methods policy after; security questions always from the legacy side).
+- Decisions that are not live state (coverage thresholds, waivers) and parts this version
+  cannot read back as policy (the on-premises `directory` section) are comments to fill in.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+from auditor.checks.sspr.methods import METHOD_CONFIGS
+from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MIGRATION_RULES = {
+    "preMigration": "legacy SSPR settings only",
+    "migrationInProgress": "legacy SSPR settings or the methods policy",
+    "migrationComplete": "methods policy only",
+}
+LEGACY_METHOD_FIELDS = {
+    "mobile_app_notification": "mobileAppNotificationEnabled",
+    "mobile_app_code": "mobileAppCodeEnabled",
+    "email": "emailOptionEnabled",
+    "mobile_phone": "mobilePhoneOptionEnabled",
+    "office_phone": "officePhoneOptionEnabled",
+    "security_questions": "securityQuestionsOptionEnabled",
+}
+NOT_LIVE_STATE = {
+    "coverage": "coverage thresholds are decisions, not live state: declare them by hand "
+                "(registration_min_percent, require_license)",
+    "directory": "this version does not export the on-premises side (service account, target OUs, rights, "
+                 "password age): declare it by hand",
+}
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One policy value: the live value and where it came from, or why it is absent."""
+
+    key: str
+    value: Any = None
+    source: str = ""
+    absent: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Block:
+    """A policy mapping; `unreadable` says why the whole of it cannot be exported."""
+
+    key: str
+    children: list[Leaf | Block] = field(default_factory=list)
+    comment: str | None = None
+    unreadable: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    text: str
+    commented_out: list[str]
+    issues: list[str]
+
+
+def export_policy(snapshot: Snapshot, out: str | Path) -> ExportResult:
+    """Write the policy of `snapshot` to `out`, then load it back to report any rule it breaks."""
+    from auditor.policy.loader import PolicyError, parse_policy
+    from auditor.render.base import write_atomically
+
+    path = Path(out)
+    text, commented_out = export_text(snapshot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text.encode("utf-8"))
+    try:
+        parse_policy(text.encode("utf-8"), str(path))
+        issues: list[str] = []
+    except PolicyError as exc:
+        issues = [str(issue) for issue in exc.issues]
+    return ExportResult(path=path, text=text, commented_out=commented_out, issues=issues)
+
+
+def export_text(snapshot: Snapshot) -> tuple[str, list[str]]:
+    """The policy YAML for `snapshot`, and the top-level sections left as comments (with why)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    document = CommentedMap()
+    commented_out: list[str] = []
+    pending: list[str] = []  # comment lines waiting for the next key written
+    for block in policy_blocks(snapshot):
+        if isinstance(block, Leaf):
+            document[block.key] = block.value
+            _source_comments(document, {block.key: block.source}, 0)
+            _attach(document, block.key, pending, indent=0)
+            continue
+        mapping, reason = _mapping(block, indent=2)
+        if mapping is None:
+            commented_out.append(f"{block.key}: {reason}")
+            pending += ["", f"{block.key}:  (not exported) {reason}"]
+            continue
+        document[block.key] = mapping
+        _attach(document, block.key, ["", *([block.comment] if block.comment else [])], indent=0, lines=pending)
+    document["waivers"] = []
+    _attach(document, "waivers", ["", "Accepted exceptions (check, optional target, reason, owner, ticket, "
+                                      "expires): decisions, not live state."], indent=0, lines=pending)
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    # write `null`, not an empty value, so "explicitly none" reads as such
+    yaml.representer.add_representer(
+        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null"))
+    buffer = io.StringIO()
+    yaml.dump(document, buffer)
+    return _header(snapshot) + buffer.getvalue(), commented_out
+
+
+def _attach(mapping: Any, key: str, extra: list[str], indent: int, lines: list[str] | None = None) -> None:
+    """Put the waiting comment lines (`lines`, then `extra`) before `key`, and clear `lines`."""
+    before = [*(lines or []), *extra]
+    if lines is not None:
+        lines.clear()
+    if before:
+        mapping.yaml_set_comment_before_after_key(key, before="\n".join(before), indent=indent)
+
+
+def _source_comments(mapping: Any, sources: dict[str, str], indent: int) -> None:
+    """An end-of-line comment naming the source of each value, aligned within the mapping."""
+    if not sources:
+        return
+    width = max(len(f"{key}: {_scalar_text(mapping[key])}") for key in sources)
+    for key, source in sources.items():
+        mapping.yaml_add_eol_comment(source, key, column=indent + width + 2)
+
+
+def _scalar_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _mapping(block: Block, indent: int) -> tuple[Any, str | None]:
+    """(CommentedMap, None), or (None, why) when the block cannot be written."""
+    from ruamel.yaml.comments import CommentedMap
+
+    if block.unreadable:
+        return None, block.unreadable
+    mapping = CommentedMap()
+    missing: list[str] = []
+    sources: dict[str, str] = {}
+    for child in block.children:
+        if isinstance(child, Leaf):
+            if child.absent is not None:
+                if child.required:
+                    return None, f"`{child.key}` {child.absent}"
+                missing.append(f"{child.key}:  (not exported) {child.absent}")
+                continue
+            mapping[child.key] = child.value
+            sources[child.key] = child.source
+            continue
+        sub, reason = _mapping(child, indent + 2)
+        if sub is None:
+            if child.required:
+                return None, f"`{child.key}`: {reason}"
+            missing.append(f"{child.key}:  (not exported) {reason}")
+            continue
+        mapping[child.key] = sub
+        if child.comment:
+            mapping.yaml_set_comment_before_after_key(child.key, before=child.comment, indent=indent)
+    if not mapping:
+        return None, "; ".join(missing) or "nothing could be read"
+    _source_comments(mapping, sources, indent)
+    if missing:
+        first = next(iter(mapping))
+        _attach(mapping, first, [], indent=indent, lines=missing)
+    return mapping, None
+
+
+def _header(snapshot: Snapshot) -> str:
+    return (
+        f"# Exported by sspr-audit {__version__} from {snapshot.origin} "
+        f"(snapshot of {snapshot.created_at.isoformat()}).\n"
+        "# Every value is the live value as read, with its source. This is today's state, drift included:\n"
+        "# review each value before adopting this file as your policy.\n"
+    )
+
+
+# ---- what goes in the file ---------------------------------------------------------------------
+
+
+def policy_blocks(snapshot: Snapshot) -> list[Leaf | Block]:
+    from auditor.policy.models import Policy
+
+    handled = {"version", "tenant", "sspr", "admin_sspr", "methods_policy", "writeback", "waivers"}
+    blocks: list[Leaf | Block] = [
+        Leaf("version", 1, "policy file format version"),
+        _tenant(snapshot),
+        _sspr(snapshot),
+        _admin_sspr(snapshot),
+        _methods_policy(snapshot),
+        _writeback(snapshot),
+    ]
+    for name in Policy.model_fields:
+        if name not in handled:
+            blocks.append(Block(name, unreadable=NOT_LIVE_STATE.get(name, "not exported by this version")))
+    return blocks
+
+
+def _readable(snapshot: Snapshot, name: str) -> tuple[Any, str, str | None]:
+    """(value, source, None) when section `name` was read, else (None, source, why not)."""
+    section: Section[Any] | None = getattr(snapshot, name, None)
+    if section is None:
+        return None, name, f"`{name}` was not collected in this snapshot"
+    if not section.readable:
+        return None, section.source, f"{section.source} could not be read: {section.error or 'no value'}"
+    return section.value, section.source, None
+
+
+def _leaf(key: str, value: Any, source: str, wire_field: str, required: bool = False) -> Leaf:
+    if value is None:
+        return Leaf(key, absent=f"{source} {wire_field} was not in the response", required=required)
+    return Leaf(key, value, f"{source} {wire_field}", required=required)
+
+
+def _tenant(snapshot: Snapshot) -> Block:
+    origin = snapshot.origin
+    tenant_id = origin.split(":", 1)[1] if origin.startswith("live:") else None
+    children: list[Leaf | Block] = [Leaf("name", origin, "snapshot origin (a label for reports)")]
+    if tenant_id and GUID.match(tenant_id):
+        children.append(Leaf("tenant_id", tenant_id, "snapshot origin"))
+    else:
+        children.append(Leaf("tenant_id", None, "not in the snapshot: the directory (tenant) id, if you want it"))
+    return Block("tenant", children)
+
+
+def _sspr(snapshot: Snapshot) -> Block:
+    live, source, why = _readable(snapshot, "sspr_policy")
+    if why:
+        return Block("sspr", unreadable=why)
+    assert isinstance(live, SsprPolicyState)
+    children: list[Leaf | Block] = [_leaf("scope", live.enablement, source, "enablementType", required=True)]
+    if live.enablement == "selected":
+        children.append(_group(live, source))
+    children.append(_leaf("methods_required", live.methods_required, source, "numberOfAuthenticationMethodsRequired"))
+    children.append(_methods(snapshot, live, source, required=live.enablement != "none"))
+    if live.questions_to_register is not None and live.questions_to_reset is not None:
+        children.append(Block("security_questions", [
+            _leaf("number_to_register", live.questions_to_register, source, "numberOfQuestionsToRegister"),
+            _leaf("number_to_reset", live.questions_to_reset, source, "numberOfQuestionsToReset"),
+        ]))
+    children += [
+        Block("registration", [
+            _leaf("require_on_sign_in", live.registration_required_on_sign_in, source, "registrationRequiredOnSignIn"),
+            _leaf("reconfirm_days", live.reconfirm_days, source, "registrationReconfirmIntevalInDays"),
+        ]),
+        Block("notifications", [
+            _leaf("notify_users", live.notify_users, source, "notifyUsersOnPasswordReset"),
+            _leaf("notify_admins", live.notify_admins, source, "notifyOnAdminPasswordReset"),
+        ]),
+        Block("helpdesk", [
+            _leaf("customize", live.customize_helpdesk, source, "customizeHelpdeskLink"),
+            Leaf("email_or_url", live.helpdesk_email_or_url or None, f"{source} customHelpdeskEmailOrUrl"),
+        ]),
+    ]
+    return Block("sspr", children)
+
+
+def _group(live: SsprPolicyState, source: str) -> Block:
+    children: list[Leaf | Block] = []
+    if live.group_ids:
+        note = f" (first of {len(live.group_ids)}; SSPR takes one group)" if len(live.group_ids) > 1 else ""
+        children.append(Leaf("id", live.group_ids[0], f"{source} passwordResetEnabledGroupIds{note}"))
+    if live.group_name:
+        children.append(Leaf("name", live.group_name, f"{source} passwordResetEnabledGroupName"))
+    if not children:
+        return Block("group", unreadable=f"{source} names no group although SSPR is enabled for a selected group")
+    return Block("group", children)
+
+
+def _methods(snapshot: Snapshot, legacy: SsprPolicyState, legacy_source: str, required: bool) -> Block:
+    policy, policy_source, why = _readable(snapshot, "methods_policy")
+    if why:
+        return Block("methods", unreadable=f"which methods SSPR offers depends on the migration state: {why}",
+                     required=required)
+    assert isinstance(policy, MethodsPolicyState)
+    state = policy.migration_state
+    if state not in MIGRATION_RULES:
+        return Block("methods", required=required,
+                     unreadable=f"unrecognised policyMigrationState {state!r}: cannot tell which policy governs")
+    children: list[Leaf | Block] = []
+    for method in LEGACY_METHOD_FIELDS:
+        children.append(_method(method, state, legacy, legacy_source, policy, policy_source))
+    return Block("methods", children, required=required)
+
+
+def _method(method: str, state: str, legacy: SsprPolicyState, legacy_source: str,
+            policy: MethodsPolicyState, policy_source: str) -> Leaf:
+    uses_legacy = state != "migrationComplete" or method == "security_questions"
+    uses_policy = state != "preMigration" and method != "security_questions"
+    offered = False
+    sources = []
+    if uses_policy:
+        offered = offered or _enabled_in_methods_policy(method, policy)
+        sources.append(f"{policy_source} {'/'.join(METHOD_CONFIGS[method])}.state")
+    if uses_legacy:
+        raw = getattr(legacy, method)
+        offered = offered or bool(raw)
+        absent = " (absent: off)" if raw is None else ""
+        sources.append(f"{legacy_source} {LEGACY_METHOD_FIELDS[method]}{absent}")
+    rule = "legacy SSPR settings, in every state" if method == "security_questions" else MIGRATION_RULES[state]
+    return Leaf(method, offered, f"{' + '.join(sources)} ({state}: {rule})")
+
+
+def _enabled_in_methods_policy(method: str, policy: MethodsPolicyState) -> bool:
+    for config_id in METHOD_CONFIGS[method]:
+        config = policy.configuration(config_id)
+        if config is None or config.state != "enabled":
+            continue
+        if method == "office_phone" and not config.is_office_phone_allowed:
+            continue
+        return True
+    return False
+
+
+def _admin_sspr(snapshot: Snapshot) -> Block:
+    live, source, why = _readable(snapshot, "authorization_policy")
+    if why:
+        return Block("admin_sspr", unreadable=why)
+    return Block("admin_sspr", [_leaf("allowed", live.allowed_to_use_sspr, source, "allowedToUseSSPR", required=True)])
+
+
+def _methods_policy(snapshot: Snapshot) -> Block:
+    live, source, why = _readable(snapshot, "methods_policy")
+    if why:
+        return Block("methods_policy", unreadable=why)
+    return Block("methods_policy", [
+        _leaf("migration_state", live.migration_state, source, "policyMigrationState", required=True),
+    ])
+
+
+def _writeback(snapshot: Snapshot) -> Block:
+    live, source, why = _readable(snapshot, "onprem_writeback")
+    if why:
+        return Block("writeback", unreadable=why)
+    cloud_sync = (Leaf("cloud_sync", live.cloud_sync_writeback_enabled,
+                       f"{source} cloudProvisioningEnablementForTenant")
+                  if live.cloud_sync_writeback_enabled is not None
+                  else Leaf("cloud_sync", None, f"{source} cloudProvisioningEnablementForTenant not in the "
+                                                "response: null = not checked"))
+    return Block("writeback", [
+        _leaf("enabled", live.writeback_enabled, source, "enablementForTenant", required=True),
+        _leaf("unlock", live.unlock_enabled, source, "accountUnlockEnabled"),
+        cloud_sync,
+    ])

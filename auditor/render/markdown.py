@@ -1,0 +1,157 @@
+"""A compact Markdown summary for `$GITHUB_STEP_SUMMARY` (or a pull-request comment).
+
+Verdict and counts first; then the failing and unknown findings with expected, actual and the
+policy line; the waivers, active and expired; warnings; and, with `check --previous`, what
+changed since the last run. Passing checks are only counted.
+
+Everything from the tenant or the policy is text, never markup: `escape` turns HTML
+characters into entities, backslash-escapes Markdown punctuation (so a value cannot open a
+link, emphasis, code span or table cell), defuses `@mentions` and autolinks, and shows
+control and bidirectional-override characters as `[U+202E]`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from auditor.checks.base import Finding, Severity, Status
+from auditor.render.base import Renderer, register
+from auditor.render.plain import describe, location_text, ordered, value_text
+from auditor.report import AuditReport
+from auditor.trend import Trend, TrendEntry
+
+MAX_CELL = 300
+MAX_ROWS = 200
+VERDICTS = {0: "✅ compliant", 1: "❌ drift found", 2: "⚠️ usage or policy error",
+            3: "⚠️ incomplete: some inputs could not be read"}
+STATUS_HEADINGS = (("fail", "fail"), ("unknown", "unknown"), ("waived", "waived"), ("pass", "pass"),
+                   ("not_applicable", "n/a"))
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", ":": "&#58;"}
+
+
+@register
+class MarkdownRenderer(Renderer):
+    name = "markdown"
+    extension = "md"
+    media_type = "text/markdown"
+
+    def render(self, report: AuditReport) -> bytes:
+        return markdown_summary(report).encode("utf-8")
+
+
+def escape(value: Any, limit: int = MAX_CELL) -> str:
+    """`value` as inert Markdown text on one line, clipped to `limit` characters before escaping."""
+    text = value if isinstance(value, str) else value_text(value)
+    text = " ".join(_HIDDEN.sub(lambda m: f"[U+{ord(m.group()):04X}]", text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+
+
+def markdown_summary(report: AuditReport) -> str:
+    summary = report.summary
+    lines = [
+        f"## sspr-audit: {VERDICTS.get(summary.exit_code, 'exit code ' + str(summary.exit_code))} "
+        f"(exit code {summary.exit_code})",
+        "",
+        f"Policy {escape(report.policy_file)} against {escape(report.origin)}, "
+        f"snapshot of {report.snapshot_created_at.isoformat()}.",
+        "",
+        "| " + " | ".join(label for _, label in STATUS_HEADINGS) + " | total |",
+        "|" + "---:|" * (len(STATUS_HEADINGS) + 1),
+        "| " + " | ".join(str(summary.by_status.get(key, 0)) for key, _ in STATUS_HEADINGS)
+        + f" | {summary.total} |",
+    ]
+    failed = [(s, summary.failed_by_severity.get(s.value, 0)) for s in sorted(Severity, key=lambda s: -s.rank)]
+    if any(count for _, count in failed):
+        lines += ["", "Failures by severity: " + ", ".join(f"{s.value} {n}" for s, n in failed if n) + "."]
+    lines += _failing(report.findings)
+    lines += _unknown(report.findings)
+    lines += _waivers(report.findings)
+    lines += _warnings(report)
+    if report.trend is not None:
+        lines += trend_markdown(report.trend)
+    return "\n".join(lines) + "\n"
+
+
+def _failing(findings: list[Finding]) -> list[str]:
+    failing = [f for f in ordered(findings) if f.status == Status.failed]
+    if not failing:
+        return []
+    rows = [f"| {f.severity.value} | {_check(f)} | {escape(f.target)} | {escape(f.expected)} | "
+            f"{escape(f.actual)} | {escape(location_text(f.policy_location))} |" for f in failing]
+    return ["", f"### Failing ({len(failing)})", "",
+            "| severity | check | target | expected | actual | policy line |", "|---|---|---|---|---|---|",
+            *_capped(rows)]
+
+
+def _check(finding: Finding) -> str:
+    text = escape(finding.check)
+    if finding.waiver is not None and finding.waiver.expired:
+        text += f" (waiver expired {finding.waiver.expires.isoformat()})"
+    return text
+
+
+def _unknown(findings: list[Finding]) -> list[str]:
+    unknown = [f for f in ordered(findings) if f.status == Status.unknown]
+    if not unknown:
+        return []
+    rows = [f"| {f.severity.value} | {escape(f.check)} | {escape(f.target)} | {escape(describe(f))} | "
+            f"{escape(location_text(f.policy_location))} |" for f in unknown]
+    return ["", f"### Unknown: could not be checked ({len(unknown)})", "",
+            "| severity | check | target | why | policy line |", "|---|---|---|---|---|", *_capped(rows)]
+
+
+def _waivers(findings: list[Finding]) -> list[str]:
+    waived = [f for f in ordered(findings) if f.waiver is not None]
+    if not waived:
+        return []
+    rows = []
+    for f in waived:
+        note = f.waiver
+        assert note is not None
+        state = f"**expired** {note.expires.isoformat()}: failing again" if note.expired \
+            else f"waived until {note.expires.isoformat()}"
+        rows.append(f"| {escape(f.check)} | {escape(f.target)} | {state} | {escape(note.owner)} | "
+                    f"{escape(note.ticket or '')} | {escape(note.reason)} |")
+    return ["", f"### Waivers ({len(waived)})", "", "| check | target | state | owner | ticket | reason |",
+            "|---|---|---|---|---|---|", *_capped(rows)]
+
+
+def _warnings(report: AuditReport) -> list[str]:
+    if not report.warnings:
+        return []
+    return ["", f"### Warnings ({len(report.warnings)})", "", *(f"- {escape(w, 1000)}" for w in report.warnings)]
+
+
+def trend_markdown(trend: Trend) -> list[str]:
+    """The "since last run" section."""
+    when = f" ({trend.previous_at.isoformat()})" if trend.previous_at else ""
+    lines = ["", f"### Since last run: {escape(trend.previous_label)}{when}", "",
+             f"{len(trend.new_failures)} new failure(s), {len(trend.fixed)} fixed, "
+             f"{len(trend.still_failing)} still failing, {len(trend.other_changes)} other status change(s), "
+             f"{len(trend.changed_values)} changed value(s)."]
+    for heading, entries in (("New failures", trend.new_failures), ("Fixed", trend.fixed),
+                             ("Other status changes", trend.other_changes)):
+        if entries:
+            lines += ["", f"**{heading}**", "", *_capped([f"- {_trend_entry(e)}" for e in entries])]
+    if trend.changed_values:
+        lines += ["", "**Changed values**", "", "| where | before | after |", "|---|---|---|",
+                  *_capped([f"| {escape(c.subject)} | {escape(c.before)} | {escape(c.after)} |"
+                            for c in trend.changed_values])]
+    return lines
+
+
+def _trend_entry(entry: TrendEntry) -> str:
+    return (f"{entry.severity} {escape(entry.check)} \\[{escape(entry.target)}\\]: "
+            f"{entry.status_before or 'absent'} → {entry.status_after or 'absent'}")
+
+
+def _capped(rows: list[str]) -> list[str]:
+    if len(rows) <= MAX_ROWS:
+        return rows
+    return [*rows[:MAX_ROWS], "", f"… and {len(rows) - MAX_ROWS} more (see the HTML or JSON report)"]

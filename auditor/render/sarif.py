@@ -1,0 +1,237 @@
+"""SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer), anchored to the policy's YAML lines.
+
+- One rule per check (every registered check, plus any check id a finding names that the
+  registry does not know), with the title, the fix as help text, the references, and
+  `properties.security-severity` (critical 9.5, high 8.0, medium 5.5, low 3.0, info 0.0) so
+  code scanning shows Critical/High/Medium/Low.
+- Only `fail`, `unknown` and `waived` findings become results; a check that passes (or does
+  not apply) emits nothing, so code scanning closes the alert when drift is fixed.
+- `fail`: `kind: fail`, `level` from the severity (critical/high → error, medium/low →
+  warning, info → note). A failure whose waiver expired is an ordinary failure whose message
+  says the waiver expired.
+- `unknown`: `kind: open`, `level: none` (SARIF §3.27.9: the rule was evaluated but there was
+  not enough information to decide; any level other than `none` would claim a failure). The
+  message starts with "Unknown:" and gives the reason the input could not be read.
+- `waived`: a failure with a `suppressions` entry (`kind: external`, `status: accepted`) whose
+  justification is the waiver's reason, owner, ticket and expiry; code scanning shows it as
+  dismissed.
+- Each result is located at the policy key that declared the expectation
+  (`region.startLine/startColumn`), with the file path relative to the working directory
+  (`uriBaseId: %SRCROOT%`), which in CI is the repository root. Every result has a location:
+  code scanning rejects a whole file when one result has none.
+- `partialFingerprints` hash only the check id and target, never a time or a line number, so
+  an alert keeps its identity across runs and policy edits.
+- Warnings (a waiver that matches nothing) and unreadable snapshot sections are
+  `toolExecutionNotifications` of the invocation, not results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from auditor.checks.base import CheckSpec, Finding, Severity, Status
+from auditor.render.base import Renderer, register
+from auditor.render.plain import describe, fix_lines, value_text, waiver_text
+from auditor.report import AuditReport
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+TOOL_NAME = "sspr-audit"
+FINGERPRINT_KEY = "sspr-audit/finding/v1"
+SECURITY_SEVERITY = {
+    Severity.critical: "9.5",
+    Severity.high: "8.0",
+    Severity.medium: "5.5",
+    Severity.low: "3.0",
+    Severity.info: "0.0",
+}
+FAIL_LEVEL = {
+    Severity.critical: "error",
+    Severity.high: "error",
+    Severity.medium: "warning",
+    Severity.low: "warning",
+    Severity.info: "note",
+}
+EMITTED = (Status.failed, Status.unknown, Status.waived)
+
+
+@register
+class SarifRenderer(Renderer):
+    name = "sarif"
+    extension = "sarif"
+    media_type = "application/sarif+json"
+
+    def render(self, report: AuditReport) -> bytes:
+        log = sarif_log(report, base_dir=Path.cwd())
+        return (json.dumps(log, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def sarif_log(report: AuditReport, base_dir: Path) -> dict[str, Any]:
+    """The SARIF log of `report`, with file paths made relative to `base_dir` where they lie below it."""
+    rules = _rules(report.findings)
+    index = {rule["id"]: position for position, rule in enumerate(rules)}
+    results = [_result(f, index[f.check], report, base_dir) for f in _emitted(report.findings)]
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": TOOL_NAME,
+            "version": report.tool_version,
+            "informationUri": "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",
+            "rules": rules,
+        }},
+        "invocations": [_invocation(report)],
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "properties": {"origin": report.origin, "policyFile": report.policy_file,
+                       "summary": report.summary.model_dump(mode="json")},
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def fingerprint(check: str, target: str) -> str:
+    """Stable identity of a finding across runs: its check id and target, nothing else."""
+    return hashlib.sha256(f"{check}\0{target}".encode()).hexdigest()
+
+
+def _emitted(findings: list[Finding]) -> list[Finding]:
+    return sorted((f for f in findings if f.status in EMITTED), key=lambda f: (f.check, f.target))
+
+
+# ---- rules ---------------------------------------------------------------------------------
+
+
+def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
+    from auditor.checks.registry import all_checks
+
+    specs: dict[str, CheckSpec | Finding] = {check.spec.id: check.spec for check in all_checks()}
+    for finding in findings:
+        specs.setdefault(finding.check, finding)
+    return [_rule(check_id, specs[check_id]) for check_id in sorted(specs)]
+
+
+def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
+    if isinstance(source, CheckSpec):
+        title, severity, description = source.title, source.severity, source.description or source.title
+        fix = {k: v for k, v in vars(source.fix).items() if v}
+        references, policy_key = list(source.references), source.policy_key
+    else:
+        title, severity, description = source.title, source.severity, source.title
+        fix, references = dict(source.fix), []
+        policy_key = source.policy_location.key if source.policy_location else ""
+    rule: dict[str, Any] = {
+        "id": check_id,
+        "name": "".join(part.capitalize() for part in check_id.replace("_", ".").split(".")),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": description},
+        "help": _help(fix, references, policy_key),
+        "defaultConfiguration": {"level": FAIL_LEVEL[severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[severity],
+            "severity": severity.value,
+            "precision": "very-high",
+            "tags": ["security", "entra-id", "sspr", check_id.split(".", 1)[0]],
+        },
+    }
+    if references:
+        rule["helpUri"] = references[0]
+    return rule
+
+
+def _help(fix: dict[str, str], references: list[str], policy_key: str) -> dict[str, str]:
+    text = [f"The expected value comes from the policy key `{policy_key}`."] if policy_key else []
+    markdown = list(text)
+    for label, how in fix_lines(fix):
+        text.append(f"{label}: {how}")
+        is_code = label in ("Microsoft Graph", "PowerShell")
+        markdown.append(f"**{label}**\n\n```\n{how}\n```" if is_code else f"**{label}**: {how}")
+    if references:
+        text.append("References: " + " ".join(references))
+        markdown.append("References:\n" + "\n".join(f"- <{url}>" for url in references))
+    return {"text": "\n".join(text) or "See the report.", "markdown": "\n\n".join(markdown) or "See the report."}
+
+
+# ---- results ---------------------------------------------------------------------------------
+
+
+def _result(finding: Finding, rule_index: int, report: AuditReport, base_dir: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"ruleId": finding.check, "ruleIndex": rule_index}
+    if finding.status == Status.unknown:
+        result["kind"], result["level"] = "open", "none"
+    else:
+        result["kind"], result["level"] = "fail", FAIL_LEVEL[finding.severity]
+    result["message"] = {"text": _message(finding)}
+    result["locations"] = [_location(finding, report, base_dir)]
+    result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(finding.check, finding.target)}
+    if finding.status == Status.waived and finding.waiver is not None:
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": waiver_text(finding.waiver)}]
+    result["properties"] = {
+        "status": finding.status.value,
+        "severity": finding.severity.value,
+        "target": finding.target,
+        "expected": finding.expected,
+        "actual": finding.actual,
+        "evidence": [e.model_dump(mode="json") for e in finding.evidence],
+        "waiver": finding.waiver.model_dump(mode="json") if finding.waiver else None,
+    }
+    return result
+
+
+def _message(finding: Finding) -> str:
+    where = f" ({finding.target})" if finding.target else ""
+    if finding.status == Status.unknown:
+        return f"Unknown: {finding.title}{where} could not be checked: {describe(finding)}."
+    parts = [f"{finding.title}{where}: {describe(finding)}."]
+    if finding.expected is not None or finding.actual is not None:
+        parts.append(f"Expected {value_text(finding.expected) or '(none)'}, "
+                     f"found {value_text(finding.actual) or '(none)'}.")
+    if finding.waiver is not None:
+        parts.append(waiver_text(finding.waiver)[:1].upper() + waiver_text(finding.waiver)[1:] + ".")
+    return " ".join(parts)
+
+
+def _location(finding: Finding, report: AuditReport, base_dir: Path) -> dict[str, Any]:
+    loc = finding.policy_location
+    file, line, column = (loc.file, loc.line, loc.column) if loc else (report.policy_file, 1, 1)
+    physical = {"artifactLocation": _artifact(file, base_dir),
+                "region": {"startLine": max(line, 1), "startColumn": max(column, 1)}}
+    logical = {"name": finding.target, "fullyQualifiedName": f"{finding.check}/{finding.target}",
+               "kind": "resource"}
+    return {"physicalLocation": physical, "logicalLocations": [logical]}
+
+
+def _artifact(file: str, base_dir: Path) -> dict[str, str]:
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.resolve().relative_to(base_dir.resolve())
+        except ValueError:
+            return {"uri": path.resolve().as_uri()}
+    relative = PurePosixPath(*path.parts) if path.parts else PurePosixPath(file)
+    return {"uri": quote(str(relative), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+# ---- the invocation ----------------------------------------------------------------------------
+
+
+def _invocation(report: AuditReport) -> dict[str, Any]:
+    notifications = [
+        {"level": "warning", "message": {"text": warning}, "descriptor": {"id": "sspr-audit/warning"}}
+        for warning in report.warnings
+    ]
+    notifications += [
+        {"level": "warning", "message": {"text": f"could not read {s.name} from {s.source}: {s.error or 'no value'}"},
+         "descriptor": {"id": "sspr-audit/unreadable-section"}}
+        for s in report.sections if not s.readable
+    ]
+    invocation: dict[str, Any] = {
+        "executionSuccessful": True,
+        "exitCode": report.summary.exit_code,
+        "endTimeUtc": report.generated_at.isoformat().replace("+00:00", "Z"),
+    }
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return invocation
