@@ -132,7 +132,7 @@ def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
             "security-severity": SECURITY_SEVERITY[severity],
             "severity": severity.value,
             "precision": "very-high",
-            "tags": ["security", "entra-id", "sspr", check_id.split(".", 1)[0]],
+            "tags": list(dict.fromkeys(["security", "entra-id", "sspr", check_id.split(".", 1)[0]])),
         },
     }
     if references:
