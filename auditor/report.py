@@ -55,8 +55,13 @@ class AuditReport(BaseModel):
 def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:
     out = []
     for name in type(snapshot).model_fields:
+        field_type = str(type(snapshot).model_fields[name].annotation)
+        if "Section" not in field_type:
+            continue
         section = getattr(snapshot, name)
-        if section is None or not hasattr(section, "source"):
+        if section is None:
+            out.append(SectionStatus(name=name, source="(not collected)", collected_at=snapshot.created_at,
+                                     readable=False, error="not collected in this run"))
             continue
         out.append(SectionStatus(name=name, source=section.source, collected_at=section.collected_at,
                                  readable=section.readable, error=section.error))

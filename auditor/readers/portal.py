@@ -52,7 +52,7 @@ class PasswordResetPoliciesWire(_Wire):
 
 
 class OnPremisesPasswordResetPoliciesWire(_Wire):
-    objectId: str
+    objectId: str | None = None  # AzRanger types it as a free object; tenants may send null
     enablementForTenant: bool
     accountUnlockEnabled: bool
     cloudProvisioningEnablementForTenant: bool | None = None
