@@ -194,8 +194,8 @@ def test_write_reports_replaces_an_older_report(tmp_path: Path) -> None:
 
 
 def test_write_reports_writes_nothing_when_a_format_is_unknown(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown report format 'sarif'"):
-        write_reports(realistic_report(), tmp_path / "out", ["json", "sarif"])
+    with pytest.raises(ValueError, match="unknown report format 'pdf'"):
+        write_reports(realistic_report(), tmp_path / "out", ["json", "pdf"])
     assert not (tmp_path / "out").exists()
 
 
