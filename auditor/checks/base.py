@@ -94,6 +94,7 @@ class Finding(BaseModel):
     policy_location: Location | None = None
     reason: str | None = Field(None, description="Why unknown / not applicable, or what differs")
     fix: dict[str, str] = Field(default_factory=dict)
+    references: list[str] = Field(default_factory=list, description="Microsoft documentation for the setting")
     waiver: WaiverNote | None = None
 
 
@@ -157,6 +158,7 @@ class Context:
             policy_location=self.location(key),
             reason=reason,
             fix={k: v for k, v in vars(self.spec.fix).items() if v},
+            references=list(self.spec.references),
         )
 
     def compare(

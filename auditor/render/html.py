@@ -206,6 +206,7 @@ class FindingView:
     evidence: list[EvidenceView]
     fix: list[FixStep]
     ticket_href: str | None
+    references: list[str]
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,7 @@ def finding_view(finding: Finding, number: int) -> FindingView:
         evidence=[evidence_view(e) for e in finding.evidence],
         fix=fix_steps(finding.fix),
         ticket_href=safe_href(ticket),
+        references=[href for href in map(safe_href, finding.references) if href],
     )
 
 
