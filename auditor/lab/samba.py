@@ -194,16 +194,20 @@ class SambaDC:
         log.info("samba DC on %s stopped", self.address)
 
     def _stop_stale(self) -> None:
-        """Stop a samba left running from this folder by an earlier process (checked by cmdline)."""
+        """Stop a samba left running from this folder by an earlier process.
+
+        It is ours when the PID we recorded is also the one samba wrote into this folder's
+        run/samba.pid (samba renames its process, so the command line cannot tell).
+        """
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            cmdline = []
-        if str(self.smb_conf).encode() in cmdline:
+            own = int((self.root / "run" / "samba.pid").read_text().strip())
+        except (OSError, ValueError):
+            own = None
+        if own == pid and _alive(pid):
             log.warning("stopping samba pid %s left running from %s", pid, self.root)
             _terminate(pid, 20.0, None)
         self.pid_file.unlink(missing_ok=True)
@@ -390,8 +394,9 @@ def _configured(conf: Path, name: str) -> str:
 
 
 def remove(dc: SambaDC) -> None:
-    """Stop the DC and delete its folder."""
+    """Stop the DC (and any samba still running from its folder) and delete the folder."""
     dc.stop()
+    dc._stop_stale()
     shutil.rmtree(dc.root, ignore_errors=True)
 
 

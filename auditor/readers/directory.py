@@ -111,21 +111,14 @@ def read_directory(settings: AdSettings, policy: Directory) -> Section[Directory
 def read_on_premises(
     settings: AdSettings, policy: Directory
 ) -> tuple[Section[DirectoryState], Section[SysvolState]]:
-    """The directory, then SYSVOL (which needs the domain's DNS name the directory gives)."""
+    """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share)."""
     from auditor.readers.sysvol import read_sysvol
 
     directory = read_directory(settings, policy)
     if directory.value is not None:
-        domain = directory.value.dns_domain
-    elif settings.base_dn:
-        domain = dns_domain(settings.base_dn)
+        domain: str | None = directory.value.dns_domain
     else:
-        from auditor.snapshot.directory import SysvolState
-
-        return directory, Section[SysvolState].failed(
-            f"smb://{settings.smb_host or settings.host}/SYSVOL",
-            "the domain's DNS name is unknown because LDAP could not be read; give --ad-base-dn",
-        )
+        domain = dns_domain(settings.base_dn) if settings.base_dn else None
     return directory, read_sysvol(settings, domain)
 
 

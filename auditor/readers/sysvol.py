@@ -29,14 +29,17 @@ def gpo_folder(host: str, dns_domain: str, gpo_guid: str = DEFAULT_DOMAIN_POLICY
     return rf"\\{host}\SYSVOL\{dns_domain}\Policies\{gpo_guid}"
 
 
-def read_sysvol(settings: AdSettings, dns_domain: str,
+def read_sysvol(settings: AdSettings, dns_domain: str | None,
                 gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID) -> Section[SysvolState]:
-    """The GPO's security template (MinimumPasswordAge, encoding, bytes) and GPT.INI version."""
+    """The GPO's security template (MinimumPasswordAge, encoding, bytes) and GPT.INI version.
+
+    With `dns_domain` None (LDAP could not tell it) the domain's folder is found on the share.
+    """
     import smbclient
     from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSError, SMBResponseException
 
     host = settings.smb_host or settings.host
-    folder = gpo_folder(host, dns_domain, gpo_guid)
+    folder = gpo_folder(host, dns_domain or "<domain>", gpo_guid)
     path = rf"{folder}\{SECEDIT}"
     source = "smb:" + path
     cache: dict[str, Any] = {}
@@ -48,6 +51,14 @@ def read_sysvol(settings: AdSettings, dns_domain: str,
         except SMBResponseException as exc:
             # Samba answers a UPN with a wrong password with STATUS_NOT_FOUND, not LOGON_FAILURE
             return Section[SysvolState].failed(source, _logon_failure(settings, host, exc))
+        if dns_domain is None:
+            domains = [d for d in smbclient.listdir(rf"\\{host}\SYSVOL", connection_cache=cache) if "." in d]
+            if len(domains) != 1:
+                return Section[SysvolState].failed(
+                    source, f"cannot tell the domain's SYSVOL folder from {domains}; give --ad-base-dn")
+            folder = gpo_folder(host, domains[0], gpo_guid)
+            path = rf"{folder}\{SECEDIT}"
+            source = "smb:" + path
         if not smbclient.path.isdir(folder, connection_cache=cache):
             return Section[SysvolState].failed(source, f"the GPO folder {folder} does not exist on SYSVOL")
         version = _gpt_ini_version(smbclient, rf"{folder}\GPT.INI", cache)
