@@ -119,7 +119,7 @@ def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
         references, policy_key = list(source.references), source.policy_key
     else:
         title, severity, description = source.title, source.severity, source.title
-        fix, references = dict(source.fix), []
+        fix, references = dict(source.fix), list(source.references)
         policy_key = source.policy_location.key if source.policy_location else ""
     rule: dict[str, Any] = {
         "id": check_id,
