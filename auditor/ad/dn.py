@@ -16,14 +16,29 @@ def split_rdns(dn: str) -> list[str]:
             current.append(char)
             escaped = True
         elif char == ",":
-            parts.append("".join(current).strip())
+            parts.append(_strip("".join(current)))
             current = []
         else:
             current.append(char)
-    tail = "".join(current).strip()
+    tail = _strip("".join(current))
     if tail or parts:
         parts.append(tail)
     return parts
+
+
+def _strip(text: str) -> str:
+    """Strip surrounding spaces, keeping an escaped trailing space (`\\ `)."""
+    text = text.lstrip()
+    while text.endswith(" ") and not _escaped(text, len(text) - 1):
+        text = text[:-1]
+    return text
+
+
+def _escaped(text: str, index: int) -> bool:
+    slashes = 0
+    while index - slashes - 1 >= 0 and text[index - slashes - 1] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
 
 
 def _normal_rdn(rdn: str) -> str:
@@ -55,7 +70,7 @@ def rdn_value(dn: str) -> str:
     rdns = split_rdns(dn)
     if not rdns:
         return ""
-    return unescape_value(rdns[0].partition("=")[2].strip())
+    return unescape_value(_strip(rdns[0].partition("=")[2]))
 
 
 def dns_domain(base_dn: str) -> str:

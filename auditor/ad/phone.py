@@ -25,6 +25,7 @@ def phone_problem(value: str | None, *, allow_extension: bool = False) -> str | 
         return "no leading + and country code"
     if " " not in value:
         return "no space between the country code and the number"
-    if re.search(r"[^0-9+ x]", value) or value.count(" ") > 1:
+    others = r"[^0-9+ x]" if allow_extension else r"[^0-9+ ]"
+    if re.search(others, value) or value.count(" ") > 1:
         return "characters other than digits after the country code"
     return "not in +CC NUMBER form"

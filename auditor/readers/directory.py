@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -278,7 +279,7 @@ class _Reader:
 
         wanted = self.policy.service_account
         attributes = ["sAMAccountName", "objectSid", "userAccountControl", "objectClass"]
-        if "=" in wanted:
+        if re.match(r"^\s*(CN|OU|DC)=", wanted, re.IGNORECASE):  # a DN, not a sAMAccountName
             found = self.base(wanted, attributes)
             matches = [(wanted, found)] if found is not None else []
         else:
