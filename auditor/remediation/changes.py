@@ -1,0 +1,308 @@
+"""The typed changes a plan is made of, the manual steps it lists, and the plan file itself.
+
+A change names the object it writes (`target`), each setting's old value as seen in the
+snapshot and the new value the policy asks for, the writer that can make it, whether rollback
+can undo it, the fingerprints of the snapshot sections it was derived from, and the findings
+it fixes. Settings use the snapshot's field names (`methods_required`, `unlock_enabled`), not
+the wire names: the writers translate, as the readers do.
+
+A plan is data: `apply` re-reads every target before writing and refuses when a target no
+longer holds the old value, so a stale or hand-edited plan can never overwrite a newer state.
+The digest covers the changes and manual steps, so a plan edited after review is refused too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.ad.dn import dn_key
+from auditor.ad.sd import AceFact
+from auditor.checks.base import Finding
+from auditor.snapshot.models import utc_now
+
+PLAN_FORMAT = "sspr-auditor-plan"
+
+WriterName = Literal["portal", "graph", "ldap", "sysvol"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FindingRef(Frozen):
+    """Which finding a change fixes or a manual step is for: check, target and policy key."""
+
+    check: str
+    target: str
+    key: str | None = None
+
+    @classmethod
+    def of(cls, finding: Finding) -> FindingRef:
+        key = finding.policy_location.key if finding.policy_location is not None else None
+        return cls(check=finding.check, target=finding.target, key=key or None)
+
+    def matches(self, finding: Finding) -> bool:
+        return self == FindingRef.of(finding)
+
+    def label(self) -> str:
+        key = f" ({self.key})" if self.key else ""
+        return f"{self.check} · {self.target}{key}"
+
+
+class SettingChange(Frozen):
+    """One setting: its name in the snapshot model, the value seen, the value wanted."""
+
+    name: str
+    old: Any = None
+    new: Any = None
+
+
+class _Change(Frozen):
+    id: str = Field(description="Position in the plan, 1-based, as a string (`3`)")
+    target: str = Field(description="The object written: portal or Graph path, DN, or UNC path")
+    summary: str = Field(description="One line saying what changes")
+    reversible: bool = Field(True, description="Rollback from the backup restores the old value")
+    note: str | None = Field(None, description="A side effect or caveat the reviewer should know")
+    depends_on: dict[str, str] = Field(
+        default_factory=dict, description="Snapshot section → fingerprint of the section this change was derived from"
+    )
+    fixes: list[FindingRef] = Field(default_factory=list)
+
+    def settings_list(self) -> list[SettingChange]:
+        return []
+
+
+class PortalSsprChange(_Change):
+    """Fields of the portal's PasswordResetPolicies object, written with one GET-modify-PUT."""
+
+    kind: Literal["portal.sspr_policy"] = "portal.sspr_policy"
+    writer: Literal["portal"] = "portal"
+    settings: list[SettingChange]
+
+    def settings_list(self) -> list[SettingChange]:
+        return list(self.settings)
+
+
+class PortalOnPremChange(_Change):
+    """One field of OnPremisesPasswordResetPolicies: one field per PUT (the portal drops others)."""
+
+    kind: Literal["portal.onprem_writeback"] = "portal.onprem_writeback"
+    writer: Literal["portal"] = "portal"
+    setting: SettingChange
+
+    def settings_list(self) -> list[SettingChange]:
+        return [self.setting]
+
+
+class GraphAuthorizationChange(_Change):
+    kind: Literal["graph.authorization_policy"] = "graph.authorization_policy"
+    writer: Literal["graph"] = "graph"
+    setting: SettingChange
+
+    def settings_list(self) -> list[SettingChange]:
+        return [self.setting]
+
+
+class GraphMethodsPolicyChange(_Change):
+    kind: Literal["graph.methods_policy"] = "graph.methods_policy"
+    writer: Literal["graph"] = "graph"
+    setting: SettingChange
+
+    def settings_list(self) -> list[SettingChange]:
+        return [self.setting]
+
+
+class GraphMethodConfigurationChange(_Change):
+    """Fields of one authentication method configuration (`state`, `is_office_phone_allowed`)."""
+
+    kind: Literal["graph.method_configuration"] = "graph.method_configuration"
+    writer: Literal["graph"] = "graph"
+    configuration_id: str
+    settings: list[SettingChange]
+
+    def settings_list(self) -> list[SettingChange]:
+        return list(self.settings)
+
+
+class LdapDaclChange(_Change):
+    """Allow ACEs added to an object's DACL in canonical order, written back with SD flags DACL."""
+
+    kind: Literal["ldap.dacl"] = "ldap.dacl"
+    writer: Literal["ldap"] = "ldap"
+    dn: str
+    principal: str = Field(description="Who receives the rights (the sync account's name)")
+    principal_sid: str
+    rights: list[str] = Field(description="The rights' labels, for people")
+    add_aces: list[AceFact]
+    old_descriptor_sha256: str = Field(description="sha256 of the descriptor (DACL part) as read for the plan")
+
+    def settings_list(self) -> list[SettingChange]:
+        return [SettingChange(name="DACL", old="(as read)", new=[a.sddl() for a in self.add_aces])]
+
+
+class LdapPasswordAgeChange(_Change):
+    """The domain head's `minPwdAge` or a fine-grained policy's `msDS-MinimumPasswordAge` (intervals)."""
+
+    kind: Literal["ldap.password_age"] = "ldap.password_age"
+    writer: Literal["ldap"] = "ldap"
+    dn: str
+    scope: Literal["domain", "fine_grained"]
+    setting: SettingChange = Field(description="old/new as AD intervals (negative 100-ns ticks)")
+    old_days: int | None
+    new_days: int
+
+    def settings_list(self) -> list[SettingChange]:
+        return [self.setting]
+
+
+class SysvolPasswordAgeChange(_Change):
+    """`[System Access] MinimumPasswordAge` in a GPO's GptTmpl.inf, with the GPO version bumped."""
+
+    kind: Literal["sysvol.gpttmpl"] = "sysvol.gpttmpl"
+    writer: Literal["sysvol"] = "sysvol"
+    path: str = Field(description="UNC path of GptTmpl.inf as read")
+    gpo_guid: str
+    gpo_dn: str
+    setting: SettingChange = Field(description="MinimumPasswordAge in days; old None when unset or absent")
+    old_content_sha256: str | None = Field(description="sha256 of the file as read; None when it did not exist")
+    encoding: str | None = None
+    newline: str | None = None
+
+    def settings_list(self) -> list[SettingChange]:
+        return [self.setting]
+
+
+Change = Annotated[
+    PortalSsprChange | PortalOnPremChange | GraphAuthorizationChange | GraphMethodsPolicyChange
+    | GraphMethodConfigurationChange | LdapDaclChange | LdapPasswordAgeChange | SysvolPasswordAgeChange,
+    Field(discriminator="kind"),
+]
+
+
+def object_key(change: Any) -> str:
+    """The identity of the object a change writes; the backup holds one old value per object."""
+    match change:
+        case PortalSsprChange():
+            return "portal:PasswordResetPolicies"
+        case PortalOnPremChange():
+            return "portal:OnPremisesPasswordResetPolicies"
+        case GraphAuthorizationChange():
+            return "graph:authorizationPolicy"
+        case GraphMethodsPolicyChange():
+            return "graph:authenticationMethodsPolicy"
+        case GraphMethodConfigurationChange():
+            return f"graph:authenticationMethodConfigurations/{change.configuration_id.lower()}"
+        case LdapDaclChange():
+            return f"ldap:{dn_key(change.dn)}:descriptor"
+        case LdapPasswordAgeChange():
+            return f"ldap:{dn_key(change.dn)}:{change.scope}-min-age"
+        case SysvolPasswordAgeChange():
+            return f"sysvol:{change.gpo_guid.upper()}"
+    raise TypeError(f"not a change: {type(change).__name__}")
+
+
+class ManualStep(Frozen):
+    """A failing finding the plan will not change: what to do by hand and why no writer does it."""
+
+    finding: FindingRef
+    title: str
+    severity: str
+    reason: str | None = None
+    why_manual: str
+    how: dict[str, str] = Field(default_factory=dict, description="The finding's fix: portal, graph, powershell")
+
+
+class Unplanned(Frozen):
+    """A finding the plan could not decide on (`unknown`): its input was not read."""
+
+    finding: FindingRef
+    reason: str
+
+
+class PlanSource(Frozen):
+    """Where the plan's live state came from and where apply should write. Never a secret."""
+
+    origin: str
+    graph_url: str | None = None
+    portal_url: str | None = None
+    auth: str | None = None
+    portal_auth: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    ad_host: str | None = None
+    ad_user: str | None = None
+    ad_tls: str | None = None
+    ad_ca_file: str | None = None
+    ad_base_dn: str | None = None
+    smb_host: str | None = None
+    ephemeral: bool = Field(False, description="True for an in-process lab that is gone once `plan` ends")
+
+
+class Plan(Frozen):
+    format: Literal["sspr-auditor-plan"] = PLAN_FORMAT
+    format_version: Literal[1] = 1
+    tool_version: str
+    created_at: datetime = Field(default_factory=utc_now)
+    policy_file: str
+    snapshot_created_at: datetime
+    source: PlanSource
+    fingerprints: dict[str, str] = Field(default_factory=dict, description="Every snapshot section's fingerprint")
+    changes: list[Change] = Field(default_factory=list)
+    manual: list[ManualStep] = Field(default_factory=list)
+    unplanned: list[Unplanned] = Field(default_factory=list)
+    digest: str = ""
+
+    def sealed(self) -> Plan:
+        return self.model_copy(update={"digest": self.compute_digest()})
+
+    def compute_digest(self) -> str:
+        body = {"changes": [c.model_dump(mode="json") for c in self.changes],
+                "manual": [m.model_dump(mode="json") for m in self.manual]}
+        payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def fixes(self, finding: Finding) -> bool | None:
+        """True when a change fixes `finding`, False when it is a manual step, None when the plan ignores it."""
+        ref = FindingRef.of(finding)
+        if any(ref in change.fixes for change in self.changes):
+            return True
+        if any(step.finding == ref for step in self.manual):
+            return False
+        return None
+
+
+class PlanError(Exception):
+    """A plan or backup file that cannot be used (unreadable, not a plan, edited after it was made)."""
+
+
+def save_plan(plan: Plan, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_plan(path: str | Path) -> Plan:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: cannot read plan: {exc}") from None
+    try:
+        plan = Plan.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise PlanError(f"{path}: not a valid sspr-auditor plan ({exc.error_count()} error(s)); "
+                        f"first at {where}: {first['msg']}") from None
+    if plan.digest != plan.compute_digest():
+        raise PlanError(f"{path}: the plan was edited after it was made (digest mismatch): make a new plan")
+    return plan

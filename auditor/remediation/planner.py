@@ -1,0 +1,556 @@
+"""Failing findings + policy + snapshot → a Plan of typed changes and manual steps. Pure: no I/O.
+
+Only `fail` findings are planned (a waived one is an accepted exception, an unknown one had no
+input to plan from). Each change carries the old value the snapshot showed, so `apply` can
+refuse a stale plan. Everything the plan cannot change through a supported API (licences, a
+user's own registration, passwords, which admins are synced, group membership, phone numbers)
+becomes a manual step with the finding's fix text and the reason no writer does it.
+
+Authentication methods follow the check's model (`auditor.checks.sspr.methods`): the target
+migration state decides whether the legacy SSPR toggles, the methods policy, or both govern a
+method, and the solver changes as little as makes every method offered exactly as asked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import __version__
+from auditor.ad.dn import dn_key
+from auditor.ad.intervals import days_to_interval
+from auditor.ad.rights import RIGHTS_BY_NAME, UNEXPIRE_PASSWORD, WRITEBACK_RIGHTS, Right
+from auditor.ad.sd import canonical_ace, inherited_right
+from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
+from auditor.checks.base import Finding, Status
+from auditor.checks.sspr.methods import METHOD_CONFIGS
+from auditor.policy.models import Policy, Scope
+from auditor.remediation.changes import (
+    FindingRef,
+    GraphAuthorizationChange,
+    GraphMethodConfigurationChange,
+    GraphMethodsPolicyChange,
+    LdapDaclChange,
+    LdapPasswordAgeChange,
+    ManualStep,
+    Plan,
+    PlanSource,
+    PortalOnPremChange,
+    PortalSsprChange,
+    SettingChange,
+    SysvolPasswordAgeChange,
+    Unplanned,
+)
+from auditor.snapshot.directory import DirectoryState, SecuredObject, SysvolState
+from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
+from auditor.snapshot.store import fingerprint
+
+# Writers run in this order: the cloud policy objects, then the methods policy's migration
+# state (which switches the policy that governs methods, so it goes after the method fixes),
+# then the directory, then SYSVOL (which bumps the GPO version through LDAP too).
+_ORDER = ("portal.sspr_policy", "portal.onprem_writeback", "graph.method_configuration",
+          "graph.authorization_policy", "graph.methods_policy", "ldap.dacl", "ldap.password_age",
+          "sysvol.gpttmpl")
+
+PRE, IN_PROGRESS, COMPLETE = "preMigration", "migrationInProgress", "migrationComplete"
+QUESTIONS = "security_questions"
+METHOD_CONFIGURATIONS_PATH = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations"
+
+WHY_MANUAL: dict[str, str] = {
+    "licensing": "assigning licences changes what the tenant pays for and who may use which service: "
+                 "an admin decides it in the admin center or through group-based licensing",
+    "registration": "only users can register their own verification methods; send them to "
+                    "https://aka.ms/ssprsetup or keep registration at sign-in on",
+    "scope": "who belongs in the SSPR group is an identity decision the plan cannot make",
+    "ad.users.temporary_password": "the plan never sets passwords: the user (or an admin) must set a new one, "
+                                   "which also clears 'must change password at next logon'",
+    "ad.users.privileged": "whether an admin stays in the synced OUs or in an admin group is a decision about that "
+                           "account; move it out of scope or waive the finding",
+    "ad.users.contact": "phone numbers are personal data the plan cannot know; correct them at the source "
+                        "(HR system or the user's AD object)",
+    "ad.service_account": "the sync account belongs to Entra Connect: create or enable it with the Entra Connect "
+                          "wizard, not by hand",
+    "ad.acl.coverage": "fixing a user's own DACL (re-enabling inheritance, or granting on AdminSDHolder) brings back "
+                       "or stamps permissions beyond writeback: decide per account",
+}
+DEFAULT_WHY = "the plan has no writer for this setting"
+
+
+@dataclass
+class _Draft:
+    """A change being built: its model, fields and the findings it fixes (mutable until sealed)."""
+
+    cls: type
+    fields: dict[str, Any]
+    fixes: list[FindingRef] = field(default_factory=list)
+
+
+@dataclass
+class MethodSolution:
+    """Legacy toggles and method configurations to change so SSPR offers each method as asked."""
+
+    legacy: dict[str, tuple[bool | None, bool]] = field(default_factory=dict)
+    configs: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    unresolved: dict[str, str] = field(default_factory=dict)
+
+
+def make_plan(policy: Policy, snapshot: Snapshot, findings: Iterable[Finding],
+              source: PlanSource | None = None) -> Plan:
+    """The plan that fixes every failing finding it can, and lists the others as manual steps."""
+    planner = _Planner(policy, snapshot, list(findings))
+    planner.run()
+    return planner.plan(source or PlanSource(origin=snapshot.origin))
+
+
+class _Planner:
+    def __init__(self, policy: Policy, snapshot: Snapshot, findings: list[Finding]) -> None:
+        self.policy, self.snapshot = policy, snapshot
+        self.failing = [f for f in findings if f.status == Status.failed]
+        self.unknown = [f for f in findings if f.status == Status.unknown]
+        self.drafts: list[_Draft] = []
+        self.manual: list[ManualStep] = []
+        self.handled: set[FindingRef] = set()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def failing_of(self, check: str, target: str | None = None) -> list[Finding]:
+        return [f for f in self.failing if f.check == check and (target is None or f.target == target)]
+
+    def value(self, name: str) -> Any:
+        section = getattr(self.snapshot, name, None)
+        return section.value if section is not None and section.readable else None
+
+    def depends(self, *names: str) -> dict[str, str]:
+        return {name: fingerprint(getattr(self.snapshot, name, None)) for name in names}
+
+    def add(self, cls: type, fixes: Iterable[Finding], **fields: Any) -> _Draft:
+        refs = [FindingRef.of(f) for f in fixes]
+        draft = _Draft(cls, fields, refs)
+        self.drafts.append(draft)
+        self.handled.update(refs)
+        return draft
+
+    def attach(self, draft: _Draft, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            ref = FindingRef.of(finding)
+            if ref not in draft.fixes:
+                draft.fixes.append(ref)
+            self.handled.add(ref)
+
+    def manual_step(self, finding: Finding, why: str) -> None:
+        ref = FindingRef.of(finding)
+        if ref in self.handled:
+            return
+        self.handled.add(ref)
+        self.manual.append(ManualStep(finding=ref, title=finding.title, severity=finding.severity.value,
+                                      reason=finding.reason, why_manual=why, how=dict(finding.fix)))
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.sspr_policy()
+        migration = self.methods_migration()
+        self.methods(migration)
+        self.onprem()
+        self.authorization()
+        self.directory_acls()
+        self.password_age()
+        for finding in self.failing:
+            self.manual_step(finding, _why_manual(finding))
+
+    def plan(self, source: PlanSource) -> Plan:
+        ordered = sorted(self.drafts, key=lambda d: _ORDER.index(d.cls.model_fields["kind"].default))
+        changes = [d.cls(id=str(i), fixes=d.fixes, **d.fields) for i, d in enumerate(ordered, start=1)]
+        fingerprints = {name: fingerprint(section) for name, section in self.snapshot
+                        if hasattr(section, "source")}
+        unplanned = [Unplanned(finding=FindingRef.of(f), reason=f.reason or "its input could not be read")
+                     for f in self.unknown]
+        return Plan(tool_version=__version__, policy_file=self.policy.source_file or "(in memory)",
+                    snapshot_created_at=self.snapshot.created_at, source=source, fingerprints=fingerprints,
+                    changes=changes, manual=self.manual, unplanned=unplanned).sealed()
+
+    # -- the portal's SSPR policy ------------------------------------------------------------
+
+    def sspr_policy(self) -> None:
+        live: SsprPolicyState | None = self.value("sspr_policy")
+        wanted = self.policy.sspr
+        if live is None or wanted is None:
+            return
+
+        def setting_change(findings: list[Finding], summary: str, pairs: dict[str, Any]) -> None:
+            settings = [SettingChange(name=k, old=getattr(live, k), new=v) for k, v in pairs.items()
+                        if getattr(live, k) != v]
+            if findings and settings:
+                self.add(PortalSsprChange, findings, target="portal PasswordResetPolicies", summary=summary,
+                         settings=settings, depends_on=self.depends("sspr_policy"))
+
+        scope_findings = self.failing_of("sspr.scope")
+        if scope_findings:
+            pairs: dict[str, Any] = {"enablement": wanted.scope.value}
+            if wanted.scope == Scope.selected and wanted.group is not None:
+                group = wanted.group
+                same_name = group.name is not None and (live.group_name or "").casefold() == group.name.casefold()
+                if group.id:
+                    pairs["group_ids"] = [group.id]
+                    if group.name:
+                        pairs["group_name"] = group.name
+                elif not same_name:
+                    for finding in scope_findings:
+                        self.manual_step(finding, "the policy names the SSPR group by name only: give its object id "
+                                                  "as sspr.group.id so the plan can set it")
+                    scope_findings = []
+            setting_change(scope_findings, f"SSPR enabled for: {live.enablement} → {wanted.scope.value}", pairs)
+
+        setting_change(self.failing_of("sspr.gates"),
+                       f"methods required to reset: {live.methods_required} → {wanted.methods_required}",
+                       {"methods_required": wanted.methods_required})
+        if wanted.security_questions is not None:
+            counts = wanted.security_questions
+            setting_change(self.failing_of("sspr.security_questions"), "security questions to register / to reset",
+                           {"questions_to_register": counts.number_to_register,
+                            "questions_to_reset": counts.number_to_reset})
+        registration = wanted.registration
+        setting_change(self.failing_of("sspr.registration", "register at sign-in"),
+                       f"require registration at sign-in: {_on(live.registration_required_on_sign_in)} → "
+                       f"{_on(registration.require_on_sign_in)}",
+                       {"registration_required_on_sign_in": registration.require_on_sign_in})
+        setting_change(self.failing_of("sspr.registration", "reconfirm interval"),
+                       f"days before users reconfirm their methods: {live.reconfirm_days} → "
+                       f"{registration.reconfirm_days}", {"reconfirm_days": registration.reconfirm_days})
+        notifications = wanted.notifications
+        setting_change(self.failing_of("sspr.notify_users"),
+                       f"notify users on password reset: {_on(live.notify_users)} → {_on(notifications.notify_users)}",
+                       {"notify_users": notifications.notify_users})
+        setting_change(self.failing_of("sspr.notify_admins"),
+                       f"notify all admins when an admin resets: {_on(live.notify_admins)} → "
+                       f"{_on(notifications.notify_admins)}", {"notify_admins": notifications.notify_admins})
+        helpdesk = wanted.helpdesk
+        pairs = {"customize_helpdesk": helpdesk.customize}
+        if helpdesk.customize:
+            pairs["helpdesk_email_or_url"] = helpdesk.email_or_url
+        setting_change(self.failing_of("sspr.helpdesk"), "custom helpdesk link", pairs)
+
+    # -- authentication methods ------------------------------------------------------------
+
+    def methods_migration(self) -> _Draft | None:
+        live: MethodsPolicyState | None = self.value("methods_policy")
+        wanted = self.policy.methods_policy
+        findings = self.failing_of("methods_policy.migration")
+        if live is None or wanted is None or not findings:
+            return None
+        new = wanted.migration_state.value
+        return self.add(GraphMethodsPolicyChange, findings, target="graph /policies/authenticationMethodsPolicy",
+                        summary=f"methods policy migration state: {live.migration_state} → {new}",
+                        setting=SettingChange(name="migration_state", old=live.migration_state, new=new),
+                        depends_on=self.depends("methods_policy"),
+                        note="after migrationComplete the legacy SSPR and MFA method lists are ignored: only the "
+                             "authentication methods policy decides which methods users get")
+
+    def methods(self, migration: _Draft | None) -> None:
+        findings = self.failing_of("sspr.methods")
+        sspr = self.policy.sspr
+        methods_policy: MethodsPolicyState | None = self.value("methods_policy")
+        if not findings or sspr is None or methods_policy is None:
+            return
+        legacy: SsprPolicyState | None = self.value("sspr_policy")
+        state = migration.fields["setting"].new if migration is not None else methods_policy.migration_state
+        wanted = sspr.methods.model_dump()
+        solution = solve_methods(wanted, str(state), legacy, methods_policy)
+        by_method = {f.target: f for f in findings}
+        for method, reason in solution.unresolved.items():
+            if method in by_method:
+                self.manual_step(by_method[method], reason)
+        fixable = {m: f for m, f in by_method.items() if m not in solution.unresolved}
+        if migration is not None and state != methods_policy.migration_state:
+            self.attach(migration, [f for m, f in fixable.items() if m != QUESTIONS])
+        for method, (old, new) in solution.legacy.items():
+            self.add(PortalSsprChange, [f for m, f in fixable.items() if m == method],
+                     target="portal PasswordResetPolicies",
+                     summary=f"SSPR method {method.replace('_', ' ')} (legacy SSPR setting): {_on(old)} → {_on(new)}",
+                     settings=[SettingChange(name=method, old=old, new=new)],
+                     depends_on=self.depends("sspr_policy", "methods_policy"))
+        for config_id, changed in solution.configs.items():
+            touched = [f for m, f in fixable.items() if config_id in METHOD_CONFIGS[m]]
+            shown = ", ".join(f"{name} {_on(old)} → {_on(new)}" for name, (old, new) in changed.items())
+            self.add(GraphMethodConfigurationChange, touched,
+                     target=f"graph {METHOD_CONFIGURATIONS_PATH}/{config_id}",
+                     summary=f"authentication method {config_id}: {shown}", configuration_id=config_id,
+                     settings=[SettingChange(name=n, old=o, new=v) for n, (o, v) in changed.items()],
+                     depends_on=self.depends("methods_policy"),
+                     note="the authentication methods policy also governs MFA sign-in methods")
+        for finding in fixable.values():
+            if FindingRef.of(finding) not in self.handled:
+                self.manual_step(finding, "no change to the method settings makes this method offered as asked")
+
+    # -- on-premises integration and the authorization policy ------------------------------
+
+    def onprem(self) -> None:
+        from auditor.snapshot.models import OnPremisesWritebackState
+
+        live: OnPremisesWritebackState | None = self.value("onprem_writeback")
+        wanted = self.policy.writeback
+        if live is None or wanted is None:
+            return
+        plans = [("writeback.enabled", "Entra Connect writeback", "writeback_enabled", wanted.enabled,
+                  live.writeback_supported, "password writeback"),
+                 ("writeback.enabled", "Cloud Sync writeback", "cloud_sync_writeback_enabled", wanted.cloud_sync,
+                  True, "Cloud Sync password writeback"),
+                 ("writeback.unlock", None, "unlock_enabled", wanted.unlock, live.unlock_supported,
+                  "unlock without reset")]
+        for check, target, name, new, supported, label in plans:
+            findings = self.failing_of(check, target)
+            if not findings or new is None:
+                continue
+            if new and supported is False:
+                for finding in findings:
+                    self.manual_step(finding, f"the tenant reports {label} as not supported: turn on Password "
+                                              "writeback in Entra Connect (Optional features) first, then plan again")
+                continue
+            old = getattr(live, name)
+            self.add(PortalOnPremChange, findings, target="portal OnPremisesPasswordResetPolicies",
+                     summary=f"{label}: {_on(old)} → {_on(new)}", setting=SettingChange(name=name, old=old, new=new),
+                     depends_on=self.depends("onprem_writeback"))
+
+    def authorization(self) -> None:
+        from auditor.snapshot.models import AuthorizationPolicyState
+
+        live: AuthorizationPolicyState | None = self.value("authorization_policy")
+        findings = self.failing_of("admin_sspr")
+        if live is None or self.policy.admin_sspr is None or not findings:
+            return
+        new = self.policy.admin_sspr.allowed
+        self.add(GraphAuthorizationChange, findings, target="graph /policies/authorizationPolicy",
+                 summary=f"administrators may use SSPR: {_on(live.allowed_to_use_sspr)} → {_on(new)}",
+                 setting=SettingChange(name="allowed_to_use_sspr", old=live.allowed_to_use_sspr, new=new),
+                 depends_on=self.depends("authorization_policy"))
+
+    # -- the directory: ACEs ---------------------------------------------------------------
+
+    def directory_acls(self) -> None:
+        state: DirectoryState | None = self.value("directory")
+        directory = self.policy.directory
+        if state is None or directory is None:
+            return
+        account = state.service_account
+        wanted_rights = [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
+        per_object: dict[str, tuple[SecuredObject, list[tuple[Right, Finding]], bool]] = {}
+        holder_key = dn_key(state.admin_sd_holder.dn)
+        objects = {dn_key(o.dn): o for o in state.target_ous}
+        for finding in self.failing_of("ad.acl.writeback_rights"):
+            key = dn_key(finding.target)
+            obj = state.admin_sd_holder if key == holder_key else objects.get(key)
+            right = _right_of(finding, wanted_rights)
+            if obj is None or not obj.exists or obj.dacl is None or right is None:
+                continue  # a missing OU and the like stay manual
+            if account is None:
+                self.manual_step(finding, "the sync account does not exist (see ad.service_account): create it with "
+                                          "Entra Connect first, then plan again")
+                continue
+            if key != holder_key and inherited_right(obj.dacl, account.token_sids, right).denied:
+                self.manual_step(finding, "a deny ACE for the sync account comes first in this DACL: an allow ACE "
+                                          "would not help; remove the deny by hand, then plan again")
+                continue
+            entry = per_object.setdefault(key, (obj, [], key == holder_key))
+            entry[1].append((right, finding))
+        unexpire = self.failing_of("ad.acl.unexpire_password")
+        if unexpire and account is not None and state.domain.dacl is not None:
+            entry = per_object.setdefault(dn_key(state.domain.dn), (state.domain, [], True))
+            entry[1].extend((UNEXPIRE_PASSWORD, f) for f in unexpire)
+        for obj, wanted_pairs, object_only in per_object.values():
+            assert account is not None
+            if obj.descriptor_b64 is None:
+                for _, finding in wanted_pairs:
+                    self.manual_step(finding, "the snapshot holds no descriptor bytes for this object: collect again")
+                continue
+            rights = list(dict.fromkeys(r for r, _ in wanted_pairs))
+            aces = [canonical_ace(account.sid, r, inherit_to=None if object_only else _user_class()) for r in rights]
+            raw = base64.b64decode(obj.descriptor_b64)
+            where = "this object" if object_only else "descendant user objects"
+            self.add(LdapDaclChange, [f for _, f in wanted_pairs], target=obj.dn, dn=obj.dn,
+                     summary=f"grant {account.sam_account_name} {', '.join(r.label for r in rights)} on {obj.dn} "
+                             f"(applies to {where})",
+                     principal=account.sam_account_name, principal_sid=account.sid,
+                     rights=[r.label for r in rights], add_aces=aces,
+                     old_descriptor_sha256=hashlib.sha256(raw).hexdigest(), depends_on=self.depends("directory"),
+                     note="AdminSDHolder's DACL is copied to every protected (adminCount=1) account within the hour"
+                     if dn_key(obj.dn) == holder_key else None)
+
+    # -- password age: domain, fine-grained policies, the GPO ------------------------------
+
+    def password_age(self) -> None:
+        directory = self.policy.directory
+        state: DirectoryState | None = self.value("directory")
+        if directory is None or state is None:
+            return
+        limit = directory.password_age.minimum_days
+        new_interval = days_to_interval(limit)
+        for finding in self.failing_of("ad.gpo.min_password_age", state.base_dn):
+            self.add(LdapPasswordAgeChange, [finding], target=state.base_dn, dn=state.base_dn, scope="domain",
+                     summary=f"domain minPwdAge: {state.min_pwd_age_days} → {limit} day(s)",
+                     setting=SettingChange(name="min_pwd_age", old=state.min_pwd_age, new=new_interval),
+                     old_days=state.min_pwd_age_days, new_days=limit, depends_on=self.depends("directory"),
+                     note="on Windows DCs the Default Domain Policy rewrites this value: the GPO change matters most")
+        by_dn = state.password_settings_by_dn()
+        for finding in self.failing_of("ad.fgpp.min_password_age"):
+            pso = by_dn.get(dn_key(finding.target))
+            if pso is None:
+                continue
+            self.add(LdapPasswordAgeChange, [finding], target=pso.dn, dn=pso.dn, scope="fine_grained",
+                     summary=f"fine-grained policy {pso.name}: minimum password age {pso.min_age_days} → {limit} "
+                             "day(s)",
+                     setting=SettingChange(name="min_pwd_age", old=pso.min_pwd_age, new=new_interval),
+                     old_days=pso.min_age_days, new_days=limit, depends_on=self.depends("directory"))
+        sysvol: SysvolState | None = self.value("sysvol")
+        gpo_findings = [f for f in self.failing_of("ad.gpo.min_password_age") if f.target != state.base_dn]
+        if sysvol is None or not gpo_findings:
+            return
+        if sysvol.present and sysvol.content_b64 is None:
+            return
+        gpo = next((g for g in state.gpos if g.guid.upper() == sysvol.gpo_guid.upper()), None)
+        gpo_dn = gpo.dn if gpo is not None else f"CN={sysvol.gpo_guid},CN=Policies,CN=System,{state.base_dn}"
+        old_sha = (hashlib.sha256(base64.b64decode(sysvol.content_b64)).hexdigest()
+                   if sysvol.content_b64 is not None else None)
+        name = "the Default Domain Policy" if sysvol.gpo_guid.upper() == DEFAULT_DOMAIN_POLICY_GUID else sysvol.gpo_guid
+        self.add(SysvolPasswordAgeChange, gpo_findings, target=sysvol.path, path=sysvol.path, gpo_guid=sysvol.gpo_guid,
+                 gpo_dn=gpo_dn, summary=f"{name}: [System Access] MinimumPasswordAge {sysvol.minimum_password_age} → "
+                                        f"{limit} (GptTmpl.inf; GPO version bumped)",
+                 setting=SettingChange(name="minimum_password_age", old=sysvol.minimum_password_age, new=limit),
+                 old_content_sha256=old_sha, encoding=sysvol.encoding, newline=sysvol.newline,
+                 depends_on=self.depends("sysvol", "directory"),
+                 note="rollback restores the file byte for byte but moves the GPO version forward again, so DCs "
+                      "apply the restored setting" if sysvol.present else
+                 "the GPO has no GptTmpl.inf: the plan creates one (UTF-16LE, as Windows writes it)")
+
+
+# -- the methods solver ----------------------------------------------------------------------
+
+def offered(method: str, state: str, legacy: dict[str, bool | None], configs: dict[str, dict[str, Any]]) -> bool:
+    """Whether SSPR offers `method` (the rule of `sspr.methods`), given legacy toggles and configurations."""
+    uses_legacy = state != COMPLETE or method == QUESTIONS
+    uses_policy = state != PRE and method != QUESTIONS
+    on = False
+    if uses_policy:
+        for config_id in METHOD_CONFIGS[method]:
+            config = configs.get(config_id)
+            if config is None or config.get("state") != "enabled":
+                continue
+            if method == "office_phone" and not config.get("is_office_phone_allowed"):
+                continue
+            on = True
+    if uses_legacy:
+        on = on or bool(legacy.get(method))
+    return on
+
+
+def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState | None,
+                  methods_policy: MethodsPolicyState) -> MethodSolution:
+    """The fewest setting changes that make SSPR offer each method exactly as `wanted` in `state`."""
+    solution = MethodSolution()
+    if state not in (PRE, IN_PROGRESS, COMPLETE):
+        solution.unresolved = {m: f"unrecognised migration state {state!r}" for m in wanted}
+        return solution
+    old_legacy = {m: (getattr(legacy, m) if legacy is not None else None) for m in wanted}
+    new_legacy = dict(old_legacy)
+    old_configs = {c.id: {"state": c.state, "is_office_phone_allowed": c.is_office_phone_allowed}
+                   for c in methods_policy.configurations}
+    configs = {k: dict(v) for k, v in old_configs.items()}
+    uses_policy = state != PRE
+    uses_legacy = state != COMPLETE
+
+    def config_set(config_id: str, name: str, value: Any) -> None:
+        if config_id in configs:
+            configs[config_id][name] = value
+
+    if uses_policy:
+        if not wanted["mobile_app_notification"] or not wanted["mobile_app_code"]:
+            config_set("MicrosoftAuthenticator", "state", "disabled")
+        if not wanted["mobile_app_code"]:
+            config_set("SoftwareOath", "state", "disabled")
+        if not wanted["email"]:
+            config_set("Email", "state", "disabled")
+        if not wanted["mobile_phone"]:
+            config_set("Sms", "state", "disabled")
+            config_set("Voice", "state", "disabled")
+        if not wanted["office_phone"] and configs.get("Voice", {}).get("state") == "enabled":
+            config_set("Voice", "is_office_phone_allowed", False)
+    for method, on in wanted.items():
+        if not on and (uses_legacy or method == QUESTIONS) and new_legacy[method]:
+            new_legacy[method] = False
+    for method, on in wanted.items():
+        if not on or offered(method, state, new_legacy, configs):
+            continue
+        if (uses_legacy or method == QUESTIONS) and legacy is not None:
+            new_legacy[method] = True
+            continue
+        if not uses_policy or method == QUESTIONS:
+            continue
+        for config_id in _ENABLE[method] if wanted["mobile_app_notification"] else _ENABLE_WITHOUT_APP[method]:
+            config_set(config_id, "state", "enabled")
+            if method == "office_phone":
+                config_set(config_id, "is_office_phone_allowed", True)
+    for method, on in wanted.items():
+        legacy_governs = uses_legacy or method == QUESTIONS
+        policy_offers = offered(method, COMPLETE, {}, configs) if method != QUESTIONS else False
+        if legacy is None and legacy_governs and not (on and policy_offers):
+            solution.unresolved[method] = ("the legacy SSPR policy (portal API) was not read, so its method "
+                                           "toggles cannot be planned: collect with --portal")
+        elif offered(method, state, new_legacy, configs) != on:
+            missing = [c for c in METHOD_CONFIGS[method] if c not in configs]
+            solution.unresolved[method] = (
+                f"no setting makes {method} {'offered' if on else 'not offered'} without breaking another method "
+                f"the policy asks for (configurations involved: {', '.join(METHOD_CONFIGS[method]) or 'none'}"
+                + (f"; missing: {', '.join(missing)}" if missing else "") + ")")
+    solution.legacy = {m: (old_legacy[m], bool(new_legacy[m])) for m in wanted
+                       if new_legacy[m] != old_legacy[m] and m not in solution.unresolved}
+    for config_id, values in configs.items():
+        changed = {name: (old_configs[config_id][name], value) for name, value in values.items()
+                   if value != old_configs[config_id][name]}
+        if changed:
+            solution.configs[config_id] = changed
+    return solution
+
+
+# the configurations to enable so the methods policy offers a method (the app code comes from
+# Microsoft Authenticator when app notifications are wanted too, else from a software OATH app)
+_ENABLE: dict[str, tuple[str, ...]] = {
+    "mobile_app_notification": ("MicrosoftAuthenticator",), "mobile_app_code": ("MicrosoftAuthenticator",),
+    "email": ("Email",), "mobile_phone": ("Sms",), "office_phone": ("Voice",),
+}
+_ENABLE_WITHOUT_APP = {**_ENABLE, "mobile_app_code": ("SoftwareOath",)}
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+def _on(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _user_class() -> str:
+    from auditor.ad.rights import USER_CLASS
+
+    return USER_CLASS
+
+
+def _right_of(finding: Finding, candidates: list[Right]) -> Right | None:
+    """The right a writeback-rights finding is about: from its policy key, else its expected text."""
+    key = finding.policy_location.key if finding.policy_location is not None else ""
+    name = key.removeprefix("directory.rights.")
+    if name in RIGHTS_BY_NAME and RIGHTS_BY_NAME[name] in candidates:
+        return RIGHTS_BY_NAME[name]
+    return next((r for r in candidates if str(finding.expected or "").startswith(r.label)), None)
+
+
+def _why_manual(finding: Finding) -> str:
+    for prefix in (finding.check, finding.check.split(".", 1)[0]):
+        if prefix in WHY_MANUAL:
+            return WHY_MANUAL[prefix]
+    if finding.check == "ad.acl.writeback_rights" and "does not exist" in (finding.reason or ""):
+        return "the target OU does not exist: create it or correct directory.target_ous"
+    return DEFAULT_WHY

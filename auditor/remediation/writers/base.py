@@ -1,0 +1,75 @@
+"""What every writer does: observe a change's target, write it, restore an object from a backup."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from auditor.remediation.apply import BackupObject, Session
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A target as read now: whether it holds the plan's old value, its new one, or something else.
+
+    `backup` is the object's whole old value in the writer's backup shape (JSON, base64 bytes).
+    """
+
+    state: Literal["old", "new", "other"]
+    detail: str = ""
+    backup: dict[str, Any] = field(default_factory=dict)
+
+
+class Writer(ABC):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @abstractmethod
+    def observe(self, change: Any) -> Observation:
+        """Read the change's target now and compare it with the plan's old and new values."""
+
+    @abstractmethod
+    def write(self, change: Any) -> None:
+        """Make the change (re-reading what a full-object write needs)."""
+
+    @abstractmethod
+    def matches(self, obj: BackupObject) -> bool:
+        """Does the object hold exactly the backed-up value now?"""
+
+    @abstractmethod
+    def restore(self, obj: BackupObject) -> None:
+        """Put the backed-up value back."""
+
+
+def differs(name: str, seen: Any, old: Any, new: Any) -> str:
+    return f"{name} is {seen!r}, the plan expected {old!r} (or {new!r} once applied)"
+
+
+def classify(pairs: list[tuple[str, Any, Any, Any]]) -> tuple[Literal["old", "new", "other"], str]:
+    """(name, seen, old, new) per setting → "new" when all are new, "old" when all are old, else "other"."""
+    if all(seen == new for _, seen, _, new in pairs):
+        return "new", ""
+    if all(seen == old for _, seen, old, _ in pairs):
+        return "old", ""
+    detail = "; ".join(differs(n, s, o, v) for n, s, o, v in pairs if s not in (o, v)) or \
+        "some settings hold the new value and others the old one"
+    return "other", detail
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an error from any client, never with a credential in it."""
+    from kiota_abstractions.api_error import APIError
+
+    if isinstance(exc, APIError):
+        from auditor.readers.graph import describe_error as graph_error
+
+        return graph_error(exc)
+    from auditor.readers.portal import PortalError
+
+    if isinstance(exc, PortalError):
+        return f"portal API: {exc}"
+    name = type(exc).__name__
+    text = str(exc).strip() or name
+    return text if name in text else f"{name}: {text}"

@@ -1,0 +1,119 @@
+"""Write the portal's SSPR API: PasswordResetPolicies as a whole object, OnPremises one field per PUT.
+
+PasswordResetPolicies is only accepted whole, so every change is GET, modify its fields, PUT
+the full object back (other fields, including ones this tool does not know, go back as read).
+OnPremisesPasswordResetPolicies gets one field per PUT: O365Essentials reports that the portal
+ignores unlock when it comes with other fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from auditor.readers.portal import (
+    ONPREM_PATH,
+    SSPR_PATH,
+    OnPremisesPasswordResetPoliciesWire,
+    PasswordResetPoliciesWire,
+    PortalClient,
+    sspr_state_from_wire,
+)
+from auditor.remediation.apply import ApplyError
+from auditor.remediation.changes import PortalOnPremChange, PortalSsprChange
+from auditor.remediation.writers.base import Observation, Writer, classify
+
+if TYPE_CHECKING:
+    from auditor.remediation.apply import BackupObject
+
+# snapshot field → portal field (the inverse of auditor.readers.portal)
+SSPR_FIELDS: dict[str, str] = {
+    "enablement": "enablementType",
+    "group_ids": "passwordResetEnabledGroupIds",
+    "group_name": "passwordResetEnabledGroupName",
+    "methods_required": "numberOfAuthenticationMethodsRequired",
+    "mobile_app_notification": "mobileAppNotificationEnabled",
+    "mobile_app_code": "mobileAppCodeEnabled",
+    "email": "emailOptionEnabled",
+    "mobile_phone": "mobilePhoneOptionEnabled",
+    "office_phone": "officePhoneOptionEnabled",
+    "security_questions": "securityQuestionsOptionEnabled",
+    "questions_to_register": "numberOfQuestionsToRegister",
+    "questions_to_reset": "numberOfQuestionsToReset",
+    "registration_required_on_sign_in": "registrationRequiredOnSignIn",
+    "reconfirm_days": "registrationReconfirmIntevalInDays",  # sic
+    "notify_users": "notifyUsersOnPasswordReset",
+    "notify_admins": "notifyOnAdminPasswordReset",
+    "customize_helpdesk": "customizeHelpdeskLink",
+    "helpdesk_email_or_url": "customHelpdeskEmailOrUrl",
+}
+ONPREM_FIELDS: dict[str, str] = {
+    "writeback_enabled": "enablementForTenant",
+    "cloud_sync_writeback_enabled": "cloudProvisioningEnablementForTenant",
+    "unlock_enabled": "accountUnlockEnabled",
+}
+_ENABLEMENT = {"none": 0, "selected": 1, "all": 2}
+_GROUP = {"getPasswordResetEnabledGroup": "true"}
+
+
+def to_wire(name: str, value: Any) -> Any:
+    return _ENABLEMENT[value] if name == "enablement" else value
+
+
+class PortalWriter(Writer):
+    @property
+    def portal(self) -> PortalClient:
+        targets = self.session.targets
+        if not targets.portal_url or targets.portal_credential is None:
+            raise ApplyError("the plan changes the portal's SSPR policy but no portal API is configured "
+                             "(--portal, --portal-url, --portal-auth)")
+        return self.session.client(
+            "portal", lambda: PortalClient(targets.portal_url, targets.portal_credential, targets.timeout_seconds),
+            lambda client: self.session.run(client.aclose()))
+
+    def _get(self, path: str) -> dict[str, Any]:
+        body = self.session.run(self.portal.get_json(path, params=_GROUP if path == SSPR_PATH else None))
+        if not isinstance(body, dict):
+            raise ApplyError(f"portal GET {path} did not return an object")
+        return body
+
+    def observe(self, change: Any) -> Observation:
+        if isinstance(change, PortalSsprChange):
+            body = self._get(SSPR_PATH)
+            state = sspr_state_from_wire(PasswordResetPoliciesWire.model_validate(body))
+            pairs = [(s.name, getattr(state, s.name), s.old, s.new) for s in change.settings]
+        elif isinstance(change, PortalOnPremChange):
+            body = self._get(ONPREM_PATH)
+            wire = OnPremisesPasswordResetPoliciesWire.model_validate(body)
+            field = ONPREM_FIELDS[change.setting.name]
+            pairs = [(change.setting.name, getattr(wire, field), change.setting.old, change.setting.new)]
+        else:
+            raise TypeError(f"the portal writer does not write {type(change).__name__}")
+        state_name, detail = classify(pairs)
+        return Observation(state_name, detail, {"path": _path(change), "json": body})
+
+    def write(self, change: Any) -> None:
+        if isinstance(change, PortalSsprChange):
+            body = self._get(SSPR_PATH)
+            for setting in change.settings:
+                body[SSPR_FIELDS[setting.name]] = to_wire(setting.name, setting.new)
+            self.session.run(self.portal.put_json(SSPR_PATH, body))
+        else:
+            field = ONPREM_FIELDS[change.setting.name]
+            self.session.run(self.portal.put_json(ONPREM_PATH, {field: change.setting.new}))
+
+    def matches(self, obj: BackupObject) -> bool:
+        return self._get(obj.data["path"]) == obj.data["json"]
+
+    def restore(self, obj: BackupObject) -> None:
+        path, old = obj.data["path"], obj.data["json"]
+        if path == SSPR_PATH:
+            self.session.run(self.portal.put_json(SSPR_PATH, old))
+            return
+        current = self._get(ONPREM_PATH)
+        for field in ONPREM_FIELDS.values():
+            if field in old and current.get(field) != old[field]:
+                self.session.run(self.portal.put_json(ONPREM_PATH, {field: old[field]}))
+
+
+def _path(change: Any) -> str:
+    return SSPR_PATH if isinstance(change, PortalSsprChange) else ONPREM_PATH
