@@ -1,0 +1,125 @@
+"""Write the directory over LDAP (ldap3): ACEs added to a DACL, and minimum password ages.
+
+Descriptors are read and written with the SD flags control set to DACL only, so the owner,
+group and SACL are never touched (and a delegated account without SeSecurityPrivilege can
+write). New ACEs go in canonical order (`auditor.ad.sd.with_aces`). The connection is the
+reader's (TLS verified, same error wording), opened for writing: this is the one place that may.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from auditor.ad.sd import parse_dacl, with_aces
+from auditor.remediation.apply import ApplyError
+from auditor.remediation.changes import LdapDaclChange, LdapPasswordAgeChange
+from auditor.remediation.writers.base import Observation, Writer, classify
+
+if TYPE_CHECKING:
+    from auditor.remediation.apply import BackupObject
+
+SD_FLAGS_DACL = 0x04
+# the scope of a password-age change → the attribute that holds it
+AGE_ATTRIBUTES = {"domain": "minPwdAge", "fine_grained": "msDS-MinimumPasswordAge"}
+
+
+class LdapWriter(Writer):
+    @property
+    def conn(self) -> Any:
+        settings = self.session.targets.ad
+        if settings is None:
+            raise ApplyError("the plan changes Active Directory but no domain controller is configured "
+                             "(--ad-host, --ad-user, SSPR_AD_PASSWORD)")
+
+        def make() -> Any:
+            from auditor.readers.directory import DirectoryReadError, connect
+
+            try:
+                conn = connect(settings)
+            except DirectoryReadError as exc:
+                raise ApplyError(str(exc)) from None
+            conn.read_only = False  # the reader opens read-only connections; writers may write
+            return conn
+
+        return self.session.client("ldap", make, lambda conn: conn.unbind())
+
+    # -- primitives --------------------------------------------------------------------------
+
+    def read(self, dn: str, attribute: str, *, sd: bool = False) -> bytes | None:
+        from ldap3 import BASE
+        from ldap3.protocol.microsoft import security_descriptor_control
+
+        controls = security_descriptor_control(sdflags=SD_FLAGS_DACL) if sd else None
+        if not self.conn.search(dn, "(objectClass=*)", BASE, attributes=[attribute], controls=controls):
+            raise ApplyError(f"cannot read {attribute} of {dn}: {_ldap_result(self.conn)}")
+        entries = [e for e in self.conn.response if e.get("type") == "searchResEntry"]
+        values = entries[0]["raw_attributes"].get(attribute) if entries else None
+        return bytes(values[0]) if values else None
+
+    def replace(self, dn: str, attribute: str, value: bytes | str, *, sd: bool = False) -> None:
+        from ldap3 import MODIFY_REPLACE
+        from ldap3.protocol.microsoft import security_descriptor_control
+
+        controls = security_descriptor_control(sdflags=SD_FLAGS_DACL) if sd else None
+        if not self.conn.modify(dn, {attribute: [(MODIFY_REPLACE, [value])]}, controls=controls):
+            raise ApplyError(f"writing {attribute} of {dn} was refused: {_ldap_result(self.conn)}")
+
+    def descriptor(self, dn: str) -> bytes:
+        raw = self.read(dn, "nTSecurityDescriptor", sd=True)
+        if raw is None:
+            raise ApplyError(f"the DC returned no nTSecurityDescriptor for {dn} (no right to read it?)")
+        return raw
+
+    def integer(self, dn: str, attribute: str) -> int | None:
+        raw = self.read(dn, attribute)
+        return int(raw.decode()) if raw is not None else None
+
+    # -- the writer --------------------------------------------------------------------------
+
+    def observe(self, change: Any) -> Observation:
+        if isinstance(change, LdapDaclChange):
+            raw = self.descriptor(change.dn)
+            present = set(parse_dacl(raw).aces)
+            backup = {"dn": change.dn, "attribute": "nTSecurityDescriptor",
+                      "descriptor_b64": base64.b64encode(raw).decode()}
+            if all(ace in present for ace in change.add_aces):
+                return Observation("new", "", backup)
+            if hashlib.sha256(raw).hexdigest() == change.old_descriptor_sha256:
+                return Observation("old", "", backup)
+            return Observation("other", "the descriptor changed since the plan was made (its sha256 differs) and "
+                                        "does not hold the planned ACEs", backup)
+        if isinstance(change, LdapPasswordAgeChange):
+            attribute = AGE_ATTRIBUTES[change.scope]
+            value = self.integer(change.dn, attribute)
+            state, detail = classify([(attribute, value, change.setting.old, change.setting.new)])
+            return Observation(state, detail, {"dn": change.dn, "attribute": attribute, "value": value})
+        raise TypeError(f"the LDAP writer does not write {type(change).__name__}")
+
+    def write(self, change: Any) -> None:
+        if isinstance(change, LdapDaclChange):
+            self.replace(change.dn, "nTSecurityDescriptor", with_aces(self.descriptor(change.dn), change.add_aces),
+                         sd=True)
+        else:
+            self.replace(change.dn, AGE_ATTRIBUTES[change.scope], str(int(change.setting.new)))
+
+    def matches(self, obj: BackupObject) -> bool:
+        data = obj.data
+        if data["attribute"] == "nTSecurityDescriptor":
+            return self.descriptor(data["dn"]) == base64.b64decode(data["descriptor_b64"])
+        return self.integer(data["dn"], data["attribute"]) == data["value"]
+
+    def restore(self, obj: BackupObject) -> None:
+        data = obj.data
+        if data["attribute"] == "nTSecurityDescriptor":
+            self.replace(data["dn"], "nTSecurityDescriptor", base64.b64decode(data["descriptor_b64"]), sd=True)
+        elif data["value"] is None:
+            raise ApplyError(f"{data['attribute']} of {data['dn']} had no value before: restore it by hand")
+        else:
+            self.replace(data["dn"], data["attribute"], str(int(data["value"])))
+
+
+def _ldap_result(conn: Any) -> str:
+    result = conn.result or {}
+    return f"{result.get('description')} {(result.get('message') or '').strip()}".strip()
