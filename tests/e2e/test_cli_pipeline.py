@@ -29,10 +29,12 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
                           timeout=300, check=False)
 
 
-def line_of(path: Path, key: str) -> int:
-    """1-based line of the first line whose text starts with `key`."""
+def line_of(path: Path, section: str, key: str) -> int:
+    """1-based line of the first line starting with `key` inside the top-level `section:` of the file."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    return next(number for number, line in enumerate(lines, start=1) if line.strip().startswith(key))
+    start = lines.index(f"{section}:")
+    return next(number for number, line in enumerate(lines, start=1)
+                if number > start and line.strip().startswith(key))
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +65,18 @@ def test_demo_sarif_points_at_the_lines_of_the_baseline(demo_reports: Path) -> N
     assert not list(validator.iter_errors(log))
     results = sarif_results(demo_reports / "sspr-audit.sarif")
     expected_keys = {
-        ("sspr.gates", "tenant"): "methods_required:",
-        ("sspr.scope", "tenant"): "scope:",
-        ("admin_sspr", "administrators"): "allowed:",
-        ("methods_policy.migration", "tenant"): "migration_state:",
-        ("sspr.methods", "security_questions"): "security_questions: false",
-        ("sspr.notify_admins", "tenant"): "notify_admins:",
-        ("writeback.unlock", "tenant"): "unlock:",
+        ("sspr.gates", "tenant"): ("sspr", "methods_required:"),
+        ("sspr.scope", "tenant"): ("sspr", "scope:"),
+        ("admin_sspr", "administrators"): ("admin_sspr", "allowed:"),
+        ("methods_policy.migration", "tenant"): ("methods_policy", "migration_state:"),
+        ("sspr.methods", "security_questions"): ("sspr", "security_questions: false"),
+        ("sspr.notify_admins", "tenant"): ("sspr", "notify_admins:"),
+        ("writeback.unlock", "tenant"): ("writeback", "unlock:"),
     }
-    for key, yaml_key in expected_keys.items():
+    for key, (section, yaml_key) in expected_keys.items():
         physical = results[key]["locations"][0]["physicalLocation"]
         assert physical["artifactLocation"]["uri"] == "policies/baseline.yaml", key
-        assert physical["region"]["startLine"] == line_of(BASELINE, yaml_key), key
+        assert physical["region"]["startLine"] == line_of(BASELINE, section, yaml_key), key
     gates = results[("sspr.gates", "tenant")]["locations"][0]["physicalLocation"]["region"]
     assert gates["startColumn"] == 3
     assert results[("sspr.gates", "tenant")]["level"] == "error"
