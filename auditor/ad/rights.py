@@ -34,6 +34,9 @@ class AccessMask(IntFlag):
     GENERIC_READ = 0x80000000
 
 
+_EXTENDED_GRANTS = int(AccessMask.CONTROL_ACCESS | AccessMask.GENERIC_ALL)
+_WRITE_GRANTS = int(AccessMask.WRITE_PROPERTY | AccessMask.GENERIC_WRITE | AccessMask.GENERIC_ALL)
+
 # What `GenericAll` becomes once AD stores it (SDDL "GA" is written back as this).
 FULL_CONTROL = 0x000F01FF
 
@@ -63,8 +66,8 @@ class Right:
     def granting_bits(self) -> int:
         """Mask bits of which any one grants (or, in a deny ACE, denies) this right."""
         if self.kind == "extended":
-            return AccessMask.CONTROL_ACCESS | AccessMask.GENERIC_ALL
-        return AccessMask.WRITE_PROPERTY | AccessMask.GENERIC_WRITE | AccessMask.GENERIC_ALL
+            return _EXTENDED_GRANTS
+        return _WRITE_GRANTS
 
     @property
     def ace_mask(self) -> int:

@@ -239,7 +239,7 @@ class SambaDC:
     def ldbmodify_local(self, ldif: str, *, add: bool = True) -> None:
         """Apply LDIF straight to sam.ldb (fast bulk loads; the DC may be running)."""
         tool = "ldbadd" if add else "ldbmodify"
-        done = subprocess.run([tool, "-H", str(self.sam_ldb), "-s", str(self.smb_conf)], input=ldif,
+        done = subprocess.run([tool, "-H", str(self.sam_ldb)], input=ldif,
                               capture_output=True, text=True, timeout=1800, check=False)
         if done.returncode != 0:
             raise SambaError(f"{tool} failed ({done.returncode}): {done.stderr.strip()[-800:]}")

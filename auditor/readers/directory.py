@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from auditor.ad.dn import dn_key, dns_domain, is_within, rdn_value
+from auditor.ad.dn import dn_key, dns_domain, rdn_value
 from auditor.ad.sd import DaclFacts, parse_dacl
 from auditor.ad.sid import rid, sid_from_bytes
 from auditor.ad.wellknown import (
@@ -345,9 +345,12 @@ class _Reader:
         privileged = self.privileged_groups(base_dn, domain_sid)
         users: dict[str, DirectoryUser] = {}
         dacls: dict[str, DaclFacts] = {}
-        targets = [ou for ou in self.policy.target_ous
-                   if not any(o != ou and is_within(ou, o) for o in self.policy.target_ous)]
-        for ou in targets:
+        # Read with the DACL flag only, users of one OU mostly return the very same bytes: parse each once.
+        parsed: dict[bytes, str] = {}
+        targets = sorted(((dn_key(t), t) for t in self.policy.target_ous), key=lambda t: -len(t[0]))
+        for ou_key, ou in targets:
+            if any(k != ou_key and ou_key.endswith("," + k) for k, _ in targets):
+                continue  # a target below another target: the outer subtree search finds its users
             for dn, raw in self.paged(ou, "(&(objectCategory=person)(objectClass=user))", _USER_ATTRIBUTES,
                                       sd=True):
                 key = dn_key(dn)
@@ -355,11 +358,14 @@ class _Reader:
                     continue
                 dacl_key = None
                 if raw.get("nTSecurityDescriptor"):
-                    facts = parse_dacl(bytes(raw["nTSecurityDescriptor"][0])).only_for(token)
-                    dacl_key = facts.key()
-                    dacls.setdefault(dacl_key, facts)
-                users[key] = _user(dn, raw, _owning_target(dn, self.policy.target_ous), privileged, domain_sid,
-                                   dacl_key)
+                    blob = bytes(raw["nTSecurityDescriptor"][0])
+                    dacl_key = parsed.get(blob)
+                    if dacl_key is None:
+                        facts = parse_dacl(blob).only_for(token)
+                        dacl_key = parsed[blob] = facts.key()
+                        dacls.setdefault(dacl_key, facts)
+                owner = next((t for k, t in targets if key == k or key.endswith("," + k)), ou)
+                users[key] = _user(dn, raw, owner, privileged, domain_sid, dacl_key)
         return list(users.values()), dacls
 
     def password_settings(self, base_dn: str) -> tuple[list[PasswordSettings], bool]:
@@ -420,12 +426,6 @@ def _user(dn: str, raw: dict[str, list[bytes]], target: str, privileged: dict[st
         telephone_number=_text(raw, "telephoneNumber"), resultant_pso=_text(raw, "msDS-ResultantPSO"),
         privileged_via=via, dacl_key=dacl_key,
     )
-
-
-def _owning_target(dn: str, targets: list[str]) -> str:
-    """The closest target OU above `dn`."""
-    owners = [t for t in targets if is_within(dn, t)]
-    return max(owners, key=len) if owners else targets[0]
 
 
 def _text(raw: dict[str, list[bytes]], name: str) -> str | None:

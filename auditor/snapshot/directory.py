@@ -134,7 +134,17 @@ class DirectoryState(Model):
         return [u for u in self.users if u.enabled and not u.critical]
 
     def users_under(self, ou_dn: str) -> list[DirectoryUser]:
+        """In-scope users below `ou_dn` (anywhere in its subtree)."""
         return [u for u in self.in_scope_users() if is_within(u.dn, ou_dn)]
+
+    def users_by_target(self) -> dict[str, list[DirectoryUser]]:
+        """In-scope users grouped by the target OU they belong to (keyed by dn_key)."""
+        keys: dict[str, str] = {}
+        out: dict[str, list[DirectoryUser]] = {}
+        for user in self.in_scope_users():
+            key = keys.get(user.target_ou) or keys.setdefault(user.target_ou, dn_key(user.target_ou))
+            out.setdefault(key, []).append(user)
+        return out
 
     def dacl_of(self, user: DirectoryUser) -> DaclFacts | None:
         return None if user.dacl_key is None else self.dacls.get(user.dacl_key)

@@ -48,14 +48,20 @@ def evaluate(ctx: Context) -> list[Finding]:
     ou_grants = _granted_by_ou(state, account, required_rights(directory))
     findings: list[Finding] = []
     unread = []
+    # users share DACLs (kept once per key): decide once per (DACL, target OU)
+    missing_for: dict[tuple[str, str], bool] = {}
     for user in users:
         dacl = state.dacl_of(user)
-        if dacl is None:
+        if dacl is None or user.dacl_key is None:
             unread.append(user.dn)
             continue
-        finding = _user_finding(ctx, state, account, user, dacl, ou_grants.get(dn_key(user.target_ou), []))
-        if finding is not None:
-            findings.append(finding)
+        memo = (user.dacl_key, user.target_ou)
+        expected = ou_grants.get(user.target_ou, [])
+        if memo not in missing_for:
+            missing_for[memo] = any(not effective_right(dacl, account.token_sids, r, USER_CLASS).granted
+                                    for r in expected)
+        if missing_for[memo]:
+            findings.append(_user_finding(ctx, state, account, user, dacl, expected))
     if unread:
         findings.append(ctx.result(
             Status.unknown, target=f"{len(unread)} user(s) whose descriptor was not read",
@@ -69,20 +75,19 @@ def evaluate(ctx: Context) -> list[Finding]:
 
 
 def _granted_by_ou(state: DirectoryState, account: ServiceAccount, rights: list[Right]) -> dict[str, list[Right]]:
-    out: dict[str, list[Right]] = {}
+    """Target OU (as the users name it) → the rights it passes down to user objects."""
+    granted: dict[str, list[Right]] = {}
     for ou in state.target_ous:
-        if ou.dacl is None:
-            continue
-        out[dn_key(ou.dn)] = [r for r in rights if inherited_right(ou.dacl, account.token_sids, r).granted]
-    return out
+        if ou.dacl is not None:
+            granted[dn_key(ou.dn)] = [r for r in rights if inherited_right(ou.dacl, account.token_sids, r).granted]
+    names = {u.target_ou for u in state.users}
+    return {name: granted.get(dn_key(name), []) for name in names}
 
 
 def _user_finding(ctx: Context, state: DirectoryState, account: ServiceAccount, user: DirectoryUser,
-                  dacl: DaclFacts, expected: list[Right]) -> Finding | None:
+                  dacl: DaclFacts, expected: list[Right]) -> Finding:
     decisions = {r.name: effective_right(dacl, account.token_sids, r, USER_CLASS) for r in expected}
     missing = [r for r in expected if not decisions[r.name].granted]
-    if not missing:
-        return None
     why = _why(state, account, user, dacl, missing, decisions)
     return ctx.result(
         Status.failed, target=user.dn,

@@ -3,6 +3,7 @@ inherited by descendant user objects (and on AdminSDHolder when the policy asks)
 
 from __future__ import annotations
 
+from auditor.ad.dn import dn_key
 from auditor.ad.rights import USER_CLASS, Right
 from auditor.ad.sd import effective_right, inherited_right
 from auditor.checks.ad import (
@@ -44,8 +45,9 @@ def evaluate(ctx: Context) -> list[Finding]:
     account = state.service_account
     rights = required_rights(directory)
     findings: list[Finding] = []
+    by_target = state.users_by_target()
     for ou in state.target_ous:
-        users = len(state.users_under(ou.dn))
+        users = len(by_target.get(dn_key(ou.dn), []))
         if not ou.exists:
             findings.append(ctx.result(
                 Status.failed, target=ou.dn, expected="an existing OU", actual="no such object",
