@@ -22,6 +22,13 @@ EPILOG = """exit codes: 0 all pass/waived, 1 drift (a fail at or above --fail-on
 3 incomplete (an unknown where a pass was needed; --unknown warn turns this off)"""
 
 
+PLAN_EPILOG = """exit codes: 0 nothing to change, 2 usage or policy error, 3 nothing planned but some inputs
+could not be read, 4 changes planned (run `apply`), 5 no change the plan can make but manual steps remain"""
+APPLY_EPILOG = """exit codes: 0 done (or a dry run, or nothing to do), 1 a change failed (stopped; see the backup),
+2 usage error, 3 refused: the plan is stale (a target changed since the plan was made), nothing written"""
+APPLY_EXIT = {"nothing_to_do": 0, "dry_run": 0, "applied": 0, "restored": 0, "failed": 1, "refused": 3}
+
+
 class UsageError(Exception):
     """A user mistake the CLI reports in one line with exit code 2."""
 
@@ -59,6 +66,12 @@ def _known_error_message(exc: Exception) -> str | None:
     from auditor.trend import TrendError
 
     if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError):
+        return f"error: {exc}"
+    from auditor.remediation.apply import ApplyError
+    from auditor.remediation.changes import PlanError
+    from auditor.remediation.targets import TargetError
+
+    if isinstance(exc, PlanError | ApplyError | TargetError):
         return f"error: {exc}"
     if type(exc).__name__ in ("CredentialError", "ScenarioError"):
         return f"error: {exc}"
@@ -101,6 +114,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_options(export, allow_snapshot=True)
     export.add_argument("--out", type=Path, required=True, help="policy YAML file to write")
     export.set_defaults(handler=cmd_export)
+
+    plan = commands.add_parser(
+        "plan", help="write the changes that would fix the drift (and the manual steps) to a plan file",
+        epilog=PLAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    plan.add_argument("policy", type=Path, help="policy YAML file")
+    _add_source_options(plan, allow_snapshot=True)
+    plan.add_argument("--out", type=Path, required=True, help="plan JSON file to write")
+    plan.add_argument("--powershell", type=Path, metavar="PLAN.ps1",
+                      help="also write the plan as a PowerShell script (supports -WhatIf)")
+    plan.set_defaults(handler=cmd_plan)
+
+    apply = commands.add_parser(
+        "apply", help="apply a plan: a dry run unless --yes; backup first, verify each change, stop at a failure",
+        epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    apply.add_argument("plan", type=Path, metavar="PLAN", help="plan JSON file made by `plan`")
+    apply.add_argument("--yes", action="store_true", help="really write (without it: a dry run)")
+    apply.add_argument("--backup", type=Path, metavar="FILE",
+                       help="backup file to write before the first change (default: next to the plan, timestamped)")
+    _add_target_options(apply)
+    apply.set_defaults(handler=cmd_apply)
+
+    rollback = commands.add_parser("rollback", help="restore what an apply changed, from its backup file",
+                                   epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rollback.add_argument("backup", type=Path, metavar="BACKUP", help="backup JSON file written by `apply`")
+    rollback.add_argument("--yes", action="store_true", help="really restore (without it: a dry run)")
+    _add_target_options(rollback)
+    rollback.set_defaults(handler=cmd_rollback)
 
     diff = commands.add_parser("diff", help="what changed between two JSON reports (or two snapshots): "
                                            "new failures, fixed, still failing, changed values")
@@ -155,6 +195,37 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
     live.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
 
 
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("where to write (default: the endpoints recorded in the plan; "
+                                      "secrets only from the environment)")
+    where.add_argument("--lab", metavar="SCENARIO", help="write to a fresh in-process lab emulator with this scenario")
+    where.add_argument("--graph-url", help="Graph base URL")
+    where.add_argument("--portal-url", help="portal API base URL")
+    where.add_argument("--auth", choices=("secret", "certificate", "workload-identity", "github-oidc", "azure-cli",
+                                          "device-code", "lab"), help="credential kind for Graph")
+    where.add_argument("--portal-auth", choices=("azure-cli", "device-code", "lab"),
+                       help="delegated credential for the portal API")
+    where.add_argument("--tenant-id", help="directory (tenant) id")
+    where.add_argument("--client-id", help="application (client) id")
+    where.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
+
+
+def _plan_source(args: argparse.Namespace, origin: str) -> Any:
+    from auditor.remediation.changes import PlanSource
+
+    def arg(name: str) -> Any:
+        return getattr(args, name, None)
+
+    portal = bool(arg("portal"))
+    return PlanSource(
+        origin=origin, graph_url=arg("graph_url"), portal_url=arg("portal_url") if portal else None,
+        auth=arg("auth"), portal_auth=arg("portal_auth") if portal else None, tenant_id=arg("tenant_id"),
+        client_id=arg("client_id"), ad_host=arg("ad_host"), ad_user=arg("ad_user"), ad_tls=arg("ad_tls"),
+        ad_ca_file=str(arg("ad_ca_file")) if arg("ad_ca_file") else None, ad_base_dn=arg("ad_base_dn"),
+        smb_host=arg("smb_host"), ephemeral=bool(arg("lab")),
+    )
+
+
 def _snapshot_from_args(args: argparse.Namespace) -> Any:
     from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live
 
@@ -190,10 +261,83 @@ def cmd_check(args: argparse.Namespace) -> int:
     previous = load_previous_report(args.previous) if args.previous else None
     snapshot = _snapshot_from_args(args)
     result = audit(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
-    report = attach_trend(result.report, previous, args.previous.name) if previous else result.report
+    report = _mark_fixable(result.report, policy, snapshot)
+    report = attach_trend(report, previous, args.previous.name) if previous else report
     paths = write_reports(report, args.out, formats)
     _print_summary(report, paths, sys.stdout)
     return report.summary.exit_code
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from auditor.audit import ExitPolicy, audit
+    from auditor.policy.loader import load_policy
+    from auditor.remediation.changes import describe_plan, save_plan
+    from auditor.remediation.planner import make_plan, plan_exit_code
+    from auditor.remediation.powershell import render_powershell
+
+    policy = load_policy(args.policy)
+    snapshot = _snapshot_from_args(args)
+    findings = audit(policy, snapshot, ExitPolicy()).findings
+    plan = make_plan(policy, snapshot, findings, source=_plan_source(args, snapshot.origin))
+    path = save_plan(plan, args.out)
+    print(f"sspr-audit plan: {policy.source_file} against {snapshot.origin}")
+    for line in describe_plan(plan):
+        print(line)
+    print(f"  {len(plan.changes)} change(s), {len(plan.manual)} manual step(s), "
+          f"{len(plan.unplanned)} finding(s) not planned (input not read)")
+    print(f"plan written: {path}")
+    if args.powershell:
+        args.powershell.parent.mkdir(parents=True, exist_ok=True)
+        # with a BOM so Windows PowerShell 5.1 reads it as UTF-8
+        args.powershell.write_text(render_powershell(plan), encoding="utf-8-sig", newline="\r\n")
+        print(f"PowerShell script written: {args.powershell} (run it with -WhatIf first)")
+    return plan_exit_code(plan)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from auditor.remediation.apply import apply, default_backup_path
+    from auditor.remediation.changes import load_plan
+    from auditor.remediation.targets import open_targets
+
+    plan = load_plan(args.plan)
+    backup = args.backup or default_backup_path(args.plan)
+    with open_targets(_target_source(args, plan.source), lab_scenario=args.lab,
+                      timeout_seconds=args.timeout) as targets:
+        result = apply(plan, targets, yes=args.yes, backup_path=backup)
+    for change in result.changes:
+        detail = f": {change.detail}" if change.detail else ""
+        print(f"  {change.status.upper():<13} {change.id}. {change.summary}{detail}")
+    print(result.message, file=sys.stderr if result.outcome in ("failed", "refused") else sys.stdout)
+    return APPLY_EXIT[result.outcome]
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from auditor.remediation.apply import load_backup, rollback
+    from auditor.remediation.targets import open_targets
+
+    backup = load_backup(args.backup)
+    with open_targets(_target_source(args, backup.source), lab_scenario=args.lab,
+                      timeout_seconds=args.timeout) as targets:
+        result = rollback(backup, targets, yes=args.yes)
+    for item in result.objects:
+        detail = f": {item.detail}" if item.detail else ""
+        print(f"  {item.status.upper():<10} {item.target}{detail}")
+    print(result.message, file=sys.stderr if result.outcome == "failed" else sys.stdout)
+    return APPLY_EXIT[result.outcome]
+
+
+def _target_source(args: argparse.Namespace, source: Any) -> Any:
+    from auditor.remediation.targets import with_overrides
+
+    return with_overrides(source, graph_url=args.graph_url, portal_url=args.portal_url, auth=args.auth,
+                          portal_auth=args.portal_auth, tenant_id=args.tenant_id, client_id=args.client_id)
+
+
+def _mark_fixable(report: Any, policy: Any, snapshot: Any) -> Any:
+    from auditor.remediation.planner import make_plan, with_fixability
+
+    plan = make_plan(policy, snapshot, report.findings)
+    return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -96,6 +96,10 @@ class Finding(BaseModel):
     fix: dict[str, str] = Field(default_factory=dict)
     references: list[str] = Field(default_factory=list, description="Microsoft documentation for the setting")
     waiver: WaiverNote | None = None
+    fixable: bool | None = Field(
+        None, description="For a failure: true when `sspr-audit plan` can fix it, false when it is a manual step; "
+                          "null when not assessed or not failing"
+    )
 
 
 class Unreadable(Exception):

@@ -306,3 +306,36 @@ def load_plan(path: str | Path) -> Plan:
     if plan.digest != plan.compute_digest():
         raise PlanError(f"{path}: the plan was edited after it was made (digest mismatch): make a new plan")
     return plan
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "(unset)"
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict | str) else str(value)
+
+
+def describe_plan(plan: Plan) -> list[str]:
+    """The plan as a readable diff: old → new per setting, ACEs to add as SDDL, then manual steps."""
+    lines = []
+    for change in plan.changes:
+        flag = "" if change.reversible else "  [not reversible]"
+        lines.append(f"  ~ {change.id}. [{change.writer}] {change.summary}{flag}")
+        lines.append(f"      target: {change.target}")
+        if isinstance(change, LdapDaclChange):
+            lines.extend(f"      + {ace.sddl()}" for ace in change.add_aces)
+        else:
+            lines.extend(f"      {s.name}: {_shown(s.old)} → {_shown(s.new)}" for s in change.settings_list())
+        lines.extend(f"      fixes {ref.label()}" for ref in change.fixes)
+        if change.note:
+            lines.append(f"      note: {change.note}")
+    for number, step in enumerate(plan.manual, start=1):
+        lines.append(f"  ! manual {number}. {step.finding.label()}")
+        lines.append(f"      why: {step.why_manual}")
+        how = step.how.get("portal") or step.how.get("powershell") or step.how.get("graph")
+        if how:
+            lines.append(f"      how: {how}")
+    for item in plan.unplanned:
+        lines.append(f"  ? not planned (could not read): {item.finding.label()}: {item.reason}")
+    return lines

@@ -554,3 +554,28 @@ def _why_manual(finding: Finding) -> str:
     if finding.check == "ad.acl.writeback_rights" and "does not exist" in (finding.reason or ""):
         return "the target OU does not exist: create it or correct directory.target_ous"
     return DEFAULT_WHY
+
+
+class PlanExit:
+    """`sspr-audit plan` exit codes (Terraform's -detailed-exitcode idea, clear of `check`'s 0/1/3)."""
+
+    nothing = 0  # every finding passes or is waived: nothing to change
+    usage = 2  # usage, policy or source error
+    incomplete = 3  # nothing planned, but some inputs could not be read (unknown findings)
+    changes = 4  # changes planned: `apply` has work to do (manual steps may be listed too)
+    manual = 5  # no change the plan can make, but manual steps remain
+
+
+def plan_exit_code(plan: Plan) -> int:
+    if plan.changes:
+        return PlanExit.changes
+    if plan.manual:
+        return PlanExit.manual
+    if plan.unplanned:
+        return PlanExit.incomplete
+    return PlanExit.nothing
+
+
+def with_fixability(findings: list[Finding], plan: Plan) -> list[Finding]:
+    """The findings with `fixable` set on each failure: True when a change fixes it, False when manual."""
+    return [f.model_copy(update={"fixable": plan.fixes(f)}) if f.status == Status.failed else f for f in findings]

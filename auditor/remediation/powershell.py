@@ -1,0 +1,249 @@
+"""The plan as a PowerShell script, for admins who make changes themselves.
+
+One step per change, each commented with the findings it fixes, each guarded by
+`$PSCmdlet.ShouldProcess` (so `-WhatIf` and `-Confirm` work) and by a check that the target
+still holds the plan's old value. Graph changes use Microsoft Graph PowerShell; directory
+changes use the ActiveDirectory module (with the `dsacls` equivalent in a comment). Settings
+with no supported cmdlet (the portal's SSPR policy, a GPO's security template) are commented
+manual steps. Every value from the plan or the tenant goes into a single-quoted string with its
+quotes doubled, and into comments with line breaks removed; no credential is ever written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.remediation.changes import (
+    GraphAuthorizationChange,
+    GraphMethodConfigurationChange,
+    GraphMethodsPolicyChange,
+    LdapDaclChange,
+    LdapPasswordAgeChange,
+    ManualStep,
+    Plan,
+    PortalOnPremChange,
+    PortalSsprChange,
+    SysvolPasswordAgeChange,
+)
+
+GRAPH_SCOPES = {
+    "graph.authorization_policy": "Policy.ReadWrite.Authorization",
+    "graph.methods_policy": "Policy.ReadWrite.AuthenticationMethod",
+    "graph.method_configuration": "Policy.ReadWrite.AuthenticationMethod",
+}
+PORTAL_PATHS = {
+    "portal.sspr_policy": "Entra admin center > Protection > Password reset",
+    "portal.onprem_writeback": "Entra admin center > Protection > Password reset > On-premises integration",
+}
+_ODATA_TYPES = {
+    "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
+    "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",
+    "voice": "#microsoft.graph.voiceAuthenticationMethodConfiguration",
+    "microsoftauthenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+    "softwareoath": "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
+    "fido2": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+    "temporaryaccesspass": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+}
+_GRAPH_PROPERTIES = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed"}
+
+
+def quote(value: object) -> str:
+    """A PowerShell single-quoted string literal (only `'` is special inside one)."""
+    text = str(value)
+    for quote_like in ("\u2018", "\u2019", "\u201a", "\u201b"):  # PowerShell treats these as quotes too
+        text = text.replace(quote_like, "'")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment(text: object) -> str:
+    """Text safe inside a `#` comment: one line."""
+    return " ".join(str(text).split())
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return comment("(unset)" if value is None else value)
+
+
+def literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    if value is None:
+        return "$null"
+    if isinstance(value, int):
+        return str(value)
+    return quote(value)
+
+
+def render_powershell(plan: Plan) -> str:
+    lines = [
+        "# sspr-auditor remediation plan as a PowerShell script.",
+        f"# Plan {comment(plan.digest)} made {plan.created_at.isoformat()} from {comment(plan.source.origin)}",
+        f"# for policy {comment(plan.policy_file)}.",
+        "# Review it, then run it with -WhatIf first. Each step checks that its target still holds the",
+        "# value the plan was made from, and skips it (with a warning) when it does not.",
+        "# No credential is stored here: Connect-MgGraph and the ActiveDirectory module sign in as you.",
+    ]
+    modules = _modules(plan)
+    if modules:
+        lines.append("#Requires -Modules " + ", ".join(modules))
+    lines += [
+        "[CmdletBinding(SupportsShouldProcess = $true, ConfirmImpact = 'High')]",
+        "param()",
+        "",
+        "Set-StrictMode -Version Latest",
+        "$ErrorActionPreference = 'Stop'",
+        "",
+    ]
+    scopes = sorted({GRAPH_SCOPES[c.kind] for c in plan.changes if c.kind in GRAPH_SCOPES})
+    if scopes:
+        lines += [f"Connect-MgGraph -Scopes {', '.join(quote(s) for s in scopes)} -NoWelcome", ""]
+    for change in plan.changes:
+        lines += _step(change)
+        lines.append("")
+    if plan.manual:
+        lines.append("# ---- Manual steps: findings no script or writer changes ----")
+        for number, step in enumerate(plan.manual, start=1):
+            lines += _manual(number, step)
+    lines.append("Write-Host 'Done. Run sspr-audit check again to confirm.'")
+    return "\n".join(lines) + "\n"
+
+
+def _modules(plan: Plan) -> list[str]:
+    kinds = {c.kind for c in plan.changes}
+    modules = []
+    if kinds & set(GRAPH_SCOPES):
+        modules.append("Microsoft.Graph.Identity.SignIns")
+    if kinds & {"ldap.dacl", "ldap.password_age"}:
+        modules.append("ActiveDirectory")
+    return modules
+
+
+def _header(change: Any) -> list[str]:
+    lines = [f"# ---- Change {change.id}: {comment(change.summary)}",
+             f"# Target: {comment(change.target)}"]
+    for ref in change.fixes:
+        lines.append(f"# Fixes: {comment(ref.label())}")
+    if change.note:
+        lines.append(f"# Note: {comment(change.note)}")
+    return lines
+
+
+def _guarded(target: str, action: str, current: str, expected: str, body: list[str], change_id: str) -> list[str]:
+    """`body` run only when ShouldProcess agrees and the target still holds the old value."""
+    return [
+        f"if ($PSCmdlet.ShouldProcess({quote(target)}, {quote(action)})) {{",
+        f"    $current = {current}",
+        f"    if ($current -ne {expected}) {{",
+        f"        Write-Warning ({quote(f'Change {change_id} skipped: the target no longer holds the old value: ')}"
+        " + [string]$current)",
+        "    } else {",
+        *("        " + line for line in body),
+        "    }",
+        "}",
+    ]
+
+
+def _step(change: Any) -> list[str]:
+    lines = _header(change)
+    if isinstance(change, PortalSsprChange | PortalOnPremChange):
+        lines.append("# MANUAL: no supported cmdlet or Graph API sets this (only the Azure portal's own API does).")
+        lines.append(f"# In {PORTAL_PATHS[change.kind]}:")
+        for setting in change.settings_list():
+            lines.append(f"#   {comment(setting.name)}: {_shown(setting.old)} -> {_shown(setting.new)}")
+        lines.append(f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}")
+        return lines
+    if isinstance(change, GraphAuthorizationChange):
+        new = literal(change.setting.new)
+        return lines + _guarded(
+            "authorizationPolicy", f"Set allowedToUseSSPR to {change.setting.new}",
+            "(Get-MgPolicyAuthorizationPolicy).AllowedToUseSspr", literal(change.setting.old),
+            [f"Update-MgPolicyAuthorizationPolicy -AllowedToUseSspr:{new}"], change.id)
+    if isinstance(change, GraphMethodsPolicyChange):
+        return lines + _guarded(
+            "authenticationMethodsPolicy", f"Set policyMigrationState to {change.setting.new}",
+            "(Get-MgPolicyAuthenticationMethodPolicy).PolicyMigrationState", quote(change.setting.old),
+            [f"Update-MgPolicyAuthenticationMethodPolicy -PolicyMigrationState {quote(change.setting.new)}"],
+            change.id)
+    if isinstance(change, GraphMethodConfigurationChange):
+        odata = _ODATA_TYPES.get(change.configuration_id.lower(), "")
+        pairs = [f"'@odata.type' = {quote(odata)}"]
+        pairs += [f"{_GRAPH_PROPERTIES[s.name]} = {literal(s.new)}" for s in change.settings]
+        first = change.settings[0]
+        read = (f"(Get-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
+                f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)})")
+        current = (f"{read}.AdditionalProperties[{quote(_GRAPH_PROPERTIES[first.name])}]"
+                   if first.name != "state" else f"{read}.State")
+        return lines + _guarded(
+            change.configuration_id, "Update the authentication method configuration", current, literal(first.old),
+            [f"$body = @{{ {'; '.join(pairs)} }}",
+             "Update-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
+             f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)} -BodyParameter $body"],
+            change.id)
+    if isinstance(change, LdapDaclChange):
+        return lines + _dacl(change)
+    if isinstance(change, LdapPasswordAgeChange):
+        timespan = quote(f"{change.new_days}.00:00:00")
+        if change.scope == "domain":
+            read = f"(Get-ADObject -Identity {quote(change.dn)} -Properties minPwdAge).minPwdAge"
+            body = [f"Set-ADDefaultDomainPasswordPolicy -Identity {quote(change.dn)} -MinPasswordAge {timespan}"]
+        else:
+            read = (f"(Get-ADObject -Identity {quote(change.dn)} -Properties 'msDS-MinimumPasswordAge')."
+                    "'msDS-MinimumPasswordAge'")
+            body = [f"Set-ADFineGrainedPasswordPolicy -Identity {quote(change.dn)} -MinPasswordAge {timespan}"]
+        return lines + _guarded(change.dn, f"Set the minimum password age to {change.new_days} day(s)", read,
+                                str(int(change.setting.old)), body, change.id)
+    if isinstance(change, SysvolPasswordAgeChange):
+        return [
+            *lines,
+            "# MANUAL: no supported cmdlet edits a GPO's security template; the Group Policy editor also bumps",
+            "# the GPO version so domain controllers apply it. In Group Policy Management:",
+            f"#   {comment(change.gpo_guid)} > Edit > Computer Configuration > Policies > Windows Settings >",
+            "#   Security Settings > Account Policies > Password Policy > Minimum password age = "
+            f"{comment(change.setting.new)} days (now {comment(change.setting.old)})",
+            f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}",
+        ]
+    raise TypeError(f"no PowerShell for {type(change).__name__}")
+
+
+def _dacl(change: LdapDaclChange) -> list[str]:
+    from auditor.ad.rights import RIGHTS_BY_NAME
+
+    by_guid = {r.guid: r for r in RIGHTS_BY_NAME.values()}
+    path = quote(f"AD:\\{change.dn}")
+    lines = [f"# dsacls equivalent, one per right: dsacls {comment(change.dn)} /I:S /G <DOMAIN>\\"
+             f"{comment(change.principal)}:CA;Reset Password;user   (CA for extended rights, RPWP;<attribute>;user "
+             "for properties; /I:T without ;user for this object only)"]
+    body = [f"$acl = Get-Acl -Path {path}",
+            f"$sid = [System.Security.Principal.SecurityIdentifier]{quote(change.principal_sid)}"]
+    for ace in change.add_aces:
+        right = by_guid.get(ace.object_type or "")
+        label = right.label if right is not None else ace.object_type
+        rights = "ExtendedRight" if ace.mask == 0x100 else "ReadProperty, WriteProperty"
+        inheritance = "Descendents" if ace.inherited_object_type else "None"
+        inherited = quote(ace.inherited_object_type or "00000000-0000-0000-0000-000000000000")
+        body += [f"# {comment(label)}: {comment(ace.sddl())}",
+                 "$acl.AddAccessRule((New-Object System.DirectoryServices.ActiveDirectoryAccessRule("
+                 f"$sid, [System.DirectoryServices.ActiveDirectoryRights]{quote(rights)}, "
+                 "[System.Security.AccessControl.AccessControlType]::Allow, "
+                 f"[guid]{quote(ace.object_type)}, "
+                 f"[System.DirectoryServices.ActiveDirectorySecurityInheritance]::{inheritance}, "
+                 f"[guid]{inherited})))"]
+    body.append(f"Set-Acl -Path {path} -AclObject $acl")
+    return [
+        *lines,
+        f"if ($PSCmdlet.ShouldProcess({quote(change.dn)}, {quote('Grant ' + ', '.join(change.rights))})) {{",
+        *("    " + line for line in body),
+        "}",
+    ]
+
+
+def _manual(number: int, step: ManualStep) -> list[str]:
+    lines = [f"# Manual {number}: {comment(step.finding.label())}",
+             f"#   Why not scripted: {comment(step.why_manual)}"]
+    if step.reason:
+        lines.append(f"#   Finding: {comment(step.reason)}")
+    for where, how in step.how.items():
+        lines.append(f"#   {comment(where)}: {comment(how)}")
+    return lines

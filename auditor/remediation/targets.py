@@ -1,0 +1,78 @@
+"""Where apply and rollback write: the plan's recorded endpoints, options that override them, and
+credentials from the environment (never from the plan, which holds no secret)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from auditor.remediation.apply import Targets
+from auditor.remediation.changes import PlanSource
+
+AD_PASSWORD_VARIABLE = "SSPR_AD_PASSWORD"
+
+
+class TargetError(Exception):
+    """The plan's targets cannot be reached as configured (a gone lab, a missing credential)."""
+
+
+def with_overrides(source: PlanSource, **overrides: Any) -> PlanSource:
+    """`source` with every override that is not None (command-line options win over the plan)."""
+    given = {k: v for k, v in overrides.items() if v not in (None, "", False)}
+    if given.get("graph_url") or given.get("portal_url"):
+        given["ephemeral"] = False
+    return source.model_copy(update=given)
+
+
+@contextmanager
+def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
+                 timeout_seconds: float = 30.0) -> Iterator[Targets]:
+    """Targets for `source`; with `lab_scenario`, a fresh in-process lab emulator instead."""
+    if lab_scenario:
+        from auditor.audit import LabOptions, running_lab
+        from auditor.readers.credentials import LabTokenCredential
+
+        with running_lab(LabOptions(scenario=lab_scenario)) as server:
+            credential = LabTokenCredential()
+            yield Targets(graph_url=server.graph_url, graph_credential=credential,  # type: ignore[attr-defined]
+                          portal_url=server.portal_url, portal_credential=credential,  # type: ignore[attr-defined]
+                          timeout_seconds=timeout_seconds)
+        return
+    if source.ephemeral:
+        raise TargetError(f"the plan was made against an in-process lab ({source.origin}) that is gone: apply it to "
+                          "a fresh one with --lab SCENARIO, or plan against `sspr-audit lab serve` with --graph-url "
+                          "and --portal-url")
+    yield Targets(graph_url=source.graph_url, graph_credential=_credential(source.auth, source, source.graph_url),
+                  portal_url=source.portal_url,
+                  portal_credential=_credential(source.portal_auth, source, source.portal_url),
+                  ad=_ad_settings(source, timeout_seconds), timeout_seconds=timeout_seconds)
+
+
+def _credential(kind: str | None, source: PlanSource, url: str | None) -> Any:
+    from auditor.audit import _is_loopback
+    from auditor.readers.credentials import AuthKind, LabTokenCredential, build_credential
+
+    if url is None:
+        return None
+    if kind in (None, "lab"):
+        if not _is_loopback(url):
+            raise TargetError(f"choose a credential with --auth / --portal-auth for {url}")
+        return LabTokenCredential()
+    return build_credential(AuthKind(kind), source.tenant_id, source.client_id)
+
+
+def _ad_settings(source: PlanSource, timeout_seconds: float) -> Any:
+    if not source.ad_host:
+        return None
+    from auditor.readers.directory import AdSettings
+
+    password = os.environ.get(AD_PASSWORD_VARIABLE)
+    if not password or not source.ad_user:
+        raise TargetError(f"the plan changes Active Directory: give --ad-user and the password in "
+                          f"{AD_PASSWORD_VARIABLE}")
+    return AdSettings(host=source.ad_host, user=source.ad_user, password=password,
+                      tls=source.ad_tls or "ldaps",  # type: ignore[arg-type]
+                      ca_file=source.ad_ca_file, base_dn=source.ad_base_dn, smb_host=source.smb_host,
+                      timeout=timeout_seconds)
