@@ -11,6 +11,7 @@ quotes doubled, and into comments with line breaks removed; no credential is eve
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from auditor.remediation.changes import (
@@ -52,7 +53,13 @@ def quote(value: object) -> str:
     text = str(value)
     for quote_like in ("\u2018", "\u2019", "\u201a", "\u201b"):  # PowerShell treats these as quotes too
         text = text.replace(quote_like, "'")
-    return "'" + text.replace("'", "''") + "'"
+    parts = re.split(r"([\x00-\x1f\x7f])", text)
+    if len(parts) == 1:
+        return "'" + text.replace("'", "''") + "'"
+    # control characters (a line break in tenant data) as [char] codes, so every line stays one line
+    pieces = [f"[char]{ord(p)}" if len(p) == 1 and (ord(p) < 32 or ord(p) == 127) else
+              "'" + p.replace("'", "''") + "'" for p in parts if p]
+    return "(" + " + ".join(pieces) + ")"
 
 
 def comment(text: object) -> str:
