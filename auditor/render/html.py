@@ -229,7 +229,21 @@ def report_context(report: AuditReport) -> dict[str, Any]:
         "verdict": exit_meaning(summary.exit_code),
         "readable_sections": sum(1 for section in report.sections if section.readable),
         "groups": group_findings(report.findings),
+        "trend": report.trend,
+        "trend_blocks": trend_blocks(report),
     }
+
+
+def trend_blocks(report: AuditReport) -> list[dict[str, Any]]:
+    trend = report.trend
+    if trend is None:
+        return []
+    return [
+        {"label": "New failures", "entries": trend.new_failures},
+        {"label": "Fixed", "entries": trend.fixed},
+        {"label": "Still failing", "entries": trend.still_failing},
+        {"label": "Other status changes", "entries": trend.other_changes},
+    ]
 
 
 def status_counts(by_status: dict[str, int]) -> list[Count]:

@@ -319,3 +319,23 @@ def test_safe_href_refuses_everything_else(url: object) -> None:
 
 def test_reveal_hidden_shows_controls_and_keeps_newlines() -> None:
     assert reveal_hidden("a\u202eb\u200bc\x07d\ne\tf") == "a[U+202E]b[U+200B]c[U+0007]d\ne\tf"
+
+
+def test_warnings_and_trend_panels_show_and_escape() -> None:
+    from auditor.checks.base import Severity, Status
+    from auditor.render.html import HtmlRenderer
+    from auditor.trend import attach_trend
+    from tests.helpers.report_factory import build_report, finding
+
+    old = build_report([finding("sspr.gates", Status.passed, Severity.high, target="tenant", actual=2),
+                        finding("sspr.scope", Status.failed, Severity.high, target="tenant", actual="selected")])
+    new = build_report([finding("sspr.gates", Status.failed, Severity.high, target="tenant", actual=1),
+                        finding("sspr.scope", Status.passed, Severity.high, target="tenant", actual="all")],
+                       warnings=["waiver for <script>x</script> matches no finding"])
+    html = HtmlRenderer().render(attach_trend(new, old, "old <b>run</b>.json")).decode()
+    assert 'id="warnings"' in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert 'id="trend"' in html and "old &lt;b&gt;run&lt;/b&gt;.json" in html
+    trend_part = html[html.index('id="trend"'):html.index('id="sources"')]
+    assert "New failures (1)" in trend_part and "Fixed (1)" in trend_part
+    assert "pass → fail" in trend_part and "fail → pass" in trend_part
+    assert "<script>" not in html
