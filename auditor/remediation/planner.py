@@ -253,34 +253,53 @@ class _Planner:
         findings = self.failing_of("sspr.methods")
         sspr = self.policy.sspr
         methods_policy: MethodsPolicyState | None = self.value("methods_policy")
-        if not findings or sspr is None or methods_policy is None:
+        if sspr is None or methods_policy is None or sspr.scope == Scope.none:
+            return
+        migrating = migration is not None and migration.fields["setting"].new != methods_policy.migration_state
+        if not findings and not migrating:
             return
         legacy: SsprPolicyState | None = self.value("sspr_policy")
-        state = migration.fields["setting"].new if migration is not None else methods_policy.migration_state
         wanted = sspr.methods.model_dump()
-        solution = solve_methods(wanted, str(state), legacy, methods_policy)
         by_method = {f.target: f for f in findings}
+        live_state = str(methods_policy.migration_state)
+        state = migration.fields["setting"].new if migration is not None and migrating else live_state
+        solution = solve_methods(wanted, state, legacy, methods_policy)
+        broken = [m for m in solution.unresolved if m not in by_method]
+        if migration is not None and migrating and broken:
+            # never plan a change that turns a passing method into a failing one: keep the state
+            self.drafts.remove(migration)
+            self.handled.difference_update(migration.fixes)
+            for finding in self.failing_of("methods_policy.migration"):
+                self.manual_step(finding, f"moving to {state} would leave {', '.join(broken)} offered differently "
+                                          f"from the policy, and no method setting fixes that: "
+                                          f"{solution.unresolved[broken[0]]}")
+            migration, migrating, state = None, False, live_state
+            solution = solve_methods(wanted, state, legacy, methods_policy)
         for method, reason in solution.unresolved.items():
             if method in by_method:
                 self.manual_step(by_method[method], reason)
         fixable = {m: f for m, f in by_method.items() if m not in solution.unresolved}
-        if migration is not None and state != methods_policy.migration_state:
+        if migration is not None and migrating:
             self.attach(migration, [f for m, f in fixable.items() if m != QUESTIONS])
+        # settings that keep passing methods right once the migration state changes serve that change
+        migration_refs = list(migration.fixes) if migration is not None and migrating else []
         for method, (old, new) in solution.legacy.items():
-            self.add(PortalSsprChange, [f for m, f in fixable.items() if m == method],
+            legacy_draft = self.add(PortalSsprChange, [f for m, f in fixable.items() if m == method],
                      target="portal PasswordResetPolicies",
                      summary=f"SSPR method {method.replace('_', ' ')} (legacy SSPR setting): {_on(old)} → {_on(new)}",
                      settings=[SettingChange(name=method, old=old, new=new)],
                      depends_on=self.depends("sspr_policy", "methods_policy"))
+            legacy_draft.fixes += [r for r in migration_refs if r not in legacy_draft.fixes]
         for config_id, changed in solution.configs.items():
             touched = [f for m, f in fixable.items() if config_id in METHOD_CONFIGS[m]]
             shown = ", ".join(f"{name} {_on(old)} → {_on(new)}" for name, (old, new) in changed.items())
-            self.add(GraphMethodConfigurationChange, touched,
+            config_draft = self.add(GraphMethodConfigurationChange, touched,
                      target=f"graph {METHOD_CONFIGURATIONS_PATH}/{config_id}",
                      summary=f"authentication method {config_id}: {shown}", configuration_id=config_id,
                      settings=[SettingChange(name=n, old=o, new=v) for n, (o, v) in changed.items()],
                      depends_on=self.depends("methods_policy"),
                      note="the authentication methods policy also governs MFA sign-in methods")
+            config_draft.fixes += [r for r in migration_refs if r not in config_draft.fixes]
         for finding in fixable.values():
             if FindingRef.of(finding) not in self.handled:
                 self.manual_step(finding, "no change to the method settings makes this method offered as asked")
