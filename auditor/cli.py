@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     collect = commands.add_parser("collect", help="read the live state (or the lab) into a snapshot file")
     _add_source_options(collect, allow_snapshot=False)
     collect.add_argument("--out", type=Path, required=True, help="snapshot JSON file to write")
+    collect.add_argument("--policy", type=Path, metavar="POLICY",
+                         help="policy whose `directory` section names the OUs and sync account to read from AD")
     collect.set_defaults(handler=cmd_collect)
 
     export = commands.add_parser("export", help="write the live state (or the lab's) as a policy file, "
@@ -193,6 +195,20 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
                                           "http://127.0.0.1:8765/v1.0)")
     live.add_argument("--portal-url", help="portal API base URL (e.g. http://127.0.0.1:8765/api)")
     live.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
+    _add_ad_options(parser)
+
+
+def _add_ad_options(parser: argparse.ArgumentParser) -> None:
+    ad = parser.add_argument_group("on-premises AD (the policy's `directory` section; password from SSPR_AD_PASSWORD)")
+    ad.add_argument("--ad-host", help="domain controller IP or name (as on its TLS certificate)")
+    ad.add_argument("--ad-user", help="bind account: user@REALM, DOMAIN\\user or a DN (also used for SYSVOL)")
+    ad.add_argument("--ad-tls", choices=("ldaps", "starttls", "none"), default="ldaps",
+                    help="ldaps (636, default) or starttls (389), both verifying the certificate; "
+                         "none = plain LDAP with the password in clear, for a lab only")
+    ad.add_argument("--ad-ca-file", type=Path, help="PEM file of the CA that signed the DC's certificate")
+    ad.add_argument("--ad-tls-name", help="name expected on the DC's certificate when --ad-host is an IP")
+    ad.add_argument("--ad-base-dn", help="domain naming context (default: read from the rootDSE)")
+    ad.add_argument("--smb-host", help="host serving SYSVOL (default: --ad-host)")
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -226,23 +242,58 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
     )
 
 
-def _snapshot_from_args(args: argparse.Namespace) -> Any:
+def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live
 
     if getattr(args, "snapshot", None):
         from auditor.snapshot.store import load_snapshot
 
         return load_snapshot(args.snapshot)
+    on_premises = _on_premises(args, policy)  # reads AD in the background while the cloud readers run
     if args.lab:
-        return collect_lab(LabOptions(scenario=args.lab, forbidden=tuple(args.lab_forbid),
-                                      latency_ms=args.lab_latency_ms))
-    if args.lab_forbid or args.lab_latency_ms:
-        raise UsageError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
-    return collect_live(LiveOptions(
-        tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
-        portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url,
-        timeout_seconds=args.timeout,
-    ))
+        snapshot = collect_lab(LabOptions(scenario=args.lab, forbidden=tuple(args.lab_forbid),
+                                          latency_ms=args.lab_latency_ms))
+    else:
+        if args.lab_forbid or args.lab_latency_ms:
+            raise UsageError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
+        snapshot = collect_live(LiveOptions(
+            tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
+            portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url,
+            timeout_seconds=args.timeout,
+        ))
+    if on_premises is None:
+        return snapshot
+    directory, sysvol = on_premises.result()
+    return snapshot.model_copy(update={"directory": directory, "sysvol": sysvol})
+
+
+def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
+    """A future of the AD sections when the policy has a `directory` section, else None."""
+    import os
+
+    from auditor.readers.directory import AdSettings, OnPremisesRequest, start_on_premises
+
+    directory = getattr(policy, "directory", None)
+    if directory is None:
+        if args.ad_host:
+            raise UsageError("--ad-host needs a policy with a `directory` section (which OUs, which sync account)")
+        return None
+    if args.lab:
+        return start_on_premises(OnPremisesRequest(directory=directory, lab_scenario=args.lab))
+    if not args.ad_host:
+        return start_on_premises(OnPremisesRequest(
+            directory=directory, not_asked="on-premises AD was not read: give --ad-host and --ad-user "
+                                           "(password in SSPR_AD_PASSWORD)"))
+    password = os.environ.get("SSPR_AD_PASSWORD")
+    if not args.ad_user or not password:
+        raise UsageError("--ad-host needs --ad-user and the bind password in the environment variable "
+                         "SSPR_AD_PASSWORD")
+    settings = AdSettings(host=args.ad_host, user=args.ad_user, password=password, tls=args.ad_tls,
+                          ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, tls_name=args.ad_tls_name,
+                          base_dn=args.ad_base_dn, smb_host=args.smb_host, timeout=args.timeout)
+    if args.ad_tls == "none":
+        logging.getLogger(__name__).warning("--ad-tls none: the AD password crosses the network in clear")
+    return start_on_premises(OnPremisesRequest(directory=directory, settings=settings))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -259,7 +310,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                          f"choose from {', '.join(sorted(RENDERERS))}")
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
     previous = load_previous_report(args.previous) if args.previous else None
-    snapshot = _snapshot_from_args(args)
+    snapshot = _snapshot_from_args(args, policy)
     result = audit(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
     report = _mark_fixable(result.report, policy, snapshot)
     report = attach_trend(report, previous, args.previous.name) if previous else report
@@ -276,7 +327,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from auditor.remediation.powershell import render_powershell
 
     policy = load_policy(args.policy)
-    snapshot = _snapshot_from_args(args)
+    snapshot = _snapshot_from_args(args, policy)
     findings = audit(policy, snapshot, ExitPolicy()).findings
     plan = make_plan(policy, snapshot, findings, source=_plan_source(args, snapshot.origin))
     path = save_plan(plan, args.out)
@@ -366,9 +417,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from auditor.policy.loader import load_policy
     from auditor.snapshot.store import save_snapshot
 
-    snapshot = _snapshot_from_args(args)
+    snapshot = _snapshot_from_args(args, load_policy(args.policy) if args.policy else None)
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
         if hasattr(section, "source"):

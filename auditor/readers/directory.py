@@ -17,7 +17,9 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.ad.dn import dn_key, dns_domain, rdn_value
@@ -37,12 +39,12 @@ from auditor.snapshot.directory import (
     PasswordSettings,
     SecuredObject,
     ServiceAccount,
+    SysvolState,
 )
 from auditor.snapshot.models import Section
 
 if TYPE_CHECKING:
     from auditor.policy.models import Directory
-    from auditor.snapshot.directory import SysvolState
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,53 @@ def read_on_premises(
     else:
         domain = dns_domain(settings.base_dn) if settings.base_dn else None
     return directory, read_sysvol(settings, domain)
+
+
+@dataclass(frozen=True)
+class OnPremisesRequest:
+    """What to read on-premises for one run: a live DC (`settings`) or a lab domain (`lab_scenario`)."""
+
+    directory: Directory
+    settings: AdSettings | None = None
+    lab_scenario: str | None = None
+    lab_state_dir: Path | None = None
+    not_asked: str | None = None  # why nothing is read (the sections then carry this reason)
+
+
+OnPremisesSections = tuple[Section[DirectoryState], Section[SysvolState]]
+
+
+def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
+    """Read the directory and SYSVOL as `request` says; every failure becomes a failed section."""
+
+    def failed(reason: str, where: str = "ldap") -> OnPremisesSections:
+        return Section[DirectoryState].failed(where, reason), Section[SysvolState].failed("smb", reason)
+
+    if request.settings is not None:
+        return read_on_premises(request.settings, request.directory)
+    if request.lab_scenario is None:
+        return failed(request.not_asked or "no domain controller was given (--ad-host)")
+    from auditor.lab import domain_seed, samba
+
+    if request.lab_scenario not in domain_seed.SCENARIOS:
+        return failed(f"the lab has no domain for scenario {request.lab_scenario!r} "
+                      f"(it has {', '.join(domain_seed.SCENARIOS)})", "lab")
+    reason = samba.unavailable_reason()
+    if reason:
+        return failed(f"the lab domain cannot run on this machine: {reason}", "lab:samba")
+    try:
+        with domain_seed.lab_domain(request.lab_scenario, request.lab_state_dir) as dc:
+            return read_on_premises(domain_seed.reader_settings(dc), request.directory)
+    except (samba.SambaError, OSError) as exc:
+        return failed(f"the lab domain did not start: {exc}", "lab:samba")
+
+
+def start_on_premises(request: OnPremisesRequest) -> Future[OnPremisesSections]:
+    """`collect_on_premises` in a background thread, so it overlaps the cloud readers."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="on-premises")
+    future = executor.submit(collect_on_premises, request)
+    executor.shutdown(wait=False)
+    return future
 
 
 # -- connection --------------------------------------------------------------------------------
