@@ -107,3 +107,29 @@ def test_lab_state_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.delenv("SSPR_LAB_DIR")
     monkeypatch.chdir(tmp_path)
     assert samba.default_state_dir() == tmp_path / ".lab"
+
+
+def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.checks.registry import all_checks, run_check
+    from auditor.readers.directory import OnPremisesRequest, collect_on_premises
+    from auditor.snapshot.models import Snapshot
+
+    monkeypatch.setattr(samba, "unavailable_reason", lambda: "the Samba lab DC needs root")
+    policy = baseline_policy()
+    directory, sysvol = collect_on_premises(OnPremisesRequest(directory=policy.directory, lab_scenario="demo"))
+    assert "cannot run on this machine: the Samba lab DC needs root" in (directory.error or "")
+    assert not sysvol.readable
+    snapshot = Snapshot(tool_version="t", origin="lab:demo", directory=directory, sysvol=sysvol)
+    findings = [f for c in all_checks() if c.spec.id.startswith("ad.") for f in run_check(c, policy, snapshot)]
+    assert {f.status.value for f in findings} == {"unknown", "not_applicable"}
+    assert all("needs root" in (f.reason or "") for f in findings if f.status.value == "unknown")
+
+
+def test_no_dc_and_unknown_lab_scenario_are_reasons_too() -> None:
+    from auditor.readers.directory import OnPremisesRequest, collect_on_premises
+
+    directory = baseline_policy().directory
+    not_asked, _ = collect_on_premises(OnPremisesRequest(directory=directory, not_asked="give --ad-host"))
+    assert not_asked.error == "give --ad-host"
+    other, _ = collect_on_premises(OnPremisesRequest(directory=directory, lab_scenario="coverage"))
+    assert "no domain for scenario 'coverage'" in (other.error or "")

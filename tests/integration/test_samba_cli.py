@@ -1,0 +1,116 @@
+"""`sspr-audit` with on-premises AD, as a user runs it: the lab domain with --lab, a live DC with --ad-host."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest_samba import baseline_dc_fixture, require_samba, state_dir  # noqa: F401
+
+from auditor.lab.samba import SambaDC
+
+pytestmark = pytest.mark.samba
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "policies" / "baseline.yaml"
+BASE = "DC=corp,DC=example,DC=test"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    require_samba()
+    environment = {**os.environ, "SSPR_LAB_DIR": str(state_dir()), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "auditor.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env=environment)
+
+
+def ad_findings(out: Path) -> dict[tuple[str, str], str]:
+    report = json.loads((out / "sspr-audit.json").read_text())
+    return {(f["check"], f["target"]): f["status"] for f in report["findings"] if f["check"].startswith("ad.")}
+
+
+def test_lab_demo_reports_the_domain_drift(tmp_path: Path) -> None:
+    result = run("check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path), "--format", "json,html")
+    assert result.returncode == 1, result.stdout + result.stderr
+    findings = ad_findings(tmp_path)
+    assert findings[("ad.acl.writeback_rights", f"OU=Sales,{BASE}")] == "fail"
+    assert findings[("ad.users.temporary_password", f"CN=Tess Temp,OU=Staff,{BASE}")] == "fail"
+    assert "unknown" not in findings.values()
+    assert "ad.gpo.min_password_age" in (tmp_path / "sspr-audit.html").read_text()
+
+
+def test_lab_baseline_passes_with_the_domain(tmp_path: Path) -> None:
+    result = run("check", str(BASELINE), "--lab", "baseline", "--out", str(tmp_path), "--format", "json")
+    findings = ad_findings(tmp_path)
+    assert findings and set(findings.values()) <= {"pass", "not_applicable"}, findings
+    report = json.loads((tmp_path / "sspr-audit.json").read_text())
+    if all(f["status"] in ("pass", "not_applicable") for f in report["findings"]):
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_collect_with_the_policy_then_check_offline(tmp_path: Path) -> None:
+    snap = tmp_path / "snap.json"
+    collected = run("collect", "--lab", "demo", "--policy", str(BASELINE), "--out", str(snap))
+    assert collected.returncode == 0, collected.stderr
+    assert "directory" in collected.stdout and "sysvol" in collected.stdout
+    offline = run("check", str(BASELINE), "--snapshot", str(snap), "--out", str(tmp_path), "--format", "json")
+    assert offline.returncode == 1
+    assert ad_findings(tmp_path)[("ad.users.privileged", f"CN=Adam Admin,OU=Staff,{BASE}")] == "fail"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    from auditor.lab.server import LabServer
+
+    with LabServer("baseline") as server:
+        yield server.graph_url
+
+
+def live(dc: SambaDC, graph_url: str, out: Path, *extra: str, password: str | None = None,
+         host: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"SSPR_AD_PASSWORD": password if password is not None else dc.admin_password}
+    return run("check", str(BASELINE), "--graph-url", graph_url, "--auth", "lab", "--out", str(out),
+               "--format", "json", "--ad-host", host or dc.address, "--ad-user", dc.admin_upn,
+               "--ad-ca-file", str(dc.ca_file), *extra, env=env)
+
+
+def test_live_dc_over_ldaps_and_starttls(baseline_dc: SambaDC, emulator: str, tmp_path: Path) -> None:
+    for tls in ("ldaps", "starttls"):
+        result = live(baseline_dc, emulator, tmp_path / tls, "--ad-tls", tls)
+        findings = ad_findings(tmp_path / tls)
+        assert set(findings.values()) <= {"pass", "not_applicable"}, (tls, findings, result.stdout)
+
+
+def test_wrong_bind_password_is_a_clear_error_and_exit_3(baseline_dc: SambaDC, emulator: str,
+                                                         tmp_path: Path) -> None:
+    result = live(baseline_dc, emulator, tmp_path, password="wrong-password")
+    report = json.loads((tmp_path / "sspr-audit.json").read_text())
+    sections = {s["name"]: s for s in report["sections"]}
+    assert "invalid credentials: wrong password" in sections["directory"]["error"]
+    assert set(ad_findings(tmp_path).values()) <= {"unknown", "not_applicable"}
+    if report["summary"]["by_status"]["fail"] == 0:
+        assert result.returncode == 3, result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_dc_makes_the_ad_checks_unknown(baseline_dc: SambaDC, emulator: str, tmp_path: Path) -> None:
+    result = live(baseline_dc, emulator, tmp_path, "--timeout", "3", host="127.0.0.254")
+    findings = ad_findings(tmp_path)
+    assert findings and set(findings.values()) <= {"unknown", "not_applicable"}
+    report = json.loads((tmp_path / "sspr-audit.json").read_text())
+    if report["summary"]["by_status"]["fail"] == 0:
+        assert result.returncode == 3
+
+
+def test_missing_password_is_a_usage_error(baseline_dc: SambaDC, emulator: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SSPR_AD_PASSWORD"}
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor.cli", "check", str(BASELINE), "--graph-url", emulator, "--auth", "lab",
+         "--out", str(tmp_path), "--ad-host", baseline_dc.address, "--ad-user", baseline_dc.admin_upn],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2 and "SSPR_AD_PASSWORD" in result.stderr
+    assert not (tmp_path / "sspr-audit.json").exists()
