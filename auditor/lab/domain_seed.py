@@ -407,9 +407,28 @@ def lab_domain(scenario: str, state_dir: Path | None = None) -> Iterator[SambaDC
         raise SambaError(reason)
     state_dir = (state_dir or samba.default_state_dir()) / "samba"
     template = scenario_template(scenario, state_dir)
+    _sweep_runs(state_dir / "runs")
     dc = samba.clone(template, state_dir / "runs" / f"{scenario}-{os.getpid()}-{id(template):x}")
     try:
         with dc:
             yield dc
     finally:
         samba.remove(dc)
+
+
+def _sweep_runs(runs: Path) -> None:
+    """Remove run folders (and stop their DCs) left by processes that died without cleaning up."""
+    if not runs.is_dir():
+        return
+    for folder in runs.iterdir():
+        try:
+            owner = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if owner == os.getpid() or Path(f"/proc/{owner}").exists():
+            continue
+        log.warning("removing lab domain %s left by process %s", folder, owner)
+        try:
+            samba.remove(samba.open_dc(folder))
+        except SambaError:
+            shutil.rmtree(folder, ignore_errors=True)

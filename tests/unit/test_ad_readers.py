@@ -133,3 +133,15 @@ def test_no_dc_and_unknown_lab_scenario_are_reasons_too() -> None:
     assert not_asked.error == "give --ad-host"
     other, _ = collect_on_premises(OnPremisesRequest(directory=directory, lab_scenario="coverage"))
     assert "no domain for scenario 'coverage'" in (other.error or "")
+
+
+def test_run_folders_of_dead_processes_are_swept(tmp_path) -> None:
+    import os
+
+    from auditor.lab.domain_seed import _sweep_runs
+
+    dead, alive = tmp_path / "demo-999999999-1", tmp_path / f"demo-{os.getpid()}-2"
+    dead.mkdir()
+    alive.mkdir()
+    _sweep_runs(tmp_path)
+    assert not dead.exists() and alive.exists()
