@@ -1,0 +1,189 @@
+"""Remediation against a real Samba AD DC: ACEs, password ages and the GPO file, with rollback.
+
+Each test gets its own clone of the seeded demo domain. Byte-level comparisons read the raw
+descriptors (SD flags DACL) and the SYSVOL files directly, not through the code under test.
+Where Samba cannot run the tests skip with the reason (SSPR_REQUIRE_SAMBA=1 makes that a failure).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest_samba import baseline_policy, collect_ad, fresh_dc, settings
+
+from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
+from auditor.checks.base import Status
+from auditor.checks.registry import run_checks
+from auditor.lab import samba
+from auditor.lab.domain_seed import admin_connection, read_descriptor
+from auditor.lab.samba import SambaDC
+from auditor.policy.models import Policy
+from auditor.remediation.apply import Targets, apply, load_backup, rollback
+from auditor.remediation.changes import FindingRef, Plan
+from auditor.remediation.planner import make_plan
+from auditor.remediation.powershell import render_powershell
+
+pytestmark = pytest.mark.samba
+
+BASE = "DC=corp,DC=example,DC=test"
+SALES, STAFF = f"OU=Sales,{BASE}", f"OU=Staff,{BASE}"
+HOLDER = f"CN=AdminSDHolder,CN=System,{BASE}"
+PSO_SALES = f"CN=PSO-Sales,CN=Password Settings Container,CN=System,{BASE}"
+GPO_DN = f"CN={DEFAULT_DOMAIN_POLICY_GUID},CN=Policies,CN=System,{BASE}"
+
+
+def running(readonly_sysvol: bool = False) -> Iterator[SambaDC]:
+    dc = fresh_dc("demo")
+    if readonly_sysvol:
+        # SMB write denied: the sysvol share read-only, as a locked-down DC or a missing right would make it
+        conf = dc.smb_conf.read_text()
+        conf, count = re.subn(r"(\[sysvol\][^\[]*?)read only = No", r"\1read only = Yes", conf, flags=re.I)
+        if not count:
+            conf = re.sub(r"(\[sysvol\]\n)", r"\1\tread only = Yes\n", conf, flags=re.I)
+        dc.smb_conf.write_text(conf)
+    try:
+        with dc:
+            yield dc
+    finally:
+        samba.remove(dc)
+
+
+@pytest.fixture(name="dc")
+def dc_fixture() -> Iterator[SambaDC]:
+    yield from running()
+
+
+@pytest.fixture(name="readonly_dc")
+def readonly_dc_fixture() -> Iterator[SambaDC]:
+    yield from running(readonly_sysvol=True)
+
+
+def sysvol_file(dc: SambaDC, name: str) -> bytes | None:
+    import smbclient
+    from smbprotocol.exceptions import SMBOSError
+
+    folder = rf"\\{dc.address}\sysvol\{dc.dns_domain}\Policies\{DEFAULT_DOMAIN_POLICY_GUID}"
+    path = folder + (r"\GPT.INI" if name == "GPT.INI" else r"\MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf")
+    cache: dict[str, Any] = {}
+    smbclient.register_session(dc.address, username=dc.admin_upn, password=dc.admin_password,
+                               auth_protocol="ntlm", connection_cache=cache)
+    try:
+        with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
+            return bytes(handle.read())
+    except SMBOSError:
+        return None
+    finally:
+        smbclient.reset_connection_cache(connection_cache=cache)
+
+
+def raw_state(dc: SambaDC) -> dict[str, Any]:
+    """The raw bytes and values remediation may change, read independently of the writers."""
+    from ldap3 import BASE as SCOPE_BASE
+
+    conn = admin_connection(dc)
+    try:
+        out: dict[str, Any] = {dn: read_descriptor(conn, dn) for dn in (SALES, STAFF, BASE, HOLDER)}
+        for dn, attribute in ((BASE, "minPwdAge"), (PSO_SALES, "msDS-MinimumPasswordAge"), (GPO_DN, "versionNumber")):
+            conn.search(dn, "(objectClass=*)", SCOPE_BASE, attributes=[attribute])
+            out[f"{dn}:{attribute}"] = bytes(conn.response[0]["raw_attributes"][attribute][0])
+    finally:
+        conn.unbind()
+    out["GptTmpl.inf"] = sysvol_file(dc, "GptTmpl.inf")
+    out["GPT.INI"] = sysvol_file(dc, "GPT.INI")
+    return out
+
+
+def plan_for(dc: SambaDC, policy: Policy | None = None) -> tuple[Policy, Plan]:
+    policy = policy or baseline_policy()
+    snapshot = collect_ad(dc, policy)
+    findings = run_checks(policy, snapshot)
+    return policy, make_plan(policy, snapshot, findings)
+
+
+def failing(dc: SambaDC, policy: Policy) -> dict[FindingRef, Status]:
+    return {FindingRef.of(f): f.status for f in run_checks(policy, collect_ad(dc, policy))}
+
+
+def test_demo_plan_apply_check_then_rollback_byte_for_byte(dc: SambaDC, tmp_path: Path) -> None:
+    policy, plan = plan_for(dc)
+    assert [c.kind for c in plan.changes] == ["ldap.dacl", "ldap.password_age", "ldap.password_age", "sysvol.gpttmpl"]
+    assert "(OA;CIIO;RPWP;bf967a0a-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;" in \
+        plan.changes[0].add_aces[0].sddl()
+    manual = {(m.finding.check, m.finding.target) for m in plan.manual}
+    assert ("ad.users.temporary_password", f"CN=Tess Temp,{STAFF}") in manual
+    assert ("ad.acl.coverage", f"CN=Nora Quinn,{STAFF}") in manual
+    before = raw_state(dc)
+    result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+    assert result.outcome == "applied", result.message
+    after = failing(dc, policy)
+    fixed = {ref for change in plan.changes for ref in change.fixes}
+    assert {ref: after.get(ref) for ref in fixed} == dict.fromkeys(fixed, Status.passed)
+    assert all(after.get(m.finding) == Status.failed for m in plan.manual)  # listed, not attempted
+    changed = raw_state(dc)
+    gpt = changed["GptTmpl.inf"]
+    assert gpt.startswith(b"\xff\xfe") and "MinimumPasswordAge = 0\r\n" in gpt.decode("utf-16")
+    assert gpt.decode("utf-16").replace("MinimumPasswordAge = 0", "MinimumPasswordAge = 1") == \
+        before["GptTmpl.inf"].decode("utf-16")  # every other byte kept
+    assert int(changed[f"{GPO_DN}:versionNumber"]) == int(before[f"{GPO_DN}:versionNumber"]) + 1
+    assert f"Version={int(before[f'{GPO_DN}:versionNumber']) + 1}".encode() in changed["GPT.INI"]
+    assert changed[STAFF] == before[STAFF] and changed[SALES] != before[SALES]
+
+    restored = rollback(load_backup(tmp_path / "backup.json"), Targets(ad=settings(dc)), yes=True)
+    assert restored.outcome == "restored", restored.message
+    final = raw_state(dc)
+    for key in (SALES, STAFF, BASE, HOLDER, f"{BASE}:minPwdAge", f"{PSO_SALES}:msDS-MinimumPasswordAge",
+                "GptTmpl.inf"):
+        assert final[key] == before[key], key
+    # the GPO version only moves forward, so DCs apply the restored setting
+    assert int(final[f"{GPO_DN}:versionNumber"]) == int(before[f"{GPO_DN}:versionNumber"]) + 2
+
+
+def test_a_target_changed_by_hand_makes_apply_refuse_and_write_nothing(dc: SambaDC, tmp_path: Path) -> None:
+    _, plan = plan_for(dc)
+    dc.samba_tool("domain", "passwordsettings", "pso", "set", "PSO-Sales", "--min-pwd-age=2")
+    before = raw_state(dc)
+    result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+    assert result.outcome == "refused" and "stale" in result.message and PSO_SALES in result.message
+    assert raw_state(dc) == before and not (tmp_path / "backup.json").exists()
+
+
+def test_smb_write_denied_stops_apply_and_rollback_restores(readonly_dc: SambaDC, tmp_path: Path) -> None:
+    dc = readonly_dc
+    _, plan = plan_for(dc)
+    before = raw_state(dc)
+    result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+    assert result.outcome == "failed" and result.failed_change == "4", result.message
+    assert "change 4 failed" in result.message and "GptTmpl.inf" in result.message
+    assert [c.status for c in result.changes] == ["applied", "applied", "applied", "failed"]
+    assert raw_state(dc)[SALES] != before[SALES]
+    restored = rollback(load_backup(tmp_path / "backup.json"), Targets(ad=settings(dc)), yes=True)
+    assert restored.outcome == "restored", restored.message
+    final = raw_state(dc)
+    for key in (SALES, BASE, f"{BASE}:minPwdAge", f"{PSO_SALES}:msDS-MinimumPasswordAge", "GptTmpl.inf",
+                "GPT.INI", f"{GPO_DN}:versionNumber"):
+        assert final[key] == before[key], key
+
+
+def test_admin_sd_holder_gets_object_aces_and_a_second_apply_writes_nothing(dc: SambaDC, tmp_path: Path) -> None:
+    policy = baseline_policy()
+    assert policy.directory is not None
+    # (Samba grants Unexpire Password to Authenticated Users by default, so that check passes as is)
+    rights = policy.directory.rights.model_copy(update={"admin_sd_holder": True, "unexpire_password": True})
+    policy = baseline_policy(rights=rights)
+    _, plan = plan_for(dc, policy)
+    dacl = {c.dn: c for c in plan.changes if c.kind == "ldap.dacl"}
+    assert set(dacl) == {SALES, HOLDER}
+    assert len(dacl[HOLDER].add_aces) == 4
+    assert all(ace.inherited_object_type is None and not ace.flags for ace in dacl[HOLDER].add_aces)
+    assert "Set-Acl -Path 'AD:\\CN=AdminSDHolder" in render_powershell(plan)
+    assert apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "1.json").outcome == "applied"
+    after = failing(dc, policy)
+    assert {s for r, s in after.items() if r.check in ("ad.acl.writeback_rights", "ad.acl.unexpire_password")} \
+        == {Status.passed}
+    state = raw_state(dc)
+    again = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "2.json")
+    assert again.outcome == "nothing_to_do" and raw_state(dc) == state
