@@ -223,6 +223,8 @@ def _apply(plan: Plan, session: Session, *, yes: bool, backup_path: Path | None)
     for change in plan.changes:
         try:
             observed.append(session.writer(change.writer).observe(change))
+        except ApplyError:
+            raise  # a target that is not configured: a usage error, nothing was written
         except Exception as exc:
             return ApplyResult(outcome="failed", failed_change=change.id, changes=[
                 _result(c, "failed" if c is change else "not_attempted",
