@@ -387,7 +387,11 @@ def _target_source(args: argparse.Namespace, source: Any) -> Any:
 def _mark_fixable(report: Any, policy: Any, snapshot: Any) -> Any:
     from auditor.remediation.planner import make_plan, with_fixability
 
-    plan = make_plan(policy, snapshot, report.findings)
+    try:
+        plan = make_plan(policy, snapshot, report.findings)
+    except Exception:  # a planner bug must never stop an audit: the marks are left out instead
+        logging.getLogger(__name__).warning("could not tell which findings the plan can fix", exc_info=True)
+        return report
     return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
 
 
