@@ -41,7 +41,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from urllib.parse import quote, urlencode
 
@@ -72,7 +72,8 @@ log = logging.getLogger(__name__)
 
 GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
-    "registration_details", "groups",
+    "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
+    "directory_audits", "group_settings", "device_configurations",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -136,9 +137,14 @@ class Paging(BaseModel):
     users: int = Field(100, ge=1, le=999)
     group_members: int = Field(100, ge=1, le=999)
     registration_details: int = Field(1000, ge=1, le=1000)
+    groups: int = Field(100, ge=1, le=999)
+    directory_audits: int = Field(100, ge=1, le=999)
+    secure_score_profiles: int = Field(100, ge=1, le=999)
+    device_configurations: int = Field(100, ge=1, le=999)
 
 
-_MAX_TOP: Final = {"users": 999, "group_members": 999, "registration_details": 1000}
+_MAX_TOP: Final = {"users": 999, "group_members": 999, "registration_details": 1000, "groups": 999,
+                   "directory_audits": 999, "secure_score_profiles": 999, "device_configurations": 999}
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ class EmulatorState:
     request_log: list[RequestRecord] = field(default_factory=list)
     writes_succeeded: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    transitive: dict[str, list[JsonObject]] = field(default_factory=dict, repr=False)
+    """Flattened group memberships, computed once per group (memberships are not writable)."""
 
     def record(self, entry: RequestRecord) -> None:
         with self.lock:
@@ -372,13 +380,18 @@ def _project(obj: JsonObject, selected: list[str] | None, keep_type: bool = Fals
     return out
 
 
-_LITERAL: Final = r"true|false|null|-?\d+|'(?:[^']|'')*'"
-_CLAUSE: Final = re.compile(rf"^\s*([A-Za-z][A-Za-z0-9]*)\s+(eq)\s+({_LITERAL})\s*$", re.IGNORECASE)
+_DATETIME_LITERAL: Final = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})"
+_LITERAL: Final = rf"true|false|null|{_DATETIME_LITERAL}|-?\d+|'(?:[^']|'')*'"
+_CLAUSE: Final = re.compile(rf"^\s*([A-Za-z][A-Za-z0-9]*)\s+(eq|ge|le|gt|lt)\s+({_LITERAL})\s*$",
+                            re.IGNORECASE)
+_ORDERING: Final = frozenset({"ge", "le", "gt", "lt"})
 _AND_OUTSIDE_QUOTES: Final = re.compile(r"\s+and\s+(?=(?:[^']*'[^']*')*[^']*$)", re.IGNORECASE)
 
 
 def _literal(text: str) -> object:
     lowered = text.lower()
+    if re.fullmatch(_DATETIME_LITERAL, text):
+        return _parse_datetime(text)
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered == "null":
@@ -388,27 +401,50 @@ def _literal(text: str) -> object:
     return int(text)
 
 
-def _parse_filter(request: Request, filterable: Mapping[str, type], code: str) -> list[tuple[str, object]]:
+def _parse_datetime(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+Clause = tuple[str, str, object]
+
+
+def _parse_filter(request: Request, filterable: Mapping[str, type], code: str) -> list[Clause]:
+    """`property op literal` clauses joined by `and`: `eq` on any filterable property, `ge`/`le`/`gt`/`lt`
+    only on date-time properties (as Graph allows on e.g. directoryAudits' activityDateTime)."""
     raw = request.query_params.get("$filter")
     if raw is None:
         return []
     canonical = {name.lower(): name for name in filterable}
-    clauses: list[tuple[str, object]] = []
+    clauses: list[Clause] = []
     for part in _AND_OUTSIDE_QUOTES.split(raw):
         match = _CLAUSE.match(part)
         name = canonical.get(match.group(1).lower()) if match else None
         if match is None or name is None:
             raise _bad_request(f"Unsupported or invalid filter clause: '{part.strip()}'.", code)
         value = _literal(match.group(3))
+        operator = match.group(2).lower()
         if value is not None and not isinstance(value, filterable[name]):
             raise _bad_request(f"A binary operator with incompatible types was detected in '{part.strip()}'.",
                                code)
-        clauses.append((name, value))
+        if operator in _ORDERING and filterable[name] is not datetime:
+            raise _bad_request(f"Operator '{operator}' is not supported on '{name}'.", code)
+        clauses.append((name, operator, value))
     return clauses
 
 
-def _matches(obj: JsonObject, clauses: list[tuple[str, object]]) -> bool:
-    return all(_equal(obj.get(name), value) for name, value in clauses)
+def _matches(obj: JsonObject, clauses: list[Clause]) -> bool:
+    return all(_compare(obj.get(name), operator, value) for name, operator, value in clauses)
+
+
+def _compare(actual: object, operator: str, wanted: object) -> bool:
+    if isinstance(wanted, datetime):
+        if not isinstance(actual, str):
+            return False
+        moment = _parse_datetime(actual)
+        return {"eq": moment == wanted, "ge": moment >= wanted, "le": moment <= wanted,
+                "gt": moment > wanted, "lt": moment < wanted}[operator]
+    return _equal(actual, wanted)
 
 
 def _equal(actual: object, wanted: object) -> bool:
@@ -744,6 +780,180 @@ async def list_group_members(request: Request, lab: EmulatorState) -> Response:
     return _json(body)
 
 
+GROUPS: Final = _Collection(
+    name="groups", context="groups", type_name="microsoft.graph.group",
+    known=frozenset({"id", "displayName", "description", "mailEnabled", "mailNickname", "securityEnabled",
+                     "groupTypes", "createdDateTime"}),
+    filterable={"displayName": str, "id": str, "mailNickname": str, "securityEnabled": bool},
+    token_code="Directory_ExpiredPageToken",
+)
+TRANSITIVE_MEMBERS: Final = _Collection(
+    name="group_members", context="directoryObjects", type_name="microsoft.graph.directoryObject",
+    known=USER_PROPERTIES | {"displayName"}, filterable={}, token_code="Directory_ExpiredPageToken",
+    defaults=USER_DEFAULT_PROPERTIES,
+)
+
+
+async def list_groups(request: Request, lab: EmulatorState) -> Response:
+    return _json(_collection_body(request, lab, GROUPS, lab.tenant.groups))
+
+
+def _transitive_members(lab: EmulatorState, group_id: str) -> list[JsonObject]:
+    """Users and nested groups under `group_id`, each once, users in membership order."""
+    with lab.lock:
+        cached = lab.transitive.get(group_id.casefold())
+    if cached is not None:
+        return cached
+    users = {str(u["id"]).casefold(): u for u in lab.tenant.users}
+    groups = {str(g["id"]).casefold(): g for g in lab.tenant.groups}
+    memberships = {g.casefold(): ids for g, ids in lab.tenant.group_members.items()}
+    seen: set[str] = {group_id.casefold()}
+    out: list[JsonObject] = []
+    pending = list(memberships.get(group_id.casefold(), []))
+    while pending:
+        member = pending.pop(0).casefold()
+        if member in seen:
+            continue
+        seen.add(member)
+        if member in users:
+            out.append({"@odata.type": "#microsoft.graph.user", **users[member]})
+        elif member in groups:
+            out.append({"@odata.type": "#microsoft.graph.group", **groups[member]})
+            pending.extend(memberships.get(member, []))
+    with lab.lock:
+        lab.transitive[group_id.casefold()] = out
+    return out
+
+
+async def list_transitive_members(request: Request, lab: EmulatorState) -> Response:
+    group = _group(lab, request.path_params["group_id"])
+    members = _transitive_members(lab, str(group["id"]))
+    body = _collection_body(request, lab, TRANSITIVE_MEMBERS, members)
+    by_id = {str(m["id"]).casefold(): m["@odata.type"] for m in members}
+    body["value"] = [{"@odata.type": by_id[str(item["id"]).casefold()], **item} for item in body["value"]]
+    return _json(body)
+
+
+# --- Graph: licences, Secure Score, audit log, directory settings, Intune --------------------------
+
+
+async def list_subscribed_skus(request: Request, lab: EmulatorState) -> Response:
+    _check_options(request, frozenset({"$select"}))
+    skus = [_with_consumed_units(sku, lab) for sku in lab.tenant.subscribed_skus]
+    selected = _parse_select(request, [k for sku in skus for k in sku] or ["id"], "microsoft.graph.subscribedSku")
+    return _json({"@odata.context": _context(request, "subscribedSkus", selected),
+                  "value": [_project(sku, selected) for sku in skus]})
+
+
+def _with_consumed_units(sku: JsonObject, lab: EmulatorState) -> JsonObject:
+    """A SKU whose consumedUnits the scenario left null counts the users assigned it, as the service does."""
+    if sku.get("consumedUnits") is not None:
+        return sku
+    sku_id = str(sku.get("skuId", "")).casefold()
+    used = sum(1 for user in lab.tenant.users
+               if any(str(a.get("skuId", "")).casefold() == sku_id for a in user.get("assignedLicenses") or []))
+    return {**sku, "consumedUnits": used}
+
+
+def _history_shift(lab: EmulatorState) -> timedelta:
+    """Scenario history is dated before `as_of`; it is served as if `as_of` were now."""
+    return datetime.now(UTC) - lab.tenant.as_of
+
+
+def _shifted(moment: object, shift: timedelta) -> object:
+    if not isinstance(moment, str):
+        return moment
+    served = _parse_datetime(moment) + shift
+    return served.strftime("%Y-%m-%dT%H:%M:%S") + "Z"
+
+
+async def list_secure_scores(request: Request, lab: EmulatorState) -> Response:
+    """Newest first; `$top=N` gives the N latest days (Secure Score keeps one per day), no paging."""
+    _check_options(request, frozenset({"$top", "$select", "$skip"}))
+    shift = _history_shift(lab)
+    scores = []
+    for score in lab.tenant.secure_scores:
+        served = {**score, "createdDateTime": _shifted(score.get("createdDateTime"), shift),
+                  "controlScores": [{**c, "lastSynced": _shifted(c.get("lastSynced"), shift)}
+                                    for c in score.get("controlScores") or []]}
+        if isinstance(served["createdDateTime"], str):
+            served["id"] = f"{score.get('azureTenantId')}_{served['createdDateTime'][:10]}"
+        scores.append(served)
+    skip = _count_option(request, "$skip", 0, 10_000)
+    top = _count_option(request, "$top", len(scores) or 1, 1000)
+    selected = _parse_select(request, [k for s in scores for k in s] or ["id"], "microsoft.graph.secureScore")
+    window = scores[skip:skip + top]
+    return _json({"@odata.context": _context(request, "security/secureScores", selected),
+                  "value": [_project(s, selected) for s in window]})
+
+
+def _count_option(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) > maximum or (name == "$top" and int(raw) < 1):
+        raise _bad_request(f"Invalid value '{raw}' for query option '{name}'.")
+    return int(raw)
+
+
+CONTROL_PROFILES: Final = _Collection(
+    name="secure_score_profiles", context="security/secureScoreControlProfiles",
+    type_name="microsoft.graph.secureScoreControlProfile",
+    known=frozenset({"id", "azureTenantId", "actionType", "actionUrl", "controlCategory", "title", "deprecated",
+                     "implementationCost", "lastModifiedDateTime", "maxScore", "rank", "remediation",
+                     "remediationImpact", "service", "threats", "tier", "userImpact", "complianceInformation",
+                     "controlStateUpdates", "vendorInformation"}),
+    filterable={"id": str, "controlCategory": str, "service": str},
+)
+
+
+async def list_control_profiles(request: Request, lab: EmulatorState) -> Response:
+    return _json(_collection_body(request, lab, CONTROL_PROFILES, lab.tenant.secure_score_control_profiles))
+
+
+DIRECTORY_AUDITS: Final = _Collection(
+    name="directory_audits", context="auditLogs/directoryAudits", type_name="microsoft.graph.directoryAudit",
+    known=frozenset({"id", "category", "correlationId", "result", "resultReason", "activityDisplayName",
+                     "activityDateTime", "loggedByService", "operationType", "initiatedBy", "targetResources",
+                     "additionalDetails"}),
+    filterable={"activityDisplayName": str, "activityDateTime": datetime, "loggedByService": str,
+                "category": str, "result": str, "correlationId": str, "id": str},
+)
+
+
+async def list_directory_audits(request: Request, lab: EmulatorState) -> Response:
+    """Newest first, with `$filter` on the service, activity and `activityDateTime ge/le`."""
+    shift = _history_shift(lab)
+    audits = [{**a, "activityDateTime": _shifted(a.get("activityDateTime"), shift)}
+              for a in lab.tenant.directory_audits]
+    return _json(_collection_body(request, lab, DIRECTORY_AUDITS, audits))
+
+
+async def list_group_settings(request: Request, lab: EmulatorState) -> Response:
+    _check_options(request, frozenset({"$select"}))
+    items = lab.tenant.group_settings
+    selected = _parse_select(request, ["id", "displayName", "templateId", "values"], "microsoft.graph.groupSetting")
+    return _json({"@odata.context": _context(request, "groupSettings", selected),
+                  "value": [_project(item, selected) for item in items]})
+
+
+DEVICE_CONFIGURATIONS: Final = _Collection(
+    name="device_configurations", context="deviceManagement/deviceConfigurations",
+    type_name="microsoft.graph.deviceConfiguration",
+    known=frozenset({"id", "displayName", "description", "version", "createdDateTime", "lastModifiedDateTime",
+                     "omaSettings"}),
+    filterable={"id": str, "displayName": str},
+)
+
+
+async def list_device_configurations(request: Request, lab: EmulatorState) -> Response:
+    body = _collection_body(request, lab, DEVICE_CONFIGURATIONS, lab.tenant.device_configurations)
+    types = {str(c["id"]).casefold(): c.get("@odata.type") for c in lab.tenant.device_configurations}
+    body["value"] = [{"@odata.type": types.get(str(item.get("id")).casefold()), **item}
+                     for item in body["value"]]
+    return _json(body)
+
+
 # --- portal: the private PasswordReset API -----------------------------------------------
 
 SSPR_REQUIRED_FIELDS: Final = (
@@ -850,8 +1060,17 @@ def _routes() -> list[Route]:
          "registration_details", list_registration_details),
         (f"{graph}/reports/authenticationMethods/userRegistrationDetails/{{user_id}}", "GET",
          "registration_details", get_registration_details),
+        (f"{graph}/groups", "GET", "groups", list_groups),
         (f"{graph}/groups/{{group_id}}", "GET", "groups", get_group),
         (f"{graph}/groups/{{group_id}}/members", "GET", "groups", list_group_members),
+        (f"{graph}/groups/{{group_id}}/transitiveMembers", "GET", "groups", list_transitive_members),
+        (f"{graph}/subscribedSkus", "GET", "subscribed_skus", list_subscribed_skus),
+        (f"{graph}/security/secureScores", "GET", "secure_scores", list_secure_scores),
+        (f"{graph}/security/secureScoreControlProfiles", "GET", "secure_score_profiles", list_control_profiles),
+        (f"{graph}/auditLogs/directoryAudits", "GET", "directory_audits", list_directory_audits),
+        (f"{graph}/groupSettings", "GET", "group_settings", list_group_settings),
+        (f"{graph}/deviceManagement/deviceConfigurations", "GET", "device_configurations",
+         list_device_configurations),
         (f"{portal}/PasswordResetPolicies", "GET", "portal_sspr", get_portal_sspr),
         (f"{portal}/PasswordResetPolicies", "PUT", "portal_sspr", put_portal_sspr),
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),

@@ -19,11 +19,23 @@ returns it, so the emulator can serve it without translation::
     group_members: {group id: [user id, ...]}   # optional
     users: [...]                         # Graph user objects, all properties
     user_registration_details: [...]     # userRegistrationDetails records
+    subscribed_skus: [...]               # GET /subscribedSkus (value)
+    secure_scores: [...]                 # GET /security/secureScores (value, newest first)
+    secure_score_control_profiles: [...] # GET /security/secureScoreControlProfiles (value)
+    directory_audits: [...]              # GET /auditLogs/directoryAudits (value)
+    group_settings: [...]                # GET /groupSettings (value): Password Rule Settings
+    device_configurations: [...]         # GET /deviceManagement/deviceConfigurations (value)
+    as_of: 2025-01-06T08:00:00Z          # history is dated before this; served as if it were now
+    lab_domain_users: {...}              # users synced from the lab domain, see LabDomainUsers
     generate_users: 20                   # or a mapping, see GenerateUsers
+    generate_history: {...}              # audit events and Secure Score, see GenerateHistory
 
+``lab_domain_users`` appends the lab Samba domain's users as synced cloud users;
 ``generate_users`` appends deterministic users, their registration records and (for a
-scope of "selected group") membership of the SSPR group. :meth:`Scenario.materialized`
-applies it; :func:`load_scenario` returns materialized scenarios.
+scope of "selected group") membership of the SSPR group; ``generate_history`` appends SSPR
+audit events and daily Secure Scores computed from the users. :meth:`Scenario.materialized`
+applies them; :func:`load_scenario` returns materialized scenarios, and
+:meth:`Scenario.materialized_with_truth` also returns what each user was generated to be.
 """
 
 from __future__ import annotations
@@ -41,6 +53,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+
+from auditor.lab.coverage_data import (
+    GenerateHistory,
+    History,
+    LabDomainUsers,
+    Population,
+    TruthRow,
+    generate_history,
+    mirror_population,
+    wire_truth,
+)
 
 __all__ = [
     "MIGRATION_STATES",
@@ -114,7 +137,16 @@ class Scenario(BaseModel):
     group_members: dict[str, list[str]] = Field(default_factory=dict)
     users: list[JsonObject] = Field(default_factory=list)
     user_registration_details: list[JsonObject] = Field(default_factory=list)
+    subscribed_skus: list[JsonObject] = Field(default_factory=list)
+    secure_scores: list[JsonObject] = Field(default_factory=list)
+    secure_score_control_profiles: list[JsonObject] = Field(default_factory=list)
+    directory_audits: list[JsonObject] = Field(default_factory=list)
+    group_settings: list[JsonObject] = Field(default_factory=list)
+    device_configurations: list[JsonObject] = Field(default_factory=list)
+    as_of: datetime = _EPOCH
+    lab_domain_users: LabDomainUsers | None = None
     generate_users: GenerateUsers | None = None
+    generate_history: GenerateHistory | None = None
 
     @field_validator("generate_users", mode="before")
     @classmethod
@@ -130,20 +162,47 @@ class Scenario(BaseModel):
         _check_unique_ids("user_registration_details", self.user_registration_details, required=("id",))
         _check_unique_ids("groups", self.groups, required=("id", "displayName"))
         _check_unique_ids("on_premises_synchronization", self.on_premises_synchronization, ("id",))
+        for name in ("subscribed_skus", "secure_score_control_profiles", "directory_audits", "group_settings",
+                     "device_configurations"):
+            _check_unique_ids(name, getattr(self, name), required=("id",))
+        if self.as_of.tzinfo is None:
+            raise ValueError("as_of needs a time zone (e.g. 2025-01-06T08:00:00Z)")
         return self
 
     def materialized(self) -> Scenario:
-        """A deep copy with ``generate_users`` applied (and cleared); idempotent."""
+        """A deep copy with the generators applied (and cleared); idempotent."""
+        return self.materialized_with_truth()[0]
+
+    def materialized_with_truth(self) -> tuple[Scenario, list[TruthRow], History | None]:
+        """The materialized scenario, what each user was made to be, and the generated history."""
         state = self.model_copy(deep=True)
-        if state.generate_users is None:
-            return state
-        spec, state.generate_users = state.generate_users, None
-        population = _generate_population(spec, state)
-        state.users.extend(population.users)
-        state.user_registration_details.extend(population.registrations)
-        for group_id, members in population.group_members.items():
-            state.group_members.setdefault(group_id, []).extend(members)
-        return state
+        truth = wire_truth(state.users, state.user_registration_details, state.password_reset_policies,
+                           state.group_members)
+        populations: list[Population] = []
+        if state.lab_domain_users is not None:
+            spec, state.lab_domain_users = state.lab_domain_users, None
+            populations.append(mirror_population(spec, state.tenant_id, state.password_reset_policies, state.as_of,
+                                                 registration_record))
+        if state.generate_users is not None:
+            generated, state.generate_users = state.generate_users, None
+            populations.append(_generate_population(generated, state))
+        for population in populations:
+            state.users.extend(population.users)
+            state.user_registration_details.extend(population.registrations)
+            for group_id, members in population.group_members.items():
+                state.group_members.setdefault(group_id, []).extend(members)
+            truth.extend(population.truth)
+        history = None
+        if state.generate_history is not None:
+            wanted, state.generate_history = state.generate_history, None
+            history = generate_history(wanted, state.tenant_id, state.as_of, truth)
+            state.directory_audits = sorted([*state.directory_audits, *history.audits],
+                                            key=lambda a: str(a.get("activityDateTime", "")), reverse=True)
+            state.secure_scores = [*history.secure_scores, *state.secure_scores]
+            known = {str(p.get("id")).casefold() for p in state.secure_score_control_profiles}
+            state.secure_score_control_profiles.extend(
+                p for p in history.profiles if str(p["id"]).casefold() not in known)
+        return state, truth, history
 
     def method_configuration(self, config_id: str) -> JsonObject | None:
         """The methods-policy configuration with this id (case-insensitive), if any."""
@@ -288,13 +347,6 @@ _PASSWORDLESS = frozenset({"microsoftAuthenticatorPasswordless", "fido2SecurityK
                            "windowsHelloForBusiness"})
 
 
-@dataclass
-class _Population:
-    users: list[JsonObject]
-    registrations: list[JsonObject]
-    group_members: dict[str, list[str]]
-
-
 @dataclass(frozen=True)
 class _Roles:
     guests: frozenset[int]
@@ -347,7 +399,7 @@ def _scope_group_id(scenario: Scenario) -> str | None:
     return str(ids[0]) if ids else None
 
 
-def _generate_population(spec: GenerateUsers, scenario: Scenario) -> _Population:
+def _generate_population(spec: GenerateUsers, scenario: Scenario) -> Population:
     rng = random.Random(spec.seed)
     group_id = _scope_group_id(scenario)
     roles = _assign_roles(spec, rng, scope_is_group=group_id is not None)
@@ -357,15 +409,23 @@ def _generate_population(spec: GenerateUsers, scenario: Scenario) -> _Population
     taken = _UpnRegistry({str(user["userPrincipalName"]).casefold() for user in scenario.users})
     users: list[JsonObject] = []
     registrations: list[JsonObject] = []
+    truth: list[TruthRow] = []
     for index in range(spec.count):
         user = _make_user(index, spec, scenario, roles, rng, taken)
         users.append(user)
+        guest, enabled = index in roles.guests, index not in roles.disabled
+        in_scope = enabled and _sspr_enabled(index, roles, sspr)
+        registered: bool | None = None
         if user["accountEnabled"]:
-            enabled = _sspr_enabled(index, roles, sspr)
+            sspr_enabled = _sspr_enabled(index, roles, sspr)
             methods = _methods_for(index, roles, rng, gates, questions)
-            registrations.append(_make_registration(user, index, roles, enabled, methods, gates))
+            registrations.append(_make_registration(user, index, roles, sspr_enabled, methods, gates))
+            # the generator's intent: every enabled non-guest user not drawn as unregistered has enough methods
+            registered = index not in roles.unregistered if not guest else registrations[-1]["isSsprRegistered"]
+        truth.append(TruthRow(user["id"], user["userPrincipalName"], enabled, guest, in_scope, registered,
+                              not guest and index not in roles.unlicensed))
     members = [users[i]["id"] for i in sorted(roles.group)]
-    return _Population(users, registrations, {group_id: members} if group_id else {})
+    return Population(users, registrations, {group_id: members} if group_id else {}, truth)
 
 
 def _sspr_enabled(index: int, roles: _Roles, sspr: JsonObject) -> bool:
@@ -489,6 +549,13 @@ def _preferred(methods: list[str]) -> str:
 
 def _make_registration(user: JsonObject, index: int, roles: _Roles, enabled: bool,
                        methods: list[str], gates: int) -> JsonObject:
+    return registration_record(user, guest=index in roles.guests, admin=index in roles.admins, enabled=enabled,
+                               methods=methods, gates=gates, hours=index % 72)
+
+
+def registration_record(user: JsonObject, *, guest: bool, admin: bool, enabled: bool, methods: list[str],
+                        gates: int, hours: int) -> JsonObject:
+    """A userRegistrationDetails record: registered when the methods make up `gates` SSPR gates."""
     registered = _gate_count(methods) >= gates
     preferred = _preferred(methods)
     mfa = any(method in _MFA_METHODS for method in methods)
@@ -496,8 +563,8 @@ def _make_registration(user: JsonObject, index: int, roles: _Roles, enabled: boo
         "id": user["id"],
         "userPrincipalName": user["userPrincipalName"],
         "userDisplayName": user["displayName"],
-        "userType": "guest" if index in roles.guests else "member",
-        "isAdmin": index in roles.admins,
+        "userType": "guest" if guest else "member",
+        "isAdmin": admin,
         "isSsprRegistered": registered,
         "isSsprEnabled": enabled,
         "isSsprCapable": enabled and registered,
@@ -508,5 +575,5 @@ def _make_registration(user: JsonObject, index: int, roles: _Roles, enabled: boo
         "isSystemPreferredAuthenticationMethodEnabled": True,
         "systemPreferredAuthenticationMethods": [] if preferred == "none" else [preferred],
         "userPreferredMethodForSecondaryAuthentication": preferred,
-        "lastUpdatedDateTime": _iso(_EPOCH - timedelta(hours=index % 72)),
+        "lastUpdatedDateTime": _iso(_EPOCH - timedelta(hours=hours)),
     }

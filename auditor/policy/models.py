@@ -215,9 +215,67 @@ class Directory(Strict):
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
 
 
+# Service plans that give Entra ID P1 (AAD_PREMIUM) and P2 (AAD_PREMIUM_P2): SSPR with writeback
+# needs P1. Matched by service plan, not SKU: M365 E3/E5, EMS and Business Premium all carry them.
+AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+AAD_PREMIUM_P2_PLAN = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+
+
+class ScopeGroupMembers(Strict):
+    """Who the SSPR scope group should hold (checked when `sspr.scope` is `selected`)."""
+
+    intended: Literal["any", "all_members", "synced_members"] = Field(
+        "any",
+        description="Users who must be in the group: any (no rule beyond the group existing and holding at least "
+                    "`min_members` users), all_members (every enabled member account), synced_members (every "
+                    "enabled account synced from on-premises AD)",
+    )
+    min_members: Annotated[int, Field(ge=0, description="Fewest enabled users the group may hold")] = 1
+    allow_guests: bool = Field(False, description="Guests in the group are allowed (SSPR does not serve them)")
+
+
 class Coverage(Strict):
-    registration_min_percent: Annotated[float, Field(ge=0, le=100)] = 90
-    require_license: bool = True
+    registration_min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
+        90, description="Lowest share of in-scope users who must be registered for SSPR"
+    )
+    require_license: bool = Field(True, description="Every in-scope user must hold one of `license_service_plans`")
+    license_service_plans: Annotated[list[Annotated[str, Field(pattern=GUID_PATTERN)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN],
+        description="Service plan ids that count as Entra ID P1 or better (default: AAD_PREMIUM, AAD_PREMIUM_P2)",
+    )
+    scope_group: ScopeGroupMembers = Field(default_factory=ScopeGroupMembers)
+    secure_score_min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
+        100, description="Lowest score of the Secure Score control SelfServicePasswordReset, in percent of its maximum"
+    )
+    activity_window_days: Annotated[int, Field(ge=1, le=30)] = Field(
+        30, description="Days of SSPR audit events to summarise (Entra keeps 30 days with P1)"
+    )
+
+
+class PasswordProtection(Strict):
+    """Microsoft Entra Password Protection and smart lockout (the Password Rule Settings directory setting)."""
+
+    on_premises: Literal["enforce", "audit", "off"] = Field(
+        "enforce", description="Banned-password check on Windows Server AD domain controllers, and its mode"
+    )
+    custom_banned_list: bool | None = Field(
+        None, description="Enforce the custom banned password list (None = not checked)"
+    )
+    lockout_threshold_at_most: Annotated[int, Field(ge=1, le=50)] = Field(
+        10, description="Highest allowed smart lockout threshold (failed sign-ins before lockout)"
+    )
+    lockout_duration_seconds_at_least: Annotated[int, Field(ge=5, le=18000)] = Field(
+        60, description="Shortest allowed smart lockout duration, in seconds"
+    )
+
+
+class Client(Strict):
+    """Windows devices: the reset link on the sign-in screen."""
+
+    sign_in_reset: bool = Field(
+        True, description="Windows shows 'Reset password' at sign-in (AllowPasswordReset by GPO, or the Intune "
+                          "OMA-URI AllowAadPasswordReset)",
+    )
 
 
 class Waiver(Strict):
@@ -249,6 +307,8 @@ class Policy(Strict):
     writeback: Writeback | None = None
     directory: Directory | None = None
     coverage: Coverage | None = None
+    password_protection: PasswordProtection | None = None
+    client: Client | None = None
     waivers: list[Waiver] = Field(default_factory=list)
 
     _source: PolicySource | None = PrivateAttr(default=None)

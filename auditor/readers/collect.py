@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor import __version__
+from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
 
 log = logging.getLogger(__name__)
 
 PORTAL_OFF = "the portal reader is off (turn it on with --portal; it needs a delegated admin token)"
+GPO_NOT_READ = ("Registry.pol in SYSVOL was not read: this run has no on-premises SYSVOL connection, so the "
+                "AllowPasswordReset Group Policy setting could not be checked")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,10 @@ class CollectOptions:
     portal_url: str | None = None
     portal_credential: Any = None
     timeout_seconds: float = 30.0
+    scope_group: Any = None
+    """A `graph_coverage.GroupHint`: the policy's SSPR group, read as well as the live one."""
+    activity_days: int = 30
+    """Days of SSPR audit events (and of Secure Score history) to read."""
 
 
 def collect(options: CollectOptions) -> Snapshot:
@@ -30,7 +37,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import graph, portal
+    from auditor.readers import graph, graph_coverage, portal
 
     client = graph.build_client(options.graph_url, options.graph_credential, options.timeout_seconds)
     portal_client = (
@@ -39,27 +46,40 @@ async def collect_async(options: CollectOptions) -> Snapshot:
         else None
     )
     try:
-        cloud = [
-            graph.read_authorization_policy(client),
-            graph.read_methods_policy(client),
-            graph.read_sync_features(client),
-        ]
+        # the scope group reader waits for the portal's SSPR policy to learn the live group
+        sspr_task = asyncio.ensure_future(portal.read_sspr_policy(portal_client)) if portal_client else None
+        cloud = {
+            "authorization_policy": graph.read_authorization_policy(client),
+            "methods_policy": graph.read_methods_policy(client),
+            "sync_features": graph.read_sync_features(client),
+            "cloud_users": graph_coverage.read_cloud_users(client),
+            "registration_details": graph_coverage.read_registration_details(client),
+            "scope_groups": graph_coverage.read_scope_groups(client, _optional(sspr_task), options.scope_group),
+            "subscribed_skus": graph_coverage.read_subscribed_skus(client),
+            "secure_score": graph_coverage.read_secure_score(client, options.activity_days),
+            "sspr_activity": graph_coverage.read_sspr_activity(client, options.activity_days),
+            "password_rules": graph_coverage.read_password_rules(client),
+            "intune_sign_in_reset": graph_coverage.read_intune_sign_in_reset(client),
+        }
         if portal_client is not None:
-            cloud += [portal.read_sspr_policy(portal_client), portal.read_onprem_writeback(portal_client)]
-        results = await asyncio.gather(*cloud)
+            cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)
+        results = await asyncio.gather(*cloud.values())
+        sections: dict[str, Any] = dict(zip(cloud, results, strict=True))
+        if sspr_task is not None:
+            sections["sspr_policy"] = await sspr_task
     finally:
         if portal_client is not None:
             await portal_client.aclose()
         await _close_graph(client)
-    sections: dict[str, Any] = dict(
-        zip(("authorization_policy", "methods_policy", "sync_features"), results[:3], strict=True)
-    )
-    if portal_client is not None:
-        sections["sspr_policy"], sections["onprem_writeback"] = results[3:5]
-    else:
+    if portal_client is None:
         sections["sspr_policy"] = Section[SsprPolicyState].failed("portal", PORTAL_OFF)
         sections["onprem_writeback"] = Section[OnPremisesWritebackState].failed("portal", PORTAL_OFF)
+    sections["gpo_sign_in_reset"] = Section[GpoSignInResetState].failed("smb:SYSVOL Registry.pol", GPO_NOT_READ)
     return Snapshot(tool_version=__version__, origin=options.origin, **sections)
+
+
+async def _optional(task: asyncio.Future[Any] | None) -> Any:
+    return await asyncio.shield(task) if task is not None else None
 
 
 async def _close_graph(client: Any) -> None:

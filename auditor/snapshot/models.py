@@ -11,6 +11,17 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.snapshot.coverage import (
+    CloudUsersState,
+    GpoSignInResetState,
+    IntuneSignInResetState,
+    PasswordRulesState,
+    RegistrationState,
+    ScopeGroupsState,
+    SecureScoreState,
+    SsprActivityState,
+    SubscribedSkusState,
+)
 from auditor.snapshot.directory import DirectoryState, SysvolState
 
 T = TypeVar("T", bound=BaseModel)
@@ -126,3 +137,12 @@ class Snapshot(BaseModel):
     onprem_writeback: Section[OnPremisesWritebackState] | None = None
     directory: Section[DirectoryState] | None = None
     sysvol: Section[SysvolState] | None = None
+    cloud_users: Section[CloudUsersState] | None = None
+    registration_details: Section[RegistrationState] | None = None
+    scope_groups: Section[ScopeGroupsState] | None = None
+    subscribed_skus: Section[SubscribedSkusState] | None = None
+    secure_score: Section[SecureScoreState] | None = None
+    sspr_activity: Section[SsprActivityState] | None = None
+    password_rules: Section[PasswordRulesState] | None = None
+    intune_sign_in_reset: Section[IntuneSignInResetState] | None = None
+    gpo_sign_in_reset: Section[GpoSignInResetState] | None = None

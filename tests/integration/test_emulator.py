@@ -143,12 +143,13 @@ def test_sdk_pages_users_through_next_links(demo: LabServer) -> None:
         return seen
 
     users = run_with_client(demo, work)
-    assert len(users) == 20 and len({u.id for u in users}) == 20
+    total = len(demo.scenario.users)  # 68: 2 written out, 48 synced from the lab domain, 18 generated
+    assert total == 68 and len(users) == total and len({u.id for u in users}) == total
     assert {u.user_type for u in users} == {"Member", "Guest"}
     assert any(u.on_premises_sync_enabled for u in users)
     assert any(u.on_premises_sync_enabled is None for u in users)  # cloud-only: null, not false
     records = demo.requests("users")
-    assert [r.status for r in records] == [200, 200, 200, 200]  # 6 + 6 + 6 + 2
+    assert [r.status for r in records] == [200] * 12  # 11 pages of 6, then 2
     assert all("skiptoken" in r.query for r in records[1:]) and "skiptoken" not in records[0].query
 
 
@@ -166,7 +167,7 @@ def test_sdk_reads_registration_details_with_select_and_filter(demo: LabServer) 
     response = run_with_client(demo, work)
     expected = [r for r in demo.scenario.user_registration_details
                 if not r["isSsprRegistered"] and r["isSsprEnabled"]]
-    assert len(response.value) == len(expected) == 4
+    assert len(response.value) == len(expected) == 7  # 3 synced pilot users and 4 generated ones
     for item in response.value:
         assert item.is_sspr_registered is False and item.is_sspr_enabled is True
         assert item.user_principal_name and item.is_admin is None  # not selected
@@ -278,7 +279,8 @@ def test_users_default_projection_and_absolute_next_link(demo: LabServer) -> Non
 def test_registration_details_page_size_and_top(demo: LabServer) -> None:
     url = f"{demo.graph_url}/reports/authenticationMethods/userRegistrationDetails"
     whole = httpx.get(url, headers=BEARER).json()
-    assert "@odata.nextLink" not in whole and len(whole["value"]) == 19  # disabled user has no record
+    # disabled users have no record: 68 users, 3 disabled in the lab domain and 1 generated
+    assert "@odata.nextLink" not in whole and len(whole["value"]) == 64
     paged = httpx.get(url, params={"$top": "7", "$select": "isSsprCapable"}, headers=BEARER).json()
     assert len(paged["value"]) == 7 and set(paged["value"][0]) == {"id", "isSsprCapable"}
 
@@ -486,13 +488,17 @@ def test_demo_has_the_planted_drift() -> None:
     assert onprem["enablementForTenant"] and not onprem["accountUnlockEnabled"]
     assert s.authorization_policy["allowedToUseSSPR"] is True
     assert s.authentication_methods_policy["policyMigrationState"] == "migrationInProgress"
-    assert len(s.users) == 20
+    assert len(s.users) == 68
     synced = [u for u in s.users if u["onPremisesSyncEnabled"]]
-    assert 0 < len(synced) < len(s.users)
+    assert len(synced) == 48  # the lab domain's 45 users and the 3 the demo domain plants
+    assert {u["onPremisesSamAccountName"] for u in synced} >= {"nora.quinn", "adam.admin", "tess.temp"}
+    enabled = {u["id"] for u in s.users if u["accountEnabled"]}
     in_scope = {r["id"] for r in s.user_registration_details if r["isSsprEnabled"]}
-    assert in_scope == set(s.group_members[SSPR_PILOT])
+    assert in_scope == set(s.group_members[SSPR_PILOT]) & enabled
     unregistered = [r for r in s.user_registration_details if r["isSsprEnabled"] and not r["isSsprRegistered"]]
-    assert len(unregistered) == 4
+    assert len(unregistered) == 7
+    sales = [u for u in synced if ",OU=Sales," in u["onPremisesDistinguishedName"]]
+    assert sales and not {u["id"] for u in sales} & in_scope  # the pilot leaves Sales out
 
 
 def test_generated_users_are_deterministic_and_scale() -> None:

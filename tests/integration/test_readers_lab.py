@@ -75,9 +75,14 @@ def test_portal_403_makes_portal_checks_unknown_with_the_reason() -> None:
     assert not snapshot.sspr_policy.readable and "403" in (snapshot.sspr_policy.error or "")
     result = audit(load_policy(BASELINE), snapshot, ExitPolicy())
     for finding in result.findings:
-        if finding.check in PORTAL_CHECKS:
+        if finding.check in PORTAL_CHECKS - {"sspr.scope"}:
             assert finding.status == Status.unknown, finding
             assert "403" in (finding.reason or "")
+    # the scope alone has a documented inference: from isSsprEnabled, saying so and why
+    (scope,) = [f for f in result.findings if f.check == "sspr.scope"]
+    assert scope.status == Status.passed and scope.actual == "all"
+    assert "inferred" in (scope.reason or "") and "403" in (scope.reason or "")
+    assert any("inferred" in e.field for e in scope.evidence)
     graph_only = [f for f in result.findings if f.check in ("admin_sspr", "methods_policy.migration")]
     assert all(f.status == Status.passed for f in graph_only)
 

@@ -1,8 +1,15 @@
-"""sspr.scope: SSPR is enabled for the users the policy names (none, one group, or all)."""
+"""sspr.scope: SSPR is enabled for the users the policy names (none, one group, or all).
+
+With the portal's SSPR policy unreadable (the portal reader is off, or it failed), the scope is
+inferred from `userRegistrationDetails.isSsprEnabled`: all when every member account (admins
+aside) has it, none when none does, selected otherwise; the evidence says it was inferred. With
+neither readable the check is unknown.
+"""
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.coverage import ScopeResolution, enabled_members, infer_scope
 from auditor.policy.models import Scope
 from auditor.snapshot.models import SsprPolicyState
 
@@ -11,7 +18,7 @@ SPEC = CheckSpec(
     title="Self-service password reset is enabled for the intended users",
     severity=Severity.high,
     policy_key="sspr.scope",
-    sections=("sspr_policy",),
+    sections=("sspr_policy", "registration_details"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr",
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-deployment",
@@ -25,7 +32,15 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     sspr = ctx.policy.sspr
     assert sspr is not None
-    live = ctx.section("sspr_policy")
+    try:
+        live = ctx.section("sspr_policy")
+    except Unreadable as portal:
+        try:
+            records = ctx.section("registration_details")
+        except Unreadable as registration:
+            raise Unreadable(f"{portal.reason}; and the scope cannot be inferred from registration details: "
+                             f"{registration.reason}", portal.evidence + registration.evidence) from None
+        return _inferred(ctx, infer_scope(ctx.snapshot, records), portal.reason)
     source = ctx.source("sspr_policy")
     evidence = [Evidence(source=source, field="enablementType", value=live.enablement)]
     findings = [ctx.compare(sspr.scope.value, live.enablement, evidence, what="the SSPR scope")]
@@ -53,3 +68,47 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
     return ctx.result(Status.failed, target="scope group", expected=expected, actual=actual,
                       evidence=evidence, key="sspr.group",
                       reason="SSPR is enabled for a different group than the policy names")
+
+
+def _inferred(ctx: Context, scope: ScopeResolution, portal_reason: str) -> list[Finding]:
+    assert ctx.policy.sspr is not None
+    sspr = ctx.policy.sspr
+    evidence = [*scope.evidence, Evidence(source=ctx.source("sspr_policy"), field="(section)", value=portal_reason)]
+    finding = ctx.compare(sspr.scope.value, scope.enablement, evidence, what="the SSPR scope (inferred)")
+    note = (f"inferred from isSsprEnabled because the portal's SSPR policy was not read ({portal_reason}); a group "
+            "that holds every member looks like `all`")
+    findings = [finding.model_copy(update={"reason": f"{finding.reason}; {note}" if finding.reason else note})]
+    if sspr.scope == Scope.selected and scope.enablement == Scope.selected.value and sspr.group is not None:
+        findings.append(_inferred_group(ctx, scope, evidence))
+    return findings
+
+
+def _inferred_group(ctx: Context, scope: ScopeResolution, evidence: list[Evidence]) -> Finding:
+    """The users enabled for SSPR are the policy group's enabled members (compared as sets of users)."""
+    assert ctx.policy.sspr is not None and ctx.policy.sspr.group is not None
+    group = ctx.policy.sspr.group
+    label = group.name or group.id or "the group"
+    try:
+        groups = ctx.section("scope_groups")
+        members = enabled_members(ctx.section("cloud_users"))
+    except Unreadable as exc:
+        return ctx.result(Status.unknown, target="scope group", key="sspr.group", evidence=evidence,
+                          reason=f"the scope group cannot be inferred: {exc.reason}")
+    found = groups.find(group.id, group.name)
+    if found is None or not found.found or found.error:
+        why = "was not read" if found is None else found.error or "does not exist"
+        return ctx.result(Status.unknown, target="scope group", key="sspr.group", evidence=evidence,
+                          reason=f"the scope group cannot be inferred: {label} {why}")
+    in_group = {i.lower() for i in found.user_ids} & members.keys()
+    extra, missing = sorted(scope.ids - in_group), sorted(in_group - scope.ids)
+    group_evidence = [*evidence, Evidence(source=ctx.source("scope_groups"), field=f"{label} transitiveMembers",
+                                          value=len(in_group))]
+    expected = {"id": group.id, "name": group.name}
+    actual = {"sspr_enabled_not_in_group": len(extra), "in_group_not_sspr_enabled": len(missing), "inferred": True}
+    if not extra and not missing:
+        return ctx.result(Status.passed, target="scope group", key="sspr.group", expected=expected, actual=actual,
+                          evidence=group_evidence, reason=f"inferred: the users enabled for SSPR are {label}'s members")
+    return ctx.result(Status.failed, target="scope group", key="sspr.group", expected=expected, actual=actual,
+                      evidence=group_evidence,
+                      reason=f"inferred: {len(extra)} user(s) enabled for SSPR are not in {label} and {len(missing)} "
+                             f"of its members are not enabled, so SSPR is scoped to another group")

@@ -1,0 +1,84 @@
+"""client.sign_in_reset: Windows shows "Reset password" on the sign-in screen (Group Policy or Intune)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+
+SPEC = CheckSpec(
+    id="client.sign_in_reset",
+    title="Windows devices offer password reset on the sign-in screen",
+    severity=Severity.low,
+    policy_key="client.sign_in_reset",
+    sections=("intune_sign_in_reset", "gpo_sign_in_reset"),
+    references=(
+        "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-windows",
+        "https://learn.microsoft.com/windows/client-management/mdm/policy-csp-authentication#allowaadpasswordreset",
+    ),
+    fix=Fix(
+        portal="Intune admin center > Devices > Configuration > Create > Windows 10 and later > Templates > Custom: "
+               "OMA-URI ./Vendor/MSFT/Policy/Config/Authentication/AllowAadPasswordReset, Integer, 1 (assign it to "
+               "the devices); or a GPO linked to the computers that sets HKLM\\SOFTWARE\\Policies\\Microsoft\\"
+               "AzureADAccount AllowPasswordReset (DWORD) = 1",
+    ),
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    client = ctx.policy.client
+    assert client is not None
+    wanted = client.sign_in_reset
+    sources: dict[str, bool | None] = {}  # source → True (on), False (read, not on), None (unreadable)
+    evidence: list[Evidence] = []
+    reasons: list[str] = []
+    intune = _readable(ctx, "intune_sign_in_reset", reasons, evidence)
+    if intune is not None:
+        values = [s.value for s in intune.settings]
+        evidence.append(Evidence(source=ctx.source("intune_sign_in_reset"), field="omaSettings[AllowAadPasswordReset]",
+                                 value={s.display_name: s.value for s in intune.settings}))
+        sources["Intune"] = any(_on(v) for v in values)
+    gpo = _readable(ctx, "gpo_sign_in_reset", reasons, evidence)
+    if gpo is not None:
+        linked = [v for v in gpo.values if v.linked]
+        evidence.append(Evidence(source=ctx.source("gpo_sign_in_reset"),
+                                 field=r"Machine\Registry.pol AzureADAccount\AllowPasswordReset",
+                                 value={v.display_name or v.gpo_guid: v.value for v in linked}))
+        sources["Group Policy"] = any(v.value == 1 for v in linked)
+    enabled_by = [name for name, on in sources.items() if on]
+    unread = [name for name in ("Intune", "Group Policy") if name not in sources]
+    actual: Any = {"enabled_by": enabled_by, "not_read": unread}
+    if wanted:
+        if enabled_by:
+            return [ctx.result(Status.passed, target="sign-in screen", expected=True, actual=actual,
+                               evidence=evidence)]
+        if not unread:
+            return [ctx.result(Status.failed, target="sign-in screen", expected=True, actual=actual,
+                               evidence=evidence, reason="neither an Intune profile nor a linked GPO turns on the "
+                                                         "reset link on the Windows sign-in screen")]
+    else:
+        if enabled_by:
+            return [ctx.result(Status.failed, target="sign-in screen", expected=False, actual=actual,
+                               evidence=evidence, reason=f"{' and '.join(enabled_by)} turn(s) the reset link on, "
+                                                         "the policy wants it off")]
+        if not unread:
+            return [ctx.result(Status.passed, target="sign-in screen", expected=False, actual=actual,
+                               evidence=evidence)]
+    return [ctx.result(Status.unknown, target="sign-in screen", expected=wanted, actual=actual, evidence=evidence,
+                       reason="the setting could come from a source that could not be read: " + "; ".join(reasons))]
+
+
+def _readable(ctx: Context, name: str, reasons: list[str], evidence: list[Evidence]) -> Any:
+    section = getattr(ctx.snapshot, name, None)
+    if section is None:
+        reasons.append(f"`{name}` was not collected in this snapshot")
+        return None
+    if not section.readable:
+        reasons.append(f"{section.source}: {section.error or 'no value'}")
+        evidence.append(Evidence(source=section.source, field="(section)"))
+        return None
+    return section.value
+
+
+def _on(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true")

@@ -1,0 +1,58 @@
+"""licensing.in_scope: every user SSPR covers holds Entra ID P1 or better (matched by service plan)."""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.coverage import licence_stats, resolve_scope, shown
+
+SPEC = CheckSpec(
+    id="licensing.in_scope",
+    title="Every user in SSPR scope holds an Entra ID P1 (or better) service plan",
+    severity=Severity.medium,
+    policy_key="coverage.require_license",
+    sections=("cloud_users", "sspr_policy", "registration_details", "scope_groups"),
+    references=(
+        "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-licensing",
+        "https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference",
+    ),
+    fix=Fix(
+        portal="Microsoft 365 admin center > Billing > Licenses (or Entra admin center > Identity > Billing > "
+               "Licenses): assign a licence that carries Entra ID P1 (AAD_PREMIUM) to the users listed, "
+               "ideally through group-based licensing on the SSPR group",
+        graph="POST /users/{id}/assignLicense {\"addLicenses\": [{\"skuId\": \"<SKU with AAD_PREMIUM>\"}], "
+              "\"removeLicenses\": []}",
+        powershell="Set-MgUserLicense -UserId <upn> -AddLicenses @{SkuId='<SKU with AAD_PREMIUM>'} "
+                   "-RemoveLicenses @()",
+    ),
+    description="SSPR for cloud users needs P1 only for some features, but password writeback and SSPR for "
+                "synced users need Entra ID P1 or P2 for every user who uses them.",
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    coverage = ctx.policy.coverage
+    assert coverage is not None
+    if not coverage.require_license:
+        return [ctx.result(Status.not_applicable, target="in-scope users",
+                           reason="coverage.require_license is false: licences are not checked")]
+    users = ctx.section("cloud_users")
+    scope = resolve_scope(ctx.snapshot)
+    stats = licence_stats(scope, users, coverage.license_service_plans)
+    evidence = [*scope.evidence,
+                Evidence(source=ctx.source("cloud_users"), field="assignedPlans[].servicePlanId",
+                         value={"licensed": stats.licensed, "in_scope": stats.in_scope})]
+    skus = ctx.snapshot.subscribed_skus
+    if skus is not None and skus.value is not None:
+        seats, used = skus.value.seats_with({p.lower() for p in coverage.license_service_plans})
+        evidence.append(Evidence(source=skus.source, field="prepaidUnits.enabled / consumedUnits",
+                                 value={"seats": seats, "used": used}))
+    expected = {"unlicensed": 0, "service_plans": list(coverage.license_service_plans)}
+    actual = {"in_scope": stats.in_scope, "licensed": stats.licensed, "unlicensed": len(stats.unlicensed),
+              "unlicensed_users": shown(stats.unlicensed), "scope": scope.basis}
+    inferred = f" (scope {scope.note})" if scope.basis == "inferred" else ""
+    if not stats.unlicensed:
+        return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual,
+                           evidence=evidence, reason=f"all {stats.in_scope} in-scope users are licensed{inferred}")]
+    return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
+                       reason=f"{len(stats.unlicensed)} of {stats.in_scope} in-scope users hold none of the "
+                              f"service plans the policy counts as Entra ID P1 or better{inferred}")]

@@ -1,0 +1,65 @@
+"""registration.coverage: enough of the users SSPR covers have registered the methods a reset needs."""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.coverage import registration_stats, resolve_scope, shown
+
+SPEC = CheckSpec(
+    id="registration.coverage",
+    title="Enough in-scope users are registered for self-service password reset",
+    severity=Severity.medium,
+    policy_key="coverage.registration_min_percent",
+    sections=("registration_details", "sspr_policy", "cloud_users", "scope_groups"),
+    references=(
+        "https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails",
+        "https://learn.microsoft.com/entra/identity/authentication/howto-registration-mfa-sspr-combined",
+        "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-deployment",
+    ),
+    fix=Fix(
+        portal="Entra admin center > Protection > Password reset > Registration: require users to register when "
+               "signing in; then follow up with the users listed (Protection > Authentication methods > "
+               "User registration details shows them)",
+    ),
+    description="A user in scope who has not registered enough methods cannot reset and calls the helpdesk.",
+)
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    coverage = ctx.policy.coverage
+    assert coverage is not None
+    records = ctx.section("registration_details")  # a tenant without P1 answers 403 here: unknown, with that
+    scope = resolve_scope(ctx.snapshot)
+    users_section = ctx.snapshot.cloud_users
+    users = users_section.value if users_section is not None and users_section.readable else None
+    stats = registration_stats(scope, records, users)
+    wanted = coverage.registration_min_percent
+    evidence = [*scope.evidence,
+                Evidence(source=ctx.source("registration_details"), field="isSsprRegistered",
+                         value={"registered": stats.registered, "in_scope": stats.in_scope,
+                                "no_record": len(stats.no_record)})]
+    expected = {"min_percent": wanted}
+    actual = {"in_scope": stats.in_scope, "registered": stats.registered, "percent": stats.percent,
+              "not_registered": len(stats.not_registered), "no_record": len(stats.no_record),
+              "unregistered_users": shown([*stats.not_registered, *stats.no_record]), "scope": scope.basis}
+    inferred = f" (scope {scope.note})" if scope.basis == "inferred" else ""
+    if stats.in_scope == 0:
+        return [ctx.result(Status.not_applicable, target="in-scope users", expected=expected, actual=actual,
+                           evidence=evidence, reason=f"no user is in SSPR scope, so there is nothing to cover "
+                                                     f"(sspr.scope reports the scope){inferred}")]
+    percent = stats.percent or 0.0
+    if percent >= wanted:
+        return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual,
+                           evidence=evidence,
+                           reason=f"{stats.registered} of {stats.in_scope} in-scope users ({percent}%) are "
+                                  f"registered{inferred}")]
+    best_case = 100 * (stats.registered + len(stats.no_record)) / stats.in_scope
+    if best_case >= wanted:
+        return [ctx.result(Status.unknown, target="in-scope users", expected=expected, actual=actual,
+                           evidence=evidence,
+                           reason=f"{percent}% are known to be registered; {len(stats.no_record)} in-scope users "
+                                  f"have no registration record, and whether coverage reaches {wanted}% depends "
+                                  f"on them{inferred}")]
+    return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
+                       reason=f"{stats.registered} of {stats.in_scope} in-scope users ({percent}%) are registered "
+                              f"for SSPR, below the policy's {wanted}%{inferred}")]

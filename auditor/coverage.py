@@ -1,0 +1,477 @@
+"""Who is actually covered: the in-scope users, their registration and licences, Secure Score's
+view of SSPR, and the SSPR activity, computed from a snapshot with no I/O.
+
+The checks (`licensing.in_scope`, `registration.coverage`, `secure_score.sspr`, `sspr.scope`)
+and the report's coverage section use the same functions, so every count in the report is the
+count the checks judged.
+
+Definitions (the report says them too):
+
+* **in scope**: enabled member accounts (not guests) that the SSPR policy in force covers: every
+  one when the scope is *all*, the group's transitive members when it is *selected*, nobody when
+  *none*. When the portal's policy cannot be read, the scope is **inferred** from
+  `userRegistrationDetails.isSsprEnabled` (Microsoft's own per-user verdict), and every count
+  says so.
+* **registered**: an in-scope user whose registration record has `isSsprRegistered`; a user with
+  no record is counted apart (*no record*), never as registered.
+* **licensed**: an in-scope user with an active service plan among the policy's
+  `license_service_plans` (by default AAD_PREMIUM and AAD_PREMIUM_P2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.checks.base import Evidence, Unreadable
+from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Policy, Scope
+from auditor.snapshot.coverage import (
+    CloudUsersState,
+    RegistrationState,
+    ScopeGroup,
+    ScopeGroupsState,
+    SecureScoreState,
+    SsprActivityState,
+    UserRow,
+)
+from auditor.snapshot.models import Section, Snapshot
+
+INFERRED = "inferred from userRegistrationDetails.isSsprEnabled (the portal's SSPR policy was not read)"
+DEFAULT_PLANS = (AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN)
+SHOWN_IN_FINDINGS = 25
+
+
+def _value(snapshot: Snapshot, name: str) -> Any:
+    """The value of a section, or raise Unreadable with its reason."""
+    section: Section[Any] | None = getattr(snapshot, name, None)
+    if section is None:
+        raise Unreadable(f"`{name}` was not collected in this snapshot")
+    if section.error is not None or section.value is None:
+        raise Unreadable(f"{section.source}: {section.error or 'no value'}",
+                         [Evidence(source=section.source, field="(section)")])
+    return section.value
+
+
+def _reason(snapshot: Snapshot, name: str) -> str:
+    try:
+        _value(snapshot, name)
+    except Unreadable as exc:
+        return exc.reason
+    return "readable"
+
+
+def _source(snapshot: Snapshot, name: str) -> str:
+    section = getattr(snapshot, name, None)
+    return section.source if section is not None else name
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeResolution:
+    basis: Literal["portal", "inferred"]
+    enablement: Literal["none", "selected", "all"]
+    ids: frozenset[str]
+    """Lower-case object ids of the in-scope users."""
+    evidence: tuple[Evidence, ...]
+    note: str | None = None
+
+
+def enabled_members(users: CloudUsersState) -> dict[str, UserRow]:
+    return {u.id.lower(): u for u in users.users if u.enabled and not u.guest}
+
+
+def resolve_scope(snapshot: Snapshot) -> ScopeResolution:
+    """The users the SSPR policy in force covers; inferred from registration details without the portal."""
+    portal = getattr(snapshot, "sspr_policy", None)
+    if portal is not None and portal.readable:
+        return _scope_from_portal(snapshot)
+    try:
+        records: RegistrationState = _value(snapshot, "registration_details")
+    except Unreadable as exc:
+        portal_evidence = Evidence(source=_source(snapshot, "sspr_policy"), field="(section)")
+        raise Unreadable(f"the SSPR scope could not be read ({_reason(snapshot, 'sspr_policy')}) nor inferred "
+                         f"from registration details ({exc.reason})", [portal_evidence, *exc.evidence]) from None
+    return infer_scope(snapshot, records)
+
+
+def _scope_from_portal(snapshot: Snapshot) -> ScopeResolution:
+    live = _value(snapshot, "sspr_policy")
+    source = _source(snapshot, "sspr_policy")
+    evidence = [Evidence(source=source, field="enablementType", value=live.enablement)]
+    if live.enablement == Scope.none.value:
+        return ScopeResolution("portal", "none", frozenset(), tuple(evidence))
+    members = enabled_members(_value(snapshot, "cloud_users"))
+    if live.enablement == Scope.all.value:
+        return ScopeResolution("portal", "all", frozenset(members), tuple(evidence))
+    groups: ScopeGroupsState = _value(snapshot, "scope_groups")
+    evidence.append(Evidence(source=source, field="passwordResetEnabledGroupIds", value=live.group_ids))
+    ids: set[str] = set()
+    notes = []
+    for group_id in live.group_ids:
+        group = groups.find(group_id)
+        if group is None:
+            raise Unreadable(f"the SSPR scope group {group_id} was not read in this snapshot")
+        if group.error is not None:
+            raise Unreadable(f"the members of the SSPR scope group {group.display_name or group_id} could not be "
+                             f"read: {group.error}")
+        if not group.found:
+            notes.append(f"the scope group {group_id} does not exist, so it covers nobody")
+            continue
+        ids |= {i.lower() for i in group.user_ids}
+        evidence.append(Evidence(source=_source(snapshot, "scope_groups"), field=f"{group.display_name} members",
+                                 value=len(group.user_ids)))
+    return ScopeResolution("portal", "selected", frozenset(ids & members.keys()), tuple(evidence),
+                           "; ".join(notes) or None)
+
+
+def infer_scope(snapshot: Snapshot, records: RegistrationState) -> ScopeResolution:
+    """Scope from isSsprEnabled: all when every member (admins aside) has it, none when nobody does.
+
+    Admins are left out of the all/none/selected verdict because the admin SSPR policy, not the
+    user policy, governs them. A selected group that holds every member looks like `all` here.
+    """
+    members = None
+    with contextlib.suppress(Unreadable):  # registration details alone still tell who is enabled for SSPR
+        members = enabled_members(_value(snapshot, "cloud_users"))
+    candidates = [r for r in records.records if not r.guest and (members is None or r.id.lower() in members)]
+    judged = [r for r in candidates if not r.admin]
+    on = sum(1 for r in judged if r.sspr_enabled)
+    enablement: Literal["none", "selected", "all"] = (
+        "none" if on == 0 else "all" if on == len(judged) else "selected")
+    ids = frozenset(r.id.lower() for r in candidates if r.sspr_enabled)
+    evidence = (Evidence(source=_source(snapshot, "registration_details"), field="isSsprEnabled (inferred)",
+                         value={"members_enabled": on, "members": len(judged)}),)
+    return ScopeResolution("inferred", enablement, ids, evidence, INFERRED)
+
+
+# --- registration and licences ---------------------------------------------------------------------
+
+
+class UserRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    upn: str
+    display_name: str = ""
+    detail: str = Field("", description="Why the user is listed")
+
+
+@dataclass(frozen=True)
+class RegistrationStats:
+    in_scope: int
+    registered: int
+    not_registered: list[UserRef]
+    no_record: list[UserRef]
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.registered / self.in_scope, 2) if self.in_scope else None
+
+
+def registration_stats(scope: ScopeResolution, records: RegistrationState,
+                       users: CloudUsersState | None) -> RegistrationStats:
+    by_id = records.by_id()
+    people = users.by_id() if users is not None else {}
+    registered = 0
+    missing, no_record = [], []
+    for uid in sorted(scope.ids):
+        record = by_id.get(uid)
+        person = people.get(uid)
+        name = person.display_name if person else ""
+        if record is None:
+            no_record.append(UserRef(id=uid, upn=person.upn if person else "", display_name=name,
+                                     detail="no registration record"))
+        elif record.sspr_registered:
+            registered += 1
+        else:
+            missing.append(UserRef(id=uid, upn=record.upn, display_name=name, detail="not registered for SSPR"))
+    return RegistrationStats(len(scope.ids), registered, _by_upn(missing), _by_upn(no_record))
+
+
+@dataclass(frozen=True)
+class LicenceStats:
+    in_scope: int
+    licensed: int
+    unlicensed: list[UserRef]
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.licensed / self.in_scope, 2) if self.in_scope else None
+
+
+def licence_stats(scope: ScopeResolution, users: CloudUsersState, plans: list[str] | tuple[str, ...]) -> LicenceStats:
+    wanted = {p.lower() for p in plans}
+    people = users.by_id()
+    licensed = 0
+    missing = []
+    for uid in sorted(scope.ids):
+        person = people.get(uid)
+        if person is not None and wanted & set(users.plans_of(person)):
+            licensed += 1
+            continue
+        missing.append(UserRef(id=uid, upn=person.upn if person else "", display_name=person.display_name if person
+                               else "", detail="no active Entra ID P1/P2 service plan" if person
+                               else "not in the user list"))
+    return LicenceStats(len(scope.ids), licensed, _by_upn(missing))
+
+
+def _by_upn(users: list[UserRef]) -> list[UserRef]:
+    return sorted(users, key=lambda u: (u.upn.casefold(), u.id))
+
+
+def shown(users: list[UserRef], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
+    """The first UPNs of a list, for a finding (the report's coverage section and CSV have them all)."""
+    names = [u.upn or u.id for u in users[:limit]]
+    return names + ([f"... and {len(users) - limit} more"] if len(users) > limit else [])
+
+
+# --- Secure Score: current and projected ------------------------------------------------------------
+
+
+class SecureScoreProjection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    score: float
+    change: float
+    estimate: bool = True
+    basis: str
+
+
+def control_max(state: SecureScoreState) -> float | None:
+    if state.max_score:
+        return state.max_score
+    if state.score is not None and state.percent:
+        return round(state.score * 100 / state.percent, 2)
+    return None
+
+
+def control_percent(state: SecureScoreState) -> float | None:
+    if state.percent is not None:
+        return state.percent
+    top = control_max(state)
+    return round(100 * state.score / top, 2) if state.score is not None and top else None
+
+
+def project_secure_score(policy: Policy, snapshot: Snapshot, state: SecureScoreState) -> SecureScoreProjection | None:
+    """The control's score if the policy's SSPR scope were applied: an estimate, since Secure Score counts
+    its own users (`total`) and recomputes once a day."""
+    top = control_max(state)
+    if policy.sspr is None or top is None or state.score is None:
+        return None
+    total = state.total
+    if policy.sspr.scope == Scope.all:
+        score, basis = top, "scope all: Secure Score would count no user without SSPR"
+    elif policy.sspr.scope == Scope.none:
+        score, basis = 0.0, "scope none: nobody would have SSPR"
+    elif not total:
+        return None
+    else:
+        group = policy.sspr.group
+        try:
+            members = enabled_members(_value(snapshot, "cloud_users"))
+            groups: ScopeGroupsState = _value(snapshot, "scope_groups")
+        except Unreadable:
+            return None
+        found: ScopeGroup | None = groups.find(group.id if group else None, group.name if group else None)
+        if found is None or not found.found or found.error:
+            return None
+        covered = len({i.lower() for i in found.user_ids} & members.keys())
+        score = round(top * min(covered, total) / total, 2)
+        basis = (f"scope selected: {covered} enabled members of {found.display_name or found.query} out of "
+                 f"the {total} users Secure Score counts")
+    return SecureScoreProjection(score=round(score, 2), change=round(score - state.score, 2), basis=basis)
+
+
+# --- the report's coverage section ------------------------------------------------------------------
+
+
+class ActivityPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    resets: int
+    resets_failed: int
+    unlocks: int
+    blocked: int
+    registrations: int
+    other: int
+
+
+class WritebackChange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    enabled: bool
+    initiated_by: str | None
+
+
+class ActivitySummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    window_start: datetime
+    window_end: datetime
+    window_days: int
+    events: int
+    resets: int
+    resets_failed: int
+    unlocks: int
+    blocked: int
+    blocked_users: int
+    registrations: int
+    other: int
+    writeback_enabled: int
+    writeback_disabled: int
+    writeback_changes: list[WritebackChange] = Field(default_factory=list)
+    days: list[ActivityPoint] = Field(default_factory=list, description="One point per day of the window, oldest first")
+
+
+class ScoreHistoryPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    percent: float | None
+    count: int | None
+    total: int | None
+
+
+class SecureScoreSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    control: str
+    as_of: datetime | None
+    score: float | None
+    max_score: float | None
+    percent: float | None
+    count: int | None
+    total: int | None
+    implementation_status: str | None
+    projected: SecureScoreProjection | None = None
+    history: list[ScoreHistoryPoint] = Field(default_factory=list)
+
+
+class CoverageReport(BaseModel):
+    """Counts and lists behind the coverage checks, for the report (see the module's definitions)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scope_basis: Literal["portal", "inferred"] | None = Field(None, description="How the in-scope users were found")
+    scope: Literal["none", "selected", "all"] | None = None
+    scope_note: str | None = None
+    users_total: int | None = None
+    enabled_members: int | None = None
+    guests: int | None = None
+    disabled: int | None = None
+    in_scope: int | None = None
+    registered: int | None = None
+    not_registered: int | None = None
+    no_record: int | None = None
+    registered_percent: float | None = None
+    registration_min_percent: float | None = None
+    licensed: int | None = None
+    unlicensed: int | None = None
+    licensed_percent: float | None = None
+    licence_seats: int | None = Field(None, description="Enabled units of the SKUs carrying a counted service plan")
+    licence_seats_used: int | None = None
+    unregistered_users: list[UserRef] = Field(default_factory=list, description="Not registered, then no record")
+    unlicensed_users: list[UserRef] = Field(default_factory=list)
+    secure_score: SecureScoreSummary | None = None
+    activity: ActivitySummary | None = None
+    unavailable: dict[str, str] = Field(default_factory=dict, description="Part of the section → why it is missing")
+
+
+def coverage_report(policy: Policy, snapshot: Snapshot) -> CoverageReport:
+    """Every count the coverage checks use, or why it could not be counted."""
+    data: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
+    coverage = policy.coverage
+    plans = list(coverage.license_service_plans) if coverage else list(DEFAULT_PLANS)
+    users = _optional(snapshot, "cloud_users", unavailable, "users")
+    if users is not None:
+        data.update(users_total=len(users.users), enabled_members=len(enabled_members(users)),
+                    guests=sum(1 for u in users.users if u.guest),
+                    disabled=sum(1 for u in users.users if not u.enabled))
+    try:
+        scope: ScopeResolution | None = resolve_scope(snapshot)
+    except Unreadable as exc:
+        scope = None
+        unavailable["scope"] = exc.reason
+    if scope is not None:
+        data.update(scope_basis=scope.basis, scope=scope.enablement, scope_note=scope.note, in_scope=len(scope.ids))
+        records = _optional(snapshot, "registration_details", unavailable, "registration")
+        if records is not None:
+            stats = registration_stats(scope, records, users)
+            data.update(registered=stats.registered, not_registered=len(stats.not_registered),
+                        no_record=len(stats.no_record), registered_percent=stats.percent,
+                        unregistered_users=[*stats.not_registered, *stats.no_record])
+        if users is not None:
+            licences = licence_stats(scope, users, plans)
+            data.update(licensed=licences.licensed, unlicensed=len(licences.unlicensed),
+                        licensed_percent=licences.percent, unlicensed_users=licences.unlicensed)
+        elif "users" in unavailable:
+            unavailable["licences"] = unavailable["users"]
+    if coverage is not None:
+        data["registration_min_percent"] = coverage.registration_min_percent
+    skus = _optional(snapshot, "subscribed_skus", unavailable, "subscriptions")
+    if skus is not None:
+        data["licence_seats"], data["licence_seats_used"] = skus.seats_with({p.lower() for p in plans})
+    score = _optional(snapshot, "secure_score", unavailable, "secure_score")
+    if score is not None:
+        data["secure_score"] = secure_score_summary(policy, snapshot, score)
+    activity = _optional(snapshot, "sspr_activity", unavailable, "activity")
+    if activity is not None:
+        data["activity"] = activity_summary(activity)
+    return CoverageReport(**data, unavailable=unavailable)
+
+
+def _optional(snapshot: Snapshot, name: str, unavailable: dict[str, str], label: str) -> Any:
+    try:
+        return _value(snapshot, name)
+    except Unreadable as exc:
+        unavailable[label] = exc.reason
+        return None
+
+
+def secure_score_summary(policy: Policy, snapshot: Snapshot, state: SecureScoreState) -> SecureScoreSummary:
+    return SecureScoreSummary(
+        control=state.control, as_of=state.as_of, score=state.score, max_score=control_max(state),
+        percent=control_percent(state), count=state.count, total=state.total,
+        implementation_status=state.implementation_status,
+        projected=project_secure_score(policy, snapshot, state) if state.found else None,
+        history=[ScoreHistoryPoint(day=p.day, percent=p.percent, count=p.count, total=p.total)
+                 for p in state.history],
+    )
+
+
+def activity_summary(state: SsprActivityState) -> ActivitySummary:
+    """Totals over the window and one point per day (days without events at zero), oldest first."""
+    from datetime import timedelta
+
+    by_day = {day.day: day for day in state.days}
+    first, last = state.window_start.date(), state.window_end.date()
+    points = []
+    current = first
+    while current <= last:
+        day = by_day.get(current)
+        points.append(ActivityPoint(day=current, resets=day.resets if day else 0,
+                                    resets_failed=day.resets_failed if day else 0, unlocks=day.unlocks if day else 0,
+                                    blocked=day.blocked if day else 0,
+                                    registrations=day.registrations if day else 0, other=day.other if day else 0))
+        current += timedelta(days=1)
+    changes = [WritebackChange(at=e.at, enabled=e.enabled, initiated_by=e.initiated_by)
+               for e in state.writeback_events]
+    return ActivitySummary(
+        window_start=state.window_start, window_end=state.window_end,
+        window_days=max(1, round((state.window_end - state.window_start).total_seconds() / 86_400)),
+        events=state.events, resets=state.total("resets"), resets_failed=state.total("resets_failed"),
+        unlocks=state.total("unlocks"), blocked=state.total("blocked"), blocked_users=state.blocked_users,
+        registrations=state.total("registrations"), other=state.total("other"),
+        writeback_enabled=sum(1 for c in changes if c.enabled),
+        writeback_disabled=sum(1 for c in changes if not c.enabled),
+        writeback_changes=changes, days=points,
+    )
