@@ -29,6 +29,31 @@ class SourceError(Exception):
 
 
 @dataclass(frozen=True)
+class CoverageOptions:
+    """What the policy asks the cloud readers for beyond their defaults."""
+
+    scope_group_id: str | None = None
+    scope_group_name: str | None = None
+    activity_days: int = 30
+
+    def collect_options(self) -> dict[str, object]:
+        from auditor.readers.graph_coverage import GroupHint
+
+        hint = (GroupHint(self.scope_group_id, self.scope_group_name)
+                if self.scope_group_id or self.scope_group_name else None)
+        return {"scope_group": hint, "activity_days": self.activity_days}
+
+
+def coverage_options(policy: Policy | None) -> CoverageOptions:
+    """The policy's SSPR group (read as well as the live one) and its audit window."""
+    if policy is None:
+        return CoverageOptions()
+    group = policy.sspr.group if policy.sspr is not None else None
+    days = policy.coverage.activity_window_days if policy.coverage is not None else 30
+    return CoverageOptions(group.id if group else None, group.name if group else None, days)
+
+
+@dataclass(frozen=True)
 class LiveOptions:
     tenant_id: str | None = None
     client_id: str | None = None
@@ -38,6 +63,7 @@ class LiveOptions:
     graph_url: str | None = None
     portal_url: str | None = None
     timeout_seconds: float = 30.0
+    coverage: CoverageOptions = field(default_factory=CoverageOptions)
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,7 @@ class LabOptions:
     scenario: str
     forbidden: tuple[str, ...] = ()
     latency_ms: int = 0
+    coverage: CoverageOptions = field(default_factory=CoverageOptions)
 
 
 @dataclass(frozen=True)
@@ -91,7 +118,7 @@ def collect_live(options: LiveOptions) -> Snapshot:
     return collect(CollectOptions(
         origin=origin, graph_url=graph_url, graph_credential=graph_credential,
         portal_url=portal_url if options.portal else None, portal_credential=portal_credential,
-        timeout_seconds=options.timeout_seconds,
+        timeout_seconds=options.timeout_seconds, **options.coverage.collect_options(),  # type: ignore[arg-type]
     ))
 
 
@@ -115,7 +142,7 @@ def collect_lab(options: LabOptions) -> Snapshot:
         snapshot = collect(CollectOptions(
             origin=f"lab:{options.scenario}", graph_url=server.graph_url,  # type: ignore[attr-defined]
             graph_credential=credential, portal_url=server.portal_url,  # type: ignore[attr-defined]
-            portal_credential=credential,
+            portal_credential=credential, **options.coverage.collect_options(),  # type: ignore[arg-type]
         ))
     return snapshot
 
@@ -129,6 +156,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
     warnings = [w.message() for w in unmatched_waivers(findings, list(policy.waivers), known_checks)]
     counts = Summary.of(findings)
     code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
+    from auditor.coverage import coverage_report
     report = AuditReport(
         tool_version=__version__,
         policy_file=policy.source_file or "(in memory)",
@@ -139,6 +167,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
                               failed_by_severity=counts.failed_by_severity, exit_code=int(code)),
         findings=findings,
         warnings=warnings,
+        coverage=coverage_report(policy, snapshot),
     )
     return AuditResult(report=report, findings=findings)
 

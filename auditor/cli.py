@@ -243,7 +243,7 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
 
 
 def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
-    from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live
+    from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
 
     if getattr(args, "snapshot", None):
         from auditor.snapshot.store import load_snapshot
@@ -252,14 +252,14 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     on_premises = _on_premises(args, policy)  # reads AD in the background while the cloud readers run
     if args.lab:
         snapshot = collect_lab(LabOptions(scenario=args.lab, forbidden=tuple(args.lab_forbid),
-                                          latency_ms=args.lab_latency_ms))
+                                          latency_ms=args.lab_latency_ms, coverage=coverage_options(policy)))
     else:
         if args.lab_forbid or args.lab_latency_ms:
             raise UsageError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
         snapshot = collect_live(LiveOptions(
             tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
             portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url,
-            timeout_seconds=args.timeout,
+            timeout_seconds=args.timeout, coverage=coverage_options(policy),
         ))
     if on_premises is None:
         return snapshot

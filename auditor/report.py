@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks.base import Finding
+from auditor.coverage import CoverageReport
 from auditor.snapshot.models import Snapshot, utc_now
 from auditor.trend import Trend
 
@@ -50,6 +51,9 @@ class AuditReport(BaseModel):
         description="Problems that are not findings, e.g. a waiver that matches nothing; never a failure",
     )
     trend: Trend | None = Field(None, description="Changes since a previous report (check --previous)")
+    coverage: CoverageReport | None = Field(
+        None, description="Who is actually covered: in-scope users, registration, licences, Secure Score, SSPR activity"
+    )
 
 
 def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from auditor.checks.base import Evidence, Finding, Severity, Status
 from auditor.checks.outcome import ExitCode
 from auditor.render.base import Renderer, register
+from auditor.render.coverage_view import coverage_view
 from auditor.report import AuditReport
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ def report_context(report: AuditReport) -> dict[str, Any]:
         "verdict": exit_meaning(summary.exit_code),
         "readable_sections": sum(1 for section in report.sections if section.readable),
         "groups": group_findings(report.findings),
+        "coverage": coverage_view(report.coverage),
         "trend": report.trend,
         "trend_blocks": trend_blocks(report),
     }
