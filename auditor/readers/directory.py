@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
+_USERS = "(&(objectCategory=person)(objectClass=user))"
+_RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
     "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
     "isCriticalSystemObject", "mobile", "telephoneNumber", "memberOf", "primaryGroupID", "msDS-ResultantPSO",
@@ -302,8 +304,8 @@ class _Reader:
         domain_sid = sid_from_bytes(head["objectSid"][0])
         account = self.service_account(base_dn, domain_sid)
         token = set(account.token_sids) if account else set()
-        users, dacls = self.users(base_dn, domain_sid, token)
         psos, psos_readable = self.password_settings(base_dn)
+        users, dacls = self.users(base_dn, domain_sid, token, psos if psos_readable else None)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
         return DirectoryState(
@@ -389,19 +391,22 @@ class _Reader:
             frontier = next_frontier
         return closure
 
-    def users(self, base_dn: str, domain_sid: str,
-              token: set[str]) -> tuple[list[DirectoryUser], dict[str, DaclFacts]]:
+    def users(self, base_dn: str, domain_sid: str, token: set[str],
+              psos: list[PasswordSettings] | None) -> tuple[list[DirectoryUser], dict[str, DaclFacts]]:
+        """In-scope users with their filtered DACLs; `psos` None when the PSOs could not be listed."""
         privileged = self.privileged_groups(base_dn, domain_sid)
+        # msDS-ResultantPSO is computed per user by the DC (half the cost of this search on Samba): ask for
+        # it here only when the PSOs are unknown; else only for the users a PSO can apply to, below.
+        attributes = _USER_ATTRIBUTES if psos is None else [a for a in _USER_ATTRIBUTES if a != _RESULTANT]
         users: dict[str, DirectoryUser] = {}
         dacls: dict[str, DaclFacts] = {}
         # Read with the DACL flag only, users of one OU mostly return the very same bytes: parse each once.
         parsed: dict[bytes, str] = {}
         targets = sorted(((dn_key(t), t) for t in self.policy.target_ous), key=lambda t: -len(t[0]))
-        for ou_key, ou in targets:
-            if any(k != ou_key and ou_key.endswith("," + k) for k, _ in targets):
-                continue  # a target below another target: the outer subtree search finds its users
-            for dn, raw in self.paged(ou, "(&(objectCategory=person)(objectClass=user))", _USER_ATTRIBUTES,
-                                      sd=True):
+        # a target below another target: the outer subtree search finds its users
+        outermost = [t for k, t in targets if not any(o != k and k.endswith("," + o) for o, _ in targets)]
+        for ou in outermost:
+            for dn, raw in self.paged(ou, _USERS, attributes, sd=True):
                 key = dn_key(dn)
                 if key in users:
                     continue
@@ -415,7 +420,34 @@ class _Reader:
                         dacls.setdefault(dacl_key, facts)
                 owner = next((t for k, t in targets if key == k or key.endswith("," + k)), ou)
                 users[key] = _user(dn, raw, owner, privileged, domain_sid, dacl_key)
+        if psos:
+            self.resultant_psos(users, psos, outermost)
         return list(users.values()), dacls
+
+    def resultant_psos(self, users: dict[str, DirectoryUser], psos: list[PasswordSettings],
+                       targets: list[str]) -> None:
+        """Read msDS-ResultantPSO of the users some PSO names: directly, through nested groups or as
+        their primary group. Every other user has none."""
+        from ldap3.utils.conv import escape_filter_chars
+
+        terms: list[str] = []
+        for target in sorted({t for p in psos for t in p.applies_to}):
+            escaped = escape_filter_chars(target)
+            terms += [f"(distinguishedName={escaped})", f"(memberOf:1.2.840.113556.1.4.1941:={escaped})"]
+            raw = self.base(target, ["objectSid", "objectClass"]) or {}
+            if b"group" in [bytes(v) for v in raw.get("objectClass", [])] and raw.get("objectSid"):
+                terms.append(f"(primaryGroupID={rid(sid_from_bytes(raw['objectSid'][0]))})")
+        if not terms:
+            return
+        seen: set[str] = set()
+        for ou in targets:
+            for chunk in _chunks(terms, 60):
+                search = f"(&{_USERS}(|{''.join(chunk)}))"
+                for dn, raw in self.paged(ou, search, [_RESULTANT]):
+                    key = dn_key(dn)
+                    if key in users and key not in seen:
+                        seen.add(key)
+                        users[key] = users[key].model_copy(update={"resultant_pso": _text(raw, _RESULTANT)})
 
     def password_settings(self, base_dn: str) -> tuple[list[PasswordSettings], bool]:
         container = f"CN=Password Settings Container,CN=System,{base_dn}"
