@@ -329,7 +329,7 @@ class _Reader:
         from ldap3.utils.conv import escape_filter_chars
 
         wanted = self.policy.service_account
-        attributes = ["sAMAccountName", "objectSid", "userAccountControl", "objectClass"]
+        attributes = ["sAMAccountName", "objectSid", "userAccountControl", "objectClass", "primaryGroupID"]
         if re.match(r"^\s*(CN|OU|DC)=", wanted, re.IGNORECASE):  # a DN, not a sAMAccountName
             found = self.base(wanted, attributes)
             matches = [(wanted, found)] if found is not None else []
@@ -342,6 +342,8 @@ class _Reader:
         sid = sid_from_bytes(raw["objectSid"][0])
         token_raw = self.base(dn, ["tokenGroups"]) or {}
         group_sids = [sid_from_bytes(v) for v in token_raw.get("tokenGroups", [])]
+        if not group_sids:  # tokenGroups not readable for this bind account: walk memberships instead
+            group_sids = self.nested_group_sids(base_dn, dn, domain_sid, _int(raw, "primaryGroupID"))
         groups = self.resolve_groups(base_dn, group_sids)
         return ServiceAccount(
             dn=dn, sam_account_name=_text(raw, "sAMAccountName") or wanted, sid=sid,
@@ -349,6 +351,22 @@ class _Reader:
             object_classes=[v.decode() for v in raw.get("objectClass", [])],
             groups=groups, token_sids=sorted({sid, *group_sids, *IMPLICIT_TOKEN_SIDS}),
         )
+
+    def nested_group_sids(self, base_dn: str, dn: str, domain_sid: str, primary_rid: int | None) -> list[str]:
+        """SIDs of every group `dn` belongs to, nested included (LDAP_MATCHING_RULE_IN_CHAIN), and its primary group."""
+        from ldap3.utils.conv import escape_filter_chars
+
+        members = [dn]
+        if primary_rid is not None:  # primary group membership is not in `member`: add it and what holds it
+            primary = f"{domain_sid}-{primary_rid}"
+            members += [g for g, _ in self.paged(base_dn, f"(objectSid={escape_filter_chars(primary)})", ["cn"])]
+        sids: list[str] = []
+        for member in members:
+            search = f"(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={escape_filter_chars(member)}))"
+            sids += [sid_from_bytes(raw["objectSid"][0]) for _, raw in self.paged(base_dn, search, ["objectSid"])]
+        if primary_rid is not None:
+            sids.append(f"{domain_sid}-{primary_rid}")
+        return sorted(set(sids))
 
     def resolve_groups(self, base_dn: str, sids: list[str]) -> list[GroupRef]:
         from ldap3.utils.conv import escape_filter_chars

@@ -70,3 +70,17 @@ def test_fgpp_check_names_each_winning_policy(psos_everywhere: SambaDC) -> None:
             if check == "ad.fgpp.min_password_age"}
     assert fgpp == {"CN=PSO-Direct": "fail", "CN=PSO-Nested": "fail", "CN=PSO-Primary": "fail",
                     "CN=PSO-Sales": "fail"}
+
+
+def test_group_walk_matches_token_groups(demo_dc: SambaDC) -> None:
+    """When tokenGroups is not readable the reader walks memberships; both give the same groups."""
+    policy = baseline_policy()
+    state = read_directory(settings(demo_dc), policy.directory).value
+    account = state.service_account
+    conn = connect(settings(demo_dc))
+    try:
+        reader = _Reader(conn, settings(demo_dc), policy.directory)
+        walked = reader.nested_group_sids(state.base_dn, account.dn, state.domain_sid, 513)
+    finally:
+        conn.unbind()
+    assert sorted(walked) == sorted(g.sid for g in account.groups)
