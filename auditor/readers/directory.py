@@ -104,6 +104,9 @@ def read_directory(settings: AdSettings, policy: Directory) -> Section[Directory
         return Section[DirectoryState].failed(source, f"LDAP error while reading: {_describe(exc)}")
     except OSError as exc:
         return Section[DirectoryState].failed(source, f"connection to {settings.url} lost: {exc}")
+    except (KeyError, IndexError, ValueError) as exc:  # a shape this reader does not know: unknown, not a crash
+        log.debug("unexpected directory data", exc_info=True)
+        return Section[DirectoryState].failed(source, f"unexpected data from the DC: {exc!r}")
     finally:
         try:
             conn.unbind()
