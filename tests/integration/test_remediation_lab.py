@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,22 @@ def tenant_state(lab: LabServer, *, server_stamps: bool = True) -> str:
                        "authorization": tenant.authorization_policy, "methods": methods}, sort_keys=True)
 
 
+def clear_log(lab: LabServer) -> None:
+    """Clear the request log once the requests already answered are in it.
+
+    The emulator records a request after its response went out, so the client can be back
+    before the record lands: wait until the log stops growing (bounded), then clear it.
+    """
+    seen = -1
+    for _ in range(200):
+        count = len(lab.requests())
+        if count == seen:
+            break
+        seen = count
+        time.sleep(0.02)
+    lab.state.clear_log()
+
+
 def writes(lab: LabServer) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in lab.requests() if r.method in WRITES]
 
@@ -87,7 +104,7 @@ def test_demo_plan_apply_check_passes_every_fixable_finding(lab: LabServer, tmp_
     assert len(plan.changes) >= 8 and fixable
     assert {c.kind for c in plan.changes} >= {"portal.sspr_policy", "portal.onprem_writeback",
                                               "graph.authorization_policy", "graph.methods_policy"}
-    lab.state.clear_log()
+    clear_log(lab)
     result = apply(plan, targets(lab), yes=True, backup_path=tmp_path / "backup.json")
     assert result.outcome == "applied", result.message
     assert all(c.status == "applied" for c in result.changes)
@@ -114,7 +131,7 @@ def test_a_target_changed_by_hand_makes_apply_refuse_and_write_nothing(lab: LabS
     assert httpx.put(f"{lab.portal_url}/PasswordReset/PasswordResetPolicies", json=edited,
                      headers={"Authorization": "Bearer x"}).status_code == 200
     state = tenant_state(lab)
-    lab.state.clear_log()
+    clear_log(lab)
     result = apply(plan, targets(lab), yes=True, backup_path=tmp_path / "backup.json")
     assert result.outcome == "refused"
     assert "stale" in result.message and "reconfirm_days is 90" in result.message
@@ -148,7 +165,7 @@ def test_applying_the_same_plan_twice_writes_nothing_the_second_time(lab: LabSer
     plan, _ = make(lab)
     assert apply(plan, targets(lab), yes=True, backup_path=tmp_path / "1.json").outcome == "applied"
     state = tenant_state(lab)
-    lab.state.clear_log()
+    clear_log(lab)
     second = apply(plan, targets(lab), yes=True, backup_path=tmp_path / "2.json")
     assert second.outcome == "nothing_to_do" and {c.status for c in second.changes} == {"already"}
     assert writes(lab) == [] and tenant_state(lab) == state
@@ -156,7 +173,7 @@ def test_applying_the_same_plan_twice_writes_nothing_the_second_time(lab: LabSer
 
 def test_dry_run_reads_only(lab: LabServer, tmp_path: Path) -> None:
     plan, _ = make(lab)
-    lab.state.clear_log()
+    clear_log(lab)
     result = apply(plan, targets(lab), backup_path=tmp_path / "b.json")
     assert result.outcome == "dry_run" and writes(lab) == [] and not (tmp_path / "b.json").exists()
 
