@@ -41,7 +41,10 @@ def find_chromium() -> str | None:
 def chromium() -> str:
     binary = find_chromium()
     if binary is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium, or set $CHROMIUM)")
+        reason = "headless Chromium is not installed (apt-get install chromium, or set $CHROMIUM)"
+        if os.environ.get("SSPR_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"SSPR_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
     return binary
 
 
