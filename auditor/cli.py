@@ -167,6 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_lab_serve)
     scenarios = lab_commands.add_parser("scenarios", help="list the lab scenarios")
     scenarios.set_defaults(handler=cmd_lab_scenarios)
+    generate = lab_commands.add_parser(
+        "generate", help="write a lab tenant of N users with a chosen mix, and its ground truth (JSON) beside it")
+    generate.add_argument("--users", type=int, required=True, help="number of users, 10 to 100000")
+    generate.add_argument("--out", type=Path, required=True, help="folder for tenant-N.yaml and tenant-N.truth.json")
+    generate.add_argument("--scope", choices=("all", "group"), default="all", help="SSPR scope (default: all)")
+    for share, default in (("guests", 2), ("disabled", 3), ("unregistered", 8), ("unlicensed", 3), ("synced", 60)):
+        generate.add_argument(f"--{share}", type=float, default=default, metavar="PCT",
+                              help=f"percent of users that are {share} (default: {default})")
+    generate.add_argument("--seed", type=int, default=1, help="generator seed (default: 1)")
+    generate.add_argument("--window-days", type=int, default=30,
+                          help="audit window the ground truth counts activity over (default: 30)")
+    generate.set_defaults(handler=cmd_lab_generate)
     return parser
 
 
@@ -469,6 +481,24 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
     print(f"lab emulator ({args.scenario}): Graph http://{args.host}:{args.port}/v1.0, "
           f"portal http://{args.host}:{args.port}/api  (Ctrl-C to stop)", flush=True)
     serve_forever(args.scenario, args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_lab_generate(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from auditor.lab.tenant_generator import TenantMix, generate_tenant
+
+    try:
+        mix = TenantMix(users=args.users, seed=args.seed, scope=args.scope, guests=args.guests / 100,
+                        disabled=args.disabled / 100, unregistered=args.unregistered / 100,
+                        unlicensed=args.unlicensed / 100, synced=args.synced / 100)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise UsageError(f"lab generate: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    tenant = generate_tenant(mix, args.out, window_days=args.window_days)
+    print(f"tenant written: {tenant.scenario_path} (audit it with --lab {tenant.scenario_path})")
+    print(f"ground truth:   {tenant.truth_path}")
     return EXIT_OK
 
 

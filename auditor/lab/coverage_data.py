@@ -246,6 +246,8 @@ def _poisson(rng: random.Random, mean: float) -> int:
     """A small Poisson draw (Knuth), deterministic for a seeded rng."""
     if mean <= 0:
         return 0
+    if mean > 30:  # exp(-mean) underflows for large means: the normal approximation is close there
+        return max(0, round(rng.gauss(mean, mean ** 0.5)))
     limit, count, product = pow(2.718281828459045, -mean), 0, rng.random()
     while product > limit:
         count += 1
@@ -412,6 +414,7 @@ def activity_truth(events: Iterable[HistoryEvent], audits: Iterable[JsonObject],
     names = {"reset": "resets", "unlock": "unlocks", "blocked": "blocked", "registration": "registrations",
              "progress": "other", "writeback_enabled": "writeback_enabled",
              "writeback_disabled": "writeback_disabled"}
+    blocked: set[str] = set()
     for event, audit in zip(events, audits, strict=True):
         if event.seconds_ago >= limit:
             continue
@@ -419,4 +422,7 @@ def activity_truth(events: Iterable[HistoryEvent], audits: Iterable[JsonObject],
         counts[names[event.kind]] += 1
         if event.kind == "reset" and audit["result"] == "failure":
             counts["resets_failed"] += 1
+        if event.kind == "blocked":
+            blocked.add(str(audit["targetResources"][0]["id"]).lower())
+    counts["blocked_users"] = len(blocked)
     return counts

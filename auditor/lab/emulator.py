@@ -19,6 +19,15 @@ Behaviour that mirrors the real services:
   1 to 1000; see :class:`Paging`);
 * ``$filter`` supports ``property eq literal`` clauses joined by ``and`` on the properties
   Graph documents as filterable; other filters answer 400;
+* the coverage surfaces: ``/subscribedSkus`` (a SKU whose ``consumedUnits`` the scenario leaves
+  null counts its assigned users), ``/groups`` (``$filter`` on ``displayName``) and
+  ``/groups/{id}/transitiveMembers`` (nested groups flattened), ``/security/secureScores``
+  (newest first; ``$top=N`` gives the N latest days), ``/security/secureScoreControlProfiles``,
+  ``/auditLogs/directoryAudits`` (``$filter`` with ``activityDateTime ge/le``), ``/groupSettings``
+  and ``/deviceManagement/deviceConfigurations``; history (audit events, Secure Scores) is dated
+  before the scenario's ``as_of`` and served shifted so that ``as_of`` is the current time;
+* ``Paging.cap`` makes every page hold at most that many items whatever ``$top`` asks, as Graph
+  may, so paging can be tested with readers that ask for the largest page;
 * PATCH of an authentication method configuration needs ``@odata.type`` (400 otherwise) and
   answers 204, as does PATCH of the authorization policy; PATCH of the methods policy
   answers 200 with the policy.
@@ -141,6 +150,8 @@ class Paging(BaseModel):
     directory_audits: int = Field(100, ge=1, le=999)
     secure_score_profiles: int = Field(100, ge=1, le=999)
     device_configurations: int = Field(100, ge=1, le=999)
+    cap: int | None = Field(None, ge=1)
+    """Most items on any page, whatever `$top` asks (Graph may return fewer than `$top`): forces paging."""
 
 
 _MAX_TOP: Final = {"users": 999, "group_members": 999, "registration_details": 1000, "groups": 999,
@@ -478,10 +489,12 @@ def _page_size(request: Request, lab: EmulatorState, collection: str) -> int:
     raw = request.query_params.get("$top")
     maximum = _MAX_TOP[collection]
     if raw is None:
-        return int(getattr(lab.paging, collection))
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        size = int(getattr(lab.paging, collection))
+    elif not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise _bad_request(f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} inclusive.")
-    return int(raw)
+    else:
+        size = int(raw)
+    return min(size, lab.paging.cap) if lab.paging.cap else size
 
 
 def _next_link(request: Request, collection: str, offset: int) -> str:

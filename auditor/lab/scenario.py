@@ -226,7 +226,9 @@ def list_scenarios() -> list[str]:
 
 
 def load_scenario(name: str) -> Scenario:
-    """Load a built-in scenario by name, with generated users applied."""
+    """Load a built-in scenario by name, or a scenario file by its path (``*.yaml``), generators applied."""
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return load_scenario_file(name)
     path = _scenario_dir() / f"{name}.yaml"
     if not name or "/" in name or "\\" in name or not path.is_file():
         available = ", ".join(list_scenarios()) or "none"
