@@ -307,7 +307,9 @@ def activity_chart(activity: ActivitySummary | None) -> Chart | None:
     for change in activity.writeback_changes:
         offset = (change.at.date() - first).days
         if 0 <= offset < len(days):
-            x = round(left + slot * offset + slot / 2, 2)
+            # placed by the time of day, so an off and an on the same day are told apart
+            of_day = (change.at.hour * 3600 + change.at.minute * 60 + change.at.second) / 86_400
+            x = round(left + slot * (offset + of_day), 2)
             state = "enabled" if change.enabled else "disabled"
             lines.append(Line(x, top, x, top + plot_h, "wb-on" if change.enabled else "wb-off",
                               f"{change.at.isoformat()}: writeback {state} by {change.initiated_by or 'unknown'}"))
