@@ -346,3 +346,25 @@ def test_registration_details_state_round_trips_compactly() -> None:
     state = RegistrationState(records=[record(u) for u in USERS[:2]])
     text = state.model_dump_json()
     assert text.startswith('{"records":[["') and RegistrationState.model_validate_json(text) == state
+
+
+def test_tenant_strings_in_the_coverage_section_stay_text() -> None:
+    from datetime import UTC, datetime
+
+    from auditor.coverage import ActivitySummary, WritebackChange
+    from auditor.render.html import HtmlRenderer
+    from tests.helpers.report_factory import parse_html, realistic_report
+
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    report = coverage_report(baseline_policy(), coverage_snapshot())
+    activity = report.activity
+    assert isinstance(activity, ActivitySummary)
+    activity = activity.model_copy(update={"writeback_changes": [
+        WritebackChange(at=datetime(2025, 1, 2, 9, tzinfo=UTC), enabled=False, initiated_by=hostile)]})
+    report = report.model_copy(update={"activity": activity, "unregistered_users": [
+        UserRef(id="1", upn=hostile, display_name=hostile, detail="not registered for SSPR")]})
+    page = HtmlRenderer().render(realistic_report().model_copy(update={"coverage": report})).decode()
+    dom = parse_html(page)
+    assert not dom.tags("script") and not dom.tags("img")
+    assert hostile in dom.text
+    assert not [name for _, attrs in dom.elements for name in attrs if name.startswith("on")]
