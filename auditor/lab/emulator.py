@@ -33,7 +33,10 @@ Behaviour that mirrors the real services:
   answers 200 with the policy.
 
 Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.faults``,
-so tests can change it while a server runs. ``app.state.lab`` is the
+so tests can change it while a server runs: 403 per endpoint, 429 and 503 storms with
+``Retry-After`` (per endpoint), any error status, a connection dropped mid-answer, a body that
+is not JSON, a broken ``@odata.nextLink``, a slow endpoint, fields dropped or renamed (an API
+whose shape changed), and writes that fail after N succeeded. ``app.state.lab`` is the
 :class:`EmulatorState`: tenant state, faults and the request log.
 """
 
@@ -51,10 +54,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -120,8 +123,29 @@ class Faults(BaseModel):
     unavailable: dict[str, int] = Field(default_factory=dict)
     """Endpoint -> number of 503 answers (``Retry-After``) before it succeeds; counts down."""
     fail_writes_after: int | None = Field(None, ge=0)
-    """Once this many writes have succeeded, writes answer 500."""
+    """Once this many writes have succeeded, writes fail as ``fail_writes_with`` says."""
+    fail_writes_with: Literal["error", "forbidden", "reset", "throttle"] = "error"
+    """How those writes fail: 500, 403 (read but no write permission), 429 with the endpoint's
+    ``Retry-After`` (nothing written), or ``reset`` (written, then the connection drops before the answer)."""
     retry_after_seconds: int = Field(1, ge=0)
+    retry_after: dict[str, int] = Field(default_factory=dict)
+    """Endpoint -> ``Retry-After`` seconds of its 429 and 5xx answers (default ``retry_after_seconds``)."""
+    error_status: dict[str, int] = Field(default_factory=dict)
+    """Endpoint -> an HTTP error status (400 to 599) answered every time, with Graph's error body;
+    5xx answers carry ``Retry-After``."""
+    reset_connection: set[str] = Field(default_factory=set)
+    """Endpoints whose connection is dropped mid-answer (headers sent, body cut off)."""
+    malformed_json: set[str] = Field(default_factory=set)
+    """Endpoints answered 200 with a JSON body cut off mid-object."""
+    broken_next_link: dict[str, Literal["bad_token", "loop"]] = Field(default_factory=dict)
+    """Collection endpoint -> how its ``@odata.nextLink`` is broken: ``bad_token`` (the next page
+    answers 400) or ``loop`` (the link points back at the page it is on, for ever)."""
+    slow_ms: dict[str, int] = Field(default_factory=dict)
+    """Endpoint -> delay before it answers (a timeout on one endpoint), on top of ``latency_ms``."""
+    drop_fields: dict[str, list[str]] = Field(default_factory=dict)
+    """Endpoint -> top-level fields left out of its JSON answers (an API whose shape changed)."""
+    rename_fields: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Endpoint -> {old: new} top-level fields renamed in its JSON answers."""
 
     @field_validator("forbidden")
     @classmethod
@@ -136,6 +160,29 @@ class Faults(BaseModel):
         if any(count < 0 for count in value.values()):
             raise ValueError("counts must not be negative")
         return value
+
+    @field_validator("reset_connection", "malformed_json", "broken_next_link", "drop_fields", "rename_fields")
+    @classmethod
+    def _known_endpoints(cls, value: Any) -> Any:
+        _check_names(value)
+        return value
+
+    @field_validator("retry_after", "slow_ms", "error_status")
+    @classmethod
+    def _known_numbers(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        _check_names(value)
+        low, high = (400, 599) if info.field_name == "error_status" else (0, 86_400_000)
+        if any(not low <= number <= high for number in value.values()):
+            raise ValueError(f"values must be {low} to {high}")
+        return value
+
+    def for_endpoint(self, table: Mapping[str, Any] | set[str], endpoint: str) -> Any:
+        """The entry of ``table`` for ``endpoint`` or an alias covering it (the endpoint's own wins);
+        for a set, True when it names either; None when neither is there."""
+        for key in (endpoint, *[a for a, names in ALIASES.items() if endpoint in names]):
+            if key in table:
+                return table[key] if isinstance(table, Mapping) else True
+        return None
 
 
 class Paging(BaseModel):
@@ -308,7 +355,8 @@ Handler = Callable[[Request, EmulatorState], Awaitable[Response]]
 
 def _fault(lab: EmulatorState, endpoint: str, method: str) -> GraphError | None:
     faults = lab.faults
-    retry = {"Retry-After": str(faults.retry_after_seconds)}
+    seconds = faults.for_endpoint(faults.retry_after, endpoint)
+    retry = {"Retry-After": str(faults.retry_after_seconds if seconds is None else seconds)}
     names = {endpoint, *[alias for alias, members in ALIASES.items() if endpoint in members]}
     if names & faults.forbidden:
         if endpoint == "registration_details":
@@ -320,19 +368,85 @@ def _fault(lab: EmulatorState, endpoint: str, method: str) -> GraphError | None:
         return GraphError(429, "TooManyRequests", "Too many requests, please retry later.", retry)
     if lab.take_fault_count(faults.unavailable, endpoint):
         return GraphError(503, "serviceNotAvailable", "The service is temporarily unavailable.", retry)
+    status = faults.for_endpoint(faults.error_status, endpoint)
+    if status is not None:
+        code, message = _ERROR_CODES.get(status, ("generalException", "General exception while processing."))
+        return GraphError(status, code, message, retry if status >= 500 else None)
     if (method in WRITE_METHODS and faults.fail_writes_after is not None
-            and lab.writes_succeeded >= faults.fail_writes_after):
+            and lab.writes_succeeded >= faults.fail_writes_after and faults.fail_writes_with != "reset"):
+        if faults.fail_writes_with == "throttle":
+            return GraphError(429, "TooManyRequests", "Too many requests, please retry later.", retry)
+        if faults.fail_writes_with == "forbidden":
+            return GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         return GraphError(500, "generalException", "General exception while processing.")
     return None
+
+
+_ERROR_CODES: Final = {
+    400: ("BadRequest", "The request is invalid."),
+    401: ("InvalidAuthenticationToken", "Access token has expired or is not yet valid."),
+    403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+    404: ("Request_ResourceNotFound", "Resource does not exist."),
+    502: ("BadGateway", "The gateway received an invalid response."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable."),
+    504: ("GatewayTimeout", "The gateway did not receive a response in time."),
+}
+
+
+class _DroppedConnection(Response):
+    """Headers that promise a body, part of it, then nothing: the server closes the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", GRAPH_JSON.encode()), (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"value": [', "more_body": True})
+
+
+async def _client_left_during(request: Request, seconds: float) -> bool:
+    """Wait `seconds`, or less if the client hangs up first (so a stopping server need not wait); True if it did."""
+    await request.body()  # read (and keep) the body first: listening for a hang-up must not swallow it
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await request.is_disconnected():
+            return True
+        await asyncio.sleep(min(0.05, max(0.0, deadline - asyncio.get_running_loop().time())))
+    return False
+
+
+def _write_reset(lab: EmulatorState, method: str) -> bool:
+    faults = lab.faults
+    return (method in WRITE_METHODS and faults.fail_writes_with == "reset" and faults.fail_writes_after is not None
+            and lab.writes_succeeded >= faults.fail_writes_after)
+
+
+def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
+    """The answer with the changed-shape and malformed-body faults for ``endpoint`` applied."""
+    if faults.for_endpoint(faults.malformed_json, endpoint) is not None:
+        return Response(response.body[: max(1, len(response.body) // 2)] or b"{", status_code=response.status_code,
+                        media_type=response.media_type)
+    dropped = faults.for_endpoint(faults.drop_fields, endpoint) or []
+    renamed = faults.for_endpoint(faults.rename_fields, endpoint) or {}
+    if not (dropped or renamed) or not response.body:
+        return response
+    body = json.loads(response.body)
+    if isinstance(body, dict):
+        body = {renamed.get(key, key): value for key, value in body.items() if key not in dropped}
+    return JSONResponse(body, status_code=response.status_code, media_type=response.media_type)
 
 
 def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         lab = lab_state(request.app)
         request.scope.setdefault("state", {})["lab_endpoint"] = name
+        slow = lab.faults.for_endpoint(lab.faults.slow_ms, name)
+        if slow and await _client_left_during(request, slow / 1000):
+            return Response(status_code=499)  # nobody is listening any more
         problem = _fault(lab, name, request.method)
         if problem is not None:
             return error_response(request.scope, problem)
+        if lab.faults.for_endpoint(lab.faults.reset_connection, name) is not None:
+            return _DroppedConnection()
+        answer_lost = _write_reset(lab, request.method)
         try:
             response = await handler(request, lab)
         except GraphError as exc:
@@ -344,7 +458,9 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
         if request.method in WRITE_METHODS and response.status_code < 300:
             with lab.lock:
                 lab.writes_succeeded += 1
-        return response
+        if answer_lost:
+            return _DroppedConnection()
+        return _reshaped(lab.faults, name, response)
 
     run.__name__ = f"{name}_{handler.__name__}"
     return run
@@ -530,6 +646,11 @@ def _collection_body(request: Request, lab: EmulatorState, spec: _Collection,
     body: JsonObject = {"@odata.context": context}
     if offset + size < len(matching):
         body["@odata.nextLink"] = _next_link(request, spec.name, offset + size)
+        broken = lab.faults.for_endpoint(lab.faults.broken_next_link, request.scope["state"]["lab_endpoint"])
+        if broken == "bad_token":
+            body["@odata.nextLink"] = body["@odata.nextLink"].replace("$skiptoken=", "$skiptoken=x", 1)
+        elif broken == "loop":
+            body["@odata.nextLink"] = _next_link(request, spec.name, offset)
     body["value"] = [_project(item, fields) for item in window]
     return body
 

@@ -108,6 +108,8 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
         if policy is None:
             raise ValueError("empty response")
         state = policy.policy_migration_state
+        if policy.authentication_method_configurations is None:  # missing is a changed shape, not "no methods"
+            raise ValueError("the response has no authenticationMethodConfigurations")
         return MethodsPolicyState(
             migration_state=state.value if state is not None else None,
             configurations=[_method_configuration(c) for c in policy.authentication_method_configurations or []],

@@ -80,11 +80,15 @@ def _query(builder: Any, **params: Any) -> Any:
 async def _pages(builder: Any, **params: Any) -> AsyncIterator[list[Any]]:
     """Every page of a collection, following @odata.nextLink to the end."""
     page = await builder.get(_query(builder, **params) if params else None)
+    seen: set[str] = set()
     while page is not None:
-        yield list(page.value or [])
+        if page.value is None:  # no `value` at all is a changed shape, never an empty collection
+            raise ValueError("the response is not an OData collection (it has no `value`)")
+        yield list(page.value)
         link = getattr(page, "odata_next_link", None)
         if not link:
             return
+        _check_next_link(link, seen)
         page = await builder.with_url(link).get()
 
 
@@ -94,16 +98,27 @@ async def _raw_pages(builder: Any, **params: Any) -> AsyncIterator[list[dict[str
 
     errors = {"XXX": ODataError}
     info = builder.to_get_request_information(_query(builder, **params) if params else None)
+    seen: set[str] = set()
     while True:
         body = await builder.request_adapter.send_primitive_async(info, "bytes", errors)
         page = json.loads(body) if body else {}
-        if not isinstance(page, dict) or not isinstance(page.get("value", []), list):
-            raise ValueError("the response is not an OData collection")
-        yield page.get("value") or []
+        if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+            raise ValueError("the response is not an OData collection (it has no `value` list)")
+        yield page["value"]
         link = page.get("@odata.nextLink")
         if not link:
             return
+        _check_next_link(link, seen)
         info = builder.with_url(link).to_get_request_information()
+
+
+def _check_next_link(link: Any, seen: set[str]) -> None:
+    """A next link that is not a string or names a page already read would page for ever: fail the section."""
+    if not isinstance(link, str):
+        raise ValueError(f"@odata.nextLink is not a URL: {str(link)[:200]!r}")
+    if link in seen:
+        raise ValueError(f"@odata.nextLink points at a page already read ({link[:200]}): paging would never end")
+    seen.add(link)
 
 
 def _parse_time(text: Any) -> datetime | None:

@@ -1,0 +1,67 @@
+"""The fault matrix: one row per hostile condition a test drove, printed as a table when pytest ends.
+
+Tests call `record(config, row)`; the first call registers a small plugin whose
+`pytest_terminal_summary` hook writes the table through pytest's terminal reporter, so it shows
+with or without `-s` and under `-q`. A row is recorded whether its assertions held or not: the
+`verdict` column says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PLUGIN_NAME = "sspr-fault-matrix"
+_COLUMNS = ("area", "scenario", "fault", "unreadable", "checks unknown", "exit", "verdict")
+_WIDTHS = (6, 24, 44, 30, 50, 13, 7)
+
+
+@dataclass(frozen=True)
+class Row:
+    area: str
+    scenario: str
+    fault: str
+    unreadable: str
+    unknown: str
+    exit_code: str
+    verdict: str
+
+
+class _MatrixPlugin:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.rows:
+            return
+        terminalreporter.write_sep("=", f"fault matrix: {len(self.rows)} scenarios")
+        terminalreporter.write_line(_line(_COLUMNS))
+        terminalreporter.write_line(_line(tuple("-" * w for w in _WIDTHS)))
+        for row in sorted(self.rows, key=lambda r: (r.area, r.scenario)):
+            terminalreporter.write_line(_line((row.area, row.scenario, row.fault, row.unreadable, row.unknown,
+                                               row.exit_code, row.verdict)))
+        failed = sum(1 for row in self.rows if row.verdict != "ok")
+        terminalreporter.write_line(f"{len(self.rows) - failed} ok, {failed} not ok")
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _line(cells: tuple[str, ...]) -> str:
+    return " ".join(_clip(cell, width).ljust(width) for cell, width in zip(cells, _WIDTHS, strict=True)).rstrip()
+
+
+def record(config: Any, row: Row) -> None:
+    """Add `row` to the table printed at the end of this pytest run."""
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if plugin is None:
+        plugin = _MatrixPlugin()
+        config.pluginmanager.register(plugin, PLUGIN_NAME)
+    plugin.rows.append(row)
+
+
+def rows(config: Any) -> list[Row]:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    return list(plugin.rows) if plugin is not None else []
