@@ -207,6 +207,8 @@ def connect(settings: AdSettings) -> Any:
         raise DirectoryReadError(_tls_failure(settings, exc)) from None
     except LDAPSocketOpenError as exc:
         text = _describe(exc)
+        if "timed out" in text.lower():  # a DC that accepts the connection but never answers (hung, overloaded)
+            raise DirectoryReadError(f"{settings.url} did not answer within {settings.timeout:g} s ({text})") from None
         if "certificate" in text.lower() or "ssl" in text.lower():
             raise DirectoryReadError(_tls_failure(settings, exc)) from None
         raise DirectoryReadError(f"cannot reach {settings.url}: {text}") from None

@@ -112,9 +112,11 @@ def _status(exc: Exception) -> str:
 
 def _smb_failure(settings: AdSettings, host: str, exc: Exception) -> str:
     from smbprotocol.exceptions import AccessDenied, SMBAuthenticationError
+    from smbprotocol.header import NtStatus
 
     if isinstance(exc, SMBAuthenticationError):
         return _logon_failure(settings, host, exc)
-    if isinstance(exc, AccessDenied):
+    # smbclient's path functions raise SMBOSError carrying the status, not AccessDenied
+    if isinstance(exc, AccessDenied) or getattr(exc, "ntstatus", None) == NtStatus.STATUS_ACCESS_DENIED:
         return f"SMB access denied to {settings.user!r} on {host}: the account cannot read SYSVOL"
     return f"SMB error on {host}: {exc}"

@@ -8,8 +8,13 @@ with or without `-s` and under `-q`. A row is recorded whether its assertions he
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from dataclasses import dataclass
 from typing import Any
+
+from auditor.cli import main
 
 PLUGIN_NAME = "sspr-fault-matrix"
 _COLUMNS = ("area", "scenario", "fault", "unreadable", "checks unknown", "exit", "verdict")
@@ -65,3 +70,42 @@ def record(config: Any, row: Row) -> None:
 def rows(config: Any) -> list[Row]:
     plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
     return list(plugin.rows) if plugin is not None else []
+
+
+# -- running the CLI in-process, capturing everything it says ------------------------------------
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    log: str
+    report: dict[str, Any] | None = None
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # the emulator's own log is the far side of the wire, not the auditor's output
+        if record.name.startswith("auditor") and not record.name.startswith("auditor.lab"):
+            self.lines.append(self.format(record))
+
+
+def run_cli(*argv: str) -> Run:
+    out, err, records = io.StringIO(), io.StringIO(), _Records()
+    root = logging.getLogger()
+    root.addHandler(records)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(argv))
+    finally:
+        root.removeHandler(records)
+    return Run(code, out.getvalue(), err.getvalue(), "\n".join(records.lines))
+
+
+def assert_no_traceback(run: Run) -> None:
+    for text in (run.stdout, run.stderr, run.log):
+        assert "Traceback" not in text, text[-3000:]

@@ -16,10 +16,7 @@ The policy is policies/baseline.yaml without its `directory` section, so a fault
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,54 +26,14 @@ import pytest
 from ruamel.yaml import YAML
 
 from auditor.checks.registry import all_checks
-from auditor.cli import main
 from auditor.lab.emulator import GRAPH_ENDPOINTS, Faults, Paging
 from auditor.lab.server import LabServer
-from tests.helpers.fault_matrix import Row, record
+from tests.helpers.fault_matrix import Row, Run, assert_no_traceback, record, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
 ALWAYS_UNREAD = {"gpo_sign_in_reset", "directory", "sysvol"}  # no SYSVOL in a cloud-only run
 CHECK_SECTIONS = {check.spec.id: set(check.spec.sections) for check in all_checks()}
-
-
-# -- running the CLI in-process, capturing everything it says -------------------------------------
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    log: str
-    report: dict[str, Any] | None = None
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # the emulator's own log is the far side of the wire, not the auditor's output
-        if record.name.startswith("auditor") and not record.name.startswith("auditor.lab"):
-            self.lines.append(self.format(record))
-
-
-def run_cli(*argv: str) -> Run:
-    out, err, records = io.StringIO(), io.StringIO(), _Records()
-    root = logging.getLogger()
-    root.addHandler(records)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(argv))
-    finally:
-        root.removeHandler(records)
-    return Run(code, out.getvalue(), err.getvalue(), "\n".join(records.lines))
-
-
-def assert_no_traceback(run: Run) -> None:
-    for text in (run.stdout, run.stderr, run.log):
-        assert "Traceback" not in text, text[-3000:]
 
 
 def check_args(lab: LabServer, policy: Path, out: Path, timeout: float = 30.0) -> list[str]:
