@@ -30,23 +30,18 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.checks.sspr.methods import METHOD_CONFIGS
 from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
+from auditor.sspr_methods import (
+    LEGACY_METHOD_FIELDS,
+    METHOD_CONFIGS,
+    MIGRATION_RULES,
+    enabled_in_methods_policy,
+    rule_for,
+    uses_legacy,
+    uses_methods_policy,
+)
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-MIGRATION_RULES = {
-    "preMigration": "legacy SSPR settings only",
-    "migrationInProgress": "legacy SSPR settings or the methods policy",
-    "migrationComplete": "methods policy only",
-}
-LEGACY_METHOD_FIELDS = {
-    "mobile_app_notification": "mobileAppNotificationEnabled",
-    "mobile_app_code": "mobileAppCodeEnabled",
-    "email": "emailOptionEnabled",
-    "mobile_phone": "mobilePhoneOptionEnabled",
-    "office_phone": "officePhoneOptionEnabled",
-    "security_questions": "securityQuestionsOptionEnabled",
-}
 NOT_LIVE_STATE = {
     "coverage": "coverage thresholds are decisions, not live state: declare them by hand "
                 "(registration_min_percent, require_license)",
@@ -319,31 +314,18 @@ def _methods(snapshot: Snapshot, legacy: SsprPolicyState, legacy_source: str, re
 
 def _method(method: str, state: str, legacy: SsprPolicyState, legacy_source: str,
             policy: MethodsPolicyState, policy_source: str) -> Leaf:
-    uses_legacy = state != "migrationComplete" or method == "security_questions"
-    uses_policy = state != "preMigration" and method != "security_questions"
     offered = False
     sources = []
-    if uses_policy:
-        offered = offered or _enabled_in_methods_policy(method, policy)
+    if uses_methods_policy(method, state):
+        offered = offered or enabled_in_methods_policy(method, policy)
         sources.append(f"{policy_source} {'/'.join(METHOD_CONFIGS[method])}.state")
-    if uses_legacy:
+    if uses_legacy(method, state):
         raw = getattr(legacy, method)
         offered = offered or bool(raw)
         absent = " (absent: off)" if raw is None else ""
         sources.append(f"{legacy_source} {LEGACY_METHOD_FIELDS[method]}{absent}")
-    rule = "legacy SSPR settings, in every state" if method == "security_questions" else MIGRATION_RULES[state]
+    rule = rule_for(method, state)
     return Leaf(method, offered, f"{' + '.join(sources)} ({state}: {rule})")
-
-
-def _enabled_in_methods_policy(method: str, policy: MethodsPolicyState) -> bool:
-    for config_id in METHOD_CONFIGS[method]:
-        config = policy.configuration(config_id)
-        if config is None or config.state != "enabled":
-            continue
-        if method == "office_phone" and not config.is_office_phone_allowed:
-            continue
-        return True
-    return False
 
 
 def _admin_sspr(snapshot: Snapshot) -> Block:

@@ -26,7 +26,6 @@ from auditor.ad.rights import RIGHTS_BY_NAME, UNEXPIRE_PASSWORD, WRITEBACK_RIGHT
 from auditor.ad.sd import canonical_ace, inherited_right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
-from auditor.checks.sspr.methods import METHOD_CONFIGS
 from auditor.policy.models import Policy, Scope
 from auditor.remediation.changes import (
     FindingRef,
@@ -47,6 +46,7 @@ from auditor.remediation.changes import (
 from auditor.snapshot.directory import DirectoryState, SecuredObject, SysvolState
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.snapshot.store import fingerprint
+from auditor.sspr_methods import METHOD_CONFIGS
 
 # Writers run in this order: the cloud policy objects, then the methods policy's migration
 # state (which switches the policy that governs methods, so it goes after the method fixes),

@@ -1,16 +1,18 @@
-"""sspr.methods: SSPR offers exactly the methods the policy allows, as the migration state decides.
-
-Microsoft (how-to-authentication-methods-manage): before migration only the legacy SSPR
-settings decide which methods SSPR offers; while migrating, a method is offered when the legacy
-SSPR settings *or* the authentication methods policy enable it; once migration is complete,
-only the authentication methods policy decides. Security questions live in the legacy policy
-in every state.
-"""
+"""sspr.methods: SSPR offers exactly the methods the policy allows, as the migration state decides
+(the rules are in `auditor.sspr_methods`)."""
 
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
+from auditor.sspr_methods import (
+    LEGACY_METHOD_FIELDS,
+    METHOD_CONFIGS,
+    enabled_in_methods_policy,
+    rule_for,
+    uses_legacy,
+    uses_methods_policy,
+)
 
 SPEC = CheckSpec(
     id="sspr.methods",
@@ -31,17 +33,6 @@ SPEC = CheckSpec(
                    "-AuthenticationMethodConfigurationId <id> -BodyParameter @{...; state = 'enabled'}",
     ),
 )
-
-# Which methods-policy configurations carry each SSPR method (reference/graph.md mapping).
-METHOD_CONFIGS: dict[str, tuple[str, ...]] = {
-    "mobile_app_notification": ("MicrosoftAuthenticator",),
-    "mobile_app_code": ("MicrosoftAuthenticator", "SoftwareOath"),
-    "email": ("Email",),
-    "mobile_phone": ("Sms", "Voice"),
-    "office_phone": ("Voice",),
-    "security_questions": (),
-}
-
 
 def evaluate(ctx: Context) -> list[Finding]:
     sspr = ctx.policy.sspr
@@ -71,17 +62,15 @@ def _method_finding(
     legacy: SsprPolicyState | Unreadable, methods_policy: MethodsPolicyState,
 ) -> Finding:
     key = f"sspr.methods.{method}"
-    uses_legacy = state != "migrationComplete" or method == "security_questions"
-    uses_policy = state != "preMigration" and method != "security_questions"
     evidence: list[Evidence] = []
     offered = False
-    if uses_policy:
-        policy_on = _enabled_in_methods_policy(method, methods_policy)
+    if uses_methods_policy(method, state):
+        policy_on = enabled_in_methods_policy(method, methods_policy)
         offered = offered or policy_on
         evidence.append(Evidence(source=ctx.source("methods_policy"),
                                  field=f"{'/'.join(METHOD_CONFIGS[method])}.state (migration: {state})",
                                  value=policy_on))
-    if uses_legacy:
+    if uses_legacy(method, state):
         if isinstance(legacy, Unreadable):
             if not offered:  # only a legacy "on" could change the verdict, and we cannot see it
                 return ctx.result(Status.unknown, target=method, expected=wanted, key=key,
@@ -89,35 +78,12 @@ def _method_finding(
         else:
             legacy_on = bool(getattr(legacy, method))
             offered = offered or legacy_on
-            evidence.append(Evidence(source=ctx.source("sspr_policy"), field=_LEGACY_FIELDS[method],
+            evidence.append(Evidence(source=ctx.source("sspr_policy"), field=LEGACY_METHOD_FIELDS[method],
                                      value=legacy_on))
-    rule = {"preMigration": "legacy SSPR settings only", "migrationInProgress": "legacy SSPR or methods policy",
-            "migrationComplete": "methods policy only"}[state]
-    if method == "security_questions":
-        rule = "legacy SSPR settings (in every migration state)"
+    rule = rule_for(method, state)
     if offered == wanted:
         return ctx.result(Status.passed, target=method, expected=wanted, actual=offered, evidence=evidence, key=key)
     verb = "offered" if offered else "not offered"
     return ctx.result(Status.failed, target=method, expected=wanted, actual=offered, evidence=evidence, key=key,
                       reason=f"{method} is {verb} for SSPR (decided by: {rule})")
 
-
-def _enabled_in_methods_policy(method: str, policy: MethodsPolicyState) -> bool:
-    for config_id in METHOD_CONFIGS[method]:
-        config = policy.configuration(config_id)
-        if config is None or config.state != "enabled":
-            continue
-        if method == "office_phone" and not config.is_office_phone_allowed:
-            continue
-        return True
-    return False
-
-
-_LEGACY_FIELDS = {
-    "mobile_app_notification": "mobileAppNotificationEnabled",
-    "mobile_app_code": "mobileAppCodeEnabled",
-    "email": "emailOptionEnabled",
-    "mobile_phone": "mobilePhoneOptionEnabled",
-    "office_phone": "officePhoneOptionEnabled",
-    "security_questions": "securityQuestionsOptionEnabled",
-}
