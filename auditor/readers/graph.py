@@ -7,6 +7,7 @@ that needs the section then reports `unknown`, never `pass`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -70,6 +71,33 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+async def get_json(builder: Any, config: Any = None, *, url: str | None = None) -> Any:
+    """One GET through the SDK's adapter (auth, retry, OData errors), its body parsed as plain JSON.
+
+    kiota models are never built: building the first one imports some 1,400 msgraph model modules
+    (`Entity.get_field_deserializers`, about 2 s), and each later one costs milliseconds.
+    """
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    info = (builder.with_url(url) if url else builder).to_get_request_information(config)
+    body = await builder.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+    return json.loads(body) if body else None
+
+
+def query(builder: Any, **params: Any) -> Any:
+    """A RequestConfiguration with the builder's own GET query-parameter class (so names map to `$select` etc.)."""
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+    cls = next(v for k, v in vars(type(builder)).items() if k.endswith("GetQueryParameters"))
+    return RequestConfiguration(query_parameters=cls(**params))
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValueError("empty response" if body is None else "the response is not a JSON object")
+    return body
+
+
 async def _read(source: str, fetch: Callable[[], Awaitable[T]]) -> Section[T]:
     try:
         value = await fetch()
@@ -84,18 +112,10 @@ async def read_authorization_policy(client: Any) -> Section[AuthorizationPolicyS
     source = "graph:GET /policies/authorizationPolicy"
 
     async def fetch() -> AuthorizationPolicyState:
-        from kiota_abstractions.base_request_configuration import RequestConfiguration
-        from msgraph.generated.policies.authorization_policy.authorization_policy_request_builder import (
-            AuthorizationPolicyRequestBuilder,
-        )
-
-        query = AuthorizationPolicyRequestBuilder.AuthorizationPolicyRequestBuilderGetQueryParameters(
-            select=["id", "allowedToUseSSPR"]
-        )
-        policy = await client.policies.authorization_policy.get(RequestConfiguration(query_parameters=query))
-        if policy is None:
-            raise ValueError("empty response")
-        return AuthorizationPolicyState(allowed_to_use_sspr=policy.allowed_to_use_s_s_p_r)
+        builder = client.policies.authorization_policy
+        policy = _object(await get_json(builder, query(builder, select=["id", "allowedToUseSSPR"])))
+        allowed = policy.get("allowedToUseSSPR")
+        return AuthorizationPolicyState(allowed_to_use_sspr=allowed if isinstance(allowed, bool) else None)
 
     return await _read(source, fetch)
 
@@ -104,28 +124,28 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
     source = "graph:GET /policies/authenticationMethodsPolicy"
 
     async def fetch() -> MethodsPolicyState:
-        policy = await client.policies.authentication_methods_policy.get()
-        if policy is None:
-            raise ValueError("empty response")
-        state = policy.policy_migration_state
-        if policy.authentication_method_configurations is None:  # missing is a changed shape, not "no methods"
+        policy = _object(await get_json(client.policies.authentication_methods_policy))
+        configurations = policy.get("authenticationMethodConfigurations")
+        if not isinstance(configurations, list):  # missing is a changed shape, not "no methods"
             raise ValueError("the response has no authenticationMethodConfigurations")
+        state = policy.get("policyMigrationState")
         return MethodsPolicyState(
-            migration_state=state.value if state is not None else None,
-            configurations=[_method_configuration(c) for c in policy.authentication_method_configurations or []],
+            migration_state=state if isinstance(state, str) else None,
+            configurations=[_method_configuration(c) for c in configurations if isinstance(c, dict)],
         )
 
     return await _read(source, fetch)
 
 
-def _method_configuration(config: Any) -> MethodConfiguration:
-    state = getattr(config, "state", None)
-    targets = getattr(config, "include_targets", None) or []
+def _method_configuration(config: dict[str, Any]) -> MethodConfiguration:
+    state = config.get("state")
+    targets = config.get("includeTargets") or []
+    office = config.get("isOfficePhoneAllowed")
     return MethodConfiguration(
-        id=str(config.id),
-        state=state.value if state is not None else None,
-        include_target_ids=[str(t.id) for t in targets if getattr(t, "id", None)],
-        is_office_phone_allowed=getattr(config, "is_office_phone_allowed", None),
+        id=str(config.get("id")),
+        state=state if state in ("enabled", "disabled") else None,
+        include_target_ids=[str(t["id"]) for t in targets if isinstance(t, dict) and t.get("id")],
+        is_office_phone_allowed=office if isinstance(office, bool) else None,
     )
 
 
@@ -133,14 +153,17 @@ async def read_sync_features(client: Any) -> Section[SyncFeaturesState]:
     source = "graph:GET /directory/onPremisesSynchronization"
 
     async def fetch() -> SyncFeaturesState:
-        response = await client.directory.on_premises_synchronization.get()
-        items = (response.value if response is not None else None) or []
-        if not items:
+        response = _object(await get_json(client.directory.on_premises_synchronization))
+        items = response.get("value")
+        if not isinstance(items, list):
+            raise ValueError("the response is not an OData collection (it has no `value` list)")
+        if not items or not isinstance(items[0], dict):
             return SyncFeaturesState()
-        features = items[0].features
+        features = items[0].get("features") or {}
+        writeback, sync = features.get("passwordWritebackEnabled"), features.get("passwordSyncEnabled")
         return SyncFeaturesState(
-            password_writeback_enabled=getattr(features, "password_writeback_enabled", None),
-            password_sync_enabled=getattr(features, "password_sync_enabled", None),
+            password_writeback_enabled=writeback if isinstance(writeback, bool) else None,
+            password_sync_enabled=sync if isinstance(sync, bool) else None,
         )
 
     return await _read(source, fetch)

@@ -16,14 +16,14 @@ msgraph-sdk 1.65), which would take ten minutes for 100,000 users.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from auditor.readers.graph import _read
+from auditor.readers.graph import _read, get_json
 from auditor.snapshot.coverage import (
     ActivityDay,
     CloudUsersState,
@@ -77,39 +77,31 @@ def _query(builder: Any, **params: Any) -> Any:
     return RequestConfiguration(query_parameters=cls(**params))
 
 
-async def _pages(builder: Any, **params: Any) -> AsyncIterator[list[Any]]:
-    """Every page of a collection, following @odata.nextLink to the end."""
-    page = await builder.get(_query(builder, **params) if params else None)
-    seen: set[str] = set()
-    while page is not None:
-        if page.value is None:  # no `value` at all is a changed shape, never an empty collection
-            raise ValueError("the response is not an OData collection (it has no `value`)")
-        yield list(page.value)
-        link = getattr(page, "odata_next_link", None)
-        if not link:
-            return
-        _check_next_link(link, seen)
-        page = await builder.with_url(link).get()
-
-
 async def _raw_pages(builder: Any, **params: Any) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every page of a collection as JSON objects, through the SDK's adapter (auth, retry, OData errors)."""
-    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+    """Every page of a collection as JSON objects, through the SDK's adapter (auth, retry, OData errors).
 
-    errors = {"XXX": ODataError}
-    info = builder.to_get_request_information(_query(builder, **params) if params else None)
+    The next page is asked for as soon as this one's `@odata.nextLink` is known, before this one is
+    handed over, so turning a page into rows overlaps the round trip of the next: a collection of P
+    pages costs P round trips, not P round trips plus P times the work on a page.
+    """
     seen: set[str] = set()
-    while True:
-        body = await builder.request_adapter.send_primitive_async(info, "bytes", errors)
-        page = json.loads(body) if body else {}
-        if not isinstance(page, dict) or not isinstance(page.get("value"), list):
-            raise ValueError("the response is not an OData collection (it has no `value` list)")
-        yield page["value"]
-        link = page.get("@odata.nextLink")
-        if not link:
-            return
-        _check_next_link(link, seen)
-        info = builder.with_url(link).to_get_request_information()
+    pending = asyncio.ensure_future(get_json(builder, _query(builder, **params) if params else None))
+    try:
+        while pending is not None:
+            page = await pending
+            pending = None
+            if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+                raise ValueError("the response is not an OData collection (it has no `value` list)")
+            link = page.get("@odata.nextLink")
+            if link:
+                _check_next_link(link, seen)
+                pending = asyncio.ensure_future(get_json(builder, url=link))
+                await asyncio.sleep(0)  # let the request start before this page is worked on
+            yield page.pop("value")
+            del page
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
 
 
 def _check_next_link(link: Any, seen: set[str]) -> None:
@@ -160,13 +152,14 @@ async def read_subscribed_skus(client: Any) -> Section[SubscribedSkusState]:
     async def fetch() -> SubscribedSkusState:
         select = ["skuId", "skuPartNumber", "capabilityStatus", "prepaidUnits", "consumedUnits", "servicePlans"]
         rows = []
-        async for page in _pages(client.subscribed_skus, select=select):
+        async for page in _raw_pages(client.subscribed_skus, select=select):
             for sku in page:
-                units = sku.prepaid_units
-                rows.append(SkuRow(str(sku.sku_id or ""), sku.sku_part_number or "", sku.capability_status or "",
-                                   int(getattr(units, "enabled", 0) or 0), int(sku.consumed_units or 0),
-                                   [str(p.service_plan_id).lower() for p in sku.service_plans or []
-                                    if p.service_plan_id]))
+                units = sku.get("prepaidUnits") or {}
+                rows.append(SkuRow(str(sku.get("skuId") or ""), sku.get("skuPartNumber") or "",
+                                   sku.get("capabilityStatus") or "", int(units.get("enabled") or 0),
+                                   int(sku.get("consumedUnits") or 0),
+                                   [str(p["servicePlanId"]).lower() for p in sku.get("servicePlans") or []
+                                    if p.get("servicePlanId")]))
         return SubscribedSkusState(skus=rows)
 
     return await _read(source, fetch)
@@ -205,15 +198,34 @@ async def read_scope_groups(client: Any, live_policy: Awaitable[Section[SsprPoli
     source = "graph:GET /groups/{id}/transitiveMembers"
 
     async def fetch() -> ScopeGroupsState:
-        wanted: dict[str, tuple[str, set[str], bool]] = {}  # key -> (query, why, by id)
-        live = await live_policy
-        if live is not None and live.value is not None and live.value.enablement == "selected":
-            for group_id in live.value.group_ids:
-                wanted.setdefault(group_id.lower(), (group_id, set(), True))[1].add("live")
-        if hint is not None and (hint.id or hint.name):
-            query = hint.id or hint.name or ""
-            wanted.setdefault(query.lower(), (query, set(), bool(hint.id)))[1].add("policy")
-        groups = [await _scope_group(client, query, sorted(why), by_id) for query, why, by_id in wanted.values()]
+        reads: dict[str, asyncio.Future[ScopeGroup]] = {}  # key -> the group's read, started once
+        why: dict[str, set[str]] = {}
+
+        def want(query: str, by_id: bool, reason: str) -> str:
+            key = query.lower()
+            if key not in reads:
+                reads[key] = asyncio.ensure_future(_scope_group(client, query, [], by_id))
+            why.setdefault(key, set()).add(reason)
+            return key
+
+        # The policy's group needs nothing from the portal: its pages start at once, and when it is also
+        # the live group (the usual case) the portal's answer adds no round trip to the chain.
+        policy_key = want(hint.id or hint.name or "", bool(hint.id), "policy") if hint and (hint.id or hint.name) \
+            else None
+        try:
+            live = await live_policy
+            order = []
+            if live is not None and live.value is not None and live.value.enablement == "selected":
+                order = [want(group_id, True, "live") for group_id in live.value.group_ids]
+            groups = []
+            for key in dict.fromkeys([*order, *([policy_key] if policy_key else [])]):
+                group = await reads[key]
+                groups.append(group.model_copy(update={"why": sorted(why[key])}))
+        finally:
+            unfinished = [task for task in reads.values() if not task.done()]
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
         return ScopeGroupsState(groups=groups)
 
     return await _read(source, fetch)
@@ -224,39 +236,62 @@ async def _scope_group(client: Any, query: str, why: list[str], by_id: bool) -> 
 
     from auditor.readers.graph import describe_error
 
+    # By id, the group's own GET and its member pages go out together: the chain is the member pages only.
+    members = asyncio.ensure_future(_member_ids(client, query)) if by_id else None
     try:
-        if by_id:
-            builder = client.groups.by_group_id(query)
-            group = await builder.get(_query(builder, select=["id", "displayName"]))
-        else:
-            escaped = query.replace("'", "''")
-            found = [g async for page in _pages(client.groups, filter=f"displayName eq '{escaped}'",
-                                                select=["id", "displayName"]) for g in page]
-            if len(found) > 1:
-                return ScopeGroup(query=query, why=why, found=False,
-                                  error=f"{len(found)} groups are named {query!r}: name the group by id")
-            group = found[0] if found else None
-    except APIError as exc:
-        if getattr(exc, "response_status_code", None) == 404:
+        try:
+            if by_id:
+                builder = client.groups.by_group_id(query)
+                group = _group_json(await get_json(builder, _query(builder, select=["id", "displayName"])))
+            else:
+                escaped = query.replace("'", "''")
+                found = [g async for page in _raw_pages(client.groups, filter=f"displayName eq '{escaped}'",
+                                                        select=["id", "displayName"]) for g in page]
+                if len(found) > 1:
+                    return ScopeGroup(query=query, why=why, found=False,
+                                      error=f"{len(found)} groups are named {query!r}: name the group by id")
+                group = _group_json(found[0]) if found else None
+        except APIError as exc:
+            if getattr(exc, "response_status_code", None) == 404:
+                return ScopeGroup(query=query, why=why, found=False)
+            raise
+        if group is None:
             return ScopeGroup(query=query, why=why, found=False)
-        raise
-    if group is None:
-        return ScopeGroup(query=query, why=why, found=False)
+        group_id, name = group
+        try:
+            user_ids, others = await (members if members is not None else _member_ids(client, group_id))
+            members = None
+        except APIError as exc:
+            members = None
+            return ScopeGroup(query=query, why=why, found=True, id=group_id, display_name=name,
+                              error=describe_error(exc))
+        return ScopeGroup(query=query, why=why, found=True, id=group_id, display_name=name,
+                          user_ids=user_ids, other_members=others)
+    finally:
+        if members is not None:  # the group was not found, or its GET failed: its member pages are not wanted
+            members.cancel()
+            await asyncio.gather(members, return_exceptions=True)
+
+
+def _group_json(group: Any) -> tuple[str, str | None] | None:
+    if not isinstance(group, dict) or not group.get("id"):
+        raise ValueError("the group is not a JSON object with an id")
+    name = group.get("displayName")
+    return str(group["id"]), name if isinstance(name, str) else None
+
+
+async def _member_ids(client: Any, group_id: str) -> tuple[list[str], int]:
+    """Ids of the group's transitive members that are users, and how many others it holds."""
     user_ids: list[str] = []
     others = 0
-    try:
-        members = client.groups.by_group_id(str(group.id)).transitive_members
-        async for page in _raw_pages(members, select=["id"], top=USERS_PAGE):
-            for member in page:
-                if str(member.get("@odata.type") or "").lower() == "#microsoft.graph.user":
-                    user_ids.append(str(member["id"]))
-                else:
-                    others += 1
-    except APIError as exc:
-        return ScopeGroup(query=query, why=why, found=True, id=str(group.id), display_name=group.display_name,
-                          error=describe_error(exc))
-    return ScopeGroup(query=query, why=why, found=True, id=str(group.id), display_name=group.display_name,
-                      user_ids=user_ids, other_members=others)
+    members = client.groups.by_group_id(group_id).transitive_members
+    async for page in _raw_pages(members, select=["id"], top=USERS_PAGE):
+        for member in page:
+            if str(member.get("@odata.type") or "").lower() == "#microsoft.graph.user":
+                user_ids.append(str(member["id"]))
+            else:
+                others += 1
+    return user_ids, others
 
 
 # --- Secure Score ----------------------------------------------------------------------------
@@ -278,44 +313,49 @@ async def read_secure_score(client: Any, days: int) -> Section[SecureScoreState]
     source = "graph:GET /security/secureScores, /security/secureScoreControlProfiles"
 
     async def fetch() -> SecureScoreState:
-        scores = [s async for page in _pages(client.security.secure_scores, top=days) for s in page]
-        scores.sort(key=lambda s: s.created_date_time or datetime.min.replace(tzinfo=UTC), reverse=True)
-        profiles = [p async for page in _pages(client.security.secure_score_control_profiles,
-                                               filter=f"id eq '{SSPR_CONTROL}'") for p in page]
-        profile = next((p for p in profiles if (p.id or "").lower() == SSPR_CONTROL.lower()), None)
+        async def read_scores() -> list[dict[str, Any]]:
+            return [s async for page in _raw_pages(client.security.secure_scores, top=days) for s in page]
+
+        async def read_profiles() -> list[dict[str, Any]]:
+            return [p async for page in _raw_pages(client.security.secure_score_control_profiles,
+                                                   filter=f"id eq '{SSPR_CONTROL}'") for p in page]
+
+        scores, profiles = await asyncio.gather(read_scores(), read_profiles())
+        dated = sorted(((_parse_time(s.get("createdDateTime")), s) for s in scores),
+                       key=lambda pair: pair[0] or datetime.min.replace(tzinfo=UTC), reverse=True)
+        profile = next((p for p in profiles if str(p.get("id") or "").lower() == SSPR_CONTROL.lower()), {})
         history = []
-        for score in reversed(scores[:days]):
+        for created, score in reversed(dated[:days]):
             control = _control(score)
-            if control is not None and score.created_date_time is not None:
-                extra = control.additional_data or {}
-                history.append(ScorePoint(score.created_date_time.date(), control.score,
-                                          _number(extra.get("scoreInPercentage")), _integer(extra.get("count")),
-                                          _integer(extra.get("total"))))
-        latest = scores[0] if scores else None
-        control = _control(latest) if latest is not None else None
-        extra = (control.additional_data or {}) if control is not None else {}
+            if control is not None and created is not None:
+                history.append(ScorePoint(created.date(), _number(control.get("score")),
+                                          _number(control.get("scoreInPercentage")), _integer(control.get("count")),
+                                          _integer(control.get("total"))))
+        latest_at, latest = dated[0] if dated else (None, None)
+        control = (_control(latest) if latest is not None else None) or {}
+        deprecated = profile.get("deprecated")
         return SecureScoreState(
-            found=control is not None,
-            as_of=latest.created_date_time if latest is not None else None,
-            tenant_score=latest.current_score if latest is not None else None,
-            tenant_max_score=latest.max_score if latest is not None else None,
-            score=control.score if control is not None else None,
-            percent=_number(extra.get("scoreInPercentage")),
-            count=_integer(extra.get("count")),
-            total=_integer(extra.get("total")),
-            implementation_status=extra.get("implementationStatus"),
-            max_score=profile.max_score if profile is not None else None,
-            title=profile.title if profile is not None else None,
-            deprecated=profile.deprecated if profile is not None else None,
+            found=bool(control),
+            as_of=latest_at,
+            tenant_score=_number(latest.get("currentScore")) if latest is not None else None,
+            tenant_max_score=_number(latest.get("maxScore")) if latest is not None else None,
+            score=_number(control.get("score")),
+            percent=_number(control.get("scoreInPercentage")),
+            count=_integer(control.get("count")),
+            total=_integer(control.get("total")),
+            implementation_status=control.get("implementationStatus"),
+            max_score=_number(profile.get("maxScore")),
+            title=profile.get("title"),
+            deprecated=deprecated if isinstance(deprecated, bool) else None,
             history=history,
         )
 
     return await _read(source, fetch)
 
 
-def _control(score: Any) -> Any:
-    return next((c for c in score.control_scores or [] if (c.control_name or "").lower() == SSPR_CONTROL.lower()),
-                None)
+def _control(score: dict[str, Any]) -> dict[str, Any] | None:
+    return next((c for c in score.get("controlScores") or []
+                 if isinstance(c, dict) and str(c.get("controlName") or "").lower() == SSPR_CONTROL.lower()), None)
 
 
 # --- the SSPR audit log ------------------------------------------------------------------------
@@ -387,14 +427,15 @@ async def read_password_rules(client: Any) -> Section[PasswordRulesState]:
     source = "graph:GET /groupSettings"
 
     async def fetch() -> PasswordRulesState:
-        settings = [s async for page in _pages(client.group_settings) for s in page]
-        rules = next((s for s in settings if (s.template_id or "").lower() == PASSWORD_RULE_TEMPLATE), None)
+        settings = [s async for page in _raw_pages(client.group_settings) for s in page]
+        rules = next((s for s in settings if str(s.get("templateId") or "").lower() == PASSWORD_RULE_TEMPLATE), None)
         if rules is None:
             return PasswordRulesState()  # no object: the tenant runs on Microsoft's defaults
-        values = {(v.name or "").lower(): v.value for v in rules.values or []}
+        values = {str(v.get("name") or "").lower(): v.get("value") for v in rules.get("values") or []
+                  if isinstance(v, dict)}
         words = [w for w in (values.get("bannedpasswordlist") or "").split("\t") if w.strip()]
         return PasswordRulesState(
-            setting_id=str(rules.id),
+            setting_id=str(rules.get("id")),
             banned_on_premises_enabled=_boolean(values.get("enablebannedpasswordcheckonpremises")),
             banned_on_premises_mode=values.get("bannedpasswordcheckonpremisesmode") or None,
             custom_list_enabled=_boolean(values.get("enablebannedpasswordcheck")),
@@ -421,13 +462,15 @@ async def read_intune_sign_in_reset(client: Any) -> Section[IntuneSignInResetSta
     async def fetch() -> IntuneSignInResetState:
         read = 0
         found = []
-        async for page in _pages(client.device_management.device_configurations):
+        async for page in _raw_pages(client.device_management.device_configurations):
             for config in page:
                 read += 1
-                for setting in getattr(config, "oma_settings", None) or []:
-                    if (setting.oma_uri or "").strip().lower() == SIGN_IN_RESET_OMA_URI.lower():
-                        value = getattr(setting, "value", None)
-                        found.append(IntuneSetting(str(config.id), config.display_name or "",
+                for setting in config.get("omaSettings") or []:
+                    if not isinstance(setting, dict):
+                        continue
+                    if str(setting.get("omaUri") or "").strip().lower() == SIGN_IN_RESET_OMA_URI.lower():
+                        value = setting.get("value")
+                        found.append(IntuneSetting(str(config.get("id")), config.get("displayName") or "",
                                                    None if value is None else str(value)))
         return IntuneSignInResetState(configurations_read=read, settings=found)
 
