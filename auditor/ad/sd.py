@@ -25,6 +25,14 @@ from pydantic import BaseModel, ConfigDict
 from auditor.ad.rights import FULL_CONTROL, USER_CLASS, Right
 
 SE_DACL_PROTECTED = 0x1000
+_HEADER = 20  # revision, sbz1, control, then the owner, group, SACL and DACL offsets
+_ACL_HEADER = 8
+_SMALLEST_ACE = 16  # header, mask, and a SID with no sub-authority
+
+
+class DescriptorError(ValueError):
+    """Bytes that are not a self-relative security descriptor this parser can trust (the only error
+    `parse_dacl` raises): a reader reports the object's rights as unknown, never as granted."""
 
 
 class AceFlag(IntFlag):
@@ -174,15 +182,43 @@ def inherited_right(
 
 
 def parse_dacl(raw: bytes) -> DaclFacts:
-    """DACL facts of a binary self-relative security descriptor (read with SD flags DACL)."""
+    """DACL facts of a binary self-relative security descriptor (read with SD flags DACL).
+
+    Raises DescriptorError, and nothing else, for bytes that are not one: truncated, a wrong revision, an
+    ACL that claims more than it holds. Garbage must never read as a NULL DACL (everyone has full access).
+    """
     from winacl.dtyp.security_descriptor import SECURITY_DESCRIPTOR
 
-    sd = SECURITY_DESCRIPTOR.from_bytes(raw)
-    control = int(sd.Control or 0)
-    protected = bool(control & SE_DACL_PROTECTED)
-    if sd.Dacl is None:
-        return DaclFacts(protected=protected, null_dacl=True)
-    return DaclFacts(protected=protected, aces=tuple(f for f in map(_fact, sd.Dacl.aces) if f is not None))
+    _check_layout(raw)
+    try:
+        sd = SECURITY_DESCRIPTOR.from_bytes(raw)
+        control = int(sd.Control or 0)
+        protected = bool(control & SE_DACL_PROTECTED)
+        if sd.Dacl is None:
+            return DaclFacts(protected=protected, null_dacl=True)
+        return DaclFacts(protected=protected, aces=tuple(f for f in map(_fact, sd.Dacl.aces) if f is not None))
+    except DescriptorError:
+        raise
+    except Exception as exc:  # winacl raises whatever its struct reads hit: one documented error instead
+        raise DescriptorError(f"not a valid security descriptor: {type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _check_layout(raw: bytes) -> None:
+    """The header and the DACL's bounds, checked before winacl reads them (it trusts the counts it finds)."""
+    if not isinstance(raw, bytes | bytearray | memoryview) or len(raw) < _HEADER:
+        raise DescriptorError(f"a security descriptor has at least {_HEADER} bytes, not {len(raw)}")
+    if raw[0] != 1:
+        raise DescriptorError(f"security descriptor revision {raw[0]}, not 1")
+    for name, start in (("SACL", 12), ("DACL", 16)):  # winacl reads each ACL whose offset is set
+        offset = int.from_bytes(raw[start:start + 4], "little")
+        if offset == 0:
+            continue
+        if offset < _HEADER or offset + _ACL_HEADER > len(raw):
+            raise DescriptorError(f"the {name} offset {offset} lies outside the {len(raw)}-byte descriptor")
+        size = int.from_bytes(raw[offset + 2:offset + 4], "little")
+        count = int.from_bytes(raw[offset + 4:offset + 6], "little")
+        if size < _ACL_HEADER or offset + size > len(raw) or count * _SMALLEST_ACE > size - _ACL_HEADER:
+            raise DescriptorError(f"the {name} claims {size} bytes and {count} ACEs, more than the descriptor holds")
 
 
 def _fact(ace: Any) -> AceFact | None:
@@ -232,6 +268,7 @@ def with_aces(raw: bytes, new_aces: Sequence[AceFact]) -> bytes:
     """
     from winacl.dtyp.security_descriptor import SECURITY_DESCRIPTOR
 
+    _check_layout(raw)
     sd = SECURITY_DESCRIPTOR.from_bytes(raw)
     if sd.Dacl is None:
         raise ValueError("the descriptor has no DACL to add to (read it with SD flags DACL)")

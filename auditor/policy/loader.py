@@ -8,6 +8,8 @@ each validation error back to the YAML position it came from.
 from __future__ import annotations
 
 import difflib
+import functools
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -20,6 +22,9 @@ from auditor.policy.models import Policy, PolicySource
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_ALIASES = 100
+MAX_VALUES = 200_000  # a policy holds hundreds; more means aliases expanding without end (an alias bomb)
+MAX_FLOW_DEPTH = 64  # `[[[[…` nested deeper than any policy needs; the parser would recurse without end
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,19 @@ class PolicyIssue:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        where = f"{_shown(self.file, 200)}:{self.line}:{self.column}"
+        message = _shown(self.message, 400)
+        return f"{where}: {_shown(self.path, 120)}: {message}" if self.path else f"{where}: {message}"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str, width: int) -> str:
+    """`text` on one line of the terminal: control and bidi characters as escapes, clipped to `width`."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class PolicyError(Exception):
@@ -89,10 +105,14 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
 
     if text.count("*") > MAX_ALIASES and _alias_count(text) > MAX_ALIASES:
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"more than {MAX_ALIASES} YAML aliases; refusing to expand")])
+    _check_flow_depth(text, name)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.Constructor = _policy_constructor()
     try:
         document = yaml.load(text)
+    except RecursionError:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", "the YAML is nested too deeply to read")]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -104,7 +124,58 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
     except YAMLError as exc:
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"YAML: {str(exc).splitlines()[0]}")]) from None
     positions: dict[str, tuple[int, int]] = {}
-    return _plain(document, "", positions), positions
+    try:
+        return _plain(document, "", positions, _Budget(name, positions)), positions
+    except RecursionError:
+        raise PolicyError([PolicyIssue(name, 1, 1, "", "the YAML is nested too deeply to read")]) from None
+
+
+@functools.cache
+def _policy_constructor() -> type:
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class PolicyConstructor(RoundTripConstructor):  # type: ignore[misc]
+        """Timestamps stay text: pydantic parses the dates a policy holds and says where one is wrong
+        (ruamel's own parser raises a bare ValueError for `2026-13-01`, with no position)."""
+
+    PolicyConstructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+    return PolicyConstructor
+
+
+def _check_flow_depth(text: str, name: str) -> None:
+    """Refuse `[[[[…` or `{{{{…` nested deeper than MAX_FLOW_DEPTH, naming where (before the parser recurses)."""
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return
+    depth, quote = 0, ""
+    for index, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, index) + 1
+                column = index - (text.rfind("\n", 0, index) + 1) + 1
+                raise PolicyError([PolicyIssue(name, line, column, "",
+                                               f"brackets nested more than {MAX_FLOW_DEPTH} deep; refusing to read")])
+        elif char in "]}":
+            depth = max(0, depth - 1)
+
+
+class _Budget:
+    """Counts the values `_plain` walks, so aliases that expand without end stop with an error."""
+
+    def __init__(self, name: str, positions: dict[str, tuple[int, int]]) -> None:
+        self.name, self.positions, self.left = name, positions, MAX_VALUES
+
+    def spend(self, path: str) -> None:
+        self.left -= 1
+        if self.left < 0:
+            line, column = _nearest_position(path.split("."), self.positions)
+            raise PolicyError([PolicyIssue(self.name, line, column, "",
+                                           f"the document expands to more than {MAX_VALUES} values (YAML aliases "
+                                           "repeating each other, an alias bomb?); refusing to expand")])
 
 
 def _alias_count(text: str) -> int:
@@ -113,10 +184,11 @@ def _alias_count(text: str) -> int:
     return len(re.findall(r"(?:^|[\s\[{,])\*[^\s,\]}]+", text))
 
 
-def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]]) -> Any:
+def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]], budget: _Budget) -> Any:
     """Turn ruamel's commented nodes into plain Python, recording each key's position."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+    budget.spend(prefix)
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
@@ -126,7 +198,7 @@ def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]]) -> Any
                 positions[path] = (line + 1, column + 1)
             except (KeyError, TypeError, AttributeError):
                 pass
-            out[str(key)] = _plain(node[key], path, positions)
+            out[str(key)] = _plain(node[key], path, positions, budget)
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -137,9 +209,13 @@ def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]]) -> Any
                 positions[path] = (line + 1, column + 1)
             except (KeyError, TypeError, AttributeError):
                 pass
-            items.append(_plain(item, path, positions))
+            items.append(_plain(item, path, positions, budget))
         return items
     if isinstance(node, str):
+        if _SURROGATE.search(node):  # "\ud800" in a quoted string: no UTF-8 report could hold it
+            line, column = _nearest_position(prefix.split("."), positions)
+            raise PolicyError([PolicyIssue(budget.name, line, column, prefix,
+                                           "a lone surrogate escape (\\ud800-\\udfff) is not a character")])
         return str(node)
     if isinstance(node, bool) or node is None:
         return node
@@ -155,7 +231,10 @@ def _issues_from_validation(
 ) -> list[PolicyIssue]:
     issues = []
     for error in exc.errors(include_url=False):
-        loc = [str(p) for p in error["loc"] if not _is_union_tag(p)]
+        loc: list[str] = []
+        for part in error["loc"]:  # a key the file holds (`True:`, `~:`) is never a union tag, however spelt
+            if not _is_union_tag(part) or ".".join([*loc, str(part)]) in positions:
+                loc.append(str(part))
         path = ".".join(loc)
         line, column = _nearest_position(loc, positions)
         message = _message(error, loc)
@@ -182,7 +261,7 @@ def _nearest_position(loc: list[str], positions: dict[str, tuple[int, int]]) -> 
 def _message(error: dict[str, Any], loc: list[str]) -> str:
     kind = error["type"]
     given = error.get("input")
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         allowed = _allowed_keys(loc[:-1])
         hint = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
         text = "unknown key"
