@@ -114,7 +114,9 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
     except RecursionError:
         raise PolicyError([PolicyIssue(name, 1, 1, "", "the YAML is nested too deeply to read")]) from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # a quote or bracket left open is found at the end of the file: point at where it was opened
+        at_end = "end of stream" in (exc.problem or "") and exc.context_mark is not None
+        mark = exc.context_mark if at_end else (exc.problem_mark or exc.context_mark)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         problem = problem.replace("\n", " ")
@@ -122,7 +124,16 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
             problem += " (YAML does not allow tabs for indentation; use spaces)"
         raise PolicyError([PolicyIssue(name, line, column, "", f"YAML syntax: {problem}")]) from None
     except YAMLError as exc:
-        raise PolicyError([PolicyIssue(name, 1, 1, "", f"YAML: {str(exc).splitlines()[0]}")]) from None
+        # the reader's errors (a NUL byte, a control character) carry the offset, not a mark
+        offset = getattr(exc, "position", None)
+        line, column = ((text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+                        if isinstance(offset, int) else (1, 1))
+        raise PolicyError([PolicyIssue(name, line, column, "", f"YAML: {str(exc).splitlines()[0]}")]) from None
+    except Exception as exc:  # ruamel's constructors raise plain errors too (a mapping used as a key: TypeError)
+        explicit_key = re.search(r"(?m)^[ -]*\? ", text) if "unhashable" in str(exc) else None
+        line = text.count("\n", 0, explicit_key.start()) + 1 if explicit_key else 1
+        raise PolicyError([PolicyIssue(name, line, 1, "", f"YAML that cannot be read as data: {type(exc).__name__}: "
+                                                          f"{str(exc)[:200]}")]) from None
     positions: dict[str, tuple[int, int]] = {}
     try:
         return _plain(document, "", positions, _Budget(name, positions)), positions

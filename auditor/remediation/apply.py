@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from auditor import __version__
 from auditor.remediation.changes import Frozen, Plan, PlanError, PlanSource, object_key
@@ -106,15 +106,9 @@ def save_backup(backup: Backup, path: Path, *, create: bool = False) -> None:
 
 
 def load_backup(path: str | Path) -> Backup:
-    path = Path(path)
-    try:
-        return Backup.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot read backup: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise PlanError(f"{path}: not a valid sspr-auditor backup; first problem at {where}: {first['msg']}") from None
+    from auditor.remediation.changes import load_json_model
+
+    return load_json_model(Path(path), Backup, "backup")[0]
 
 
 def default_backup_path(plan_path: Path | None, now: datetime | None = None) -> Path:

@@ -17,7 +17,7 @@ import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,8 @@ from auditor.checks.base import Finding
 from auditor.snapshot.models import utc_now
 
 PLAN_FORMAT = "sspr-auditor-plan"
+SID_PATTERN = r"^S-1-\d+(-\d+){1,15}$"
+GPO_GUID_PATTERN = r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$"
 
 WriterName = Literal["portal", "graph", "ldap", "sysvol"]
 
@@ -137,7 +139,7 @@ class LdapDaclChange(_Change):
     writer: Literal["ldap"] = "ldap"
     dn: str
     principal: str = Field(description="Who receives the rights (the sync account's name)")
-    principal_sid: str
+    principal_sid: Annotated[str, Field(pattern=SID_PATTERN)]
     rights: list[str] = Field(description="The rights' labels, for people")
     add_aces: list[AceFact]
     old_descriptor_sha256: str = Field(description="sha256 of the descriptor (DACL part) as read for the plan")
@@ -167,7 +169,7 @@ class SysvolPasswordAgeChange(_Change):
     kind: Literal["sysvol.gpttmpl"] = "sysvol.gpttmpl"
     writer: Literal["sysvol"] = "sysvol"
     path: str = Field(description="UNC path of GptTmpl.inf as read")
-    gpo_guid: str
+    gpo_guid: Annotated[str, Field(pattern=GPO_GUID_PATTERN)]
     gpo_dn: str
     setting: SettingChange = Field(description="MinimumPasswordAge in days; old None when unset or absent")
     old_content_sha256: str | None = Field(description="sha256 of the file as read; None when it did not exist")
@@ -292,20 +294,69 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
 
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
+    plan, text = load_json_model(path, Plan, "plan")
+    if plan.digest != plan.compute_digest():
+        line, column = json_position(text, ["digest"])
+        raise PlanError(f"{path}:{line}:{column}: the plan was edited after it was made (digest mismatch): "
+                        "make a new plan")
+    return plan
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_json_model(path: Path, model: type[M], what: str) -> tuple[M, str]:
+    """`path` validated as `model`, and its text; else PlanError naming `file:line:column` and the problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot read plan: {exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
     try:
-        plan = Plan.model_validate_json(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise PlanError(f"{path}:{line}:{column}: not UTF-8 (byte 0x{raw[exc.start]:02x}): not a {what} file") from None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}): not a {what} file") from None
+    except RecursionError:
+        raise PlanError(f"{path}:1:1: JSON nested too deeply: not a {what} file") from None
+    try:
+        return model.model_validate_json(text), text
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise PlanError(f"{path}: not a valid sspr-auditor plan ({exc.error_count()} error(s)); "
-                        f"first at {where}: {first['msg']}") from None
-    if plan.digest != plan.compute_digest():
-        raise PlanError(f"{path}: the plan was edited after it was made (digest mismatch): make a new plan")
-    return plan
+        loc = [str(p) for p in first["loc"]]
+        line, column = json_position(text, loc)
+        where = ".".join(loc) or "(top level)"
+        raise PlanError(f"{path}:{line}:{column}: not a valid sspr-auditor {what} ({exc.error_count()} error(s)); "
+                        f"first at {where[:200]}: {first['msg'][:300]}") from None
+
+
+def json_position(text: str, loc: list[str]) -> tuple[int, int]:
+    """1-based (line, column) of the deepest part of `loc` (keys and list indexes) found in the JSON `text`."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
+    try:
+        node: Any = yaml.load(text)  # JSON is YAML, and ruamel keeps every key's position
+    except Exception:  # a position is a nicety: a JSON ruamel cannot read points at the top
+        return (1, 1)
+    found = (1, 1)
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line, column = node.lc.key(part)
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and part.isdigit() and int(part) < len(node):
+            line, column = node.lc.item(int(part))
+            node = node[int(part)]
+        else:  # not in the file: a union's tag pydantic adds (`ldap.dacl`), or a missing key
+            continue
+        found = (line + 1, column + 1)
+    return found
 
 
 def _shown(value: Any) -> str:
