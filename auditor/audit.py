@@ -157,6 +157,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
     counts = Summary.of(findings)
     code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
     from auditor.coverage import coverage_report
+    from auditor.onprem_view import onprem_report
     report = AuditReport(
         tool_version=__version__,
         policy_file=policy.source_file or "(in memory)",
@@ -168,6 +169,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
         findings=findings,
         warnings=warnings,
         coverage=coverage_report(policy, snapshot),
+        on_premises=onprem_report(policy, snapshot, findings),
     )
     return AuditResult(report=report, findings=findings)
 

@@ -275,8 +275,7 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
         ))
     if on_premises is None:
         return snapshot
-    directory, sysvol = on_premises.result()
-    return snapshot.model_copy(update={"directory": directory, "sysvol": sysvol})
+    return snapshot.model_copy(update=on_premises.result()._asdict())
 
 
 def _on_premises(args: argparse.Namespace, policy: Any) -> Any:

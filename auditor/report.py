@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks.base import Finding
 from auditor.coverage import CoverageReport
+from auditor.onprem_view import OnPremisesReport
 from auditor.snapshot.models import Snapshot, utc_now
 from auditor.trend import Trend
 
@@ -53,6 +54,10 @@ class AuditReport(BaseModel):
     trend: Trend | None = Field(None, description="Changes since a previous report (check --previous)")
     coverage: CoverageReport | None = Field(
         None, description="Who is actually covered: in-scope users, registration, licences, Secure Score, SSPR activity"
+    )
+    on_premises: OnPremisesReport | None = Field(
+        None, description="Active Directory: writeback rights per target OU, affected users per check, the "
+                          "password-age sources side by side, the GPOs behind the sign-in screen's reset link",
     )
 
 

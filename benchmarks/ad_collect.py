@@ -54,7 +54,7 @@ def measure(label: str, template: SambaDC, policy: Policy, state: Path, repeat: 
             times, directory, sysvol = [], None, None
             for _ in range(repeat):
                 started = time.perf_counter()
-                directory, sysvol = read_on_premises(settings, policy.directory)
+                directory, sysvol, _ = read_on_premises(settings, policy.directory)
                 times.append(time.perf_counter() - started)
             assert directory is not None and sysvol is not None
             if not directory.readable or not sysvol.readable:

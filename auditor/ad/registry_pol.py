@@ -126,12 +126,34 @@ def lookup(entries: list[PolicyEntry], key: str, value_name: str) -> PolicyEntry
 
 
 def build(entries: list[tuple[str, str, int, bytes]]) -> bytes:
-    """A Registry.pol file holding `entries` (key, value name, type, data): for tests and the lab."""
+    """A Registry.pol file holding `entries` (key, value name, type, data): for tests and the lab.
+
+    Key and value names are written NUL-terminated, as Windows writes them; a name holding ';' or a
+    NUL could not be read back (the format has no escape), so it is refused.
+    """
     out = bytearray(SIGNATURE + struct.pack("<I", VERSION))
     for key, name, kind, payload in entries:
+        for text in (key, name):
+            if ";" in text or "\0" in text:
+                raise ValueError(f"a Registry.pol key or value name cannot hold ';' or NUL: {text!r}")
         out += _OPEN + (key + "\0").encode("utf-16-le") + _SEP + (name + "\0").encode("utf-16-le") + _SEP
         out += struct.pack("<I", kind) + _SEP + struct.pack("<I", len(payload)) + _SEP + payload + _CLOSE
     return bytes(out)
+
+
+def write(entries: list[PolicyEntry]) -> bytes:
+    """A Registry.pol file holding `entries` in order: `parse(write(entries)) == entries`."""
+    return build([(e.key, e.value_name, e.type, e.data) for e in entries])
+
+
+def dword(key: str, value_name: str, value: int) -> PolicyEntry:
+    """A REG_DWORD entry (0 to 2**32 - 1)."""
+    return PolicyEntry(key, value_name, REG_DWORD, struct.pack("<I", value))
+
+
+def string(key: str, value_name: str, text: str) -> PolicyEntry:
+    """A REG_SZ entry, NUL-terminated as the registry stores it."""
+    return PolicyEntry(key, value_name, REG_SZ, (text + "\0").encode("utf-16-le"))
 
 
 # The reset link on the Windows sign-in screen (howto-sspr-windows): a machine policy value.

@@ -19,6 +19,12 @@ MSOL_…), so the audit has to follow group nesting.
 | Default Domain Policy GptTmpl.inf (UTF-16LE, BOM, CRLF) MinimumPasswordAge = 1 | the GPO |
 | the domain's minPwdAge = 1 day | the domain head |
 | malformed or missing `mobile` numbers | four Staff/Sales users |
+| sign-in screen GPO (AllowPasswordReset = 1) linked to a users-only OU | GPO `SSPR sign-in screen` → OU=Staff |
+
+In both, OU=Workstations holds member computers and the `Workstation baseline` GPO, which does not
+set AllowPasswordReset. In `baseline` the `SSPR sign-in screen` GPO is linked there too, so Windows
+shows "Reset password" on the sign-in screen (`client.sign_in_reset`); in `demo` it is linked to
+OU=Staff, where no computer is, so no computer gets it.
 
 Seeded domains are cached as stopped templates under the lab state folder; every run clones
 one (about a second) so runs never see each other's changes.
@@ -30,13 +36,14 @@ import fcntl
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.ad import gpttmpl
+from auditor.ad import gpttmpl, registry_pol
 from auditor.ad.dn import escape_value
 from auditor.ad.intervals import days_to_interval
 from auditor.ad.rights import UNEXPIRE_PASSWORD, WRITE_PWD_LAST_SET, WRITEBACK_RIGHTS
@@ -52,7 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCENARIOS = ("demo", "baseline")
-SEED_VERSION = "3"
+SEED_VERSION = "4"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -61,6 +68,17 @@ UF_NORMAL_ACCOUNT = 0x200
 UF_ACCOUNTDISABLE = 0x2
 UF_PASSWD_NOTREQD = 0x20
 UF_DONT_EXPIRE_PASSWD = 0x10000
+UF_WORKSTATION_TRUST_ACCOUNT = 0x1000
+WORKSTATIONS = 6
+WORKSTATION_GPO = "Workstation baseline"
+SIGN_IN_GPO = "SSPR sign-in screen"
+# Computer Configuration > Administrative Templates: the registry CSE and the admin templates snap-in
+REGISTRY_EXTENSIONS = "[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]"
+WORKSTATION_SETTINGS = [
+    registry_pol.dword(r"Software\Policies\Microsoft\Windows\System", "DisableLockScreenAppNotifications", 1),
+    registry_pol.dword(r"Software\Policies\Microsoft\Windows\Personalization", "NoLockScreenCamera", 1),
+    registry_pol.string(r"Software\Policies\Microsoft\Windows NT\Printers", "PhysicalLocation", "HQ; floor 2"),
+]
 
 FIRST = ["Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jade", "Kai", "Lena", "Milo",
          "Nia", "Omar", "Pia", "Rui", "Sara", "Theo", "Uma", "Vic", "Wren", "Xena", "Yuri", "Zoe"]
@@ -122,6 +140,7 @@ class Seeder:
         self._password_policies()
         if self.demo:
             self._plant_user_drift()
+        self._workstations()
         write_default_domain_policy_template(self.dc, minimum_password_age_days=1 if self.demo else 0)
         self.conn.unbind()
         log.info("seeded lab domain %s as %s", self.dc.realm, self.scenario)
@@ -171,8 +190,24 @@ class Seeder:
     def _structure(self) -> None:
         for rdns, description in (("OU=Staff", "Synced to Entra ID"), ("OU=Contractors,OU=Staff", "Synced"),
                                   ("OU=Sales", "Synced to Entra ID"), ("OU=Service Accounts", "Not synced"),
-                                  ("OU=Groups", "Security groups")):
+                                  ("OU=Groups", "Security groups"), ("OU=Workstations", "Member computers")):
             self.add(rdns, ["top", "organizationalUnit"], {"description": description})
+
+    def _workstations(self) -> None:
+        """Member computers in OU=Workstations and the GPOs for them; the sign-in screen GPO is linked
+        to the computers in `baseline` and, by mistake, to a users-only OU in `demo`."""
+        for number in range(1, WORKSTATIONS + 1):
+            name = f"WS-{number:04d}"
+            self.add(f"CN={name},OU=Workstations", ["top", "person", "organizationalPerson", "user", "computer"], {
+                "sAMAccountName": f"{name}$", "dNSHostName": f"{name.lower()}.{self.dc.dns_domain}",
+                "userAccountControl": str(UF_WORKSTATION_TRUST_ACCOUNT), "operatingSystem": "Windows 11 Enterprise",
+            })
+        workstations, staff = dn("OU=Workstations", self.base), dn("OU=Staff", self.base)
+        add_gpo(self.dc, self.conn, WORKSTATION_GPO, registry_pol.write(WORKSTATION_SETTINGS), link_to=[workstations])
+        sign_in = [*WORKSTATION_SETTINGS[:1], registry_pol.dword(registry_pol.SIGN_IN_RESET_KEY,
+                                                                 registry_pol.SIGN_IN_RESET_VALUE, 1)]
+        add_gpo(self.dc, self.conn, SIGN_IN_GPO, registry_pol.write(sign_in),
+                link_to=[staff if self.demo else workstations])
 
     def _users(self) -> None:
         self.user_dns: list[str] = []
@@ -327,6 +362,49 @@ def write_default_domain_policy_template(dc: SambaDC, *, minimum_password_age_da
     finally:
         conn.unbind()
         smbclient.reset_connection_cache(connection_cache=cache)
+
+
+def add_gpo(dc: SambaDC, conn: Any, name: str, machine_registry_pol: bytes, *, link_to: list[str]) -> str:
+    """Create a GPO as the Group Policy editor would (its container and SYSVOL folder) holding
+    `machine_registry_pol` as Machine\\Registry.pol, link it to `link_to`; return its {GUID}.
+
+    The GUID is derived from the name and domain, so the lab's GPOs keep their GUIDs across runs.
+    """
+    import smbclient
+    from ldap3 import BASE, MODIFY_REPLACE
+
+    guid = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"sspr-auditor-lab:{dc.realm}:{name}")).upper() + "}"
+    gpo_dn = f"CN={guid},CN=Policies,CN=System,{dc.base_dn}"
+    file_sys_path = rf"\\{dc.dns_domain}\SysVol\{dc.dns_domain}\Policies\{guid}"
+    for target, classes, attributes in (
+        (gpo_dn, ["top", "container", "groupPolicyContainer"], {
+            "displayName": name, "gPCFileSysPath": file_sys_path, "versionNumber": "1", "flags": "0",
+            "gPCFunctionalityVersion": "2", "gPCMachineExtensionNames": REGISTRY_EXTENSIONS}),
+        (f"CN=Machine,{gpo_dn}", ["top", "container"], {}),
+        (f"CN=User,{gpo_dn}", ["top", "container"], {}),
+    ):
+        if not conn.add(target, classes, attributes or None):
+            raise SambaError(f"add {target}: {conn.result['description']} {conn.result['message']}")
+    folder = rf"\\{dc.address}\sysvol\{dc.dns_domain}\Policies\{guid}"
+    cache: dict[str, Any] = {}
+    smbclient.register_session(dc.address, username=dc.admin_upn, password=dc.admin_password,
+                               auth_protocol="ntlm", connection_cache=cache)
+    try:
+        smbclient.makedirs(folder + r"\Machine", exist_ok=True, connection_cache=cache)
+        smbclient.makedirs(folder + r"\User", exist_ok=True, connection_cache=cache)
+        with smbclient.open_file(folder + r"\GPT.INI", mode="wb", connection_cache=cache) as handle:
+            handle.write(f"[General]\r\nVersion=1\r\ndisplayName={name}\r\n".encode("ascii"))
+        with smbclient.open_file(folder + "\\" + registry_pol.MACHINE_POLICY_FILE, mode="wb",
+                                 connection_cache=cache) as handle:
+            handle.write(machine_registry_pol)
+    finally:
+        smbclient.reset_connection_cache(connection_cache=cache)
+    for container in link_to:
+        conn.search(container, "(objectClass=*)", BASE, attributes=["gPLink"])
+        current = b"".join(conn.response[0]["raw_attributes"].get("gPLink") or []).decode()
+        if not conn.modify(container, {"gPLink": [(MODIFY_REPLACE, [f"{current}[LDAP://{gpo_dn};0]"])]}):
+            raise SambaError(f"link {name} to {container}: {conn.result['description']} {conn.result['message']}")
+    return guid
 
 
 def bulk_users(dc: SambaDC, count: int, ou_rdns: str = "OU=Staff", prefix: str = "bulk") -> None:

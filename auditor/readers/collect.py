@@ -14,8 +14,8 @@ from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot,
 log = logging.getLogger(__name__)
 
 PORTAL_OFF = "the portal reader is off (turn it on with --portal; it needs a delegated admin token)"
-GPO_NOT_READ = ("Registry.pol in SYSVOL is not read yet (the SYSVOL reader reads only the Default Domain Policy's "
-                "GptTmpl.inf), so the AllowPasswordReset Group Policy setting could not be checked")
+GPO_NOT_READ = ("on-premises AD was not read in this run (it needs a `directory` section in the policy), so the GPOs' "
+                "Registry.pol in SYSVOL and their AllowPasswordReset setting could not be checked")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from auditor.ad.dn import dn_key, dns_domain, rdn_value
 from auditor.ad.sd import DaclFacts, parse_dacl
@@ -31,9 +31,11 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.directory import (
     DirectoryState,
     DirectoryUser,
+    GpoLink,
     GroupPolicy,
     GroupRef,
     PasswordSettings,
@@ -51,6 +53,9 @@ log = logging.getLogger(__name__)
 TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
+_SIZE_LIMIT_EXCEEDED = 4
+# computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
+_MEMBER_COMPUTERS = "(&(objectCategory=computer)(!(userAccountControl:1.2.840.113556.1.4.803:=8192)))"
 _USERS = "(&(objectCategory=person)(objectClass=user))"
 _RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
@@ -116,10 +121,23 @@ def read_directory(settings: AdSettings, policy: Directory) -> Section[Directory
     return Section[DirectoryState].ok(f"{source}/{state.base_dn}", state)
 
 
-def read_on_premises(
-    settings: AdSettings, policy: Directory
-) -> tuple[Section[DirectoryState], Section[SysvolState]]:
-    """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share)."""
+class OnPremisesSections(NamedTuple):
+    """The snapshot sections read on-premises (their names are the Snapshot's field names)."""
+
+    directory: Section[DirectoryState]
+    sysvol: Section[SysvolState]
+    gpo_sign_in_reset: Section[GpoSignInResetState]
+
+    @classmethod
+    def failed(cls, reason: str, where: str = "ldap") -> OnPremisesSections:
+        return cls(Section[DirectoryState].failed(where, reason), Section[SysvolState].failed("smb", reason),
+                   Section[GpoSignInResetState].failed("smb:SYSVOL Registry.pol", reason))
+
+
+def read_on_premises(settings: AdSettings, policy: Directory) -> OnPremisesSections:
+    """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share):
+    the Default Domain Policy's GptTmpl.inf and every GPO's machine Registry.pol."""
+    from auditor.readers.gpo_registry import read_gpo_sign_in_reset
     from auditor.readers.sysvol import read_sysvol
 
     directory = read_directory(settings, policy)
@@ -127,7 +145,10 @@ def read_on_premises(
         domain: str | None = directory.value.dns_domain
     else:
         domain = dns_domain(settings.base_dn) if settings.base_dn else None
-    return directory, read_sysvol(settings, domain)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sysvol") as pool:  # two SMB sessions side by side
+        sysvol = pool.submit(read_sysvol, settings, domain)
+        sign_in_reset = read_gpo_sign_in_reset(settings, directory)
+        return OnPremisesSections(directory, sysvol.result(), sign_in_reset)
 
 
 @dataclass(frozen=True)
@@ -141,15 +162,9 @@ class OnPremisesRequest:
     not_asked: str | None = None  # why nothing is read (the sections then carry this reason)
 
 
-OnPremisesSections = tuple[Section[DirectoryState], Section[SysvolState]]
-
-
 def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
     """Read the directory and SYSVOL as `request` says; every failure becomes a failed section."""
-
-    def failed(reason: str, where: str = "ldap") -> OnPremisesSections:
-        return Section[DirectoryState].failed(where, reason), Section[SysvolState].failed("smb", reason)
-
+    failed = OnPremisesSections.failed
     if request.settings is not None:
         return read_on_premises(request.settings, request.directory)
     if request.lab_scenario is None:
@@ -486,19 +501,60 @@ class _Reader:
         return out, True
 
     def gpos(self, base_dn: str, gp_link: str) -> list[GroupPolicy]:
-        linked = {dn_key(part.split(";")[0].removeprefix("LDAP://").removeprefix("ldap://"))
-                  for part in gp_link.strip("[]").split("][") if part}
+        """The domain's GPOs, each with its links on the domain head and on OUs (gPLink)."""
+        linked = {key for key, _ in parse_gp_link(gp_link)}
+        links = self.gpo_links(base_dn, gp_link)
         out = []
-        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber"]
+        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags"]
         for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
                                   attributes, scope="LEVEL"):
             out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
                                    display_name=_text(raw, "displayName"),
                                    file_sys_path=_text(raw, "gPCFileSysPath"),
                                    version_number=_int(raw, "versionNumber"),
-                                   linked_to_domain=dn_key(dn) in linked))
+                                   linked_to_domain=dn_key(dn) in linked, flags=_int(raw, "flags"),
+                                   links=links.get(dn_key(dn), [])))
         out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
         return out
+
+    def gpo_links(self, base_dn: str, head_gp_link: str) -> dict[str, list[GpoLink]]:
+        """dn_key of a GPO → its links on the domain head and on every OU with a gPLink, and whether
+        member computers (not domain controllers) lie below each linked container."""
+        containers = [(base_dn, head_gp_link)]
+        containers += [(dn, _text(raw, "gPLink") or "") for dn, raw in
+                       self.paged(base_dn, "(&(objectClass=organizationalUnit)(gPLink=*))", ["gPLink"])]
+        out: dict[str, list[GpoLink]] = {}
+        for container, gp_link in containers:
+            parsed = parse_gp_link(gp_link)
+            if not parsed:
+                continue
+            computers = self.holds_member_computers(container)
+            for gpo_key, options in parsed:
+                out.setdefault(gpo_key, []).append(GpoLink(container=container, enabled=not options & 1,
+                                                           enforced=bool(options & 2), holds_computers=computers))
+        return out
+
+    def holds_member_computers(self, container: str) -> bool:
+        """Whether any computer account other than a domain controller lies below `container` (one entry asked)."""
+        import ldap3
+
+        ok = self.conn.search(container, _MEMBER_COMPUTERS, ldap3.SUBTREE, attributes=["1.1"], size_limit=1)
+        if not ok and self.conn.result.get("result") not in (0, _SIZE_LIMIT_EXCEEDED, _NO_SUCH_OBJECT, None):
+            raise DirectoryReadError(_search_failure(container, self.conn.result))
+        return any(entry.get("type") == "searchResEntry" for entry in self.conn.response or [])
+
+
+def parse_gp_link(gp_link: str) -> list[tuple[str, int]]:
+    """(dn_key of the GPO, link options) of each `[LDAP://cn={GUID},cn=policies,…;options]` in a gPLink."""
+    out = []
+    for part in re.findall(r"\[([^\]]*)\]", gp_link):
+        path, separator, options = part.rpartition(";")
+        if not separator:  # no options given
+            path, options = options, "0"
+        path = re.sub(r"^ldap://", "", path.strip(), flags=re.IGNORECASE)
+        if path:
+            out.append((dn_key(path), int(options) if options.strip().isdigit() else 0))
+    return out
 
 
 def _search_failure(dn: str, result: dict[str, Any]) -> str:

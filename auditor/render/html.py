@@ -22,6 +22,7 @@ from auditor.checks.base import Evidence, Finding, Severity, Status
 from auditor.checks.outcome import ExitCode
 from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view
+from auditor.render.onprem_page import finding_anchors, onprem_view
 from auditor.report import AuditReport
 
 if TYPE_CHECKING:
@@ -222,6 +223,8 @@ class FindingGroup:
 def report_context(report: AuditReport) -> dict[str, Any]:
     """Everything the template shows, computed here so the template only lays it out."""
     summary = report.summary
+    groups = group_findings(report.findings)
+    anchors = finding_anchors([(view.finding, view.anchor) for group in groups for view in group.findings])
     return {
         "report": report,
         "csp": CONTENT_SECURITY_POLICY,
@@ -229,8 +232,9 @@ def report_context(report: AuditReport) -> dict[str, Any]:
         "severity_counts": severity_counts(summary.failed_by_severity),
         "verdict": exit_meaning(summary.exit_code),
         "readable_sections": sum(1 for section in report.sections if section.readable),
-        "groups": group_findings(report.findings),
+        "groups": groups,
         "coverage": coverage_view(report.coverage),
+        "on_premises": onprem_view(report.on_premises, anchors),
         "trend": report.trend,
         "trend_blocks": trend_blocks(report),
     }

@@ -217,12 +217,17 @@ class GpoRegistryValue(NamedTuple):
     gpo_guid: str
     display_name: str | None
     linked: bool
+    """Linked (enabled link, computer settings on) to the domain head or to an OU holding member computers."""
     value: int | None
     """AllowPasswordReset as set in the GPO's Machine\\Registry.pol; None when the GPO does not set it."""
+    linked_to: tuple[str, ...] = ()
+    """The containers of those links (DNs)."""
+    error: str | None = None
+    """Why this GPO's Registry.pol could not be read (then `value` is None and says nothing)."""
 
 
 class GpoSignInResetState(Model):
     """`AllowPasswordReset` in the Registry.pol of the domain's GPOs, read from SYSVOL."""
 
     gpos_read: int = 0
-    values: list[GpoRegistryValue] = Field(default_factory=list)
+    values: list[GpoRegistryValue] = Field(default_factory=list, description="Every GPO of the domain, set or not")

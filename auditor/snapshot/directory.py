@@ -93,6 +93,20 @@ class PasswordSettings(Model):
         return None if self.min_pwd_age is None else interval_whole_days(self.min_pwd_age)
 
 
+GPO_COMPUTER_SETTINGS_DISABLED = 0x2  # groupPolicyContainer `flags`
+
+
+class GpoLink(Model):
+    """One entry of a container's gPLink that names a GPO."""
+
+    container: str = Field(description="DN of the domain head or OU whose gPLink names the GPO")
+    enabled: bool = Field(True, description="False when the link is disabled (gPLink option bit 1)")
+    enforced: bool = Field(False, description="gPLink option bit 2")
+    holds_computers: bool | None = Field(
+        None, description="Member computers (domain controllers excluded) lie below the container; None = not read"
+    )
+
+
 class GroupPolicy(Model):
     dn: str
     guid: str
@@ -100,6 +114,18 @@ class GroupPolicy(Model):
     file_sys_path: str | None = None
     version_number: int | None = None
     linked_to_domain: bool = False
+    flags: int | None = Field(None, description="0 enabled, 1 user settings off, 2 computer settings off, 3 both")
+    links: list[GpoLink] = Field(default_factory=list, description="Where the GPO is linked: domain head and OUs")
+
+    @property
+    def computer_settings_enabled(self) -> bool:
+        return not (self.flags or 0) & GPO_COMPUTER_SETTINGS_DISABLED
+
+    def computer_links(self) -> list[GpoLink]:
+        """Enabled links to the domain head or to OUs holding member computers, when its computer part is on."""
+        if not self.computer_settings_enabled:
+            return []
+        return [link for link in self.links if link.enabled and link.holds_computers is not False]
 
 
 class DirectoryState(Model):

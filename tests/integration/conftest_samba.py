@@ -101,8 +101,8 @@ def settings(dc: SambaDC, **changes: object) -> AdSettings:
 
 def collect_ad(dc: SambaDC, policy: Policy, **setting_changes: object) -> Snapshot:
     assert policy.directory is not None
-    directory, sysvol = read_on_premises(settings(dc, **setting_changes), policy.directory)
-    return Snapshot(tool_version="test", origin=f"lab:samba:{dc.address}", directory=directory, sysvol=sysvol)
+    sections = read_on_premises(settings(dc, **setting_changes), policy.directory)
+    return Snapshot(tool_version="test", origin=f"lab:samba:{dc.address}", **sections._asdict())
 
 
 def ad_outcomes(policy: Policy, snapshot: Snapshot) -> dict[tuple[str, str, str], str]:

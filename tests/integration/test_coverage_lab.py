@@ -290,7 +290,7 @@ def test_demo_lab_fails_the_planted_coverage_drift() -> None:
     assert status[("password_protection", "smart lockout threshold")] == Status.failed
     assert status[("password_protection", "smart lockout duration (seconds)")] == Status.passed
     assert status[("secure_score.sspr", "SelfServicePasswordReset")] == Status.failed
-    # Intune turns the link off, and SYSVOL's Registry.pol is not read: unknown, never fail or pass
+    # Intune turns the link off, and a policy without `directory` reads no Registry.pol: unknown, never fail or pass
     assert status[("client.sign_in_reset", "sign-in screen")] == Status.unknown
     coverage = result.report.coverage
     assert coverage.activity.writeback_disabled == 1 and coverage.activity.writeback_enabled == 1

@@ -32,11 +32,12 @@ def test_unreachable_smb_and_unknown_domain() -> None:
     settings = AdSettings(host="127.0.0.253", user="u", password="p", timeout=2)
     section = read_sysvol(settings, "corp.example.test")
     assert not section.readable and "cannot reach SMB on 127.0.0.253:445" in section.error
-    directory, sysvol = read_on_premises(
+    directory, sysvol, gpo_sign_in_reset = read_on_premises(
         AdSettings(host="127.0.0.253", user="u", password="p", timeout=2, base_dn="DC=corp,DC=example,DC=test"),
         baseline_policy().directory)
     assert not directory.readable and not sysvol.readable
     assert "corp.example.test" in sysvol.source
+    assert not gpo_sign_in_reset.readable and "directory, which could not be read" in gpo_sign_in_reset.error
 
 
 @pytest.mark.parametrize(("result", "expected"), [
@@ -116,10 +117,11 @@ def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pyt
 
     monkeypatch.setattr(samba, "unavailable_reason", lambda: "the Samba lab DC needs root")
     policy = baseline_policy()
-    directory, sysvol = collect_on_premises(OnPremisesRequest(directory=policy.directory, lab_scenario="demo"))
-    assert "cannot run on this machine: the Samba lab DC needs root" in (directory.error or "")
-    assert not sysvol.readable
-    snapshot = Snapshot(tool_version="t", origin="lab:demo", directory=directory, sysvol=sysvol)
+    sections = collect_on_premises(OnPremisesRequest(directory=policy.directory, lab_scenario="demo"))
+    assert "cannot run on this machine: the Samba lab DC needs root" in (sections.directory.error or "")
+    assert not sections.sysvol.readable
+    assert "needs root" in (sections.gpo_sign_in_reset.error or "")
+    snapshot = Snapshot(tool_version="t", origin="lab:demo", **sections._asdict())
     findings = [f for c in all_checks() if c.spec.id.startswith("ad.") for f in run_check(c, policy, snapshot)]
     assert {f.status.value for f in findings} == {"unknown", "not_applicable"}
     assert all("needs root" in (f.reason or "") for f in findings if f.status.value == "unknown")
@@ -129,9 +131,9 @@ def test_no_dc_and_unknown_lab_scenario_are_reasons_too() -> None:
     from auditor.readers.directory import OnPremisesRequest, collect_on_premises
 
     directory = baseline_policy().directory
-    not_asked, _ = collect_on_premises(OnPremisesRequest(directory=directory, not_asked="give --ad-host"))
+    not_asked, *_ = collect_on_premises(OnPremisesRequest(directory=directory, not_asked="give --ad-host"))
     assert not_asked.error == "give --ad-host"
-    other, _ = collect_on_premises(OnPremisesRequest(directory=directory, lab_scenario="coverage"))
+    other, *_ = collect_on_premises(OnPremisesRequest(directory=directory, lab_scenario="coverage"))
     assert "no domain for scenario 'coverage'" in (other.error or "")
 
 

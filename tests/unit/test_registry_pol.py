@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.ad import registry_pol
 from auditor.ad.registry_pol import REG_DWORD, REG_MULTI_SZ, REG_SZ, RegistryPolError, lookup, parse
@@ -81,3 +83,38 @@ def test_allow_password_reset_reads_the_sign_in_screen_value() -> None:
     assert registry_pol.allow_password_reset(HEADER + entry(KEY, "AllowPasswordReset", REG_DWORD, dword(1))) == 1
     assert registry_pol.allow_password_reset(HEADER + entry(KEY, "Other", REG_DWORD, dword(1))) is None
     assert registry_pol.allow_password_reset(HEADER) is None
+
+
+# --- the writer: what it writes, parse reads back -------------------------------------------------
+
+_NAME = st.text(st.characters(blacklist_characters=";\0", blacklist_categories=("Cs",)), max_size=40)
+_ENTRY = st.builds(registry_pol.PolicyEntry, _NAME, _NAME, st.sampled_from([REG_SZ, REG_DWORD, REG_MULTI_SZ, 3, 11]),
+                   st.binary(max_size=64))
+
+
+@given(st.lists(_ENTRY, max_size=8))
+def test_write_round_trips_any_entries(entries: list[registry_pol.PolicyEntry]) -> None:
+    assert parse(registry_pol.write(entries)) == entries
+
+
+def test_write_round_trips_a_windows_shaped_machine_policy() -> None:
+    entries = [
+        registry_pol.dword(r"Software\Policies\Microsoft\Windows\System", "DisableLockScreenAppNotifications", 1),
+        registry_pol.string(r"Software\Policies\Microsoft\Windows\Personalization", "LockScreenImage",
+                            "C:\\Windows\\Web\\Screen\\[corp];lock.jpg"),
+        registry_pol.dword(registry_pol.SIGN_IN_RESET_KEY, "**del." + registry_pol.SIGN_IN_RESET_VALUE, 0),
+        registry_pol.dword(registry_pol.SIGN_IN_RESET_KEY, registry_pol.SIGN_IN_RESET_VALUE, 1),
+        registry_pol.dword(r"Software\Policies\Ünïcødé ✓", "Wert", 0xFFFFFFFF),
+    ]
+    data = registry_pol.write(entries)
+    assert data.startswith(HEADER)
+    assert parse(data) == entries
+    assert [e.decoded() for e in parse(data)] == [1, "C:\\Windows\\Web\\Screen\\[corp];lock.jpg", 0, 1, 0xFFFFFFFF]
+    assert registry_pol.allow_password_reset(data) == 1  # the later entry wins over the deletion before it
+    assert registry_pol.allow_password_reset(registry_pol.write(entries[:3])) is None
+
+
+@pytest.mark.parametrize("name", ["Allow;PasswordReset", "Allow\0PasswordReset"])
+def test_write_refuses_names_it_could_not_read_back(name: str) -> None:
+    with pytest.raises(ValueError, match="cannot hold"):
+        registry_pol.write([registry_pol.dword(KEY, name, 1)])

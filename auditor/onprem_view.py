@@ -1,0 +1,362 @@
+"""The report's on-premises section, computed from the findings and the snapshot with no I/O.
+
+Four parts, each as the checks judged it (statuses always come from the findings, so the section
+never says more than the checks did; the snapshot adds what a finding does not carry):
+
+* **writeback rights**: per target OU, each right the policy asks for, present or missing (from
+  `ad.acl.writeback_rights`: one finding per OU and right), with the principal that holds it;
+* **affected users**: per check (`ad.acl.coverage`, `ad.users.*`) how many in-scope users fail it
+  and who they are, with each one's cause;
+* **password age**: the Default Domain Policy's `MinimumPasswordAge` (GptTmpl.inf), the domain's
+  effective `minPwdAge` and every fine-grained policy (precedence, and how many in-scope users it
+  wins for), side by side with the policy's limit (`ad.gpo.min_password_age`, `ad.fgpp.…`);
+* **sign-in screen**: each GPO's `AllowPasswordReset` and where the GPO is linked
+  (`client.sign_in_reset`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.ad.dn import dn_key, rdn_value
+from auditor.ad.rights import WRITEBACK_RIGHTS, Right
+from auditor.checks.base import Finding, Severity, Status
+from auditor.policy.models import Policy
+from auditor.snapshot.coverage import GpoSignInResetState
+from auditor.snapshot.directory import DirectoryState, SysvolState
+from auditor.snapshot.models import Snapshot
+
+USER_LIMIT = 1000  # users listed per check; the findings (and the JSON report) have every one
+USER_CHECKS = ("ad.acl.coverage", "ad.users.temporary_password", "ad.users.privileged", "ad.users.contact")
+RIGHTS_CHECK, ACCOUNT_CHECK, SIGN_IN_CHECK = "ad.acl.writeback_rights", "ad.service_account", "client.sign_in_reset"
+GPO_AGE_CHECK, FGPP_AGE_CHECK = "ad.gpo.min_password_age", "ad.fgpp.min_password_age"
+# most pressing first: the status a row or group shows when its findings differ
+_WORST = (Status.failed, Status.unknown, Status.waived, Status.passed, Status.not_applicable)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RightCell(Model):
+    right: str = Field(description="The right's policy name, `directory.rights.<right>`")
+    label: str
+    status: Status
+    holder: str | None = Field(None, description="Who the deciding ACE names (the account or one of its groups)")
+    detail: str | None = Field(None, description="The check's verdict, with the deciding ACE in SDDL")
+    target: str = Field(description="The finding's target (the OU's DN)")
+
+
+class OuRights(Model):
+    dn: str
+    status: Status = Field(description="The worst status of its rights")
+    in_scope_users: int | None = None
+    rights: list[RightCell] = Field(default_factory=list)
+    note: str | None = Field(None, description="Why no right could be judged (no such OU, descriptor not read)")
+
+
+class AffectedUser(Model):
+    dn: str
+    name: str
+    status: Status
+    detail: str | None = None
+
+
+class AffectedGroup(Model):
+    check: str
+    title: str
+    severity: Severity
+    status: Status
+    count: int = Field(description="In-scope users failing the check (waived ones included)")
+    waived: int = 0
+    explanation: str | None = Field(None, description="The cause all listed users share, said once")
+    summary: str | None = Field(None, description="What a pass, not-applicable or unknown finding says")
+    users: list[AffectedUser] = Field(default_factory=list, description=f"At most {USER_LIMIT}")
+
+
+class AgeSource(Model):
+    kind: Literal["gpo", "domain", "fgpp"]
+    name: str
+    where: str
+    setting: str
+    days: int | None = None
+    raw: str | None = Field(None, description="The stored value (an AD interval) when it is not days")
+    precedence: int | None = None
+    wins_for: int | None = Field(None, description="In-scope users for whom this source decides the minimum age")
+    status: Status | None = Field(None, description="None for a fine-grained policy no in-scope user gets")
+    note: str | None = None
+    target: str | None = Field(None, description="The finding's target")
+
+
+class GpoLinkView(Model):
+    container: str
+    enabled: bool = True
+    enforced: bool = False
+    holds_computers: bool | None = None
+
+
+class SignInGpo(Model):
+    guid: str
+    name: str | None = None
+    value: int | None = Field(None, description="AllowPasswordReset in Machine\\Registry.pol; None = not set")
+    counts: bool = Field(description="Linked (enabled, computer settings on) where member computers are")
+    computer_settings_enabled: bool = True
+    links: list[GpoLinkView] = Field(default_factory=list)
+    error: str | None = None
+
+
+class OnPremisesReport(Model):
+    """The on-premises side as the report shows it (see the module's description)."""
+
+    domain: str | None = None
+    server: str | None = None
+    service_account: str
+    service_account_status: Status | None = None
+    service_account_detail: str | None = None
+    in_scope_users: int | None = None
+    rights: list[str] = Field(default_factory=list, description="Labels of the rights the policy asks for, in order")
+    ous: list[OuRights] = Field(default_factory=list)
+    admin_sd_holder: OuRights | None = None
+    affected: list[AffectedGroup] = Field(default_factory=list)
+    minimum_age_limit: int = Field(description="The policy's highest allowed minimum password age, in days")
+    password_age: list[AgeSource] = Field(default_factory=list)
+    sign_in_status: Status | None = None
+    sign_in_detail: str | None = None
+    sign_in_gpos: list[SignInGpo] = Field(default_factory=list)
+    unavailable: dict[str, str] = Field(default_factory=dict, description="Part of the section → why it is missing")
+
+
+def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -> OnPremisesReport | None:
+    """The section for a policy with a `directory` part; None when the policy asks nothing on-premises."""
+    directory = policy.directory
+    if directory is None:
+        return None
+    by_check: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_check.setdefault(finding.check, []).append(finding)
+    unavailable: dict[str, str] = {}
+    state = _value(snapshot, "directory", unavailable, "directory")
+    sysvol = _value(snapshot, "sysvol", unavailable, "GptTmpl.inf")
+    gpo_values = _value(snapshot, "gpo_sign_in_reset", unavailable, "Registry.pol")
+    rights = [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
+    in_scope = state.in_scope_users() if isinstance(state, DirectoryState) else None
+    account = (by_check.get(ACCOUNT_CHECK) or [None])[0]
+    sign_in = (by_check.get(SIGN_IN_CHECK) or [None])[0]
+    holder_findings = [f for f in by_check.get(RIGHTS_CHECK, []) if _is_admin_sd_holder(f.target)]
+    return OnPremisesReport(
+        domain=state.dns_domain if isinstance(state, DirectoryState) else None,
+        server=state.server if isinstance(state, DirectoryState) else None,
+        service_account=directory.service_account,
+        service_account_status=account.status if account else None,
+        service_account_detail=(account.reason or _text(account.actual)) if account else None,
+        in_scope_users=len(in_scope) if in_scope is not None else None,
+        rights=[r.label for r in rights],
+        ous=_ou_rights(directory.target_ous, rights, by_check.get(RIGHTS_CHECK, []), state),
+        admin_sd_holder=_holder_rights(holder_findings, rights) if holder_findings else None,
+        affected=[_affected(check, by_check.get(check, []), state) for check in USER_CHECKS if check in by_check],
+        minimum_age_limit=directory.password_age.minimum_days,
+        password_age=_password_age(by_check, state, sysvol, unavailable),
+        sign_in_status=sign_in.status if sign_in else None,
+        sign_in_detail=sign_in.reason if sign_in else None,
+        sign_in_gpos=_sign_in_gpos(state, gpo_values),
+        unavailable=unavailable,
+    )
+
+
+def worst(statuses: list[Status]) -> Status:
+    present = set(statuses)
+    return next((s for s in _WORST if s in present), Status.not_applicable)
+
+
+# --- writeback rights ----------------------------------------------------------------------------
+
+
+def _ou_rights(target_ous: list[str], rights: list[Right], findings: list[Finding],
+               state: DirectoryState | None) -> list[OuRights]:
+    by_ou: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_ou.setdefault(dn_key(finding.target), []).append(finding)
+    counts = ({key: len(users) for key, users in state.users_by_target().items()}
+              if isinstance(state, DirectoryState) else {})
+    out = []
+    for ou in target_ous:
+        mine = by_ou.get(dn_key(ou), [])
+        cells = [_cell(f, right) for f in mine if (right := right_of(f, rights)) is not None]
+        cells.sort(key=lambda c: [r.name for r in rights].index(c.right))
+        unjudged = [f for f in mine if right_of(f, rights) is None]
+        note = "; ".join(f.reason or f.status.value for f in unjudged) or None
+        if not mine:
+            note = "no finding for this OU (the directory was not read)"
+        out.append(OuRights(dn=ou, status=worst([f.status for f in mine]) if mine else Status.unknown,
+                            in_scope_users=counts.get(dn_key(ou), 0) if isinstance(state, DirectoryState) else None,
+                            rights=cells, note=note))
+    return out
+
+
+def _holder_rights(findings: list[Finding], rights: list[Right]) -> OuRights:
+    cells = [_cell(f, right) for f in findings if (right := right_of(f, rights)) is not None]
+    unjudged = [f.reason or f.status.value for f in findings if right_of(f, rights) is None]
+    return OuRights(dn=findings[0].target, status=worst([f.status for f in findings]), rights=cells,
+                    note="; ".join(unjudged) or None)
+
+
+def right_of(finding: Finding, rights: list[Right]) -> Right | None:
+    """The right a writeback-rights finding judges: by its policy key when the policy declares the right,
+    else by its expected value, which names the right first ("Reset Password for MSOL_…")."""
+    key = _key(finding)
+    for right in rights:
+        if key == f"directory.rights.{right.name}":
+            return right
+    expected = finding.expected if isinstance(finding.expected, str) else ""
+    return next((r for r in rights if expected.startswith(r.label + " ")), None)
+
+
+def _cell(finding: Finding, right: Right) -> RightCell:
+    detail = _text(finding.actual) or finding.reason
+    holder = None
+    if isinstance(finding.actual, str) and finding.actual.startswith(("granted to ", "denied to ")):
+        holder = finding.actual.split(" to ", 1)[1].split(" by (", 1)[0]
+    return RightCell(right=right.name, label=right.label, status=finding.status, holder=holder, detail=detail,
+                     target=finding.target)
+
+
+# --- affected users ------------------------------------------------------------------------------
+
+
+def _affected(check: str, findings: list[Finding], state: DirectoryState | None) -> AffectedGroup:
+    names = ({dn_key(u.dn): u.sam_account_name or u.user_principal_name for u in state.users}
+             if isinstance(state, DirectoryState) else {})
+    listed = [f for f in findings if f.status in (Status.failed, Status.waived)]
+    reasons = Counter(f.reason for f in listed)
+    shared = next(iter(reasons)) if len(reasons) == 1 and len(listed) > 1 else None
+    users = [AffectedUser(dn=f.target, name=names.get(dn_key(f.target)) or rdn_value(f.target) or f.target,
+                          status=f.status, detail=_user_detail(f, shared)) for f in listed[:USER_LIMIT]]
+    others = [f for f in findings if f not in listed]
+    summary = "; ".join(dict.fromkeys(f.reason or _text(f.actual) or f.status.value for f in others)) or None
+    first = findings[0]
+    return AffectedGroup(check=check, title=first.title, severity=first.severity,
+                         status=worst([f.status for f in findings]), count=len(listed),
+                         waived=sum(1 for f in listed if f.status == Status.waived),
+                         explanation=shared, summary=summary, users=users)
+
+
+def _user_detail(finding: Finding, shared: str | None) -> str | None:
+    if finding.reason and finding.reason != shared:
+        return finding.reason
+    if isinstance(finding.actual, str) and finding.actual:
+        return finding.actual
+    if finding.evidence:
+        first = finding.evidence[0]
+        return f"{first.field} = {_text(first.value)}"
+    return _text(finding.actual)
+
+
+# --- password age --------------------------------------------------------------------------------
+
+
+def _password_age(by_check: dict[str, list[Finding]], state: DirectoryState | None, sysvol: SysvolState | None,
+                  unavailable: dict[str, str]) -> list[AgeSource]:
+    from auditor.checks.ad.gpo.min_password_age import GPO_TARGET
+
+    gpo_findings = by_check.get(GPO_AGE_CHECK, [])
+    gpo = next((f for f in gpo_findings if f.target == GPO_TARGET), None)
+    domain = next((f for f in gpo_findings if f.target != GPO_TARGET), None)
+    users = state.in_scope_users() if isinstance(state, DirectoryState) else []
+    out = [AgeSource(
+        kind="gpo", name="Default Domain Policy", setting="GptTmpl.inf [System Access] MinimumPasswordAge",
+        where=sysvol.path if isinstance(sysvol, SysvolState) else GPO_TARGET,
+        days=sysvol.minimum_password_age if isinstance(sysvol, SysvolState) else _days(gpo),
+        status=gpo.status if gpo else None, note=_note(gpo, unavailable.get("GptTmpl.inf")), target=GPO_TARGET,
+    )]
+    with_pso = sum(1 for u in users if u.resultant_pso)
+    out.append(AgeSource(
+        kind="domain", name="Domain password policy", setting="minPwdAge on the domain head",
+        where=state.base_dn if isinstance(state, DirectoryState) else "domain",
+        days=state.min_pwd_age_days if isinstance(state, DirectoryState) else _days(domain),
+        raw=str(state.min_pwd_age) if isinstance(state, DirectoryState) and state.min_pwd_age is not None else None,
+        wins_for=len(users) - with_pso if isinstance(state, DirectoryState) else None,
+        status=domain.status if domain else None, note=_note(domain, unavailable.get("directory")),
+        target=domain.target if domain else None,
+    ))
+    fgpp = {dn_key(f.target): f for f in by_check.get(FGPP_AGE_CHECK, [])}
+    if isinstance(state, DirectoryState):
+        winners = Counter(dn_key(u.resultant_pso) for u in users if u.resultant_pso)
+        for pso in sorted(state.password_settings, key=lambda p: (p.precedence is None, p.precedence, p.name)):
+            finding = fgpp.get(dn_key(pso.dn))
+            wins = winners.get(dn_key(pso.dn), 0)
+            out.append(AgeSource(
+                kind="fgpp", name=pso.name, setting="msDS-MinimumPasswordAge", where=pso.dn, days=pso.min_age_days,
+                raw=str(pso.min_pwd_age) if pso.min_pwd_age is not None else None, precedence=pso.precedence,
+                wins_for=wins, status=finding.status if finding else None, target=pso.dn,
+                note=_note(finding, None) if finding else
+                ("wins for no in-scope user, so the audit does not judge it" if not wins else None),
+            ))
+    return out  # without the directory the fine-grained policies are unknown, and `unavailable` says why
+
+
+def _days(finding: Finding | None) -> int | None:
+    return finding.actual if finding is not None and isinstance(finding.actual, int) else None
+
+
+def _note(finding: Finding | None, unavailable: str | None) -> str | None:
+    if finding is None:
+        return unavailable
+    return finding.reason
+
+
+# --- the sign-in screen --------------------------------------------------------------------------
+
+
+def _sign_in_gpos(state: DirectoryState | None, values: GpoSignInResetState | None) -> list[SignInGpo]:
+    if not isinstance(values, GpoSignInResetState):
+        return []
+    gpos = {g.guid.upper(): g for g in state.gpos} if isinstance(state, DirectoryState) else {}
+    out = []
+    for value in values.values:
+        gpo = gpos.get(value.gpo_guid.upper())
+        links = ([GpoLinkView(container=link.container, enabled=link.enabled, enforced=link.enforced,
+                              holds_computers=link.holds_computers) for link in gpo.links] if gpo else
+                 [GpoLinkView(container=c, holds_computers=True) for c in value.linked_to])
+        out.append(SignInGpo(guid=value.gpo_guid, name=value.display_name, value=value.value, counts=value.linked,
+                             computer_settings_enabled=gpo.computer_settings_enabled if gpo else True,
+                             links=links, error=value.error))
+    # the GPOs that set the value first, then the linked ones, then by name
+    out.sort(key=lambda g: (g.value is None and g.error is None, not g.counts, (g.name or g.guid).casefold()))
+    return out
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _is_admin_sd_holder(dn: str) -> bool:
+    return dn_key(dn).startswith("cn=adminsdholder,cn=system,")
+
+
+def _key(finding: Finding) -> str:
+    return finding.policy_location.key if finding.policy_location else ""
+
+
+def _value(snapshot: Snapshot, name: str, unavailable: dict[str, str], label: str) -> Any:
+    section = getattr(snapshot, name, None)
+    if section is None:
+        unavailable[label] = f"`{name}` was not collected in this snapshot"
+        return None
+    if not section.readable:
+        unavailable[label] = f"{section.source}: {section.error or 'no value'}"
+        return None
+    return section.value
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)

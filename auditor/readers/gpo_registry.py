@@ -1,0 +1,105 @@
+"""Read `AllowPasswordReset` from every GPO's `Machine\\Registry.pol` on SYSVOL (smbprotocol).
+
+The reset link on the Windows sign-in screen is the machine policy value
+`HKLM\\Software\\Policies\\Microsoft\\AzureADAccount\\AllowPasswordReset`, which a GPO carries in
+its `Machine\\Registry.pol` (the PReg format, parsed by `auditor.ad.registry_pol`). The directory
+section names the GPOs and where each is linked (gPLink on the domain head and OUs); this reader
+reads each GPO's file and records the value with whether the GPO reaches member computers.
+
+One GPO whose file cannot be read or parsed is recorded with its error (the check then cannot
+count it either way); only a failure to reach SYSVOL at all fails the section. Never raises for
+network or SMB errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from auditor.ad import registry_pol
+from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
+from auditor.snapshot.directory import DirectoryState, GroupPolicy
+from auditor.snapshot.models import Section
+
+if TYPE_CHECKING:
+    from auditor.readers.directory import AdSettings
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # real Registry.pol files are kilobytes; refuse to buffer a runaway one
+_GPO_GUID = re.compile(r"^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$", re.IGNORECASE)
+_ENOENT = 2
+
+
+def policies_folder(host: str, dns_domain: str) -> str:
+    return rf"\\{host}\SYSVOL\{dns_domain}\Policies"
+
+
+def read_gpo_sign_in_reset(settings: AdSettings, directory: Section[DirectoryState]) -> Section[GpoSignInResetState]:
+    """`AllowPasswordReset` in each GPO's machine Registry.pol, with whether the GPO reaches computers."""
+    import smbclient
+    from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBResponseException
+
+    from auditor.readers.sysvol import _logon_failure, _smb_failure
+
+    host = settings.smb_host or settings.host
+    state = directory.value
+    if state is None or not directory.readable:
+        source = "smb:" + rf"{policies_folder(host, '<domain>')}\*\{registry_pol.MACHINE_POLICY_FILE}"
+        return Section[GpoSignInResetState].failed(
+            source, "the GPOs and their links are read from the directory, which could not be read: "
+                    f"{directory.error or 'no value'}")
+    root = policies_folder(host, state.dns_domain)
+    source = "smb:" + rf"{root}\*\{registry_pol.MACHINE_POLICY_FILE}"
+    cache: dict[str, Any] = {}
+    try:
+        try:
+            smbclient.register_session(host, username=settings.user, password=settings.password,
+                                       auth_protocol="ntlm", encrypt=True,
+                                       connection_timeout=int(settings.timeout), connection_cache=cache)
+        except SMBResponseException as exc:
+            return Section[GpoSignInResetState].failed(source, _logon_failure(settings, host, exc))
+        values = [_gpo_value(smbclient, root, gpo, cache) for gpo in state.gpos]
+    except (SMBAuthenticationError, SMBException) as exc:
+        return Section[GpoSignInResetState].failed(source, _smb_failure(settings, host, exc))
+    except (OSError, ValueError) as exc:  # smbprotocol raises ValueError when it cannot connect
+        return Section[GpoSignInResetState].failed(source, f"cannot reach SMB on {host}:445: {exc}")
+    finally:
+        smbclient.reset_connection_cache(connection_cache=cache)
+    read = sum(1 for v in values if v.error is None)
+    return Section[GpoSignInResetState].ok(source, GpoSignInResetState(gpos_read=read, values=values))
+
+
+def _gpo_value(smbclient: Any, root: str, gpo: GroupPolicy, cache: dict[str, Any]) -> GpoRegistryValue:
+    from smbprotocol.exceptions import SMBOSError
+
+    links = gpo.computer_links()
+    linked_to = tuple(link.container for link in links)
+
+    def result(value: int | None, error: str | None = None) -> GpoRegistryValue:
+        return GpoRegistryValue(gpo.guid, gpo.display_name, bool(links), value, linked_to, error)
+
+    if not _GPO_GUID.match(gpo.guid):  # the folder name comes from the directory: never a path of its own
+        return result(None, f"not a GPO GUID, so no SYSVOL folder is looked up for it: {gpo.guid!r}")
+    folder = rf"{root}\{gpo.guid}"
+    path = rf"{folder}\{registry_pol.MACHINE_POLICY_FILE}"
+    try:
+        with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except SMBOSError as exc:
+        if exc.errno != _ENOENT:
+            return result(None, f"{path}: {exc.strerror or exc}")
+        try:
+            missing = not smbclient.path.isdir(folder, connection_cache=cache)
+        except SMBOSError as folder_exc:
+            return result(None, f"{folder}: {folder_exc.strerror or folder_exc}")
+        if missing:
+            return result(None, f"the GPO's folder {folder} is missing from SYSVOL")
+        return result(None)  # no machine registry settings at all
+    if len(data) > MAX_FILE_BYTES:
+        return result(None, f"{path} is larger than {MAX_FILE_BYTES} bytes; not read")
+    try:
+        return result(registry_pol.allow_password_reset(data))
+    except registry_pol.RegistryPolError as exc:
+        return result(None, f"{path} is not a readable Registry.pol: {exc}")
