@@ -43,7 +43,10 @@ def _escaped(text: str, index: int) -> bool:
 
 def _normal_rdn(rdn: str) -> str:
     attr, _, value = rdn.partition("=")
-    return f"{attr.strip().lower()}={value.strip().lower()}"
+    value = value.strip()
+    if "\\" in value:  # one spelling per value: `\3D`, `\=` and `\3d` are the same character
+        value = escape_value(unescape_value(value))
+    return f"{attr.strip().lower()}={value.lower()}"
 
 
 def dn_key(dn: str) -> str:
@@ -99,18 +102,26 @@ def escape_value(value: str) -> str:
 
 
 def unescape_value(value: str) -> str:
-    out, i = [], 0
+    """The value an escaped RDN value stands for; `\\XX` pairs in a row are UTF-8 bytes (`\\C3\\A9` is é)."""
+    out: list[str] = []
+    pending = bytearray()
+    i = 0
     while i < len(value):
         char = value[i]
+        pair = value[i + 1 : i + 3] if char == "\\" else ""
+        if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+            pending.append(int(pair, 16))
+            i += 3
+            continue
+        if pending:
+            out.append(pending.decode("utf-8", "replace"))
+            pending.clear()
         if char == "\\" and i + 1 < len(value):
-            pair = value[i + 1 : i + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
-                out.append(chr(int(pair, 16)))
-                i += 3
-                continue
             out.append(value[i + 1])
             i += 2
             continue
         out.append(char)
         i += 1
+    if pending:
+        out.append(pending.decode("utf-8", "replace"))
     return "".join(out)

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DN_COMPONENT = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C)=(?:[^,\\]|\\.)+\s*$", re.IGNORECASE)
 
 
@@ -192,7 +193,15 @@ class DirectoryUsers(Strict):
     )
 
 
+def _no_control_characters(value: str) -> str:
+    # a raw NUL ends the string on the DC (Samba matches `svc\0sync` as `svc`): never send one
+    if _CONTROL.search(value):
+        raise ValueError("holds a control character (NUL, newline, escape…); write \\00 for a NUL in a DN")
+    return value
+
+
 def _check_dn(value: str) -> str:
+    _no_control_characters(value)
     parts = re.split(r"(?<!\\),", value)
     if not parts or not all(_DN_COMPONENT.match(p) for p in parts):
         raise ValueError(f"not a distinguished name: {value!r} (expected e.g. OU=Staff,DC=corp,DC=example)")
@@ -200,10 +209,11 @@ def _check_dn(value: str) -> str:
 
 
 DistinguishedName = Annotated[str, Field(min_length=4, max_length=2048), AfterValidator(_check_dn)]
+AccountName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
 
 
 class Directory(Strict):
-    service_account: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+    service_account: AccountName = Field(
         description="sAMAccountName of the sync service account (e.g. MSOL_0123abcd) or its DN"
     )
     target_ous: Annotated[list[DistinguishedName], Field(min_length=1)] = Field(

@@ -62,7 +62,8 @@ def test_dn_value_escaping_round_trips(value: str) -> None:
     escaped = dn.escape_value(value)
     assert dn.rdn_value(f"CN={escaped},DC=x") == value
     assert len(dn.split_rdns(f"CN={escaped},DC=x")) == 2
-    assert dn.unescape_value(r"caf\c3\a9") == "cafÃ©"  # hex pairs are bytes; RFC 4514 values are UTF-8
+    assert dn.unescape_value(r"caf\c3\a9") == "café"  # hex pairs are bytes of the UTF-8 value (RFC 4514)
+    assert dn.same_dn(r"CN=a\3Db\2C c,DC=x", r"cn=A\=B\, C,dc=x")  # one spelling per character
 
 
 @pytest.mark.parametrize(("value", "problem"), [
