@@ -216,7 +216,9 @@ def _add_ad_options(parser: argparse.ArgumentParser) -> None:
     ad.add_argument("--ad-user", help="bind account: user@REALM, DOMAIN\\user or a DN (also used for SYSVOL)")
     ad.add_argument("--ad-tls", choices=("ldaps", "starttls", "none"), default="ldaps",
                     help="ldaps (636, default) or starttls (389), both verifying the certificate; "
-                         "none = plain LDAP with the password in clear, for a lab only")
+                         "none = plain LDAP with the password in clear: refused unless --insecure-ldap")
+    ad.add_argument("--insecure-ldap", action="store_true",
+                    help="accept --ad-tls none, a simple bind that sends the password in clear (a lab only)")
     ad.add_argument("--ad-ca-file", type=Path, help="PEM file of the CA that signed the DC's certificate")
     ad.add_argument("--ad-tls-name", help="name expected on the DC's certificate when --ad-host is an IP")
     ad.add_argument("--ad-base-dn", help="domain naming context (default: read from the rootDSE)")
@@ -236,6 +238,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--tenant-id", help="directory (tenant) id")
     where.add_argument("--client-id", help="application (client) id")
     where.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
+    where.add_argument("--insecure-ldap", action="store_true",
+                       help="accept a plan that binds to AD without TLS (--ad-tls none): the password goes in clear")
 
 
 def _plan_source(args: argparse.Namespace, origin: str) -> Any:
@@ -295,6 +299,9 @@ def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
         return start_on_premises(OnPremisesRequest(
             directory=directory, not_asked="on-premises AD was not read: give --ad-host and --ad-user "
                                            "(password in SSPR_AD_PASSWORD)"))
+    if args.ad_tls == "none" and not args.insecure_ldap:
+        raise UsageError("--ad-tls none would send the bind password in clear: use ldaps or starttls, or add "
+                         "--insecure-ldap to accept that (a lab only)")
     password = os.environ.get("SSPR_AD_PASSWORD")
     if not args.ad_user or not password:
         raise UsageError("--ad-host needs --ad-user and the bind password in the environment variable "
@@ -364,7 +371,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     backup = args.backup or default_backup_path(args.plan)
     with open_targets(_target_source(args, plan.source), lab_scenario=args.lab,
-                      timeout_seconds=args.timeout) as targets:
+                      timeout_seconds=args.timeout, insecure_ldap=args.insecure_ldap) as targets:
         result = apply(plan, targets, yes=args.yes, backup_path=backup)
     for change in result.changes:
         detail = f": {change.detail}" if change.detail else ""
@@ -379,7 +386,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     backup = load_backup(args.backup)
     with open_targets(_target_source(args, backup.source), lab_scenario=args.lab,
-                      timeout_seconds=args.timeout) as targets:
+                      timeout_seconds=args.timeout, insecure_ldap=args.insecure_ldap) as targets:
         result = rollback(backup, targets, yes=args.yes)
     for item in result.objects:
         detail = f": {item.detail}" if item.detail else ""
@@ -538,7 +545,11 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
 
 
 def _clip(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
+    import re
+
+    # tenant and domain strings reach the terminal: control, escape and bidi characters are shown, not obeyed
+    hidden = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+    text = hidden.sub(lambda m: f"[U+{ord(m.group()):04X}]", " ".join(str(text).split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

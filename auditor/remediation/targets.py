@@ -28,7 +28,7 @@ def with_overrides(source: PlanSource, **overrides: Any) -> PlanSource:
 
 @contextmanager
 def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
-                 timeout_seconds: float = 30.0) -> Iterator[Targets]:
+                 timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Iterator[Targets]:
     """Targets for `source`; with `lab_scenario`, a fresh in-process lab emulator instead."""
     if lab_scenario:
         from auditor.audit import LabOptions, running_lab
@@ -47,7 +47,7 @@ def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
     yield Targets(graph_url=source.graph_url, graph_credential=_credential(source.auth, source, source.graph_url),
                   portal_url=source.portal_url,
                   portal_credential=_credential(source.portal_auth, source, source.portal_url),
-                  ad=_ad_settings(source, timeout_seconds), timeout_seconds=timeout_seconds)
+                  ad=_ad_settings(source, timeout_seconds, insecure_ldap), timeout_seconds=timeout_seconds)
 
 
 def _credential(kind: str | None, source: PlanSource, url: str | None) -> Any:
@@ -63,9 +63,12 @@ def _credential(kind: str | None, source: PlanSource, url: str | None) -> Any:
     return build_credential(AuthKind(kind), source.tenant_id, source.client_id)
 
 
-def _ad_settings(source: PlanSource, timeout_seconds: float) -> Any:
+def _ad_settings(source: PlanSource, timeout_seconds: float, insecure_ldap: bool = False) -> Any:
     if not source.ad_host:
         return None
+    if source.ad_tls == "none" and not insecure_ldap:
+        raise TargetError("the plan binds to Active Directory without TLS (--ad-tls none), which sends the password "
+                          "in clear: give --insecure-ldap to accept that (a lab only)")
     from auditor.readers.directory import AdSettings
 
     password = os.environ.get(AD_PASSWORD_VARIABLE)
