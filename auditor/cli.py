@@ -186,7 +186,7 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
     source = parser.add_argument_group("where the live state comes from (one of)")
     choice = source.add_mutually_exclusive_group()
     choice.add_argument("--lab", metavar="SCENARIO",
-                        help="start the built-in lab emulator with this scenario (demo, baseline)")
+                        help="start the built-in lab emulator with this scenario (demo, baseline, hostile)")
     if allow_snapshot:
         choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
     source.add_argument("--lab-forbid", action="append", default=[], metavar="ENDPOINT",
