@@ -7,7 +7,6 @@ that needs the section then reports `unknown`, never `pass`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -77,11 +76,19 @@ async def get_json(builder: Any, config: Any = None, *, url: str | None = None) 
     kiota models are never built: building the first one imports some 1,400 msgraph model modules
     (`Entity.get_field_deserializers`, about 2 s), and each later one costs milliseconds.
     """
+    import orjson  # three times as fast as json on a 999-user page (the client's CPU is what a scan waits on)
+
+    body = await get_bytes(builder, config, url=url)
+    return orjson.loads(body) if body else None
+
+
+async def get_bytes(builder: Any, config: Any = None, *, url: str | None = None) -> bytes | None:
+    """One GET through the SDK's adapter, the body as sent."""
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
     info = (builder.with_url(url) if url else builder).to_get_request_information(config)
-    body = await builder.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-    return json.loads(body) if body else None
+    body: bytes | None = await builder.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+    return body
 
 
 def query(builder: Any, **params: Any) -> Any:

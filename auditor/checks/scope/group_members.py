@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import UserRef, enabled_members, shown
+from auditor.coverage import UserRef, enabled_members, member_ids, shown, users_by_id
 from auditor.policy.models import Scope
 
 SPEC = CheckSpec(
@@ -51,13 +51,13 @@ def evaluate(ctx: Context) -> list[Finding]:
                            expected={"exists": True, "group": label}, actual={"exists": False},
                            evidence=[Evidence(source=source, field="groups", value=group.query)],
                            reason=f"the group {label} does not exist: SSPR scoped to it covers nobody")]
-    people = users.by_id()
-    member_ids = {i.lower() for i in group.user_ids}
-    members = [people[i] for i in sorted(member_ids) if i in people]
+    people = users_by_id(users)
+    in_group = member_ids(group)
+    members = [people[i] for i in sorted(in_group) if i in people]
     enabled = [u for u in members if u.enabled and not u.guest]
     name = group.display_name or label
     evidence = [Evidence(source=source, field=f"{name} transitiveMembers",
-                         value={"users": len(member_ids), "enabled_members": len(enabled),
+                         value={"users": len(in_group), "enabled_members": len(enabled),
                                 "other_objects": group.other_members})]
     findings = [_size(ctx, len(enabled), wanted.min_members, evidence, name)]
     if wanted.intended != "any":
@@ -65,7 +65,7 @@ def evaluate(ctx: Context) -> list[Finding]:
         if wanted.intended == "synced_members":
             intended = {k: u for k, u in intended.items() if u.synced}
         missing = sorted((UserRef(id=u.id, upn=u.upn, display_name=u.display_name, detail="not in the group")
-                          for k, u in intended.items() if k not in member_ids), key=lambda r: r.upn.casefold())
+                          for k, u in intended.items() if k not in in_group), key=lambda r: r.upn.casefold())
         findings.append(_intended(ctx, wanted.intended, len(intended), missing, evidence, name))
     if not wanted.allow_guests:
         guests = sorted((UserRef(id=u.id, upn=u.upn, display_name=u.display_name, detail="guest")
