@@ -37,6 +37,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -383,7 +384,8 @@ def run_ad(users: int, cache: Path) -> dict[str, Any]:
         return {"skipped": reason}
     template = ad_template(users, cache)
     policy = bench_policy(cache, with_directory=True)
-    dc = samba.clone(template, cache / "samba" / "runs" / f"bench-{users}-{os.getpid()}")
+    # a short folder: Samba's sockets live under it, and a socket path may not be longer than 107 bytes
+    dc = samba.clone(template, Path(tempfile.gettempdir()) / f"sspr-bench-{users}-{os.getpid()}")
     try:
         with dc:
             command = [sys.executable, __file__, "--worker", "ad", "--dc-root", str(dc.root), "--policy", str(policy)]
