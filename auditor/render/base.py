@@ -34,6 +34,10 @@ class Renderer(ABC):
     def filename(self, stem: str) -> str:
         return f"{stem}.{self.extension}"
 
+    def render_files(self, report: AuditReport, stem: str) -> dict[str, bytes]:
+        """Every file of this format by name: `<stem>.<extension>`, and any file it links to beside it."""
+        return {self.filename(stem): self.render(report)}
+
 
 RENDERERS: dict[str, Renderer] = {}
 
@@ -68,7 +72,7 @@ def write_reports(
     because reports name tenant objects and settings.
     """
     renderers = [get_renderer(name) for name in dict.fromkeys(formats)]
-    rendered = [(renderer.filename(stem), renderer.render(report)) for renderer in renderers]
+    rendered = [pair for renderer in renderers for pair in renderer.render_files(report, stem).items()]
     out_dir.mkdir(parents=True, exist_ok=True)
     return [write_atomically(out_dir / filename, content) for filename, content in rendered]
 

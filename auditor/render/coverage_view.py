@@ -6,7 +6,10 @@ as inline SVG: no script, no external font (text uses the page's system font sta
 label that comes from data is escaped by jinja like the rest of the page.
 
 CSV downloads are `data:text/csv` links with a `download` file name, so the report stays one
-self-contained file. The page's Content-Security-Policy does not stop them: `default-src` covers
+self-contained file; a full list whose link would pass `INLINE_CSV_LIMIT` (tens of thousands of users)
+is written as a CSV file beside the report instead and linked by its name, so the page stays a few
+megabytes at any tenant size (the page itself shows the first `LIST_LIMIT` rows either way).
+The page's Content-Security-Policy does not stop them: `default-src` covers
 fetched resources, and a download link is neither a fetch nor a navigation that CSP governs.
 Cells that a spreadsheet would run as a formula are prefixed with `'` (as in the CSV plan).
 """
@@ -23,6 +26,9 @@ from auditor.coverage import ActivitySummary, CoverageReport, SecureScoreSummary
 from auditor.render.csv_plan import safe_cell
 
 LIST_LIMIT = 1000  # rows shown in the page; the CSV download has every one
+INLINE_CSV_LIMIT = 1_000_000
+"""Longest `data:` link (characters) of a full list: a longer list is a CSV file beside the report, linked by
+its name, so a report of a 100,000-user tenant stays a few megabytes however many users a list holds."""
 CSV_COLUMNS = ("user_principal_name", "display_name", "object_id", "why")
 
 
@@ -97,6 +103,8 @@ class Download:
     file_name: str
     href: str
     rows: int
+    content: bytes | None = None
+    """The CSV file to write beside the report (then `href` is its name), or None for a `data:` link."""
 
 
 @dataclass(frozen=True)
@@ -122,16 +130,17 @@ class CoverageView:
     score: SecureScoreSummary | None
 
 
-def coverage_view(report: CoverageReport | None) -> CoverageView | None:
+def coverage_view(report: CoverageReport | None, beside: str | None = None) -> CoverageView | None:
+    """`beside`: the report's file stem, when long lists may be written as CSV files beside it."""
     if report is None:
         return None
     charts = [c for c in (registration_chart(report), score_chart(report.secure_score),
                           activity_chart(report.activity)) if c is not None]
     lists = [
         user_list("unregistered", "Users in scope not registered for SSPR", report.unregistered_users,
-                  "unregistered-users.csv"),
+                  "unregistered-users.csv", beside),
         user_list("unlicensed", "Users in scope without Entra ID P1", report.unlicensed_users,
-                  "unlicensed-users.csv"),
+                  "unlicensed-users.csv", beside),
     ]
     return CoverageView(report=report, tiles=tiles(report), charts=charts, lists=lists, activity=report.activity,
                         score=report.secure_score)
@@ -331,9 +340,15 @@ def _nice_ceiling(peak: int) -> float:
 # --- lists and CSV downloads ------------------------------------------------------------------------
 
 
-def user_list(key: str, title: str, users: list[UserRef], file_name: str) -> UserList:
-    return UserList(key=key, title=title, users=users[:LIST_LIMIT], total=len(users),
-                    download=Download(file_name, csv_href(users), len(users)))
+def user_list(key: str, title: str, users: list[UserRef], file_name: str, beside: str | None = None) -> UserList:
+    text = "\ufeff" + users_csv(users)
+    href = "data:text/csv;charset=utf-8," + quote(text, safe="")
+    if beside is not None and len(href) > INLINE_CSV_LIMIT:
+        name = f"{beside}-{file_name}"
+        download = Download(name, name, len(users), text.encode("utf-8"))
+    else:
+        download = Download(file_name, href, len(users))
+    return UserList(key=key, title=title, users=users[:LIST_LIMIT], total=len(users), download=download)
 
 
 def users_csv(users: list[UserRef]) -> str:

@@ -91,6 +91,16 @@ class HtmlRenderer(Renderer):
         template = _environment().get_template(TEMPLATE_NAME)
         return template.render(report_context(report)).encode("utf-8")
 
+    def render_files(self, report: AuditReport, stem: str) -> dict[str, bytes]:
+        """The page, and beside it as CSV files the full user lists too long for a `data:` link."""
+        context = report_context(report, beside=stem)
+        files = {self.filename(stem): _environment().get_template(TEMPLATE_NAME).render(context).encode("utf-8")}
+        coverage = context["coverage"]
+        for item in coverage.lists if coverage is not None else []:
+            if item.download.content is not None:
+                files[item.download.file_name] = item.download.content
+        return files
+
 
 # ---- values ------------------------------------------------------------------------------
 
@@ -220,8 +230,9 @@ class FindingGroup:
     findings: list[FindingView]
 
 
-def report_context(report: AuditReport) -> dict[str, Any]:
-    """Everything the template shows, computed here so the template only lays it out."""
+def report_context(report: AuditReport, beside: str | None = None) -> dict[str, Any]:
+    """Everything the template shows, computed here so the template only lays it out; `beside`: the file
+    stem of the report, when full lists too long to inline may be written as CSV files beside it."""
     summary = report.summary
     groups = group_findings(report.findings)
     anchors = finding_anchors([(view.finding, view.anchor) for group in groups for view in group.findings])
@@ -233,7 +244,7 @@ def report_context(report: AuditReport) -> dict[str, Any]:
         "verdict": exit_meaning(summary.exit_code),
         "readable_sections": sum(1 for section in report.sections if section.readable),
         "groups": groups,
-        "coverage": coverage_view(report.coverage),
+        "coverage": coverage_view(report.coverage, beside),
         "on_premises": onprem_view(report.on_premises, anchors),
         "trend": report.trend,
         "trend_blocks": trend_blocks(report),
