@@ -156,7 +156,7 @@ def onprem_view(report: OnPremisesReport | None, anchors: Anchors) -> OnPremView
         gpos=tuple(_gpo(g) for g in report.sign_in_gpos),
         sign_in_tone=TONES[report.sign_in_status] if report.sign_in_status else None,
         sign_in_word=STATUS_WORDS[report.sign_in_status] if report.sign_in_status else None,
-        sign_in_href=anchors.get((SIGN_IN_CHECK, "sign-in screen", "")),
+        sign_in_href=_href(anchors, SIGN_IN_CHECK, "sign-in screen"),  # an in-page anchor: `#finding-N`
         account_tone=TONES[report.service_account_status] if report.service_account_status else None,
     )
 
