@@ -376,12 +376,15 @@ def ad_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ad(users: int, cache: Path) -> dict[str, Any]:
+def run_ad(users: int, cache: Path, limit: int = 30_000) -> dict[str, Any]:
     from auditor.lab import samba
 
     reason = samba.unavailable_reason()
     if reason:
         return {"skipped": reason}
+    if users > limit and samba.open_template(cache / "samba" / f"bench-{users}") is None:
+        return {"skipped": f"not bulk-loaded: ldbadd into Samba's sam.ldb slows with every user it holds (10,000 "
+                           f"users take ~3 min, 30,000 ~15 min, {users:,} hours); raise --ad-limit to wait for it"}
     template = ad_template(users, cache)
     policy = bench_policy(cache, with_directory=True)
     # a short folder: Samba's sockets live under it, and a socket path may not be longer than 107 bytes
@@ -417,7 +420,8 @@ def print_tables(results: list[dict[str, Any]]) -> None:
             f"{'RSS MB':>6} {'html MB':>7} {'csv MB':>6} {'json MB':>7} {'snap MB':>7}")
     print(head)
     print("-" * len(head))
-    for r in results:
+    cloud_runs = [r for r in results if "cloud" in r]
+    for r in cloud_runs:
         c = r["cloud"]
         p = c["phases"]
         print(f"{r['users']:>8,} {c['latency_ms']:>6} {p['collect']:>9.2f} {p['checks']:>8.2f} {p['render']:>8.2f} "
@@ -426,23 +430,25 @@ def print_tables(results: list[dict[str, Any]]) -> None:
               f"{c['requests_ratio']:>7.2f} {c['peak_rss_bytes'] / 2**20:>6.0f} {_mb(c['html_bytes']):>7} "
               f"{_mb(c['csv_beside_bytes']):>6} {_mb(c['json_bytes']):>7} {_mb(c['snapshot_bytes']):>7}")
     print("\nRequests per endpoint: issued / fewest the APIs allow; longest chain of dependent requests")
-    endpoints = sorted({e for r in results for e in [*r["cloud"]["requests"], *r["cloud"]["floor"]["fewest"]]})
-    print(f"{'endpoint':<24}" + "".join(f"{r['users']:>14,}" for r in results))
+    endpoints = sorted({e for r in cloud_runs for e in [*r["cloud"]["requests"], *r["cloud"]["floor"]["fewest"]]})
+    print(f"{'endpoint':<24}" + "".join(f"{r['users']:>14,}" for r in cloud_runs))
     for endpoint in endpoints:
         cells = [f"{r['cloud']['requests'].get(endpoint, 0)} / {r['cloud']['floor']['fewest'].get(endpoint, 0)}"
-                 for r in results]
+                 for r in cloud_runs]
         print(f"{endpoint:<24}" + "".join(f"{cell:>14}" for cell in cells))
-    chains = [f"{r['cloud']['floor']['longest_chain']} ({r['cloud']['floor']['chain_requests']})" for r in results]
+    chains = [f"{r['cloud']['floor']['longest_chain']} ({r['cloud']['floor']['chain_requests']})" for r in cloud_runs]
     print(f"{'longest chain':<24}" + "".join(f"{cell:>14}" for cell in chains))
     print("\nAD: Samba DC on loopback (demo domain + N users), LDAPS + SMB")
-    print(f"{'users':>8} {'read':>8} {'collect s':>9} {'checks s':>8} {'total s':>7} {'RSS MB':>6} {'DACLs':>5}")
+    print(f"{'users':>8} {'read':>8} {'collect s':>9} {'checks s':>8} {'total s':>7} {'ms/1k users':>11} "
+          f"{'RSS MB':>6} {'DACLs':>5}")
     for r in results:
         a = r.get("ad") or {}
         if "skipped" in a:
             print(f"{r['users']:>8,}  skipped: {a['skipped']}")
             continue
+        per_thousand = 1000 * a["phases"]["collect"] / max(1, a["users_read"]) * 1000
         print(f"{r['users']:>8,} {a['users_read']:>8,} {a['phases']['collect']:>9.2f} {a['phases']['checks']:>8.2f} "
-              f"{a['total']:>7.2f} {a['peak_rss_bytes'] / 2**20:>6.0f} {a['distinct_dacls']:>5}")
+              f"{a['total']:>7.2f} {per_thousand:>11.0f} {a['peak_rss_bytes'] / 2**20:>6.0f} {a['distinct_dacls']:>5}")
 
 
 def machine() -> dict[str, Any]:
@@ -460,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="fixture cache (default .lab/bench)")
     parser.add_argument("--json", type=Path, help="results file (default CACHE/results.json)")
     parser.add_argument("--no-ad", action="store_true", help="skip the Samba (AD) phase")
+    parser.add_argument("--ad-limit", type=int, default=30_000,
+                        help="largest Samba domain to bulk-load when not cached (default 30000)")
+    parser.add_argument("--ad-users", help="comma-separated AD sizes, if not those of --users")
     parser.add_argument("--profile", action="store_true", help="cProfile each cloud run into CACHE/profile-N.prof")
     # internal: the child processes
     parser.add_argument("--worker", choices=("serve", "cloud", "ad"), help=argparse.SUPPRESS)
@@ -480,11 +489,17 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(n) for n in args.users.split(",") if n.strip()]
     cache = args.cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
+    ad_sizes = [int(n) for n in args.ad_users.split(",") if n.strip()] if args.ad_users else sizes
     results = []
-    for users in sizes:
+    for users in sorted(set(sizes) | set(ad_sizes)):
         print(f"{users:,} users, {args.latency_ms} ms per request ...", flush=True)
-        entry: dict[str, Any] = {"users": users, "cloud": run_cloud(users, args.latency_ms, cache, args.profile)}
-        entry["ad"] = {"skipped": "--no-ad"} if args.no_ad else run_ad(users, cache)
+        entry: dict[str, Any] = {"users": users}
+        if users in sizes:
+            entry["cloud"] = run_cloud(users, args.latency_ms, cache, args.profile)
+        if args.no_ad or users not in ad_sizes:
+            entry["ad"] = {"skipped": "--no-ad" if args.no_ad else "not asked (--ad-users)"}
+        else:
+            entry["ad"] = run_ad(users, cache, args.ad_limit)
         results.append(entry)
     print_tables(results)
     out = args.json or cache / "results.json"
