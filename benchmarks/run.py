@@ -266,9 +266,8 @@ def cloud_worker(args: argparse.Namespace) -> int:
         profiler.dump_stats(args.profile_out)
     unreadable = [name for name, section in snapshot if hasattr(section, "readable") and not section.readable
                   and name not in ("gpo_sign_in_reset", "directory", "sysvol")]
-    reports = out / "reports"
     html = next(p for p in paths if p.suffix == ".html")
-    beside = [p for p in reports.iterdir() if p.suffix == ".csv" and p not in paths]
+    beside = [p for p in paths if p.suffix == ".csv"]  # full lists too long to inline, written beside the page
     print(json.dumps({
         "phases": phases,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
@@ -384,7 +383,7 @@ def run_ad(users: int, cache: Path, limit: int = 30_000) -> dict[str, Any]:
         return {"skipped": reason}
     if users > limit and samba.open_template(cache / "samba" / f"bench-{users}") is None:
         return {"skipped": f"not bulk-loaded: ldbadd into Samba's sam.ldb slows with every user it holds (10,000 "
-                           f"users take ~3 min, 30,000 ~15 min, {users:,} hours); raise --ad-limit to wait for it"}
+                           f"users take ~3 min, 30,000 more than 30 min); raise --ad-limit to wait for {users:,}"}
     template = ad_template(users, cache)
     policy = bench_policy(cache, with_directory=True)
     # a short folder: Samba's sockets live under it, and a socket path may not be longer than 107 bytes
