@@ -8,7 +8,9 @@ For each N it
 * generates (once, cached under `.lab/bench/`) a lab tenant of N users scoped to a group (`lab
   generate --scope group`) and serves it from the lab emulator in a process of its own, with
   `--latency-ms` added to every request;
-* runs the cloud audit in a fresh child process, as `sspr-audit check` does it: collect (every Graph
+* runs the cloud audit once untimed (the lab keeps each user's JSON once encoded, as a service answers
+  from its caches: the timed run then measures the audit and its round trips, not the emulator), then
+  in a fresh child process as `sspr-audit check` does it: collect (every Graph
   and portal reader, concurrently), checks (with the fixability plan), render (HTML and JSON), and
   also writes the snapshot `sspr-audit collect` would write; each phase is timed, and the child's
   peak RSS is read with `resource.getrusage` when it ends;
@@ -20,7 +22,9 @@ For each N it
 * bulk-loads (once, cached) a Samba domain of the demo's users plus N users (`ldbadd` straight
   into the stopped DC's `sam.ldb`), starts a copy and times the AD phase in a child process:
   LDAPS collection (paged, only the attributes the checks use), SYSVOL over SMB, the AD checks.
-  Needs root and Samba; without them the AD columns say why they are empty.
+  Needs root and Samba; without them the AD columns say why they are empty. `ldbadd` slows with
+  every user the database holds (10,000 users: ~3 min; 30,000: over 30 min), so a domain larger
+  than `--ad-limit` (30,000) is not bulk-loaded unless cached; `--ad-users` picks other AD sizes.
 
 It prints a table per run and writes every figure to `--json` (default `.lab/bench/results.json`).
 `--profile` also writes a cProfile of each cloud run (`.lab/bench/profile-N.prof`).
