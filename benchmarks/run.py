@@ -311,6 +311,7 @@ def run_cloud(users: int, latency_ms: int, cache: Path, profile: bool) -> dict[s
         requests = lab.ask("log")
     finally:
         lab.close()
+    result["chromium"] = open_in_chromium(out / "reports" / "sspr-audit.html", cache)
     floor = request_floor(lab.info["sizes"], group_known=True)
     phases = result["phases"]
     total = phases["collect"] + phases["checks"] + phases["render"]
@@ -324,6 +325,25 @@ def run_cloud(users: int, latency_ms: int, cache: Path, profile: bool) -> dict[s
         "ratio_total": total / bound if bound else None,
         "ratio_collect": phases["collect"] / bound if bound else None,
     }
+
+
+def open_in_chromium(page: Path, cache: Path) -> dict[str, Any]:
+    """Open the HTML report in headless Chromium (when installed): the seconds until its DOM is dumped, and
+    whether the summary and the coverage section are in it."""
+    import shutil
+
+    binary = next((b for b in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                               shutil.which("google-chrome")) if b and os.access(b, os.X_OK)), None)
+    if binary is None:
+        return {"skipped": "no Chromium"}
+    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+               f"--user-data-dir={cache / 'chromium-profile'}", "--dump-dom", page.as_uri()]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
+                          start_new_session=True)
+    seconds = time.perf_counter() - started
+    opened = done.returncode == 0 and "Summary" in done.stdout and "Coverage: who can actually reset" in done.stdout
+    return {"opened": opened, "seconds": seconds}
 
 
 # --- the AD run ----------------------------------------------------------------------------------
@@ -412,6 +432,12 @@ def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value / 1e6:.1f}"
 
 
+def _opened(result: dict[str, Any]) -> str:
+    if "skipped" in result:
+        return "-"
+    return f"{result['seconds']:.1f} s" if result.get("opened") else "FAILED"
+
+
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -420,7 +446,7 @@ def print_tables(results: list[dict[str, Any]]) -> None:
     print("\nCloud: lab tenant in its own process, every request delayed by the latency")
     head = (f"{'users':>8} {'lat ms':>6} {'collect s':>9} {'checks s':>8} {'render s':>8} {'total s':>7} "
             f"{'bound s':>7} {'total/bd':>8} {'coll/bd':>7} {'requests':>8} {'fewest':>6} {'req/few':>7} "
-            f"{'RSS MB':>6} {'html MB':>7} {'csv MB':>6} {'json MB':>7} {'snap MB':>7}")
+            f"{'RSS MB':>6} {'html MB':>7} {'csv MB':>6} {'json MB':>7} {'snap MB':>7} {'Chromium':>8}")
     print(head)
     print("-" * len(head))
     cloud_runs = [r for r in results if "cloud" in r]
@@ -431,7 +457,8 @@ def print_tables(results: list[dict[str, Any]]) -> None:
               f"{c['total']:>7.2f} {c['bound_seconds']:>7.2f} {_ratio(c['ratio_total']):>8} "
               f"{_ratio(c['ratio_collect']):>7} {c['requests_total']:>8} {c['floor']['fewest_total']:>6} "
               f"{c['requests_ratio']:>7.2f} {c['peak_rss_bytes'] / 2**20:>6.0f} {_mb(c['html_bytes']):>7} "
-              f"{_mb(c['csv_beside_bytes']):>6} {_mb(c['json_bytes']):>7} {_mb(c['snapshot_bytes']):>7}")
+              f"{_mb(c['csv_beside_bytes']):>6} {_mb(c['json_bytes']):>7} {_mb(c['snapshot_bytes']):>7} "
+              f"{_opened(c.get('chromium') or {}):>8}")
     print("\nRequests per endpoint: issued / fewest the APIs allow; longest chain of dependent requests")
     endpoints = sorted({e for r in cloud_runs for e in [*r["cloud"]["requests"], *r["cloud"]["floor"]["fewest"]]})
     print(f"{'endpoint':<24}" + "".join(f"{r['users']:>14,}" for r in cloud_runs))

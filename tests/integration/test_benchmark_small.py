@@ -48,6 +48,7 @@ def test_the_cloud_run_reports_phases_requests_the_bound_memory_and_sizes(tmp_pa
     assert cloud["sizes"]["users"] == USERS and cloud["sizes"]["registration_details"] > 0
     assert cloud["peak_rss_bytes"] > 10 * 2**20
     assert cloud["html_bytes"] > 0 and cloud["json_bytes"] > 0 and cloud["snapshot_bytes"] > 0
+    assert cloud["chromium"].get("opened", "skipped" in cloud["chromium"]) is True  # opened, where installed
     for heading in ("Cloud: lab tenant", "Requests per endpoint", "longest chain", "AD: Samba DC"):
         assert heading in stdout
     assert f"{USERS:>8,}" in stdout
