@@ -651,8 +651,9 @@ def _collection_body(request: Request, lab: EmulatorState, spec: _Collection,
     size = _page_size(request, lab, spec.name)
     offset = _decode_skiptoken(request.query_params.get("$skiptoken"), spec.name, spec.token_code)
     if clauses and keep_matches:
-        matching = _kept(lab, ("matches", spec.name, request.query_params.get("$filter")), items,
-                         lambda: [item for item in items if _matches(item, clauses)])
+        matching = _kept(lab, ("matches", spec.name), items,
+                         lambda: [item for item in items if _matches(item, clauses)],
+                         version=request.query_params.get("$filter"))
     else:
         matching = [item for item in items if _matches(item, clauses)] if clauses else items
     window = matching[offset:offset + size]
@@ -1107,22 +1108,25 @@ async def list_directory_audits(request: Request, lab: EmulatorState) -> Respons
     shift = _history_shift(lab)
     shift -= timedelta(microseconds=shift.microseconds)  # served times have whole seconds: shift by whole seconds
     history = lab.tenant.directory_audits
-    audits = _kept(lab, ("audits served", shift), history,
-                   lambda: [{**a, "activityDateTime": _shifted(a.get("activityDateTime"), shift)} for a in history])
+    audits = _kept(lab, ("audits served",), history,
+                   lambda: [{**a, "activityDateTime": _shifted(a.get("activityDateTime"), shift)} for a in history],
+                   version=shift)
     return _json(_collection_body(request, lab, DIRECTORY_AUDITS, audits, keep_matches=True))
 
 
-def _kept(lab: EmulatorState, key: tuple[Any, ...], source: list[Any], compute: Callable[[], Any]) -> Any:
-    """`compute()` once for `source` as it is now (the same list, as long): kept in `lab.kept` under `key`."""
+def _kept(lab: EmulatorState, key: tuple[Any, ...], source: list[Any], compute: Callable[[], Any],
+          version: object = None) -> Any:
+    """`compute()` once for `source` as it is now (the same list, as long) and `version`: kept in `lab.kept`
+    under `key`, one answer per key (a new version replaces the old one, so memory stays flat)."""
     with lab.lock:
         kept = lab.kept.get(key)
-    if kept is not None and kept[0][0] is source and kept[0][1] == len(source):
+    if kept is not None and kept[0][0] is source and kept[0][1] == len(source) and kept[0][2] == version:
         return kept[1]
     value = compute()
     with lab.lock:
         if len(lab.kept) > 64:
             lab.kept.clear()
-        lab.kept[key] = ((source, len(source)), value)
+        lab.kept[key] = ((source, len(source), version), value)
     return value
 
 
