@@ -237,6 +237,12 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                        help="delegated credential for the portal API")
     where.add_argument("--tenant-id", help="directory (tenant) id")
     where.add_argument("--client-id", help="application (client) id")
+    where.add_argument("--ad-host", help="domain controller to write to (overrides the plan's)")
+    where.add_argument("--ad-tls-name", help="the name the DC's TLS certificate carries, when --ad-host is an IP "
+                                             "or an alias (overrides the plan's)")
+    where.add_argument("--ad-ca-file", type=Path,
+                       help="CA bundle that signed the DC's certificate (overrides the plan's)")
+    where.add_argument("--smb-host", help="host serving SYSVOL (overrides the plan's)")
     where.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
     where.add_argument("--insecure-ldap", action="store_true",
                        help="accept a plan that binds to AD without TLS (--ad-tls none): the password goes in clear")
@@ -253,8 +259,8 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
         origin=origin, graph_url=arg("graph_url"), portal_url=arg("portal_url") if portal else None,
         auth=arg("auth"), portal_auth=arg("portal_auth") if portal else None, tenant_id=arg("tenant_id"),
         client_id=arg("client_id"), ad_host=arg("ad_host"), ad_user=arg("ad_user"), ad_tls=arg("ad_tls"),
-        ad_ca_file=str(arg("ad_ca_file")) if arg("ad_ca_file") else None, ad_base_dn=arg("ad_base_dn"),
-        smb_host=arg("smb_host"), ephemeral=bool(arg("lab")),
+        ad_ca_file=str(arg("ad_ca_file")) if arg("ad_ca_file") else None, ad_tls_name=arg("ad_tls_name"),
+        ad_base_dn=arg("ad_base_dn"), smb_host=arg("smb_host"), ephemeral=bool(arg("lab")),
     )
 
 
@@ -396,10 +402,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _target_source(args: argparse.Namespace, source: Any) -> Any:
-    from auditor.remediation.targets import with_overrides
+    from auditor.remediation.targets import describe_targets, with_overrides
 
-    return with_overrides(source, graph_url=args.graph_url, portal_url=args.portal_url, auth=args.auth,
-                          portal_auth=args.portal_auth, tenant_id=args.tenant_id, client_id=args.client_id)
+    chosen = with_overrides(source, graph_url=args.graph_url, portal_url=args.portal_url, auth=args.auth,
+                            portal_auth=args.portal_auth, tenant_id=args.tenant_id, client_id=args.client_id,
+                            ad_host=args.ad_host, ad_tls_name=args.ad_tls_name,
+                            ad_ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, smb_host=args.smb_host)
+    print(f"writing to: {describe_targets(chosen, lab_scenario=args.lab)}")
+    return chosen
 
 
 def _mark_fixable(report: Any, policy: Any, snapshot: Any) -> Any:
@@ -545,11 +555,10 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
 
 
 def _clip(text: str, width: int) -> str:
-    import re
+    from auditor.text import one_line
 
     # tenant and domain strings reach the terminal: control, escape and bidi characters are shown, not obeyed
-    hidden = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-    text = hidden.sub(lambda m: f"[U+{ord(m.group()):04X}]", " ".join(str(text).split()))
+    text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -330,14 +330,12 @@ def run_cloud(users: int, latency_ms: int, cache: Path, profile: bool) -> dict[s
 def open_in_chromium(page: Path, cache: Path) -> dict[str, Any]:
     """Open the HTML report in headless Chromium (when installed): the seconds until its DOM is dumped, and
     whether the summary and the coverage section are in it."""
-    import shutil
+    from auditor.lab.browser import CHROMIUM_FLAGS, find_chromium
 
-    binary = next((b for b in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                               shutil.which("google-chrome")) if b and os.access(b, os.X_OK)), None)
+    binary = find_chromium()
     if binary is None:
         return {"skipped": "no Chromium"}
-    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-               f"--user-data-dir={cache / 'chromium-profile'}", "--dump-dom", page.as_uri()]
+    command = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={cache / 'chromium-profile'}", "--dump-dom", page.as_uri()]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False,
                           start_new_session=True)

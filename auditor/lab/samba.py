@@ -33,7 +33,14 @@ LAB_REALM = "CORP.EXAMPLE.TEST"
 LAB_DOMAIN = "CORP"
 LAB_HOSTNAME = "dc1"
 LAB_ADMIN_PASSWORD = "Passw0rd!Adm1n"  # a lab-only password for a DC bound to loopback
-_TOOLS = ("samba", "samba-tool", "unshare", "ldbadd")
+# What the lab DC runs, and the Debian package that brings each (Debian 12: `dpkg -S` on each path).
+# The schema files are only a Recommends of samba-ad-dc, so `--no-install-recommends` leaves them out.
+_TOOLS = {"samba": "samba", "samba-tool": "samba-common-bin", "unshare": "util-linux", "ldbadd": "ldb-tools"}
+_PROVISION_FILES = {
+    "/usr/share/samba/setup/ad-schema/AD_DS_Attributes__Windows_Server_2012_R2.ldf": "samba-ad-provision",
+    "/usr/share/samba/setup/provision.ldif": "samba-ad-provision",
+}
+DEBIAN_PACKAGES = ("samba", "samba-ad-dc", "samba-ad-provision", "samba-common-bin", "ldb-tools", "smbclient")
 _PORTS = (389, 636, 445)
 
 
@@ -47,11 +54,19 @@ def unavailable_reason() -> str | None:
         return "the Samba lab DC needs Linux"
     if os.geteuid() != 0:
         return "the Samba lab DC needs root (it provisions a domain and mounts a tmpfs in its own namespace)"
-    missing = [tool for tool in _TOOLS if _which(tool) is None]
+    missing = missing_pieces()
     if missing:
-        return (f"Samba is not installed (missing {', '.join(missing)}): "
-                "apt-get install samba-ad-dc smbclient ldb-tools")
+        packages = sorted(set(missing.values()))
+        return (f"Samba is not fully installed (missing {', '.join(missing)}): "
+                f"apt-get install {' '.join(packages)}")
     return None
+
+
+def missing_pieces() -> dict[str, str]:
+    """Each tool or file the lab DC needs that is not on this machine, with the package that brings it."""
+    missing = {tool: package for tool, package in _TOOLS.items() if _which(tool) is None}
+    missing |= {path: package for path, package in _PROVISION_FILES.items() if not Path(path).is_file()}
+    return missing
 
 
 def _which(tool: str) -> str | None:
@@ -438,7 +453,13 @@ def _issue_lab_ca(root: Path) -> None:
     (root / _TLS / "ca.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
 
 
-def _issue_server_certificate(root: Path, *, address: str, dns_names: list[str]) -> None:
+def reissue_certificate(dc: SambaDC, *, name_address: bool) -> None:
+    """A new certificate for the (stopped) DC; `name_address=False` names only its host name, as a real
+    DC's certificate usually does, so clients reaching it by IP must be told the name (--ad-tls-name)."""
+    _issue_server_certificate(dc.root, address=dc.address, dns_names=[dc.fqdn], name_address=name_address)
+
+
+def _issue_server_certificate(root: Path, *, address: str, dns_names: list[str], name_address: bool = True) -> None:
     """private/tls/{key,cert}.pem for the DC, naming its IP address and host name, signed by the lab CA."""
     import ipaddress
     from datetime import UTC, datetime, timedelta
@@ -452,7 +473,7 @@ def _issue_server_certificate(root: Path, *, address: str, dns_names: list[str])
     ca_cert = x509.load_pem_x509_certificate((root / _TLS / "ca.pem").read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
-    alt_names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(address))]
+    alt_names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(address))] if name_address else []
     alt_names += [x509.DNSName(n) for n in dns_names]
     certificate = (
         x509.CertificateBuilder()

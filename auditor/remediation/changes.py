@@ -241,6 +241,7 @@ class PlanSource(Frozen):
     ad_user: str | None = None
     ad_tls: str | None = None
     ad_ca_file: str | None = None
+    ad_tls_name: str | None = Field(None, description="The name the DC's TLS certificate must carry (--ad-tls-name)")
     ad_base_dn: str | None = None
     smb_host: str | None = None
     ephemeral: bool = Field(False, description="True for an in-process lab that is gone once `plan` ends")

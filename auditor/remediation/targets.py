@@ -26,6 +26,24 @@ def with_overrides(source: PlanSource, **overrides: Any) -> PlanSource:
     return source.model_copy(update=given)
 
 
+def describe_targets(source: PlanSource, *, lab_scenario: str | None = None) -> str:
+    """One line naming every endpoint apply or rollback will write to (shown in the dry run too)."""
+    from auditor.text import one_line as safe_text
+
+    if lab_scenario:
+        return f"a fresh in-process lab emulator (scenario {safe_text(lab_scenario)})"
+    parts = [f"Graph {source.graph_url}" if source.graph_url else None,
+             f"portal {source.portal_url}" if source.portal_url else None]
+    if source.ad_host:
+        tls = source.ad_tls or "ldaps"
+        extra = [f"TLS name {source.ad_tls_name}" if source.ad_tls_name else None,
+                 f"CA {source.ad_ca_file}" if source.ad_ca_file else None,
+                 f"SYSVOL on {source.smb_host}" if source.smb_host else None]
+        parts.append(f"AD {source.ad_host} ({', '.join([tls, *(e for e in extra if e)])})")
+    shown = [p for p in parts if p]
+    return safe_text("; ".join(shown)) if shown else "nothing recorded (the plan has no endpoint)"
+
+
 @contextmanager
 def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
                  timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Iterator[Targets]:
@@ -77,5 +95,6 @@ def _ad_settings(source: PlanSource, timeout_seconds: float, insecure_ldap: bool
                           f"{AD_PASSWORD_VARIABLE}")
     return AdSettings(host=source.ad_host, user=source.ad_user, password=password,
                       tls=source.ad_tls or "ldaps",  # type: ignore[arg-type]
-                      ca_file=source.ad_ca_file, base_dn=source.ad_base_dn, smb_host=source.smb_host,
+                      ca_file=source.ad_ca_file, tls_name=source.ad_tls_name, base_dn=source.ad_base_dn,
+                      smb_host=source.smb_host,
                       timeout=timeout_seconds)

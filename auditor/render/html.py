@@ -24,6 +24,7 @@ from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view
 from auditor.render.onprem_page import finding_anchors, onprem_view
 from auditor.report import AuditReport
+from auditor.text import HIDDEN_CHARACTERS, reveal_hidden
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -73,11 +74,6 @@ EXIT_MEANINGS = {
 }
 
 _MAX_VALUE_DEPTH = 8
-# C0/C1 controls other than tab and newline, bidirectional embeddings, overrides and
-# isolates, and invisible zero-width characters: shown, never obeyed.
-_HIDDEN_CHARACTERS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-)
 _SAFE_URL = re.compile(r"(?:https?://[^\s\"'<>`\\]+|mailto:[^\s\"'<>`\\/:]+@[^\s\"'<>`\\]+)", re.IGNORECASE)
 
 
@@ -152,14 +148,9 @@ def _plain(value: Any) -> Any:
 
 def safe_href(value: object) -> str | None:
     """`value` if it is a plain http(s) or mailto URL that can go in an `href`, else None."""
-    if not isinstance(value, str) or _HIDDEN_CHARACTERS.search(value):
+    if not isinstance(value, str) or HIDDEN_CHARACTERS.search(value):
         return None
     return value if _SAFE_URL.fullmatch(value) else None
-
-
-def reveal_hidden(text: str) -> str:
-    """`text` with control, bidi-override and zero-width characters replaced by `[U+XXXX]`."""
-    return _HIDDEN_CHARACTERS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def format_when(moment: datetime | date) -> str:

@@ -19,6 +19,7 @@ from auditor.checks.base import Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.plain import describe, location_text, ordered, value_text
 from auditor.report import AuditReport
+from auditor.text import reveal_hidden
 from auditor.trend import Trend, TrendEntry
 
 MAX_CELL = 300
@@ -27,7 +28,6 @@ VERDICTS = {0: "✅ compliant", 1: "❌ drift found", 2: "⚠️ usage or policy
             3: "⚠️ incomplete: some inputs could not be read"}
 STATUS_HEADINGS = (("fail", "fail"), ("unknown", "unknown"), ("waived", "waived"), ("pass", "pass"),
                    ("not_applicable", "n/a"))
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", ":": "&#58;"}
 
@@ -45,7 +45,7 @@ class MarkdownRenderer(Renderer):
 def escape(value: Any, limit: int = MAX_CELL) -> str:
     """`value` as inert Markdown text on one line, clipped to `limit` characters before escaping."""
     text = value if isinstance(value, str) else value_text(value)
-    text = " ".join(_HIDDEN.sub(lambda m: f"[U+{ord(m.group()):04X}]", text).split())
+    text = " ".join(reveal_hidden(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)

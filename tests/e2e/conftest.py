@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Callable
@@ -12,29 +11,11 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
+from auditor.lab.browser import CHROMIUM_FLAGS, find_chromium
+
 CHROMIUM_TIMEOUT_SECONDS = 120
 
 Headless = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def find_chromium() -> str | None:
-    """`$CHROMIUM` if set, else /usr/bin/chromium, else the first Chromium or Chrome on PATH."""
-    candidates = [os.environ.get("CHROMIUM", ""), "/usr/bin/chromium"]
-    candidates += [shutil.which(name) or "" for name in CHROMIUM_NAMES]
-    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 @pytest.fixture(scope="session")
