@@ -34,8 +34,11 @@ from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprP
 from auditor.sspr_methods import (
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
-    MIGRATION_RULES,
+    carrying_configurations,
+    effective_state,
     enabled_in_methods_policy,
+    known_state,
+    reaches_everyone,
     rule_for,
     uses_legacy,
     uses_methods_policy,
@@ -303,7 +306,7 @@ def _methods(snapshot: Snapshot, legacy: SsprPolicyState, legacy_source: str, re
                      required=required)
     assert isinstance(policy, MethodsPolicyState)
     state = policy.migration_state
-    if state not in MIGRATION_RULES:
+    if not known_state(state):
         return Block("methods", required=required,
                      unreadable=f"unrecognised policyMigrationState {state!r}: cannot tell which policy governs")
     children: list[Leaf | Block] = []
@@ -312,20 +315,23 @@ def _methods(snapshot: Snapshot, legacy: SsprPolicyState, legacy_source: str, re
     return Block("methods", children, required=required)
 
 
-def _method(method: str, state: str, legacy: SsprPolicyState, legacy_source: str,
+def _method(method: str, state: str | None, legacy: SsprPolicyState, legacy_source: str,
             policy: MethodsPolicyState, policy_source: str) -> Leaf:
     offered = False
     sources = []
     if uses_methods_policy(method, state):
         offered = offered or enabled_in_methods_policy(method, policy)
-        sources.append(f"{policy_source} {'/'.join(METHOD_CONFIGS[method])}.state")
+        targeted = [c.id for c in carrying_configurations(method, policy) if not reaches_everyone(c)]
+        sources.append(f"{policy_source} {'/'.join(METHOD_CONFIGS[method])}.state"
+                       + (f" (targeted, not all users: {', '.join(targeted)}; sspr.methods judges whom it "
+                          "reaches)" if targeted else ""))
     if uses_legacy(method, state):
         raw = getattr(legacy, method)
         offered = offered or bool(raw)
         absent = " (absent: off)" if raw is None else ""
         sources.append(f"{legacy_source} {LEGACY_METHOD_FIELDS[method]}{absent}")
     rule = rule_for(method, state)
-    return Leaf(method, offered, f"{' + '.join(sources)} ({state}: {rule})")
+    return Leaf(method, offered, f"{' + '.join(sources)} ({state or 'null'}: {rule})")
 
 
 def _admin_sspr(snapshot: Snapshot) -> Block:
@@ -340,7 +346,9 @@ def _methods_policy(snapshot: Snapshot) -> Block:
     if why:
         return Block("methods_policy", unreadable=why)
     return Block("methods_policy", [
-        _leaf("migration_state", live.migration_state, source, "policyMigrationState", required=True),
+        _leaf("migration_state", effective_state(live.migration_state), source,
+              "policyMigrationState" + (" null: governed by the methods policy, as migrationComplete"
+                                        if live.migration_state is None else ""), required=True),
     ])
 
 

@@ -274,8 +274,9 @@ def _check_authorization_policy(policy: JsonObject) -> None:
 def _check_methods_policy(policy: JsonObject) -> None:
     _require(policy, ("id", "policyMigrationState", "authenticationMethodConfigurations"),
              "authentication_methods_policy")
-    if policy["policyMigrationState"] not in MIGRATION_STATES:
-        raise ValueError(f"policyMigrationState must be one of {', '.join(MIGRATION_STATES)}")
+    # null is what tenants created after the 30 September 2025 deadline return (no legacy method settings)
+    if policy["policyMigrationState"] is not None and policy["policyMigrationState"] not in MIGRATION_STATES:
+        raise ValueError(f"policyMigrationState must be null or one of {', '.join(MIGRATION_STATES)}")
     configs = policy["authenticationMethodConfigurations"]
     if not isinstance(configs, list):
         raise ValueError("authenticationMethodConfigurations must be a list")

@@ -57,13 +57,16 @@ async def collect_async(options: CollectOptions) -> Snapshot:
     try:
         # the scope group reader waits for the portal's SSPR policy to learn the live group
         sspr_task = asyncio.ensure_future(portal.read_sspr_policy(portal_client)) if portal_client else None
+        # ... and for the methods policy, to read the groups its method configurations target
+        methods_task = asyncio.ensure_future(graph.read_methods_policy(client))
         cloud = {
             "authorization_policy": graph.read_authorization_policy(client),
-            "methods_policy": graph.read_methods_policy(client),
+            "methods_policy": _optional(methods_task),
             "sync_features": graph.read_sync_features(client),
             "cloud_users": graph_coverage.read_cloud_users(client),
             "registration_details": graph_coverage.read_registration_details(client),
-            "scope_groups": graph_coverage.read_scope_groups(client, _optional(sspr_task), options.scope_group),
+            "scope_groups": graph_coverage.read_scope_groups(client, _optional(sspr_task), options.scope_group,
+                                                             _optional(methods_task)),
             "subscribed_skus": graph_coverage.read_subscribed_skus(client),
             "secure_score": graph_coverage.read_secure_score(client, options.activity_days),
             "sspr_activity": graph_coverage.read_sspr_activity(client, options.activity_days),

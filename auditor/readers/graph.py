@@ -136,8 +136,10 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
         if not isinstance(configurations, list):  # missing is a changed shape, not "no methods"
             raise ValueError("the response has no authenticationMethodConfigurations")
         state = policy.get("policyMigrationState")
+        if state is not None and not isinstance(state, str):
+            raise ValueError(f"policyMigrationState is {type(state).__name__}, not a string or null")
         return MethodsPolicyState(
-            migration_state=state if isinstance(state, str) else None,
+            migration_state=state,
             configurations=[_method_configuration(c) for c in configurations if isinstance(c, dict)],
         )
 
@@ -146,14 +148,26 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
 
 def _method_configuration(config: dict[str, Any]) -> MethodConfiguration:
     state = config.get("state")
-    targets = config.get("includeTargets") or []
     office = config.get("isOfficePhoneAllowed")
     return MethodConfiguration(
         id=str(config.get("id")),
         state=state if state in ("enabled", "disabled") else None,
-        include_target_ids=[str(t["id"]) for t in targets if isinstance(t, dict) and t.get("id")],
+        include_target_ids=_target_ids(config, "includeTargets"),
+        exclude_target_ids=_target_ids(config, "excludeTargets"),
         is_office_phone_allowed=office if isinstance(office, bool) else None,
     )
+
+
+def _target_ids(config: dict[str, Any], name: str) -> list[str]:
+    """The ids of a configuration's include or exclude targets (learn.microsoft.com/graph/api/resources/
+    authenticationmethodtarget: `id` is a group's object id or `all_users`; `targetType` is `group`).
+    A missing list is refused: read as empty it would silently mean "nobody" (include) or "no one excluded"."""
+    targets = config.get(name)
+    if targets is None and name == "excludeTargets":
+        return []  # some configurations (e.g. Voice in older shapes) omit excludeTargets: no one is excluded
+    if not isinstance(targets, list):
+        raise ValueError(f"{config.get('id')}.{name} is not a list")
+    return [str(t["id"]) for t in targets if isinstance(t, dict) and t.get("id")]
 
 
 async def read_sync_features(client: Any) -> Section[SyncFeaturesState]:

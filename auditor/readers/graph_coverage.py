@@ -43,7 +43,8 @@ from auditor.snapshot.coverage import (
     UserRow,
     WritebackEvent,
 )
-from auditor.snapshot.models import Section, SsprPolicyState
+from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
+from auditor.sspr_methods import target_group_ids
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,11 @@ async def read_registration_details(client: Any) -> Section[RegistrationState]:
 
 
 async def read_scope_groups(client: Any, live_policy: Awaitable[Section[SsprPolicyState] | None],
-                            hint: GroupHint | None) -> Section[ScopeGroupsState]:
-    """The live SSPR scope group (from the portal policy, once read) and the policy's group, with members."""
+                            hint: GroupHint | None,
+                            methods_policy: Awaitable[Section[MethodsPolicyState] | None] | None = None,
+                            ) -> Section[ScopeGroupsState]:
+    """The live SSPR scope group (from the portal policy, once read), the policy's group, and the groups the
+    enabled SSPR method configurations include or exclude, each with its transitive user members."""
     source = "graph:GET /groups/{id}/transitiveMembers"
 
     async def fetch() -> ScopeGroupsState:
@@ -269,6 +273,10 @@ async def read_scope_groups(client: Any, live_policy: Awaitable[Section[SsprPoli
             order = []
             if live is not None and live.value is not None and live.value.enablement == "selected":
                 order = [want(group_id, True, "live") for group_id in live.value.group_ids]
+            if methods_policy is not None:
+                methods = await methods_policy
+                if methods is not None and methods.value is not None:
+                    order += [want(group_id, True, "methods") for group_id in target_group_ids(methods.value)]
             groups = []
             for key in dict.fromkeys([*order, *([policy_key] if policy_key else [])]):
                 group = await reads[key]

@@ -46,7 +46,7 @@ from auditor.remediation.changes import (
 from auditor.snapshot.directory import DirectoryState, SecuredObject, SysvolState
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.snapshot.store import fingerprint
-from auditor.sspr_methods import METHOD_CONFIGS
+from auditor.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
 
 # Writers run in this order: the cloud policy objects, then the methods policy's migration
 # state (which switches the policy that governs methods, so it goes after the method fixes),
@@ -242,6 +242,12 @@ class _Planner:
         if live is None or wanted is None or not findings:
             return None
         new = wanted.migration_state.value
+        if live.migration_state is None:
+            for finding in findings:
+                self.manual_step(finding, "policyMigrationState is null: this tenant has no legacy method settings to "
+                                          "migrate, and since 30 September 2025 methods cannot be managed in the "
+                                          "legacy policies; declare migrationComplete in the policy instead")
+            return None
         return self.add(GraphMethodsPolicyChange, findings, target="graph /policies/authenticationMethodsPolicy",
                         summary=f"methods policy migration state: {live.migration_state} → {new}",
                         setting=SettingChange(name="migration_state", old=live.migration_state, new=new),
@@ -261,7 +267,18 @@ class _Planner:
         legacy: SsprPolicyState | None = self.value("sspr_policy")
         wanted = sspr.methods.model_dump()
         by_method = {f.target: f for f in findings}
-        live_state = str(methods_policy.migration_state)
+        for method, finding in list(by_method.items()):
+            narrow = [c for c in carrying_configurations(method, methods_policy) if not reaches_everyone(c)]
+            if wanted.get(method) and narrow:
+                # widening a method's targets also widens it for MFA sign-in: never done without being asked
+                del by_method[method]
+                shown = "; ".join(f"{c.id} includes {', '.join(c.include_target_ids) or 'nobody'}"
+                                  + (f", excludes {', '.join(c.exclude_target_ids)}" if c.exclude_target_ids else "")
+                                  for c in narrow)
+                self.manual_step(finding, f"{method} is enabled but targeted ({shown}): widen its targets to cover "
+                                          "the SSPR scope (the targets also govern MFA sign-in, so the plan does "
+                                          "not change them)")
+        live_state = effective_state(methods_policy.migration_state)
         state = migration.fields["setting"].new if migration is not None and migrating else live_state
         solution = solve_methods(wanted, state, legacy, methods_policy)
         broken = [m for m in solution.unresolved if m not in by_method]

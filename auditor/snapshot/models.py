@@ -67,12 +67,15 @@ class AuthorizationPolicyState(Model):
 class MethodConfiguration(Model):
     id: str = Field(description="e.g. Email, Sms, Voice, MicrosoftAuthenticator, SoftwareOath")
     state: Literal["enabled", "disabled"] | None
-    include_target_ids: list[str] = Field(default_factory=list)
+    include_target_ids: list[str] = Field(
+        default_factory=list, description="includeTargets[].id: group ids, or `all_users`; empty = nobody")
+    exclude_target_ids: list[str] = Field(default_factory=list, description="excludeTargets[].id: group ids")
     is_office_phone_allowed: bool | None = None
 
 
 class MethodsPolicyState(Model):
-    migration_state: str | None = Field(description="policyMigrationState")
+    migration_state: str | None = Field(
+        description="policyMigrationState; None when Graph returns null (a tenant with no legacy method settings)")
     configurations: list[MethodConfiguration] = Field(default_factory=list)
 
     def configuration(self, method_id: str) -> MethodConfiguration | None:

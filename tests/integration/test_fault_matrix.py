@@ -103,7 +103,7 @@ class ReadFault:
 SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "sspr.notify_admins",
                                 "sspr.notify_users", "sspr.registration"})
 ONPREM_CHECKS = frozenset({"writeback.enabled", "writeback.unlock"})
-METHODS_CHECKS = frozenset({"methods_policy.migration", "sspr.methods"})
+METHODS_CHECKS = frozenset({"methods_policy.migration", "sspr.methods", "sspr.methods_available"})
 COVERAGE_CHECKS = frozenset({"licensing.in_scope", "registration.coverage"})
 # Which section each endpoint feeds, and which checks go unknown without it (baseline policy).
 FORBIDDEN: dict[str, tuple[str, frozenset[str]]] = {

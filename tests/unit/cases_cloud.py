@@ -102,6 +102,14 @@ CASES: dict[str, dict[str, Case]] = {
     "sspr.gates": {"pass": _ok(compliant_snapshot), "fail": _ok(lambda: with_sspr(methods_required=1))},
     "sspr.methods": {"pass": _ok(compliant_snapshot),
                      "fail": _ok(lambda: with_sspr(security_questions=True))},
+    "sspr.methods_available": {
+        "pass": _ok(compliant_snapshot),
+        # only the Authenticator app is left (notification and code count once): one method, two needed
+        "fail": _ok(lambda: compliant_snapshot(methods_policy=Section[MethodsPolicyState].ok(
+            "graph:test", compliant_methods().model_copy(update={"configurations": [
+                c.model_copy(update={"state": "disabled"}) if c.id in ("Email", "Sms", "Voice") else c
+                for c in compliant_methods().configurations]})))),
+    },
     "sspr.security_questions": {
         "pass": lambda: (policy_with(methods={**baseline_policy().sspr.methods.model_dump(),  # type: ignore[union-attr]
                                               "security_questions": True},

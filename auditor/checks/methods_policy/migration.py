@@ -1,8 +1,14 @@
-"""methods_policy.migration: the authentication methods policy migration is where the policy says."""
+"""methods_policy.migration: the authentication methods policy migration is where the policy says.
+
+A null policyMigrationState (tenants with no legacy method settings, e.g. created after the
+30 September 2025 deadline; learn.microsoft.com how-to-authentication-methods-manage) is governed
+by the methods policy alone: it meets `migrationComplete`, and no other declared state.
+"""
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.sspr_methods import NULL_STATE_RULE
 
 SPEC = CheckSpec(
     id="methods_policy.migration",
@@ -26,5 +32,13 @@ def evaluate(ctx: Context) -> list[Finding]:
     live = ctx.section("methods_policy")
     evidence = [Evidence(source=ctx.source("methods_policy"), field="policyMigrationState",
                          value=live.migration_state)]
-    return [ctx.compare(ctx.policy.methods_policy.migration_state.value, live.migration_state, evidence,
-                        what="the migration state")]
+    wanted = ctx.policy.methods_policy.migration_state.value
+    if live.migration_state is None:
+        if wanted == "migrationComplete":
+            return [ctx.result(Status.passed, expected=wanted, actual=None, evidence=evidence,
+                               reason=f"governed by the {NULL_STATE_RULE}")]
+        return [ctx.result(Status.failed, expected=wanted, actual=None, evidence=evidence,
+                           reason=f"the policy declares {wanted}, but this tenant is governed by the "
+                                  f"{NULL_STATE_RULE}; since 30 September 2025 methods cannot be managed in the "
+                                  "legacy policies, so declare migrationComplete")]
+    return [ctx.compare(wanted, live.migration_state, evidence, what="the migration state")]

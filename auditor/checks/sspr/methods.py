@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.coverage import SHOWN_IN_FINDINGS
+from auditor.method_reach import Audience, method_reach
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 from auditor.sspr_methods import (
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
-    enabled_in_methods_policy,
+    known_state,
     rule_for,
     uses_legacy,
     uses_methods_policy,
@@ -19,7 +21,7 @@ SPEC = CheckSpec(
     title="SSPR offers only the verification methods the policy allows",
     severity=Severity.medium,
     policy_key="sspr.methods",
-    sections=("sspr_policy", "methods_policy"),
+    sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",
         "https://learn.microsoft.com/entra/identity/authentication/how-to-authentication-methods-manage",
@@ -41,12 +43,17 @@ def evaluate(ctx: Context) -> list[Finding]:
         return [ctx.result(Status.not_applicable, reason="the policy turns SSPR off for users")]
     methods_policy: MethodsPolicyState = ctx.section("methods_policy")
     state = methods_policy.migration_state
-    if state not in ("preMigration", "migrationInProgress", "migrationComplete"):
+    if not known_state(state):
         raise Unreadable(f"unrecognised policyMigrationState {state!r}; cannot tell which policy governs methods")
     legacy = _legacy_or_none(ctx)
+    audience = Audience(ctx.snapshot)
     findings = []
     for method, wanted in sspr.methods.model_dump().items():
-        findings.append(_method_finding(ctx, method, wanted, state, legacy, methods_policy))
+        try:
+            findings.append(_method_finding(ctx, method, wanted, state, legacy, methods_policy, audience))
+        except Unreadable as exc:
+            findings.append(ctx.result(Status.unknown, target=method, expected=wanted, key=f"sspr.methods.{method}",
+                                       evidence=exc.evidence, reason=exc.reason))
     return findings
 
 
@@ -58,32 +65,60 @@ def _legacy_or_none(ctx: Context) -> SsprPolicyState | Unreadable:
 
 
 def _method_finding(
-    ctx: Context, method: str, wanted: bool, state: str,
-    legacy: SsprPolicyState | Unreadable, methods_policy: MethodsPolicyState,
+    ctx: Context, method: str, wanted: bool, state: str | None,
+    legacy: SsprPolicyState | Unreadable, methods_policy: MethodsPolicyState, audience: Audience,
 ) -> Finding:
     key = f"sspr.methods.{method}"
     evidence: list[Evidence] = []
-    offered = False
-    if uses_methods_policy(method, state):
-        policy_on = enabled_in_methods_policy(method, methods_policy)
-        offered = offered or policy_on
-        evidence.append(Evidence(source=ctx.source("methods_policy"),
-                                 field=f"{'/'.join(METHOD_CONFIGS[method])}.state (migration: {state})",
-                                 value=policy_on))
-    if uses_legacy(method, state):
-        if isinstance(legacy, Unreadable):
-            if not offered:  # only a legacy "on" could change the verdict, and we cannot see it
-                return ctx.result(Status.unknown, target=method, expected=wanted, key=key,
-                                  evidence=evidence + legacy.evidence, reason=legacy.reason)
-        else:
-            legacy_on = bool(getattr(legacy, method))
-            offered = offered or legacy_on
-            evidence.append(Evidence(source=ctx.source("sspr_policy"), field=LEGACY_METHOD_FIELDS[method],
-                                     value=legacy_on))
     rule = rule_for(method, state)
-    if offered == wanted:
-        return ctx.result(Status.passed, target=method, expected=wanted, actual=offered, evidence=evidence, key=key)
-    verb = "offered" if offered else "not offered"
-    return ctx.result(Status.failed, target=method, expected=wanted, actual=offered, evidence=evidence, key=key,
-                      reason=f"{method} is {verb} for SSPR (decided by: {rule})")
+    if uses_methods_policy(method, state):
+        configs = [c for c in (methods_policy.configuration(i) for i in METHOD_CONFIGS[method]) if c is not None]
+        evidence.append(Evidence(
+            source=ctx.source("methods_policy"),
+            field=f"{'/'.join(METHOD_CONFIGS[method])}.state, includeTargets, excludeTargets (migration: {state})",
+            value={c.id: {"state": c.state, "include": c.include_target_ids, "exclude": c.exclude_target_ids}
+                   for c in configs} or "not configured"))
+    readable_legacy = None if isinstance(legacy, Unreadable) else legacy
+    if uses_legacy(method, state) and readable_legacy is not None:
+        evidence.append(Evidence(source=ctx.source("sspr_policy"), field=LEGACY_METHOD_FIELDS[method],
+                                 value=bool(getattr(readable_legacy, method))))
+    found = method_reach(method, state, readable_legacy, methods_policy, audience)
+    if isinstance(legacy, Unreadable) and uses_legacy(method, state) and not found.everyone:
+        # only a legacy "on" could change the verdict, and we cannot see it
+        return ctx.result(Status.unknown, target=method, expected=wanted, key=key,
+                          evidence=evidence + legacy.evidence, reason=legacy.reason)
+    if found.everyone or found.nobody:
+        offered = found.everyone
+        if offered == wanted:
+            return ctx.result(Status.passed, target=method, expected=wanted, actual=offered, evidence=evidence,
+                              key=key, reason=f"decided by: {rule}")
+        verb = "offered to every in-scope user" if offered else "offered to no in-scope user"
+        detail = f" ({'; '.join(found.targeted)})" if found.targeted and not offered else ""
+        return ctx.result(Status.failed, target=method, expected=wanted, actual=offered, evidence=evidence, key=key,
+                          reason=f"{method} is {verb} for SSPR{detail} (decided by: {rule})")
+    # the methods policy targets groups: judge by the in-scope users it actually reaches
+    in_scope = audience.in_scope()
+    reached = found.users & in_scope
+    missed = in_scope - reached
+    evidence += list(audience.scope_evidence)
+    actual = {"in_scope": len(in_scope), "reached": len(reached), "not_reached": len(missed),
+              "reached_users" if not wanted else "not_reached_users":
+                  _folded(audience.upns(reached if not wanted else missed))}
+    targets = "; ".join(found.targeted)
+    if wanted and not missed:
+        return ctx.result(Status.passed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
+                          reason=f"{method} reaches all {len(in_scope)} in-scope users ({targets})")
+    if not wanted and not reached:
+        return ctx.result(Status.passed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
+                          reason=f"{method} reaches none of the {len(in_scope)} in-scope users ({targets})")
+    if wanted:
+        return ctx.result(Status.failed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
+                          reason=f"{method} reaches only {len(reached)} of {len(in_scope)} in-scope users: "
+                                 f"{len(missed)} do not get it ({targets}; decided by: {rule})")
+    return ctx.result(Status.failed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
+                      reason=f"{method} is offered to {len(reached)} of {len(in_scope)} in-scope users although the "
+                             f"policy does not allow it ({targets}; decided by: {rule})")
 
+
+def _folded(upns: list[str], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
+    return upns[:limit] + ([f"... and {len(upns) - limit} more"] if len(upns) > limit else [])

@@ -1,0 +1,122 @@
+"""sspr.methods_available: every in-scope user is offered enough methods to meet the number a reset needs.
+
+A method configuration reaches only its targets (`auditor.sspr_methods`), so a tenant can require two
+methods while some users are offered only one: they cannot reset at all. The Authenticator app's
+notification and code count as one method here (the policy loader's rule from concept-sspr-howitworks:
+with two methods required and the app enabled, two other methods are needed), so the count never
+credits one app twice.
+"""
+
+from __future__ import annotations
+
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.coverage import SHOWN_IN_FINDINGS
+from auditor.method_reach import Audience, MethodReach, method_reach
+from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
+from auditor.sspr_methods import METHOD_CONFIGS, known_state, uses_legacy
+
+SPEC = CheckSpec(
+    id="sspr.methods_available",
+    title="Every in-scope user is offered enough methods to reset",
+    severity=Severity.high,
+    policy_key="sspr.methods_required",
+    sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users"),
+    references=(
+        "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",
+        "https://learn.microsoft.com/graph/api/resources/authenticationmethodtarget",
+    ),
+    fix=Fix(portal="Protection > Authentication methods > Policies: widen each method's Target (include the SSPR "
+                   "group or All users; remove exclusions that hold in-scope users), or lower the number of methods "
+                   "required (Protection > Password reset > Authentication methods)"),
+    description="A user offered fewer methods than a reset needs cannot reset and calls the helpdesk.",
+)
+APP = ("mobile_app_notification", "mobile_app_code")
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    sspr = ctx.policy.sspr
+    assert sspr is not None
+    if sspr.scope.value == "none":
+        return [ctx.result(Status.not_applicable, reason="the policy turns SSPR off for users")]
+    methods_policy: MethodsPolicyState = ctx.section("methods_policy")
+    state = methods_policy.migration_state
+    if not known_state(state):
+        raise Unreadable(f"unrecognised policyMigrationState {state!r}; cannot tell which policy governs methods")
+    legacy: SsprPolicyState | None
+    try:
+        legacy = ctx.section("sspr_policy")
+        required = int(legacy.methods_required or 0)
+        note = ""
+    except Unreadable:
+        legacy, required = None, 2
+        note = " (the portal policy was not read: judged against the strictest setting, 2)"
+    if required < 1:
+        raise Unreadable("numberOfAuthenticationMethodsRequired was not returned")
+    audience = Audience(ctx.snapshot)
+    sure: dict[str, MethodReach] = {}
+    uncertain: list[str] = []
+    for method in METHOD_CONFIGS:
+        try:
+            found = method_reach(method, state, legacy, methods_policy, audience)
+        except Unreadable:
+            uncertain.append(method)
+            continue
+        if legacy is None and uses_legacy(method, state) and not found.everyone:
+            uncertain.append(method)  # the unread legacy toggle could offer it
+        sure[method] = found
+    everyone = [m for m, r in sure.items() if r.everyone]
+    targeted = {m: r for m, r in sure.items() if not r.everyone and not r.nobody}
+    expected = {"methods_per_user_at_least": required}
+    evidence = [Evidence(source=ctx.source("methods_policy"), field="methods offered to every in-scope user",
+                         value=sorted(everyone))]
+    if legacy is not None:
+        evidence.append(Evidence(source=ctx.source("sspr_policy"), field="numberOfAuthenticationMethodsRequired",
+                                 value=required))
+    if _distinct(everyone) >= required:  # no one's identity matters: every in-scope user gets enough
+        return [ctx.result(Status.passed, target="in-scope users", expected=expected,
+                           actual={"offered_to_everyone": sorted(everyone), "required": required},
+                           evidence=evidence,
+                           reason=f"every in-scope user is offered {_distinct(everyone)} distinct methods "
+                                  f"({', '.join(sorted(everyone))}); a reset needs {required}{note}")]
+    if not targeted and not uncertain:
+        return [ctx.result(Status.failed, target="in-scope users", expected=expected,
+                           actual={"offered_to_everyone": sorted(everyone), "required": required},
+                           evidence=evidence,
+                           reason=f"no in-scope user can reset: only {_distinct(everyone)} distinct method(s) "
+                                  f"({', '.join(sorted(everyone)) or 'none'}) are offered, and a reset needs "
+                                  f"{required}{note}")]
+    in_scope = audience.in_scope()
+    short, maybe = [], []
+    for user in in_scope:
+        have = [m for m, r in sure.items() if r.reaches(user)]
+        if _distinct([*have, *uncertain]) < required:
+            short.append(user)
+        elif _distinct(have) < required:
+            maybe.append(user)
+    evidence += [*audience.scope_evidence,
+                 Evidence(source=ctx.source("methods_policy"), field="in-scope users each method reaches",
+                          value={m: r.count(in_scope) for m, r in sure.items()})]
+    actual = {"in_scope": len(in_scope), "required": required, "short": len(short), "uncertain": len(maybe),
+              "short_users": _folded(audience.upns(set(short)))}
+    if short:
+        return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual,
+                           evidence=evidence,
+                           reason=f"{len(short)} of {len(in_scope)} in-scope users are offered fewer than the "
+                                  f"{required} methods a reset needs, so they cannot reset{note}")]
+    if maybe:
+        return [ctx.result(Status.unknown, target="in-scope users", expected=expected, actual=actual,
+                           evidence=evidence,
+                           reason=f"{len(maybe)} in-scope users reach {required} methods only if "
+                                  f"{', '.join(uncertain)} (not read) reach them{note}")]
+    return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
+                       reason=f"each of the {len(in_scope)} in-scope users is offered at least {required} "
+                              f"methods{note}")]
+
+
+def _distinct(methods: object) -> int:
+    names = set(methods)  # type: ignore[call-overload]
+    return len(names - set(APP)) + (1 if names & set(APP) else 0)
+
+
+def _folded(upns: list[str], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
+    return upns[:limit] + ([f"... and {len(upns) - limit} more"] if len(upns) > limit else [])

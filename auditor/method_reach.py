@@ -1,0 +1,124 @@
+"""Whom each SSPR method reaches in a snapshot: the in-scope users, the method targets' members,
+and the legacy toggles, combined by the rules of `auditor.sspr_methods` (shared by sspr.methods,
+sspr.methods_available and the planner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from auditor.checks.base import Evidence, Unreadable
+from auditor.coverage import resolve_scope, users_by_id
+from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
+from auditor.sspr_methods import (
+    METHOD_CONFIGS,
+    Reach,
+    TargetsUnread,
+    carrying_configurations,
+    group_members_map,
+    reach,
+    reaches_everyone,
+    uses_legacy,
+    uses_methods_policy,
+)
+
+
+@dataclass(frozen=True)
+class MethodReach:
+    """One method: `everyone` (all in-scope users, whoever they are) or the in-scope `users` it reaches."""
+
+    method: str
+    everyone: bool
+    users: frozenset[str] = frozenset()
+    via: tuple[str, ...] = ()
+    """What offers it: configuration ids and/or the legacy toggle."""
+    targeted: tuple[str, ...] = ()
+    """Human-readable targeting of each carrying configuration, e.g. `Email: include group X`."""
+
+    def count(self, in_scope: frozenset[str]) -> int:
+        return len(in_scope) if self.everyone else len(self.users & in_scope)
+
+    def reaches(self, user: str) -> bool:
+        return self.everyone or user in self.users
+
+    @property
+    def nobody(self) -> bool:
+        return not self.everyone and not self.users
+
+
+@dataclass
+class Audience:
+    """The in-scope users (resolved once, only when a method's targeting needs them)."""
+
+    snapshot: Snapshot
+    _scope: frozenset[str] | Unreadable | None = None
+    _scope_evidence: tuple[Evidence, ...] = ()
+    _members: dict[str, frozenset[str] | str] | Unreadable | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def in_scope(self) -> frozenset[str]:
+        if self._scope is None:
+            try:
+                resolved = resolve_scope(self.snapshot)
+                self._scope, self._scope_evidence = resolved.ids, resolved.evidence
+                if resolved.note:
+                    self.notes.append(resolved.note)
+            except Unreadable as exc:
+                self._scope = exc
+        if isinstance(self._scope, Unreadable):
+            raise self._scope
+        return self._scope
+
+    @property
+    def scope_evidence(self) -> tuple[Evidence, ...]:
+        return self._scope_evidence
+
+    def members(self) -> dict[str, frozenset[str] | str]:
+        if self._members is None:
+            section = self.snapshot.scope_groups
+            if section is None or not section.readable:
+                why = section.error if section is not None else "scope_groups was not collected"
+                self._members = Unreadable(f"the method target groups' members were not read ({why})")
+            else:
+                self._members = group_members_map(section.value.groups)  # type: ignore[union-attr]
+        if isinstance(self._members, Unreadable):
+            raise self._members
+        return self._members
+
+    def upns(self, ids: frozenset[str] | set[str]) -> list[str]:
+        section = self.snapshot.cloud_users
+        people = users_by_id(section.value) if section is not None and section.readable and section.value else {}
+        return sorted(((people[i].upn if i in people else i) for i in ids), key=str.casefold)
+
+
+def method_reach(method: str, state: str | None, legacy: SsprPolicyState | None,
+                 methods_policy: MethodsPolicyState, audience: Audience) -> MethodReach:
+    """Whom `method` reaches. Raises Unreadable when that depends on something not read."""
+    via: list[str] = []
+    if uses_legacy(method, state) and legacy is not None and getattr(legacy, method):
+        via.append("legacy SSPR setting")
+        # the legacy toggle offers the method to everyone SSPR covers: targeting cannot narrow it
+        return MethodReach(method, True, via=tuple(via))
+    if not uses_methods_policy(method, state):
+        return MethodReach(method, False)
+    configs = carrying_configurations(method, methods_policy)
+    targeted = tuple(_describe_targets(c.id, c.include_target_ids, c.exclude_target_ids) for c in configs)
+    if not configs:
+        return MethodReach(method, False)
+    if any(reaches_everyone(c) for c in configs):
+        return MethodReach(method, True, via=tuple(c.id for c in configs), targeted=targeted)
+    in_scope = audience.in_scope()
+    try:
+        found: Reach = reach(method, methods_policy, in_scope, audience.members())
+    except TargetsUnread as exc:
+        raise Unreadable(f"{method} is enabled for targeted groups, and {exc}: whom it reaches cannot be told") \
+            from None
+    return MethodReach(method, False, found.users, via=found.configurations, targeted=targeted)
+
+
+def _describe_targets(config_id: str, include: list[str], exclude: list[str]) -> str:
+    shown_include = ", ".join(include) if include else "nobody (includeTargets is empty)"
+    text = f"{config_id}: includes {shown_include}"
+    return text + (f"; excludes {', '.join(exclude)}" if exclude else "")
+
+
+SSPR_METHODS = tuple(METHOD_CONFIGS)
