@@ -84,16 +84,26 @@ def parse(data: bytes) -> list[PolicyEntry]:
 
 
 def _string(data: bytes, offset: int) -> tuple[str, int]:
-    """A NUL-terminated UTF-16LE string followed by ';' (code units are 2-byte aligned from the header)."""
+    """A NUL-terminated UTF-16LE string followed by ';' (code units are 2-byte aligned from the header).
+
+    [MS-GPREG] 2.2.1: key and value names are NUL-terminated, and ';' may occur inside a name (real GPOs
+    have such names, e.g. Chromium's ExtensionInstallForcelist `<id>;<update url>`), so the name ends at
+    its NUL, never at the first ';'.
+    """
     end = offset
     while True:
         if end + 2 > len(data):
             raise RegistryPolError(f"unterminated string at byte {offset}")
-        if data[end:end + 2] == _SEP:
+        if data[end:end + 2] == b"\0\0":
             break
         end += 2
-    text = data[offset:end].decode("utf-16-le", errors="strict")
-    return text[:-1] if text.endswith("\0") else text, end + 2
+    if data[end + 2:end + 4] != _SEP:
+        raise RegistryPolError(f"expected ';' after the string that ends at byte {end}")
+    try:
+        text = data[offset:end].decode("utf-16-le", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise RegistryPolError(f"a name at byte {offset} is not UTF-16: {exc.reason}") from None
+    return text, end + 4
 
 
 def _dword(data: bytes, offset: int) -> tuple[int, int]:
@@ -128,14 +138,14 @@ def lookup(entries: list[PolicyEntry], key: str, value_name: str) -> PolicyEntry
 def build(entries: list[tuple[str, str, int, bytes]]) -> bytes:
     """A Registry.pol file holding `entries` (key, value name, type, data): for tests and the lab.
 
-    Key and value names are written NUL-terminated, as Windows writes them; a name holding ';' or a
-    NUL could not be read back (the format has no escape), so it is refused.
+    Key and value names are written NUL-terminated, as Windows writes them (';' inside a name is kept);
+    a name holding a NUL could not be read back (the format has no escape), so it is refused.
     """
     out = bytearray(SIGNATURE + struct.pack("<I", VERSION))
     for key, name, kind, payload in entries:
         for text in (key, name):
-            if ";" in text or "\0" in text:
-                raise ValueError(f"a Registry.pol key or value name cannot hold ';' or NUL: {text!r}")
+            if "\0" in text:
+                raise ValueError(f"a Registry.pol key or value name cannot hold a NUL: {text!r}")
         out += _OPEN + (key + "\0").encode("utf-16-le") + _SEP + (name + "\0").encode("utf-16-le") + _SEP
         out += struct.pack("<I", kind) + _SEP + struct.pack("<I", len(payload)) + _SEP + payload + _CLOSE
     return bytes(out)

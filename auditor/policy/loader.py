@@ -59,6 +59,9 @@ class PolicyError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
+NOT_SECTIONS = frozenset({"version", "tenant", "waivers"})
+
+
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     name = str(path)
@@ -78,12 +81,29 @@ def parse_policy(raw: bytes, name: str) -> Policy:
         raise PolicyError([PolicyIssue(name, 1, 1, "", "the file is empty; expected a mapping with `sspr:` etc.")])
     if not isinstance(document, dict):
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"expected a mapping at the top, got {_kind(document)}")])
+    _refuse_empty_sections(document, name, positions)
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(_issues_from_validation(exc, name, positions)) from None
     policy._source = PolicySource(file=name, positions=positions)
     return policy
+
+
+def _refuse_empty_sections(document: dict[str, Any], name: str, positions: dict[str, tuple[int, int]]) -> None:
+    """A section declared with nothing in it audits nothing: an error, never a silent "compliant"."""
+    sections = [key for key in Policy.model_fields if key not in NOT_SECTIONS]
+    issues = []
+    for key in sections:
+        if key in document and document[key] in (None, {}):
+            line, column = positions.get(key, (1, 1))
+            issues.append(PolicyIssue(name, line, column, key, f"`{key}` is declared but empty: give its settings, "
+                                                                 "or remove the key to leave it unaudited"))
+    if issues:
+        raise PolicyError(issues)
+    if not any(document.get(key) not in (None, {}) for key in sections):
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"the policy declares no section to audit (one of: "
+                                                       f"{', '.join(sections)})")])
 
 
 def _decode(raw: bytes, name: str) -> str:

@@ -9,9 +9,18 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -39,6 +48,21 @@ class PolicySource(BaseModel):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML `true` is never a count: pydantic would take it as 1 (`methods_required: true` = one gate)."""
+        if isinstance(value, bool) and info.field_name and not _admits_bool(cls.model_fields[info.field_name]
+                                                                             .annotation):
+            raise ValueError(f"{str(value).lower()} is a boolean; this setting takes a number or a name")
+        return value
+
+
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    return any(_admits_bool(arg) for arg in get_args(annotation) if not isinstance(arg, (int, str, float)))
 
 
 class Scope(StrEnum):

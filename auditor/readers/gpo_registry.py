@@ -17,7 +17,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from auditor.ad import registry_pol
+from auditor.ad import gpp_registry, registry_pol
 from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
 from auditor.snapshot.models import Section
@@ -77,8 +77,8 @@ def _gpo_value(smbclient: Any, root: str, gpo: GroupPolicy, cache: dict[str, Any
     links = gpo.computer_links()
     linked_to = tuple(link.container for link in links)
 
-    def result(value: int | None, error: str | None = None) -> GpoRegistryValue:
-        return GpoRegistryValue(gpo.guid, gpo.display_name, bool(links), value, linked_to, error)
+    def result(value: int | None, error: str | None = None, source: str | None = None) -> GpoRegistryValue:
+        return GpoRegistryValue(gpo.guid, gpo.display_name, bool(links), value, linked_to, error, source)
 
     if not _GPO_GUID.match(gpo.guid):  # the folder name comes from the directory: never a path of its own
         return result(None, f"not a GPO GUID, so no SYSVOL folder is looked up for it: {gpo.guid!r}")
@@ -100,6 +100,45 @@ def _gpo_value(smbclient: Any, root: str, gpo: GroupPolicy, cache: dict[str, Any
     if len(data) > MAX_FILE_BYTES:
         return result(None, f"{path} is larger than {MAX_FILE_BYTES} bytes; not read")
     try:
-        return result(registry_pol.allow_password_reset(data))
+        value = registry_pol.allow_password_reset(data)
     except registry_pol.RegistryPolError as exc:
         return result(None, f"{path} is not a readable Registry.pol: {exc}")
+    return _with_preferences(smbclient, folder, cache, value, result)
+
+
+def _with_preferences(smbclient: Any, folder: str, cache: dict[str, Any], policy_value: int | None,
+                      result: Any) -> GpoRegistryValue:
+    """The Preferences Registry.xml of the same GPO: where it sets AllowPasswordReset, its value stays.
+
+    The Group Policy Preferences registry extension runs after the Administrative Templates (Registry.pol)
+    one (client-side extensions run in the order of their GUIDs: {35378EAC-...} before {B087BE9D-...};
+    an ordering we could not confirm in Microsoft's documentation, so a disagreement is reported).
+    """
+    from smbprotocol.exceptions import SMBOSError
+
+    path = rf"{folder}\{gpp_registry.MACHINE_PREFERENCES_FILE}"
+    pol_source = registry_pol.MACHINE_POLICY_FILE if policy_value is not None else None
+    try:
+        with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
+            data = handle.read(gpp_registry.MAX_BYTES + 1)
+    except SMBOSError as exc:
+        if exc.errno == _ENOENT:
+            return result(policy_value, None, pol_source)
+        return result(None, f"{path}: {exc.strerror or exc}")
+    except OSError as exc:  # a missing Preferences folder surfaces as another OSError on some servers
+        if getattr(exc, "errno", None) == _ENOENT:
+            return result(policy_value, None, pol_source)
+        raise
+    try:
+        value, why = gpp_registry.machine_value(gpp_registry.parse(data), registry_pol.SIGN_IN_RESET_KEY,
+                                                registry_pol.SIGN_IN_RESET_VALUE)
+    except gpp_registry.GppError as exc:
+        return result(None, f"{path} is not a readable Registry.xml: {exc}")
+    if why is not None:
+        return result(None, f"{path}: {why}")
+    if value is None:
+        return result(policy_value, None, pol_source)
+    if policy_value is not None and policy_value != value:
+        return result(None, f"Registry.pol sets AllowPasswordReset to {policy_value} and the Preferences "
+                            f"Registry.xml to {value}: which one a computer keeps was not confirmed")
+    return result(value, None, gpp_registry.MACHINE_PREFERENCES_FILE)

@@ -175,9 +175,14 @@ async def read_sync_features(client: Any) -> Section[SyncFeaturesState]:
 
     async def fetch() -> SyncFeaturesState:
         response = _object(await get_json(client.directory.on_premises_synchronization))
+        # Documented both ways (learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get: its example
+        # answers with one `$entity`; the resource's list answers with a `value` collection): read both.
         items = response.get("value")
+        if items is None and ("features" in response or "id" in response):
+            items = [response]
         if not isinstance(items, list):
-            raise ValueError("the response is not an OData collection (it has no `value` list)")
+            raise ValueError("the response is neither an OData collection (`value`) nor one "
+                             "onPremisesDirectorySynchronization entity")
         if not items or not isinstance(items[0], dict):
             return SyncFeaturesState()
         features = items[0].get("features") or {}

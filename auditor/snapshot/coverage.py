@@ -224,6 +224,8 @@ class GpoRegistryValue(NamedTuple):
     """The containers of those links (DNs)."""
     error: str | None = None
     """Why this GPO's Registry.pol could not be read (then `value` is None and says nothing)."""
+    source: str | None = None
+    """Which file set `value`: Machine\\Registry.pol or the Preferences Registry.xml (None: neither)."""
 
 
 class GpoSignInResetState(Model):

@@ -149,3 +149,68 @@ def test_hand_fixes_move_the_check_as_windows_would(demo_dc: SambaDC) -> None:
                              registry_pol.dword(registry_pol.SIGN_IN_RESET_KEY, registry_pol.SIGN_IN_RESET_VALUE, 1)])
     write_machine_policy(demo_dc, workstation, on)
     assert sign_in_reset(snapshot_of(demo_dc)).status == Status.passed
+
+
+def write_sysvol_file(dc: SambaDC, guid: str, relative: str, data: bytes) -> None:
+    import smbclient
+
+    cache: dict[str, Any] = {}
+    smbclient.register_session(dc.address, username=dc.admin_upn, password=dc.admin_password,
+                               auth_protocol="ntlm", connection_cache=cache)
+    try:
+        folder = rf"\\{dc.address}\sysvol\{dc.dns_domain}\Policies\{guid}"
+        path = rf"{folder}\{relative}"
+        smbclient.makedirs(path.rsplit("\\", 1)[0], exist_ok=True, connection_cache=cache)
+        with smbclient.open_file(path, mode="wb", connection_cache=cache) as handle:
+            handle.write(data)
+    finally:
+        smbclient.reset_connection_cache(connection_cache=cache)
+
+
+GPP_ITEM = ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<RegistrySettings clsid="{A3CCFC41-DFDB-43a5-8D26-0FE8B954DA51}">'
+            '<Registry clsid="{9CD4B2F4-923D-47f5-A062-E897DD1DAD50}" name="AllowPasswordReset" '
+            'status="AllowPasswordReset" image="12" changed="2026-11-30 09:00:00" '
+            'uid="{5E1F8B4C-2D3A-4B6C-9E8F-0A1B2C3D4E5F}"{disabled}>'
+            '<Properties action="U" displayDecimal="1" default="0" hive="HKEY_LOCAL_MACHINE" '
+            'key="SOFTWARE\\Policies\\Microsoft\\AzureADAccount" name="AllowPasswordReset" type="REG_DWORD" '
+            'value="00000001"/>{filters}</Registry></RegistrySettings>')
+
+
+@pytest.fixture(name="own_demo_dc")
+def own_demo_dc_fixture() -> Any:
+    from conftest_samba import running
+
+    yield from running("demo")
+
+
+def test_group_policy_preferences_and_semicolon_names_are_read(own_demo_dc: SambaDC) -> None:
+    """Issue 13 (6): a linked GPO that sets the value through Preferences (Registry.xml) passes; a Registry.pol
+    whose value names hold ';' (as real Chromium GPOs do) is read, not an unreadable GPO."""
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "gpo" / "sos-browsers-machine-registry.pol"
+    workstation = guid_of(snapshot_of(own_demo_dc), domain_seed.WORKSTATION_GPO)
+    assert sign_in_reset(snapshot_of(own_demo_dc)).status == Status.failed  # demo: only a GPO linked to Staff sets it
+
+    write_machine_policy(own_demo_dc, workstation, real.read_bytes())
+    found = values(snapshot_of(own_demo_dc))[domain_seed.WORKSTATION_GPO]
+    assert (found.error, found.value) == (None, None), found  # read, and it does not set AllowPasswordReset
+
+    xml = GPP_ITEM.replace("{disabled}", "").replace("{filters}", "")
+    write_sysvol_file(own_demo_dc, workstation, r"Machine\Preferences\Registry\Registry.xml", xml.encode())
+    found = values(snapshot_of(own_demo_dc))[domain_seed.WORKSTATION_GPO]
+    assert (found.value, found.source) == (1, r"Machine\Preferences\Registry\Registry.xml"), found
+    assert sign_in_reset(snapshot_of(own_demo_dc)).status == Status.passed
+
+    disabled = GPP_ITEM.replace("{disabled}", ' disabled="1"').replace("{filters}", "")
+    write_sysvol_file(own_demo_dc, workstation, r"Machine\Preferences\Registry\Registry.xml", disabled.encode())
+    assert sign_in_reset(snapshot_of(own_demo_dc)).status == Status.failed
+
+    targeted = GPP_ITEM.replace("{disabled}", "").replace(
+        "{filters}",
+        '<Filters><FilterGroup bool="AND" not="0" name="CORP\\Kiosks" sid="S-1-5-21-1-2-3-1105"/></Filters>')
+    write_sysvol_file(own_demo_dc, workstation, r"Machine\Preferences\Registry\Registry.xml", targeted.encode())
+    found = values(snapshot_of(own_demo_dc))[domain_seed.WORKSTATION_GPO]
+    assert found.value is None and "item-level targeting" in (found.error or ""), found
+    assert sign_in_reset(snapshot_of(own_demo_dc)).status != Status.passed

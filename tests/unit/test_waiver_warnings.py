@@ -56,3 +56,4 @@ def test_check_wide_waiver_shadowed_by_a_target_waiver_is_reported() -> None:
                Waiver(check="sspr.methods", target="email", reason="narrow", owner="o", expires=date(2027, 1, 1))]
     (unused,) = unmatched_waivers(findings, waivers, {"sspr.methods"})
     assert unused.index == 0 and "exact target" in unused.message()
+

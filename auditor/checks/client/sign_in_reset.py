@@ -73,7 +73,8 @@ def _group_policy(ctx: Context, gpo: GpoSignInResetState, reasons: list[str],
     could not be read and none turns it on (then the GPOs cannot be counted as off either)."""
     source = ctx.source("gpo_sign_in_reset")
     linked = [v for v in gpo.values if v.linked]
-    evidence.append(Evidence(source=source, field=r"Machine\Registry.pol AzureADAccount\AllowPasswordReset",
+    evidence.append(Evidence(source=source, field=r"Machine\Registry.pol or Preferences\Registry\Registry.xml: "
+                                   r"AzureADAccount\AllowPasswordReset",
                              value={_name(v): v.value for v in linked if v.error is None}))
     for v in gpo.values:
         if v.linked_to:

@@ -29,6 +29,17 @@ def evaluate(ctx: Context) -> list[Finding]:
     if not state.found:
         raise Unreadable(f"the latest Secure Score does not list the {state.control} control",
                          [Evidence(source=source, field="controlScores[].controlName", value=state.control)])
+    if state.total == 0:
+        # Secure Score counted no user against the control: its score then measures nothing (public sample data
+        # shows count 0 of total 0 scored 100%). Neither a pass nor a measured failure.
+        return [ctx.result(Status.unknown, target=state.control, expected={"min_percent":
+                                                                           coverage.secure_score_min_percent},
+                           actual={"count": state.count, "total": state.total, "score": state.score},
+                           evidence=[Evidence(source=source, field=f"controlScores[{state.control}].count/total",
+                                              value={"count": state.count, "total": state.total})],
+                           reason=f"Secure Score counted no users for {state.control} (count {state.count} of "
+                                  "total 0): the control measures nobody, so its score says nothing either way; "
+                                  "registration.coverage and licensing.in_scope judge the users directly")]
     percent = control_percent(state)
     if percent is None:
         raise Unreadable(f"the {state.control} control has no score in the latest Secure Score",
