@@ -86,6 +86,7 @@ def parse_policy(raw: bytes, name: str) -> Policy:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(_issues_from_validation(exc, name, positions)) from None
+    _refuse_nothing_to_audit(policy, name)
     policy._source = PolicySource(file=name, positions=positions)
     return policy
 
@@ -101,7 +102,11 @@ def _refuse_empty_sections(document: dict[str, Any], name: str, positions: dict[
                                                                  "or remove the key to leave it unaudited"))
     if issues:
         raise PolicyError(issues)
-    if not any(document.get(key) not in (None, {}) for key in sections):
+
+
+def _refuse_nothing_to_audit(policy: Policy, name: str) -> None:
+    sections = [key for key in Policy.model_fields if key not in NOT_SECTIONS]
+    if all(getattr(policy, key) is None for key in sections):
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"the policy declares no section to audit (one of: "
                                                        f"{', '.join(sections)})")])
 

@@ -19,3 +19,18 @@ def test_secure_score_counting_nobody_is_neither_pass_nor_fail() -> None:
     snapshot = coverage_snapshot(secure_score=Section[SecureScoreState].ok("graph:test", nobody))
     [finding] = run_check(check, policy, snapshot)
     assert finding.status == Status.unknown and "counted no users" in (finding.reason or "")
+
+
+def test_writeback_is_on_only_when_both_portal_fields_say_so() -> None:
+    # issue 13 (3): enablementForTenant true with passwordWritebackSupported false was a pass
+    from auditor.checks.base import Status
+    from auditor.checks.registry import all_checks, run_check
+    from tests.unit.cases_cloud import with_onprem
+
+    check = next(c for c in all_checks() if c.spec.id == "writeback.enabled")
+    [half] = run_check(check, baseline_policy(), with_onprem(writeback_enabled=True, writeback_supported=False))
+    assert half.status == Status.failed and "passwordWritebackSupported is false" in (half.reason or "")
+    [unknown] = run_check(check, baseline_policy(), with_onprem(writeback_enabled=True, writeback_supported=None))
+    assert unknown.status == Status.unknown
+    [both] = run_check(check, baseline_policy(), with_onprem())
+    assert both.status == Status.passed

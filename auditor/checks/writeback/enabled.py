@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.snapshot.models import OnPremisesWritebackState
 
 SPEC = CheckSpec(
     id="writeback.enabled",
@@ -27,8 +28,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     source = ctx.source("onprem_writeback")
     evidence = [Evidence(source=source, field="enablementForTenant", value=live.writeback_enabled),
                 Evidence(source=source, field="passwordWritebackSupported", value=live.writeback_supported)]
-    findings = [ctx.compare(wanted.enabled, live.writeback_enabled, evidence, target="Entra Connect writeback",
-                            what="password writeback")]
+    findings = [_entra_connect(ctx, wanted.enabled, live, evidence)]
     if wanted.cloud_sync is not None:
         findings.append(ctx.compare(
             wanted.cloud_sync, live.cloud_sync_writeback_enabled,
@@ -36,3 +36,29 @@ def evaluate(ctx: Context) -> list[Finding]:
                       value=live.cloud_sync_writeback_enabled)],
             target="Cloud Sync writeback", key="writeback.cloud_sync", what="Cloud Sync password writeback"))
     return findings
+
+
+def _entra_connect(ctx: Context, wanted: bool, live: OnPremisesWritebackState, evidence: list[Evidence]) -> Finding:
+    """Which field is the switch is not documented by Microsoft: public tools read `enablementForTenant` as "the
+    tenant's on-premises integration is on" and O365Essentials (Set-O365PasswordReset) PUTs
+    `passwordWritebackSupported` to turn writeback on and off (tests/fixtures/real/portal/FIELDS.md). So writeback
+    counts as on only when both are true, and as off only when either is false: never a pass on one reading."""
+    target = "Entra Connect writeback"
+    fields = {"enablementForTenant": live.writeback_enabled, "passwordWritebackSupported": live.writeback_supported}
+    off = [k for k, v in fields.items() if v is False]
+    if not off and any(v is None for v in fields.values()):
+        missing = [k for k, v in fields.items() if v is None]
+        return ctx.result(Status.unknown, target=target, expected=wanted, evidence=evidence,
+                          reason=f"{', '.join(missing)} was not in the response; writeback counts as on only when "
+                                 "enablementForTenant and passwordWritebackSupported are both true")
+    actual = not off
+    if actual == wanted:
+        return ctx.result(Status.passed, target=target, expected=wanted, actual=actual, evidence=evidence,
+                          reason=None if actual else f"off: {', '.join(off)} is false")
+    if wanted:
+        return ctx.result(Status.failed, target=target, expected=True, actual=False, evidence=evidence,
+                          reason=f"password writeback is off: {', '.join(off)} is false (writeback counts as on "
+                                 "only when enablementForTenant and passwordWritebackSupported are both true)")
+    return ctx.result(Status.failed, target=target, expected=False, actual=True, evidence=evidence,
+                      reason="password writeback is on (enablementForTenant and passwordWritebackSupported are "
+                             "true), but the policy wants it off")
