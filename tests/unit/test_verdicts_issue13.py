@@ -34,3 +34,24 @@ def test_writeback_is_on_only_when_both_portal_fields_say_so() -> None:
     assert unknown.status == Status.unknown
     [both] = run_check(check, baseline_policy(), with_onprem())
     assert both.status == Status.passed
+
+
+def test_an_empty_portal_group_name_is_resolved_by_id() -> None:
+    # issue 13 (3): passwordResetEnabledGroupName "" failed a policy naming its group by display name
+    from auditor.checks.base import Status
+    from auditor.checks.registry import all_checks, run_check
+    from auditor.snapshot.models import Section, SsprPolicyState
+    from tests.unit.cases_coverage import PILOT, USERS, policy_with, selected_scope_snapshot
+
+    sspr = {**baseline_policy().model_dump()["sspr"], "scope": "selected", "group": {"name": "SSPR-Pilot"}}
+    policy = policy_with(sspr=sspr)
+    check = next(c for c in all_checks() if c.spec.id == "sspr.scope")
+
+    def group_finding(group_ids: list[str]):
+        snapshot = selected_scope_snapshot(USERS[:5])
+        live = snapshot.sspr_policy.value.model_copy(update={"group_name": "", "group_ids": group_ids})
+        snapshot = snapshot.model_copy(update={"sspr_policy": Section[SsprPolicyState].ok("portal:test", live)})
+        return next(f for f in run_check(check, policy, snapshot) if f.target == "scope group")
+
+    assert group_finding([PILOT]).status == Status.passed
+    assert group_finding(["00000000-0000-0000-0000-0000000000aa"]).status == Status.failed

@@ -18,7 +18,7 @@ SPEC = CheckSpec(
     title="Self-service password reset is enabled for the intended users",
     severity=Severity.high,
     policy_key="sspr.scope",
-    sections=("sspr_policy", "registration_details"),
+    sections=("sspr_policy", "registration_details", "scope_groups"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr",
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-deployment",
@@ -60,14 +60,34 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
     actual = {"id": live.group_ids[0] if live.group_ids else None, "name": live.group_name}
     if group.id:
         matches = [i.lower() for i in live.group_ids] == [group.id.lower()]
+    elif live.group_name:
+        matches = live.group_name.casefold() == (group.name or "").casefold()
     else:
-        matches = live.group_name is not None and live.group_name.casefold() == (group.name or "").casefold()
+        # the portal can answer passwordResetEnabledGroupName "" with the ids filled in: resolve the policy's
+        # group name to its id over Graph (the scope_groups section) and compare ids instead
+        resolved = _resolved_by_name(ctx, group.name or "")
+        evidence.append(Evidence(source=ctx.source("scope_groups"), field=f"id of group named {group.name!r}",
+                                 value=resolved))
+        if resolved is None:
+            return ctx.result(Status.unknown, target="scope group", expected=expected, actual=actual,
+                              evidence=evidence, key="sspr.group",
+                              reason="the portal returned no group name, and the policy's group could not be "
+                                     "resolved to an id over Graph, so whether they are the same group is unknown")
+        matches = [i.lower() for i in live.group_ids] == [resolved.lower()]
     if matches:
         return ctx.result(Status.passed, target="scope group", expected=expected, actual=actual,
                           evidence=evidence, key="sspr.group")
     return ctx.result(Status.failed, target="scope group", expected=expected, actual=actual,
                       evidence=evidence, key="sspr.group",
                       reason="SSPR is enabled for a different group than the policy names")
+
+
+def _resolved_by_name(ctx: Context, name: str) -> str | None:
+    section = ctx.snapshot.scope_groups
+    if section is None or not section.readable or section.value is None:
+        return None
+    found = section.value.find(name=name)
+    return found.id if found is not None and found.found and found.error is None else None
 
 
 def _inferred(ctx: Context, scope: ScopeResolution, portal_reason: str) -> list[Finding]:
