@@ -276,8 +276,12 @@ def _by_upn(users: list[UserRef]) -> list[UserRef]:
 
 def shown(users: list[UserRef], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
     """The first UPNs of a list, for a finding (the report's coverage section and CSV have them all)."""
-    names = [u.upn or u.id for u in users[:limit]]
-    return names + ([f"... and {len(users) - limit} more"] if len(users) > limit else [])
+    return folded([u.upn or u.id for u in users], limit)
+
+
+def folded(names: list[str], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
+    """The first `limit` names, then "... and N more"."""
+    return names[:limit] + ([f"... and {len(names) - limit} more"] if len(names) > limit else [])
 
 
 # --- Secure Score: current and projected ------------------------------------------------------------

@@ -10,7 +10,6 @@ from auditor.checks.base import Evidence, Unreadable
 from auditor.coverage import resolve_scope, users_by_id
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.sspr_methods import (
-    METHOD_CONFIGS,
     Reach,
     TargetsUnread,
     carrying_configurations,
@@ -120,5 +119,3 @@ def _describe_targets(config_id: str, include: list[str], exclude: list[str]) ->
     text = f"{config_id}: includes {shown_include}"
     return text + (f"; excludes {', '.join(exclude)}" if exclude else "")
 
-
-SSPR_METHODS = tuple(METHOD_CONFIGS)

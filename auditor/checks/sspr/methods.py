@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import SHOWN_IN_FINDINGS
+from auditor.coverage import folded
 from auditor.method_reach import Audience, method_reach
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 from auditor.sspr_methods import (
@@ -103,7 +103,7 @@ def _method_finding(
     evidence += list(audience.scope_evidence)
     actual = {"in_scope": len(in_scope), "reached": len(reached), "not_reached": len(missed),
               "reached_users" if not wanted else "not_reached_users":
-                  _folded(audience.upns(reached if not wanted else missed))}
+                  folded(audience.upns(reached if not wanted else missed))}
     targets = "; ".join(found.targeted)
     if wanted and not missed:
         return ctx.result(Status.passed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
@@ -118,7 +118,3 @@ def _method_finding(
     return ctx.result(Status.failed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
                       reason=f"{method} is offered to {len(reached)} of {len(in_scope)} in-scope users although the "
                              f"policy does not allow it ({targets}; decided by: {rule})")
-
-
-def _folded(upns: list[str], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
-    return upns[:limit] + ([f"... and {len(upns) - limit} more"] if len(upns) > limit else [])

@@ -10,7 +10,7 @@ credits one app twice.
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import SHOWN_IN_FINDINGS
+from auditor.coverage import folded
 from auditor.method_reach import Audience, MethodReach, method_reach
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 from auditor.sspr_methods import METHOD_CONFIGS, known_state, uses_legacy
@@ -97,7 +97,7 @@ def evaluate(ctx: Context) -> list[Finding]:
                  Evidence(source=ctx.source("methods_policy"), field="in-scope users each method reaches",
                           value={m: r.count(in_scope) for m, r in sure.items()})]
     actual = {"in_scope": len(in_scope), "required": required, "short": len(short), "uncertain": len(maybe),
-              "short_users": _folded(audience.upns(set(short)))}
+              "short_users": folded(audience.upns(set(short)))}
     if short:
         return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual,
                            evidence=evidence,
@@ -116,7 +116,3 @@ def evaluate(ctx: Context) -> list[Finding]:
 def _distinct(methods: object) -> int:
     names = set(methods)  # type: ignore[call-overload]
     return len(names - set(APP)) + (1 if names & set(APP) else 0)
-
-
-def _folded(upns: list[str], limit: int = SHOWN_IN_FINDINGS) -> list[str]:
-    return upns[:limit] + ([f"... and {len(upns) - limit} more"] if len(upns) > limit else [])
