@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, SSPR_FIELDS
 from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
 from auditor.sspr_methods import (
     LEGACY_METHOD_FIELDS,
@@ -38,6 +39,8 @@ from auditor.sspr_methods import (
     effective_state,
     enabled_in_methods_policy,
     known_state,
+    legacy_disallowed,
+    legacy_offers,
     reaches_everyone,
     rule_for,
     uses_legacy,
@@ -260,28 +263,30 @@ def _sspr(snapshot: Snapshot) -> Block:
     if why:
         return Block("sspr", unreadable=why)
     assert isinstance(live, SsprPolicyState)
-    children: list[Leaf | Block] = [_leaf("scope", live.enablement, source, "enablementType", required=True)]
+    def portal(key: str, name: str, required: bool = False) -> Leaf:
+        return _leaf(key, getattr(live, name), source, SSPR_FIELDS[name], required=required)
+
+    children: list[Leaf | Block] = [portal("scope", "enablement", required=True)]
     if live.enablement == "selected":
         children.append(_group(live, source))
-    children.append(_leaf("methods_required", live.methods_required, source, "numberOfAuthenticationMethodsRequired"))
+    children.append(portal("methods_required", "methods_required"))
     children.append(_methods(snapshot, live, source, required=live.enablement != "none"))
     if live.questions_to_register is not None and live.questions_to_reset is not None:
         children.append(Block("security_questions", [
-            _leaf("number_to_register", live.questions_to_register, source, "numberOfQuestionsToRegister"),
-            _leaf("number_to_reset", live.questions_to_reset, source, "numberOfQuestionsToReset"),
-        ]))
+            portal("number_to_register", "questions_to_register"), portal("number_to_reset", "questions_to_reset")]))
+    registration: list[Leaf | Block] = [portal("require_on_sign_in", "registration_required_on_sign_in"),
+                                        portal("reconfirm_days", "reconfirm_days")]
+    if live.skip_registration_allowed is False:
+        registration.append(Leaf("max_skip_days", 0, f"{source} {SSPR_FIELDS['skip_registration_allowed']} = false"))
+    elif live.skip_registration_allowed is True:
+        registration.append(portal("max_skip_days", "skip_registration_max_days"))
     children += [
-        Block("registration", [
-            _leaf("require_on_sign_in", live.registration_required_on_sign_in, source, "registrationRequiredOnSignIn"),
-            _leaf("reconfirm_days", live.reconfirm_days, source, "registrationReconfirmIntevalInDays"),
-        ]),
-        Block("notifications", [
-            _leaf("notify_users", live.notify_users, source, "notifyUsersOnPasswordReset"),
-            _leaf("notify_admins", live.notify_admins, source, "notifyOnAdminPasswordReset"),
-        ]),
+        Block("registration", registration),
+        Block("notifications", [portal("notify_users", "notify_users"), portal("notify_admins", "notify_admins")]),
         Block("helpdesk", [
-            _leaf("customize", live.customize_helpdesk, source, "customizeHelpdeskLink"),
-            Leaf("email_or_url", live.helpdesk_email_or_url or None, f"{source} customHelpdeskEmailOrUrl"),
+            portal("customize", "customize_helpdesk"),
+            Leaf("email_or_url", live.helpdesk_email_or_url or None,
+                 f"{source} {SSPR_FIELDS['helpdesk_email_or_url']}"),
         ]),
     ]
     return Block("sspr", children)
@@ -291,9 +296,9 @@ def _group(live: SsprPolicyState, source: str) -> Block:
     children: list[Leaf | Block] = []
     if live.group_ids:
         note = f" (first of {len(live.group_ids)}; SSPR takes one group)" if len(live.group_ids) > 1 else ""
-        children.append(Leaf("id", live.group_ids[0], f"{source} passwordResetEnabledGroupIds{note}"))
+        children.append(Leaf("id", live.group_ids[0], f"{source} {SSPR_FIELDS['group_ids']}{note}"))
     if live.group_name:
-        children.append(Leaf("name", live.group_name, f"{source} passwordResetEnabledGroupName"))
+        children.append(Leaf("name", live.group_name, f"{source} {SSPR_FIELDS['group_name']}"))
     if not children:
         return Block("group", unreadable=f"{source} names no group although SSPR is enabled for a selected group")
     return Block("group", children)
@@ -321,14 +326,15 @@ def _method(method: str, state: str | None, legacy: SsprPolicyState, legacy_sour
     sources = []
     if uses_methods_policy(method, state):
         offered = offered or enabled_in_methods_policy(method, policy)
-        targeted = [c.id for c in carrying_configurations(method, policy) if not reaches_everyone(c)]
+        targeted = [c.id for c in carrying_configurations(method, policy) if not reaches_everyone(c, method)]
         sources.append(f"{policy_source} {'/'.join(METHOD_CONFIGS[method])}.state"
                        + (f" (targeted, not all users: {', '.join(targeted)}; sspr.methods judges whom it "
                           "reaches)" if targeted else ""))
     if uses_legacy(method, state):
         raw = getattr(legacy, method)
-        offered = offered or bool(raw)
-        absent = " (absent: off)" if raw is None else ""
+        offered = offered or legacy_offers(method, legacy)
+        absent = " (absent: off)" if raw is None else (
+            f" ({METHOD_ALLOWED[method]} is false: not offered)" if legacy_disallowed(method, legacy) else "")
         sources.append(f"{legacy_source} {LEGACY_METHOD_FIELDS[method]}{absent}")
     rule = rule_for(method, state)
     return Leaf(method, offered, f"{' + '.join(sources)} ({state or 'null'}: {rule})")
@@ -356,13 +362,17 @@ def _writeback(snapshot: Snapshot) -> Block:
     live, source, why = _readable(snapshot, "onprem_writeback")
     if why:
         return Block("writeback", unreadable=why)
-    cloud_sync = (Leaf("cloud_sync", live.cloud_sync_writeback_enabled,
-                       f"{source} cloudProvisioningEnablementForTenant")
+    cloud_field = ONPREM_FIELDS["cloud_sync_writeback_enabled"]
+    cloud_sync = (Leaf("cloud_sync", live.cloud_sync_writeback_enabled, f"{source} {cloud_field}")
                   if live.cloud_sync_writeback_enabled is not None
-                  else Leaf("cloud_sync", None, f"{source} cloudProvisioningEnablementForTenant not in the "
-                                                "response: null = not checked"))
+                  else Leaf("cloud_sync", None, f"{source} {cloud_field} not in the response: null = not checked"))
+    # on only when both fields say so, as writeback.enabled judges it
+    switches = (live.writeback_enabled, live.writeback_supported)
+    enabled = False if False in switches else (None if None in switches else True)
+    both = f"{ONPREM_FIELDS['writeback_enabled']} and {ONPREM_FIELDS['writeback_supported']}"
     return Block("writeback", [
-        _leaf("enabled", live.writeback_enabled, source, "enablementForTenant", required=True),
-        _leaf("unlock", live.unlock_enabled, source, "accountUnlockEnabled"),
+        Leaf("enabled", enabled, f"{source} {both} (on only when both are true)", required=True) if enabled
+        is not None else Leaf("enabled", absent=f"{source} {both}: not both in the response", required=True),
+        _leaf("unlock", live.unlock_enabled, source, ONPREM_FIELDS["unlock_enabled"]),
         cloud_sync,
     ])

@@ -14,6 +14,7 @@ from auditor.sspr_methods import (
     TargetsUnread,
     carrying_configurations,
     group_members_map,
+    legacy_offers,
     reach,
     reaches_everyone,
     uses_legacy,
@@ -93,17 +94,19 @@ def method_reach(method: str, state: str | None, legacy: SsprPolicyState | None,
                  methods_policy: MethodsPolicyState, audience: Audience) -> MethodReach:
     """Whom `method` reaches. Raises Unreadable when that depends on something not read."""
     via: list[str] = []
-    if uses_legacy(method, state) and legacy is not None and getattr(legacy, method):
+    if uses_legacy(method, state) and legacy_offers(method, legacy):
         via.append("legacy SSPR setting")
         # the legacy toggle offers the method to everyone SSPR covers: targeting cannot narrow it
         return MethodReach(method, True, via=tuple(via))
     if not uses_methods_policy(method, state):
         return MethodReach(method, False)
     configs = carrying_configurations(method, methods_policy)
-    targeted = tuple(_describe_targets(c.id, c.include_target_ids, c.exclude_target_ids) for c in configs)
+    targeted = tuple(_describe_targets(c.id, c.include_target_ids, c.exclude_target_ids,
+                                       c.passwordless_only_target_ids if method == "mobile_app_notification" else [])
+                     for c in configs)
     if not configs:
         return MethodReach(method, False)
-    if any(reaches_everyone(c) for c in configs):
+    if any(reaches_everyone(c, method) for c in configs):
         return MethodReach(method, True, via=tuple(c.id for c in configs), targeted=targeted)
     in_scope = audience.in_scope()
     try:
@@ -114,8 +117,11 @@ def method_reach(method: str, state: str | None, legacy: SsprPolicyState | None,
     return MethodReach(method, False, found.users, via=found.configurations, targeted=targeted)
 
 
-def _describe_targets(config_id: str, include: list[str], exclude: list[str]) -> str:
+def _describe_targets(config_id: str, include: list[str], exclude: list[str], passwordless: list[str]) -> str:
     shown_include = ", ".join(include) if include else "nobody (includeTargets is empty)"
     text = f"{config_id}: includes {shown_include}"
+    if passwordless:
+        text += (f"; authenticationMode deviceBasedPush (passwordless only, not counted for notifications) for "
+                 f"{', '.join(passwordless)}")
     return text + (f"; excludes {', '.join(exclude)}" if exclude else "")
 

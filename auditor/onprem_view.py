@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.ad.dn import dn_key, rdn_value
 from auditor.ad.rights import WRITEBACK_RIGHTS, Right
+from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Severity, Status
 from auditor.policy.models import Policy
 from auditor.snapshot.coverage import GpoSignInResetState
@@ -262,15 +263,21 @@ def _password_age(by_check: dict[str, list[Finding]], state: DirectoryState | No
     from auditor.checks.ad.gpo.min_password_age import GPO_TARGET
 
     gpo_findings = by_check.get(GPO_AGE_CHECK, [])
-    gpo = next((f for f in gpo_findings if f.target == GPO_TARGET), None)
-    domain = next((f for f in gpo_findings if f.target != GPO_TARGET), None)
+    base = dn_key(state.base_dn) if isinstance(state, DirectoryState) else None
+    domain = next((f for f in gpo_findings if f.target in (state.base_dn if state else None, "domain minPwdAge")
+                   or dn_key(f.target) == base), None)
+    gpo = next((f for f in gpo_findings if f is not domain), None)
     users = state.in_scope_users() if isinstance(state, DirectoryState) else []
-    out = [AgeSource(
-        kind="gpo", name="Default Domain Policy", setting="GptTmpl.inf [System Access] MinimumPasswordAge",
-        where=sysvol.path if isinstance(sysvol, SysvolState) else GPO_TARGET,
-        days=sysvol.minimum_password_age if isinstance(sysvol, SysvolState) else _days(gpo),
-        status=gpo.status if gpo else None, note=_note(gpo, unavailable.get("GptTmpl.inf")), target=GPO_TARGET,
-    )]
+    out = _gpo_sources(state, sysvol, gpo) if isinstance(state, DirectoryState) and isinstance(sysvol, SysvolState) \
+        else []
+    if not out:
+        out = [AgeSource(
+            kind="gpo", name="Default Domain Policy", setting="GptTmpl.inf [System Access] MinimumPasswordAge",
+            where=sysvol.path if isinstance(sysvol, SysvolState) else GPO_TARGET,
+            days=sysvol.minimum_password_age if isinstance(sysvol, SysvolState) else _days(gpo),
+            status=gpo.status if gpo else None, note=_note(gpo, unavailable.get("GptTmpl.inf")),
+            target=gpo.target if gpo else GPO_TARGET,
+        )]
     with_pso = sum(1 for u in users if u.resultant_pso)
     out.append(AgeSource(
         kind="domain", name="Domain password policy", setting="minPwdAge on the domain head",
@@ -295,6 +302,43 @@ def _password_age(by_check: dict[str, list[Finding]], state: DirectoryState | No
                 ("wins for no in-scope user, so the audit does not judge it" if not wins else None),
             ))
     return out  # without the directory the fine-grained policies are unknown, and `unavailable` says why
+
+
+def _gpo_sources(state: DirectoryState, sysvol: SysvolState, finding: Finding | None) -> list[AgeSource]:
+    """Every GPO linked to the domain head that sets the minimum age, by precedence, then the OU-only ones."""
+    from auditor import gpo_precedence
+
+    outcome = gpo_precedence.domain_password_age(state, sysvol)
+    templates = sysvol.all_templates()
+    winner = outcome.winner.applied.gpo.guid.upper() if outcome.winner else None
+    out = []
+    for applied in outcome.chain:
+        template = templates.get(applied.gpo.guid.upper())
+        days = template.minimum_password_age if template is not None else None
+        if template is not None and template.error is None and days is None and applied.gpo.guid.upper() != winner \
+                and applied.gpo.guid.upper() != DEFAULT_DOMAIN_POLICY_GUID:
+            continue  # a GPO that does not touch the setting
+        wins = applied.gpo.guid.upper() == winner
+        note = (finding.reason if wins and finding else None) or (
+            template.error if template is not None and template.error else
+            "not read" if template is None else
+            None if wins else "overridden by a GPO of higher precedence" if days is not None else
+            "does not set MinimumPasswordAge")
+        out.append(AgeSource(
+            kind="gpo", name=applied.name,
+            where=template.path if template else applied.gpo.dn,
+            setting=f"GptTmpl.inf MinimumPasswordAge; precedence {applied.rank} "
+                    f"({'enforced, ' if applied.link.enforced else ''}link order {applied.link.order} on the domain)",
+            days=days,
+            status=finding.status if wins and finding else None, note=note,
+            target=finding.target if wins and finding else None))
+    for gpo, days in gpo_precedence.ou_only_password_ages(state, sysvol):
+        out.append(AgeSource(kind="gpo", name=gpo.display_name or gpo.guid, where=templates[gpo.guid.upper()].path,
+                             setting="GptTmpl.inf MinimumPasswordAge; linked to OUs only", days=days,
+                             note="changes the local accounts of the computers in those OUs, not domain accounts"))
+    if out and not any(source.status is not None for source in out) and finding is not None:
+        out[0] = out[0].model_copy(update={"status": finding.status, "note": finding.reason, "target": finding.target})
+    return out
 
 
 def _days(finding: Finding | None) -> int | None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState
+from auditor.portal_fields import METHOD_ENABLED
+from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, SsprPolicyState
 
 # Which methods-policy configurations carry each SSPR method (reference/graph.md mapping).
 METHOD_CONFIGS: dict[str, tuple[str, ...]] = {
@@ -35,14 +36,8 @@ METHOD_CONFIGS: dict[str, tuple[str, ...]] = {
 }
 
 # The portal's PasswordResetPolicies toggle for each method, for evidence strings.
-LEGACY_METHOD_FIELDS: dict[str, str] = {
-    "mobile_app_notification": "mobileAppNotificationEnabled",
-    "mobile_app_code": "mobileAppCodeEnabled",
-    "email": "emailOptionEnabled",
-    "mobile_phone": "mobilePhoneOptionEnabled",
-    "office_phone": "officePhoneOptionEnabled",
-    "security_questions": "securityQuestionsOptionEnabled",
-}
+LEGACY_METHOD_FIELDS: dict[str, str] = METHOD_ENABLED
+"""Method → the legacy (portal) policy's toggle for it (`auditor.portal_fields`)."""
 
 MIGRATION_RULES: dict[str, str] = {
     "preMigration": "legacy SSPR settings only (a pre-deadline state this tenant still reports)",
@@ -54,6 +49,17 @@ NULL_STATE_RULE = ("methods policy only (policyMigrationState is null: the tenan
                    "as for tenants created after the 30 September 2025 deadline)")
 SECURITY_QUESTIONS_RULE = "legacy SSPR settings, in every migration state"
 ALL_USERS = "all_users"
+
+
+def legacy_offers(method: str, legacy: SsprPolicyState | None) -> bool:
+    """Whether the legacy (portal) SSPR policy offers `method`: its toggle is on and the portal does not report
+    the method as disallowed (`*OptionAllowed` false; see `auditor.portal_fields.METHOD_ALLOWED`)."""
+    return legacy is not None and bool(getattr(legacy, method)) and method not in legacy.not_allowed
+
+
+def legacy_disallowed(method: str, legacy: SsprPolicyState | None) -> bool:
+    """The toggle is on but the portal reports the method as not allowed for this tenant."""
+    return legacy is not None and bool(getattr(legacy, method)) and method in legacy.not_allowed
 
 
 def known_state(state: str | None) -> bool:
@@ -97,9 +103,21 @@ def carrying_configurations(method: str, policy: MethodsPolicyState) -> list[Met
             carries(method, c)]
 
 
-def reaches_everyone(config: MethodConfiguration) -> bool:
-    """Targets all users and excludes no one: no group needs resolving."""
-    return ALL_USERS in config.include_target_ids and not config.exclude_target_ids
+def reaches_everyone(config: MethodConfiguration, method: str | None = None) -> bool:
+    """Targets all users and excludes no one (for `method`): no group needs resolving."""
+    return ALL_USERS in _include_targets(config, method) and not config.exclude_target_ids
+
+
+def _include_targets(config: MethodConfiguration, method: str | None) -> list[str]:
+    """The include targets that carry `method`. A Microsoft Authenticator target whose authenticationMode is
+    `deviceBasedPush` ("passwordless only"; the mode "Determines which types of notifications can be used for
+    sign-in": learn.microsoft.com/graph/api/resources/microsoftauthenticatorauthenticationmethodtarget) is not
+    counted for app notifications. That SSPR follows the mode is not stated by Microsoft: the reading that can only
+    err towards a fail, never a wrong pass."""
+    if method != "mobile_app_notification" or not config.passwordless_only_target_ids:
+        return config.include_target_ids
+    passwordless = {t.lower() for t in config.passwordless_only_target_ids}
+    return [t for t in config.include_target_ids if t.lower() not in passwordless]
 
 
 def target_group_ids(policy: MethodsPolicyState) -> list[str]:
@@ -143,12 +161,12 @@ def reach(method: str, policy: MethodsPolicyState, in_scope: frozenset[str],
     reached: set[str] = set()
     configs = carrying_configurations(method, policy)
     for config in configs:
-        reached |= _config_reach(config, in_scope, members)
+        reached |= _config_reach(config, in_scope, members, method)
     return Reach(method, frozenset(reached), tuple(c.id for c in configs))
 
 
 def _config_reach(config: MethodConfiguration, in_scope: frozenset[str],
-                  members: Mapping[str, frozenset[str] | str]) -> frozenset[str]:
+                  members: Mapping[str, frozenset[str] | str], method: str | None = None) -> frozenset[str]:
     def group(target: str) -> frozenset[str]:
         known = members.get(target.lower())
         if known is None:
@@ -158,7 +176,7 @@ def _config_reach(config: MethodConfiguration, in_scope: frozenset[str],
         return known
 
     included: set[str] = set()
-    for target in config.include_target_ids:
+    for target in _include_targets(config, method):
         included |= in_scope if target.lower() == ALL_USERS else group(target) & in_scope
     for target in config.exclude_target_ids:
         if target.lower() == ALL_USERS:

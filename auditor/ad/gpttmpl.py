@@ -15,6 +15,8 @@ Encoding = Literal["utf-16-le-bom", "utf-16-be-bom", "utf-16-le", "utf-8-bom", "
 
 SYSTEM_ACCESS = "System Access"
 MINIMUM_PASSWORD_AGE = "MinimumPasswordAge"
+GPO_FILE = r"MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf"
+"""Where a GPO keeps its security template, relative to the GPO's SYSVOL folder."""
 
 _SECTION = re.compile(r"^\s*\[(?P<name>[^\]]+)\]\s*$")
 _KEY = re.compile(r"^(?P<key>\s*[^;=\s][^=]*?)(?P<sep>\s*=\s*)(?P<value>.*?)\s*$")

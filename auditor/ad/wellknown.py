@@ -9,6 +9,8 @@ IMPLICIT_TOKEN_SIDS: tuple[str, ...] = (EVERYONE, AUTHENTICATED_USERS)
 """SIDs every authenticated account carries, whatever its group memberships."""
 
 DEFAULT_DOMAIN_POLICY_GUID = "{31B2F340-016D-11D2-945F-00C04FB984F9}"
+GPO_GUID_PATTERN = r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$"
+"""A GPO's name as its container and SYSVOL folder carry it: a braced GUID, nothing else."""
 
 # The groups AdminSDHolder protects (learn.microsoft.com/windows-server/identity/ad-ds/plan/
 # security-best-practices/appendix-c--protected-accounts-and-groups-in-active-directory).

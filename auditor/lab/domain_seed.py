@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.ad import gpttmpl, registry_pol
+from auditor.ad import gpp_registry, gpttmpl, registry_pol
 from auditor.ad.dn import escape_value
 from auditor.ad.intervals import days_to_interval
 from auditor.ad.rights import UNEXPIRE_PASSWORD, WRITE_PWD_LAST_SET, WRITEBACK_RIGHTS
@@ -58,8 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCENARIOS = ("demo", "baseline")
-SEED_VERSION = "4"
+SCENARIOS = ("demo", "baseline", "traps")
+SEED_VERSION = "5"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -72,8 +72,16 @@ UF_WORKSTATION_TRUST_ACCOUNT = 0x1000
 WORKSTATIONS = 6
 WORKSTATION_GPO = "Workstation baseline"
 SIGN_IN_GPO = "SSPR sign-in screen"
+PASSWORD_GPO = "Password hardening"
+OU_PASSWORD_GPO = "Staff laptops local accounts"
+KIOSKS = "OU=Kiosks,OU=Workstations"
+KIOSK_COMPUTERS = 2
 # Computer Configuration > Administrative Templates: the registry CSE and the admin templates snap-in
 REGISTRY_EXTENSIONS = "[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]"
+# Security Settings (GptTmpl.inf) and Preferences > Registry: CSE and editor extension GUIDs ([MS-GPSB] 1.9,
+# [MS-GPPREF] 1.9)
+SECURITY_EXTENSIONS = "[{827D319E-6EAC-11D2-A4EA-00C04F79F83A}{803E14A0-B4FB-11D0-A0D0-00A0C90F574B}]"
+PREFERENCES_REGISTRY_EXTENSIONS = "[{B087BE9D-ED37-454F-AF9C-04291E351182}{BEE07A6A-EC9F-4659-B8C9-0B1937907C83}]"
 WORKSTATION_SETTINGS = [
     registry_pol.dword(r"Software\Policies\Microsoft\Windows\System", "DisableLockScreenAppNotifications", 1),
     registry_pol.dword(r"Software\Policies\Microsoft\Windows\Personalization", "NoLockScreenCamera", 1),
@@ -130,6 +138,7 @@ class Seeder:
             raise ValueError(f"unknown lab domain scenario {scenario!r} (have: {', '.join(SCENARIOS)})")
         self.dc, self.scenario, self.base = dc, scenario, dc.base_dn
         self.demo = scenario == "demo"
+        self.traps = scenario == "traps"
         self.conn = admin_connection(dc)
 
     def run(self) -> None:
@@ -141,6 +150,8 @@ class Seeder:
         if self.demo:
             self._plant_user_drift()
         self._workstations()
+        if self.traps:
+            self._plant_gpo_traps()
         write_default_domain_policy_template(self.dc, minimum_password_age_days=1 if self.demo else 0)
         self.conn.unbind()
         log.info("seeded lab domain %s as %s", self.dc.realm, self.scenario)
@@ -206,8 +217,34 @@ class Seeder:
         add_gpo(self.dc, self.conn, WORKSTATION_GPO, registry_pol.write(WORKSTATION_SETTINGS), link_to=[workstations])
         sign_in = [*WORKSTATION_SETTINGS[:1], registry_pol.dword(registry_pol.SIGN_IN_RESET_KEY,
                                                                  registry_pol.SIGN_IN_RESET_VALUE, 1)]
+        if self.traps:  # the same setting, carried by Group Policy Preferences instead of Registry.pol
+            add_gpo(self.dc, self.conn, SIGN_IN_GPO, registry_pol.write(WORKSTATION_SETTINGS[:1]),
+                    link_to=[workstations], files={gpp_registry.MACHINE_PREFERENCES_FILE: gpp_dword(
+                        registry_pol.SIGN_IN_RESET_KEY, registry_pol.SIGN_IN_RESET_VALUE, 1)})
+            return
         add_gpo(self.dc, self.conn, SIGN_IN_GPO, registry_pol.write(sign_in),
                 link_to=[staff if self.demo else workstations])
+
+    def _plant_gpo_traps(self) -> None:
+        """`traps`: what a Default-Domain-Policy-only or precedence-blind reading gets wrong.
+
+        An enforced domain GPO that raises the minimum password age to 1 day, linked after the Default
+        Domain Policy (link order 2: enforcement wins anyway); a GPO on OU=Staff that sets 3 days, which
+        only changes local accounts; and OU=Kiosks below the workstations, blocking inheritance, so the
+        sign-in screen GPO linked to OU=Workstations never reaches its computers.
+        """
+        add_gpo(self.dc, self.conn, PASSWORD_GPO, None, link_to=[self.base], link_options=2, lowest=True,
+                files={gpttmpl.GPO_FILE: gpttmpl.windows_template(1).to_bytes()})
+        add_gpo(self.dc, self.conn, OU_PASSWORD_GPO, None, link_to=[dn("OU=Staff", self.base)],
+                files={gpttmpl.GPO_FILE: gpttmpl.windows_template(3).to_bytes()})
+        self.add(KIOSKS, ["top", "organizationalUnit"], {"description": "Shared kiosks; blocks inheritance"})
+        for number in range(1, KIOSK_COMPUTERS + 1):
+            name = f"KIOSK-{number:02d}"
+            self.add(f"CN={name},{KIOSKS}", ["top", "person", "organizationalPerson", "user", "computer"], {
+                "sAMAccountName": f"{name}$", "dNSHostName": f"{name.lower()}.{self.dc.dns_domain}",
+                "userAccountControl": str(UF_WORKSTATION_TRUST_ACCOUNT), "operatingSystem": "Windows 11 Enterprise",
+            })
+        block_inheritance(self.conn, dn(KIOSKS, self.base))
 
     def _users(self) -> None:
         self.user_dns: list[str] = []
@@ -364,28 +401,38 @@ def write_default_domain_policy_template(dc: SambaDC, *, minimum_password_age_da
         smbclient.reset_connection_cache(connection_cache=cache)
 
 
-def add_gpo(dc: SambaDC, conn: Any, name: str, machine_registry_pol: bytes, *, link_to: list[str]) -> str:
+def add_gpo(dc: SambaDC, conn: Any, name: str, machine_registry_pol: bytes | None, *, link_to: list[str],
+            files: dict[str, bytes] | None = None, link_options: int = 0, lowest: bool = False) -> str:
     """Create a GPO as the Group Policy editor would (its container and SYSVOL folder) holding
-    `machine_registry_pol` as Machine\\Registry.pol, link it to `link_to`; return its {GUID}.
+    `machine_registry_pol` as Machine\\Registry.pol and `files` (paths relative to the GPO folder), link it
+    to `link_to` with `link_options` (1 disabled, 2 enforced); return its {GUID}.
 
+    A new link is link order 1 in its container (the last gPLink entry), unless `lowest` puts it last.
     The GUID is derived from the name and domain, so the lab's GPOs keep their GUIDs across runs.
     """
     import smbclient
-    from ldap3 import BASE, MODIFY_REPLACE
+    from ldap3 import MODIFY_REPLACE
 
     guid = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"sspr-auditor-lab:{dc.realm}:{name}")).upper() + "}"
     gpo_dn = f"CN={guid},CN=Policies,CN=System,{dc.base_dn}"
     file_sys_path = rf"\\{dc.dns_domain}\SysVol\{dc.dns_domain}\Policies\{guid}"
+    extensions = "".join(sorted({
+        *([REGISTRY_EXTENSIONS] if machine_registry_pol is not None else []),
+        *([SECURITY_EXTENSIONS] if any("GptTmpl.inf" in f for f in files or {}) else []),
+        *([PREFERENCES_REGISTRY_EXTENSIONS] if any("Registry.xml" in f for f in files or {}) else [])}))
     for target, classes, attributes in (
         (gpo_dn, ["top", "container", "groupPolicyContainer"], {
             "displayName": name, "gPCFileSysPath": file_sys_path, "versionNumber": "1", "flags": "0",
-            "gPCFunctionalityVersion": "2", "gPCMachineExtensionNames": REGISTRY_EXTENSIONS}),
+            "gPCFunctionalityVersion": "2", **({"gPCMachineExtensionNames": extensions} if extensions else {})}),
         (f"CN=Machine,{gpo_dn}", ["top", "container"], {}),
         (f"CN=User,{gpo_dn}", ["top", "container"], {}),
     ):
         if not conn.add(target, classes, attributes or None):
             raise SambaError(f"add {target}: {conn.result['description']} {conn.result['message']}")
     folder = rf"\\{dc.address}\sysvol\{dc.dns_domain}\Policies\{guid}"
+    contents = dict(files or {})
+    if machine_registry_pol is not None:
+        contents[registry_pol.MACHINE_POLICY_FILE] = machine_registry_pol
     cache: dict[str, Any] = {}
     smbclient.register_session(dc.address, username=dc.admin_upn, password=dc.admin_password,
                                auth_protocol="ntlm", connection_cache=cache)
@@ -394,17 +441,50 @@ def add_gpo(dc: SambaDC, conn: Any, name: str, machine_registry_pol: bytes, *, l
         smbclient.makedirs(folder + r"\User", exist_ok=True, connection_cache=cache)
         with smbclient.open_file(folder + r"\GPT.INI", mode="wb", connection_cache=cache) as handle:
             handle.write(f"[General]\r\nVersion=1\r\ndisplayName={name}\r\n".encode("ascii"))
-        with smbclient.open_file(folder + "\\" + registry_pol.MACHINE_POLICY_FILE, mode="wb",
-                                 connection_cache=cache) as handle:
-            handle.write(machine_registry_pol)
+        for relative, data in contents.items():
+            path = folder + "\\" + relative
+            smbclient.makedirs(path.rsplit("\\", 1)[0], exist_ok=True, connection_cache=cache)
+            with smbclient.open_file(path, mode="wb", connection_cache=cache) as handle:
+                handle.write(data)
     finally:
         smbclient.reset_connection_cache(connection_cache=cache)
     for container in link_to:
-        conn.search(container, "(objectClass=*)", BASE, attributes=["gPLink"])
-        current = b"".join(conn.response[0]["raw_attributes"].get("gPLink") or []).decode()
-        if not conn.modify(container, {"gPLink": [(MODIFY_REPLACE, [f"{current}[LDAP://{gpo_dn};0]"])]}):
+        current = read_gp_link(conn, container)
+        entry = f"[LDAP://{gpo_dn};{link_options}]"
+        value = entry + current if lowest else current + entry
+        if not conn.modify(container, {"gPLink": [(MODIFY_REPLACE, [value])]}):
             raise SambaError(f"link {name} to {container}: {conn.result['description']} {conn.result['message']}")
     return guid
+
+
+def gpp_dword(key: str, name: str, value: int) -> bytes:
+    """A Group Policy Preferences Registry.xml that updates one HKLM DWORD ([MS-GPPREF] 2.2.1.2), as the editor
+    writes it."""
+    from xml.sax.saxutils import quoteattr
+
+    return ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<RegistrySettings clsid="{A3CCFC41-DFDB-43a5-8D26-0FE8B954DA51}">'
+            f'<Registry clsid="{{9CD4B2F4-923D-47f5-A062-E897DD1DAD50}}" name={quoteattr(name)} '
+            f'status={quoteattr(name)} image="12" changed="2026-11-30 09:00:00" '
+            'uid="{5E1F8B4C-2D3A-4B6C-9E8F-0A1B2C3D4E5F}">'
+            '<Properties action="U" displayDecimal="1" default="0" hive="HKEY_LOCAL_MACHINE" '
+            f'key={quoteattr(key)} name={quoteattr(name)} type="REG_DWORD" value="{value:08x}"/>'
+            '</Registry></RegistrySettings>').encode()
+
+
+def read_gp_link(conn: Any, container: str) -> str:
+    from ldap3 import BASE
+
+    conn.search(container, "(objectClass=*)", BASE, attributes=["gPLink"])
+    return b"".join(conn.response[0]["raw_attributes"].get("gPLink") or []).decode()
+
+
+def block_inheritance(conn: Any, ou: str, blocked: bool = True) -> None:
+    """Set (or clear) the block-inheritance bit of an OU's gPOptions, as "Block Inheritance" in the GPMC does."""
+    from ldap3 import MODIFY_REPLACE
+
+    if not conn.modify(ou, {"gPOptions": [(MODIFY_REPLACE, ["1" if blocked else "0"])]}):
+        raise SambaError(f"gPOptions on {ou}: {conn.result['description']} {conn.result['message']}")
 
 
 def bulk_users(dc: SambaDC, count: int, ou_rdns: str = "OU=Staff", prefix: str = "bulk") -> None:

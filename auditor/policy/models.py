@@ -115,6 +115,10 @@ class SecurityQuestions(Strict):
 class Registration(Strict):
     require_on_sign_in: bool = Field(True, description="Ask in-scope users to register when they sign in")
     reconfirm_days: Annotated[int, Field(ge=0, le=730, description="0 = never ask to reconfirm")] = 180
+    max_skip_days: Annotated[int | None, Field(
+        ge=0, le=730, description="The most days users may put off registering when asked at sign-in (the "
+                                  "portal's skipRegistrationAllowed / skipRegistrationMaxAllowedDays); 0 = no "
+                                  "skipping; omitted = not audited")] = None
 
 
 class Notifications(Strict):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from auditor.ad.dn import dn_key, dns_domain, rdn_value
+from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
 from auditor.ad.sd import DaclFacts, parse_dacl
 from auditor.ad.sid import rid, sid_from_bytes
 from auditor.ad.wellknown import (
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
-_SIZE_LIMIT_EXCEEDED = 4
 # computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
 _MEMBER_COMPUTERS = "(&(objectCategory=computer)(!(userAccountControl:1.2.840.113556.1.4.803:=8192)))"
 _USERS = "(&(objectCategory=person)(objectClass=user))"
@@ -136,17 +135,18 @@ class OnPremisesSections(NamedTuple):
 
 def read_on_premises(settings: AdSettings, policy: Directory) -> OnPremisesSections:
     """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share):
-    the Default Domain Policy's GptTmpl.inf and every GPO's machine Registry.pol."""
+    every linked GPO's GptTmpl.inf (the Default Domain Policy's always) and every GPO's machine Registry.pol."""
     from auditor.readers.gpo_registry import read_gpo_sign_in_reset
     from auditor.readers.sysvol import read_sysvol
 
     directory = read_directory(settings, policy)
+    gpos = directory.value.gpos if directory.value is not None else None
     if directory.value is not None:
         domain: str | None = directory.value.dns_domain
     else:
         domain = dns_domain(settings.base_dn) if settings.base_dn else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sysvol") as pool:  # two SMB sessions side by side
-        sysvol = pool.submit(read_sysvol, settings, domain)
+        sysvol = pool.submit(read_sysvol, settings, domain, gpos=gpos)
         sign_in_reset = read_gpo_sign_in_reset(settings, directory)
         return OnPremisesSections(directory, sysvol.result(), sign_in_reset)
 
@@ -329,6 +329,7 @@ class _Reader:
         token = set(account.token_sids) if account else set()
         psos, psos_readable = self.password_settings(base_dn)
         users, dacls = self.users(base_dn, domain_sid, token, psos if psos_readable else None)
+        computers = self.member_computers(base_dn)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
         return DirectoryState(
@@ -339,7 +340,8 @@ class _Reader:
             service_account_query=self.policy.service_account, service_account=account,
             target_ous=[self.secured(ou) for ou in self.policy.target_ous],
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
-            gpos=self.gpos(base_dn, _text(head, "gPLink") or ""),
+            gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
+            blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
         )
 
     def secured(self, dn: str) -> SecuredObject:
@@ -538,12 +540,12 @@ class _Reader:
                                         applies_to=_texts(raw, "msDS-PSOAppliesTo")))
         return out, True
 
-    def gpos(self, base_dn: str, gp_link: str) -> list[GroupPolicy]:
-        """The domain's GPOs, each with its links on the domain head and on OUs (gPLink)."""
-        linked = {key for key, _ in parse_gp_link(gp_link)}
-        links = self.gpo_links(base_dn, gp_link)
+    def gpos(self, base_dn: str, gp_link: str, computers: dict[str, int]) -> list[GroupPolicy]:
+        """The domain's GPOs, each with its links on the domain head and on OUs (gPLink) and its WMI filter."""
+        linked = {key for key, _, _ in parse_gp_link(gp_link)}
+        links = self.gpo_links(base_dn, gp_link, computers)
         out = []
-        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags"]
+        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter"]
         for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
                                   attributes, scope="LEVEL"):
             out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
@@ -551,48 +553,55 @@ class _Reader:
                                    file_sys_path=_text(raw, "gPCFileSysPath"),
                                    version_number=_int(raw, "versionNumber"),
                                    linked_to_domain=dn_key(dn) in linked, flags=_int(raw, "flags"),
-                                   links=links.get(dn_key(dn), [])))
+                                   links=links.get(dn_key(dn), []),
+                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None))
         out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
         return out
 
-    def gpo_links(self, base_dn: str, head_gp_link: str) -> dict[str, list[GpoLink]]:
-        """dn_key of a GPO → its links on the domain head and on every OU with a gPLink, and whether
-        member computers (not domain controllers) lie below each linked container."""
+    def gpo_links(self, base_dn: str, head_gp_link: str, computers: dict[str, int]) -> dict[str, list[GpoLink]]:
+        """dn_key of a GPO → its links on the domain head and on every OU with a gPLink (with link order),
+        and whether member computers (not domain controllers) lie below each linked container."""
         containers = [(base_dn, head_gp_link)]
         containers += [(dn, _text(raw, "gPLink") or "") for dn, raw in
                        self.paged(base_dn, "(&(objectClass=organizationalUnit)(gPLink=*))", ["gPLink"])]
         out: dict[str, list[GpoLink]] = {}
         for container, gp_link in containers:
-            parsed = parse_gp_link(gp_link)
-            if not parsed:
-                continue
-            computers = self.holds_member_computers(container)
-            for gpo_key, options in parsed:
+            holds = any(count and is_within(where, container) for where, count in computers.items())
+            for gpo_key, options, order in parse_gp_link(gp_link):
                 out.setdefault(gpo_key, []).append(GpoLink(container=container, enabled=not options & 1,
-                                                           enforced=bool(options & 2), holds_computers=computers))
+                                                           enforced=bool(options & 2), order=order,
+                                                           holds_computers=holds))
         return out
 
-    def holds_member_computers(self, container: str) -> bool:
-        """Whether any computer account other than a domain controller lies below `container` (one entry asked)."""
-        import ldap3
+    def member_computers(self, base_dn: str) -> dict[str, int]:
+        """Container DN → member computers (domain controllers excluded) directly in it."""
+        out: dict[str, int] = {}
+        for dn, _ in self.paged(base_dn, _MEMBER_COMPUTERS, ["1.1"]):
+            where = parent(dn)
+            out[where] = out.get(where, 0) + 1
+        return out
 
-        ok = self.conn.search(container, _MEMBER_COMPUTERS, ldap3.SUBTREE, attributes=["1.1"], size_limit=1)
-        if not ok and self.conn.result.get("result") not in (0, _SIZE_LIMIT_EXCEEDED, _NO_SUCH_OBJECT, None):
-            raise DirectoryReadError(_search_failure(container, self.conn.result))
-        return any(entry.get("type") == "searchResEntry" for entry in self.conn.response or [])
+    def blocking_ous(self, base_dn: str) -> list[str]:
+        """OUs whose gPOptions has the block-inheritance bit (1) set ([MS-GPOL] 2.2.2)."""
+        return [dn for dn, _ in self.paged(
+            base_dn, "(&(objectClass=organizationalUnit)(gPOptions:1.2.840.113556.1.4.803:=1))", ["1.1"])]
 
 
-def parse_gp_link(gp_link: str) -> list[tuple[str, int]]:
-    """(dn_key of the GPO, link options) of each `[LDAP://cn={GUID},cn=policies,…;options]` in a gPLink."""
-    out = []
+def parse_gp_link(gp_link: str) -> list[tuple[str, int, int]]:
+    """(dn_key of the GPO, link options, link order) of each `[LDAP://cn={GUID},cn=policies,…;options]`.
+
+    The last entry of a gPLink is link order 1, the one that wins in its container ([MS-GPOL] 3.2.5.1.5;
+    `auditor.gpo_precedence` has the sources).
+    """
+    entries = []
     for part in re.findall(r"\[([^\]]*)\]", gp_link):
         path, separator, options = part.rpartition(";")
         if not separator:  # no options given
             path, options = options, "0"
         path = re.sub(r"^ldap://", "", path.strip(), flags=re.IGNORECASE)
         if path:
-            out.append((dn_key(path), int(options) if options.strip().isdigit() else 0))
-    return out
+            entries.append((dn_key(path), int(options) if options.strip().isdigit() else 0))
+    return [(key, options, len(entries) - index) for index, (key, options) in enumerate(entries)]
 
 
 def _search_failure(dn: str, result: dict[str, Any]) -> str:

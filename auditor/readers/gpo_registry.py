@@ -13,11 +13,13 @@ network or SMB errors.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from auditor.ad import gpp_registry, registry_pol
+from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
 from auditor.snapshot.models import Section
@@ -28,8 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # real Registry.pol files are kilobytes; refuse to buffer a runaway one
-_GPO_GUID = re.compile(r"^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$", re.IGNORECASE)
-_ENOENT = 2
+_GPO_GUID = re.compile(GPO_GUID_PATTERN)
+_ENOENT = errno.ENOENT
 
 
 def policies_folder(host: str, dns_domain: str) -> str:

@@ -155,6 +155,9 @@ def _method_configuration(config: dict[str, Any]) -> MethodConfiguration:
         include_target_ids=_target_ids(config, "includeTargets"),
         exclude_target_ids=_target_ids(config, "excludeTargets"),
         is_office_phone_allowed=office if isinstance(office, bool) else None,
+        passwordless_only_target_ids=[str(t["id"]) for t in config.get("includeTargets") or []
+                                      if isinstance(t, dict) and t.get("id")
+                                      and t.get("authenticationMode") == "deviceBasedPush"],
     )
 
 

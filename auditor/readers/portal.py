@@ -13,6 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from auditor.portal_fields import (
+    ENABLEMENT_BY_CODE,
+    METHOD_ALLOWED,
+    ONPREM_FIELDS,
+    REGISTRATION_CA_POLICIES,
+    SSPR_FIELDS,
+)
 from auditor.readers.credentials import PORTAL_SCOPE
 from auditor.snapshot.models import OnPremisesWritebackState, Section, SsprPolicyState
 
@@ -21,7 +28,6 @@ log = logging.getLogger(__name__)
 PORTAL_URL = "https://main.iam.ad.ext.azure.com/api"
 SSPR_PATH = "/PasswordReset/PasswordResetPolicies"
 ONPREM_PATH = "/PasswordReset/OnPremisesPasswordResetPolicies"
-_ENABLEMENT = {0: "none", 1: "selected", 2: "all"}
 
 
 class _Wire(BaseModel):
@@ -49,6 +55,16 @@ class PasswordResetPoliciesWire(_Wire):
     notifyOnAdminPasswordReset: bool
     customizeHelpdeskLink: bool
     customHelpdeskEmailOrUrl: str | None = None
+    # read when present (AzRanger types them; not every tenant or capture has them)
+    mobileAppNotificationOptionAllowed: bool | None = None
+    mobileAppCodeOptionAllowed: bool | None = None
+    emailOptionAllowed: bool | None = None
+    mobilePhoneOptionAllowed: bool | None = None
+    officePhoneOptionAllowed: bool | None = None
+    securityQuestionsOptionAllowed: bool | None = None
+    skipRegistrationAllowed: bool | None = None
+    skipRegistrationMaxAllowedDays: int | None = None
+    registrationConditionalAccessPolicies: list[Any] | None = None
 
 
 class OnPremisesPasswordResetPoliciesWire(_Wire):
@@ -142,41 +158,22 @@ async def read_sspr_policy(portal: PortalClient) -> Section[SsprPolicyState]:
 
 
 def sspr_state_from_wire(wire: PasswordResetPoliciesWire) -> SsprPolicyState:
-    if wire.enablementType not in _ENABLEMENT:
+    if wire.enablementType not in ENABLEMENT_BY_CODE:
         raise ValueError(f"enablementType {wire.enablementType} is not 0, 1 or 2")
-    return SsprPolicyState(
-        enablement=_ENABLEMENT[wire.enablementType],  # type: ignore[arg-type]
-        group_ids=list(wire.passwordResetEnabledGroupIds or []),
-        group_name=wire.passwordResetEnabledGroupName,
-        methods_required=wire.numberOfAuthenticationMethodsRequired,
-        mobile_app_notification=wire.mobileAppNotificationEnabled,
-        mobile_app_code=wire.mobileAppCodeEnabled,
-        email=wire.emailOptionEnabled,
-        mobile_phone=wire.mobilePhoneOptionEnabled,
-        office_phone=wire.officePhoneOptionEnabled,
-        security_questions=wire.securityQuestionsOptionEnabled,
-        questions_to_register=wire.numberOfQuestionsToRegister,
-        questions_to_reset=wire.numberOfQuestionsToReset,
-        registration_required_on_sign_in=wire.registrationRequiredOnSignIn,
-        reconfirm_days=wire.registrationReconfirmIntevalInDays,
-        notify_users=wire.notifyUsersOnPasswordReset,
-        notify_admins=wire.notifyOnAdminPasswordReset,
-        customize_helpdesk=wire.customizeHelpdeskLink,
-        helpdesk_email_or_url=wire.customHelpdeskEmailOrUrl,
-    )
+    values: dict[str, Any] = {name: getattr(wire, field) for name, field in SSPR_FIELDS.items()}
+    values["enablement"] = ENABLEMENT_BY_CODE[wire.enablementType]
+    values["group_ids"] = list(wire.passwordResetEnabledGroupIds or [])
+    values["not_allowed"] = [method for method, field in METHOD_ALLOWED.items() if getattr(wire, field) is False]
+    policies = getattr(wire, REGISTRATION_CA_POLICIES)
+    values["registration_ca_policies"] = None if policies is None else len(policies)
+    return SsprPolicyState(**values)
 
 
 async def read_onprem_writeback(portal: PortalClient) -> Section[OnPremisesWritebackState]:
     source = f"portal:GET {ONPREM_PATH}"
     try:
         wire = OnPremisesPasswordResetPoliciesWire.model_validate(await portal.get_json(ONPREM_PATH))
-        value = OnPremisesWritebackState(
-            writeback_enabled=wire.enablementForTenant,
-            cloud_sync_writeback_enabled=wire.cloudProvisioningEnablementForTenant,
-            writeback_supported=wire.passwordWritebackSupported,
-            unlock_enabled=wire.accountUnlockEnabled,
-            unlock_supported=wire.accountUnlockSupported,
-        )
+        value = OnPremisesWritebackState(**{name: getattr(wire, field) for name, field in ONPREM_FIELDS.items()})
     except Exception as exc:
         reason = _describe(exc)
         log.info("read failed: %s: %s", source, reason)

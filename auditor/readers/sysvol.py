@@ -1,4 +1,7 @@
-"""Read the Default Domain Policy's GptTmpl.inf from SYSVOL over SMB (smbprotocol).
+"""Read the GPOs' security templates (GptTmpl.inf) from SYSVOL over SMB (smbprotocol).
+
+The Default Domain Policy's is the section's own value; every other linked GPO's is read too, because
+any GPO linked to the domain head can set the domain's password policy (`auditor.gpo_precedence`).
 
 SMB 3 with signing and encryption, NTLM with the same account as the LDAP bind (a UPN or
 DOMAIN\\user). The file may be UTF-16 (as Windows writes it) or ASCII (as samba-tool does);
@@ -9,12 +12,14 @@ errors: they become a failed section with the reason.
 from __future__ import annotations
 
 import base64
+import errno
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from auditor.ad import gpttmpl
-from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.snapshot.directory import SysvolState
+from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID, GPO_GUID_PATTERN
+from auditor.snapshot.directory import GpoTemplate, GroupPolicy, SysvolState
 from auditor.snapshot.models import Section
 
 if TYPE_CHECKING:
@@ -22,7 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SECEDIT = r"MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf"
+SECEDIT = gpttmpl.GPO_FILE
+MAX_TEMPLATE_BYTES = 4 * 1024 * 1024  # real security templates are kilobytes; refuse to buffer a runaway one
+_GPO_GUID = re.compile(GPO_GUID_PATTERN)
+_ENOENT = errno.ENOENT
 
 
 def gpo_folder(host: str, dns_domain: str, gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID) -> str:
@@ -30,18 +38,19 @@ def gpo_folder(host: str, dns_domain: str, gpo_guid: str = DEFAULT_DOMAIN_POLICY
 
 
 def read_sysvol(settings: AdSettings, dns_domain: str | None,
-                gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID) -> Section[SysvolState]:
-    """The GPO's security template (MinimumPasswordAge, encoding, bytes) and GPT.INI version.
+                gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID,
+                gpos: list[GroupPolicy] | None = None) -> Section[SysvolState]:
+    """The GPO's security template (MinimumPasswordAge, encoding, bytes) and GPT.INI version, and the
+    templates of every other GPO in `gpos` that is linked somewhere (each with its own error).
 
     With `dns_domain` None (LDAP could not tell it) the domain's folder is found on the share.
     """
     import smbclient
-    from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSError, SMBResponseException
+    from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBResponseException
 
     host = settings.smb_host or settings.host
     folder = gpo_folder(host, dns_domain or "<domain>", gpo_guid)
-    path = rf"{folder}\{SECEDIT}"
-    source = "smb:" + path
+    source = "smb:" + rf"{folder}\{SECEDIT}"
     cache: dict[str, Any] = {}
     try:
         try:
@@ -56,36 +65,63 @@ def read_sysvol(settings: AdSettings, dns_domain: str | None,
             if len(domains) != 1:
                 return Section[SysvolState].failed(
                     source, f"cannot tell the domain's SYSVOL folder from {domains}; give --ad-base-dn")
-            folder = gpo_folder(host, domains[0], gpo_guid)
-            path = rf"{folder}\{SECEDIT}"
-            source = "smb:" + path
+            dns_domain = domains[0]
+            folder = gpo_folder(host, dns_domain, gpo_guid)
+            source = "smb:" + rf"{folder}\{SECEDIT}"
         if not smbclient.path.isdir(folder, connection_cache=cache):
             return Section[SysvolState].failed(source, f"the GPO folder {folder} does not exist on SYSVOL")
-        version = _gpt_ini_version(smbclient, rf"{folder}\GPT.INI", cache)
-        try:
-            with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
-                data = handle.read()
-        except SMBOSError as exc:
-            if exc.errno != 2:
-                raise
-            return Section[SysvolState].ok(source, SysvolState(path=path, gpo_guid=gpo_guid, present=False,
-                                                               gpt_ini_version=version))
-        template = gpttmpl.parse(data)
-        state = SysvolState(
-            path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
-            newline="CRLF" if template.newline == "\r\n" else "LF",
-            minimum_password_age=gpttmpl.minimum_password_age(template),
-            content_b64=base64.b64encode(data).decode(), gpt_ini_version=version,
-        )
-        return Section[SysvolState].ok(source, state)
-    except gpttmpl.GptTmplError as exc:
-        return Section[SysvolState].failed(source, f"GptTmpl.inf is not readable: {exc}")
+        main = _template(smbclient, folder, gpo_guid, cache)
+        if main.error is not None:
+            return Section[SysvolState].failed(source, main.error)
+        others = [_template(smbclient, gpo_folder(host, dns_domain, g.guid), g.guid, cache)
+                  for g in gpos or [] if g.links and g.guid.upper() != gpo_guid.upper()]
+        return Section[SysvolState].ok(source, SysvolState(**main.model_dump(), templates=others))
     except (SMBAuthenticationError, SMBException) as exc:
         return Section[SysvolState].failed(source, _smb_failure(settings, host, exc))
     except (OSError, ValueError) as exc:  # smbprotocol raises ValueError when it cannot connect
         return Section[SysvolState].failed(source, f"cannot reach SMB on {host}:445: {exc}")
     finally:
         smbclient.reset_connection_cache(connection_cache=cache)
+
+
+def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any]) -> GpoTemplate:
+    """One GPO's GptTmpl.inf; a missing file is `present=False`, anything unreadable is `error`."""
+    from smbprotocol.exceptions import SMBOSError
+
+    path = rf"{folder}\{SECEDIT}"
+    if not _GPO_GUID.match(gpo_guid):  # the folder name comes from the directory: never a path of its own
+        return GpoTemplate(path=path, gpo_guid=gpo_guid, present=False,
+                           error=f"not a GPO GUID, so no SYSVOL folder is looked up for it: {gpo_guid!r}")
+    try:
+        version = _gpt_ini_version(smbclient, rf"{folder}\GPT.INI", cache)
+        with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
+            data = handle.read(MAX_TEMPLATE_BYTES + 1)
+    except SMBOSError as exc:
+        if exc.errno != _ENOENT:
+            return GpoTemplate(path=path, gpo_guid=gpo_guid, present=False, error=f"{path}: {exc.strerror or exc}")
+        return GpoTemplate(path=path, gpo_guid=gpo_guid, present=False,
+                           gpt_ini_version=_gpt_ini_version_or_none(smbclient, folder, cache))
+    except gpttmpl.GptTmplError as exc:
+        return GpoTemplate(path=path, gpo_guid=gpo_guid, present=False, error=f"GPT.INI is not readable: {exc}")
+    if len(data) > MAX_TEMPLATE_BYTES:
+        return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True,
+                           error=f"{path} is larger than {MAX_TEMPLATE_BYTES} bytes; not read")
+    try:
+        template = gpttmpl.parse(data)
+        age = gpttmpl.minimum_password_age(template)
+    except gpttmpl.GptTmplError as exc:
+        return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, error=f"GptTmpl.inf is not readable: {exc}")
+    return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
+                       newline="CRLF" if template.newline == "\r\n" else "LF", minimum_password_age=age,
+                       content_b64=base64.b64encode(data).decode(), gpt_ini_version=version)
+
+
+def _gpt_ini_version_or_none(smbclient: Any, folder: str, cache: dict[str, Any]) -> int | None:
+    try:
+        return _gpt_ini_version(smbclient, rf"{folder}\GPT.INI", cache)
+    except Exception:  # the version only matters when the file exists and will be rewritten
+        log.debug("GPT.INI not readable in %s", folder, exc_info=True)
+        return None
 
 
 def _gpt_ini_version(smbclient: Any, path: str, cache: dict[str, Any]) -> int | None:

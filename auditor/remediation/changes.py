@@ -23,12 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.ad.dn import dn_key
 from auditor.ad.sd import AceFact
+from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.checks.base import Finding
 from auditor.snapshot.models import utc_now
 
 PLAN_FORMAT = "sspr-auditor-plan"
 SID_PATTERN = r"^S-1-\d+(-\d+){1,15}$"
-GPO_GUID_PATTERN = r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$"
 
 WriterName = Literal["portal", "graph", "ldap", "sysvol"]
 

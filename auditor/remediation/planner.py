@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, gpo_precedence
 from auditor.ad.dn import dn_key
 from auditor.ad.intervals import days_to_interval
 from auditor.ad.rights import RIGHTS_BY_NAME, UNEXPIRE_PASSWORD, WRITEBACK_RIGHTS, Right
@@ -27,6 +27,7 @@ from auditor.ad.sd import canonical_ace, inherited_right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
 from auditor.policy.models import Policy, Scope
+from auditor.portal_fields import METHOD_ALLOWED
 from auditor.remediation.changes import (
     FindingRef,
     GraphAuthorizationChange,
@@ -43,7 +44,7 @@ from auditor.remediation.changes import (
     SysvolPasswordAgeChange,
     Unplanned,
 )
-from auditor.snapshot.directory import DirectoryState, SecuredObject, SysvolState
+from auditor.snapshot.directory import DirectoryState, GpoTemplate, SecuredObject, SysvolState
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.snapshot.store import fingerprint
 from auditor.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
@@ -118,6 +119,10 @@ class _Planner:
 
     def failing_of(self, check: str, target: str | None = None) -> list[Finding]:
         return [f for f in self.failing if f.check == check and (target is None or f.target == target)]
+
+    def failing_key(self, key: str) -> list[Finding]:
+        """Failing findings about one policy key (`sspr.registration.reconfirm_days`): the join by key, never prose."""
+        return [f for f in self.failing if f.policy_location is not None and f.policy_location.key == key]
 
     def value(self, name: str) -> Any:
         section = getattr(self.snapshot, name, None)
@@ -213,13 +218,19 @@ class _Planner:
                            {"questions_to_register": counts.number_to_register,
                             "questions_to_reset": counts.number_to_reset})
         registration = wanted.registration
-        setting_change(self.failing_of("sspr.registration", "register at sign-in"),
+        setting_change(self.failing_key("sspr.registration.require_on_sign_in"),
                        f"require registration at sign-in: {_on(live.registration_required_on_sign_in)} → "
                        f"{_on(registration.require_on_sign_in)}",
                        {"registration_required_on_sign_in": registration.require_on_sign_in})
-        setting_change(self.failing_of("sspr.registration", "reconfirm interval"),
+        setting_change(self.failing_key("sspr.registration.reconfirm_days"),
                        f"days before users reconfirm their methods: {live.reconfirm_days} → "
                        f"{registration.reconfirm_days}", {"reconfirm_days": registration.reconfirm_days})
+        if registration.max_skip_days is not None:
+            skip = ({"skip_registration_allowed": False} if registration.max_skip_days == 0 else
+                    {"skip_registration_max_days": registration.max_skip_days})
+            setting_change(self.failing_key("sspr.registration.max_skip_days"),
+                           f"days users may skip registering: {live.skip_registration_max_days} → "
+                           f"{registration.max_skip_days}", skip)
         notifications = wanted.notifications
         setting_change(self.failing_of("sspr.notify_users"),
                        f"notify users on password reset: {_on(live.notify_users)} → {_on(notifications.notify_users)}",
@@ -268,7 +279,7 @@ class _Planner:
         wanted = sspr.methods.model_dump()
         by_method = {f.target: f for f in findings}
         for method, finding in list(by_method.items()):
-            narrow = [c for c in carrying_configurations(method, methods_policy) if not reaches_everyone(c)]
+            narrow = [c for c in carrying_configurations(method, methods_policy) if not reaches_everyone(c, method)]
             if wanted.get(method) and narrow:
                 # widening a method's targets also widens it for MFA sign-in: never done without being asked
                 del by_method[method]
@@ -330,14 +341,13 @@ class _Planner:
         wanted = self.policy.writeback
         if live is None or wanted is None:
             return
-        plans = [("writeback.enabled", "Entra Connect writeback", "writeback_enabled", wanted.enabled,
-                  live.writeback_supported, "password writeback"),
-                 ("writeback.enabled", "Cloud Sync writeback", "cloud_sync_writeback_enabled", wanted.cloud_sync,
-                  True, "Cloud Sync password writeback"),
-                 ("writeback.unlock", None, "unlock_enabled", wanted.unlock, live.unlock_supported,
-                  "unlock without reset")]
-        for check, target, name, new, supported, label in plans:
-            findings = self.failing_of(check, target)
+        plans = [("writeback.enabled", "writeback_enabled", wanted.enabled, live.writeback_supported,
+                  "password writeback"),
+                 ("writeback.cloud_sync", "cloud_sync_writeback_enabled", wanted.cloud_sync, True,
+                  "Cloud Sync password writeback"),
+                 ("writeback.unlock", "unlock_enabled", wanted.unlock, live.unlock_supported, "unlock without reset")]
+        for key, name, new, supported, label in plans:
+            findings = self.failing_key(key)
             if not findings or new is None:
                 continue
             if new and supported is False:
@@ -443,21 +453,32 @@ class _Planner:
         gpo_findings = [f for f in self.failing_of("ad.gpo.min_password_age") if f.target != state.base_dn]
         if sysvol is None or not gpo_findings:
             return
-        if sysvol.present and sysvol.content_b64 is None:
+        # the GPO to rewrite is the one that wins for domain accounts (None: no GPO sets it, so the
+        # Default Domain Policy gets the setting); a failing finding has no uncertain GPO above the winner
+        outcome = gpo_precedence.domain_password_age(state, sysvol)
+        template: GpoTemplate = sysvol
+        if outcome.winner is not None:
+            found = sysvol.all_templates().get(outcome.winner.applied.gpo.guid.upper())
+            if found is None or found.error is not None:
+                return
+            template = found
+        if template.present and template.content_b64 is None:
             return
-        gpo = next((g for g in state.gpos if g.guid.upper() == sysvol.gpo_guid.upper()), None)
-        gpo_dn = gpo.dn if gpo is not None else f"CN={sysvol.gpo_guid},CN=Policies,CN=System,{state.base_dn}"
-        old_sha = (hashlib.sha256(base64.b64decode(sysvol.content_b64)).hexdigest()
-                   if sysvol.content_b64 is not None else None)
-        name = "the Default Domain Policy" if sysvol.gpo_guid.upper() == DEFAULT_DOMAIN_POLICY_GUID else sysvol.gpo_guid
-        self.add(SysvolPasswordAgeChange, gpo_findings, target=sysvol.path, path=sysvol.path, gpo_guid=sysvol.gpo_guid,
-                 gpo_dn=gpo_dn, summary=f"{name}: [System Access] MinimumPasswordAge {sysvol.minimum_password_age} → "
-                                        f"{limit} (GptTmpl.inf; GPO version bumped)",
-                 setting=SettingChange(name="minimum_password_age", old=sysvol.minimum_password_age, new=limit),
-                 old_content_sha256=old_sha, encoding=sysvol.encoding, newline=sysvol.newline,
+        gpo = next((g for g in state.gpos if g.guid.upper() == template.gpo_guid.upper()), None)
+        gpo_dn = gpo.dn if gpo is not None else f"CN={template.gpo_guid},CN=Policies,CN=System,{state.base_dn}"
+        old_sha = (hashlib.sha256(base64.b64decode(template.content_b64)).hexdigest()
+                   if template.content_b64 is not None else None)
+        name = ("the Default Domain Policy" if template.gpo_guid.upper() == DEFAULT_DOMAIN_POLICY_GUID else
+                f"{gpo.display_name if gpo is not None and gpo.display_name else 'GPO'} {template.gpo_guid}")
+        self.add(SysvolPasswordAgeChange, gpo_findings, target=template.path, path=template.path,
+                 gpo_guid=template.gpo_guid, gpo_dn=gpo_dn,
+                 summary=f"{name}: [System Access] MinimumPasswordAge {template.minimum_password_age} → "
+                         f"{limit} (GptTmpl.inf; GPO version bumped)",
+                 setting=SettingChange(name="minimum_password_age", old=template.minimum_password_age, new=limit),
+                 old_content_sha256=old_sha, encoding=template.encoding, newline=template.newline,
                  depends_on=self.depends("sysvol", "directory"),
                  note="rollback restores the file byte for byte but moves the GPO version forward again, so DCs "
-                      "apply the restored setting" if sysvol.present else
+                      "apply the restored setting" if template.present else
                  "the GPO has no GptTmpl.inf: the plan creates one (UTF-16LE, as Windows writes it)")
 
 
@@ -490,6 +511,11 @@ def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState |
         return solution
     old_legacy = {m: (getattr(legacy, m) if legacy is not None else None) for m in wanted}
     new_legacy = dict(old_legacy)
+    disallowed = set(legacy.not_allowed) if legacy is not None else set()
+
+    def usable(toggles: dict[str, Any]) -> dict[str, Any]:
+        """The toggles as SSPR sees them: a method the portal does not allow is off whatever its toggle."""
+        return {m: (v and m not in disallowed) for m, v in toggles.items()}
     old_configs = {c.id: {"state": c.state, "is_office_phone_allowed": c.is_office_phone_allowed}
                    for c in methods_policy.configurations}
     configs = {k: dict(v) for k, v in old_configs.items()}
@@ -516,7 +542,7 @@ def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState |
         if not on and (uses_legacy or method == QUESTIONS) and new_legacy[method]:
             new_legacy[method] = False
     for method, on in wanted.items():
-        if not on or offered(method, state, new_legacy, configs):
+        if not on or offered(method, state, usable(new_legacy), configs):
             continue
         if (uses_legacy or method == QUESTIONS) and legacy is not None:
             new_legacy[method] = True
@@ -533,7 +559,11 @@ def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState |
         if legacy is None and legacy_governs and not (on and policy_offers):
             solution.unresolved[method] = ("the legacy SSPR policy (portal API) was not read, so its method "
                                            "toggles cannot be planned: collect with --portal")
-        elif offered(method, state, new_legacy, configs) != on:
+        elif offered(method, state, usable(new_legacy), configs) != on and method in disallowed and on:
+            solution.unresolved[method] = (
+                f"the portal reports {METHOD_ALLOWED[method]} = false: the tenant may not offer {method} through the "
+                "legacy SSPR policy, and no writer changes what it allows")
+        elif offered(method, state, usable(new_legacy), configs) != on:
             missing = [c for c in METHOD_CONFIGS[method] if c not in configs]
             solution.unresolved[method] = (
                 f"no setting makes {method} {'offered' if on else 'not offered'} without breaking another method "
@@ -587,7 +617,8 @@ def _why_manual(finding: Finding) -> str:
     for prefix in (finding.check, finding.check.split(".", 1)[0]):
         if prefix in WHY_MANUAL:
             return WHY_MANUAL[prefix]
-    if finding.check == "ad.acl.writeback_rights" and "does not exist" in (finding.reason or ""):
+    key = finding.policy_location.key if finding.policy_location else None
+    if finding.check == "ad.acl.writeback_rights" and key == "directory.target_ous":
         return "the target OU does not exist: create it or correct directory.target_ous"
     return DEFAULT_WHY
 

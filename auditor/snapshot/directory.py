@@ -102,6 +102,8 @@ class GpoLink(Model):
     container: str = Field(description="DN of the domain head or OU whose gPLink names the GPO")
     enabled: bool = Field(True, description="False when the link is disabled (gPLink option bit 1)")
     enforced: bool = Field(False, description="gPLink option bit 2")
+    order: int = Field(1, description="Link order in the container as the GPMC shows it: 1 wins over 2 "
+                                      "(the last gPLink entry is link order 1)")
     holds_computers: bool | None = Field(
         None, description="Member computers (domain controllers excluded) lie below the container; None = not read"
     )
@@ -116,6 +118,7 @@ class GroupPolicy(Model):
     linked_to_domain: bool = False
     flags: int | None = Field(None, description="0 enabled, 1 user settings off, 2 computer settings off, 3 both")
     links: list[GpoLink] = Field(default_factory=list, description="Where the GPO is linked: domain head and OUs")
+    wmi_filter: str | None = Field(None, description="gPCWQLFilter: the WMI filter the GPO is bound to, if any")
 
     @property
     def computer_settings_enabled(self) -> bool:
@@ -150,6 +153,10 @@ class DirectoryState(Model):
         True, description="False when the Password Settings Container was not visible to the bind account"
     )
     gpos: list[GroupPolicy] = Field(default_factory=list)
+    blocks_inheritance: list[str] | None = Field(
+        None, description="OUs whose gPOptions blocks inheritance (bit 1); None in snapshots that did not read it")
+    member_computers: dict[str, int] | None = Field(
+        None, description="Container DN → member computers (not DCs) directly in it; None: not read")
 
     @property
     def min_pwd_age_days(self) -> int | None:
@@ -179,8 +186,8 @@ class DirectoryState(Model):
         return {dn_key(p.dn): p for p in self.password_settings}
 
 
-class SysvolState(Model):
-    """The Default Domain Policy's security template as read from SYSVOL."""
+class GpoTemplate(Model):
+    """One GPO's security template (GptTmpl.inf) as read from SYSVOL."""
 
     path: str = Field(description="UNC path of GptTmpl.inf")
     gpo_guid: str
@@ -190,3 +197,20 @@ class SysvolState(Model):
     minimum_password_age: int | None = Field(None, description="[System Access] MinimumPasswordAge, days")
     content_b64: str | None = Field(None, description="The file as read, base64 (for a later rewrite)")
     gpt_ini_version: int | None = Field(None, description="GPT.INI [General] Version")
+    error: str | None = Field(None, description="Why this GPO's template could not be read (then nothing is known)")
+
+
+class SysvolState(GpoTemplate):
+    """The Default Domain Policy's security template, and those of the other GPOs linked in the domain.
+
+    `templates` holds every linked GPO other than the Default Domain Policy (each may carry its own
+    error); a GPO linked to the domain head that is missing from it was not read.
+    """
+
+    templates: list[GpoTemplate] = Field(default_factory=list)
+
+    def all_templates(self) -> dict[str, GpoTemplate]:
+        """GPO GUID (upper case) → its template, the Default Domain Policy included."""
+        out: dict[str, GpoTemplate] = {t.gpo_guid.upper(): t for t in self.templates}
+        out[self.gpo_guid.upper()] = self
+        return out

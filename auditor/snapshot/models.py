@@ -71,6 +71,9 @@ class MethodConfiguration(Model):
         default_factory=list, description="includeTargets[].id: group ids, or `all_users`; empty = nobody")
     exclude_target_ids: list[str] = Field(default_factory=list, description="excludeTargets[].id: group ids")
     is_office_phone_allowed: bool | None = None
+    passwordless_only_target_ids: list[str] = Field(
+        default_factory=list, description="Authenticator includeTargets whose authenticationMode is deviceBasedPush "
+                                          "(passwordless only): no push notification for them")
 
 
 class MethodsPolicyState(Model):
@@ -110,6 +113,12 @@ class SsprPolicyState(Model):
     notify_admins: bool | None = None
     customize_helpdesk: bool | None = None
     helpdesk_email_or_url: str | None = None
+    not_allowed: list[str] = Field(default_factory=list,
+                                   description="Methods whose *OptionAllowed is false: the tenant may not offer them")
+    skip_registration_allowed: bool | None = Field(None, description="skipRegistrationAllowed: users may dismiss "
+                                                                     "the registration prompt")
+    skip_registration_max_days: int | None = Field(None, description="skipRegistrationMaxAllowedDays")
+    registration_ca_policies: int | None = Field(None, description="How many registrationConditionalAccessPolicies")
 
 
 class OnPremisesWritebackState(Model):

@@ -76,6 +76,7 @@ def drifted_snapshot(target_ou: str = SALES, user_name: str = "Nora Quinn", pso_
         gpos=[gpo(DEFAULT_DOMAIN_POLICY_GUID, "Default Domain Policy", GpoLink(container=BASE, holds_computers=True)),
               gpo(SIGN_IN_GUID, gpo_name, GpoLink(container=STAFF, holds_computers=False),
                   GpoLink(container=WORKSTATIONS, enabled=False, holds_computers=True))],
+        member_computers={WORKSTATIONS: 3}, blocks_inheritance=[],
     )
     values = [GpoRegistryValue(DEFAULT_DOMAIN_POLICY_GUID, "Default Domain Policy", True, None, (BASE,)),
               GpoRegistryValue(SIGN_IN_GUID, gpo_name, False, 1)]

@@ -178,7 +178,8 @@ def test_export_command_exits_1_and_explains_when_the_state_breaks_a_rule(tmp_pa
 
 
 def test_cloud_sync_and_strings_round_trip_through_yaml(tmp_path: Path) -> None:
-    onprem = OnPremisesWritebackState(writeback_enabled=True, cloud_sync_writeback_enabled=True, unlock_enabled=False)
+    onprem = OnPremisesWritebackState(writeback_enabled=True, writeback_supported=True,
+                                      cloud_sync_writeback_enabled=True, unlock_enabled=False)
     sspr = compliant_sspr().model_copy(update={
         "customize_helpdesk": True, "helpdesk_email_or_url": "https://help.example/#reset:now&x='y'",
         "enablement": "selected", "group_ids": [], "group_name": "Pilot: #1 'SSPR' - yes"})

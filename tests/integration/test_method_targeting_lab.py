@@ -1,11 +1,11 @@
 """Method targeting and the post-deadline methods policy, read over HTTP by the real msgraph-sdk from the
 lab emulator (issue 13, wrong verdicts 1 and 2).
 
-The tenant is the baseline scenario with the traps Microsoft's documented shapes allow
+The tenant is the shipped `traps` scenario (the baseline tenant with the traps Microsoft's documented shapes allow
 (learn.microsoft.com/graph/api/resources/authenticationmethodtarget; how-to-authentication-methods-manage):
 `policyMigrationState: null` (a tenant created after 30 September 2025), Email enabled for a pilot group
 only, Sms enabled with `includeTargets: []` (nobody) and Voice off, and Microsoft Authenticator for
-`all_users` with an `excludeTargets` group that holds in-scope users. Each of these was a `pass` (or, for
+`all_users` with an `excludeTargets` group that holds in-scope users). Each of these was a `pass` (or, for
 the null state, an `unknown`) before targets were evaluated.
 """
 
@@ -26,40 +26,20 @@ from auditor.remediation.planner import make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
-SCENARIO = ROOT / "auditor" / "lab" / "scenarios" / "baseline.yaml"
+SCENARIO = ROOT / "auditor" / "lab" / "scenarios" / "traps.yaml"
 PILOT, CONTRACTORS = "5b0c7a8e-1f2d-4c3b-9a8e-0d1c2b3a4f50", "6c1d8b9f-2a3e-4d4c-8b9f-1e2d3c4b5a61"
 
 
-def group(group_id: str, name: str) -> dict[str, Any]:
-    return {"id": group_id, "displayName": name, "description": name, "mailEnabled": False, "mailNickname": name,
-            "securityEnabled": True, "groupTypes": [], "createdDateTime": "2025-10-01T09:00:00Z"}
-
-
 def targeted_tenant(tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
+    """The shipped `traps` tenant, cloud only (no Samba needed), and who is in its two groups."""
     data = YAML(typ="safe", pure=True).load(SCENARIO.read_text())
-    data.pop("lab_domain_users", None)  # cloud only: no Samba needed
-    data["name"] = "targeted"
+    data.pop("lab_domain_users", None)
     members = [u["id"] for u in scenario_from_mapping(copy.deepcopy(data)).users
                if u.get("accountEnabled") and u.get("userType") == "Member"]
-    pilot, contractors = members[:3], members[3:5]
-    policy = data["authentication_methods_policy"]
-    policy["policyMigrationState"] = None
-    for config in policy["authenticationMethodConfigurations"]:
-        if config["id"] == "Email":
-            config["includeTargets"] = [{"targetType": "group", "id": PILOT, "isRegistrationRequired": False}]
-        elif config["id"] == "Sms":
-            config["includeTargets"] = []
-        elif config["id"] == "Voice":
-            config["state"] = "disabled"
-        elif config["id"] == "MicrosoftAuthenticator":
-            config["excludeTargets"] = [{"targetType": "group", "id": CONTRACTORS}]
-        elif config["id"] == "SoftwareOath":
-            config["state"] = "disabled"
-    data["groups"] = [group(PILOT, "SSPR-Email-Pilot"), group(CONTRACTORS, "Contractors")]
-    data["group_members"] = {PILOT: pilot, CONTRACTORS: contractors}
     path = tmp_path / "targeted.yaml"
     YAML(typ="safe", pure=True).dump(data, path)
-    return path, {"pilot": pilot, "contractors": contractors, "members": members}
+    groups = data["group_members"]
+    return path, {"pilot": groups[PILOT], "contractors": groups[CONTRACTORS], "members": members}
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,18 @@ def test_lab_baseline_passes_with_the_domain(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_lab_traps_fails_exactly_on_the_traps(tmp_path: Path) -> None:
+    """The shipped `traps` tenant and domain (issue 13): every planted trap is a fail, nothing else is."""
+    result = run("check", str(BASELINE), "--lab", "traps", "--out", str(tmp_path), "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((tmp_path / "sspr-audit.json").read_text())
+    failing = sorted({f["check"] for f in report["findings"] if f["status"] == "fail"})
+    assert failing == ["ad.gpo.min_password_age", "client.sign_in_reset", "sspr.methods", "sspr.methods_available"]
+    assert not [f for f in report["findings"] if f["status"] == "unknown"]
+    gpo = next(f for f in report["findings"] if f["check"] == "ad.gpo.min_password_age" and f["status"] == "fail")
+    assert gpo["target"].startswith("Password hardening {")
+
+
 def test_collect_with_the_policy_then_check_offline(tmp_path: Path) -> None:
     snap = tmp_path / "snap.json"
     collected = run("collect", "--lab", "demo", "--policy", str(BASELINE), "--out", str(snap))

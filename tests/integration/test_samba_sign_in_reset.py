@@ -87,7 +87,8 @@ def test_baseline_passes_from_the_gpo_linked_to_the_workstations(baseline_dc: Sa
     assert not found["Default Domain Controllers Policy"].linked
     finding = sign_in_reset(snapshot)
     assert finding.status == Status.passed, finding.reason
-    assert finding.actual == {"enabled_by": ["Group Policy"], "not_read": []}
+    assert finding.actual == {"enabled_by": ["Group Policy"], "not_read": [],
+                              "computers": {"on": 6, "off": 0, "unknown": 0}}
 
 
 def test_demo_fails_and_names_the_gpo_linked_where_no_computer_is(demo_dc: SambaDC) -> None:
@@ -136,12 +137,16 @@ def test_hand_fixes_move_the_check_as_windows_would(demo_dc: SambaDC) -> None:
     assert values(snapshot_of(demo_dc))[domain_seed.SIGN_IN_GPO].value == 0
     assert sign_in_reset(snapshot_of(demo_dc)).status == Status.failed
 
-    # a linked GPO whose file is broken: its value cannot be known, so neither can the check's
+    # a linked GPO whose file is broken ranks below the enforced one that says 0: the verdict stands
     workstation = guid_of(snapshot_of(demo_dc), domain_seed.WORKSTATION_GPO)
     write_machine_policy(demo_dc, workstation, b"PReg\x01\x00\x00\x00[\x00oops")
     broken = snapshot_of(demo_dc)
     assert "not a readable Registry.pol" in (values(broken)[domain_seed.WORKSTATION_GPO].error or "")
     finding = sign_in_reset(broken)
+    assert finding.status == Status.failed and "(enforced, link order" in (finding.reason or "")
+    # without the enforced link the broken GPO is the top of the list: its value cannot be known, nor the check's
+    demo_dc.samba_tool("gpo", "dellink", WORKSTATIONS, guid)
+    finding = sign_in_reset(snapshot_of(demo_dc))
     assert finding.status == Status.unknown and domain_seed.WORKSTATION_GPO in (finding.reason or "")
 
     # the admin sets it in the workstation GPO instead: on again

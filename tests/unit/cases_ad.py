@@ -20,6 +20,7 @@ from auditor.policy.models import Policy
 from auditor.snapshot.directory import (
     DirectoryState,
     DirectoryUser,
+    GpoLink,
     GroupPolicy,
     GroupRef,
     PasswordSettings,
@@ -115,7 +116,7 @@ def compliant_directory(**overrides: Any) -> DirectoryState:
         ],
         "gpos": [GroupPolicy(dn=f"CN={DEFAULT_DOMAIN_POLICY_GUID},CN=Policies,CN=System,{BASE}",
                              guid=DEFAULT_DOMAIN_POLICY_GUID, display_name="Default Domain Policy",
-                             version_number=2, linked_to_domain=True)],
+                             version_number=2, linked_to_domain=True, links=[GpoLink(container=BASE)])],
     }
     values.update(overrides)
     return DirectoryState(**values)

@@ -36,7 +36,8 @@ def compliant_sspr() -> SsprPolicyState:
         enablement="all", methods_required=2, mobile_app_notification=True, mobile_app_code=True, email=True,
         mobile_phone=True, office_phone=False, security_questions=False, questions_to_register=3,
         questions_to_reset=3, registration_required_on_sign_in=True, reconfirm_days=180, notify_users=True,
-        notify_admins=True, customize_helpdesk=False, helpdesk_email_or_url=None,
+        notify_admins=True, customize_helpdesk=False, helpdesk_email_or_url=None, skip_registration_allowed=True,
+        skip_registration_max_days=7, registration_ca_policies=0,
     )
 
 

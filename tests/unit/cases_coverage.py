@@ -31,7 +31,10 @@ from auditor.snapshot.coverage import (
     SubscribedSkusState,
     UserRow,
 )
+from auditor.snapshot.directory import DirectoryState
 from auditor.snapshot.models import Section, Snapshot, SsprPolicyState
+from tests.unit.cases_ad import BASE as AD_BASE
+from tests.unit.cases_ad import compliant_directory
 
 from .cases_cloud import baseline_policy, compliant_snapshot, compliant_sspr
 
@@ -166,7 +169,9 @@ CASES: dict[str, dict[str, Case]] = {
         "fail": _ok(lambda: coverage_snapshot(
             intune_sign_in_reset=Section[IntuneSignInResetState].ok("graph:test", intune("0")),
             gpo_sign_in_reset=Section[GpoSignInResetState].ok("smb:test", GpoSignInResetState(
-                gpos_read=2, values=[GpoRegistryValue("31b2f340-016d-11d2-945f-00c04fb984f9",
-                                                      "Default Domain Policy", True, None)])))),
+                gpos_read=2, values=[GpoRegistryValue("{31B2F340-016D-11D2-945F-00C04FB984F9}",
+                                                      "Default Domain Policy", True, None)])),
+            directory=Section[DirectoryState].ok("ldaps://test", compliant_directory(
+                member_computers={f"OU=Workstations,{AD_BASE}": 4}, blocks_inheritance=[])))),
     },
 }

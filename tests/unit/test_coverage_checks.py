@@ -271,14 +271,25 @@ def test_on_premises_off_and_short_lockout() -> None:
 # --- client.sign_in_reset ----------------------------------------------------------------------------
 
 
-def gpo(value: int | None, linked: bool = True) -> Section[GpoSignInResetState]:
-    values = [GpoRegistryValue("31b2f340-016d-11d2-945f-00c04fb984f9", "Workstations", linked, value)]
-    return Section[GpoSignInResetState].ok("smb:test", GpoSignInResetState(gpos_read=1, values=values))
+def gpo(value: int | None, linked: bool = True) -> dict[str, Any]:
+    """The GPO sections: one GPO setting `value`, linked (or not) to the OU holding the member computers."""
+    from auditor.snapshot.directory import DirectoryState, GpoLink, GroupPolicy
+    from tests.unit.cases_ad import BASE, compliant_directory
+
+    guid, where = "{F99FD350-CB8B-54E4-A5CE-4AF8C2B2227E}", f"OU=Workstations,{BASE}"
+    values = [GpoRegistryValue(guid, "Workstations", linked, value, (where,) if linked else ())]
+    state = compliant_directory(gpos=[GroupPolicy(dn=f"CN={guid},CN=Policies,CN=System,{BASE}", guid=guid,
+                                                  display_name="Workstations",
+                                                  links=[GpoLink(container=where)] if linked else [])],
+                                member_computers={where: 2}, blocks_inheritance=[])
+    return {"gpo_sign_in_reset": Section[GpoSignInResetState].ok("smb:test", GpoSignInResetState(gpos_read=1,
+                                                                                                 values=values)),
+            "directory": Section[DirectoryState].ok("ldaps://test", state)}
 
 
 def test_sign_in_reset_passes_from_either_source() -> None:
     snapshot = coverage_snapshot(intune_sign_in_reset=Section.failed("graph:test", "HTTP 403: denied"),
-                                 gpo_sign_in_reset=gpo(1))
+                                 **gpo(1))
     finding = one("client.sign_in_reset", baseline_policy(), snapshot)
     assert finding.status == Status.passed and finding.actual["enabled_by"] == ["Group Policy"]
 
@@ -291,14 +302,14 @@ def test_sign_in_reset_is_unknown_while_a_source_is_unread() -> None:
 
 def test_an_unlinked_gpo_does_not_count() -> None:
     snapshot = coverage_snapshot(intune_sign_in_reset=Section[IntuneSignInResetState].ok("graph:test", intune(None)),
-                                 gpo_sign_in_reset=gpo(1, linked=False))
+                                 **gpo(1, linked=False))
     assert one("client.sign_in_reset", baseline_policy(), snapshot).status == Status.failed
 
 
 def test_policy_wanting_the_link_off() -> None:
     policy = policy_with(client={"sign_in_reset": False})
     snapshot = coverage_snapshot(intune_sign_in_reset=Section[IntuneSignInResetState].ok("graph:test", intune("0")),
-                                 gpo_sign_in_reset=gpo(None))
+                                 **gpo(None))
     assert one("client.sign_in_reset", policy, snapshot).status == Status.passed
     assert one("client.sign_in_reset", policy, coverage_snapshot()).status == Status.failed
 

@@ -55,3 +55,28 @@ def test_an_empty_portal_group_name_is_resolved_by_id() -> None:
 
     assert group_finding([PILOT]).status == Status.passed
     assert group_finding(["00000000-0000-0000-0000-0000000000aa"]).status == Status.failed
+
+
+def test_a_passwordless_only_authenticator_target_offers_no_notification() -> None:
+    """authenticationMode deviceBasedPush is "passwordless only" (microsoftauthenticatorauthenticationmethodtarget):
+    counted as no app notification for SSPR, while the app code still reaches everyone."""
+    from auditor.checks.base import Status
+    from auditor.checks.registry import all_checks, run_check
+    from auditor.readers.graph import _method_configuration
+    from auditor.snapshot.models import Section
+    from tests.unit.cases_cloud import compliant_methods
+    from tests.unit.cases_coverage import coverage_snapshot
+
+    config = _method_configuration({
+        "id": "MicrosoftAuthenticator", "state": "enabled", "excludeTargets": [],
+        "includeTargets": [{"targetType": "group", "id": "all_users", "authenticationMode": "deviceBasedPush"}]})
+    assert config.passwordless_only_target_ids == ["all_users"]
+    methods = compliant_methods()
+    methods = methods.model_copy(update={"configurations": [
+        config if c.id == "MicrosoftAuthenticator" else c for c in methods.configurations]})
+    check = next(c for c in all_checks() if c.spec.id == "sspr.methods")
+    findings = {f.target: f for f in run_check(check, baseline_policy(), coverage_snapshot(
+        methods_policy=Section.ok("graph:test", methods)))}
+    assert findings["mobile_app_notification"].status == Status.failed  # a pass before the mode was read
+    assert "passwordless only" in (findings["mobile_app_notification"].reason or "")
+    assert findings["mobile_app_code"].status == Status.passed

@@ -1,18 +1,27 @@
-"""client.sign_in_reset: Windows shows "Reset password" on the sign-in screen (Group Policy or Intune)."""
+"""client.sign_in_reset: Windows shows "Reset password" on the sign-in screen (Group Policy or Intune).
+
+Group Policy is judged per member computer: in each container holding computers, the GPO that wins by
+precedence (enforced links, link order, block inheritance, disabled links and GPO status; see
+`auditor.gpo_precedence`) decides. Wanting it on passes when Intune turns it on or when every member
+computer gets 1; a computer left without it is a failure, not a footnote.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import gpo_precedence
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
+from auditor.snapshot.directory import DirectoryState, GroupPolicy
 
 SPEC = CheckSpec(
     id="client.sign_in_reset",
     title="Windows devices offer password reset on the sign-in screen",
     severity=Severity.low,
     policy_key="client.sign_in_reset",
-    sections=("intune_sign_in_reset", "gpo_sign_in_reset"),
+    sections=("intune_sign_in_reset", "gpo_sign_in_reset", "directory"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-windows",
         "https://learn.microsoft.com/windows/client-management/mdm/policy-csp-authentication#allowaadpasswordreset",
@@ -30,67 +39,122 @@ def evaluate(ctx: Context) -> list[Finding]:
     client = ctx.policy.client
     assert client is not None
     wanted = client.sign_in_reset
-    sources: dict[str, bool | None] = {}  # source → True (on), False (read, not on), None (unreadable)
     evidence: list[Evidence] = []
     reasons: list[str] = []
+    intune_on: bool | None = None
     intune = _readable(ctx, "intune_sign_in_reset", reasons, evidence)
     if intune is not None:
-        values = [s.value for s in intune.settings]
         evidence.append(Evidence(source=ctx.source("intune_sign_in_reset"), field="omaSettings[AllowAadPasswordReset]",
                                  value={s.display_name: s.value for s in intune.settings}))
-        sources["Intune"] = any(_on(v) for v in values)
+        intune_on = any(_on(s.value) for s in intune.settings)
     gpo = _readable(ctx, "gpo_sign_in_reset", reasons, evidence)
-    notes: list[str] = []
-    if gpo is not None:
-        sources["Group Policy"], notes = _group_policy(ctx, gpo, reasons, evidence)
-    enabled_by = [name for name, on in sources.items() if on]
-    unread = [name for name in ("Intune", "Group Policy") if sources.get(name) is None]
+    directory = _readable(ctx, "directory", reasons, evidence) if gpo is not None else None
+    group = _group_policy(ctx, directory, gpo, reasons, evidence) if directory is not None else None
+    enabled_by = (["Intune"] if intune_on else []) + (["Group Policy"] if group and group.all_on else [])
+    unread = [name for name, read in (("Intune", intune_on is not None), ("Group Policy", group is not None))
+              if not read]
     actual: Any = {"enabled_by": enabled_by, "not_read": unread}
+    if group is not None:
+        actual["computers"] = {"on": group.on, "off": group.off, "unknown": group.unknown}
+    notes = group.notes if group else []
     if wanted:
         if enabled_by:
-            return [ctx.result(Status.passed, target="sign-in screen", expected=True, actual=actual,
-                               evidence=evidence)]
-        if not unread:
-            return [ctx.result(Status.failed, target="sign-in screen", expected=True, actual=actual,
-                               evidence=evidence, reason="neither an Intune profile nor a linked GPO turns on the "
-                                                         "reset link on the Windows sign-in screen" + _also(notes))]
+            partial = group is not None and not group.all_on and group.off
+            return [ctx.result(Status.passed, target="sign-in screen", expected=True, actual=actual, evidence=evidence,
+                               reason=f"Intune turns it on; Group Policy leaves {group.off} domain computer(s) without "
+                                      "it, which the Intune profile must reach" if partial and group else None)]
+        if intune_on is False and group is not None and (group.off or not group.computers_seen):
+            what = (f"Group Policy leaves {group.off} of {group.total} member computer(s) without it: "
+                    + "; ".join(group.off_where) if group.off else "the domain has no member computer for a GPO "
+                    "to reach")
+            return [ctx.result(Status.failed, target="sign-in screen", expected=True, actual=actual, evidence=evidence,
+                               reason="no Intune profile turns on the reset link on the Windows sign-in screen, and "
+                                      + what + _also(notes))]
     else:
-        if enabled_by:
+        if intune_on or (group is not None and group.on):
+            by = (["Intune"] if intune_on else []) + ([f"Group Policy ({group.on} computer(s))"]
+                                                       if group is not None and group.on else [])
             return [ctx.result(Status.failed, target="sign-in screen", expected=False, actual=actual,
-                               evidence=evidence, reason=f"{' and '.join(enabled_by)} turn(s) the reset link on, "
+                               evidence=evidence, reason=f"{' and '.join(by)} turn(s) the reset link on, "
                                                          "the policy wants it off")]
-        if not unread:
+        if intune_on is False and group is not None and not group.unknown:
             return [ctx.result(Status.passed, target="sign-in screen", expected=False, actual=actual,
                                evidence=evidence)]
+    if group is not None and group.unknown:
+        reasons.append(f"for {group.unknown} member computer(s) the winning GPO is not certain: "
+                       + "; ".join(group.unknown_where))
     return [ctx.result(Status.unknown, target="sign-in screen", expected=wanted, actual=actual, evidence=evidence,
                        reason="the setting could come from a source that could not be read: " + "; ".join(reasons)
                        + _also(notes))]
 
 
-def _group_policy(ctx: Context, gpo: GpoSignInResetState, reasons: list[str],
-                  evidence: list[Evidence]) -> tuple[bool | None, list[str]]:
-    """True when a GPO linked to computers sets AllowPasswordReset = 1; None when a linked GPO's file
-    could not be read and none turns it on (then the GPOs cannot be counted as off either)."""
+@dataclass
+class _GroupPolicy:
+    """Member computers by the AllowPasswordReset value that wins for them."""
+
+    on: int = 0
+    off: int = 0
+    unknown: int = 0
+    off_where: list[str] = field(default_factory=list)
+    unknown_where: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    computers_seen: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.on + self.off + self.unknown
+
+    @property
+    def all_on(self) -> bool:
+        return self.computers_seen and not self.off and not self.unknown
+
+
+def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState, reasons: list[str],
+                  evidence: list[Evidence]) -> _GroupPolicy | None:
+    """Per container of member computers, the AllowPasswordReset of the GPO that wins there by precedence
+    (`auditor.gpo_precedence`); None when the snapshot did not record where the computers are."""
+    if state.member_computers is None:
+        reasons.append("this snapshot did not record where the member computers are; collect it again")
+        return None
+    by_guid = {v.gpo_guid.upper(): v for v in gpo.values}
+
+    def read(policy: GroupPolicy) -> tuple[Any, str | None]:
+        value = by_guid.get(policy.guid.upper())
+        if value is None:
+            return None, "its Registry.pol was not read"
+        return value.value, value.error
+
+    out = _GroupPolicy(computers_seen=any(state.member_computers.values()))
     source = ctx.source("gpo_sign_in_reset")
-    linked = [v for v in gpo.values if v.linked]
-    evidence.append(Evidence(source=source, field=r"Machine\Registry.pol or Preferences\Registry\Registry.xml: "
-                                   r"AzureADAccount\AllowPasswordReset",
-                             value={_name(v): v.value for v in linked if v.error is None}))
+    winners: dict[str, Any] = {}
+    for place in gpo_precedence.computer_setting(state, read):
+        possible = place.outcome.possible_values()
+        winner = place.outcome.winner
+        said = f"{winner.applied.describe()} sets {winner.value}" if winner else "no GPO sets it"
+        winners[place.container] = {"computers": place.computers, "winner": said,
+                                    "not certain": gpo_precedence.describe_uncertain(place.outcome)}
+        if possible is None or len({p == 1 for p in possible}) > 1:
+            out.unknown += place.computers
+            out.unknown_where.append(f"{place.container}: " + "; ".join(gpo_precedence.describe_uncertain(
+                place.outcome)))
+        elif possible[0] == 1:
+            out.on += place.computers
+        else:
+            out.off += place.computers
+            out.off_where.append(f"{place.container} ({place.computers}: {said})")
+    evidence.append(Evidence(source=source, field=r"AllowPasswordReset that wins per container of member computers "
+                                                  r"(Machine\Registry.pol or Preferences\Registry\Registry.xml)",
+                             value=winners))
     for v in gpo.values:
         if v.linked_to:
             evidence.append(Evidence(source=v.gpo_guid, field="linked to (computers below)", value=list(v.linked_to)))
-    unreadable = [v for v in linked if v.error is not None]
-    for v in unreadable:
-        evidence.append(Evidence(source=v.gpo_guid, field=r"Machine\Registry.pol", value=v.error))
-    notes = [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU holding "
-             "computers" for v in gpo.values if not v.linked and v.value is not None and v.error is None]
-    if any(v.value == 1 for v in linked if v.error is None):
-        return True, notes
-    if unreadable:
-        reasons.append("the Registry.pol of linked GPO(s) could not be read: "
-                       + "; ".join(f"{_name(v)}: {v.error}" for v in unreadable))
-        return None, notes
-    return False, notes
+        if v.error is not None and v.linked:
+            evidence.append(Evidence(source=v.gpo_guid, field=r"Machine\Registry.pol", value=v.error))
+    evidence.append(Evidence(source="auditor.gpo_precedence", field="not evaluated",
+                             value=gpo_precedence.NOT_EVALUATED))
+    out.notes = [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU "
+                 "holding computers" for v in gpo.values if not v.linked and v.value is not None and v.error is None]
+    return out
 
 
 def _name(value: GpoRegistryValue) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
 from auditor.coverage import folded
 from auditor.method_reach import Audience, method_reach
+from auditor.portal_fields import METHOD_ALLOWED
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 from auditor.sspr_methods import (
     LEGACY_METHOD_FIELDS,
@@ -82,6 +83,8 @@ def _method_finding(
     if uses_legacy(method, state) and readable_legacy is not None:
         evidence.append(Evidence(source=ctx.source("sspr_policy"), field=LEGACY_METHOD_FIELDS[method],
                                  value=bool(getattr(readable_legacy, method))))
+        if method in readable_legacy.not_allowed:
+            evidence.append(Evidence(source=ctx.source("sspr_policy"), field=METHOD_ALLOWED[method], value=False))
     found = method_reach(method, state, readable_legacy, methods_policy, audience)
     if isinstance(legacy, Unreadable) and uses_legacy(method, state) and not found.everyone:
         # only a legacy "on" could change the verdict, and we cannot see it

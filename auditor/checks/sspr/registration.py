@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.snapshot.models import SsprPolicyState
 
 SPEC = CheckSpec(
     id="sspr.registration",
@@ -24,7 +25,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     live = ctx.section("sspr_policy")
     source = ctx.source("sspr_policy")
     wanted = sspr.registration
-    return [
+    findings = [
         ctx.compare(wanted.require_on_sign_in, live.registration_required_on_sign_in,
                     [Evidence(source=source, field="registrationRequiredOnSignIn",
                               value=live.registration_required_on_sign_in)],
@@ -35,3 +36,28 @@ def evaluate(ctx: Context) -> list[Finding]:
                     target="reconfirm interval", key="sspr.registration.reconfirm_days",
                     what="the reconfirmation interval in days"),
     ]
+    if wanted.max_skip_days is not None and wanted.require_on_sign_in:
+        findings.append(_skip(ctx, wanted.max_skip_days, live, source))
+    return findings
+
+
+def _skip(ctx: Context, limit: int, live: SsprPolicyState, source: str) -> Finding:
+    """Skipping the registration prompt undermines "require users to register when signing in": judge how long."""
+    evidence = [Evidence(source=source, field="skipRegistrationAllowed", value=live.skip_registration_allowed),
+                Evidence(source=source, field="skipRegistrationMaxAllowedDays", value=live.skip_registration_max_days),
+                Evidence(source=source, field="registrationConditionalAccessPolicies (count)",
+                         value=live.registration_ca_policies)]
+    common = {"target": "skip registration", "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
+              "evidence": evidence}
+    if live.skip_registration_allowed is None:
+        return ctx.result(Status.unknown, reason="the portal returned no skipRegistrationAllowed", **common)
+    if live.skip_registration_allowed is False:
+        return ctx.result(Status.passed, actual=0, **common)
+    days = live.skip_registration_max_days
+    if days is None:
+        return ctx.result(Status.unknown, reason="skipping is allowed but the portal returned no "
+                                                 "skipRegistrationMaxAllowedDays", **common)
+    if days <= limit:
+        return ctx.result(Status.passed, actual=days, **common)
+    return ctx.result(Status.failed, actual=days, reason=f"users may dismiss the registration prompt for up to {days} "
+                      f"day(s), so they can reach their first reset unregistered; the policy allows {limit}", **common)

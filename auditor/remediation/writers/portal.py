@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from auditor.portal_fields import ENABLEMENT_CODE, ONPREM_FIELDS, ONPREM_WRITABLE, SSPR_FIELDS
 from auditor.readers.portal import (
     ONPREM_PATH,
     SSPR_PATH,
@@ -25,38 +26,11 @@ from auditor.remediation.writers.base import Observation, Writer, classify
 if TYPE_CHECKING:
     from auditor.remediation.apply import BackupObject
 
-# snapshot field → portal field (the inverse of auditor.readers.portal)
-SSPR_FIELDS: dict[str, str] = {
-    "enablement": "enablementType",
-    "group_ids": "passwordResetEnabledGroupIds",
-    "group_name": "passwordResetEnabledGroupName",
-    "methods_required": "numberOfAuthenticationMethodsRequired",
-    "mobile_app_notification": "mobileAppNotificationEnabled",
-    "mobile_app_code": "mobileAppCodeEnabled",
-    "email": "emailOptionEnabled",
-    "mobile_phone": "mobilePhoneOptionEnabled",
-    "office_phone": "officePhoneOptionEnabled",
-    "security_questions": "securityQuestionsOptionEnabled",
-    "questions_to_register": "numberOfQuestionsToRegister",
-    "questions_to_reset": "numberOfQuestionsToReset",
-    "registration_required_on_sign_in": "registrationRequiredOnSignIn",
-    "reconfirm_days": "registrationReconfirmIntevalInDays",  # sic
-    "notify_users": "notifyUsersOnPasswordReset",
-    "notify_admins": "notifyOnAdminPasswordReset",
-    "customize_helpdesk": "customizeHelpdeskLink",
-    "helpdesk_email_or_url": "customHelpdeskEmailOrUrl",
-}
-ONPREM_FIELDS: dict[str, str] = {
-    "writeback_enabled": "enablementForTenant",
-    "cloud_sync_writeback_enabled": "cloudProvisioningEnablementForTenant",
-    "unlock_enabled": "accountUnlockEnabled",
-}
-_ENABLEMENT = {"none": 0, "selected": 1, "all": 2}
 _GROUP = {"getPasswordResetEnabledGroup": "true"}
 
 
 def to_wire(name: str, value: Any) -> Any:
-    return _ENABLEMENT[value] if name == "enablement" else value
+    return ENABLEMENT_CODE[value] if name == "enablement" else value
 
 
 class PortalWriter(Writer):
@@ -110,7 +84,7 @@ class PortalWriter(Writer):
             self.session.run(self.portal.put_json(SSPR_PATH, old))
             return
         current = self._get(ONPREM_PATH)
-        for field in ONPREM_FIELDS.values():
+        for field in (ONPREM_FIELDS[name] for name in ONPREM_WRITABLE):
             if field in old and current.get(field) != old[field]:
                 self.session.run(self.portal.put_json(ONPREM_PATH, {field: old[field]}))
 

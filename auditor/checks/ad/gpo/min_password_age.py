@@ -1,16 +1,19 @@
-"""ad.gpo.min_password_age: the Default Domain Policy and the domain allow a reset at any time.
+"""ad.gpo.min_password_age: the GPOs linked to the domain and the domain allow a reset at any time.
 
-Two findings, side by side: the GPO's `MinimumPasswordAge` (GptTmpl.inf on SYSVOL, the source
-of truth on Windows) and the domain head's effective `minPwdAge`. When they disagree the
-reason says which one will win.
+Two findings, side by side: the `MinimumPasswordAge` that wins among the GPOs linked to the domain
+head (GptTmpl.inf on SYSVOL, the source of truth on Windows; precedence from `auditor.gpo_precedence`:
+enforced links first, then link order) and the domain head's effective `minPwdAge`. When they disagree
+the reason says which one will win. GPOs linked only to OUs do not set domain accounts' policy and are
+listed as such, never judged.
 """
 
 from __future__ import annotations
 
+from auditor import gpo_precedence
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.ad import wanted
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.snapshot.directory import DirectoryState, SysvolState
+from auditor.snapshot.directory import DirectoryState, GpoTemplate, SysvolState
 
 KEY = "directory.password_age.minimum_days"
 GPO_TARGET = f"Default Domain Policy {DEFAULT_DOMAIN_POLICY_GUID}"
@@ -32,19 +35,22 @@ SPEC = CheckSpec(
                "age = 0 days",
         powershell="Set-ADDefaultDomainPasswordPolicy -Identity <domain> -MinPasswordAge 0.00:00:00",
     ),
-    description="Reads MinimumPasswordAge from the Default Domain Policy's GptTmpl.inf over SMB and the domain "
-                "head's minPwdAge over LDAP; both must be at most the policy's minimum_days.",
+    description="Reads MinimumPasswordAge from the GptTmpl.inf of every GPO linked to the domain head over SMB, "
+                "takes the one that wins by Group Policy precedence (enforced links, then link order), and the "
+                "domain head's minPwdAge over LDAP; both must be at most the policy's minimum_days.",
 )
 
 
 def evaluate(ctx: Context) -> list[Finding]:
     limit = wanted(ctx).password_age.minimum_days
-    gpo, gpo_error = _read(ctx, "sysvol")
+    sysvol, sysvol_error = _read(ctx, "sysvol")
     domain, domain_error = _read(ctx, "directory")
-    gpo_days = gpo.minimum_password_age if isinstance(gpo, SysvolState) else None
+    outcome = (gpo_precedence.domain_password_age(domain, sysvol)
+               if isinstance(domain, DirectoryState) and isinstance(sysvol, SysvolState) else None)
+    gpo_days = outcome.value if outcome is not None and not outcome.uncertain else None
     domain_days = domain.min_pwd_age_days if isinstance(domain, DirectoryState) else None
-    return [_gpo_finding(ctx, limit, gpo, gpo_error, domain_days),
-            _domain_finding(ctx, limit, domain, domain_error, gpo_days)]
+    return [_gpo_finding(ctx, limit, domain, sysvol, outcome, sysvol_error or domain_error, domain_days),
+            _domain_finding(ctx, limit, domain, domain_error, gpo_days, outcome)]
 
 
 def _read(ctx: Context, name: str) -> tuple[object | None, Unreadable | None]:
@@ -58,44 +64,106 @@ def _expected(limit: int) -> str:
     return f"≤ {limit} day(s)"
 
 
-def _gpo_finding(ctx: Context, limit: int, gpo: object | None, error: Unreadable | None,
-                 domain_days: int | None) -> Finding:
-    if not isinstance(gpo, SysvolState):
+def target_of(outcome: gpo_precedence.Outcome | None) -> str:
+    """The finding's target: the winning GPO (name and GUID), else the GPOs linked to the domain."""
+    if outcome is None or outcome.winner is None:
+        return GPO_TARGET if outcome is None or not outcome.uncertain else "GPOs linked to the domain head"
+    gpo = outcome.winner.applied.gpo
+    return f"{gpo.display_name or 'GPO'} {gpo.guid}"
+
+
+def _gpo_finding(ctx: Context, limit: int, domain: object | None, sysvol: object | None,
+                 outcome: gpo_precedence.Outcome | None, error: Unreadable | None, domain_days: int | None) -> Finding:
+    if outcome is None:
         assert error is not None
-        return ctx.result(Status.unknown, target=GPO_TARGET, expected=_expected(limit), reason=error.reason,
+        reason = error.reason
+        if isinstance(sysvol, SysvolState):
+            reason = ("which GPOs are linked to the domain, and in what order, comes from the directory, which could "
+                      f"not be read: {reason}")
+        return ctx.result(Status.unknown, target=GPO_TARGET, expected=_expected(limit), reason=reason,
                           evidence=error.evidence)
-    evidence = [Evidence(source=gpo.path, field="[System Access] MinimumPasswordAge", value=gpo.minimum_password_age),
-                Evidence(source=gpo.path, field="encoding", value=f"{gpo.encoding} {gpo.newline}".strip()
-                         if gpo.present else "file absent"),
-                Evidence(source=ctx.source("directory"), field="minPwdAge (days)", value=domain_days)]
-    if gpo.minimum_password_age is None:
-        where = "has no GptTmpl.inf" if not gpo.present else "does not set MinimumPasswordAge"
-        return ctx.result(Status.failed, target=GPO_TARGET, expected=_expected(limit), actual=None,
-                          evidence=evidence,
-                          reason=f"the Default Domain Policy {where}, so nothing keeps the domain's minimum "
-                                 f"age at {limit}; set it to {limit} in the GPO")
-    days = gpo.minimum_password_age
-    status = Status.passed if days <= limit else Status.failed
-    reason = None if status == Status.passed else (
-        f"the GPO sets a minimum password age of {days} day(s): AD refuses a written-back reset or change "
-        f"within {days} day(s) of the last one")
-    if domain_days is not None and domain_days != days:
+    assert isinstance(domain, DirectoryState) and isinstance(sysvol, SysvolState)
+    target = target_of(outcome)
+    evidence = _evidence(ctx, domain, sysvol, outcome, domain_days)
+    possible = outcome.possible_values()
+    doubts = gpo_precedence.describe_uncertain(outcome)
+    if possible is None:
+        return ctx.result(Status.unknown, target=target, expected=_expected(limit), evidence=evidence,
+                          reason="a GPO that could set the domain's password policy was not read: " + "; ".join(doubts))
+    verdicts = {days is not None and days <= limit for days in possible}
+    if verdicts == {True, False}:
+        return ctx.result(Status.unknown, target=target, expected=_expected(limit), actual=possible, evidence=evidence,
+                          reason="which GPO wins depends on what is not evaluated: " + "; ".join(doubts))
+    if outcome.winner is None and not outcome.uncertain:
+        templates = sysvol.all_templates()
+        each = [f"{a.name} {_why_unset(templates.get(a.gpo.guid.upper()))}" for a in outcome.chain]
+        where = ("no GPO is linked to the domain head" if not outcome.chain else
+                 f"no GPO linked to the domain head sets MinimumPasswordAge ({', '.join(each)})")
+        return ctx.result(Status.failed, target=target, expected=_expected(limit), actual=None, evidence=evidence,
+                          reason=f"{where}, so nothing keeps the domain's minimum age at {limit}; set it to {limit} in "
+                                 "the Default Domain Policy" + _overridden(outcome))
+    days = outcome.value
+    status = Status.passed if True in verdicts else Status.failed
+    reason = None
+    if status == Status.failed:
+        assert outcome.winner is not None
+        reason = (f"{outcome.winner.applied.describe()} sets a minimum password age of {days} day(s) and wins for "
+                  f"domain accounts: AD refuses a written-back reset or change within {days} day(s) of the last one"
+                  + _overridden(outcome) + ("; " + "; ".join(doubts) if doubts else ""))
+    if domain_days is not None and days is not None and domain_days != days:
         reason = ((reason + "; ") if reason else "") + (
-            f"the domain's minPwdAge says {domain_days} day(s): Windows DCs rewrite it from this GPO at the "
+            f"the domain's minPwdAge says {domain_days} day(s): Windows DCs rewrite it from the winning GPO at the "
             f"next policy refresh, so {days} day(s) is the value that lasts")
-    return ctx.result(status, target=GPO_TARGET, expected=_expected(limit), actual=days, evidence=evidence,
-                      reason=reason)
+    return ctx.result(status, target=target, expected=_expected(limit), actual=days, evidence=evidence, reason=reason)
+
+
+def _why_unset(template: GpoTemplate | None) -> str:
+    return "does not set MinimumPasswordAge" if template is not None and template.present else "has no GptTmpl.inf"
+
+
+def _overridden(outcome: gpo_precedence.Outcome) -> str:
+    if not outcome.overridden:
+        return ""
+    return "; overridden: " + ", ".join(f"{s.applied.describe()} says {s.value} day(s)" for s in outcome.overridden)
+
+
+def _evidence(ctx: Context, domain: DirectoryState, sysvol: SysvolState, outcome: gpo_precedence.Outcome,
+              domain_days: int | None) -> list[Evidence]:
+    """Every GPO linked to the domain head in precedence order, side by side, then the OU-only ones."""
+    templates = sysvol.all_templates()
+    out = []
+    for applied in outcome.chain:
+        template = templates.get(applied.gpo.guid.upper())
+        value: object = (template.error or template.minimum_password_age) if template is not None else "not read"
+        if template is not None and not template.present and template.error is None:
+            value = "no GptTmpl.inf"
+        out.append(Evidence(source=template.path if template is not None else applied.gpo.dn,
+                            field=f"MinimumPasswordAge, rank {applied.rank}: {applied.describe()}", value=value))
+    shown = templates.get(outcome.winner.applied.gpo.guid.upper()) if outcome.winner else sysvol
+    if shown is not None:
+        out.append(Evidence(source=shown.path, field="encoding", value=f"{shown.encoding} {shown.newline}".strip()
+                            if shown.present else "file absent"))
+    for gpo, days in gpo_precedence.ou_only_password_ages(domain, sysvol):
+        out.append(Evidence(source=templates[gpo.guid.upper()].path,
+                            field=f"MinimumPasswordAge of {gpo.display_name or gpo.guid}, linked to OUs only "
+                                  "(local accounts of their computers, not domain accounts)", value=days))
+    out.append(Evidence(source=ctx.source("directory"), field="minPwdAge (days)", value=domain_days))
+    filtered = gpo_precedence.if_filtered(outcome, " day(s)")
+    out.append(Evidence(source="auditor.gpo_precedence", field="not evaluated",
+                        value=gpo_precedence.NOT_EVALUATED + (f"; {filtered}" if filtered else "")))
+    return out
 
 
 def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unreadable | None,
-                    gpo_days: int | None) -> Finding:
+                    gpo_days: int | None, outcome: gpo_precedence.Outcome | None) -> Finding:
     if not isinstance(domain, DirectoryState):
         assert error is not None
         return ctx.result(Status.unknown, target="domain minPwdAge", expected=_expected(limit),
                           reason=error.reason, evidence=error.evidence)
     days = domain.min_pwd_age_days
+    winner = target_of(outcome)
     evidence = [Evidence(source=domain.base_dn, field="minPwdAge", value=domain.min_pwd_age),
-                Evidence(source=GPO_TARGET, field="MinimumPasswordAge", value=gpo_days)]
+                Evidence(source=winner, field="MinimumPasswordAge", value=gpo_days)]
     if days is None:
         return ctx.result(Status.unknown, target=domain.base_dn, expected=_expected(limit), evidence=evidence,
                           reason="the domain head returned no minPwdAge")
@@ -105,6 +173,6 @@ def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unre
         "users without a fine-grained policy cannot reset again within that time")
     if gpo_days is not None and gpo_days != days:
         reason = ((reason + "; ") if reason else "") + (
-            f"the Default Domain Policy says {gpo_days} day(s) and will overwrite this value on Windows DCs")
+            f"the winning GPO, {winner}, says {gpo_days} day(s) and will overwrite this value on Windows DCs")
     return ctx.result(status, target=domain.base_dn, expected=_expected(limit), actual=days, evidence=evidence,
                       reason=reason)
