@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import urlparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.checks.base import Finding, Severity
@@ -19,9 +21,15 @@ from auditor.policy.models import Policy
 from auditor.report import AuditReport, ReportSummary, section_statuses
 from auditor.snapshot.models import Snapshot
 
+if TYPE_CHECKING:
+    from auditor.policy.models import Directory
+    from auditor.readers.directory import AdSettings
+    from auditor.readers.onpremises import OnPremisesSections
+    from auditor.remediation.apply import Targets
+    from auditor.remediation.changes import PlanSource
+
 log = logging.getLogger(__name__)
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class SourceError(Exception):
@@ -175,5 +183,70 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    from auditor.readers.credentials import is_loopback
+
+    return is_loopback(url)
+
+
+@contextmanager
+def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
+                 timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Iterator[Targets]:
+    """Where apply and rollback write: the plan's targets, or with `lab_scenario` a fresh in-process lab."""
+    from auditor.remediation.apply import Targets
+    from auditor.remediation.targets import plan_targets
+
+    if not lab_scenario:
+        yield plan_targets(source, timeout_seconds, insecure_ldap)
+        return
+    from auditor.readers.credentials import LabTokenCredential
+
+    with running_lab(LabOptions(scenario=lab_scenario)) as server:
+        credential = LabTokenCredential()
+        yield Targets(graph_url=server.graph_url, graph_credential=credential,  # type: ignore[attr-defined]
+                      portal_url=server.portal_url, portal_credential=credential,  # type: ignore[attr-defined]
+                      timeout_seconds=timeout_seconds)
+
+
+# -- on-premises AD: a live DC, the lab domain, or not asked ---------------------------------------
+
+@dataclass(frozen=True)
+class OnPremisesRequest:
+    """What to read on-premises for one run: a live DC (`settings`) or a lab domain (`lab_scenario`)."""
+
+    directory: Directory
+    settings: AdSettings | None = None
+    lab_scenario: str | None = None
+    lab_state_dir: Path | None = None
+    not_asked: str | None = None  # why nothing is read (the sections then carry this reason)
+
+
+def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
+    """Read the directory and SYSVOL as `request` says; every failure becomes a failed section."""
+    from auditor.readers.onpremises import OnPremisesSections, read_on_premises
+
+    failed = OnPremisesSections.failed
+    if request.settings is not None:
+        return read_on_premises(request.settings, request.directory)
+    if request.lab_scenario is None:
+        return failed(request.not_asked or "no domain controller was given (--ad-host)")
+    from auditor.lab import domain_seed, samba
+
+    if request.lab_scenario not in domain_seed.SCENARIOS:
+        return failed(f"the lab has no domain for scenario {request.lab_scenario!r} "
+                      f"(it has {', '.join(domain_seed.SCENARIOS)})", "lab")
+    reason = samba.unavailable_reason()
+    if reason:
+        return failed(f"the lab domain cannot run on this machine: {reason}", "lab:samba")
+    try:
+        with domain_seed.lab_domain(request.lab_scenario, request.lab_state_dir) as dc:
+            return read_on_premises(domain_seed.reader_settings(dc), request.directory)
+    except (samba.SambaError, OSError) as exc:
+        return failed(f"the lab domain did not start: {exc}", "lab:samba")
+
+
+def start_on_premises(request: OnPremisesRequest) -> Future[OnPremisesSections]:
+    """`collect_on_premises` in a background thread, so it overlaps the cloud readers."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="on-premises")
+    future = executor.submit(collect_on_premises, request)
+    executor.shutdown(wait=False)
+    return future

@@ -290,9 +290,9 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
 
 def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
     """A future of the AD sections when the policy has a `directory` section, else None."""
-    import os
 
-    from auditor.readers.directory import AdSettings, OnPremisesRequest, start_on_premises
+    from auditor.audit import OnPremisesRequest, start_on_premises
+    from auditor.readers.directory import AdSettings
 
     directory = getattr(policy, "directory", None)
     if directory is None:
@@ -308,10 +308,12 @@ def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
     if args.ad_tls == "none" and not args.insecure_ldap:
         raise UsageError("--ad-tls none would send the bind password in clear: use ldaps or starttls, or add "
                          "--insecure-ldap to accept that (a lab only)")
-    password = os.environ.get("SSPR_AD_PASSWORD")
+    from auditor.readers.credentials import AD_PASSWORD_VARIABLE, ad_password
+
+    password = ad_password()
     if not args.ad_user or not password:
         raise UsageError("--ad-host needs --ad-user and the bind password in the environment variable "
-                         "SSPR_AD_PASSWORD")
+                         f"{AD_PASSWORD_VARIABLE}")
     settings = AdSettings(host=args.ad_host, user=args.ad_user, password=password, tls=args.ad_tls,
                           ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, tls_name=args.ad_tls_name,
                           base_dn=args.ad_base_dn, smb_host=args.smb_host, timeout=args.timeout)
@@ -370,9 +372,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from auditor.audit import open_targets
     from auditor.remediation.apply import apply, default_backup_path
     from auditor.remediation.changes import load_plan
-    from auditor.remediation.targets import open_targets
 
     plan = load_plan(args.plan)
     backup = args.backup or default_backup_path(args.plan)
@@ -387,8 +389,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from auditor.audit import open_targets
     from auditor.remediation.apply import load_backup, rollback
-    from auditor.remediation.targets import open_targets
 
     backup = load_backup(args.backup)
     with open_targets(_target_source(args, backup.source), lab_scenario=args.lab,
@@ -526,19 +528,18 @@ def cmd_lab_scenarios(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_STATUS_ORDER = ("fail", "unknown", "waived", "pass", "not_applicable")
-
-
 def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
+    from auditor.findings import STATUS_ORDER
+
     counts = report.summary.by_status
     print(f"sspr-audit {report.tool_version}: {report.policy_file} against {report.origin}", file=out)
-    for finding in sorted(report.findings, key=lambda f: _STATUS_ORDER.index(f.status.value)):
+    for finding in sorted(report.findings, key=lambda f: STATUS_ORDER.index(f.status)):
         if finding.status.value in ("pass", "not_applicable"):
             continue
         detail = finding.reason or ""
         print(f"  {finding.status.value.upper():<8} {finding.severity.value:<8} {finding.check:<26} "
               f"{_clip(finding.target, 28):<28} {_clip(detail, 90)}", file=out)
-    print("  " + ", ".join(f"{counts.get(s, 0)} {s}" for s in _STATUS_ORDER), file=out)
+    print("  " + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER), file=out)
     for warning in report.warnings:
         print(f"  WARNING  {warning}", file=out)
     if report.trend is not None:

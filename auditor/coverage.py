@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks.base import Evidence, Unreadable
+from auditor.findings import Evidence, Unreadable
 from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Policy, Scope
 from auditor.snapshot.coverage import (
     CloudUsersState,

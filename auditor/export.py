@@ -88,8 +88,8 @@ class ExportResult:
 
 def export_policy(snapshot: Snapshot, out: str | Path) -> ExportResult:
     """Write the policy of `snapshot` to `out`, then load it back to report any rule it breaks."""
+    from auditor.files import write_atomically
     from auditor.policy.loader import PolicyError, parse_policy
-    from auditor.render.base import write_atomically
 
     path = Path(out)
     text, commented_out = export_text(snapshot)

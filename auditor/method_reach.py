@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditor.checks.base import Evidence, Unreadable
 from auditor.coverage import resolve_scope, users_by_id
+from auditor.findings import Evidence, Unreadable
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.sspr_methods import (
     Reach,

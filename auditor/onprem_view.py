@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from auditor.ad.dn import dn_key, rdn_value
 from auditor.ad.rights import WRITEBACK_RIGHTS, Right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.checks.base import Finding, Severity, Status
+from auditor.findings import STATUS_ORDER, Finding, Severity, Status
 from auditor.policy.models import Policy
 from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, SysvolState
@@ -35,7 +35,6 @@ USER_CHECKS = ("ad.acl.coverage", "ad.users.temporary_password", "ad.users.privi
 RIGHTS_CHECK, ACCOUNT_CHECK, SIGN_IN_CHECK = "ad.acl.writeback_rights", "ad.service_account", "client.sign_in_reset"
 GPO_AGE_CHECK, FGPP_AGE_CHECK = "ad.gpo.min_password_age", "ad.fgpp.min_password_age"
 # most pressing first: the status a row or group shows when its findings differ
-_WORST = (Status.failed, Status.unknown, Status.waived, Status.passed, Status.not_applicable)
 
 
 class Model(BaseModel):
@@ -169,7 +168,7 @@ def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -
 
 def worst(statuses: list[Status]) -> Status:
     present = set(statuses)
-    return next((s for s in _WORST if s in present), Status.not_applicable)
+    return next((s for s in STATUS_ORDER if s in present), Status.not_applicable)
 
 
 # --- writeback rights ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,9 +11,54 @@ from auditor.checks.base import Finding
 from auditor.coverage import CoverageReport
 from auditor.onprem_view import OnPremisesReport
 from auditor.snapshot.models import Snapshot, utc_now
-from auditor.trend import Trend
 
 REPORT_FORMAT = "sspr-auditor-report"
+
+
+class TrendEntry(BaseModel):
+    """One finding as it was in the older run and as it is now (None: it did not exist then / now)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    target: str
+    title: str
+    severity: str
+    status_before: str | None
+    status_after: str | None
+    actual_before: Any = None
+    actual_after: Any = None
+    expected: Any = None
+
+
+class ValueChange(BaseModel):
+    """A live value that differs between the two runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str = Field(description="`check [target]` for reports, `section.field` for snapshots")
+    before: Any = None
+    after: Any = None
+
+
+class Trend(BaseModel):
+    """The difference between an older run and this one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["reports", "snapshots"]
+    previous_label: str = Field(description="Which older run this is compared with (its file name)")
+    previous_at: datetime | None = Field(None, description="When the older report or snapshot was made")
+    current_at: datetime | None = None
+    new_failures: list[TrendEntry] = Field(default_factory=list)
+    fixed: list[TrendEntry] = Field(default_factory=list)
+    still_failing: list[TrendEntry] = Field(default_factory=list)
+    other_changes: list[TrendEntry] = Field(default_factory=list, description="Any other change of status")
+    changed_values: list[ValueChange] = Field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.new_failures or self.fixed or self.other_changes or self.changed_values)
 
 
 class SectionStatus(BaseModel):

@@ -21,7 +21,7 @@ from auditor.lab import domain_seed, samba
 from auditor.lab.samba import SambaDC
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
-from auditor.readers.directory import read_on_premises
+from auditor.readers.onpremises import read_on_premises
 from auditor.snapshot.models import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]

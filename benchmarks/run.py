@@ -373,7 +373,7 @@ def ad_worker(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     from auditor.checks.registry import all_checks, run_check
     from auditor.policy.loader import load_policy
-    from auditor.readers.directory import read_on_premises
+    from auditor.readers.onpremises import read_on_premises
     from auditor.snapshot.models import Snapshot
 
     policy = load_policy(Path(args.policy))

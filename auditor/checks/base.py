@@ -11,33 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from auditor.findings import (  # noqa: F401  (re-exported: checks import them from here)
+    STATUS_ORDER,
+    Evidence,
+    Finding,
+    Severity,
+    Status,
+    Unreadable,
+    WaiverNote,
+    section_value,
+)
 from auditor.policy.models import Location, Policy, Waiver
 from auditor.snapshot.models import Section, Snapshot
-
-
-class Status(StrEnum):
-    passed = "pass"
-    failed = "fail"
-    unknown = "unknown"
-    not_applicable = "not_applicable"
-    waived = "waived"
-
-
-class Severity(StrEnum):
-    info = "info"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
 
 
 @dataclass(frozen=True)
@@ -62,53 +49,8 @@ class CheckSpec:
     secure_score_control: str | None = None
 
 
-class Evidence(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    source: str = Field(description="The API path, DN or file the value was read from")
-    field: str = Field(description="The field, attribute or key within it")
-    value: Any = None
-
-
-class WaiverNote(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    reason: str
-    owner: str
-    ticket: str | None
-    expires: date
-    expired: bool
-
-
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    check: str
-    title: str
-    status: Status
-    severity: Severity
-    target: str
-    expected: Any = None
-    actual: Any = None
-    evidence: list[Evidence] = Field(default_factory=list)
-    policy_location: Location | None = None
-    reason: str | None = Field(None, description="Why unknown / not applicable, or what differs")
-    fix: dict[str, str] = Field(default_factory=dict)
-    references: list[str] = Field(default_factory=list, description="Microsoft documentation for the setting")
-    waiver: WaiverNote | None = None
-    fixable: bool | None = Field(
-        None, description="For a failure: true when `sspr-audit plan` can fix it, false when it is a manual step; "
-                          "null when not assessed or not failing"
-    )
-
-
-class Unreadable(Exception):
-    """Raised inside a check when an input it needs could not be read."""
-
-    def __init__(self, reason: str, evidence: list[Evidence] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.evidence = evidence or []
+class UndeclaredSection(AssertionError):
+    """A check read a section its spec does not declare: a bug in the check, caught by the meta-tests."""
 
 
 @dataclass
@@ -121,16 +63,22 @@ class Context:
     findings: list[Finding] = field(default_factory=list)
 
     def section(self, name: str) -> Any:
-        """The value of snapshot section `name`, or raise Unreadable with the reason."""
-        section: Section[Any] | None = getattr(self.snapshot, name, None)
-        if section is None:
-            raise Unreadable(f"`{name}` was not collected in this snapshot")
-        if section.error is not None or section.value is None:
-            raise Unreadable(
-                f"{section.source}: {section.error or 'no value'}",
-                [Evidence(source=section.source, field="(section)")],
-            )
-        return section.value
+        """The value of snapshot section `name`, or raise Unreadable with the reason.
+
+        Only sections the spec declares may be read, so the "unknown, never pass" meta-test sees every input.
+        """
+        if name not in self.spec.sections:
+            raise UndeclaredSection(f"{self.spec.id} reads `{name}` but its CheckSpec.sections does not declare it")
+        return section_value(self.snapshot, name)
+
+    def section_or_none(self, name: str, reasons: list[str], evidence: list[Evidence]) -> Any:
+        """The section's value, or None with why appended to `reasons` (for a check with alternative sources)."""
+        try:
+            return self.section(name)
+        except Unreadable as exc:
+            reasons.append(exc.reason)
+            evidence.extend(exc.evidence)
+            return None
 
     def source(self, name: str) -> str:
         section: Section[Any] | None = getattr(self.snapshot, name, None)

@@ -93,3 +93,25 @@ def _github_assertion(request_url: str, request_token: str) -> str:
     )
     response.raise_for_status()
     return str(response.json()["value"])
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(url: str) -> bool:
+    """Whether `url` points at this machine (the lab's loopback addresses), where the lab token is accepted."""
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname or ""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+AD_PASSWORD_VARIABLE = "SSPR_AD_PASSWORD"
+"""The environment variable holding the AD bind password (never an option, never in a plan or snapshot)."""
+
+
+def ad_password() -> str | None:
+    """The AD bind password from the environment (the one place it is looked up)."""
+    import os
+
+    return os.environ.get(AD_PASSWORD_VARIABLE) or None

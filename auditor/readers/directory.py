@@ -17,10 +17,8 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
 from auditor.ad.sd import DaclFacts, parse_dacl
@@ -31,7 +29,6 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
-from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.directory import (
     DirectoryState,
     DirectoryUser,
@@ -41,7 +38,6 @@ from auditor.snapshot.directory import (
     PasswordSettings,
     SecuredObject,
     ServiceAccount,
-    SysvolState,
 )
 from auditor.snapshot.models import Section
 
@@ -118,78 +114,6 @@ def read_directory(settings: AdSettings, policy: Directory) -> Section[Directory
             log.debug("unbind failed", exc_info=True)
     log.info("read %d users from %s in %.2f s", len(state.users), settings.url, time.perf_counter() - started)
     return Section[DirectoryState].ok(f"{source}/{state.base_dn}", state)
-
-
-class OnPremisesSections(NamedTuple):
-    """The snapshot sections read on-premises (their names are the Snapshot's field names)."""
-
-    directory: Section[DirectoryState]
-    sysvol: Section[SysvolState]
-    gpo_sign_in_reset: Section[GpoSignInResetState]
-
-    @classmethod
-    def failed(cls, reason: str, where: str = "ldap") -> OnPremisesSections:
-        return cls(Section[DirectoryState].failed(where, reason), Section[SysvolState].failed("smb", reason),
-                   Section[GpoSignInResetState].failed("smb:SYSVOL Registry.pol", reason))
-
-
-def read_on_premises(settings: AdSettings, policy: Directory) -> OnPremisesSections:
-    """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share):
-    every linked GPO's GptTmpl.inf (the Default Domain Policy's always) and every GPO's machine Registry.pol."""
-    from auditor.readers.gpo_registry import read_gpo_sign_in_reset
-    from auditor.readers.sysvol import read_sysvol
-
-    directory = read_directory(settings, policy)
-    gpos = directory.value.gpos if directory.value is not None else None
-    if directory.value is not None:
-        domain: str | None = directory.value.dns_domain
-    else:
-        domain = dns_domain(settings.base_dn) if settings.base_dn else None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sysvol") as pool:  # two SMB sessions side by side
-        sysvol = pool.submit(read_sysvol, settings, domain, gpos=gpos)
-        sign_in_reset = read_gpo_sign_in_reset(settings, directory)
-        return OnPremisesSections(directory, sysvol.result(), sign_in_reset)
-
-
-@dataclass(frozen=True)
-class OnPremisesRequest:
-    """What to read on-premises for one run: a live DC (`settings`) or a lab domain (`lab_scenario`)."""
-
-    directory: Directory
-    settings: AdSettings | None = None
-    lab_scenario: str | None = None
-    lab_state_dir: Path | None = None
-    not_asked: str | None = None  # why nothing is read (the sections then carry this reason)
-
-
-def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
-    """Read the directory and SYSVOL as `request` says; every failure becomes a failed section."""
-    failed = OnPremisesSections.failed
-    if request.settings is not None:
-        return read_on_premises(request.settings, request.directory)
-    if request.lab_scenario is None:
-        return failed(request.not_asked or "no domain controller was given (--ad-host)")
-    from auditor.lab import domain_seed, samba
-
-    if request.lab_scenario not in domain_seed.SCENARIOS:
-        return failed(f"the lab has no domain for scenario {request.lab_scenario!r} "
-                      f"(it has {', '.join(domain_seed.SCENARIOS)})", "lab")
-    reason = samba.unavailable_reason()
-    if reason:
-        return failed(f"the lab domain cannot run on this machine: {reason}", "lab:samba")
-    try:
-        with domain_seed.lab_domain(request.lab_scenario, request.lab_state_dir) as dc:
-            return read_on_premises(domain_seed.reader_settings(dc), request.directory)
-    except (samba.SambaError, OSError) as exc:
-        return failed(f"the lab domain did not start: {exc}", "lab:samba")
-
-
-def start_on_premises(request: OnPremisesRequest) -> Future[OnPremisesSections]:
-    """`collect_on_premises` in a background thread, so it overlaps the cloud readers."""
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="on-premises")
-    future = executor.submit(collect_on_premises, request)
-    executor.shutdown(wait=False)
-    return future
 
 
 # -- connection --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.ad import gpp_registry, registry_pol
 from auditor.ad.wellknown import GPO_GUID_PATTERN
+from auditor.readers import smb
 from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
 from auditor.snapshot.models import Section
@@ -41,11 +42,8 @@ def policies_folder(host: str, dns_domain: str) -> str:
 def read_gpo_sign_in_reset(settings: AdSettings, directory: Section[DirectoryState]) -> Section[GpoSignInResetState]:
     """`AllowPasswordReset` in each GPO's machine Registry.pol, with whether the GPO reaches computers."""
     import smbclient
-    from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBResponseException
 
-    from auditor.readers.sysvol import _logon_failure, _smb_failure
-
-    host = settings.smb_host or settings.host
+    host = smb.host_of(settings)
     state = directory.value
     if state is None or not directory.readable:
         source = "smb:" + rf"{policies_folder(host, '<domain>')}\*\{registry_pol.MACHINE_POLICY_FILE}"
@@ -54,21 +52,11 @@ def read_gpo_sign_in_reset(settings: AdSettings, directory: Section[DirectorySta
                     f"{directory.error or 'no value'}")
     root = policies_folder(host, state.dns_domain)
     source = "smb:" + rf"{root}\*\{registry_pol.MACHINE_POLICY_FILE}"
-    cache: dict[str, Any] = {}
     try:
-        try:
-            smbclient.register_session(host, username=settings.user, password=settings.password,
-                                       auth_protocol="ntlm", encrypt=True,
-                                       connection_timeout=int(settings.timeout), connection_cache=cache)
-        except SMBResponseException as exc:
-            return Section[GpoSignInResetState].failed(source, _logon_failure(settings, host, exc))
-        values = [_gpo_value(smbclient, root, gpo, cache) for gpo in state.gpos]
-    except (SMBAuthenticationError, SMBException) as exc:
-        return Section[GpoSignInResetState].failed(source, _smb_failure(settings, host, exc))
-    except (OSError, ValueError) as exc:  # smbprotocol raises ValueError when it cannot connect
-        return Section[GpoSignInResetState].failed(source, f"cannot reach SMB on {host}:445: {exc}")
-    finally:
-        smbclient.reset_connection_cache(connection_cache=cache)
+        with smb.session(settings) as cache:
+            values = [_gpo_value(smbclient, root, gpo, cache) for gpo in state.gpos]
+    except smb.SmbFailure as exc:
+        return Section[GpoSignInResetState].failed(source, str(exc))
     read = sum(1 for v in values if v.error is None)
     return Section[GpoSignInResetState].ok(source, GpoSignInResetState(gpos_read=read, values=values))
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.ad import gpttmpl
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID, GPO_GUID_PATTERN
+from auditor.readers import smb
 from auditor.snapshot.directory import GpoTemplate, GroupPolicy, SysvolState
 from auditor.snapshot.models import Section
 
@@ -46,42 +47,30 @@ def read_sysvol(settings: AdSettings, dns_domain: str | None,
     With `dns_domain` None (LDAP could not tell it) the domain's folder is found on the share.
     """
     import smbclient
-    from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBResponseException
 
-    host = settings.smb_host or settings.host
+    host = smb.host_of(settings)
     folder = gpo_folder(host, dns_domain or "<domain>", gpo_guid)
     source = "smb:" + rf"{folder}\{SECEDIT}"
-    cache: dict[str, Any] = {}
     try:
-        try:
-            smbclient.register_session(host, username=settings.user, password=settings.password,
-                                       auth_protocol="ntlm", encrypt=True,
-                                       connection_timeout=int(settings.timeout), connection_cache=cache)
-        except SMBResponseException as exc:
-            # Samba answers a UPN with a wrong password with STATUS_NOT_FOUND, not LOGON_FAILURE
-            return Section[SysvolState].failed(source, _logon_failure(settings, host, exc))
-        if dns_domain is None:
-            domains = [d for d in smbclient.listdir(rf"\\{host}\SYSVOL", connection_cache=cache) if "." in d]
-            if len(domains) != 1:
-                return Section[SysvolState].failed(
-                    source, f"cannot tell the domain's SYSVOL folder from {domains}; give --ad-base-dn")
-            dns_domain = domains[0]
-            folder = gpo_folder(host, dns_domain, gpo_guid)
-            source = "smb:" + rf"{folder}\{SECEDIT}"
-        if not smbclient.path.isdir(folder, connection_cache=cache):
-            return Section[SysvolState].failed(source, f"the GPO folder {folder} does not exist on SYSVOL")
-        main = _template(smbclient, folder, gpo_guid, cache)
-        if main.error is not None:
-            return Section[SysvolState].failed(source, main.error)
-        others = [_template(smbclient, gpo_folder(host, dns_domain, g.guid), g.guid, cache)
-                  for g in gpos or [] if g.links and g.guid.upper() != gpo_guid.upper()]
-        return Section[SysvolState].ok(source, SysvolState(**main.model_dump(), templates=others))
-    except (SMBAuthenticationError, SMBException) as exc:
-        return Section[SysvolState].failed(source, _smb_failure(settings, host, exc))
-    except (OSError, ValueError) as exc:  # smbprotocol raises ValueError when it cannot connect
-        return Section[SysvolState].failed(source, f"cannot reach SMB on {host}:445: {exc}")
-    finally:
-        smbclient.reset_connection_cache(connection_cache=cache)
+        with smb.session(settings) as cache:
+            if dns_domain is None:
+                domains = [d for d in smbclient.listdir(rf"\\{host}\SYSVOL", connection_cache=cache) if "." in d]
+                if len(domains) != 1:
+                    return Section[SysvolState].failed(
+                        source, f"cannot tell the domain's SYSVOL folder from {domains}; give --ad-base-dn")
+                dns_domain = domains[0]
+                folder = gpo_folder(host, dns_domain, gpo_guid)
+                source = "smb:" + rf"{folder}\{SECEDIT}"
+            if not smbclient.path.isdir(folder, connection_cache=cache):
+                return Section[SysvolState].failed(source, f"the GPO folder {folder} does not exist on SYSVOL")
+            main = _template(smbclient, folder, gpo_guid, cache)
+            if main.error is not None:
+                return Section[SysvolState].failed(source, main.error)
+            others = [_template(smbclient, gpo_folder(host, dns_domain, g.guid), g.guid, cache)
+                      for g in gpos or [] if g.links and g.guid.upper() != gpo_guid.upper()]
+    except smb.SmbFailure as exc:
+        return Section[SysvolState].failed(source, str(exc))
+    return Section[SysvolState].ok(source, SysvolState(**main.model_dump(), templates=others))
 
 
 def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any]) -> GpoTemplate:
@@ -134,25 +123,3 @@ def _gpt_ini_version(smbclient: Any, path: str, cache: dict[str, Any]) -> int | 
         if exc.errno == 2:
             return None
         raise
-
-
-def _logon_failure(settings: AdSettings, host: str, exc: Exception) -> str:
-    return (f"SMB logon as {settings.user!r} to {host} refused: wrong user name or password "
-            f"(check --ad-user and SSPR_AD_PASSWORD; {_status(exc)})")
-
-
-def _status(exc: Exception) -> str:
-    text = str(exc)
-    return text.rsplit(") ", 1)[-1] if ") " in text else text
-
-
-def _smb_failure(settings: AdSettings, host: str, exc: Exception) -> str:
-    from smbprotocol.exceptions import AccessDenied, SMBAuthenticationError
-    from smbprotocol.header import NtStatus
-
-    if isinstance(exc, SMBAuthenticationError):
-        return _logon_failure(settings, host, exc)
-    # smbclient's path functions raise SMBOSError carrying the status, not AccessDenied
-    if isinstance(exc, AccessDenied) or getattr(exc, "ntstatus", None) == NtStatus.STATUS_ACCESS_DENIED:
-        return f"SMB access denied to {settings.user!r} on {host}: the account cannot read SYSVOL"
-    return f"SMB error on {host}: {exc}"

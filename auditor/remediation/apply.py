@@ -15,12 +15,9 @@ each against the backup. Neither function logs or stores a secret: credentials l
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -28,11 +25,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import Field
 
 from auditor import __version__
+from auditor.files import write_atomically
 from auditor.remediation.changes import Frozen, Plan, PlanError, PlanSource, object_key
+from auditor.remediation.session import ApplyError, BackupObject, Session, Targets
 from auditor.snapshot.models import utc_now
 
 if TYPE_CHECKING:
-    from auditor.readers.directory import AdSettings
     from auditor.remediation.writers.base import Writer
 
 log = logging.getLogger(__name__)
@@ -44,33 +42,7 @@ ChangeStatus = Literal["pending", "already", "applied", "stale", "failed", "not_
 Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 
 
-@dataclass
-class Targets:
-    """How to reach the objects a plan changes. Holds credentials: never serialised, never logged."""
-
-    graph_url: str | None = None
-    graph_credential: Any = field(default=None, repr=False)
-    portal_url: str | None = None
-    portal_credential: Any = field(default=None, repr=False)
-    ad: AdSettings | None = field(default=None, repr=False)
-    timeout_seconds: float = 30.0
-
-
-class ApplyError(Exception):
-    """A writer cannot run: a target it needs is not configured, or a backup cannot be written."""
-
-
 # -- backup ---------------------------------------------------------------------------------
-
-class BackupObject(Frozen):
-    """The old value of one object, exactly as read before the first write."""
-
-    key: str
-    writer: str
-    target: str
-    data: dict[str, Any] = Field(description="Writer-specific: full JSON, base64 bytes, attribute values")
-    written: bool = Field(False, description="Set just before the first write to this object")
-
 
 class Backup(Frozen):
     format: Literal["sspr-auditor-backup"] = BACKUP_FORMAT
@@ -96,13 +68,7 @@ def save_backup(backup: Backup, path: Path, *, create: bool = False) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_atomically(path, data, mode=0o600)
 
 
 def load_backup(path: str | Path) -> Backup:
@@ -150,51 +116,6 @@ class RollbackResult(Frozen):
     objects: list[RestoreResult]
 
 
-# -- the session: clients and connections, opened on first use ------------------------------
-
-class Session:
-    """Clients for the writers, created when first needed and closed together."""
-
-    def __init__(self, targets: Targets) -> None:
-        self.targets = targets
-        self._runner = asyncio.Runner()
-        self._clients: dict[str, Any] = {}
-        self._closers: list[Callable[[], None]] = []
-        self._writers: dict[str, Writer] = {}
-
-    def run(self, work: Awaitable[T]) -> T:
-        return self._runner.run(work)  # type: ignore[arg-type]
-
-    def client(self, name: str, make: Callable[[], Any], close: Callable[[Any], None] | None = None) -> Any:
-        if name not in self._clients:
-            self._clients[name] = make()
-            if close is not None:
-                client = self._clients[name]
-                self._closers.append(lambda: close(client))
-        return self._clients[name]
-
-    def writer(self, name: str) -> Writer:
-        if name not in self._writers:
-            from auditor.remediation.writers import make_writer
-
-            self._writers[name] = make_writer(name, self)
-        return self._writers[name]
-
-    def close(self) -> None:
-        for closer in reversed(self._closers):
-            try:
-                closer()
-            except Exception:  # closing a dead connection: nothing to learn
-                log.debug("closing a writer client failed", exc_info=True)
-        self._runner.close()
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 # -- apply ----------------------------------------------------------------------------------
 
 def apply(plan: Plan, targets: Targets, *, yes: bool = False, backup_path: Path | None = None) -> ApplyResult:
@@ -203,7 +124,7 @@ def apply(plan: Plan, targets: Targets, *, yes: bool = False, backup_path: Path 
         raise PlanError("the plan was edited after it was made (digest mismatch): make a new plan")
     if not plan.changes:
         return ApplyResult(outcome="nothing_to_do", message="the plan has no changes", changes=[])
-    with Session(targets) as session:
+    with Session(targets, _make_writer) as session:
         return _apply(plan, session, yes=yes, backup_path=backup_path)
 
 
@@ -305,7 +226,7 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False) -> Rollback
         return RollbackResult(outcome="nothing_to_do", objects=[],
                               message="the apply that made this backup wrote nothing: nothing to restore")
     results: list[RestoreResult] = []
-    with Session(targets) as session:
+    with Session(targets, _make_writer) as session:
         for obj in written:
             writer = session.writer(obj.writer)
             try:
@@ -336,3 +257,9 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False) -> Rollback
 
 def result_json(result: ApplyResult | RollbackResult) -> str:
     return json.dumps(result.model_dump(mode="json"), indent=2)
+
+
+def _make_writer(name: str, session: Session) -> Writer:
+    from auditor.remediation.writers import make_writer
+
+    return make_writer(name, session)

@@ -25,6 +25,7 @@ from auditor.ad.dn import dn_key
 from auditor.ad.sd import AceFact
 from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.checks.base import Finding
+from auditor.files import write_atomically
 from auditor.snapshot.models import utc_now
 
 PLAN_FORMAT = "sspr-auditor-plan"
@@ -287,10 +288,7 @@ class PlanError(Exception):
 def save_plan(plan: Plan, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomically(path, (plan.model_dump_json(indent=2) + "\n").encode("utf-8"))
 
 
 def load_plan(path: str | Path) -> Plan:

@@ -3,15 +3,11 @@ credentials from the environment (never from the plan, which holds no secret).""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from auditor.remediation.apply import Targets
+from auditor.readers.credentials import AD_PASSWORD_VARIABLE, ad_password
 from auditor.remediation.changes import PlanSource
-
-AD_PASSWORD_VARIABLE = "SSPR_AD_PASSWORD"
+from auditor.remediation.session import Targets
 
 
 class TargetError(Exception):
@@ -44,38 +40,25 @@ def describe_targets(source: PlanSource, *, lab_scenario: str | None = None) -> 
     return safe_text("; ".join(shown)) if shown else "nothing recorded (the plan has no endpoint)"
 
 
-@contextmanager
-def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
-                 timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Iterator[Targets]:
-    """Targets for `source`; with `lab_scenario`, a fresh in-process lab emulator instead."""
-    if lab_scenario:
-        from auditor.audit import LabOptions, running_lab
-        from auditor.readers.credentials import LabTokenCredential
-
-        with running_lab(LabOptions(scenario=lab_scenario)) as server:
-            credential = LabTokenCredential()
-            yield Targets(graph_url=server.graph_url, graph_credential=credential,  # type: ignore[attr-defined]
-                          portal_url=server.portal_url, portal_credential=credential,  # type: ignore[attr-defined]
-                          timeout_seconds=timeout_seconds)
-        return
+def plan_targets(source: PlanSource, timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Targets:
+    """The endpoints and credentials a plan recorded (lab runs are opened by `auditor.audit.open_targets`)."""
     if source.ephemeral:
         raise TargetError(f"the plan was made against an in-process lab ({source.origin}) that is gone: apply it to "
                           "a fresh one with --lab SCENARIO, or plan against `sspr-audit lab serve` with --graph-url "
                           "and --portal-url")
-    yield Targets(graph_url=source.graph_url, graph_credential=_credential(source.auth, source, source.graph_url),
-                  portal_url=source.portal_url,
-                  portal_credential=_credential(source.portal_auth, source, source.portal_url),
-                  ad=_ad_settings(source, timeout_seconds, insecure_ldap), timeout_seconds=timeout_seconds)
+    return Targets(graph_url=source.graph_url, graph_credential=_credential(source.auth, source, source.graph_url),
+                   portal_url=source.portal_url,
+                   portal_credential=_credential(source.portal_auth, source, source.portal_url),
+                   ad=_ad_settings(source, timeout_seconds, insecure_ldap), timeout_seconds=timeout_seconds)
 
 
 def _credential(kind: str | None, source: PlanSource, url: str | None) -> Any:
-    from auditor.audit import _is_loopback
-    from auditor.readers.credentials import AuthKind, LabTokenCredential, build_credential
+    from auditor.readers.credentials import AuthKind, LabTokenCredential, build_credential, is_loopback
 
     if url is None:
         return None
     if kind in (None, "lab"):
-        if not _is_loopback(url):
+        if not is_loopback(url):
             raise TargetError(f"choose a credential with --auth / --portal-auth for {url}")
         return LabTokenCredential()
     return build_credential(AuthKind(kind), source.tenant_id, source.client_id)
@@ -89,7 +72,7 @@ def _ad_settings(source: PlanSource, timeout_seconds: float, insecure_ldap: bool
                           "in clear: give --insecure-ldap to accept that (a lab only)")
     from auditor.readers.directory import AdSettings
 
-    password = os.environ.get(AD_PASSWORD_VARIABLE)
+    password = ad_password()
     if not password or not source.ad_user:
         raise TargetError(f"the plan changes Active Directory: give --ad-user and the password in "
                           f"{AD_PASSWORD_VARIABLE}")

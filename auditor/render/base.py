@@ -8,12 +8,11 @@ importing this package stays cheap (`--help` and `validate` never load jinja2).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from auditor.files import write_atomically
 from auditor.report import AuditReport
 
 
@@ -75,18 +74,3 @@ def write_reports(
     rendered = [pair for renderer in renderers for pair in renderer.render_files(report, stem).items()]
     out_dir.mkdir(parents=True, exist_ok=True)
     return [write_atomically(out_dir / filename, content) for filename, content in rendered]
-
-
-def write_atomically(path: Path, content: bytes) -> Path:
-    """Write `content` to a temporary file beside `path`, then rename it over `path`."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as temp_file:
-            temp_file.write(content)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from auditor.checks.base import Evidence, Finding, Severity, Status
 from auditor.checks.outcome import ExitCode
+from auditor.findings import STATUS_ORDER, Evidence, Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view
 from auditor.render.onprem_page import finding_anchors, onprem_view
@@ -34,7 +34,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 )
 
-STATUS_ORDER = (Status.failed, Status.unknown, Status.waived, Status.passed, Status.not_applicable)
 SEVERITY_ORDER = tuple(sorted(Severity, key=lambda s: -s.rank))
 STATUS_LABELS = {
     Status.failed: "Fail",

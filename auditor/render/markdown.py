@@ -18,9 +18,8 @@ from typing import Any
 from auditor.checks.base import Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.plain import describe, location_text, ordered, value_text
-from auditor.report import AuditReport
+from auditor.report import AuditReport, Trend, TrendEntry
 from auditor.text import reveal_hidden
-from auditor.trend import Trend, TrendEntry
 
 MAX_CELL = 300
 MAX_ROWS = 200

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.files import write_atomically
 from auditor.snapshot.models import Snapshot
 
 
@@ -18,10 +19,7 @@ def save_snapshot(snapshot: Snapshot, path: str | Path) -> Path:
     """Compact JSON (no indentation: a 100,000-user snapshot is a third the size), written whole then renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(snapshot.model_dump_json(), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomically(path, snapshot.model_dump_json().encode("utf-8"))
 
 
 def load_snapshot(path: str | Path) -> Snapshot:

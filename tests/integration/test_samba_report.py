@@ -11,10 +11,17 @@ from pathlib import Path
 import pytest
 from conftest_samba import require_samba, state_dir
 
-from auditor.audit import ExitPolicy, LabOptions, audit, collect_lab, coverage_options
+from auditor.audit import (
+    ExitPolicy,
+    LabOptions,
+    OnPremisesRequest,
+    audit,
+    collect_lab,
+    collect_on_premises,
+    coverage_options,
+)
 from auditor.lab.domain_seed import SIGN_IN_GPO
 from auditor.policy.loader import load_policy
-from auditor.readers.directory import OnPremisesRequest, collect_on_premises
 from auditor.render import write_reports
 from tests.helpers.report_factory import ParsedPage, parse_html
 

@@ -8,7 +8,8 @@ import pytest
 
 from auditor.lab import samba
 from auditor.readers import directory as reader
-from auditor.readers.directory import AdSettings, read_directory, read_on_premises
+from auditor.readers.directory import AdSettings, read_directory
+from auditor.readers.onpremises import read_on_premises
 from auditor.readers.sysvol import read_sysvol
 from tests.unit.cases_ad import baseline_policy
 
@@ -111,8 +112,8 @@ def test_lab_state_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.audit import OnPremisesRequest, collect_on_premises
     from auditor.checks.registry import all_checks, run_check
-    from auditor.readers.directory import OnPremisesRequest, collect_on_premises
     from auditor.snapshot.models import Snapshot
 
     monkeypatch.setattr(samba, "unavailable_reason", lambda: "the Samba lab DC needs root")
@@ -128,7 +129,7 @@ def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pyt
 
 
 def test_no_dc_and_unknown_lab_scenario_are_reasons_too() -> None:
-    from auditor.readers.directory import OnPremisesRequest, collect_on_premises
+    from auditor.audit import OnPremisesRequest, collect_on_premises
 
     directory = baseline_policy().directory
     not_asked, *_ = collect_on_premises(OnPremisesRequest(directory=directory, not_asked="give --ad-host"))

@@ -68,3 +68,20 @@ def test_unreadable_sections_give_unknown_never_pass(check_id: str) -> None:
     assert findings
     assert all(f.status in (Status.unknown, Status.not_applicable) for f in findings), findings
     assert any("403" in (f.reason or "") for f in findings if f.status == Status.unknown)
+
+
+@pytest.mark.parametrize("check_id", sorted(CHECKS))
+@pytest.mark.parametrize("expected", ["pass", "fail"])
+def test_a_check_reads_only_the_sections_it_declares(check_id: str, expected: str) -> None:
+    """CheckSpec.sections is a contract, not decoration: with every undeclared section removed, the golden
+    cases give the same findings. (Context.section also refuses an undeclared name at run time.)"""
+    from auditor.snapshot.models import Snapshot
+
+    policy, snapshot = CASES[check_id][expected]()
+    declared = set(CHECKS[check_id].spec.sections)
+    undeclared = {name: None for name, info in Snapshot.model_fields.items()
+                  if name not in declared and "Section[" in str(info.annotation)}
+    assert undeclared, "the snapshot has sections this check does not read"
+    full = run_check(CHECKS[check_id], policy, snapshot)
+    narrowed = run_check(CHECKS[check_id], policy, snapshot.model_copy(update=undeclared))
+    assert [(f.target, f.status, f.reason) for f in narrowed] == [(f.target, f.status, f.reason) for f in full]

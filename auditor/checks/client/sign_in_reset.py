@@ -42,13 +42,13 @@ def evaluate(ctx: Context) -> list[Finding]:
     evidence: list[Evidence] = []
     reasons: list[str] = []
     intune_on: bool | None = None
-    intune = _readable(ctx, "intune_sign_in_reset", reasons, evidence)
+    intune = ctx.section_or_none("intune_sign_in_reset", reasons, evidence)
     if intune is not None:
         evidence.append(Evidence(source=ctx.source("intune_sign_in_reset"), field="omaSettings[AllowAadPasswordReset]",
                                  value={s.display_name: s.value for s in intune.settings}))
         intune_on = any(_on(s.value) for s in intune.settings)
-    gpo = _readable(ctx, "gpo_sign_in_reset", reasons, evidence)
-    directory = _readable(ctx, "directory", reasons, evidence) if gpo is not None else None
+    gpo = ctx.section_or_none("gpo_sign_in_reset", reasons, evidence)
+    directory = ctx.section_or_none("directory", reasons, evidence) if gpo is not None else None
     group = _group_policy(ctx, directory, gpo, reasons, evidence) if directory is not None else None
     enabled_by = (["Intune"] if intune_on else []) + (["Group Policy"] if group and group.all_on else [])
     unread = [name for name, read in (("Intune", intune_on is not None), ("Group Policy", group is not None))
@@ -163,18 +163,6 @@ def _name(value: GpoRegistryValue) -> str:
 
 def _also(notes: list[str]) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
-
-
-def _readable(ctx: Context, name: str, reasons: list[str], evidence: list[Evidence]) -> Any:
-    section = getattr(ctx.snapshot, name, None)
-    if section is None:
-        reasons.append(f"`{name}` was not collected in this snapshot")
-        return None
-    if not section.readable:
-        reasons.append(f"{section.source}: {section.error or 'no value'}")
-        evidence.append(Evidence(source=section.source, field="(section)"))
-        return None
-    return section.value
 
 
 def _on(value: str | None) -> bool:

@@ -18,7 +18,7 @@ SPEC = CheckSpec(
     title="Self-service password reset is enabled for the intended users",
     severity=Severity.high,
     policy_key="sspr.scope",
-    sections=("sspr_policy", "registration_details", "scope_groups"),
+    sections=("sspr_policy", "registration_details", "scope_groups", "cloud_users"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr",
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-deployment",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from auditor.remediation.apply import Session
+    from auditor.remediation.session import Session
     from auditor.remediation.writers.base import Writer
 
 

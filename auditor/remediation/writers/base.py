@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from auditor.remediation.apply import BackupObject, Session
+    from auditor.remediation.session import BackupObject, Session
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from auditor.remediation.apply import ApplyError
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     SettingChange,
 )
+from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
 
 if TYPE_CHECKING:
-    from auditor.remediation.apply import BackupObject
+    from auditor.remediation.session import BackupObject
 
 AUTHORIZATION_PATH = "/policies/authorizationPolicy"
 METHODS_PATH = "/policies/authenticationMethodsPolicy"

@@ -13,12 +13,12 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from auditor.ad.sd import parse_dacl, with_aces
-from auditor.remediation.apply import ApplyError
 from auditor.remediation.changes import LdapDaclChange, LdapPasswordAgeChange
+from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
 
 if TYPE_CHECKING:
-    from auditor.remediation.apply import BackupObject
+    from auditor.remediation.session import BackupObject
 
 SD_FLAGS_DACL = 0x04
 # the scope of a password-age change → the attribute that holds it

@@ -19,12 +19,12 @@ from auditor.readers.portal import (
     PortalClient,
     sspr_state_from_wire,
 )
-from auditor.remediation.apply import ApplyError
 from auditor.remediation.changes import PortalOnPremChange, PortalSsprChange
+from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
 
 if TYPE_CHECKING:
-    from auditor.remediation.apply import BackupObject
+    from auditor.remediation.session import BackupObject
 
 _GROUP = {"getPasswordResetEnabledGroup": "true"}
 

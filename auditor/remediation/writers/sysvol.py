@@ -14,12 +14,13 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from auditor.ad import gpttmpl
-from auditor.remediation.apply import ApplyError
+from auditor.readers import smb
 from auditor.remediation.changes import SysvolPasswordAgeChange
+from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer
 
 if TYPE_CHECKING:
-    from auditor.remediation.apply import BackupObject
+    from auditor.remediation.session import BackupObject
     from auditor.remediation.writers.ldap import LdapWriter
 
 _MACHINE = "\\MACHINE\\"
@@ -45,27 +46,19 @@ class SysvolWriter(Writer):
                              "(--ad-host, --ad-user, SSPR_AD_PASSWORD)")
 
         def make() -> dict[str, Any]:
-            import smbclient
+            try:
+                return smb.open_session(settings)
+            except smb.SmbFailure as exc:
+                raise ApplyError(str(exc)) from None
 
-            cache: dict[str, Any] = {}
-            smbclient.register_session(self.host, username=settings.user, password=settings.password,
-                                       auth_protocol="ntlm", encrypt=True,
-                                       connection_timeout=int(settings.timeout), connection_cache=cache)
-            return cache
-
-        def close(cache: dict[str, Any]) -> None:
-            import smbclient
-
-            smbclient.reset_connection_cache(connection_cache=cache)
-
-        cache: dict[str, Any] = self.session.client("smb", make, close)
+        cache: dict[str, Any] = self.session.client("smb", make, smb.close_session)
         return cache
 
     @property
     def host(self) -> str:
         settings = self.session.targets.ad
         assert settings is not None
-        return settings.smb_host or settings.host
+        return smb.host_of(settings)
 
     @property
     def ldap(self) -> LdapWriter:

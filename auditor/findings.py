@@ -1,0 +1,102 @@
+"""What the audit produces: statuses (with their order), severities, evidence and findings.
+
+Below the checks, the derived views and the reports alike; `auditor.checks.base` re-exports these names.
+`Unreadable` is what reading a snapshot section that could not be read raises (`section_value`): the
+one place a section becomes a value or the reason it is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.policy.models import Location
+from auditor.snapshot.models import Section, Snapshot
+
+
+class Status(StrEnum):
+    passed = "pass"
+    failed = "fail"
+    unknown = "unknown"
+    not_applicable = "not_applicable"
+    waived = "waived"
+
+
+class Severity(StrEnum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+STATUS_ORDER: tuple[Status, ...] = (Status.failed, Status.unknown, Status.waived, Status.passed,
+                                    Status.not_applicable)
+"""Worst first: how reports sort and count findings."""
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="The API path, DN or file the value was read from")
+    field: str = Field(description="The field, attribute or key within it")
+    value: Any = None
+
+
+class WaiverNote(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    owner: str
+    ticket: str | None
+    expires: date
+    expired: bool
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    title: str
+    status: Status
+    severity: Severity
+    target: str
+    expected: Any = None
+    actual: Any = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    policy_location: Location | None = None
+    reason: str | None = Field(None, description="Why unknown / not applicable, or what differs")
+    fix: dict[str, str] = Field(default_factory=dict)
+    references: list[str] = Field(default_factory=list, description="Microsoft documentation for the setting")
+    waiver: WaiverNote | None = None
+    fixable: bool | None = Field(
+        None, description="For a failure: true when `sspr-audit plan` can fix it, false when it is a manual step; "
+                          "null when not assessed or not failing"
+    )
+
+
+class Unreadable(Exception):
+    """Raised inside a check when an input it needs could not be read."""
+
+    def __init__(self, reason: str, evidence: list[Evidence] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.evidence = evidence or []
+
+
+def section_value(snapshot: Snapshot, name: str) -> Any:
+    """The value of snapshot section `name`, or raise Unreadable with the reason (never a silent None)."""
+    section: Section[Any] | None = getattr(snapshot, name, None)
+    if section is None:
+        raise Unreadable(f"`{name}` was not collected in this snapshot")
+    if section.error is not None or section.value is None:
+        raise Unreadable(f"{section.source}: {section.error or 'no value'}",
+                         [Evidence(source=section.source, field="(section)")])
+    return section.value

@@ -1,0 +1,46 @@
+"""Everything on-premises for one run: the directory over LDAP, then SYSVOL over SMB (two sessions side by side).
+
+The directory says which GPOs exist and where they are linked; the SYSVOL readers read their files.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+from auditor.ad.dn import dns_domain
+from auditor.policy.models import Directory
+from auditor.readers.directory import AdSettings, read_directory
+from auditor.readers.gpo_registry import read_gpo_sign_in_reset
+from auditor.readers.sysvol import read_sysvol
+from auditor.snapshot.coverage import GpoSignInResetState
+from auditor.snapshot.directory import DirectoryState, SysvolState
+from auditor.snapshot.models import Section
+
+
+class OnPremisesSections(NamedTuple):
+    """The snapshot sections read on-premises (their names are the Snapshot's field names)."""
+
+    directory: Section[DirectoryState]
+    sysvol: Section[SysvolState]
+    gpo_sign_in_reset: Section[GpoSignInResetState]
+
+    @classmethod
+    def failed(cls, reason: str, where: str = "ldap") -> OnPremisesSections:
+        return cls(Section[DirectoryState].failed(where, reason), Section[SysvolState].failed("smb", reason),
+                   Section[GpoSignInResetState].failed("smb:SYSVOL Registry.pol", reason))
+
+
+def read_on_premises(settings: AdSettings, policy: Directory) -> OnPremisesSections:
+    """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share):
+    every linked GPO's GptTmpl.inf (the Default Domain Policy's always) and every GPO's machine Registry.pol."""
+    directory = read_directory(settings, policy)
+    gpos = directory.value.gpos if directory.value is not None else None
+    if directory.value is not None:
+        domain: str | None = directory.value.dns_domain
+    else:
+        domain = dns_domain(settings.base_dn) if settings.base_dn else None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sysvol") as pool:  # two SMB sessions side by side
+        sysvol = pool.submit(read_sysvol, settings, domain, gpos=gpos)
+        sign_in_reset = read_gpo_sign_in_reset(settings, directory)
+        return OnPremisesSections(directory, sysvol.result(), sign_in_reset)

@@ -1,0 +1,95 @@
+"""What the writers share with apply and rollback: where to write (`Targets`), the clients opened on first
+use (`Session`), the old value of an object (`BackupObject`) and the error a writer raises (`ApplyError`).
+
+Below both `apply` and the writers, so neither imports the other's module: apply hands the session a
+writer factory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import Field
+
+from auditor.remediation.changes import Frozen
+
+if TYPE_CHECKING:
+    from auditor.readers.directory import AdSettings
+    from auditor.remediation.writers.base import Writer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Targets:
+    """How to reach the objects a plan changes. Holds credentials: never serialised, never logged."""
+
+    graph_url: str | None = None
+    graph_credential: Any = field(default=None, repr=False)
+    portal_url: str | None = None
+    portal_credential: Any = field(default=None, repr=False)
+    ad: AdSettings | None = field(default=None, repr=False)
+    timeout_seconds: float = 30.0
+
+
+class ApplyError(Exception):
+    """A writer cannot run: a target it needs is not configured, or a backup cannot be written."""
+
+
+class BackupObject(Frozen):
+    """The old value of one object, exactly as read before the first write."""
+
+    key: str
+    writer: str
+    target: str
+    data: dict[str, Any] = Field(description="Writer-specific: full JSON, base64 bytes, attribute values")
+    written: bool = Field(False, description="Set just before the first write to this object")
+
+
+# -- the session: clients and connections, opened on first use ------------------------------
+
+class Session:
+    """Clients for the writers, created when first needed and closed together."""
+
+    def __init__(self, targets: Targets, make_writer: Callable[[str, Session], Writer]) -> None:
+        self.targets = targets
+        self._make_writer = make_writer
+        self._runner = asyncio.Runner()
+        self._clients: dict[str, Any] = {}
+        self._closers: list[Callable[[], None]] = []
+        self._writers: dict[str, Writer] = {}
+
+    def run(self, work: Awaitable[T]) -> T:
+        return self._runner.run(work)  # type: ignore[arg-type]
+
+    def client(self, name: str, make: Callable[[], Any], close: Callable[[Any], None] | None = None) -> Any:
+        if name not in self._clients:
+            self._clients[name] = make()
+            if close is not None:
+                client = self._clients[name]
+                self._closers.append(lambda: close(client))
+        return self._clients[name]
+
+    def writer(self, name: str) -> Writer:
+        if name not in self._writers:
+            self._writers[name] = self._make_writer(name, self)
+        return self._writers[name]
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:  # closing a dead connection: nothing to learn
+                log.debug("closing a writer client failed", exc_info=True)
+        self._runner.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
