@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.findings import Evidence, Unreadable
+from auditor.findings import Evidence, Unreadable, section_value
 from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Policy, Scope
 from auditor.snapshot.coverage import (
     CloudUsersState,
@@ -39,7 +39,7 @@ from auditor.snapshot.coverage import (
     SsprActivityState,
     UserRow,
 )
-from auditor.snapshot.models import Section, Snapshot
+from auditor.snapshot.models import Snapshot
 
 INFERRED = "inferred from userRegistrationDetails.isSsprEnabled (the portal's SSPR policy was not read)"
 DEFAULT_PLANS = (AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN)
@@ -63,15 +63,7 @@ def _memo(what: str, inputs: tuple[Any, ...], compute: Callable[[], R]) -> R:
     return value
 
 
-def _value(snapshot: Snapshot, name: str) -> Any:
-    """The value of a section, or raise Unreadable with its reason."""
-    section: Section[Any] | None = getattr(snapshot, name, None)
-    if section is None:
-        raise Unreadable(f"`{name}` was not collected in this snapshot")
-    if section.error is not None or section.value is None:
-        raise Unreadable(f"{section.source}: {section.error or 'no value'}",
-                         [Evidence(source=section.source, field="(section)")])
-    return section.value
+_value = section_value  # one rule for "a section or why it is missing" (auditor.findings)
 
 
 def _reason(snapshot: Snapshot, name: str) -> str:
