@@ -133,11 +133,22 @@ def collect_live(options: LiveOptions) -> Snapshot:
 @contextmanager
 def running_lab(options: LabOptions) -> Iterator[object]:
     """Start the lab emulator in-process with the chosen scenario and faults."""
+    from pydantic import ValidationError
+
     from auditor.lab.emulator import Faults
+    from auditor.lab.scenario import load_scenario
     from auditor.lab.server import LabServer
 
-    faults = Faults(forbidden=set(options.forbidden), latency_ms=options.latency_ms)
-    with LabServer(options.scenario, faults=faults) as server:
+    try:
+        faults = Faults(forbidden=set(options.forbidden), latency_ms=options.latency_ms)
+    except ValidationError as exc:
+        raise SourceError(f"--lab-forbid: {exc.errors(include_url=False)[0]['msg'].removeprefix('Value error, ')}") \
+            from None
+    try:
+        scenario = load_scenario(options.scenario)
+    except ValueError as exc:  # unknown name, unreadable file, YAML syntax, a section of the wrong shape
+        raise SourceError(f"--lab {options.scenario}: {str(exc).splitlines()[0][:500]}") from None
+    with LabServer(scenario, faults=faults) as server:
         yield server
 
 

@@ -25,15 +25,35 @@ EPILOG = """exit codes: 0 all pass/waived, 1 drift (a fail at or above --fail-on
 PLAN_EPILOG = """exit codes: 0 nothing to change, 2 usage or policy error, 3 nothing planned but some inputs
 could not be read, 4 changes planned (run `apply`), 5 no change the plan can make but manual steps remain"""
 APPLY_EPILOG = """exit codes: 0 done (or a dry run, or nothing to do), 1 a change failed (stopped; see the backup),
-2 usage error, 3 refused: the plan is stale (a target changed since the plan was made), nothing written"""
-APPLY_EXIT = {"nothing_to_do": 0, "dry_run": 0, "applied": 0, "restored": 0, "failed": 1, "refused": 3}
+2 usage error, 3 refused, nothing written: the plan is stale (a target changed since it was made), holds a
+change the policy does not ask for now, names a policy file that changed, goes to another target without
+--other-target, or another apply holds the target; for rollback, 3 also means some objects changed since the
+apply were left as they are; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP"""
+APPLY_EXIT = {"nothing_to_do": 0, "dry_run": 0, "applied": 0, "restored": 0, "failed": 1, "refused": 3,
+              "partial": 3}
+EXIT_REFUSED = 3
 
 
 class UsageError(Exception):
     """A user mistake the CLI reports in one line with exit code 2."""
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind (so every context manager stops what it started), exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -41,17 +61,109 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return int(args.handler(args))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_USAGE
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        _stop_lab_processes()
+        print(f"interrupted by {signal.Signals(signum).name}: stopped; lab processes this run started were "
+              "stopped", file=sys.stderr)
+        return 128 + int(signum)
     except Exception as exc:
         message = _known_error_message(exc)
         if message is None:
             raise
         print(message, file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_lab_processes() -> None:
+    """Stop every lab DC this process started (by the PIDs it holds), at once, not when a thread gets to it."""
+    samba = sys.modules.get("auditor.lab.samba")
+    if samba is not None:
+        samba.stop_all()
+
+
+class _PipeSafe:
+    """stdout that, once its reader is gone (`| head -1`), drops the rest instead of failing the run."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        import os
+
+        self.closed_by_reader = True
+        # the interpreter flushes stdout once more at exit: point the descriptor at /dev/null first
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _tolerant_streams() -> None:
+    """A terminal that cannot show a character gets an escape, never a crash; a closed pipe ends quietly."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    if not isinstance(sys.stdout, _PipeSafe) and hasattr(sys.stdout, "fileno"):
+        try:
+            sys.stdout.fileno()
+        except (OSError, ValueError):  # a captured stream in tests has no descriptor: leave it as it is
+            return
+        sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1 to 65535, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0 or value > 3600:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds, not {text}")
+    return value
 
 
 def _known_error_message(exc: Exception) -> str | None:
@@ -63,15 +175,17 @@ def _known_error_message(exc: Exception) -> str | None:
         lines = [str(issue) for issue in exc.issues]
         shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
         return "policy error:\n  " + "\n  ".join(shown)
+    from auditor.files import InputFileError, OutputPathError
     from auditor.trend import TrendError
 
-    if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError):
+    if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError | OutputPathError | InputFileError):
         return f"error: {exc}"
     from auditor.remediation.apply import ApplyError
     from auditor.remediation.changes import PlanError
+    from auditor.remediation.seal import SealError
     from auditor.remediation.targets import TargetError
 
-    if isinstance(exc, PlanError | ApplyError | TargetError):
+    if isinstance(exc, PlanError | ApplyError | TargetError | SealError):
         return f"error: {exc}"
     if type(exc).__name__ in ("CredentialError", "ScenarioError"):
         return f"error: {exc}"
@@ -134,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--yes", action="store_true", help="really write (without it: a dry run)")
     apply.add_argument("--backup", type=Path, metavar="FILE",
                        help="backup file to write before the first change (default: next to the plan, timestamped)")
+    apply.add_argument("--policy", type=Path, metavar="POLICY",
+                       help="the policy file the plan was made from, when it moved (its sha256 must match the plan's)")
+    apply.add_argument("--other-target", action="store_true",
+                       help="write to endpoints other than the ones the plan's live state was read from")
     _add_target_options(apply)
     apply.set_defaults(handler=cmd_apply)
 
@@ -141,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     rollback.add_argument("backup", type=Path, metavar="BACKUP", help="backup JSON file written by `apply`")
     rollback.add_argument("--yes", action="store_true", help="really restore (without it: a dry run)")
+    rollback.add_argument("--force", action="store_true",
+                          help="also restore objects changed since the apply (by default they are shown and left)")
     _add_target_options(rollback)
     rollback.set_defaults(handler=cmd_rollback)
 
@@ -163,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = lab_commands.add_parser("serve", help="serve the Graph + portal emulator until interrupted")
     serve.add_argument("--scenario", default="demo", help="scenario name (default: demo)")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    serve.add_argument("--port", type=_port, default=8765, help="port (default: 8765)")
     serve.set_defaults(handler=cmd_lab_serve)
     scenarios = lab_commands.add_parser("scenarios", help="list the lab scenarios")
     scenarios.set_defaults(handler=cmd_lab_scenarios)
@@ -191,7 +311,8 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
         choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
     source.add_argument("--lab-forbid", action="append", default=[], metavar="ENDPOINT",
                         help="lab fault: answer 403 on this endpoint (e.g. portal, authorization_policy)")
-    source.add_argument("--lab-latency-ms", type=int, default=0, metavar="MS", help="lab fault: latency per request")
+    source.add_argument("--lab-latency-ms", type=_non_negative_int, default=0, metavar="MS",
+                        help="lab fault: latency per request")
     live = parser.add_argument_group("live tenant (secrets only from the environment)")
     live.add_argument("--tenant-id", help="directory (tenant) id")
     live.add_argument("--client-id", help="application (client) id of the app registration")
@@ -206,7 +327,7 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
     live.add_argument("--graph-url", help="Graph base URL (e.g. a running `sspr-audit lab serve`: "
                                           "http://127.0.0.1:8765/v1.0)")
     live.add_argument("--portal-url", help="portal API base URL (e.g. http://127.0.0.1:8765/api)")
-    live.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
+    live.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (default: 30)")
     _add_ad_options(parser)
 
 
@@ -243,7 +364,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--ad-ca-file", type=Path,
                        help="CA bundle that signed the DC's certificate (overrides the plan's)")
     where.add_argument("--smb-host", help="host serving SYSVOL (overrides the plan's)")
-    where.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
+    where.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (default: 30)")
     where.add_argument("--insecure-ldap", action="store_true",
                        help="accept a plan that binds to AD without TLS (--ad-tls none): the password goes in clear")
 
@@ -255,8 +376,15 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
         return getattr(args, name, None)
 
     portal = bool(arg("portal"))
+    live = not arg("lab") and not arg("snapshot")
+    graph_url, portal_url = arg("graph_url"), arg("portal_url")
+    if live:  # the endpoints the state was read from, recorded even when they were the defaults
+        from auditor.readers.graph import GRAPH_URL
+        from auditor.readers.portal import PORTAL_URL
+
+        graph_url, portal_url = graph_url or GRAPH_URL, portal_url or PORTAL_URL
     return PlanSource(
-        origin=origin, graph_url=arg("graph_url"), portal_url=arg("portal_url") if portal else None,
+        origin=origin, graph_url=graph_url, portal_url=portal_url if portal else None,
         auth=arg("auth"), portal_auth=arg("portal_auth") if portal else None, tenant_id=arg("tenant_id"),
         client_id=arg("client_id"), ad_host=arg("ad_host"), ad_user=arg("ad_user"), ad_tls=arg("ad_tls"),
         ad_ca_file=str(arg("ad_ca_file")) if arg("ad_ca_file") else None, ad_tls_name=arg("ad_tls_name"),
@@ -267,6 +395,7 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
 def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
 
+    _refuse_mixed_sources(args)
     if getattr(args, "snapshot", None):
         from auditor.snapshot.store import load_snapshot
 
@@ -286,6 +415,28 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     if on_premises is None:
         return snapshot
     return snapshot.model_copy(update=on_premises.result()._asdict())
+
+
+_LIVE_OPTIONS = ("tenant_id", "client_id", "auth", "portal", "graph_url", "portal_url")
+_AD_OPTIONS = ("ad_host", "ad_user", "ad_ca_file", "ad_tls_name", "ad_base_dn", "smb_host")
+
+
+def _refuse_mixed_sources(args: argparse.Namespace) -> None:
+    """An option that the chosen source would ignore is a mistake to say, not to swallow."""
+    def given(names: tuple[str, ...]) -> list[str]:
+        return ["--" + n.replace("_", "-") for n in names if getattr(args, n, None)]
+
+    if getattr(args, "snapshot", None):
+        ignored = given(_LIVE_OPTIONS + _AD_OPTIONS) + (["--lab-forbid"] if args.lab_forbid else []) + \
+            (["--lab-latency-ms"] if args.lab_latency_ms else [])
+        if ignored:
+            raise UsageError(f"--snapshot audits a saved file: {', '.join(ignored)} would be ignored; leave "
+                             f"{'it' if len(ignored) == 1 else 'them'} out")
+    elif args.lab:
+        ignored = given(_LIVE_OPTIONS + _AD_OPTIONS)
+        if ignored:
+            raise UsageError(f"--lab {args.lab} reads the built-in lab tenant and domain: {', '.join(ignored)} "
+                             "would be ignored; leave them out, or drop --lab to read a live tenant")
 
 
 def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
@@ -322,6 +473,16 @@ def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
     return start_on_premises(OnPremisesRequest(directory=directory, settings=settings))
 
 
+def _check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = ()) -> None:
+    """Refuse, before any work, an output that is a directory, device, link, an input, or another output."""
+    from auditor.files import check_output_file
+
+    given = [(path, what) for path, what in outputs if path is not None]
+    for index, (path, what) in enumerate(given):
+        others = tuple(p for p, _ in given[:index])
+        check_output_file(path, inputs=(*inputs, *others), what=what)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from auditor.audit import ExitPolicy, audit
     from auditor.checks.base import Severity
@@ -334,6 +495,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if unknown or not formats:
         raise UsageError(f"unknown report format {', '.join(unknown) or '(none)'}; "
                          f"choose from {', '.join(sorted(RENDERERS))}")
+    from auditor.files import check_output_folder
+
+    check_output_folder(args.out, stem="sspr-audit", inputs=(args.policy, getattr(args, "snapshot", None)))
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
     previous = load_previous_report(args.previous) if args.previous else None
     snapshot = _snapshot_from_args(args, policy)
@@ -352,6 +516,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from auditor.remediation.planner import make_plan, plan_exit_code
     from auditor.remediation.powershell import render_powershell
 
+    _check_outputs((args.out, "plan"), (args.powershell, "PowerShell script"),
+                   inputs=(args.policy, getattr(args, "snapshot", None)))
     policy = load_policy(args.policy)
     snapshot = _snapshot_from_args(args, policy)
     findings = audit(policy, snapshot, ExitPolicy()).findings
@@ -364,42 +530,71 @@ def cmd_plan(args: argparse.Namespace) -> int:
           f"{len(plan.unplanned)} finding(s) not planned (input not read)")
     print(f"plan written: {path}")
     if args.powershell:
+        from auditor.files import write_atomically
+
         args.powershell.parent.mkdir(parents=True, exist_ok=True)
         # with a BOM so Windows PowerShell 5.1 reads it as UTF-8
-        args.powershell.write_text(render_powershell(plan), encoding="utf-8-sig", newline="\r\n")
+        script = render_powershell(plan).replace("\r\n", "\n").replace("\n", "\r\n")
+        write_atomically(args.powershell, script.encode("utf-8-sig"))
         print(f"PowerShell script written: {args.powershell} (run it with -WhatIf first)")
     return plan_exit_code(plan)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from auditor.app.remediate import RefusedError, apply_plan, endpoints_of, other_target, plan_policy
     from auditor.audit import open_targets
-    from auditor.remediation.apply import apply, default_backup_path
+    from auditor.remediation.apply import default_backup_path
     from auditor.remediation.changes import load_plan
+    from auditor.remediation.seal import signed
 
     plan = load_plan(args.plan)
     backup = args.backup or default_backup_path(args.plan)
-    with open_targets(_target_source(args, plan.source), lab_scenario=args.lab,
-                      timeout_seconds=args.timeout, insecure_ldap=args.insecure_ldap) as targets:
-        result = apply(plan, targets, yes=args.yes, backup_path=backup)
+    _check_outputs((backup, "backup"), inputs=(args.plan, args.policy, plan.policy_path))
+    chosen = _target_source(args, plan.source)
+    try:
+        policy = plan_policy(plan, args.policy)
+        elsewhere = other_target(plan, chosen, args.lab)
+        if elsewhere and not args.other_target:
+            raise RefusedError(f"the plan would be written to {elsewhere}: give --other-target if that is meant")
+        print(f"policy: {policy.source_file} (sha256 {(policy.source_sha256 or '')[:16]}…); plan "
+              f"{'signed and verified with SSPR_PLAN_KEY' if signed() else 'not signed (SSPR_PLAN_KEY unset)'}")
+        with open_targets(chosen, lab_scenario=args.lab, timeout_seconds=args.timeout,
+                          insecure_ldap=args.insecure_ldap) as targets:
+            result = apply_plan(plan, targets, policy=policy, yes=args.yes, backup_path=backup,
+                                endpoints=endpoints_of(targets) if not args.lab else [])
+    except RefusedError as exc:
+        print(f"refused, nothing written: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     for change in result.changes:
         detail = f": {change.detail}" if change.detail else ""
-        print(f"  {change.status.upper():<13} {change.id}. {change.summary}{detail}")
+        print(f"  {change.status.upper():<13} {change.id}. {_clip(change.summary, 200)}{_clip(detail, 400)}")
     print(result.message, file=sys.stderr if result.outcome in ("failed", "refused") else sys.stdout)
     return APPLY_EXIT[result.outcome]
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from auditor.app.remediate import RefusedError, endpoints_of, rollback_backup
     from auditor.audit import open_targets
-    from auditor.remediation.apply import load_backup, rollback
+    from auditor.remediation.apply import load_backup
+    from auditor.remediation.seal import signed
 
     backup = load_backup(args.backup)
-    with open_targets(_target_source(args, backup.source), lab_scenario=args.lab,
-                      timeout_seconds=args.timeout, insecure_ldap=args.insecure_ldap) as targets:
-        result = rollback(backup, targets, yes=args.yes)
+    chosen = _target_source(args, backup.source)
+    if not signed():
+        print("backup not signed (SSPR_PLAN_KEY unset): its digest is checked, but only the file's permissions "
+              "stand between it and an edit", file=sys.stderr)
+    try:
+        with open_targets(chosen, lab_scenario=args.lab, timeout_seconds=args.timeout,
+                          insecure_ldap=args.insecure_ldap) as targets:
+            result = rollback_backup(backup, targets, yes=args.yes, force=args.force,
+                                     endpoints=endpoints_of(targets) if not args.lab else [])
+    except RefusedError as exc:
+        print(f"refused, nothing written: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     for item in result.objects:
         detail = f": {item.detail}" if item.detail else ""
-        print(f"  {item.status.upper():<10} {item.target}{detail}")
-    print(result.message, file=sys.stderr if result.outcome == "failed" else sys.stdout)
+        print(f"  {item.status.upper():<10} {_clip(item.target, 200)}{_clip(detail, 400)}")
+    print(result.message, file=sys.stderr if result.outcome in ("failed", "partial") else sys.stdout)
     return APPLY_EXIT[result.outcome]
 
 
@@ -428,6 +623,7 @@ def _mark_fixable(report: Any, policy: Any, snapshot: Any) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     from auditor.export import export_policy
 
+    _check_outputs((args.out, "policy"), inputs=(getattr(args, "snapshot", None),))
     snapshot = _snapshot_from_args(args)
     result = export_policy(snapshot, args.out)
     for note in result.commented_out:
@@ -454,6 +650,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from auditor.policy.loader import load_policy
     from auditor.snapshot.store import save_snapshot
 
+    _check_outputs((args.out, "snapshot"), inputs=(args.policy,))
     snapshot = _snapshot_from_args(args, load_policy(args.policy) if args.policy else None)
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
@@ -484,7 +681,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = policy_schema_json()
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        from auditor.files import write_atomically
+
+        _check_outputs((args.out, "schema"))
+        write_atomically(args.out, text.encode("utf-8"))
         print(f"schema written: {args.out}")
     else:
         sys.stdout.write(text)

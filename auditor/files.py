@@ -40,3 +40,112 @@ def _sync_directory(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class InputFileError(Exception):
+    """An input file that is not a regular file, is too large, or cannot be read (message names the file)."""
+
+
+def read_bounded(path: str | Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; a FIFO, device or directory is refused unread.
+
+    The type is checked on the opened descriptor (O_NONBLOCK, so opening a FIFO does not wait for a
+    writer), and the read stops one byte past the limit, so `/dev/zero` or a growing file cannot make
+    the run read without bound.
+    """
+    import stat
+
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError(f"{path}: {what} must be a regular file, not {_kind_of(info.st_mode)}")
+        if info.st_size > limit:
+            raise InputFileError(f"{path}: {what} is {info.st_size} bytes; the limit is {limit}")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise InputFileError(f"{path}: {what} is larger than the limit of {limit} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _kind_of(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+class OutputPathError(Exception):
+    """An output path the run refuses before any work (message names the path and why)."""
+
+
+def check_output_file(path: str | Path, *, inputs: tuple[str | Path | None, ...] = (), what: str = "output") -> Path:
+    """`path` if it may be written: a new name or an existing regular file that is no input of the run.
+
+    Refused: a directory, a device, FIFO or socket (as root, `/dev/null` would be replaced by a regular
+    file), a symbolic link (the rename would replace the link, not what it points to), and any path that
+    resolves to one of `inputs` (a policy, snapshot, plan or previous report of the same run).
+    """
+    import stat
+
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise OutputPathError(f"{path}: cannot write {what} there: {exc.strerror or exc}") from None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            raise OutputPathError(f"{path}: {what} path is a symbolic link: give the real path")
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputPathError(f"{path}: {what} path is {_kind_of(info.st_mode)}, not a file")
+    _refuse_inputs(path, inputs, what)
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise OutputPathError(f"{path}: {parent} is not a folder")
+    return path
+
+
+def check_output_folder(path: str | Path, *, stem: str, inputs: tuple[str | Path | None, ...] = ()) -> Path:
+    """A folder for reports named `<stem>.*`: a new name or a directory whose report files may be replaced."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise OutputPathError(f"{path}: cannot write reports there: {exc.strerror or exc}") from None
+    import stat
+
+    if not stat.S_ISDIR(info.st_mode):
+        raise OutputPathError(f"{path}: the reports folder is {_kind_of(info.st_mode)}, not a folder")
+    for existing in sorted(path.glob(f"{stem}.*")):
+        check_output_file(existing, inputs=inputs, what="report")
+    return path
+
+
+def _refuse_inputs(path: Path, inputs: tuple[str | Path | None, ...], what: str) -> None:
+    target = path.resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        if Path(item).resolve() == target:
+            raise OutputPathError(f"{path}: {what} would overwrite {item}, an input of this run")

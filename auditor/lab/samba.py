@@ -96,6 +96,18 @@ def _listening(address: str, port: int, timeout: float = 0.2) -> bool:
         return False
 
 
+_RUNNING: dict[int, SambaDC] = {}  # every DC this process started and has not stopped
+_STOPPING = False
+
+
+def stop_all() -> None:
+    """Stop every DC this process started, by the PIDs it holds, and refuse to start more (a signal came)."""
+    global _STOPPING
+    _STOPPING = True
+    for dc in list(_RUNNING.values()):
+        dc.stop(timeout=10.0)
+
+
 @dataclass
 class SambaDC:
     """One DC rooted in `root`, listening on `address` (127.0.0.N)."""
@@ -170,6 +182,10 @@ class SambaDC:
         self.pid = self._process.pid
         self.pid_file.write_text(f"{self.pid}\n")
         atexit.register(self.stop)
+        _RUNNING[id(self)] = self
+        if _STOPPING:  # a signal arrived while samba was being started: stop it at once
+            self.stop()
+            raise SambaError("stopping: the run was interrupted")
         try:
             self._wait_ready(timeout)
         except SambaError:
@@ -203,6 +219,7 @@ class SambaDC:
             return
         pid, self.pid = self.pid, None
         atexit.unregister(self.stop)
+        _RUNNING.pop(id(self), None)
         _terminate(pid, timeout, self._process)
         self._process = None
         self.pid_file.unlink(missing_ok=True)

@@ -50,7 +50,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -242,11 +242,20 @@ def load_scenario_file(path: str | Path) -> Scenario:
     yaml = YAML(typ="safe", pure=True)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read lab scenario {path}: {exc}") from exc
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ValueError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"lab scenario {path} must be a YAML mapping")
-    return scenario_from_mapping(data, default_name=path.stem)
+    try:
+        return scenario_from_mapping(data, default_name=path.stem)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ValueError(f"{path}: {field}: {first['msg']}") from None
 
 
 def scenario_from_mapping(data: Mapping[str, Any], default_name: str = "custom") -> Scenario:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import re
 import types
 import typing
@@ -65,10 +66,13 @@ NOT_SECTIONS = frozenset({"version", "tenant", "waivers"})
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     name = str(path)
+    from auditor.files import InputFileError, read_bounded
+
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError([PolicyIssue(name, 1, 1, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        raw = read_bounded(path, MAX_POLICY_BYTES, "the policy file")
+    except InputFileError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        raise PolicyError([PolicyIssue(name, 1, 1, "", message)]) from None
     return parse_policy(raw, name)
 
 
@@ -87,7 +91,7 @@ def parse_policy(raw: bytes, name: str) -> Policy:
     except ValidationError as exc:
         raise PolicyError(_issues_from_validation(exc, name, positions)) from None
     _refuse_nothing_to_audit(policy, name)
-    policy._source = PolicySource(file=name, positions=positions)
+    policy._source = PolicySource(file=name, positions=positions, sha256=hashlib.sha256(raw).hexdigest())
     return policy
 
 

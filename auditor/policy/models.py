@@ -44,6 +44,7 @@ class PolicySource(BaseModel):
 
     file: str
     positions: dict[str, tuple[int, int]]
+    sha256: str | None = None  # of the file's bytes, so a plan can name exactly the policy it came from
 
 
 class Strict(BaseModel):
@@ -354,6 +355,10 @@ class Policy(Strict):
     @property
     def source_file(self) -> str | None:
         return self._source.file if self._source is not None else None
+
+    @property
+    def source_sha256(self) -> str | None:
+        return self._source.sha256 if self._source is not None else None
 
     def location(self, key: str) -> Location | None:
         """Where `key` (a dotted path like `sspr.methods_required`) was declared, or its nearest parent."""

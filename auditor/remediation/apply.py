@@ -1,15 +1,21 @@
 """Execute a saved plan through the writers: dry run by default, backup first, verify, stop at failure.
 
-`apply(plan, targets)` re-reads every target first. A target that holds neither the plan's old
-value nor its new one means the plan is stale: nothing is written. Without `yes=True` that is
+`apply(plan, targets, derived)` trusts nothing in the file it did not derive: `derived` holds the
+changes the planner makes now, from the policy file and the live state read at apply time (the use
+case in `auditor.app.remediate` builds it), and a change in the file that is not exactly one of
+them, or that writes outside the policy's objects (`auditor.remediation.scope`), is refused with
+nothing written. Every target is re-read first: a target that holds neither the plan's old value
+nor its new one means the plan is stale, and nothing is written. Without `yes=True` that is
 all it does (a dry run that says what would change). With it, it writes a backup of every
 object it is about to change (the full portal JSON, the Graph objects, raw descriptor bytes,
 attribute values, SYSVOL file contents) before the first write, then for each change re-reads
 the target, writes, and reads it back; the first failure stops the run. A change whose target
 already holds the new value is skipped, so applying a plan twice changes nothing the second time.
 
-`rollback(backup, targets)` puts back every object the apply wrote, newest first, and checks
-each against the backup. Neither function logs or stores a secret: credentials live only in
+`rollback(backup, targets)` puts back every object the apply wrote, newest first, only where the
+live object still holds what apply left there (the backup records the state before and after);
+an object changed since is shown and skipped unless `force=True`. Each restore is read back.
+Neither function logs or stores a secret: credentials live only in
 `Targets` and in the clients built from them.
 """
 
@@ -26,11 +32,12 @@ from pydantic import Field
 
 from auditor import __version__
 from auditor.files import write_atomically
-from auditor.remediation.changes import Frozen, Plan, PlanError, PlanSource, object_key
+from auditor.remediation.changes import Change, Frozen, Plan, PlanError, PlanSource, object_key
 from auditor.remediation.session import ApplyError, BackupObject, Session, Targets
 from auditor.snapshot.models import utc_now
 
 if TYPE_CHECKING:
+    from auditor.remediation.derivation import Derivation
     from auditor.remediation.writers.base import Writer
 
 log = logging.getLogger(__name__)
@@ -38,24 +45,33 @@ log = logging.getLogger(__name__)
 BACKUP_FORMAT = "sspr-auditor-backup"
 T = TypeVar("T")
 
-ChangeStatus = Literal["pending", "already", "applied", "stale", "failed", "not_attempted"]
+ChangeStatus = Literal["pending", "already", "applied", "stale", "not_derived", "failed", "not_attempted"]
 Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 
 
 # -- backup ---------------------------------------------------------------------------------
 
+BACKUP_VERSION = 2
+
+
 class Backup(Frozen):
     format: Literal["sspr-auditor-backup"] = BACKUP_FORMAT
-    format_version: Literal[1] = 1
+    format_version: Literal[2] = BACKUP_VERSION
     tool_version: str = __version__
     created_at: datetime = Field(default_factory=utc_now)
     plan_digest: str
     source: PlanSource
+    changes: list[Change] = Field(default_factory=list, description="The changes apply was about to write")
     objects: list[BackupObject] = Field(default_factory=list)
+    digest: str = ""
+    mac: str | None = Field(None, description="HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
 
 def save_backup(backup: Backup, path: Path, *, create: bool = False) -> None:
-    """Write the backup (fsync'd); with `create`, refuse to overwrite an existing file."""
+    """Write the backup sealed (fsync'd); with `create`, refuse to overwrite an existing file."""
+    from auditor.remediation.seal import seal
+
+    backup = seal(backup)
     data = (backup.model_dump_json(indent=2) + "\n").encode("utf-8")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,9 +88,75 @@ def save_backup(backup: Backup, path: Path, *, create: bool = False) -> None:
 
 
 def load_backup(path: str | Path) -> Backup:
-    from auditor.remediation.changes import load_json_model
+    """The backup at `path`, its seal checked and every object tied to the change that wrote it."""
+    from auditor.remediation.changes import json_position, load_json_model
+    from auditor.remediation.seal import SealError, check_seal
 
-    return load_json_model(Path(path), Backup, "backup")[0]
+    path = Path(path)
+    backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
+    try:
+        problem = check_seal(backup, "backup")
+    except SealError as exc:
+        raise PlanError(str(exc)) from None
+    if problem:
+        line, column = json_position(text, ["digest"])
+        raise PlanError(f"{path}:{line}:{column}: {problem}: it cannot be trusted to restore anything")
+    for index, obj in enumerate(backup.objects):
+        mismatch = identity_problem(obj, backup.changes)
+        if mismatch:
+            line, column = json_position(text, ["objects", str(index)])
+            raise PlanError(f"{path}:{line}:{column}: object {obj.key}: {mismatch}: the backup cannot be trusted")
+    return backup
+
+
+def identity_problem(obj: BackupObject, changes: list[Any]) -> str | None:
+    """Why `obj` is not the object one of `changes` writes (key, writer, DN, path), or None."""
+    change = next((c for c in changes if object_key(c) == obj.key), None)
+    if change is None:
+        return "no change of the apply writes this object"
+    if obj.writer != change.writer:
+        return f"it names writer {obj.writer!r}, the change uses {change.writer!r}"
+    for state, data in (("before", obj.data), ("after", obj.after)):
+        if data is None:
+            continue
+        for name, value in _identity(change).items():
+            if name not in data:
+                return f"its state {state} apply has no {name}"
+            if _same_object_name(data[name]) != _same_object_name(value):
+                return f"its state {state} apply names {name} {data[name]!r}, the change writes {value!r}"
+    return _states_problem(obj, [c for c in changes if object_key(c) == obj.key])
+
+
+def _states_problem(obj: BackupObject, mine: list[Any]) -> str | None:
+    """The state before apply must hold every change's old value, the state after it every new one."""
+    from auditor.remediation.writers import writer_class
+
+    writer = writer_class(obj.writer)
+    for change in mine:
+        try:
+            before = writer.state_of(change, obj.data).state
+            after = writer.state_of(change, obj.after).state if obj.after is not None else "new"
+        except Exception as exc:  # a shape the writer cannot read is not a backup it wrote
+            return f"its data cannot be read as change {change.id} writes it ({type(exc).__name__})"
+        if before != "old":
+            return f"its state before apply does not hold the old value of change {change.id} ({change.summary})"
+        if after != "new":
+            return f"its state after apply does not hold the new value of change {change.id} ({change.summary})"
+    return None
+
+
+def _same_object_name(value: Any) -> str:
+    """A DN or path compared as AD and SMB compare them: case-insensitive, UNC host left out."""
+    text = str(value).casefold()
+    if text.startswith("\\\\"):
+        text = text.lstrip("\\").split("\\", 1)[-1]
+    return text
+
+
+def _identity(change: Any) -> dict[str, str]:
+    from auditor.remediation.writers import writer_class
+
+    return writer_class(change.writer).identity(change)
 
 
 def default_backup_path(plan_path: Path | None, now: datetime | None = None) -> Path:
@@ -106,26 +188,30 @@ class ApplyResult(Frozen):
 class RestoreResult(Frozen):
     key: str
     target: str
-    status: Literal["restored", "unchanged", "failed", "skipped"]
+    status: Literal["restored", "unchanged", "failed", "skipped", "changed"]
     detail: str | None = None
 
 
 class RollbackResult(Frozen):
-    outcome: Literal["restored", "dry_run", "nothing_to_do", "failed"]
+    outcome: Literal["restored", "partial", "dry_run", "nothing_to_do", "failed"]
     message: str
     objects: list[RestoreResult]
 
 
 # -- apply ----------------------------------------------------------------------------------
 
-def apply(plan: Plan, targets: Targets, *, yes: bool = False, backup_path: Path | None = None) -> ApplyResult:
-    """Apply `plan` (a dry run unless `yes`). See the module docstring for the guarantees."""
-    if plan.digest != plan.compute_digest():
-        raise PlanError("the plan was edited after it was made (digest mismatch): make a new plan")
+def apply(plan: Plan, targets: Targets, *, derived: Derivation, yes: bool = False,
+          backup_path: Path | None = None) -> ApplyResult:
+    """Apply `plan` (a dry run unless `yes`), writing only changes `derived` holds. See the module docstring."""
+    from auditor.remediation.seal import check_seal
+
+    problem = check_seal(plan, "plan")
+    if problem:
+        raise PlanError(f"{problem}: make a new plan")
     if not plan.changes:
         return ApplyResult(outcome="nothing_to_do", message="the plan has no changes", changes=[])
     with Session(targets, _make_writer) as session:
-        return _apply(plan, session, yes=yes, backup_path=backup_path)
+        return _apply(plan, session, derived=derived, yes=yes, backup_path=backup_path)
 
 
 def _result(change: Any, status: ChangeStatus, detail: str | None = None) -> ChangeResult:
@@ -133,7 +219,7 @@ def _result(change: Any, status: ChangeStatus, detail: str | None = None) -> Cha
                         status=status, detail=detail)
 
 
-def _apply(plan: Plan, session: Session, *, yes: bool, backup_path: Path | None) -> ApplyResult:
+def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, backup_path: Path | None) -> ApplyResult:
     observed = []
     for change in plan.changes:
         try:
@@ -145,32 +231,58 @@ def _apply(plan: Plan, session: Session, *, yes: bool, backup_path: Path | None)
                 _result(c, "failed" if c is change else "not_attempted",
                         _describe(exc) if c is change else None) for c in plan.changes],
                 message=f"change {change.id} ({change.target}) could not be read: {_describe(exc)}; nothing written")
-    states = [(change, seen) for change, seen in zip(plan.changes, observed, strict=True)]
-    stale = [(c, o) for c, o in states if o.state == "other"]
-    results = {c.id: _result(c, "already" if o.state == "new" else "stale" if o.state == "other" else "pending",
-                             o.detail or None) for c, o in states}
+    results: dict[str, ChangeResult] = {}
+    pending: list[tuple[Any, Any]] = []
+    refused: list[tuple[Any, str]] = []
+    stale: list[tuple[Any, str]] = []
+    for change, seen in zip(plan.changes, observed, strict=True):
+        if seen.state == "new":
+            results[change.id] = _result(change, "already", seen.detail or None)
+        elif seen.state == "other":
+            results[change.id] = _result(change, "stale", seen.detail or None)
+            stale.append((change, seen.detail))
+        else:
+            mine, why = derived.verdict(change)
+            if mine is None:
+                results[change.id] = _result(change, "not_derived", why)
+                refused.append((change, why or ""))
+            else:
+                results[change.id] = _result(mine, "pending")
+                pending.append((mine, seen))
+    if refused:
+        lines = "; ".join(f"change {c.id} ({c.target}): {why}" for c, why in refused)
+        return ApplyResult(outcome="refused", changes=list(results.values()),
+                           message=f"refused, nothing written: {len(refused)} change(s) in the plan file are not "
+                                   f"what the policy asks for now ({lines}). Make a new plan with `sspr-audit plan`.")
     if stale:
-        lines = "; ".join(f"change {c.id} ({c.target}): {o.detail}" for c, o in stale)
+        lines = "; ".join(f"change {c.id} ({c.target}): {detail}" for c, detail in stale)
         return ApplyResult(outcome="refused", changes=list(results.values()),
                            message=f"the plan is stale, nothing written: {len(stale)} target(s) no longer hold "
                                    f"the value the plan was made from ({lines}). Make a new plan.")
-    pending = [(c, o) for c, o in states if o.state == "old"]
     if not pending:
         return ApplyResult(outcome="nothing_to_do", changes=list(results.values()),
-                           message=f"nothing to do: all {len(states)} change(s) are already in place")
+                           message=f"nothing to do: all {len(plan.changes)} change(s) are already in place")
     if not yes:
         return ApplyResult(outcome="dry_run", changes=list(results.values()),
                            message=f"dry run: {len(pending)} change(s) would be applied "
-                                   f"({len(states) - len(pending)} already in place); run again with --yes")
+                                   f"({len(plan.changes) - len(pending)} already in place); run again with --yes")
     objects: dict[str, BackupObject] = {}
     for change, seen in pending:
         key = object_key(change)
         if key not in objects:
             objects[key] = BackupObject(key=key, writer=change.writer, target=change.target, data=seen.backup)
     path = backup_path or default_backup_path(None)
-    backup = Backup(plan_digest=plan.digest, source=plan.source, objects=list(objects.values()))
+    backup = Backup(plan_digest=plan.digest, source=plan.source, changes=[c for c, _ in pending],
+                    objects=list(objects.values()))
     save_backup(backup, path, create=True)
     log.info("backup of %d object(s) written to %s", len(objects), path)
+
+    def record(key: str, **update: Any) -> None:
+        nonlocal backup
+        objects[key] = objects[key].model_copy(update=update)
+        backup = backup.model_copy(update={"objects": list(objects.values())})
+        save_backup(backup, path)
+
     for position, (change, _) in enumerate(pending):
         writer = session.writer(change.writer)
         key = object_key(change)
@@ -181,15 +293,15 @@ def _apply(plan: Plan, session: Session, *, yes: bool, backup_path: Path | None)
                 continue
             if now.state != "old":
                 raise _Stop(f"the target changed during apply: {now.detail}")
-            if not objects[key].written:
-                objects[key] = objects[key].model_copy(update={"written": True})
-                backup = backup.model_copy(update={"objects": list(objects.values())})
-                save_backup(backup, path)
+            # before each write: the object is being written and its state after is unknown until read back
+            # (a write the server made before the connection dropped must not look like a later change)
+            record(key, written=True, after=None)
             log.info("applying change %s to %s", change.id, change.target)
             writer.write(change)
             after = writer.observe(change)
             if after.state != "new":
                 raise _Stop(f"read back after writing does not show the new value: {after.detail}")
+            record(key, after=after.backup)
         except Exception as exc:
             detail = _describe(exc)
             results[change.id] = _result(change, "failed", detail)
@@ -219,8 +331,8 @@ def _describe(exc: BaseException) -> str:
 
 # -- rollback -------------------------------------------------------------------------------
 
-def rollback(backup: Backup, targets: Targets, *, yes: bool = False) -> RollbackResult:
-    """Restore every object the apply wrote, newest first, and check each against the backup."""
+def rollback(backup: Backup, targets: Targets, *, yes: bool = False, force: bool = False) -> RollbackResult:
+    """Restore what the apply wrote, newest first, where the object still holds what apply left there."""
     written = [obj for obj in reversed(backup.objects) if obj.written]
     if not written:
         return RollbackResult(outcome="nothing_to_do", objects=[],
@@ -233,26 +345,67 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False) -> Rollback
                 if writer.matches(obj):
                     results.append(RestoreResult(key=obj.key, target=obj.target, status="unchanged"))
                     continue
+                changed = _changed_since_apply(obj, writer, backup)
+                if changed and not force:
+                    results.append(RestoreResult(key=obj.key, target=obj.target, status="changed",
+                                                 detail=f"changed since apply ({changed}): left as it is; "
+                                                        "--force restores it anyway"))
+                    continue
                 if not yes:
                     results.append(RestoreResult(key=obj.key, target=obj.target, status="skipped",
-                                                 detail="differs from the backup; would be restored"))
+                                                 detail="differs from the backup; would be restored" +
+                                                        (f" over a later change ({changed})" if changed else "")))
                     continue
                 log.info("restoring %s", obj.target)
                 writer.restore(obj)
                 if not writer.matches(obj):
                     raise _Stop("read back after restoring does not match the backup")
-                results.append(RestoreResult(key=obj.key, target=obj.target, status="restored"))
+                results.append(RestoreResult(key=obj.key, target=obj.target, status="restored",
+                                             detail=f"over a later change ({changed})" if changed else None))
             except Exception as exc:
                 results.append(RestoreResult(key=obj.key, target=obj.target, status="failed", detail=_describe(exc)))
                 return RollbackResult(outcome="failed", objects=results,
                                       message=f"restoring {obj.target} failed: {_describe(exc)}; stopped")
+    kept = sum(1 for r in results if r.status == "changed")
+    kept_note = (f"; {kept} object(s) changed since apply were left as they are (see above; --force restores "
+                 "them)") if kept else ""
     if not yes:
         todo = sum(1 for r in results if r.status == "skipped")
         return RollbackResult(outcome="dry_run", objects=results,
-                              message=f"dry run: {todo} object(s) would be restored; run again with --yes")
+                              message=f"dry run: {todo} object(s) would be restored{kept_note}; run again with --yes")
     restored = sum(1 for r in results if r.status == "restored")
-    return RollbackResult(outcome="restored", objects=results,
-                          message=f"restored {restored} object(s) from the backup, each checked by reading it back")
+    return RollbackResult(outcome="partial" if kept else "restored", objects=results,
+                          message=f"restored {restored} object(s) from the backup, each checked by reading it "
+                                  f"back{kept_note}")
+
+
+def _changed_since_apply(obj: BackupObject, writer: Writer, backup: Backup) -> str | None:
+    """What differs between the live object and the state apply left (None when it still holds that state).
+
+    An object apply began writing but never read back (`after` is None: the write failed) is not
+    "changed since": restoring it is what the failed apply's rollback is for.
+    """
+    if obj.after is None:
+        return None
+    if writer.matches(obj.model_copy(update={"data": obj.after})):
+        return None
+    change = next(c for c in backup.changes if object_key(c) == obj.key)
+    return _difference(obj.after, writer.observe(change).backup)
+
+
+def _difference(after: dict[str, Any], now: dict[str, Any]) -> str:
+    names = []
+    for key in sorted(set(after) | set(now)):
+        left, right = after.get(key), now.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            names.extend(f"{key}.{k}" for k in sorted(set(left) | set(right))
+                         if left.get(k) != right.get(k) and not str(k).endswith("DateTime"))
+        elif left != right:
+            names.append(key)
+    from auditor.text import one_line
+
+    shown = ", ".join(one_line(n) for n in names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"differs in {shown}" if names else "differs"
 
 
 def result_json(result: ApplyResult | RollbackResult) -> str:

@@ -6,14 +6,15 @@ can undo it, the fingerprints of the snapshot sections it was derived from, and 
 it fixes. Settings use the snapshot's field names (`methods_required`, `unlock_enabled`), not
 the wire names: the writers translate, as the readers do.
 
-A plan is data: `apply` re-reads every target before writing and refuses when a target no
-longer holds the old value, so a stale or hand-edited plan can never overwrite a newer state.
-The digest covers the changes and manual steps, so a plan edited after review is refused too.
+A plan is data, and not trusted: `apply` re-derives every change from the policy file the plan
+names (whose sha256 it records) and the live state read at apply time, refuses every change in the
+file it did not derive, and re-reads every target before writing. The digest covers the whole file
+(source, policy, changes, manual steps); the optional MAC (`auditor.remediation.seal`) binds it to a
+key only the reviewer's environment holds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -248,12 +249,17 @@ class PlanSource(Frozen):
     ephemeral: bool = Field(False, description="True for an in-process lab that is gone once `plan` ends")
 
 
+PLAN_VERSION = 2
+
+
 class Plan(Frozen):
     format: Literal["sspr-auditor-plan"] = PLAN_FORMAT
-    format_version: Literal[1] = 1
+    format_version: Literal[2] = PLAN_VERSION
     tool_version: str
     created_at: datetime = Field(default_factory=utc_now)
     policy_file: str
+    policy_path: str | None = Field(None, description="Absolute path of the policy file apply re-derives from")
+    policy_sha256: str | None = Field(None, description="sha256 of the policy file's bytes when the plan was made")
     snapshot_created_at: datetime
     source: PlanSource
     fingerprints: dict[str, str] = Field(default_factory=dict, description="Every snapshot section's fingerprint")
@@ -261,15 +267,17 @@ class Plan(Frozen):
     manual: list[ManualStep] = Field(default_factory=list)
     unplanned: list[Unplanned] = Field(default_factory=list)
     digest: str = ""
+    mac: str | None = Field(None, description="HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
     def sealed(self) -> Plan:
-        return self.model_copy(update={"digest": self.compute_digest()})
+        from auditor.remediation.seal import seal
+
+        return seal(self)  # type: ignore[no-any-return]
 
     def compute_digest(self) -> str:
-        body = {"changes": [c.model_dump(mode="json") for c in self.changes],
-                "manual": [m.model_dump(mode="json") for m in self.manual]}
-        payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        from auditor.remediation.seal import digest_of
+
+        return digest_of(self)
 
     def fixes(self, finding: Finding) -> bool | None:
         """True when a change fixes `finding`, False when it is a manual step, None when the plan ignores it."""
@@ -292,36 +300,47 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
 
 
 def load_plan(path: str | Path) -> Plan:
+    from auditor.remediation.seal import SealError, check_seal
+
     path = Path(path)
-    plan, text = load_json_model(path, Plan, "plan")
-    if plan.digest != plan.compute_digest():
-        line, column = json_position(text, ["digest"])
-        raise PlanError(f"{path}:{line}:{column}: the plan was edited after it was made (digest mismatch): "
-                        "make a new plan")
+    plan, text = load_json_model(path, Plan, "plan", version=PLAN_VERSION)
+    try:
+        problem = check_seal(plan, "plan")
+    except SealError as exc:
+        raise PlanError(str(exc)) from None
+    if problem:
+        line, column = json_position(text, ["mac" if "sign" in problem or "KEY" in problem else "digest"])
+        raise PlanError(f"{path}:{line}:{column}: {problem}: make a new plan")
     return plan
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_json_model(path: Path, model: type[M], what: str) -> tuple[M, str]:
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+MAX_INT_DIGITS = 64
+
+
+def load_json_model(path: Path, model: type[M], what: str, *, version: int | None = None) -> tuple[M, str]:
     """`path` validated as `model`, and its text; else PlanError naming `file:line:column` and the problem."""
+    from auditor.files import InputFileError, read_bounded
+
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+        raw = read_bounded(path, MAX_PLAN_BYTES, what)
+    except InputFileError as exc:
+        raise PlanError(str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise PlanError(f"{path}:{line}:{column}: not UTF-8 (byte 0x{raw[exc.start]:02x}): not a {what} file") from None
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}): not a {what} file") from None
-    except RecursionError:
-        raise PlanError(f"{path}:1:1: JSON nested too deeply: not a {what} file") from None
+    document = parse_json_bounded(text, f"{path}", what)
+    found = document.get("format_version") if isinstance(document, dict) else None
+    if version is not None and isinstance(found, int) and not isinstance(found, bool) and found != version:
+        line, column = json_position(text, ["format_version"])
+        raise PlanError(f"{path}:{line}:{column}: this {what} has format version {found}; this sspr-audit reads "
+                        f"version {version}: make it again with this version")
     try:
         return model.model_validate_json(text), text
     except ValidationError as exc:
@@ -331,6 +350,41 @@ def load_json_model(path: Path, model: type[M], what: str) -> tuple[M, str]:
         where = ".".join(loc) or "(top level)"
         raise PlanError(f"{path}:{line}:{column}: not a valid sspr-auditor {what} ({exc.error_count()} error(s)); "
                         f"first at {where[:200]}: {first['msg'][:300]}") from None
+
+
+def parse_json_bounded(text: str, name: str, what: str) -> Any:
+    """`json.loads` that refuses, with `name:line:column`, what would hang or crash: deep nesting, huge integers."""
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"an integer of {len(digits)} digits")
+        return int(digits)
+
+    depth = max_depth(text)
+    if depth > 200:
+        raise PlanError(f"{name}:1:1: JSON nested {depth} levels deep (the limit is 200): not a {what} file")
+    try:
+        return json.loads(text, parse_int=integer)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}): not a {what} file") from None
+    except ValueError as exc:
+        raise PlanError(f"{name}:1:1: {exc} (the limit is {MAX_INT_DIGITS}): not a {what} file") from None
+    except RecursionError:
+        raise PlanError(f"{name}:1:1: JSON nested too deeply: not a {what} file") from None
+
+
+def max_depth(text: str) -> int:
+    """How deep `[` and `{` nest in JSON text, outside strings (a linear scan, no recursion)."""
+    import re
+
+    depth = deepest = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
 
 
 def json_position(text: str, loc: list[str]) -> tuple[int, int]:

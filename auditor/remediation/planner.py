@@ -173,7 +173,11 @@ class _Planner:
                         if hasattr(section, "source")}
         unplanned = [Unplanned(finding=FindingRef.of(f), reason=f.reason or "its input could not be read")
                      for f in self.unknown]
-        return Plan(tool_version=__version__, policy_file=self.policy.source_file or "(in memory)",
+        from pathlib import Path
+
+        file = self.policy.source_file
+        return Plan(tool_version=__version__, policy_file=file or "(in memory)",
+                    policy_path=str(Path(file).resolve()) if file else None, policy_sha256=self.policy.source_sha256,
                     snapshot_created_at=self.snapshot.created_at, source=source, fingerprints=fingerprints,
                     changes=changes, manual=self.manual, unplanned=unplanned).sealed()
 

@@ -49,6 +49,8 @@ class BackupObject(Frozen):
     target: str
     data: dict[str, Any] = Field(description="Writer-specific: full JSON, base64 bytes, attribute values")
     written: bool = Field(False, description="Set just before the first write to this object")
+    after: dict[str, Any] | None = Field(
+        None, description="The object as read back after apply's last write to it (same shape as `data`)")
 
 
 # -- the session: clients and connections, opened on first use ------------------------------

@@ -27,10 +27,11 @@ from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
 from auditor.readers.collect import CollectOptions, collect
 from auditor.readers.credentials import LabTokenCredential
-from auditor.remediation.apply import Targets, apply, load_backup, rollback
+from auditor.remediation.apply import Targets, load_backup
 from auditor.remediation.changes import FindingRef, Plan, load_plan, save_plan
 from auditor.remediation.planner import make_plan
 from auditor.remediation.powershell import render_powershell
+from tests.helpers.remediation import apply, rollback
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"

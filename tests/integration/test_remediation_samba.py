@@ -22,10 +22,11 @@ from auditor.lab import samba
 from auditor.lab.domain_seed import admin_connection, read_descriptor
 from auditor.lab.samba import SambaDC
 from auditor.policy.models import Policy
-from auditor.remediation.apply import Targets, apply, load_backup, rollback
+from auditor.remediation.apply import Targets, load_backup
 from auditor.remediation.changes import FindingRef, Plan
 from auditor.remediation.planner import make_plan
 from auditor.remediation.powershell import render_powershell
+from tests.helpers.remediation import apply, rollback
 
 pytestmark = pytest.mark.samba
 
@@ -117,7 +118,7 @@ def test_demo_plan_apply_check_then_rollback_byte_for_byte(dc: SambaDC, tmp_path
     assert ("ad.users.temporary_password", f"CN=Tess Temp,{STAFF}") in manual
     assert ("ad.acl.coverage", f"CN=Nora Quinn,{STAFF}") in manual
     before = raw_state(dc)
-    result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+    result = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "backup.json")
     assert result.outcome == "applied", result.message
     after = failing(dc, policy)
     fixed = {ref for change in plan.changes for ref in change.fixes}
@@ -143,19 +144,19 @@ def test_demo_plan_apply_check_then_rollback_byte_for_byte(dc: SambaDC, tmp_path
 
 
 def test_a_target_changed_by_hand_makes_apply_refuse_and_write_nothing(dc: SambaDC, tmp_path: Path) -> None:
-    _, plan = plan_for(dc)
+    policy, plan = plan_for(dc)
     dc.samba_tool("domain", "passwordsettings", "pso", "set", "PSO-Sales", "--min-pwd-age=2")
     before = raw_state(dc)
-    result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+    result = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "backup.json")
     assert result.outcome == "refused" and "stale" in result.message and PSO_SALES in result.message
     assert raw_state(dc) == before and not (tmp_path / "backup.json").exists()
 
 
 def test_smb_write_denied_stops_apply_and_rollback_restores(readonly_dc: SambaDC, tmp_path: Path) -> None:
     dc = readonly_dc
-    _, plan = plan_for(dc)
+    policy, plan = plan_for(dc)
     before = raw_state(dc)
-    result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+    result = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "backup.json")
     assert result.outcome == "failed" and result.failed_change == "4", result.message
     assert "change 4 failed" in result.message and "GptTmpl.inf" in result.message
     assert [c.status for c in result.changes] == ["applied", "applied", "applied", "failed"]
@@ -180,10 +181,76 @@ def test_admin_sd_holder_gets_object_aces_and_a_second_apply_writes_nothing(dc: 
     assert len(dacl[HOLDER].add_aces) == 4
     assert all(ace.inherited_object_type is None and not ace.flags for ace in dacl[HOLDER].add_aces)
     assert "Set-Acl -Path 'AD:\\CN=AdminSDHolder" in render_powershell(plan)
-    assert apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "1.json").outcome == "applied"
+    first = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "1.json")
+    assert first.outcome == "applied", first.message
     after = failing(dc, policy)
     assert {s for r, s in after.items() if r.check in ("ad.acl.writeback_rights", "ad.acl.unexpire_password")} \
         == {Status.passed}
     state = raw_state(dc)
-    again = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "2.json")
+    again = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "2.json")
     assert again.outcome == "nothing_to_do" and raw_state(dc) == state
+
+
+# -- attacked through the plan and the backup (issue 14) -----------------------------------------
+
+def test_an_injected_ace_for_everyone_on_the_domain_head_is_refused(dc: SambaDC, tmp_path: Path) -> None:
+    """A plan file given one more LDAP change, its digest recomputed: Reset Password for Everyone."""
+    import base64
+    import hashlib
+
+    from auditor.ad.rights import USER_CLASS
+    from auditor.ad.sd import AceFact
+    from auditor.remediation.changes import LdapDaclChange
+
+    policy, plan = plan_for(dc)
+    ace = AceFact(allow=True, sid="S-1-1-0", mask=0x100, flags=0x02,
+                  object_type="00299570-246d-11d0-a768-00aa006e0529", inherited_object_type=USER_CLASS)
+    head = collect_ad(dc, policy).directory.value.domain.descriptor_b64  # what an attacker reads first
+    injected = LdapDaclChange(id="9", target=BASE, summary="refresh the sync account's rights", dn=BASE,
+                              principal="sync", principal_sid="S-1-1-0", rights=["Reset Password"], add_aces=[ace],
+                              old_descriptor_sha256=hashlib.sha256(base64.b64decode(head)).hexdigest())
+    tampered = plan.model_copy(update={"changes": [*plan.changes, injected]}).sealed()
+    before = raw_state(dc)
+    result = apply(tampered, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "b.json")
+    assert result.outcome == "refused", result.message
+    assert "change 9" in result.message and "not what the policy asks for now" in result.message
+    assert raw_state(dc) == before and not (tmp_path / "b.json").exists()
+
+
+def test_the_scope_fence_refuses_the_domain_head_and_a_foreign_trustee(dc: SambaDC) -> None:
+    from auditor.remediation.scope import outside_scope
+
+    policy, plan = plan_for(dc)
+    snapshot = collect_ad(dc, policy)
+    honest = next(c for c in plan.changes if c.kind == "ldap.dacl")
+    assert outside_scope(honest, policy, snapshot) is None
+    assert "neither a target OU" in (outside_scope(honest.model_copy(update={"dn": BASE}), policy, snapshot) or "")
+    everyone = honest.model_copy(update={"principal_sid": "S-1-1-0"})
+    assert "not to the sync account" in (outside_scope(everyone, policy, snapshot) or "")
+    age = next(c for c in plan.changes if c.kind == "ldap.password_age" and c.scope == "fine_grained")
+    assert "Password Settings Container" in (outside_scope(age.model_copy(update={"dn": SALES}), policy, snapshot)
+                                             or "")
+
+
+def test_a_backup_retargeted_or_given_another_old_value_is_refused(dc: SambaDC, tmp_path: Path) -> None:
+    from auditor.remediation.apply import Backup, save_backup
+    from auditor.remediation.changes import PlanError
+
+    policy, plan = plan_for(dc)
+    result = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "b.json")
+    assert result.outcome == "applied", result.message
+    data = load_backup(tmp_path / "b.json").model_dump(mode="json")
+    acl = next(o for o in data["objects"] if o["key"].endswith(":descriptor"))
+    acl["data"]["dn"] = STAFF  # restore Sales' old descriptor onto another OU
+    save_backup(Backup.model_validate(data), tmp_path / "moved.json")
+    with pytest.raises(PlanError, match="names dn"):
+        load_backup(tmp_path / "moved.json")
+    data = load_backup(tmp_path / "b.json").model_dump(mode="json")
+    age = next(o for o in data["objects"] if o["key"].endswith(":domain-min-age"))
+    age["data"]["value"] = -998 * 864_000_000_000  # "restore" a minimum age of 998 days
+    save_backup(Backup.model_validate(data), tmp_path / "998.json")
+    with pytest.raises(PlanError, match="does not hold the old value"):
+        load_backup(tmp_path / "998.json")
+    state = raw_state(dc)
+    restored = rollback(load_backup(tmp_path / "b.json"), Targets(ad=settings(dc)), yes=True)
+    assert restored.outcome == "restored" and raw_state(dc) != state

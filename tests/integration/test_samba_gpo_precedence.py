@@ -29,10 +29,11 @@ from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check, run_checks
 from auditor.lab import domain_seed
 from auditor.lab.samba import SambaDC
-from auditor.remediation.apply import Targets, apply
+from auditor.remediation.apply import Targets
 from auditor.remediation.planner import make_plan
 from auditor.snapshot.coverage import IntuneSignInResetState
 from auditor.snapshot.models import Section, Snapshot
+from tests.helpers.remediation import apply
 
 pytestmark = pytest.mark.samba
 
@@ -125,7 +126,7 @@ def test_the_plan_rewrites_the_winning_gpo_and_the_audit_then_passes(tmp_path: P
         [change] = [c for c in plan.changes if c.kind == "sysvol.gpttmpl"]
         strict = guid(snapshot, domain_seed.PASSWORD_GPO)
         assert change.gpo_guid == strict and (change.setting.old, change.setting.new) == (1, 0)
-        result = apply(plan, Targets(ad=settings(dc)), yes=True, backup_path=tmp_path / "backup.json")
+        result = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "backup.json")
         assert result.outcome == "applied", result.message
         after = collect_ad(dc, policy)
         assert gpo_age(after).status == Status.passed

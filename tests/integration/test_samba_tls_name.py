@@ -15,6 +15,7 @@ from conftest_samba import fresh_dc, require_samba, state_dir
 
 from auditor.lab import samba
 from auditor.lab.samba import SambaDC
+from auditor.remediation.changes import Plan, save_plan
 
 pytestmark = pytest.mark.samba
 
@@ -76,7 +77,7 @@ def test_a_plan_made_with_the_tls_name_applies_and_rolls_back(dc: SambaDC, graph
 
     # the recorded name is wrong: an override on the command line wins (and is shown)
     plan["source"]["ad_tls_name"] = "wrong.example.test"
-    plan_file.write_text(json.dumps(plan))
+    save_plan(Plan.model_validate(plan).sealed(), plan_file)  # the digest covers the source: recompute it
     backup = tmp_path / "backup.json"
     applied = run(dc, "apply", str(plan_file), "--yes", "--backup", str(backup), "--ad-tls-name", dc.fqdn)
     assert applied.returncode == 0, applied.stdout + applied.stderr

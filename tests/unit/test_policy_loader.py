@@ -95,7 +95,7 @@ def test_broken_files_give_one_clear_error(raw: bytes, fragment: str) -> None:
 
 
 def test_missing_file_is_a_policy_error(tmp_path: Path) -> None:
-    with pytest.raises(PolicyError, match="cannot read file"):
+    with pytest.raises(PolicyError, match="cannot read the policy file"):
         load_policy(tmp_path / "nope.yaml")
 
 

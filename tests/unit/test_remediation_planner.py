@@ -239,7 +239,7 @@ def test_plan_round_trips_and_an_edited_plan_is_refused(tmp_path: Path) -> None:
     path = save_plan(plan, tmp_path / "plan.json")
     assert load_plan(path) == plan
     path.write_text(path.read_text().replace('"new": false', '"new": true'))
-    with pytest.raises(PlanError, match="edited after it was made"):
+    with pytest.raises(PlanError, match="edited after it was written"):
         load_plan(path)
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(PlanError, match="not a valid sspr-auditor plan"):

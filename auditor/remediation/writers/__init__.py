@@ -9,22 +9,27 @@ if TYPE_CHECKING:
     from auditor.remediation.writers.base import Writer
 
 
-def make_writer(name: str, session: Session) -> Writer:
-    """The writer for `name` (a change's `writer` field), bound to the session's clients."""
+def writer_class(name: str) -> type[Writer]:
+    """The writer class for `name` (a change's `writer` field)."""
     if name == "portal":
         from auditor.remediation.writers.portal import PortalWriter
 
-        return PortalWriter(session)
+        return PortalWriter
     if name == "graph":
         from auditor.remediation.writers.graph import GraphWriter
 
-        return GraphWriter(session)
+        return GraphWriter
     if name == "ldap":
         from auditor.remediation.writers.ldap import LdapWriter
 
-        return LdapWriter(session)
+        return LdapWriter
     if name == "sysvol":
         from auditor.remediation.writers.sysvol import SysvolWriter
 
-        return SysvolWriter(session)
+        return SysvolWriter
     raise ValueError(f"no writer named {name!r}")
+
+
+def make_writer(name: str, session: Session) -> Writer:
+    """The writer for `name`, bound to the session's clients."""
+    return writer_class(name)(session)

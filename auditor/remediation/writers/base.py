@@ -26,9 +26,27 @@ class Writer(ABC):
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    @staticmethod
     @abstractmethod
+    def identity(change: Any) -> dict[str, str]:
+        """The keys of the backup data that name the object `change` writes (path, DN), with their values."""
+
+    @abstractmethod
+    def read(self, change: Any) -> dict[str, Any]:
+        """The change's whole object as it is now, in the backup's shape (JSON, base64 bytes, values)."""
+
+    @staticmethod
+    @abstractmethod
+    def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        """Does `data` (an object in the backup's shape) hold the change's old value, its new one, or neither?
+
+        Pure, so a backup can be checked offline: its state before apply must be the change's old value
+        and its state after apply the new one.
+        """
+
     def observe(self, change: Any) -> Observation:
         """Read the change's target now and compare it with the plan's old and new values."""
+        return self.state_of(change, self.read(change))
 
     @abstractmethod
     def write(self, change: Any) -> None:

@@ -96,12 +96,21 @@ class GraphWriter(Writer):
             raise ApplyError(f"Graph GET {path} did not return an object")
         return body
 
-    def observe(self, change: Any) -> Observation:
-        path, fields = _path_and_fields(change)
-        body = self.get(path)
+    @staticmethod
+    def identity(change: Any) -> dict[str, str]:
+        return {"path": _path_and_fields(change)[0], "kind": change.kind}
+
+    def read(self, change: Any) -> dict[str, Any]:
+        path = _path_and_fields(change)[0]
+        return {"path": path, "kind": change.kind, "json": self.get(path)}
+
+    @staticmethod
+    def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        fields = _path_and_fields(change)[1]
+        body = data["json"]
         pairs = [(s.name, body.get(fields[s.name]), s.old, s.new) for s in change.settings_list()]
         state, detail = classify(pairs)
-        return Observation(state, detail, {"path": path, "kind": change.kind, "json": body})
+        return Observation(state, detail, data)
 
     def write(self, change: Any) -> None:
         self._patch(change.kind, _path_and_fields(change)[0], change.settings_list())

@@ -47,7 +47,7 @@ class LdapWriter(Writer):
 
     # -- primitives --------------------------------------------------------------------------
 
-    def read(self, dn: str, attribute: str, *, sd: bool = False) -> bytes | None:
+    def read_attribute(self, dn: str, attribute: str, *, sd: bool = False) -> bytes | None:
         from ldap3 import BASE
         from ldap3.protocol.microsoft import security_descriptor_control
 
@@ -67,35 +67,46 @@ class LdapWriter(Writer):
             raise ApplyError(f"writing {attribute} of {dn} was refused: {_ldap_result(self.conn)}")
 
     def descriptor(self, dn: str) -> bytes:
-        raw = self.read(dn, "nTSecurityDescriptor", sd=True)
+        raw = self.read_attribute(dn, "nTSecurityDescriptor", sd=True)
         if raw is None:
             raise ApplyError(f"the DC returned no nTSecurityDescriptor for {dn} (no right to read it?)")
         return raw
 
     def integer(self, dn: str, attribute: str) -> int | None:
-        raw = self.read(dn, attribute)
+        raw = self.read_attribute(dn, attribute)
         return int(raw.decode()) if raw is not None else None
 
     # -- the writer --------------------------------------------------------------------------
 
-    def observe(self, change: Any) -> Observation:
+    @staticmethod
+    def identity(change: Any) -> dict[str, str]:
+        attribute = "nTSecurityDescriptor" if isinstance(change, LdapDaclChange) else AGE_ATTRIBUTES[change.scope]
+        return {"dn": change.dn, "attribute": attribute}
+
+    def read(self, change: Any) -> dict[str, Any]:
         if isinstance(change, LdapDaclChange):
             raw = self.descriptor(change.dn)
-            present = set(parse_dacl(raw).aces)
-            backup = {"dn": change.dn, "attribute": "nTSecurityDescriptor",
-                      "descriptor_b64": base64.b64encode(raw).decode()}
-            if all(ace in present for ace in change.add_aces):
-                return Observation("new", "", backup)
-            if hashlib.sha256(raw).hexdigest() == change.old_descriptor_sha256:
-                return Observation("old", "", backup)
-            return Observation("other", "the descriptor changed since the plan was made (its sha256 differs) and "
-                                        "does not hold the planned ACEs", backup)
+            return {"dn": change.dn, "attribute": "nTSecurityDescriptor",
+                    "descriptor_b64": base64.b64encode(raw).decode()}
         if isinstance(change, LdapPasswordAgeChange):
             attribute = AGE_ATTRIBUTES[change.scope]
-            value = self.integer(change.dn, attribute)
-            state, detail = classify([(attribute, value, change.setting.old, change.setting.new)])
-            return Observation(state, detail, {"dn": change.dn, "attribute": attribute, "value": value})
+            return {"dn": change.dn, "attribute": attribute, "value": self.integer(change.dn, attribute)}
         raise TypeError(f"the LDAP writer does not write {type(change).__name__}")
+
+    @staticmethod
+    def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        if isinstance(change, LdapDaclChange):
+            raw = base64.b64decode(data["descriptor_b64"])
+            present = set(parse_dacl(raw).aces)
+            if all(ace in present for ace in change.add_aces):
+                return Observation("new", "", data)
+            if hashlib.sha256(raw).hexdigest() == change.old_descriptor_sha256:
+                return Observation("old", "", data)
+            return Observation("other", "the descriptor changed since the plan was made (its sha256 differs) and "
+                                        "does not hold the planned ACEs", data)
+        attribute = AGE_ATTRIBUTES[change.scope]
+        state, detail = classify([(attribute, data.get("value"), change.setting.old, change.setting.new)])
+        return Observation(state, detail, data)
 
     def write(self, change: Any) -> None:
         if isinstance(change, LdapDaclChange):

@@ -50,20 +50,28 @@ class PortalWriter(Writer):
             raise ApplyError(f"portal GET {path} did not return an object")
         return body
 
-    def observe(self, change: Any) -> Observation:
+    @staticmethod
+    def identity(change: Any) -> dict[str, str]:
+        return {"path": _path(change)}
+
+    def read(self, change: Any) -> dict[str, Any]:
+        path = _path(change)
+        return {"path": path, "json": self._get(path)}
+
+    @staticmethod
+    def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        body = data["json"]
         if isinstance(change, PortalSsprChange):
-            body = self._get(SSPR_PATH)
             state = sspr_state_from_wire(PasswordResetPoliciesWire.model_validate(body))
             pairs = [(s.name, getattr(state, s.name), s.old, s.new) for s in change.settings]
         elif isinstance(change, PortalOnPremChange):
-            body = self._get(ONPREM_PATH)
             wire = OnPremisesPasswordResetPoliciesWire.model_validate(body)
             field = ONPREM_FIELDS[change.setting.name]
             pairs = [(change.setting.name, getattr(wire, field), change.setting.old, change.setting.new)]
         else:
             raise TypeError(f"the portal writer does not write {type(change).__name__}")
         state_name, detail = classify(pairs)
-        return Observation(state_name, detail, {"path": _path(change), "json": body})
+        return Observation(state_name, detail, data)
 
     def write(self, change: Any) -> None:
         if isinstance(change, PortalSsprChange):

@@ -101,17 +101,25 @@ class SysvolWriter(Writer):
 
     # -- the writer --------------------------------------------------------------------------
 
-    def observe(self, change: Any) -> Observation:
+    @staticmethod
+    def identity(change: Any) -> dict[str, str]:
+        return {"gpo_dn": change.gpo_dn, "path": change.path}
+
+    def read(self, change: Any) -> dict[str, Any]:
         if not isinstance(change, SysvolPasswordAgeChange):
             raise TypeError(f"the SYSVOL writer does not write {type(change).__name__}")
         template_path, ini_path = self.paths(change.path)
         data = self.read_file(template_path)
         ini = self.read_file(ini_path)
         version = self.ldap.integer(change.gpo_dn, "versionNumber")
-        backup = {"path": template_path, "gpt_ini_path": ini_path, "gpo_dn": change.gpo_dn,
-                  "content_b64": base64.b64encode(data).decode() if data is not None else None,
-                  "gpt_ini_b64": base64.b64encode(ini).decode() if ini is not None else None,
-                  "version_number": version}
+        return {"path": template_path, "gpt_ini_path": ini_path, "gpo_dn": change.gpo_dn,
+                "content_b64": base64.b64encode(data).decode() if data is not None else None,
+                "gpt_ini_b64": base64.b64encode(ini).decode() if ini is not None else None,
+                "version_number": version}
+
+    @staticmethod
+    def state_of(change: Any, backup: dict[str, Any]) -> Observation:
+        data = base64.b64decode(backup["content_b64"]) if backup.get("content_b64") is not None else None
         value = gpttmpl.minimum_password_age(gpttmpl.parse(data)) if data is not None else None
         sha = hashlib.sha256(data).hexdigest() if data is not None else None
         if data is not None and value == change.setting.new:

@@ -1,0 +1,168 @@
+"""Apply and rollback as use cases: load the policy the plan names, re-derive, lock the target, write.
+
+`apply_plan` is the only way the CLI writes a plan. It refuses before reading anything when the
+plan's policy file is missing or changed since the plan was made (its sha256), or when the plan
+would be written somewhere other than where its live state was read (`allow_other_target` lifts
+that, for a reviewed plan moved to a twin tenant). Then, under a lock per endpoint, it reads the
+live state from the targets, derives the changes the planner makes now, and hands both to
+`remediation.apply.apply`, which writes only changes that are exactly among those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from auditor.audit import ExitPolicy, audit, coverage_options
+
+if TYPE_CHECKING:
+    from auditor.policy.models import Policy
+    from auditor.remediation.apply import ApplyResult, Backup, RollbackResult
+    from auditor.remediation.changes import Plan, PlanSource
+    from auditor.remediation.derivation import Derivation
+    from auditor.remediation.session import Targets
+    from auditor.snapshot.models import Snapshot
+
+log = logging.getLogger(__name__)
+LOCK_DIR_VARIABLE = "SSPR_LOCK_DIR"
+
+
+class RefusedError(Exception):
+    """Apply or rollback will not run (policy changed, another run holds the target, other target): exit 3."""
+
+
+# -- the policy the plan was made from --------------------------------------------------------
+
+def plan_policy(plan: Plan, override: Path | None = None) -> Policy:
+    """The policy file the plan names (or `override`), refused unless its bytes are the ones planned from."""
+    from auditor.policy.loader import load_policy
+
+    if override is None and not plan.policy_path:
+        raise RefusedError("the plan names no policy file (it was made from a policy in memory): apply re-derives "
+                           "every change from the policy, so make the plan with `sspr-audit plan POLICY`")
+    path = override or Path(plan.policy_path or "")
+    policy = load_policy(path)
+    if plan.policy_sha256 is None or policy.source_sha256 != plan.policy_sha256:
+        now, then = (policy.source_sha256 or "?")[:16], (plan.policy_sha256 or "?")[:16]
+        raise RefusedError(f"{path} is not the policy the plan was made from (its sha256 is {now}…, the plan "
+                           f"names {then}…): make a new plan from the policy as it is now")
+    return policy
+
+
+# -- where the plan goes -----------------------------------------------------------------------
+
+def other_target(plan: Plan, chosen: PlanSource, lab_scenario: str | None) -> str | None:
+    """Why writing to `chosen` is not writing where the plan's live state was read (None when it is)."""
+    origin = plan.source.origin
+    if lab_scenario is not None:
+        wanted = f"lab:{lab_scenario}"
+        return None if origin == wanted else f"the plan was made from {origin}, not from {wanted}"
+    differences = []
+    recorded = plan.source
+    if origin.startswith("graph:") and chosen.graph_url and origin[len("graph:"):] != chosen.graph_url:
+        differences.append(f"Graph {chosen.graph_url} (the state was read from {origin[len('graph:'):]})")
+    if origin.startswith("live:") and chosen.tenant_id and origin[len("live:"):] not in ("tenant", chosen.tenant_id):
+        differences.append(f"tenant {chosen.tenant_id} (the state was read from {origin[len('live:'):]})")
+    for name in ("graph_url", "portal_url", "tenant_id", "ad_host", "smb_host"):
+        then, now = getattr(recorded, name), getattr(chosen, name)
+        if then and now and then != now:
+            differences.append(f"{name.replace('_', ' ')} {now} (the plan read {then})")
+    return "; ".join(differences) or None
+
+
+# -- one apply at a time per target ------------------------------------------------------------
+
+def _lock_dir() -> Path:
+    folder = Path(os.environ.get(LOCK_DIR_VARIABLE) or Path(tempfile.gettempdir()) / "sspr-auditor-locks")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def endpoints_of(targets: Targets, lab_scenario: str | None = None) -> list[str]:
+    names = [f"graph {targets.graph_url}" if targets.graph_url else None,
+             f"portal {targets.portal_url}" if targets.portal_url else None,
+             f"ldap {targets.ad.host}" if targets.ad is not None else None]
+    return sorted(n for n in names if n)
+
+
+@contextmanager
+def target_lock(endpoints: list[str]) -> Iterator[None]:
+    """Hold one lock file per endpoint (sorted, so two runs never wait on each other crosswise)."""
+    from filelock import FileLock, Timeout
+
+    held = []
+    try:
+        for endpoint in endpoints:
+            name = hashlib.sha256(endpoint.encode("utf-8")).hexdigest()[:24] + ".lock"
+            lock = FileLock(str(_lock_dir() / name), timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                raise RefusedError(f"another apply or rollback is writing to {endpoint} (lock "
+                                   f"{lock.lock_file}): wait for it to finish, then run again") from None
+            held.append(lock)
+        yield
+    finally:
+        for lock in reversed(held):
+            lock.release()
+
+
+# -- re-derivation -----------------------------------------------------------------------------
+
+def read_targets(targets: Targets, policy: Policy, origin: str) -> Snapshot:
+    """The live state of the targets apply writes to, read as `check` reads it."""
+    from auditor import __version__
+    from auditor.snapshot.models import Snapshot
+
+    snapshot: Snapshot
+    if targets.graph_url and targets.graph_credential is not None:
+        from auditor.readers.collect import CollectOptions, collect
+
+        snapshot = collect(CollectOptions(
+            origin=origin, graph_url=targets.graph_url, graph_credential=targets.graph_credential,
+            portal_url=targets.portal_url if targets.portal_credential is not None else None,
+            portal_credential=targets.portal_credential, timeout_seconds=targets.timeout_seconds,
+            **coverage_options(policy).collect_options(),  # type: ignore[arg-type]
+        ))
+    else:
+        snapshot = Snapshot(tool_version=__version__, origin=origin)
+    if policy.directory is not None and targets.ad is not None:
+        from auditor.readers.onpremises import read_on_premises
+
+        snapshot = snapshot.model_copy(update=read_on_premises(targets.ad, policy.directory)._asdict())
+    return snapshot
+
+
+def derive(plan: Plan, targets: Targets, policy: Policy) -> Derivation:
+    """The changes the planner makes now, from `policy` and the live state of `targets`."""
+    from auditor.remediation.derivation import Derivation
+    from auditor.remediation.planner import make_plan
+
+    snapshot = read_targets(targets, policy, plan.source.origin)
+    findings = audit(policy, snapshot, ExitPolicy()).findings
+    now = make_plan(policy, snapshot, findings, source=plan.source)
+    return Derivation.of(list(now.changes), policy, snapshot,
+                         basis=f"{policy.source_file}, read at {snapshot.created_at:%Y-%m-%d %H:%M:%S}Z")
+
+
+def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backup_path: Path | None,
+               endpoints: list[str]) -> ApplyResult:
+    from auditor.remediation.apply import apply
+
+    with target_lock(endpoints):
+        derived = derive(plan, targets, policy)
+        return apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
+
+
+def rollback_backup(backup: Backup, targets: Targets, *, yes: bool, force: bool,
+                    endpoints: list[str]) -> RollbackResult:
+    from auditor.remediation.apply import rollback
+
+    with target_lock(endpoints):
+        return rollback(backup, targets, yes=yes, force=force)

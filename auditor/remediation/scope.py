@@ -1,0 +1,69 @@
+"""Which objects a plan may write at all, from the policy and the live state: a second fence behind re-derivation.
+
+`apply` writes only changes it re-derived itself, so a change outside this fence would be a planner
+bug, not a tampered file. The fence is checked anyway, change by change, before any write:
+- LDAP descriptors: the policy's target OUs and the domain's AdminSDHolder, granting rights only to the
+  sync account the policy names (its SID as read now);
+- password ages: the domain head (`minPwdAge`) and the password settings objects in the domain's Password
+  Settings Container;
+- SYSVOL: the GptTmpl.inf of a GPO linked to the domain head, at the path that GPO's `gPCFileSysPath` names;
+- Graph and the portal: the fixed objects the writers know (authorization policy, methods policy and its
+  method configurations, the two portal SSPR objects), which the change kinds already pin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.ad.dn import dn_key
+from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
+from auditor.policy.models import Policy
+from auditor.remediation.changes import (
+    LdapDaclChange,
+    LdapPasswordAgeChange,
+    SysvolPasswordAgeChange,
+)
+from auditor.snapshot.models import Snapshot
+
+GPTTMPL_SUFFIX = "\\machine\\microsoft\\windows nt\\secedit\\gpttmpl.inf"
+# msDS-PasswordSettings objects live in CN=Password Settings Container,CN=System,<domain> (Microsoft Learn,
+# "AD DS fine-grained password policies"; ../shared/reference/active-directory.md)
+PSO_CONTAINER = "CN=Password Settings Container,CN=System,"
+
+
+def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
+    """Why `change` writes outside what the policy governs (None when it is inside)."""
+    if not isinstance(change, LdapDaclChange | LdapPasswordAgeChange | SysvolPasswordAgeChange):
+        return None  # portal and Graph kinds each name one fixed object
+    directory = snapshot.directory.value if snapshot.directory is not None and snapshot.directory.readable else None
+    if directory is None or policy.directory is None:
+        return "the directory was not read, so no on-premises object is in scope"
+    if isinstance(change, LdapDaclChange):
+        allowed = {dn_key(ou) for ou in policy.directory.target_ous} | {dn_key(directory.admin_sd_holder.dn)}
+        if dn_key(change.dn) not in allowed:
+            return f"{change.dn} is neither a target OU of the policy nor AdminSDHolder"
+        account = directory.service_account
+        if account is None or account.sid.upper() != change.principal_sid.upper():
+            return f"the rights go to {change.principal_sid}, not to the sync account the policy names"
+        if any(ace.sid.upper() != change.principal_sid.upper() for ace in change.add_aces):
+            return "an ACE names a trustee other than the sync account"
+        return None
+    if isinstance(change, LdapPasswordAgeChange):
+        if change.scope == "domain":
+            return None if dn_key(change.dn) == dn_key(directory.base_dn) else f"{change.dn} is not the domain head"
+        container = dn_key(PSO_CONTAINER + directory.base_dn)
+        parent = dn_key(change.dn.split(",", 1)[1]) if "," in change.dn else ""
+        return None if parent == container else f"{change.dn} is not in the domain's Password Settings Container"
+    guid = change.gpo_guid.upper()
+    gpo = next((g for g in directory.gpos if g.guid.upper() == guid), None)
+    if guid != DEFAULT_DOMAIN_POLICY_GUID and (gpo is None or not gpo.linked_to_domain):
+        return f"GPO {change.gpo_guid} is not linked to the domain head"
+    if gpo is not None and dn_key(gpo.dn) != dn_key(change.gpo_dn):
+        return f"{change.gpo_dn} is not the GPO {change.gpo_guid}"
+    default_dn = f"CN={change.gpo_guid},CN=Policies,CN=System,{directory.base_dn}"
+    if gpo is None and dn_key(change.gpo_dn) != dn_key(default_dn):
+        return f"{change.gpo_dn} is not the Default Domain Policy of {directory.base_dn}"
+    path = change.path.casefold()
+    if f"\\{guid.casefold()}\\" not in path or not path.endswith(GPTTMPL_SUFFIX):
+        return f"{change.path} is not the GptTmpl.inf of GPO {change.gpo_guid}"
+    return None

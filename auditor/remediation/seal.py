@@ -1,0 +1,87 @@
+"""The digest and the optional keyed MAC that seal a plan or a backup file.
+
+The digest (SHA-256 over the whole file but the seal itself: source, policy, changes, manual steps,
+objects) catches an accidental edit or a truncated copy. Anyone can recompute it, so it is not what
+stops an attacker: `apply` re-derives every change from the policy and the live state and refuses
+what it did not derive. What re-derivation cannot see is *which* policy file and *which* endpoints a
+reviewer approved, and what a backup held before apply. The MAC covers exactly that: with
+`SSPR_PLAN_KEY` in the environment (a CI secret, never written to any file), `plan` and `apply`
+sign what they write with HMAC-SHA256, and `apply` and `rollback` refuse a file whose MAC is missing
+or wrong. A signed file read without the key is refused too, so dropping the key is not a way around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from typing import Any, Protocol
+
+KEY_VARIABLE = "SSPR_PLAN_KEY"
+MIN_KEY_LENGTH = 32
+SEAL_FIELDS = frozenset({"digest", "mac"})
+
+
+class SealError(Exception):
+    """A plan or backup whose seal does not hold, or a key that is too weak to use."""
+
+
+class Sealable(Protocol):
+    digest: str
+    mac: str | None
+
+    def model_dump(self, *, mode: str, exclude: set[str]) -> dict[str, Any]: ...
+
+
+def plan_key() -> bytes | None:
+    """The signing key from the environment, or None; a short key is an error, never silently used."""
+    value = os.environ.get(KEY_VARIABLE)
+    if not value:
+        return None
+    if len(value) < MIN_KEY_LENGTH:
+        raise SealError(f"{KEY_VARIABLE} is {len(value)} characters; use at least {MIN_KEY_LENGTH} random "
+                        "characters (e.g. `openssl rand -hex 32`)")
+    return value.encode("utf-8")
+
+
+def canonical(model: Any) -> bytes:
+    body = model.model_dump(mode="json", exclude=set(SEAL_FIELDS))
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def digest_of(model: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical(model)).hexdigest()
+
+
+def mac_of(model: Any, key: bytes) -> str:
+    return "hmac-sha256:" + hmac.new(key, canonical(model), hashlib.sha256).hexdigest()
+
+
+def seal(model: Any) -> Any:
+    """`model` with its digest and, when a key is set, its MAC."""
+    key = plan_key()
+    update = {"digest": digest_of(model), "mac": mac_of(model, key) if key else None}
+    return model.model_copy(update=update)
+
+
+def check_seal(model: Any, what: str) -> str | None:
+    """Why `model`'s seal does not hold (None when it does)."""
+    if model.digest != digest_of(model):
+        return f"the {what} was edited after it was written (its digest does not match)"
+    key = plan_key()
+    if key is None:
+        if model.mac:
+            return (f"the {what} is signed: set {KEY_VARIABLE} to the key it was signed with, so the signature "
+                    "can be checked")
+        return None
+    if not model.mac:
+        return (f"{KEY_VARIABLE} is set but the {what} is not signed (it was written without the key): "
+                "make it again with the key set")
+    if not hmac.compare_digest(model.mac, mac_of(model, key)):
+        return f"the {what}'s signature does not match {KEY_VARIABLE}: it was edited, or signed with another key"
+    return None
+
+
+def signed() -> bool:
+    return plan_key() is not None
