@@ -189,6 +189,8 @@ def _known_error_message(exc: Exception) -> str | None:
         return f"error: {exc}"
     if type(exc).__name__ in ("CredentialError", "ScenarioError"):
         return f"error: {exc}"
+    if isinstance(exc, OSError) and exc.filename:  # a folder that cannot be made, a file that cannot be opened
+        return f"error: {exc.filename}: {exc.strerror or exc}"
     return None
 
 
@@ -737,9 +739,16 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
         if finding.status.value in ("pass", "not_applicable"):
             continue
         detail = finding.reason or ""
+        if finding.waiver is not None and finding.waiver.expired:
+            detail = f"[waiver expired {finding.waiver.expires.isoformat()}] {detail}"
         print(f"  {finding.status.value.upper():<8} {finding.severity.value:<8} {finding.check:<26} "
               f"{_clip(finding.target, 28):<28} {_clip(detail, 90)}", file=out)
     print("  " + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER), file=out)
+    expired = [f for f in report.findings if f.waiver is not None and f.waiver.expired]
+    if expired:
+        print(f"  WARNING  {len(expired)} waiver(s) expired, so their findings fail again: "
+              + ", ".join(f"{f.check} (owner {_clip(f.waiver.owner, 40)}, expired {f.waiver.expires.isoformat()})"
+                          for f in expired[:5] if f.waiver is not None), file=out)
     for warning in report.warnings:
         print(f"  WARNING  {warning}", file=out)
     if report.trend is not None:

@@ -16,7 +16,10 @@ from pathlib import Path
 def write_atomically(path: str | Path, content: bytes, *, mode: int | None = None) -> Path:
     """Write `content` to `path` atomically; `mode` (e.g. 0o600) is set before the rename."""
     path = Path(path)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only, immutable or missing folder: say which file could not be written
+        raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as temp_file:
             temp_file.write(content)
@@ -25,6 +28,9 @@ def write_atomically(path: str | Path, content: bytes, *, mode: int | None = Non
         if mode is not None:
             os.chmod(temp_name, mode)
         os.replace(temp_name, path)
+    except OSError as exc:  # a full disk, an immutable target
+        Path(temp_name).unlink(missing_ok=True)
+        raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
@@ -149,3 +155,48 @@ def _refuse_inputs(path: Path, inputs: tuple[str | Path | None, ...], what: str)
             continue
         if Path(item).resolve() == target:
             raise OutputPathError(f"{path}: {what} would overwrite {item}, an input of this run")
+
+
+MAX_JSON_DEPTH = 200
+MAX_INT_DIGITS = 64
+
+
+def parse_json_bounded(text: str, name: str, what: str) -> object:
+    """`json.loads` that refuses, with `name:line:column`, what would hang or crash it: deep nesting, huge integers.
+
+    Python's parser recurses once per level (100,000 `[` is a RecursionError, or worse in a thread) and
+    turns a 5,000-digit integer into a ValueError deep inside; both are checked first, in linear time.
+    """
+    import json
+
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"an integer of {len(digits)} digits (the limit is {MAX_INT_DIGITS})")
+        return int(digits)
+
+    depth = max_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InputFileError(f"{name}:1:1: JSON nested {depth} levels deep (the limit is {MAX_JSON_DEPTH}): "
+                             f"not a {what} file")
+    try:
+        return json.loads(text, parse_int=integer)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}): not a {what} file") \
+            from None
+    except (ValueError, RecursionError) as exc:
+        raise InputFileError(f"{name}:1:1: {exc}: not a {what} file") from None
+
+
+def max_depth(text: str) -> int:
+    """How deep `[` and `{` nest in JSON text, outside strings (a linear scan, no recursion)."""
+    import re
+
+    depth = deepest = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest

@@ -35,18 +35,18 @@ class TrendError(Exception):
 
 def load_run(path: str | Path) -> AuditReport | Snapshot:
     """A JSON report or snapshot file, told apart by its `format` field."""
+    from auditor.files import InputFileError, parse_json_bounded, read_bounded
     from auditor.report import REPORT_FORMAT, AuditReport
     from auditor.snapshot.models import SNAPSHOT_FORMAT, Snapshot
 
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_COMPARE_BYTES:
-            raise TrendError(f"{path}: larger than {MAX_COMPARE_BYTES} bytes")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = parse_json_bounded(read_bounded(path, MAX_COMPARE_BYTES, "report").decode("utf-8"), str(path),
+                                  "report or snapshot")
+    except InputFileError as exc:
+        raise TrendError(str(exc)) from None
+    except UnicodeDecodeError as exc:
         raise TrendError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise TrendError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     kind = data.get("format") if isinstance(data, dict) else None
     model: type[BaseModel]
     if kind == REPORT_FORMAT:

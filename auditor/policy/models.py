@@ -253,6 +253,20 @@ class Directory(Strict):
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(default_factory=list)
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
 
+    @field_validator("target_ous")
+    @classmethod
+    def _each_ou_once(cls, value: list[str]) -> list[str]:
+        from auditor.ad.dn import dn_key
+
+        seen: dict[str, int] = {}
+        for index, dn in enumerate(value):
+            key = dn_key(dn)
+            if key in seen:
+                raise ValueError(f"item {index + 1} ({dn}) is item {seen[key] + 1} again (DNs compare without "
+                                 "case or spacing): list each OU once")
+            seen[key] = index
+        return value
+
 
 # Service plans that give Entra ID P1 (AAD_PREMIUM) and P2 (AAD_PREMIUM_P2): SSPR with writeback
 # needs P1. Matched by service plan, not SKU: M365 E3/E5, EMS and Business Premium all carry them.

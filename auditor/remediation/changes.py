@@ -318,7 +318,6 @@ M = TypeVar("M", bound=BaseModel)
 
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
-MAX_INT_DIGITS = 64
 
 
 def load_json_model(path: Path, model: type[M], what: str, *, version: int | None = None) -> tuple[M, str]:
@@ -353,38 +352,14 @@ def load_json_model(path: Path, model: type[M], what: str, *, version: int | Non
 
 
 def parse_json_bounded(text: str, name: str, what: str) -> Any:
-    """`json.loads` that refuses, with `name:line:column`, what would hang or crash: deep nesting, huge integers."""
-    def integer(digits: str) -> int:
-        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
-            raise ValueError(f"an integer of {len(digits)} digits")
-        return int(digits)
+    """`files.parse_json_bounded`, its refusal as a PlanError."""
+    from auditor.files import InputFileError
+    from auditor.files import parse_json_bounded as parse
 
-    depth = max_depth(text)
-    if depth > 200:
-        raise PlanError(f"{name}:1:1: JSON nested {depth} levels deep (the limit is 200): not a {what} file")
     try:
-        return json.loads(text, parse_int=integer)
-    except json.JSONDecodeError as exc:
-        raise PlanError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}): not a {what} file") from None
-    except ValueError as exc:
-        raise PlanError(f"{name}:1:1: {exc} (the limit is {MAX_INT_DIGITS}): not a {what} file") from None
-    except RecursionError:
-        raise PlanError(f"{name}:1:1: JSON nested too deeply: not a {what} file") from None
-
-
-def max_depth(text: str) -> int:
-    """How deep `[` and `{` nest in JSON text, outside strings (a linear scan, no recursion)."""
-    import re
-
-    depth = deepest = 0
-    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in "]}":
-            depth -= 1
-    return deepest
+        return parse(text, name, what)
+    except InputFileError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def json_position(text: str, loc: list[str]) -> tuple[int, int]:

@@ -50,7 +50,9 @@ def plan_rows(report: AuditReport) -> list[dict[str, str]]:
 
 def safe_cell(value: Any) -> str:
     """`value` as text that a spreadsheet shows and never evaluates."""
-    text = "" if value is None else str(value)
+    from auditor.text import reveal_hidden
+
+    text = "" if value is None else reveal_hidden(str(value))  # bidi and control characters shown, not obeyed
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 

@@ -121,4 +121,6 @@ def _attrs(**values: Any) -> dict[str, str]:
 
 
 def _clean(text: str) -> str:
-    return _NOT_XML.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+    from auditor.text import reveal_hidden
+
+    return reveal_hidden(_NOT_XML.sub(lambda m: f"[U+{ord(m.group()):04X}]", text))

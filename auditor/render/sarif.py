@@ -168,7 +168,7 @@ def _result(finding: Finding, rule_index: int, report: AuditReport, base_dir: Pa
     if finding.status == Status.waived and finding.waiver is not None:
         result["suppressions"] = [{"kind": "external", "status": "accepted",
                                    "justification": waiver_text(finding.waiver)}]
-    result["properties"] = {
+    result["properties"] = _revealed({
         "status": finding.status.value,
         "severity": finding.severity.value,
         "target": finding.target,
@@ -176,8 +176,21 @@ def _result(finding: Finding, rule_index: int, report: AuditReport, base_dir: Pa
         "actual": finding.actual,
         "evidence": [e.model_dump(mode="json") for e in finding.evidence],
         "waiver": finding.waiver.model_dump(mode="json") if finding.waiver else None,
-    }
+    })
     return result
+
+
+def _revealed(value: Any) -> Any:
+    """Every string in `value` with hidden characters revealed (tenant text reaches code-scanning UIs)."""
+    from auditor.text import reveal_hidden
+
+    if isinstance(value, str):
+        return reveal_hidden(value)
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v) for v in value]
+    return value
 
 
 def _message(finding: Finding) -> str:
@@ -190,7 +203,9 @@ def _message(finding: Finding) -> str:
                      f"found {value_text(finding.actual) or '(none)'}.")
     if finding.waiver is not None:
         parts.append(waiver_text(finding.waiver)[:1].upper() + waiver_text(finding.waiver)[1:] + ".")
-    return " ".join(parts)
+    from auditor.text import reveal_hidden
+
+    return reveal_hidden(" ".join(parts))  # a code-scanning UI shows bidi overrides as they are: reveal them
 
 
 def _location(finding: Finding, report: AuditReport, base_dir: Path) -> dict[str, Any]:
@@ -200,7 +215,7 @@ def _location(finding: Finding, report: AuditReport, base_dir: Path) -> dict[str
                 "region": {"startLine": max(line, 1), "startColumn": max(column, 1)}}
     logical = {"name": finding.target, "fullyQualifiedName": f"{finding.check}/{finding.target}",
                "kind": "resource"}
-    return {"physicalLocation": physical, "logicalLocations": [logical]}
+    return {"physicalLocation": physical, "logicalLocations": [_revealed(logical)]}
 
 
 def _artifact(file: str, base_dir: Path) -> dict[str, str]:

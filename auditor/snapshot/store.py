@@ -15,6 +15,9 @@ class SnapshotError(Exception):
     """A snapshot file could not be read or is not a snapshot."""
 
 
+MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024  # a 100,000-user snapshot is about 100 MB
+
+
 def save_snapshot(snapshot: Snapshot, path: str | Path) -> Path:
     """Compact JSON (no indentation: a 100,000-user snapshot is a third the size), written whole then renamed."""
     path = Path(path)
@@ -23,10 +26,15 @@ def save_snapshot(snapshot: Snapshot, path: str | Path) -> Path:
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
+    from auditor.files import InputFileError, parse_json_bounded, read_bounded
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bounded(path, MAX_SNAPSHOT_BYTES, "the snapshot").decode("utf-8")
+        parse_json_bounded(text, str(path), "snapshot")
+    except InputFileError as exc:
+        raise SnapshotError(str(exc)) from None
+    except UnicodeDecodeError as exc:
         raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from None
     try:
         return Snapshot.model_validate_json(text)

@@ -126,3 +126,40 @@ def test_missing_password_is_a_usage_error(baseline_dc: SambaDC, emulator: str, 
         cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2 and "SSPR_AD_PASSWORD" in result.stderr
     assert not (tmp_path / "sspr-audit.json").exists()
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_a_signal_stops_the_lab_dc_the_run_started_and_exits_as_shells_expect(name: str, code: int,
+                                                                              tmp_path: Path) -> None:
+    """Issue 14: SIGTERM/SIGHUP used to leave the lab's Samba DC listening; SIGINT exited 2 (a usage error)."""
+    import signal
+    import time
+
+    require_samba()
+    environment = {**os.environ, "SSPR_LAB_DIR": str(state_dir())}
+    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "check", str(BASELINE), "--lab", "demo",
+                                "--out", str(tmp_path / "r")], cwd=ROOT, env=environment, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    runs = state_dir() / "samba" / "runs"
+    deadline, samba_pid = time.monotonic() + 240, None
+    while time.monotonic() < deadline and samba_pid is None and process.poll() is None:
+        for pid_file in runs.glob(f"demo-{process.pid}-*/samba.pid"):
+            try:
+                samba_pid = int(pid_file.read_text().strip())
+            except (OSError, ValueError):
+                continue
+        time.sleep(0.05)
+    assert samba_pid is not None, "the run never started its lab DC"
+    process.send_signal(getattr(signal, name))
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == code, out + err
+    assert f"interrupted by {name}" in err and "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Path(f"/proc/{samba_pid}").exists():
+        state = Path(f"/proc/{samba_pid}/stat").read_text().split()[2] if Path(f"/proc/{samba_pid}").exists() else ""
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    alive = Path(f"/proc/{samba_pid}").exists() and Path(f"/proc/{samba_pid}/stat").read_text().split()[2] != "Z"
+    assert not alive, f"samba pid {samba_pid} still runs after the CLI was stopped by {name}"
+    assert not list(runs.glob(f"demo-{process.pid}-*")), "the run's DC folder was left behind"

@@ -60,13 +60,22 @@ def test_warnings_are_rows() -> None:
     assert warning["status"] == "warning" and "x.y" in warning["note"]
 
 
-@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://e\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://e\")", "+1+1", "-2+3", "@SUM(A1)", "\tx"])
 def test_formula_triggers_are_defused(value: str) -> None:
     assert safe_cell(value) == "'" + value
     report = build_report([finding("sspr.helpdesk", Status.failed, target=value, actual=value, reason=value)])
     (row,) = rows(report)
     assert row["target"] == "'" + value and row["actual"] == "'" + value
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+
+
+def test_control_and_bidi_characters_are_shown_not_obeyed() -> None:
+    assert safe_cell("\rx") == "[U+000D]x"
+    shown = safe_cell("admin\u202egpj.exe")
+    assert shown == "admin[U+202E]gpj.exe"
+    report = build_report([finding("sspr.helpdesk", Status.failed, target="OU=\u2067Sales", reason="r")])
+    (row,) = rows(report)
+    assert row["target"] == "OU=[U+2067]Sales"
 
 
 def test_plain_values_are_left_alone() -> None:

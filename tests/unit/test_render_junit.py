@@ -90,3 +90,10 @@ def test_characters_xml_cannot_carry_are_shown_not_written(tmp_path: Path, text:
 def test_hostile_strings_parse_as_text(tmp_path: Path) -> None:
     xml = parsed(hostile_report(), tmp_path)
     assert any(name == SCRIPT_TAG for (_, name) in cases(xml))
+
+
+def test_bidi_controls_from_the_tenant_are_shown_escaped(tmp_path: Path) -> None:
+    text = "admin\u202egpj.exe\u2067"
+    report = build_report([finding("sspr.helpdesk", Status.failed, target=text, actual=text, reason=text)])
+    raw = get_renderer("junit").render(report).decode("utf-8")
+    assert "\u202e" not in raw and "\u2067" not in raw and "admin[U+202E]gpj.exe[U+2067]" in raw

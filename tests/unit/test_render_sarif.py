@@ -186,3 +186,11 @@ def test_waiver_note_in_hostile_strings_stays_data() -> None:
     log = rendered(report)
     assert_valid_sarif(log)
     assert log["runs"][0]["results"][0]["suppressions"][0]["justification"].count("injected") == 1
+
+
+def test_bidi_controls_from_the_tenant_are_shown_escaped() -> None:
+    text = "OU=\u202eselaS\u2069"
+    report = build_report([finding("sspr.helpdesk", Status.failed, target=text, actual=text, reason=text)])
+    raw = get_renderer("sarif").render(report).decode("utf-8")
+    assert "\u202e" not in raw and "\\u202e" not in raw.lower() and "OU=[U+202E]selaS[U+2069]" in raw
+    assert_valid_sarif(rendered(report))

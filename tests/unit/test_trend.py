@@ -106,8 +106,14 @@ def test_mixed_kinds_and_bad_files_are_errors(tmp_path: Path) -> None:
     with pytest.raises(TrendError, match="not an sspr-audit JSON report or snapshot"):
         diff_files(tmp_path / "x.json", report_file)
     (tmp_path / "y.json").write_text("{not json")
-    with pytest.raises(TrendError, match="not JSON"):
+    with pytest.raises(TrendError, match=r"y\.json:1:2: not valid JSON"):
         diff_files(tmp_path / "y.json", report_file)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(TrendError, match="nested 100000 levels deep"):
+        diff_files(tmp_path / "deep.json", report_file)
+    (tmp_path / "big.json").write_text('{"format": ' + "9" * 5000 + "}")
+    with pytest.raises(TrendError, match="an integer of 5000 digits"):
+        load_previous_report(tmp_path / "big.json")
     with pytest.raises(TrendError, match="cannot read"):
         diff_files(tmp_path / "missing.json", report_file)
 
