@@ -82,10 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stop_lab_processes() -> None:
-    """Stop every lab DC this process started (by the PIDs it holds), at once, not when a thread gets to it."""
-    samba = sys.modules.get("auditor.lab.samba")
-    if samba is not None:
-        samba.stop_all()
+    if "auditor.app.lab" in sys.modules or "auditor.lab.samba" in sys.modules:
+        from auditor.app.lab import stop_lab_processes
+
+        stop_lab_processes()
 
 
 class _PipeSafe:
@@ -167,7 +167,7 @@ def _seconds(text: str) -> float:
 
 
 def _known_error_message(exc: Exception) -> str | None:
-    from auditor.audit import SourceError
+    from auditor.app.audit import SourceError
     from auditor.policy.loader import PolicyError
     from auditor.snapshot.store import SnapshotError
 
@@ -175,15 +175,15 @@ def _known_error_message(exc: Exception) -> str | None:
         lines = [str(issue) for issue in exc.issues]
         shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
         return "policy error:\n  " + "\n  ".join(shown)
+    from auditor.diff import TrendError
     from auditor.files import InputFileError, OutputPathError
-    from auditor.trend import TrendError
 
     if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError | OutputPathError | InputFileError):
         return f"error: {exc}"
     from auditor.remediation.apply import ApplyError
     from auditor.remediation.changes import PlanError
+    from auditor.remediation.endpoints import TargetError
     from auditor.remediation.seal import SealError
-    from auditor.remediation.targets import TargetError
 
     if isinstance(exc, PlanError | ApplyError | TargetError | SealError):
         return f"error: {exc}"
@@ -395,7 +395,7 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
 
 
 def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
-    from auditor.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
+    from auditor.app.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
 
     _refuse_mixed_sources(args)
     if getattr(args, "snapshot", None):
@@ -444,7 +444,7 @@ def _refuse_mixed_sources(args: argparse.Namespace) -> None:
 def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
     """A future of the AD sections when the policy has a `directory` section, else None."""
 
-    from auditor.audit import OnPremisesRequest, start_on_premises
+    from auditor.app.audit import OnPremisesRequest, start_on_premises
     from auditor.readers.directory import AdSettings
 
     directory = getattr(policy, "directory", None)
@@ -486,11 +486,11 @@ def _check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = 
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from auditor.audit import ExitPolicy, audit
+    from auditor.app.audit import ExitPolicy, audit
     from auditor.checks.base import Severity
+    from auditor.diff import attach_trend, load_previous_report
     from auditor.policy.loader import load_policy
     from auditor.render import RENDERERS, write_reports
-    from auditor.trend import attach_trend, load_previous_report
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in RENDERERS]
@@ -512,7 +512,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from auditor.audit import ExitPolicy, audit
+    from auditor.app.audit import ExitPolicy, audit
     from auditor.policy.loader import load_policy
     from auditor.remediation.changes import describe_plan, save_plan
     from auditor.remediation.planner import make_plan, plan_exit_code
@@ -543,8 +543,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from auditor.app.audit import open_targets
     from auditor.app.remediate import RefusedError, apply_plan, endpoints_of, other_target, plan_policy
-    from auditor.audit import open_targets
     from auditor.remediation.apply import default_backup_path
     from auditor.remediation.changes import load_plan
     from auditor.remediation.seal import signed
@@ -575,8 +575,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from auditor.app.audit import open_targets
     from auditor.app.remediate import RefusedError, endpoints_of, rollback_backup
-    from auditor.audit import open_targets
     from auditor.remediation.apply import load_backup
     from auditor.remediation.seal import signed
 
@@ -601,7 +601,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _target_source(args: argparse.Namespace, source: Any) -> Any:
-    from auditor.remediation.targets import describe_targets, with_overrides
+    from auditor.remediation.endpoints import describe_targets, with_overrides
 
     chosen = with_overrides(source, graph_url=args.graph_url, portal_url=args.portal_url, auth=args.auth,
                             portal_auth=args.portal_auth, tenant_id=args.tenant_id, client_id=args.client_id,
@@ -641,7 +641,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from auditor.trend import diff_files, trend_lines
+    from auditor.diff import diff_files, trend_lines
 
     for line in trend_lines(diff_files(args.old, args.new)):
         print(line)
@@ -694,7 +694,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_lab_serve(args: argparse.Namespace) -> int:
-    from auditor.lab.server import serve_forever
+    from auditor.app.lab import serve_forever
 
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
         raise UsageError("the lab emulator listens on loopback addresses only")
@@ -707,23 +707,23 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
 def cmd_lab_generate(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from auditor.lab.tenant_generator import TenantMix, generate_tenant
+    from auditor.app.lab import generate_tenant
 
     try:
-        mix = TenantMix(users=args.users, seed=args.seed, scope=args.scope, guests=args.guests / 100,
-                        disabled=args.disabled / 100, unregistered=args.unregistered / 100,
-                        unlicensed=args.unlicensed / 100, synced=args.synced / 100)
+        tenant = generate_tenant(args.out, args.window_days, users=args.users, seed=args.seed, scope=args.scope,
+                                 guests=args.guests / 100, disabled=args.disabled / 100,
+                                 unregistered=args.unregistered / 100, unlicensed=args.unlicensed / 100,
+                                 synced=args.synced / 100)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         raise UsageError(f"lab generate: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    tenant = generate_tenant(mix, args.out, window_days=args.window_days)
     print(f"tenant written: {tenant.scenario_path} (audit it with --lab {tenant.scenario_path})")
     print(f"ground truth:   {tenant.truth_path}")
     return EXIT_OK
 
 
 def cmd_lab_scenarios(args: argparse.Namespace) -> int:
-    from auditor.lab.scenario import list_scenarios
+    from auditor.app.lab import list_scenarios
 
     for name in list_scenarios():
         print(name)

@@ -30,9 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, SSPR_FIELDS
-from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
-from auditor.sspr_methods import (
+from auditor.derive.sspr_methods import (
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
     carrying_configurations,
@@ -46,6 +44,8 @@ from auditor.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
+from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, SSPR_FIELDS
+from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 NOT_LIVE_STATE = {

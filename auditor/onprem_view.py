@@ -26,9 +26,9 @@ from auditor.ad.rights import WRITEBACK_RIGHTS, Right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.findings import STATUS_ORDER, Finding, Severity, Status
 from auditor.policy.models import Policy
-from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, SysvolState
 from auditor.snapshot.models import Snapshot
+from auditor.snapshot.tenant import GpoSignInResetState
 
 USER_LIMIT = 1000  # users listed per check; the findings (and the JSON report) have every one
 USER_CHECKS = ("ad.acl.coverage", "ad.users.temporary_password", "ad.users.privileged", "ad.users.contact")
@@ -305,7 +305,7 @@ def _password_age(by_check: dict[str, list[Finding]], state: DirectoryState | No
 
 def _gpo_sources(state: DirectoryState, sysvol: SysvolState, finding: Finding | None) -> list[AgeSource]:
     """Every GPO linked to the domain head that sets the minimum age, by precedence, then the OU-only ones."""
-    from auditor import gpo_precedence
+    from auditor.derive import gpo_precedence
 
     outcome = gpo_precedence.domain_password_age(state, sysvol)
     templates = sysvol.all_templates()

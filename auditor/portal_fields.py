@@ -4,7 +4,7 @@ The Azure portal's `PasswordResetPolicies` and `OnPremisesPasswordResetPolicies`
 (main.iam.ad.ext.azure.com/api/PasswordReset/...) are undocumented; the names come from the tools that
 read them (tests/fixtures/real/portal/FIELDS.md cites each: AzRanger's model, O365Essentials,
 ALYADO-ADM-Public, monkey365, M365SAT). The reader (`auditor.readers.portal`), the writer
-(`auditor.remediation.writers.portal`), the methods rule (`auditor.sspr_methods`), the exporter and the
+(`auditor.remediation.writers.portal`), the methods rule (`auditor.derive.sspr_methods`), the exporter and the
 checks' evidence all take the names from here.
 """
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks.base import Finding
-from auditor.coverage import CoverageReport
+from auditor.derive.figures import CoverageReport
 from auditor.onprem_view import OnPremisesReport
 from auditor.snapshot.models import Snapshot, utc_now
 

@@ -238,7 +238,7 @@ def cloud_worker(args: argparse.Namespace) -> int:
         profiler.enable()
     phases: dict[str, float] = {}
     started = time.perf_counter()
-    from auditor.audit import ExitPolicy, audit, coverage_options
+    from auditor.app.audit import ExitPolicy, audit, coverage_options
     from auditor.cli import _mark_fixable
     from auditor.policy.loader import load_policy
     from auditor.readers.collect import CollectOptions, collect

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.audit import ExitPolicy, audit, coverage_options
+from auditor.app.audit import ExitPolicy, audit, coverage_options
 
 if TYPE_CHECKING:
     from auditor.policy.models import Policy

@@ -112,7 +112,7 @@ class Population:
 def mirror_population(spec: LabDomainUsers, tenant_id: str, sspr: JsonObject, epoch: datetime,
                       make_registration: Any) -> Population:
     """Cloud users for the lab domain's users, with licences, registration and scope group membership."""
-    from auditor.lab.scenario import _REGISTERED_PROFILES, _iso
+    from auditor.lab.shapes import REGISTERED_PROFILES, iso
 
     scope = sspr.get("enablementType")
     group_ids = sspr.get("passwordResetEnabledGroupIds") or []
@@ -134,7 +134,7 @@ def mirror_population(spec: LabDomainUsers, tenant_id: str, sspr: JsonObject, ep
             "surname": family or None, "jobTitle": "Helpdesk Administrator" if account.sam in admins else None,
             "mail": upn, "mobilePhone": account.mobile, "officeLocation": None, "preferredLanguage": "en-US",
             "userPrincipalName": upn, "accountEnabled": account.enabled, "userType": "Member",
-            "usageLocation": "US", "createdDateTime": _iso(created),
+            "usageLocation": "US", "createdDateTime": iso(created),
             "assignedLicenses": [], "assignedPlans": [],
             "onPremisesSyncEnabled": True,
             "onPremisesDistinguishedName": f"CN={account.cn},{account.ou},{dc}",
@@ -143,7 +143,7 @@ def mirror_population(spec: LabDomainUsers, tenant_id: str, sspr: JsonObject, ep
             "onPremisesUserPrincipalName": upn,
             "onPremisesImmutableId": base64.b64encode(uuid.UUID(user_id).bytes_le).decode("ascii"),
             "onPremisesSecurityIdentifier": f"S-1-5-21-3623811015-3361044348-30300820-{2100 + index}",
-            "onPremisesLastSyncDateTime": _iso(epoch - timedelta(minutes=11 + index % 20)),
+            "onPremisesLastSyncDateTime": iso(epoch - timedelta(minutes=11 + index % 20)),
         }
         if licensed:
             user.update(_licence(created))
@@ -154,7 +154,7 @@ def mirror_population(spec: LabDomainUsers, tenant_id: str, sspr: JsonObject, ep
         in_scope = account.enabled and (scope == 2 or (group_id is not None and in_group))
         registered: bool | None = None
         if account.enabled:
-            methods = [] if account.sam in unregistered else list(rng.choice(_REGISTERED_PROFILES))
+            methods = [] if account.sam in unregistered else list(rng.choice(REGISTERED_PROFILES))
             record = make_registration(user, guest=False, admin=account.sam in admins,
                                        enabled=in_scope, methods=methods, gates=gates, hours=index % 72)
             population.registrations.append(record)
@@ -166,11 +166,11 @@ def mirror_population(spec: LabDomainUsers, tenant_id: str, sspr: JsonObject, ep
 
 
 def _licence(created: datetime) -> JsonObject:
-    from auditor.lab.scenario import SPE_E3_SKU, _iso
+    from auditor.lab.shapes import SPE_E3_SKU, iso
 
     return {
         "assignedLicenses": [{"disabledPlans": [], "skuId": SPE_E3_SKU}],
-        "assignedPlans": [{"assignedDateTime": _iso(created + timedelta(hours=1)), "capabilityStatus": "Enabled",
+        "assignedPlans": [{"assignedDateTime": iso(created + timedelta(hours=1)), "capabilityStatus": "Enabled",
                            "service": "AADPremiumService", "servicePlanId": AAD_PREMIUM_PLAN}],
     }
 
@@ -286,7 +286,7 @@ def generate_history(spec: GenerateHistory, tenant_id: str, as_of: datetime, tru
 
 def _audit(event: HistoryEvent, number: int, tenant_id: str, as_of: datetime, actor: TruthRow | None,
            failed: bool, admin_upn: str) -> JsonObject:
-    from auditor.lab.scenario import _iso
+    from auditor.lab.shapes import iso
 
     at = as_of - timedelta(seconds=event.seconds_ago)
     correlation = str(uuid.uuid5(_ID_NAMESPACE, f"{tenant_id}/audit/{number}"))
@@ -307,7 +307,7 @@ def _audit(event: HistoryEvent, number: int, tenant_id: str, as_of: datetime, ac
         "result": "failure" if failed or event.kind == "blocked" else "success",
         "resultReason": reason,
         "activityDisplayName": ACTIVITY_NAMES[event.kind],
-        "activityDateTime": _iso(at),
+        "activityDateTime": iso(at),
         "loggedByService": SSPR_SERVICE,
         "operationType": "Update",
         "initiatedBy": {"app": None, "user": user},
@@ -326,7 +326,7 @@ def _control_today(truth: list[TruthRow], max_score: float) -> dict[str, float |
 
 def _secure_scores(spec: GenerateHistory, tenant_id: str, as_of: datetime,
                    today: dict[str, float | int]) -> list[JsonObject]:
-    from auditor.lab.scenario import _iso
+    from auditor.lab.shapes import iso
 
     start = today["percent"] if spec.secure_score_start_percent is None else spec.secure_score_start_percent
     total = int(today["total"])
@@ -347,7 +347,7 @@ def _secure_scores(spec: GenerateHistory, tenant_id: str, as_of: datetime,
             "id": f"{tenant_id}_{created.date().isoformat()}",
             "azureTenantId": tenant_id,
             "activeUserCount": total,
-            "createdDateTime": _iso(created),
+            "createdDateTime": iso(created),
             "currentScore": tenant_score,
             "enabledServices": ["HasExchange", "HasSharePoint"],
             "licensedUserCount": total,
@@ -368,13 +368,13 @@ def _secure_scores(spec: GenerateHistory, tenant_id: str, as_of: datetime,
 
 def _control_score(name: str, category: str, description: str, score: float, percent: float, count: int,
                    total: int, synced: datetime) -> JsonObject:
-    from auditor.lab.scenario import _iso
+    from auditor.lab.shapes import iso
 
     status = (f"You have {count} of {total} users who don't have self-service password reset enabled."
               if name == SSPR_CONTROL else f"You have {count} of {total} users who aren't registered for MFA.")
     # controlScore is an open type: these extra properties are what Secure Score returns today.
     return {"controlCategory": category, "controlName": name, "description": description, "score": score,
-            "scoreInPercentage": percent, "on": None, "lastSynced": _iso(synced),
+            "scoreInPercentage": percent, "on": None, "lastSynced": iso(synced),
             "implementationStatus": status, "count": str(count), "total": str(total)}
 
 

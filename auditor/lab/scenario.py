@@ -64,6 +64,7 @@ from auditor.lab.coverage_data import (
     mirror_population,
     wire_truth,
 )
+from auditor.lab.shapes import REGISTERED_PROFILES, SPE_E3_SKU, iso
 
 __all__ = [
     "MIGRATION_STATES",
@@ -88,7 +89,6 @@ METHOD_CONFIGURATION_IDS = (
     "TemporaryAccessPass",
 )
 AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
-SPE_E3_SKU = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 # A fixed origin for generated timestamps: scenarios never depend on the wall clock.
 _EPOCH = datetime(2025, 1, 6, 8, 0, 0, tzinfo=UTC)
 _ID_NAMESPACE = uuid.UUID("5e0c7a52-4a0e-4f55-9d51-2f3f4b8e6c11")
@@ -331,14 +331,6 @@ _FAMILY = (
 _JOBS = ("Accountant", "Engineer", "Sales Manager", "Analyst", "Designer", "Support Specialist",
          "Marketing Lead", "Paralegal", "Recruiter", "Developer")
 _OFFICES = ("Seattle", "London", "Munich", "Toronto", "Sydney")
-_REGISTERED_PROFILES: tuple[tuple[str, ...], ...] = (
-    ("email", "mobilePhone", "microsoftAuthenticatorPush", "softwareOneTimePasscode"),
-    ("mobilePhone", "microsoftAuthenticatorPush", "softwareOneTimePasscode"),
-    ("email", "mobilePhone"),
-    ("email", "microsoftAuthenticatorPush"),
-    ("microsoftAuthenticatorPasswordless", "microsoftAuthenticatorPush", "mobilePhone"),
-    ("fido2SecurityKey", "email", "mobilePhone"),
-)
 _QUESTIONS_PROFILE = ("securityQuestion", "mobilePhone", "officePhone")
 # Methods that count as one SSPR gate each; the app's push and code are one gate.
 _GATES: dict[str, str] = {
@@ -368,10 +360,6 @@ class _Roles:
     unregistered: frozenset[int]
     unlicensed: frozenset[int]
     group: frozenset[int]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _pick(rng: random.Random, pool: list[int], count: int) -> list[int]:
@@ -456,7 +444,7 @@ def _methods_for(index: int, roles: _Roles, rng: random.Random, gates: int,
         return list(rng.choice(((), ("mobilePhone",), ("microsoftAuthenticatorPush",))))
     if questions and rng.random() < 0.25:
         return list(_QUESTIONS_PROFILE)
-    return list(rng.choice(_REGISTERED_PROFILES))
+    return list(rng.choice(REGISTERED_PROFILES))
 
 
 @dataclass
@@ -509,7 +497,7 @@ def _make_user(index: int, spec: GenerateUsers, scenario: Scenario, roles: _Role
         "accountEnabled": index not in roles.disabled,
         "userType": "Guest" if guest else "Member",
         "usageLocation": "US",
-        "createdDateTime": _iso(created),
+        "createdDateTime": iso(created),
         "assignedLicenses": [],
         "assignedPlans": [],
     }
@@ -517,7 +505,7 @@ def _make_user(index: int, spec: GenerateUsers, scenario: Scenario, roles: _Role
     if not guest and index not in roles.unlicensed:
         user["assignedLicenses"] = [{"disabledPlans": [], "skuId": SPE_E3_SKU}]
         user["assignedPlans"] = [{
-            "assignedDateTime": _iso(created + timedelta(hours=1)),
+            "assignedDateTime": iso(created + timedelta(hours=1)),
             "capabilityStatus": "Enabled",
             "service": "AADPremiumService",
             "servicePlanId": AAD_PREMIUM_PLAN,
@@ -543,7 +531,7 @@ def _on_premises_fields(user: JsonObject, spec: GenerateUsers, index: int, synce
         "onPremisesUserPrincipalName": user["userPrincipalName"],
         "onPremisesImmutableId": immutable,
         "onPremisesSecurityIdentifier": f"S-1-5-21-1004336348-1177238915-682003330-{1100 + index}",
-        "onPremisesLastSyncDateTime": _iso(_EPOCH - timedelta(minutes=17 + index % 30)),
+        "onPremisesLastSyncDateTime": iso(_EPOCH - timedelta(minutes=17 + index % 30)),
     }
 
 
@@ -587,5 +575,5 @@ def registration_record(user: JsonObject, *, guest: bool, admin: bool, enabled: 
         "isSystemPreferredAuthenticationMethodEnabled": True,
         "systemPreferredAuthenticationMethods": [] if preferred == "none" else [preferred],
         "userPreferredMethodForSecondaryAuthentication": preferred,
-        "lastUpdatedDateTime": _iso(_EPOCH - timedelta(hours=hours)),
+        "lastUpdatedDateTime": iso(_EPOCH - timedelta(hours=hours)),
     }

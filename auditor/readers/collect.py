@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor import __version__
-from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
+from auditor.snapshot.tenant import GpoSignInResetState
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class CollectOptions:
     portal_credential: Any = None
     timeout_seconds: float = 30.0
     scope_group: Any = None
-    """A `graph_coverage.GroupHint`: the policy's SSPR group, read as well as the live one."""
+    """A `graph_tenant.GroupHint`: the policy's SSPR group, read as well as the live one."""
     activity_days: int = 30
     """Days of SSPR audit events (and of Secure Score history) to read."""
 
@@ -46,7 +46,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import graph, graph_coverage, portal
+    from auditor.readers import graph, graph_tenant, portal
 
     client = graph.build_client(options.graph_url, options.graph_credential, options.timeout_seconds)
     portal_client = (
@@ -63,15 +63,15 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             "authorization_policy": graph.read_authorization_policy(client),
             "methods_policy": _optional(methods_task),
             "sync_features": graph.read_sync_features(client),
-            "cloud_users": graph_coverage.read_cloud_users(client),
-            "registration_details": graph_coverage.read_registration_details(client),
-            "scope_groups": graph_coverage.read_scope_groups(client, _optional(sspr_task), options.scope_group,
+            "cloud_users": graph_tenant.read_cloud_users(client),
+            "registration_details": graph_tenant.read_registration_details(client),
+            "scope_groups": graph_tenant.read_scope_groups(client, _optional(sspr_task), options.scope_group,
                                                              _optional(methods_task)),
-            "subscribed_skus": graph_coverage.read_subscribed_skus(client),
-            "secure_score": graph_coverage.read_secure_score(client, options.activity_days),
-            "sspr_activity": graph_coverage.read_sspr_activity(client, options.activity_days),
-            "password_rules": graph_coverage.read_password_rules(client),
-            "intune_sign_in_reset": graph_coverage.read_intune_sign_in_reset(client),
+            "subscribed_skus": graph_tenant.read_subscribed_skus(client),
+            "secure_score": graph_tenant.read_secure_score(client, options.activity_days),
+            "sspr_activity": graph_tenant.read_sspr_activity(client, options.activity_days),
+            "password_rules": graph_tenant.read_password_rules(client),
+            "intune_sign_in_reset": graph_tenant.read_intune_sign_in_reset(client),
         }
         if portal_client is not None:
             cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)

@@ -515,7 +515,7 @@ def parse_gp_link(gp_link: str) -> list[tuple[str, int, int]]:
     """(dn_key of the GPO, link options, link order) of each `[LDAP://cn={GUID},cn=policies,…;options]`.
 
     The last entry of a gPLink is link order 1, the one that wins in its container ([MS-GPOL] 3.2.5.1.5;
-    `auditor.gpo_precedence` has the sources).
+    `auditor.derive.gpo_precedence` has the sources).
     """
     entries = []
     for part in re.findall(r"\[([^\]]*)\]", gp_link):

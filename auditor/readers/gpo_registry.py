@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from auditor.ad import gpp_registry, registry_pol
 from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.readers import smb
-from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
 from auditor.snapshot.models import Section
+from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState
 
 if TYPE_CHECKING:
     from auditor.readers.directory import AdSettings

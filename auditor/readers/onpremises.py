@@ -13,9 +13,9 @@ from auditor.policy.models import Directory
 from auditor.readers.directory import AdSettings, read_directory
 from auditor.readers.gpo_registry import read_gpo_sign_in_reset
 from auditor.readers.sysvol import read_sysvol
-from auditor.snapshot.coverage import GpoSignInResetState
 from auditor.snapshot.directory import DirectoryState, SysvolState
 from auditor.snapshot.models import Section
+from auditor.snapshot.tenant import GpoSignInResetState
 
 
 class OnPremisesSections(NamedTuple):

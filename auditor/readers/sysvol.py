@@ -1,7 +1,7 @@
 """Read the GPOs' security templates (GptTmpl.inf) from SYSVOL over SMB (smbprotocol).
 
 The Default Domain Policy's is the section's own value; every other linked GPO's is read too, because
-any GPO linked to the domain head can set the domain's password policy (`auditor.gpo_precedence`).
+any GPO linked to the domain head can set the domain's password policy (`auditor.derive.gpo_precedence`).
 
 SMB 3 with signing and encryption, NTLM with the same account as the LDAP bind (a UPN or
 DOMAIN\\user). The file may be UTF-16 (as Windows writes it) or ASCII (as samba-tool does);

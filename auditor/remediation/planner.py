@@ -19,13 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor import __version__, gpo_precedence
+from auditor import __version__
 from auditor.ad.dn import dn_key
 from auditor.ad.intervals import days_to_interval
 from auditor.ad.rights import RIGHTS_BY_NAME, UNEXPIRE_PASSWORD, WRITEBACK_RIGHTS, Right
 from auditor.ad.sd import canonical_ace, inherited_right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
+from auditor.derive import gpo_precedence
+from auditor.derive.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
 from auditor.policy.models import Policy, Scope
 from auditor.portal_fields import METHOD_ALLOWED
 from auditor.remediation.changes import (
@@ -47,7 +49,6 @@ from auditor.remediation.changes import (
 from auditor.snapshot.directory import DirectoryState, GpoTemplate, SecuredObject, SysvolState
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.snapshot.store import fingerprint
-from auditor.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
 
 # Writers run in this order: the cloud policy objects, then the methods policy's migration
 # state (which switches the policy that governs methods, so it goes after the method fixes),

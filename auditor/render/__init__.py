@@ -4,14 +4,14 @@ Importing this package registers every built-in format; a new format is a `Rende
 subclass decorated with `@register` in a module imported below.
 """
 
-from auditor.render import csv_plan, html, json_report, junit, markdown, sarif
+from auditor.render import csv_report, html, json_report, junit, markdown, sarif
 from auditor.render.base import RENDERERS, Renderer, get_renderer, register, write_atomically, write_reports
 from auditor.render.json_report import report_json_schema
 
 __all__ = [
     "RENDERERS",
     "Renderer",
-    "csv_plan",
+    "csv_report",
     "get_renderer",
     "html",
     "json_report",

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import quote
 
-from auditor.coverage import ActivitySummary, CoverageReport, SecureScoreSummary, UserRef
-from auditor.render.csv_plan import safe_cell
+from auditor.derive.figures import ActivitySummary, CoverageReport, SecureScoreSummary, UserRef
+from auditor.render.csv_report import safe_cell
 
 LIST_LIMIT = 1000  # rows shown in the page; the CSV download has every one
 INLINE_CSV_LIMIT = 1_000_000

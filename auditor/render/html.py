@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from auditor.checks.outcome import ExitCode
+from auditor.checks.exit_codes import ExitCode
 from auditor.findings import STATUS_ORDER, Evidence, Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view

@@ -11,7 +11,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.snapshot.coverage import (
+from auditor.snapshot.directory import DirectoryState, SysvolState
+from auditor.snapshot.tenant import (
     CloudUsersState,
     GpoSignInResetState,
     IntuneSignInResetState,
@@ -22,7 +23,6 @@ from auditor.snapshot.coverage import (
     SsprActivityState,
     SubscribedSkusState,
 )
-from auditor.snapshot.directory import DirectoryState, SysvolState
 
 T = TypeVar("T", bound=BaseModel)
 

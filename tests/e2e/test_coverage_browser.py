@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from auditor.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.render import write_reports

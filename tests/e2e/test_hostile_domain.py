@@ -20,7 +20,7 @@ import pytest
 from auditor.ad.dn import dn_key, escape_value
 from auditor.ad.rights import WRITEBACK_RIGHTS
 from auditor.ad.sd import canonical_ace
-from auditor.audit import ExitPolicy, audit
+from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
 from auditor.lab import domain_seed, samba
 from auditor.lab.domain_seed import GLOBAL_SECURITY_GROUP, SERVICE_ACCOUNT, LabUser, Seeder
@@ -31,7 +31,7 @@ from auditor.readers.directory import read_directory
 from auditor.render import write_reports
 from auditor.snapshot.models import Snapshot
 from tests.helpers.hostile import assert_inert_html, assert_nothing_ran, shown
-from tests.integration.conftest_samba import collect_ad, fresh_dc
+from tests.integration.samba_fixtures import collect_ad, fresh_dc
 
 pytestmark = pytest.mark.samba
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from auditor.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
 from auditor.lab.tenant_generator import TenantMix, generate_tenant
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy

@@ -14,12 +14,12 @@ from datetime import date
 from auditor.ad.intervals import days_to_interval
 from auditor.ad.rights import WRITEBACK_RIGHTS
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.audit import ExitPolicy, audit
+from auditor.app.audit import ExitPolicy, audit
 from auditor.policy.models import Policy, Waiver
 from auditor.report import AuditReport
-from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
 from auditor.snapshot.directory import GpoLink, GroupPolicy, PasswordSettings, SecuredObject
 from auditor.snapshot.models import Section, Snapshot
+from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState
 from tests.helpers.report_factory import RIGHT_TO_LEFT_OVERRIDE
 from tests.unit.cases_ad import (
     BASE,

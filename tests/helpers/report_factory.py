@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from auditor.checks.base import Evidence, Finding, Severity, Status, WaiverNote
-from auditor.checks.outcome import Summary, exit_code
+from auditor.checks.exit_codes import Summary, exit_code
 from auditor.policy.models import Location
 from auditor.report import AuditReport, ReportSummary, SectionStatus
 

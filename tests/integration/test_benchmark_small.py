@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_samba import require_samba
+from samba_fixtures import require_samba
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = 200

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from auditor.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
 from auditor.checks.base import Status
 from auditor.lab.emulator import Faults, Paging
 from auditor.lab.server import LabServer
 from auditor.lab.tenant_generator import TenantMix, generate_tenant
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
-from auditor.readers import graph_coverage
+from auditor.readers import graph_tenant
 from auditor.readers.credentials import LabTokenCredential
 from auditor.readers.graph import build_client
 from auditor.render import write_reports
@@ -77,7 +77,7 @@ def pages(lab: LabServer, endpoint: str) -> list[str]:
 
 def test_users_are_read_whole_through_next_links(paged_lab: LabServer, tenant: Any) -> None:
     paged_lab.state.clear_log()
-    section = read(paged_lab, graph_coverage.read_cloud_users)
+    section = read(paged_lab, graph_tenant.read_cloud_users)
     assert section.readable, section.error
     users = section.value.users
     assert len(users) == tenant.truth["users_total"] == 1000
@@ -92,13 +92,13 @@ def test_users_are_read_whole_through_next_links(paged_lab: LabServer, tenant: A
 
 def test_registration_details_and_group_members_page_too(paged_lab: LabServer, tenant: Any) -> None:
     paged_lab.state.clear_log()
-    registration = read(paged_lab, graph_coverage.read_registration_details)
+    registration = read(paged_lab, graph_tenant.read_registration_details)
     assert registration.readable, registration.error
     assert len(registration.value.records) == len(paged_lab.scenario.user_registration_details)
     assert len(pages(paged_lab, "registration_details")) > 1
 
     async def groups(client: Any) -> Section[Any]:
-        return await graph_coverage.read_scope_groups(client, _none(), graph_coverage.GroupHint(name="SSPR-Users"))
+        return await graph_tenant.read_scope_groups(client, _none(), graph_tenant.GroupHint(name="SSPR-Users"))
 
     section = read(paged_lab, groups)
     assert section.readable, section.error
@@ -116,7 +116,7 @@ async def _none() -> None:
 
 def test_audit_events_are_filtered_to_the_sspr_service_and_window(paged_lab: LabServer, tenant: Any) -> None:
     paged_lab.state.clear_log()
-    section = read(paged_lab, lambda client: graph_coverage.read_sspr_activity(client, 30))
+    section = read(paged_lab, lambda client: graph_tenant.read_sspr_activity(client, 30))
     assert section.readable, section.error
     activity = section.value
     truth = tenant.truth["activity"]
@@ -129,14 +129,14 @@ def test_audit_events_are_filtered_to_the_sspr_service_and_window(paged_lab: Lab
 
 
 def test_a_shorter_window_counts_fewer_events(paged_lab: LabServer) -> None:
-    week = read(paged_lab, lambda client: graph_coverage.read_sspr_activity(client, 7)).value
-    month = read(paged_lab, lambda client: graph_coverage.read_sspr_activity(client, 30)).value
+    week = read(paged_lab, lambda client: graph_tenant.read_sspr_activity(client, 7)).value
+    month = read(paged_lab, lambda client: graph_tenant.read_sspr_activity(client, 30)).value
     assert 0 < week.events < month.events
     assert (week.window_end - week.window_start).days == 7
 
 
 def test_secure_score_history_and_the_control_profile(paged_lab: LabServer, tenant: Any) -> None:
-    section = read(paged_lab, lambda client: graph_coverage.read_secure_score(client, 30))
+    section = read(paged_lab, lambda client: graph_tenant.read_secure_score(client, 30))
     assert section.readable, section.error
     score = section.value
     truth = tenant.truth["secure_score"]
@@ -149,22 +149,22 @@ def test_secure_score_history_and_the_control_profile(paged_lab: LabServer, tena
 
 
 def test_password_rules_skus_and_intune(paged_lab: LabServer) -> None:
-    rules = read(paged_lab, graph_coverage.read_password_rules).value
+    rules = read(paged_lab, graph_tenant.read_password_rules).value
     assert (rules.banned_on_premises_mode, rules.lockout_threshold, rules.lockout_duration_seconds) == ("Enforce",
                                                                                                         10, 60)
     assert rules.custom_list_size == 2
-    skus = read(paged_lab, graph_coverage.read_subscribed_skus).value
+    skus = read(paged_lab, graph_tenant.read_subscribed_skus).value
     (sku,) = skus.skus
     assert sku.part_number == "SPE_E3" and "41781fb2-bc02-4b7c-bd55-b576c07bb09d" in sku.plan_ids
     assert sku.consumed_units == 1000 - 20 - 40  # counted from the users' assigned licences
-    intune = read(paged_lab, graph_coverage.read_intune_sign_in_reset).value
+    intune = read(paged_lab, graph_tenant.read_intune_sign_in_reset).value
     assert [s.value for s in intune.settings] == ["1"]
 
 
 def test_a_missing_group_is_found_false_not_an_error() -> None:
     async def groups(client: Any) -> Section[Any]:
-        hint = graph_coverage.GroupHint(id="00000000-0000-4000-8000-000000000000")
-        return await graph_coverage.read_scope_groups(client, _none(), hint)
+        hint = graph_tenant.GroupHint(id="00000000-0000-4000-8000-000000000000")
+        return await graph_tenant.read_scope_groups(client, _none(), hint)
 
     with LabServer("baseline") as lab:
         section = read(lab, groups)
@@ -174,7 +174,7 @@ def test_a_missing_group_is_found_false_not_an_error() -> None:
 
 def test_forbidden_intune_is_a_failed_section_with_the_reason() -> None:
     with LabServer("baseline", faults=Faults(forbidden={"device_configurations"})) as lab:
-        section = read(lab, graph_coverage.read_intune_sign_in_reset)
+        section = read(lab, graph_tenant.read_intune_sign_in_reset)
     assert not section.readable and "403" in (section.error or "") and "Authorization_RequestDenied" in section.error
 
 

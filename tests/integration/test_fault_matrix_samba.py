@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_samba import fresh_dc, running
+from samba_fixtures import fresh_dc, running
 
 from auditor.checks.registry import all_checks
 from auditor.lab import domain_seed, samba

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from auditor.audit import ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import ExitPolicy, LabOptions, audit, collect_lab
 from auditor.checks.base import Status
 from auditor.lab.scenario import scenario_from_mapping
 from auditor.policy.loader import load_policy

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import ExitPolicy, LabOptions, audit, collect_lab
 from auditor.checks.base import Status
 from auditor.policy.loader import load_policy
 from auditor.snapshot.store import load_snapshot, save_snapshot

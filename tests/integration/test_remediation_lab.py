@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from auditor.audit import ExitPolicy, audit
+from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
 from auditor.cli import main
 from auditor.lab.emulator import Faults

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_samba import baseline_policy, collect_ad, fresh_dc, settings
+from samba_fixtures import baseline_policy, collect_ad, fresh_dc, settings
 
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Status

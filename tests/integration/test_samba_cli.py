@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_samba import baseline_dc_fixture, require_samba, state_dir  # noqa: F401
+from samba_fixtures import baseline_dc_fixture, require_samba, state_dir  # noqa: F401
 
 from auditor.lab.samba import SambaDC
 

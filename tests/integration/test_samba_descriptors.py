@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest_samba import baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
+from samba_fixtures import baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
 
 from auditor.ad.rights import RESET_PASSWORD, USER_CLASS, WRITE_PWD_LAST_SET, WRITEBACK_RIGHTS
 from auditor.ad.sd import canonical_ace, effective_right, inherited_right, parse_dacl, with_aces

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest_samba import ad_outcomes, baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
+from samba_fixtures import ad_outcomes, baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
 
 from auditor.lab.domain_seed import admin_connection, read_descriptor, write_default_domain_policy_template
 from auditor.lab.samba import SambaDC

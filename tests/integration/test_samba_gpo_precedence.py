@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_samba import baseline_policy, collect_ad, running, settings
+from samba_fixtures import baseline_policy, collect_ad, running, settings
 
 from auditor.ad import gpttmpl
 from auditor.checks.base import Finding, Status
@@ -31,8 +31,8 @@ from auditor.lab import domain_seed
 from auditor.lab.samba import SambaDC
 from auditor.remediation.apply import Targets
 from auditor.remediation.planner import make_plan
-from auditor.snapshot.coverage import IntuneSignInResetState
 from auditor.snapshot.models import Section, Snapshot
+from auditor.snapshot.tenant import IntuneSignInResetState
 from tests.helpers.remediation import apply
 
 pytestmark = pytest.mark.samba

@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest_samba import (  # noqa: F401  (fixtures)
+from samba_fixtures import (  # noqa: F401  (fixtures)
     ad_outcomes,
     bare_dc_fixture,
     baseline_policy,
@@ -20,7 +20,7 @@ from conftest_samba import (  # noqa: F401  (fixtures)
     settings,
 )
 
-from auditor.checks.outcome import ExitCode, exit_code
+from auditor.checks.exit_codes import ExitCode, exit_code
 from auditor.checks.registry import all_checks, run_check
 from auditor.lab import samba
 from auditor.lab.samba import SambaDC

@@ -5,7 +5,7 @@ DC's for every user."""
 from __future__ import annotations
 
 import pytest
-from conftest_samba import ad_outcomes, baseline_policy, collect_ad, demo_dc_fixture, settings  # noqa: F401
+from samba_fixtures import ad_outcomes, baseline_policy, collect_ad, demo_dc_fixture, settings  # noqa: F401
 
 from auditor.lab.domain_seed import Seeder
 from auditor.lab.samba import SambaDC

@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest_samba import require_samba, state_dir
+from samba_fixtures import require_samba, state_dir
 
-from auditor.audit import (
+from auditor.app.audit import (
     ExitPolicy,
     LabOptions,
     OnPremisesRequest,

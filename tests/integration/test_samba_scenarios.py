@@ -7,7 +7,7 @@ nothing else fails. `baseline`: every AD check passes.
 from __future__ import annotations
 
 import pytest
-from conftest_samba import (  # noqa: F401  (fixtures)
+from samba_fixtures import (  # noqa: F401  (fixtures)
     ad_outcomes,
     baseline_dc_fixture,
     baseline_policy,

@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest_samba import baseline_dc_fixture, baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
+from samba_fixtures import baseline_dc_fixture, baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
 
 from auditor.ad import registry_pol
 from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check
 from auditor.lab import domain_seed
 from auditor.lab.samba import SambaDC
-from auditor.snapshot.coverage import GpoRegistryValue, IntuneSignInResetState
 from auditor.snapshot.models import Section, Snapshot
+from auditor.snapshot.tenant import GpoRegistryValue, IntuneSignInResetState
 
 pytestmark = pytest.mark.samba
 
@@ -184,7 +184,7 @@ GPP_ITEM = ('<?xml version="1.0" encoding="utf-8"?>\r\n'
 
 @pytest.fixture(name="own_demo_dc")
 def own_demo_dc_fixture() -> Any:
-    from conftest_samba import running
+    from samba_fixtures import running
 
     yield from running("demo")
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_samba import fresh_dc, require_samba, state_dir
+from samba_fixtures import fresh_dc, require_samba, state_dir
 
 from auditor.lab import samba
 from auditor.lab.samba import SambaDC

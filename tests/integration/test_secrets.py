@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest_samba import fresh_dc, state_dir
+from samba_fixtures import fresh_dc, state_dir
 
 from auditor.lab import samba
 from auditor.lab.samba import SambaDC

@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from auditor.policy.models import AAD_PREMIUM_PLAN, Policy
-from auditor.snapshot.coverage import (
+from auditor.snapshot.directory import DirectoryState
+from auditor.snapshot.models import Section, Snapshot, SsprPolicyState
+from auditor.snapshot.tenant import (
     ActivityDay,
     CloudUsersState,
     GpoRegistryValue,
@@ -31,8 +33,6 @@ from auditor.snapshot.coverage import (
     SubscribedSkusState,
     UserRow,
 )
-from auditor.snapshot.directory import DirectoryState
-from auditor.snapshot.models import Section, Snapshot, SsprPolicyState
 from tests.unit.cases_ad import BASE as AD_BASE
 from tests.unit.cases_ad import compliant_directory
 

@@ -112,7 +112,7 @@ def test_lab_state_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    from auditor.audit import OnPremisesRequest, collect_on_premises
+    from auditor.app.audit import OnPremisesRequest, collect_on_premises
     from auditor.checks.registry import all_checks, run_check
     from auditor.snapshot.models import Snapshot
 
@@ -129,7 +129,7 @@ def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pyt
 
 
 def test_no_dc_and_unknown_lab_scenario_are_reasons_too() -> None:
-    from auditor.audit import OnPremisesRequest, collect_on_premises
+    from auditor.app.audit import OnPremisesRequest, collect_on_premises
 
     directory = baseline_policy().directory
     not_asked, *_ = collect_on_premises(OnPremisesRequest(directory=directory, not_asked="give --ad-host"))

@@ -8,10 +8,11 @@ from urllib.parse import unquote
 
 from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check
-from auditor.coverage import UserRef, coverage_report
+from auditor.derive.figures import UserRef, coverage_report
 from auditor.policy.models import Policy
 from auditor.render.coverage_view import LIST_LIMIT, coverage_view, csv_href
-from auditor.snapshot.coverage import (
+from auditor.snapshot.models import Section, Snapshot
+from auditor.snapshot.tenant import (
     GpoRegistryValue,
     GpoSignInResetState,
     IntuneSignInResetState,
@@ -21,7 +22,6 @@ from auditor.snapshot.coverage import (
     ScopeGroupsState,
     SecureScoreState,
 )
-from auditor.snapshot.models import Section, Snapshot
 
 from .cases_cloud import baseline_policy
 from .cases_coverage import (
@@ -362,7 +362,7 @@ def test_registration_details_state_round_trips_compactly() -> None:
 def test_tenant_strings_in_the_coverage_section_stay_text() -> None:
     from datetime import UTC, datetime
 
-    from auditor.coverage import ActivitySummary, WritebackChange
+    from auditor.derive.figures import ActivitySummary, WritebackChange
     from auditor.render.html import HtmlRenderer
     from tests.helpers.report_factory import parse_html, realistic_report
 

@@ -7,10 +7,10 @@ The same cases run against a real Samba DC in tests/integration/test_samba_gpo_p
 
 from __future__ import annotations
 
-from auditor import gpo_precedence
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check, run_checks
+from auditor.derive import gpo_precedence
 from auditor.remediation.planner import make_plan
 from auditor.snapshot.directory import GpoLink, GpoTemplate, GroupPolicy, SysvolState
 from tests.unit.cases_ad import BASE, GPO_PATH, baseline_policy, compliant_directory, snapshot, sysvol

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from auditor.checks.base import Finding, Severity, Status, apply_waivers
-from auditor.checks.outcome import ExitCode, Summary, exit_code
+from auditor.checks.exit_codes import ExitCode, Summary, exit_code
 from auditor.policy.models import Waiver
 
 

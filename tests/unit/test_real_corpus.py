@@ -93,7 +93,7 @@ def test_graph_methods_policy_example_reads_targets() -> None:
     configs = {c.id: c for c in (_method_configuration(c) for c in body["authenticationMethodConfigurations"])}
     assert configs["Sms"].include_target_ids == ["all_users"] and configs["Sms"].exclude_target_ids == []
     # Microsoft's own example has Email enabled with `includeTargets: []`: enabled, yet it reaches nobody
-    from auditor.sspr_methods import reach
+    from auditor.derive.sspr_methods import reach
 
     policy = MethodsPolicyState(migration_state=None, configurations=list(configs.values()))
     assert reach("email", policy, frozenset({"u1"}), {}).users == frozenset()

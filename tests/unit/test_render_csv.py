@@ -9,7 +9,7 @@ import pytest
 
 from auditor.checks.base import Status
 from auditor.render import get_renderer
-from auditor.render.csv_plan import COLUMNS, safe_cell
+from auditor.render.csv_report import COLUMNS, safe_cell
 from tests.helpers.report_factory import build_report, finding, realistic_report
 
 

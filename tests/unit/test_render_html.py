@@ -323,8 +323,8 @@ def test_reveal_hidden_shows_controls_and_keeps_newlines() -> None:
 
 def test_warnings_and_trend_panels_show_and_escape() -> None:
     from auditor.checks.base import Severity, Status
+    from auditor.diff import attach_trend
     from auditor.render.html import HtmlRenderer
-    from auditor.trend import attach_trend
     from tests.helpers.report_factory import build_report, finding
 
     old = build_report([finding("sspr.gates", Status.passed, Severity.high, target="tenant", actual=2),

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from auditor.checks.base import Status, WaiverNote
+from auditor.diff import diff_reports
 from auditor.render import get_renderer
 from auditor.render.markdown import escape
-from auditor.trend import diff_reports
 from tests.helpers.report_factory import SCRIPT_TAG, build_report, finding, hostile_report, realistic_report
 
 

@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from auditor.coverage import CoverageReport, UserRef
+from auditor.derive.figures import CoverageReport, UserRef
 from auditor.render import write_reports
 from auditor.render.coverage_view import INLINE_CSV_LIMIT, LIST_LIMIT
 from tests.helpers.report_factory import build_report, parse_html

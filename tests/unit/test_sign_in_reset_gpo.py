@@ -11,9 +11,9 @@ from auditor.checks.base import Status
 from auditor.checks.registry import all_checks, run_check
 from auditor.readers import gpo_registry
 from auditor.readers.directory import AdSettings, parse_gp_link
-from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState, IntuneSignInResetState
 from auditor.snapshot.directory import DirectoryState, GpoLink, GroupPolicy
 from auditor.snapshot.models import Section
+from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState, IntuneSignInResetState
 from tests.unit.cases_ad import BASE, compliant_directory
 from tests.unit.cases_cloud import baseline_policy
 from tests.unit.cases_coverage import coverage_snapshot

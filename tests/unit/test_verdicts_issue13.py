@@ -9,8 +9,8 @@ def test_secure_score_counting_nobody_is_neither_pass_nor_fail() -> None:
     # issue 13 (4): count "0" of total "0" was shown as a measured "0 of 1 (0%)"
     from auditor.checks.base import Status
     from auditor.checks.registry import all_checks, run_check
-    from auditor.snapshot.coverage import SecureScoreState
     from auditor.snapshot.models import Section
+    from auditor.snapshot.tenant import SecureScoreState
     from tests.unit.cases_coverage import coverage_snapshot, secure_score
 
     check = next(c for c in all_checks() if c.spec.id == "secure_score.sspr")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from auditor.audit import ExitPolicy, audit
+from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Finding, Status, Waiver, unmatched_waivers
 from auditor.policy.models import Policy
 from tests.unit.cases_cloud import baseline_policy, compliant_snapshot, with_sspr

@@ -2,7 +2,7 @@
 
 Group Policy is judged per member computer: in each container holding computers, the GPO that wins by
 precedence (enforced links, link order, block inheritance, disabled links and GPO status; see
-`auditor.gpo_precedence`) decides. Wanting it on passes when Intune turns it on or when every member
+`auditor.derive.gpo_precedence`) decides. Wanting it on passes when Intune turns it on or when every member
 computer gets 1; a computer left without it is a failure, not a footnote.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor import gpo_precedence
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.snapshot.coverage import GpoRegistryValue, GpoSignInResetState
+from auditor.derive import gpo_precedence
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
+from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState
 
 SPEC = CheckSpec(
     id="client.sign_in_reset",
@@ -112,7 +112,7 @@ class _GroupPolicy:
 def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState, reasons: list[str],
                   evidence: list[Evidence]) -> _GroupPolicy | None:
     """Per container of member computers, the AllowPasswordReset of the GPO that wins there by precedence
-    (`auditor.gpo_precedence`); None when the snapshot did not record where the computers are."""
+    (`auditor.derive.gpo_precedence`); None when the snapshot did not record where the computers are."""
     if state.member_computers is None:
         reasons.append("this snapshot did not record where the member computers are; collect it again")
         return None
@@ -150,7 +150,7 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
             evidence.append(Evidence(source=v.gpo_guid, field="linked to (computers below)", value=list(v.linked_to)))
         if v.error is not None and v.linked:
             evidence.append(Evidence(source=v.gpo_guid, field=r"Machine\Registry.pol", value=v.error))
-    evidence.append(Evidence(source="auditor.gpo_precedence", field="not evaluated",
+    evidence.append(Evidence(source="auditor.derive.gpo_precedence", field="not evaluated",
                              value=gpo_precedence.NOT_EVALUATED))
     out.notes = [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU "
                  "holding computers" for v in gpo.values if not v.linked and v.value is not None and v.error is None]

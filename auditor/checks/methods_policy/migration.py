@@ -8,7 +8,7 @@ by the methods policy alone: it meets `migrationComplete`, and no other declared
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.sspr_methods import NULL_STATE_RULE
+from auditor.derive.sspr_methods import NULL_STATE_RULE
 
 SPEC = CheckSpec(
     id="methods_policy.migration",

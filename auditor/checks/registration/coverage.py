@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.coverage import registration_stats, resolve_scope, shown
+from auditor.derive.figures import registration_stats, resolve_scope, shown
 
 SPEC = CheckSpec(
     id="registration.coverage",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import UserRef, enabled_members, member_ids, shown, users_by_id
+from auditor.derive.figures import UserRef, enabled_members, member_ids, shown, users_by_id
 from auditor.policy.models import Scope
 
 SPEC = CheckSpec(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import control_max, control_percent, project_secure_score
+from auditor.derive.figures import control_max, control_percent, project_secure_score
 
 SPEC = CheckSpec(
     id="secure_score.sspr",

@@ -1,14 +1,12 @@
 """sspr.methods: SSPR offers exactly the methods the policy allows, as the migration state decides
-(the rules are in `auditor.sspr_methods`)."""
+(the rules are in `auditor.derive.sspr_methods`)."""
 
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import folded
-from auditor.method_reach import Audience, method_reach
-from auditor.portal_fields import METHOD_ALLOWED
-from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
-from auditor.sspr_methods import (
+from auditor.derive.figures import folded
+from auditor.derive.method_reach import Audience, method_reach
+from auditor.derive.sspr_methods import (
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
     known_state,
@@ -16,6 +14,8 @@ from auditor.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
+from auditor.portal_fields import METHOD_ALLOWED
+from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 
 SPEC = CheckSpec(
     id="sspr.methods",

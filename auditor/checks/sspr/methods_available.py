@@ -1,6 +1,6 @@
 """sspr.methods_available: every in-scope user is offered enough methods to meet the number a reset needs.
 
-A method configuration reaches only its targets (`auditor.sspr_methods`), so a tenant can require two
+A method configuration reaches only its targets (`auditor.derive.sspr_methods`), so a tenant can require two
 methods while some users are offered only one: they cannot reset at all. The Authenticator app's
 notification and code count as one method here (the policy loader's rule from concept-sspr-howitworks:
 with two methods required and the app enabled, two other methods are needed), so the count never
@@ -10,10 +10,10 @@ credits one app twice.
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import folded
-from auditor.method_reach import Audience, MethodReach, method_reach
+from auditor.derive.figures import folded
+from auditor.derive.method_reach import Audience, MethodReach, method_reach
+from auditor.derive.sspr_methods import METHOD_CONFIGS, known_state, uses_legacy
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
-from auditor.sspr_methods import METHOD_CONFIGS, known_state, uses_legacy
 
 SPEC = CheckSpec(
     id="sspr.methods_available",

@@ -9,7 +9,7 @@ neither readable the check is unknown.
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
-from auditor.coverage import ScopeResolution, enabled_members, infer_scope
+from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
 from auditor.policy.models import Scope
 from auditor.snapshot.models import SsprPolicyState
 

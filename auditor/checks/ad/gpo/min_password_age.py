@@ -1,7 +1,7 @@
 """ad.gpo.min_password_age: the GPOs linked to the domain and the domain allow a reset at any time.
 
 Two findings, side by side: the `MinimumPasswordAge` that wins among the GPOs linked to the domain
-head (GptTmpl.inf on SYSVOL, the source of truth on Windows; precedence from `auditor.gpo_precedence`:
+head (GptTmpl.inf on SYSVOL, the source of truth on Windows; precedence from `auditor.derive.gpo_precedence`:
 enforced links first, then link order) and the domain head's effective `minPwdAge`. When they disagree
 the reason says which one will win. GPOs linked only to OUs do not set domain accounts' policy and are
 listed as such, never judged.
@@ -9,10 +9,10 @@ listed as such, never judged.
 
 from __future__ import annotations
 
-from auditor import gpo_precedence
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.ad import wanted
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.derive import gpo_precedence
 from auditor.snapshot.directory import DirectoryState, GpoTemplate, SysvolState
 
 KEY = "directory.password_age.minimum_days"
@@ -149,7 +149,7 @@ def _evidence(ctx: Context, domain: DirectoryState, sysvol: SysvolState, outcome
                                   "(local accounts of their computers, not domain accounts)", value=days))
     out.append(Evidence(source=ctx.source("directory"), field="minPwdAge (days)", value=domain_days))
     filtered = gpo_precedence.if_filtered(outcome, " day(s)")
-    out.append(Evidence(source="auditor.gpo_precedence", field="not evaluated",
+    out.append(Evidence(source="auditor.derive.gpo_precedence", field="not evaluated",
                         value=gpo_precedence.NOT_EVALUATED + (f"; {filtered}" if filtered else "")))
     return out
 

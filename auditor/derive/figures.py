@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.findings import Evidence, Unreadable, section_value
 from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Policy, Scope
-from auditor.snapshot.coverage import (
+from auditor.snapshot.models import Snapshot
+from auditor.snapshot.tenant import (
     CloudUsersState,
     RegistrationState,
     ScopeGroup,
@@ -39,7 +40,6 @@ from auditor.snapshot.coverage import (
     SsprActivityState,
     UserRow,
 )
-from auditor.snapshot.models import Snapshot
 
 INFERRED = "inferred from userRegistrationDetails.isSsprEnabled (the portal's SSPR policy was not read)"
 DEFAULT_PLANS = (AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN)

@@ -1,15 +1,13 @@
 """Whom each SSPR method reaches in a snapshot: the in-scope users, the method targets' members,
-and the legacy toggles, combined by the rules of `auditor.sspr_methods` (shared by sspr.methods,
+and the legacy toggles, combined by the rules of `auditor.derive.sspr_methods` (shared by sspr.methods,
 sspr.methods_available and the planner)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from auditor.coverage import resolve_scope, users_by_id
-from auditor.findings import Evidence, Unreadable
-from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
-from auditor.sspr_methods import (
+from auditor.derive.figures import resolve_scope, users_by_id
+from auditor.derive.sspr_methods import (
     Reach,
     TargetsUnread,
     carrying_configurations,
@@ -20,6 +18,8 @@ from auditor.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
+from auditor.findings import Evidence, Unreadable
+from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 
 
 @dataclass(frozen=True)

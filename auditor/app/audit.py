@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.checks.base import Finding, Severity
-from auditor.checks.outcome import Summary, exit_code
+from auditor.checks.exit_codes import Summary, exit_code
 from auditor.policy.models import Policy
 from auditor.report import AuditReport, ReportSummary, section_statuses
 from auditor.snapshot.models import Snapshot
@@ -45,7 +45,7 @@ class CoverageOptions:
     activity_days: int = 30
 
     def collect_options(self) -> dict[str, object]:
-        from auditor.readers.graph_coverage import GroupHint
+        from auditor.readers.graph_tenant import GroupHint
 
         hint = (GroupHint(self.scope_group_id, self.scope_group_name)
                 if self.scope_group_id or self.scope_group_name else None)
@@ -175,7 +175,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
     warnings = [w.message() for w in unmatched_waivers(findings, list(policy.waivers), known_checks)]
     counts = Summary.of(findings)
     code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
-    from auditor.coverage import coverage_report
+    from auditor.derive.figures import coverage_report
     from auditor.onprem_view import onprem_report
     report = AuditReport(
         tool_version=__version__,
@@ -204,7 +204,7 @@ def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
                  timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Iterator[Targets]:
     """Where apply and rollback write: the plan's targets, or with `lab_scenario` a fresh in-process lab."""
     from auditor.remediation.apply import Targets
-    from auditor.remediation.targets import plan_targets
+    from auditor.remediation.endpoints import plan_targets
 
     if not lab_scenario:
         yield plan_targets(source, timeout_seconds, insecure_ldap)

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from auditor.derive.sspr_methods import target_group_ids
 from auditor.readers.graph import _read, get_bytes, get_json
-from auditor.snapshot.coverage import (
+from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
+from auditor.snapshot.tenant import (
     ActivityDay,
     CloudUsersState,
     IntuneSetting,
@@ -43,8 +45,6 @@ from auditor.snapshot.coverage import (
     UserRow,
     WritebackEvent,
 )
-from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
-from auditor.sspr_methods import target_group_ids
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ import pytest
 
 from auditor.checks.base import Severity, Status
 from auditor.cli import main
+from auditor.diff import TrendError, diff_files, diff_reports, diff_snapshots, load_previous_report, trend_lines
 from auditor.render import get_renderer
 from auditor.snapshot.models import Section, SsprPolicyState
 from auditor.snapshot.store import save_snapshot
-from auditor.trend import TrendError, diff_files, diff_reports, diff_snapshots, load_previous_report, trend_lines
 from tests.helpers.report_factory import build_report, finding
 from tests.unit.cases_cloud import compliant_snapshot, with_sspr
 

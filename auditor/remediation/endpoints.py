@@ -41,7 +41,7 @@ def describe_targets(source: PlanSource, *, lab_scenario: str | None = None) -> 
 
 
 def plan_targets(source: PlanSource, timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Targets:
-    """The endpoints and credentials a plan recorded (lab runs are opened by `auditor.audit.open_targets`)."""
+    """The endpoints and credentials a plan recorded (lab runs are opened by `auditor.app.audit.open_targets`)."""
     if source.ephemeral:
         raise TargetError(f"the plan was made against an in-process lab ({source.origin}) that is gone: apply it to "
                           "a fresh one with --lab SCENARIO, or plan against `sspr-audit lab serve` with --graph-url "

@@ -1,0 +1,34 @@
+"""The lab as the CLI uses it: serve the emulator, list and generate scenarios, stop what a run started."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def serve_forever(scenario: str, host: str, port: int) -> None:
+    from auditor.lab.server import serve_forever as serve
+
+    serve(scenario, host, port)
+
+
+def list_scenarios() -> list[str]:
+    from auditor.lab.scenario import list_scenarios as names
+
+    return names()
+
+
+def generate_tenant(out: Path, window_days: int, **mix: Any) -> Any:
+    """Write a generated tenant and its ground truth; a bad mix raises pydantic's ValidationError."""
+    from auditor.lab.tenant_generator import TenantMix
+    from auditor.lab.tenant_generator import generate_tenant as generate
+
+    return generate(TenantMix(**mix), out, window_days=window_days)
+
+
+def stop_lab_processes() -> None:
+    """Stop every lab DC this process started (by the PIDs it holds), at once, not when a thread gets to it."""
+    samba = sys.modules.get("auditor.lab.samba")
+    if samba is not None:
+        samba.stop_all()
