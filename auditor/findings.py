@@ -60,6 +60,16 @@ class WaiverNote(BaseModel):
     expired: bool
 
 
+class Subject(BaseModel):
+    """What a finding is about beyond its target, typed, for code that acts on findings (the planner, the
+    fingerprints): one AdminSDHolder finding per right shares target and policy key with the others, and is
+    told apart here, never by parsing its text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    right: str | None = Field(None, description="The AD right (a key of auditor.ad.rights.RIGHTS_BY_NAME)")
+
+
 class Finding(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +82,7 @@ class Finding(BaseModel):
     actual: Any = None
     evidence: list[Evidence] = Field(default_factory=list)
     policy_location: Location | None = None
+    subject: Subject | None = Field(None, description="What the finding is about beyond its target (typed)")
     reason: str | None = Field(None, description="Why unknown / not applicable, or what differs")
     fix: dict[str, str] = Field(default_factory=dict)
     references: list[str] = Field(default_factory=list, description="Microsoft documentation for the setting")

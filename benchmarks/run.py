@@ -330,7 +330,7 @@ def run_cloud(users: int, latency_ms: int, cache: Path, profile: bool) -> dict[s
 def open_in_chromium(page: Path, cache: Path) -> dict[str, Any]:
     """Open the HTML report in headless Chromium (when installed): the seconds until its DOM is dumped, and
     whether the summary and the coverage section are in it."""
-    from auditor.lab.browser import CHROMIUM_FLAGS, find_chromium
+    from auditor.app.browser import CHROMIUM_FLAGS, find_chromium
 
     binary = find_chromium()
     if binary is None:

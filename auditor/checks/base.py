@@ -19,6 +19,7 @@ from auditor.findings import (  # noqa: F401  (re-exported: checks import them f
     Finding,
     Severity,
     Status,
+    Subject,
     Unreadable,
     WaiverNote,
     section_value,
@@ -97,6 +98,7 @@ class Context:
         evidence: list[Evidence] | None = None,
         reason: str | None = None,
         key: str | None = None,
+        subject: Subject | None = None,
     ) -> Finding:
         return Finding(
             check=self.spec.id,
@@ -108,6 +110,7 @@ class Context:
             actual=actual,
             evidence=evidence or [],
             policy_location=self.location(key),
+            subject=subject,
             reason=reason,
             fix={k: v for k, v in vars(self.spec.fix).items() if v},
             references=list(self.spec.references),

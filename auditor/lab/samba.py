@@ -199,6 +199,8 @@ class SambaDC:
         pending = list(_PORTS)
         winbind = Path(f"/proc/{self.pid}/root/run/samba/winbindd/pipe")
         while time.monotonic() < deadline:
+            if self.pid is None:  # stopped while starting (a signal: `stop_all`)
+                raise SambaError("samba was stopped while it started")
             if self._process is not None and self._process.poll() is not None:
                 raise SambaError(f"samba exited with code {self._process.returncode}: {self._log_tail()}")
             pending = [port for port in pending if not _listening(self.address, port)]

@@ -75,14 +75,17 @@ def save_backup(backup: Backup, path: Path, *, create: bool = False) -> None:
     data = (backup.model_dump_json(indent=2) + "\n").encode("utf-8")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() or path.is_symlink():
+            raise ApplyError(f"{path} already exists: choose another backup file")
+        # written whole beside it, then linked into place: link() fails if the name appeared meanwhile,
+        # so an existing backup is never overwritten and a reader never sees half of a new one
+        temp = write_atomically(path.with_name(f".{path.name}.{os.getpid()}.new"), data, mode=0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(temp, path)
         except FileExistsError:
             raise ApplyError(f"{path} already exists: choose another backup file") from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        finally:
+            temp.unlink(missing_ok=True)
         return
     write_atomically(path, data, mode=0o600)
 

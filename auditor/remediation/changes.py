@@ -45,17 +45,19 @@ class FindingRef(Frozen):
     check: str
     target: str
     key: str | None = None
+    right: str | None = Field(None, description="The finding's typed subject, when it names an AD right")
 
     @classmethod
     def of(cls, finding: Finding) -> FindingRef:
         key = finding.policy_location.key if finding.policy_location is not None else None
-        return cls(check=finding.check, target=finding.target, key=key or None)
+        right = finding.subject.right if finding.subject is not None else None
+        return cls(check=finding.check, target=finding.target, key=key or None, right=right)
 
     def matches(self, finding: Finding) -> bool:
         return self == FindingRef.of(finding)
 
     def label(self) -> str:
-        key = f" ({self.key})" if self.key else ""
+        key = f" ({self.key}{', ' + self.right if self.right else ''})" if self.key or self.right else ""
         return f"{self.check} · {self.target}{key}"
 
 

@@ -610,12 +610,10 @@ def _user_class() -> str:
 
 
 def _right_of(finding: Finding, candidates: list[Right]) -> Right | None:
-    """The right a writeback-rights finding is about: from its policy key, else its expected text."""
-    key = finding.policy_location.key if finding.policy_location is not None else ""
-    name = key.removeprefix("directory.rights.")
-    if name in RIGHTS_BY_NAME and RIGHTS_BY_NAME[name] in candidates:
-        return RIGHTS_BY_NAME[name]
-    return next((r for r in candidates if str(finding.expected or "").startswith(r.label)), None)
+    """The right a writeback-rights finding is about: its typed subject, never its text."""
+    name = finding.subject.right if finding.subject is not None else None
+    right = RIGHTS_BY_NAME.get(name or "")
+    return right if right in candidates else None
 
 
 def _why_manual(finding: Finding) -> str:

@@ -164,7 +164,10 @@ def _result(finding: Finding, rule_index: int, report: AuditReport, base_dir: Pa
         result["kind"], result["level"] = "fail", FAIL_LEVEL[finding.severity]
     result["message"] = {"text": _message(finding)}
     result["locations"] = [_location(finding, report, base_dir)]
-    result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(finding.check, finding.target)}
+    subject = finding.subject.right if finding.subject is not None and finding.subject.right else None
+    # one finding per right shares check and target (an OU, AdminSDHolder): the subject keeps their alerts apart
+    target = f"{finding.target}\0{subject}" if subject else finding.target
+    result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(finding.check, target)}
     if finding.status == Status.waived and finding.waiver is not None:
         result["suppressions"] = [{"kind": "external", "status": "accepted",
                                    "justification": waiver_text(finding.waiver)}]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.lab.browser import CHROMIUM_FLAGS, find_chromium
+from auditor.app.browser import CHROMIUM_FLAGS, find_chromium
 
 CHROMIUM_TIMEOUT_SECONDS = 120
 

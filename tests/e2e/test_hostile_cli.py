@@ -10,11 +10,23 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.fault_matrix import record_outcome
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def matrix_row(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each case is a row of the fault matrix printed at the end of the run."""
+    yield
+    record_outcome(request, "input")
+
+
 BASELINE = ROOT / "policies" / "baseline.yaml"
 
 

@@ -109,3 +109,16 @@ def run_cli(*argv: str) -> Run:
 def assert_no_traceback(run: Run) -> None:
     for text in (run.stdout, run.stderr, run.log):
         assert "Traceback" not in text, text[-3000:]
+
+
+def record_outcome(request: Any, area: str, exit_code: str = "-") -> None:
+    """One row for the test `request` ran: its name as the scenario, its docstring's first line (or its name in
+    words) as the fault, and whether its assertions held (from the call report tests/conftest.py keeps)."""
+    node = request.node
+    report = getattr(node, "rep_call", None)
+    verdict = "ok" if report is not None and report.passed else "FAILED"
+    callspec = getattr(node, "callspec", None)
+    case = callspec.id if callspec is not None else "-"
+    doc = (node.function.__doc__ or "").strip().splitlines()
+    fault = doc[0] if doc else node.originalname.removeprefix("test_").replace("_", " ")
+    record(request.config, Row(area, case, fault, "-", "-", exit_code, verdict))

@@ -16,8 +16,9 @@ The policy is policies/baseline.yaml without its `directory` section, so a fault
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,14 +220,38 @@ def assert_unknown_never_passes(report: dict[str, Any], failed: dict[str, dict[s
                 assert "inferred" in reason, ("evidence from an unreadable section", where)
 
 
+@pytest.fixture(scope="module")
+def shared_labs() -> Iterator[Callable[..., LabServer]]:
+    """One emulator per scenario family (scenario and paging), shared by the read faults: a fault is state
+    the test sets (`lab.faults = Faults(...)`: its counters start fresh) and clears, and reads write nothing.
+    A case whose client gives up on a slow answer gets its own emulator (`own`), so the answer it abandoned
+    cannot land in the next case's request log."""
+    with contextlib.ExitStack() as stack:
+        servers: dict[tuple[str, str, str], LabServer] = {}
+
+        def lab_for(scenario: str, paging: Any, own: str = "") -> LabServer:
+            key = (scenario, repr(paging), own)
+            if key not in servers:
+                servers[key] = stack.enter_context(LabServer(scenario, paging=paging))
+            return servers[key]
+
+        yield lab_for
+
+
 @pytest.mark.parametrize("case", READ_FAULTS, ids=[case.name for case in READ_FAULTS])
 def test_read_fault(case: ReadFault, cloud_policy: Path, control: dict[str, dict[str, list[str]]],
-                    tmp_path: Path, request: pytest.FixtureRequest) -> None:
+                    tmp_path: Path, request: pytest.FixtureRequest,
+                    shared_labs: Callable[..., LabServer]) -> None:
     observed: dict[str, Any] = {"unreadable": "?", "unknown": "?", "exit": "?"}
+    lab = shared_labs(case.scenario, case.paging, case.name if case.timeout < 30.0 else "")
     try:
-        with LabServer(case.scenario, faults=Faults(**case.faults), paging=case.paging) as lab:
+        lab.faults = Faults(**case.faults)
+        lab.state.clear_log()
+        try:
             run = run_check(lab, cloud_policy, tmp_path, case.timeout)
             requests = {endpoint: len(lab.requests(endpoint)) for endpoint in case.requests}
+        finally:
+            lab.faults = Faults()
         assert run.report is not None, run.stderr
         failed = _unreadable(run.report)
         by_check = statuses_by_check(run.report)

@@ -23,8 +23,16 @@ from auditor.lab.server import LabServer
 from auditor.remediation.apply import Backup, save_backup
 from auditor.remediation.changes import Plan, save_plan
 from auditor.remediation.seal import digest_of
+from tests.helpers.fault_matrix import record_outcome
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def matrix_row(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each case is a row of the fault matrix printed at the end of the run."""
+    yield
+    record_outcome(request, "attack")
 KEY = "0123456789abcdef0123456789abcdef-test-key"
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 

@@ -244,3 +244,23 @@ def test_plan_round_trips_and_an_edited_plan_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(PlanError, match="not a valid sspr-auditor plan"):
         load_plan(tmp_path / "bad.json")
+
+
+def test_the_planner_finds_the_right_from_the_typed_subject_never_the_text() -> None:
+    """Issue 12: AdminSDHolder has one finding per right under one policy key; the subject tells them apart."""
+    from auditor.ad.rights import CHANGE_PASSWORD, RESET_PASSWORD, WRITEBACK_RIGHTS
+    from auditor.findings import Finding, Severity, Subject
+    from auditor.policy.models import Location
+    from auditor.remediation.planner import _right_of
+
+    def holder(right: str | None, expected: str) -> Finding:
+        return Finding(check="ad.acl.writeback_rights", title="t", status=Status.failed, severity=Severity.high,
+                       target="CN=AdminSDHolder,CN=System,DC=x", expected=expected,
+                       policy_location=Location(file="p", line=1, column=1, key="directory.rights.admin_sd_holder"),
+                       subject=Subject(right=right) if right else None)
+
+    reset, change = holder("reset_password", "misleading text"), holder("change_password", RESET_PASSWORD.label)
+    assert _right_of(reset, list(WRITEBACK_RIGHTS)) == RESET_PASSWORD
+    assert _right_of(change, list(WRITEBACK_RIGHTS)) == CHANGE_PASSWORD
+    assert _right_of(holder(None, RESET_PASSWORD.label + " for sync"), list(WRITEBACK_RIGHTS)) is None
+    assert FindingRef.of(reset) != FindingRef.of(change)

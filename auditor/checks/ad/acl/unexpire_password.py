@@ -5,9 +5,10 @@ from __future__ import annotations
 from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD
 from auditor.ad.sd import effective_right
 from auditor.checks.ad import ace_evidence, describe, directory_state, wanted
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Subject
 
 KEY = "directory.rights.unexpire_password"
+SUBJECT = Subject(right=UNEXPIRE_PASSWORD.name)
 
 SPEC = CheckSpec(
     id="ad.acl.unexpire_password",
@@ -31,15 +32,15 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     directory = wanted(ctx)
     if not directory.rights.unexpire_password:
-        return [ctx.result(Status.not_applicable, target="domain", key=KEY,
+        return [ctx.result(Status.not_applicable, target="domain", key=KEY, subject=SUBJECT,
                            reason="the policy does not ask for Unexpire Password")]
     state = directory_state(ctx)
     domain, account = state.domain, state.service_account
     if domain.dacl is None:
-        return [ctx.result(Status.unknown, target=domain.dn, key=KEY,
+        return [ctx.result(Status.unknown, target=domain.dn, key=KEY, subject=SUBJECT,
                            reason=domain.error or "the domain head's security descriptor was not read")]
     if account is None:
-        return [ctx.result(Status.failed, target=domain.dn, key=KEY, expected="Unexpire Password",
+        return [ctx.result(Status.failed, target=domain.dn, key=KEY, subject=SUBJECT, expected="Unexpire Password",
                            actual="the sync account does not exist",
                            evidence=[Evidence(source=ctx.source("directory"), field="sAMAccountName",
                                               value=directory.service_account)],
@@ -47,7 +48,8 @@ def evaluate(ctx: Context) -> list[Finding]:
     decision = effective_right(domain.dacl, account.token_sids, UNEXPIRE_PASSWORD, DOMAIN_DNS_CLASS)
     status = Status.passed if decision.granted else Status.failed
     return [ctx.result(
-        status, target=domain.dn, key=KEY, expected=f"Unexpire Password for {account.sam_account_name}",
+        status, target=domain.dn, key=KEY, subject=SUBJECT,
+        expected=f"Unexpire Password for {account.sam_account_name}",
         actual=describe(decision, account),
         evidence=[ace_evidence(domain.dn, "nTSecurityDescriptor (DACL)", decision.ace)],
         reason=None if decision.granted else

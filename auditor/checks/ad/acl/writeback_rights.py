@@ -14,7 +14,7 @@ from auditor.checks.ad import (
     right_key,
     wanted,
 )
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Subject
 
 SPEC = CheckSpec(
     id="ad.acl.writeback_rights",
@@ -61,7 +61,7 @@ def evaluate(ctx: Context) -> list[Finding]:
             continue
         for right in rights:
             if account is None:
-                findings.append(_no_account(ctx, ou.dn, right.label, right_key(right)))
+                findings.append(_no_account(ctx, ou.dn, right, right_key(right)))
                 continue
             decision = inherited_right(ou.dacl, account.token_sids, right, USER_CLASS)
             actual = describe(decision, account)
@@ -70,11 +70,12 @@ def evaluate(ctx: Context) -> list[Finding]:
             expected = f"{right.label} for {account.sam_account_name}, inherited by descendant user objects"
             if decision.granted:
                 findings.append(ctx.result(Status.passed, target=ou.dn, expected=expected, actual=actual,
-                                           evidence=evidence, reason=decision.note, key=right_key(right)))
+                                           evidence=evidence, reason=decision.note, key=right_key(right),
+                                           subject=Subject(right=right.name)))
             else:
                 findings.append(ctx.result(
                     Status.failed, target=ou.dn, expected=expected, actual=actual, evidence=evidence,
-                    key=right_key(right),
+                    key=right_key(right), subject=Subject(right=right.name),
                     reason=f"{right.label} is {'denied' if decision.denied else 'missing'} on this OU, so "
                            f"writeback cannot {_verb(right.name)} for its {users} in-scope user(s)"))
     if directory.rights.admin_sd_holder:
@@ -91,13 +92,13 @@ def _admin_sd_holder(ctx: Context, rights: list[Right]) -> list[Finding]:
     out = []
     for right in rights:
         if account is None:
-            out.append(_no_account(ctx, holder.dn, right.label, "directory.rights.admin_sd_holder"))
+            out.append(_no_account(ctx, holder.dn, right, "directory.rights.admin_sd_holder"))
             continue
         # SDProp copies AdminSDHolder's DACL onto protected users: the ACE must apply to the object itself
         decision = effective_right(holder.dacl, account.token_sids, right, USER_CLASS)
         status = Status.passed if decision.granted else Status.failed
         out.append(ctx.result(
-            status, target=holder.dn, key="directory.rights.admin_sd_holder",
+            status, target=holder.dn, key="directory.rights.admin_sd_holder", subject=Subject(right=right.name),
             expected=f"{right.label} for {account.sam_account_name} (copied to adminCount=1 users)",
             actual=describe(decision, account),
             evidence=[ace_evidence(holder.dn, "nTSecurityDescriptor (DACL)", decision.ace)],
@@ -106,9 +107,10 @@ def _admin_sd_holder(ctx: Context, rights: list[Right]) -> list[Finding]:
     return out
 
 
-def _no_account(ctx: Context, target: str, label: str, key: str) -> Finding:
+def _no_account(ctx: Context, target: str, right: Right, key: str) -> Finding:
     wanted_name = wanted(ctx).service_account
-    return ctx.result(Status.failed, target=target, key=key, expected=f"{label} for {wanted_name}",
+    return ctx.result(Status.failed, target=target, key=key, subject=Subject(right=right.name),
+                      expected=f"{right.label} for {wanted_name}",
                       actual="the sync account does not exist",
                       evidence=[Evidence(source=ctx.source("directory"), field="sAMAccountName", value=wanted_name)],
                       reason=f"the sync account {wanted_name!r} was not found, so nobody holds the rights")

@@ -1,6 +1,6 @@
 """Setup's proof that the lab domain and the browser tests can run on this machine.
 
-`python -m auditor.lab.preflight` checks every tool and file the lab DC needs, provisions and starts
+`python -m auditor.app.preflight` checks every tool and file the lab DC needs, provisions and starts
 a throwaway Samba domain in a temporary folder, and renders one page in headless Chromium. Each
 missing piece is one line naming the Debian package to install; the exit code is 1 when any is
 missing, 0 when everything ran. Run by `scripts/setup` after it installs the packages.
@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from auditor.lab import browser, samba
+from auditor.app import browser
+from auditor.lab import samba
 
 _MARKER = "sspr-preflight-ok"
 
@@ -65,7 +66,7 @@ def check_browser() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m auditor.lab.preflight", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m auditor.app.preflight", description=__doc__.splitlines()[0])
     parser.add_argument("--skip-samba", action="store_true", help="check only the browser")
     parser.add_argument("--skip-browser", action="store_true", help="check only the lab DC")
     args = parser.parse_args(argv)
