@@ -313,6 +313,9 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
         choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
     source.add_argument("--lab-forbid", action="append", default=[], metavar="ENDPOINT",
                         help="lab fault: answer 403 on this endpoint (e.g. portal, authorization_policy)")
+    source.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="show the reads' progress on stderr: auto = live on a terminal, one line per source "
+                             "in a log (CI); always; never (default: auto)")
     source.add_argument("--lab-latency-ms", type=_non_negative_int, default=0, metavar="MS",
                         help="lab fault: latency per request")
     live = parser.add_argument_group("live tenant (secrets only from the environment)")
@@ -395,13 +398,20 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
 
 
 def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
-    from auditor.app.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
-
     _refuse_mixed_sources(args)
     if getattr(args, "snapshot", None):
         from auditor.snapshot.store import load_snapshot
 
         return load_snapshot(args.snapshot)
+    from auditor.progress_display import shown
+
+    with shown(args.progress, sys.stderr):  # stderr only: stdout and the reports never see it
+        return _collect(args, policy)
+
+
+def _collect(args: argparse.Namespace, policy: Any) -> Any:
+    from auditor.app.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
+
     on_premises = _on_premises(args, policy)  # reads AD in the background while the cloud readers run
     if args.lab:
         snapshot = collect_lab(LabOptions(scenario=args.lab, forbidden=tuple(args.lab_forbid),
@@ -507,8 +517,36 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = _mark_fixable(result.report, policy, snapshot)
     report = attach_trend(report, previous, args.previous.name) if previous else report
     paths = write_reports(report, args.out, formats)
-    _print_summary(report, paths, sys.stdout)
+    _print_summary(report, paths, sys.stdout, _next_step(args, report))
     return report.summary.exit_code
+
+
+def _next_step(args: argparse.Namespace, report: Any) -> str | None:
+    """The command to run next: `plan …` with the same source when the plan can fix something."""
+    import shlex
+
+    failing = [f for f in report.findings if f.status.value == "fail"]
+    if any(f.fixable for f in failing):
+        source: list[str] = []
+        if getattr(args, "snapshot", None):
+            source = ["--snapshot", str(args.snapshot)]
+        elif args.lab:
+            source = ["--lab", args.lab]
+        else:
+            for name in ("tenant_id", "client_id", "auth", "graph_url", "portal_url", "portal_auth", "ad_host",
+                         "ad_user", "ad_tls", "ad_ca_file", "ad_tls_name", "ad_base_dn", "smb_host"):
+                value = getattr(args, name, None)
+                if value is not None and not (name in ("portal_auth", "ad_tls") and value in ("azure-cli", "ldaps")):
+                    source += ["--" + name.replace("_", "-"), str(value)]
+            if args.portal:
+                source.append("--portal")
+        return "sspr-audit plan " + " ".join(shlex.quote(part) for part in
+                                            [str(args.policy), *source, "--out", "plan.json"])
+    if failing:
+        return "the failures above need manual steps: each finding's fix is in the report"
+    if any(f.status.value == "unknown" for f in report.findings):
+        return "give the readers what they lack (the reasons above say what), then run again"
+    return None
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -730,19 +768,36 @@ def cmd_lab_scenarios(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
-    from auditor.findings import STATUS_ORDER
+def _print_summary(report: Any, paths: list[Path], out: TextIO, next_step: str | None = None) -> None:
+    """The findings that need attention, grouped by severity (worst first), fitted to the terminal's width."""
+    import shutil
+
+    from auditor.findings import STATUS_ORDER, Severity
 
     counts = report.summary.by_status
-    print(f"sspr-audit {report.tool_version}: {report.policy_file} against {report.origin}", file=out)
-    for finding in sorted(report.findings, key=lambda f: STATUS_ORDER.index(f.status)):
-        if finding.status.value in ("pass", "not_applicable"):
+    width = max(60, shutil.get_terminal_size((120, 24)).columns)  # COLUMNS wins, as in every CLI
+    print(f"sspr-audit {report.tool_version}: {_clip(report.policy_file, 200)} against {_clip(report.origin, 200)}",
+          file=out)
+    shown = [f for f in report.findings if f.status.value not in ("pass", "not_applicable")]
+    target_width = 28 if width >= 100 else 20
+    fixed = 2 + 9 + 27 + target_width + 1
+    for severity in sorted(Severity, key=lambda s: -list(Severity).index(s)):
+        group = sorted((f for f in shown if f.severity == severity), key=lambda f: STATUS_ORDER.index(f.status))
+        if not group:
             continue
-        detail = finding.reason or ""
-        if finding.waiver is not None and finding.waiver.expired:
-            detail = f"[waiver expired {finding.waiver.expires.isoformat()}] {detail}"
-        print(f"  {finding.status.value.upper():<8} {finding.severity.value:<8} {finding.check:<26} "
-              f"{_clip(finding.target, 28):<28} {_clip(detail, 90)}", file=out)
+        print(f"  {severity.value} ({len(group)})", file=out)
+        for finding in group:
+            detail = finding.reason or ""
+            if finding.waiver is not None and finding.waiver.expired:
+                detail = f"[waiver expired {finding.waiver.expires.isoformat()}] {detail}"
+            head = (f"  {finding.status.value.upper():<8} {_clip(finding.check, 26):<26} "
+                    f"{_clip(finding.target, target_width):<{target_width}}")
+            if width - fixed >= 30:
+                print(f"{head} {_clip(detail, width - fixed)}".rstrip(), file=out)
+            else:  # a narrow terminal: the reason on its own line
+                print(head.rstrip(), file=out)
+                if detail:
+                    print(f"      {_clip(detail, width - 6)}", file=out)
     print("  " + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER), file=out)
     expired = [f for f in report.findings if f.waiver is not None and f.waiver.expired]
     if expired:
@@ -762,6 +817,8 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO) -> None:
     }
     code = report.summary.exit_code
     print(f"exit code {code}: {meanings.get(code, lambda: '')()}", file=out)
+    if next_step:
+        print(f"next: {next_step}", file=out)
 
 
 def _clip(text: str, width: int) -> str:

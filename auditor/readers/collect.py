@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, progress
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
 from auditor.snapshot.tenant import GpoSignInResetState
 
@@ -80,7 +80,9 @@ async def collect_async(options: CollectOptions) -> Snapshot:
         if sspr_task is not None:
             sections["sspr_policy"] = await sspr_task
     finally:
+        progress.source_done("Graph")
         if portal_client is not None:
+            progress.source_done("portal")
             await portal_client.aclose()
         await _close_graph(client)
     if portal_client is None:

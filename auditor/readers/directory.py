@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from auditor import progress
 from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
 from auditor.ad.sd import DaclFacts, parse_dacl
 from auditor.ad.sid import rid, sid_from_bytes
@@ -212,6 +213,8 @@ class _Reader:
                 return None
             raise DirectoryReadError(_search_failure(dn, self.conn.result))
         entries = [r for r in self.conn.response if r.get("type") == "searchResEntry"]
+        if entries and sd:
+            progress.advance("LDAP", "descriptors", 1, "descriptors")
         return entries[0]["raw_attributes"] if entries else None
 
     def paged(self, base: str, search_filter: str, attributes: list[str], *, scope: str = "SUBTREE",
@@ -228,9 +231,11 @@ class _Reader:
                 if self.conn.result.get("result") == _NO_SUCH_OBJECT:
                     return
                 raise DirectoryReadError(_search_failure(base, self.conn.result))
-            for entry in self.conn.response or []:
-                if entry.get("type") == "searchResEntry":
-                    yield entry["dn"], entry["raw_attributes"]
+            found = [e for e in self.conn.response or [] if e.get("type") == "searchResEntry"]
+            if sd and found:
+                progress.advance("LDAP", "descriptors", len(found), "descriptors")
+            for entry in found:
+                yield entry["dn"], entry["raw_attributes"]
             controls = self.conn.result.get("controls") or {}
             cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
             if not cookie:
@@ -377,6 +382,7 @@ class _Reader:
                 key = dn_key(dn)
                 if key in users:
                     continue
+                progress.advance("LDAP", "users", 1, "users")
                 dacl_key = None
                 if raw.get("nTSecurityDescriptor"):
                     blob = bytes(raw["nTSecurityDescriptor"][0])

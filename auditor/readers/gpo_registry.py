@@ -18,6 +18,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from auditor import progress
 from auditor.ad import gpp_registry, registry_pol
 from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.readers import smb
@@ -77,6 +78,7 @@ def _gpo_value(smbclient: Any, root: str, gpo: GroupPolicy, cache: dict[str, Any
     try:
         with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
+        progress.advance("SYSVOL", "GPO files", 1, "files")
     except SMBOSError as exc:
         if exc.errno != _ENOENT:
             return result(None, f"{path}: {exc.strerror or exc}")
@@ -111,6 +113,7 @@ def _with_preferences(smbclient: Any, folder: str, cache: dict[str, Any], policy
     try:
         with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
             data = handle.read(gpp_registry.MAX_BYTES + 1)
+        progress.advance("SYSVOL", "GPO files", 1, "files")
     except SMBOSError as exc:
         if exc.errno == _ENOENT:
             return result(policy_value, None, pol_source)

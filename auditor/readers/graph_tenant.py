@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from auditor import progress
 from auditor.derive.sspr_methods import target_group_ids
 from auditor.readers.graph import _read, get_bytes, get_json
 from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
@@ -117,6 +118,8 @@ async def _raw_pages(builder: Any, **params: Any) -> AsyncIterator[list[dict[str
                     pending = asyncio.ensure_future(get_bytes(builder, url=link))
             items: list[dict[str, Any]] = page.pop("value")
             del page
+            progress.advance("Graph", _collection(builder), 1, "pages")
+            progress.advance("Graph", _collection(builder), len(items), "rows")
             for start in range(0, len(items), _SLICE):
                 yield items[start:start + _SLICE]
                 await asyncio.sleep(0)  # the next page's request moves on between slices
@@ -126,6 +129,13 @@ async def _raw_pages(builder: Any, **params: Any) -> AsyncIterator[list[dict[str
 
 
 _SLICE = 200
+
+
+def _collection(builder: Any) -> str:
+    """`users`, `reports/authenticationMethods/userRegistrationDetails`: the builder's path, for the display."""
+    template = str(getattr(builder, "url_template", "") or "")
+    path = template.removeprefix("{+baseurl}/").split("{", 1)[0].strip("/")
+    return path.rsplit("/", 1)[-1] if path else type(builder).__name__.removesuffix("RequestBuilder")
 _NEXT_LINK = re.compile(rb'"@odata\.nextLink"\s*:\s*("(?:[^"\\]|\\.)*")')
 
 

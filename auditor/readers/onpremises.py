@@ -8,6 +8,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from auditor import progress
 from auditor.ad.dn import dns_domain
 from auditor.policy.models import Directory
 from auditor.readers.directory import AdSettings, read_directory
@@ -35,6 +36,7 @@ def read_on_premises(settings: AdSettings, policy: Directory) -> OnPremisesSecti
     """The directory, then SYSVOL (in the domain folder the directory names, else the one on the share):
     every linked GPO's GptTmpl.inf (the Default Domain Policy's always) and every GPO's machine Registry.pol."""
     directory = read_directory(settings, policy)
+    progress.source_done("LDAP")
     gpos = directory.value.gpos if directory.value is not None else None
     if directory.value is not None:
         domain: str | None = directory.value.dns_domain
@@ -43,4 +45,6 @@ def read_on_premises(settings: AdSettings, policy: Directory) -> OnPremisesSecti
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sysvol") as pool:  # two SMB sessions side by side
         sysvol = pool.submit(read_sysvol, settings, domain, gpos=gpos)
         sign_in_reset = read_gpo_sign_in_reset(settings, directory)
-        return OnPremisesSections(directory, sysvol.result(), sign_in_reset)
+        sections = OnPremisesSections(directory, sysvol.result(), sign_in_reset)
+    progress.source_done("SYSVOL")
+    return sections

@@ -98,6 +98,9 @@ class PortalClient:
     async def get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
         response = await self._http.get(path, params=params, headers=self._headers())
         _raise_for_status(response)
+        from auditor import progress
+
+        progress.advance("portal", path.rsplit("/", 1)[-1], 1, "objects")
         return response.json()
 
     async def put_json(self, path: str, body: dict[str, Any]) -> Any:

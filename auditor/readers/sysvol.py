@@ -17,6 +17,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from auditor import progress
 from auditor.ad import gpttmpl
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID, GPO_GUID_PATTERN
 from auditor.readers import smb
@@ -85,6 +86,7 @@ def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any])
         version = _gpt_ini_version(smbclient, rf"{folder}\GPT.INI", cache)
         with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
             data = handle.read(MAX_TEMPLATE_BYTES + 1)
+        progress.advance("SYSVOL", "GPO files", 1, "files")
     except SMBOSError as exc:
         if exc.errno != _ENOENT:
             return GpoTemplate(path=path, gpo_guid=gpo_guid, present=False, error=f"{path}: {exc.strerror or exc}")
@@ -119,6 +121,7 @@ def _gpt_ini_version(smbclient: Any, path: str, cache: dict[str, Any]) -> int | 
     try:
         with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
             return gpttmpl.gpt_ini_version(handle.read())
+        progress.advance("SYSVOL", "GPO files", 1, "files")
     except SMBOSError as exc:
         if exc.errno == 2:
             return None

@@ -163,3 +163,76 @@ def test_a_signal_stops_the_lab_dc_the_run_started_and_exits_as_shells_expect(na
     alive = Path(f"/proc/{samba_pid}").exists() and Path(f"/proc/{samba_pid}/stat").read_text().split()[2] != "Z"
     assert not alive, f"samba pid {samba_pid} still runs after the CLI was stopped by {name}"
     assert not list(runs.glob(f"demo-{process.pid}-*")), "the run's DC folder was left behind"
+
+
+def _under_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal (stdout a pipe); (exit code, stdout, what the terminal got)."""
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *args], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL)
+    os.close(secondary)
+    screen = bytearray()
+    while True:
+        ready, _, _ = select.select([primary], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif process.poll() is not None:
+            break
+    os.close(primary)
+    assert process.stdout is not None
+    out = process.stdout.read().decode()
+    process.wait(timeout=60)
+    return process.returncode, out, screen.decode(errors="replace")
+
+
+def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout(tmp_path: Path) -> None:
+    """Issue 18: the live display on a pseudo-terminal; its users and descriptors equal what the snapshot holds."""
+    import re
+
+    require_samba()
+    env = {**os.environ, "SSPR_LAB_DIR": str(state_dir()), "COLUMNS": "100", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    snapshot = tmp_path / "s.json"
+    code, out, screen = _under_a_terminal(["collect", "--lab", "demo", "--policy", str(BASELINE), "--out",
+                                           str(snapshot), "--progress", "always"], env)
+    assert code == 0, out + screen
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    directory = json.loads(snapshot.read_text())["directory"]["value"]
+    users = [int(n.replace(",", "")) for n in re.findall(r"LDAP users\s+([\d,]+) users", plain)]
+    descriptors = [int(n.replace(",", "")) for n in re.findall(r"LDAP descriptors\s+([\d,]+) descriptors", plain)]
+    assert users and users[-1] == len(directory["users"]) > 0, plain[-2000:]
+    # every user's DACL, each target OU's, the domain head's and AdminSDHolder's
+    assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2
+    assert re.search(r"Graph users\s+[\d,]+ pages?, [\d,]+ rows|Graph users\s+[\d,]+ \w+", plain)
+    assert "read " not in out and "LDAP" not in out  # nothing of it on stdout
+
+    reports = {}
+    for mode in ("always", "never"):
+        code, out, screen = _under_a_terminal(["check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path / "r"),
+                                               "--format", "json", "--progress", mode], env)
+        assert code == 1, out + screen
+        report = json.loads((tmp_path / "r" / "sspr-audit.json").read_text())
+        reports[mode] = (out, [(f["check"], f["target"], f["status"]) for f in report["findings"]])
+        if mode == "never":
+            assert "LDAP" not in screen and "Graph" not in screen
+    assert reports["always"] == reports["never"]  # stdout and the verdicts, the same with or without it
+
+
+def test_progress_in_a_log_is_one_line_per_source_and_none_with_never(tmp_path: Path) -> None:
+    auto = run("check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path / "a"), "--format", "json")
+    lines = [line for line in auto.stderr.splitlines() if line.startswith("read ")]
+    sources = [line.split(":")[0] for line in lines]
+    assert sorted(sources) == ["read Graph", "read LDAP", "read SYSVOL", "read portal"]  # each once
+    assert all(len(line) <= 160 for line in lines), lines
+    never = run("check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path / "n"), "--format", "json",
+                "--progress", "never")
+    assert "read " not in never.stderr and never.stdout.replace("/n/", "/a/") == auto.stdout

@@ -1,0 +1,138 @@
+"""Showing the readers' progress on stderr: a live display on a terminal, one line per source elsewhere.
+
+`--progress auto` (the default) shows the live display when stderr is a terminal that can redraw
+(not `TERM=dumb`), and otherwise one short line per source when that source is done, which is what a
+CI log wants; `always` forces the live display (a dumb terminal gets the lines); `never` shows nothing.
+rich draws the live display and is imported only here, only when it is on, so `--help` and `validate`
+start as fast as before. `NO_COLOR` turns colour off; a narrow `COLUMNS` narrows the display. Nothing of
+it reaches stdout or a report.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from auditor import progress
+
+MODES = ("auto", "always", "never")
+
+
+def _counts(units: dict[str, int]) -> str:
+    return ", ".join(f"{count:,} {unit}" for unit, count in units.items())
+
+
+class _Tally:
+    """What each source has read so far: (source, item) → unit → count, in first-seen order."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[tuple[str, str], dict[str, int]] = {}
+        self.started = time.monotonic()
+
+    def add(self, source: str, item: str, count: int, unit: str) -> dict[str, int]:
+        with self.lock:
+            units = self.items.setdefault((source, item), {})
+            units[unit] = units.get(unit, 0) + count
+            return dict(units)
+
+    def of(self, source: str) -> list[tuple[str, dict[str, int]]]:
+        with self.lock:
+            return [(item, dict(units)) for (s, item), units in self.items.items() if s == source]
+
+
+class LineDisplay:
+    """One line per source, written when the source is done: `read Graph: users 1,000 rows, 2 pages; … (1.2 s)`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tally = _Tally()
+        self.done: set[str] = set()
+
+    def advance(self, source: str, item: str, count: int, unit: str) -> None:
+        self.tally.add(source, item, count, unit)
+
+    def source_done(self, source: str) -> None:
+        with self.tally.lock:
+            if source in self.done:
+                return
+            self.done.add(source)
+        items = self.tally.of(source)
+        if len(items) > 3:  # a short line: the totals, and the largest item
+            totals: dict[str, int] = {}
+            for _, units in items:
+                for unit, count in units.items():
+                    totals[unit] = totals.get(unit, 0) + count
+            largest, units = max(items, key=lambda pair: max(pair[1].values()))
+            what = f"{len(items)} collections, {_counts(totals)} (largest: {largest}, {_counts(units)})"
+        else:
+            what = "; ".join(f"{item} {_counts(units)}" for item, units in items) or "nothing"
+        elapsed = time.monotonic() - self.tally.started
+        print(f"read {source}: {what} ({elapsed:.1f} s)", file=self.stream, flush=True)
+
+
+class LiveDisplay:
+    """A rich progress display: one row per item read, its counts so far, a tick when its source is done."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.tally = _Tally()
+        self.console = Console(file=stream, force_terminal=True, no_color="NO_COLOR" in os.environ,
+                               highlight=False)
+        self.progress = Progress(SpinnerColumn(finished_text="✓"), TextColumn("{task.description}"),
+                                 TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), console=self.console,
+                                 refresh_per_second=8, transient=False)
+        self.tasks: dict[tuple[str, str], Any] = {}
+
+    def advance(self, source: str, item: str, count: int, unit: str) -> None:
+        units = self.tally.add(source, item, count, unit)
+        with self.tally.lock:
+            task = self.tasks.get((source, item))
+            if task is None:
+                task = self.tasks[(source, item)] = self.progress.add_task(f"{source} {item}", total=None,
+                                                                           counts="")
+        self.progress.update(task, counts=_counts(units))
+
+    def source_done(self, source: str) -> None:
+        with self.tally.lock:
+            tasks = [task for (s, _), task in self.tasks.items() if s == source]
+        for task in tasks:
+            self.progress.update(task, total=1, completed=1)
+
+    def start(self) -> None:
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def choose(mode: str, stream: TextIO) -> LineDisplay | LiveDisplay | None:
+    """The display `--progress mode` asks for on `stream` (None: show nothing)."""
+    if mode == "never":
+        return None
+    terminal = stream.isatty() if hasattr(stream, "isatty") else False
+    can_redraw = os.environ.get("TERM", "") != "dumb"
+    if (mode == "always" and can_redraw) or (mode == "auto" and terminal and can_redraw):
+        return LiveDisplay(stream)
+    return LineDisplay(stream)
+
+
+@contextmanager
+def shown(mode: str, stream: TextIO) -> Iterator[None]:
+    """Show the readers' progress on `stream` for the duration of the block."""
+    display = choose(mode, stream)
+    live = display if isinstance(display, LiveDisplay) else None
+    if live is not None:
+        live.start()
+    try:
+        with progress.showing(display):
+            yield
+    finally:
+        if live is not None:
+            live.stop()
