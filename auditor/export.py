@@ -44,7 +44,7 @@ from auditor.derive.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
-from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, SSPR_FIELDS
+from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, POLICY_KEYS, SSPR_FIELDS
 from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -266,25 +266,30 @@ def _sspr(snapshot: Snapshot) -> Block:
     def portal(key: str, name: str, required: bool = False) -> Leaf:
         return _leaf(key, getattr(live, name), source, SSPR_FIELDS[name], required=required)
 
+    def setting(key: str) -> Leaf:  # a policy key that maps one to one: its leaf and field from POLICY_KEYS
+        return portal(key.rsplit(".", 1)[1], POLICY_KEYS[key])
+
     children: list[Leaf | Block] = [portal("scope", "enablement", required=True)]
     if live.enablement == "selected":
         children.append(_group(live, source))
-    children.append(portal("methods_required", "methods_required"))
+    children.append(setting("sspr.methods_required"))
     children.append(_methods(snapshot, live, source, required=live.enablement != "none"))
     if live.questions_to_register is not None and live.questions_to_reset is not None:
         children.append(Block("security_questions", [
-            portal("number_to_register", "questions_to_register"), portal("number_to_reset", "questions_to_reset")]))
-    registration: list[Leaf | Block] = [portal("require_on_sign_in", "registration_required_on_sign_in"),
-                                        portal("reconfirm_days", "reconfirm_days")]
+            setting("sspr.security_questions.number_to_register"),
+            setting("sspr.security_questions.number_to_reset")]))
+    registration: list[Leaf | Block] = [setting("sspr.registration.require_on_sign_in"),
+                                        setting("sspr.registration.reconfirm_days")]
     if live.skip_registration_allowed is False:
         registration.append(Leaf("max_skip_days", 0, f"{source} {SSPR_FIELDS['skip_registration_allowed']} = false"))
     elif live.skip_registration_allowed is True:
         registration.append(portal("max_skip_days", "skip_registration_max_days"))
     children += [
         Block("registration", registration),
-        Block("notifications", [portal("notify_users", "notify_users"), portal("notify_admins", "notify_admins")]),
+        Block("notifications", [setting("sspr.notifications.notify_users"),
+                                setting("sspr.notifications.notify_admins")]),
         Block("helpdesk", [
-            portal("customize", "customize_helpdesk"),
+            setting("sspr.helpdesk.customize"),
             Leaf("email_or_url", live.helpdesk_email_or_url or None,
                  f"{source} {SSPR_FIELDS['helpdesk_email_or_url']}"),
         ]),

@@ -55,6 +55,21 @@ SSPR_FIELDS: dict[str, str] = {
 }
 """Snapshot field of `SsprPolicyState` → `PasswordResetPolicies` field (read, and written back whole)."""
 
+POLICY_KEYS: dict[str, str] = {
+    "sspr.methods_required": "methods_required",
+    "sspr.security_questions.number_to_register": "questions_to_register",
+    "sspr.security_questions.number_to_reset": "questions_to_reset",
+    "sspr.registration.require_on_sign_in": "registration_required_on_sign_in",
+    "sspr.registration.reconfirm_days": "reconfirm_days",
+    "sspr.notifications.notify_users": "notify_users",
+    "sspr.notifications.notify_admins": "notify_admins",
+    "sspr.helpdesk.customize": "customize_helpdesk",
+    "sspr.helpdesk.email_or_url": "helpdesk_email_or_url",
+}
+"""Policy key → the `SsprPolicyState` field it is judged against and written to, for the settings that map one
+to one (the scope, the methods and `max_skip_days` are derived, not copied). The checks, the planner and the
+exporter take the pairs from here; with SSPR_FIELDS this is the whole path from a policy line to the wire."""
+
 REGISTRATION_CA_POLICIES = "registrationConditionalAccessPolicies"
 """A list AzRanger types as `object[]`; no public source says what its items hold, so only its size is read."""
 

@@ -370,6 +370,13 @@ class Policy(Strict):
     def source_file(self) -> str | None:
         return self._source.file if self._source is not None else None
 
+    def value_at(self, key: str) -> Any:
+        """The value of a dotted policy key (`sspr.registration.reconfirm_days`); None along an absent section."""
+        value: Any = self
+        for part in key.split("."):
+            value = getattr(value, part, None) if value is not None else None
+        return value
+
     @property
     def source_sha256(self) -> str | None:
         return self._source.sha256 if self._source is not None else None

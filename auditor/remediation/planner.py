@@ -29,7 +29,7 @@ from auditor.checks.base import Finding, Status
 from auditor.derive import gpo_precedence
 from auditor.derive.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
 from auditor.policy.models import Policy, Scope
-from auditor.portal_fields import METHOD_ALLOWED
+from auditor.portal_fields import METHOD_ALLOWED, POLICY_KEYS
 from auditor.remediation.changes import (
     FindingRef,
     GraphAuthorizationChange,
@@ -214,22 +214,23 @@ class _Planner:
                     scope_findings = []
             setting_change(scope_findings, f"SSPR enabled for: {live.enablement} → {wanted.scope.value}", pairs)
 
+        def wanted_at(*keys: str) -> dict[str, Any]:  # the pairs come from the one table the checks use too
+            return {POLICY_KEYS[key]: self.policy.value_at(key) for key in keys}
+
         setting_change(self.failing_of("sspr.gates"),
                        f"methods required to reset: {live.methods_required} → {wanted.methods_required}",
-                       {"methods_required": wanted.methods_required})
+                       wanted_at("sspr.methods_required"))
         if wanted.security_questions is not None:
-            counts = wanted.security_questions
             setting_change(self.failing_of("sspr.security_questions"), "security questions to register / to reset",
-                           {"questions_to_register": counts.number_to_register,
-                            "questions_to_reset": counts.number_to_reset})
+                           wanted_at("sspr.security_questions.number_to_register",
+                                     "sspr.security_questions.number_to_reset"))
         registration = wanted.registration
         setting_change(self.failing_key("sspr.registration.require_on_sign_in"),
                        f"require registration at sign-in: {_on(live.registration_required_on_sign_in)} → "
-                       f"{_on(registration.require_on_sign_in)}",
-                       {"registration_required_on_sign_in": registration.require_on_sign_in})
+                       f"{_on(registration.require_on_sign_in)}", wanted_at("sspr.registration.require_on_sign_in"))
         setting_change(self.failing_key("sspr.registration.reconfirm_days"),
                        f"days before users reconfirm their methods: {live.reconfirm_days} → "
-                       f"{registration.reconfirm_days}", {"reconfirm_days": registration.reconfirm_days})
+                       f"{registration.reconfirm_days}", wanted_at("sspr.registration.reconfirm_days"))
         if registration.max_skip_days is not None:
             skip = ({"skip_registration_allowed": False} if registration.max_skip_days == 0 else
                     {"skip_registration_max_days": registration.max_skip_days})
@@ -239,15 +240,14 @@ class _Planner:
         notifications = wanted.notifications
         setting_change(self.failing_of("sspr.notify_users"),
                        f"notify users on password reset: {_on(live.notify_users)} → {_on(notifications.notify_users)}",
-                       {"notify_users": notifications.notify_users})
+                       wanted_at("sspr.notifications.notify_users"))
         setting_change(self.failing_of("sspr.notify_admins"),
                        f"notify all admins when an admin resets: {_on(live.notify_admins)} → "
-                       f"{_on(notifications.notify_admins)}", {"notify_admins": notifications.notify_admins})
+                       f"{_on(notifications.notify_admins)}", wanted_at("sspr.notifications.notify_admins"))
         helpdesk = wanted.helpdesk
-        pairs = {"customize_helpdesk": helpdesk.customize}
-        if helpdesk.customize:
-            pairs["helpdesk_email_or_url"] = helpdesk.email_or_url
-        setting_change(self.failing_of("sspr.helpdesk"), "custom helpdesk link", pairs)
+        setting_change(self.failing_of("sspr.helpdesk"), "custom helpdesk link",
+                       wanted_at("sspr.helpdesk.customize", "sspr.helpdesk.email_or_url") if helpdesk.customize
+                       else wanted_at("sspr.helpdesk.customize"))
 
     # -- authentication methods ------------------------------------------------------------
 

@@ -91,3 +91,41 @@ def test_a_policy_that_forbids_skipping_plans_skip_off() -> None:
     plan = make_plan(policy, snapshot, findings)
     settings = [s for c in plan.changes for s in c.settings_list() if s.name.startswith("skip_")]
     assert [(s.name, s.old, s.new) for s in settings] == [("skip_registration_allowed", True, False)]
+
+
+def test_every_policy_key_pair_names_a_policy_field_a_snapshot_field_and_a_wire_field() -> None:
+    """Issue 12: a policy key → snapshot field pair is written once (POLICY_KEYS); the checks, planner and
+    exporter derive from it, so each pair must resolve on all three sides."""
+    from pydantic import BaseModel
+
+    from auditor.policy.models import Policy
+    from auditor.portal_fields import POLICY_KEYS, SSPR_FIELDS
+    from auditor.snapshot.models import SsprPolicyState
+
+    for key, field in POLICY_KEYS.items():
+        model: type[BaseModel] | None = Policy
+        for part in key.split("."):
+            assert model is not None and part in model.model_fields, key
+            annotation = model.model_fields[part].annotation
+            candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+            model = next((a for a in candidates if issubclass(a, BaseModel)), None)
+        assert field in SsprPolicyState.model_fields, field
+        assert field in SSPR_FIELDS, field
+
+
+def test_the_export_and_the_checks_agree_on_every_pair() -> None:
+    """A policy exported from a state, checked against that state, passes every one-to-one setting."""
+    from auditor.checks.registry import run_checks
+    from auditor.export import export_text
+    from auditor.policy.loader import parse_policy
+    from auditor.portal_fields import POLICY_KEYS
+    from tests.unit.cases_cloud import compliant_snapshot
+
+    snapshot = compliant_snapshot()
+    text, _ = export_text(snapshot)
+    policy = parse_policy(text.encode(), "exported.yaml")
+    findings = {f.policy_location.key: f.status.value for f in run_checks(policy, snapshot)
+                if f.policy_location is not None and f.policy_location.key in POLICY_KEYS}
+    assert {"sspr.methods_required", "sspr.registration.require_on_sign_in", "sspr.registration.reconfirm_days",
+            "sspr.notifications.notify_users", "sspr.notifications.notify_admins"} <= set(findings), findings
+    assert set(findings.values()) == {"pass"}, findings

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Finding, Fix, Severity, Status
+from auditor.checks.sspr import portal_setting
 
 SPEC = CheckSpec(
     id="sspr.gates",
@@ -21,8 +22,4 @@ def evaluate(ctx: Context) -> list[Finding]:
     assert sspr is not None
     if sspr.scope.value == "none":
         return [ctx.result(Status.not_applicable, reason="the policy turns SSPR off for users")]
-    live = ctx.section("sspr_policy")
-    evidence = [Evidence(source=ctx.source("sspr_policy"), field="numberOfAuthenticationMethodsRequired",
-                         value=live.methods_required)]
-    return [ctx.compare(sspr.methods_required, live.methods_required, evidence,
-                        what="the number of methods required")]
+    return [portal_setting(ctx, "sspr.methods_required", what="the number of methods required")]

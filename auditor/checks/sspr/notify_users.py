@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.base import CheckSpec, Context, Finding, Fix, Severity
+from auditor.checks.sspr import portal_setting
 
 SPEC = CheckSpec(
     id="sspr.notify_users",
@@ -18,8 +19,4 @@ SPEC = CheckSpec(
 
 def evaluate(ctx: Context) -> list[Finding]:
     assert ctx.policy.sspr is not None
-    live = ctx.section("sspr_policy")
-    evidence = [Evidence(source=ctx.source("sspr_policy"), field="notifyUsersOnPasswordReset",
-                         value=live.notify_users)]
-    return [ctx.compare(ctx.policy.sspr.notifications.notify_users, live.notify_users, evidence,
-                        what="notifying users on reset")]
+    return [portal_setting(ctx, "sspr.notifications.notify_users", what="notifying users on reset")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.sspr import portal_setting
 from auditor.snapshot.models import SsprPolicyState
 
 SPEC = CheckSpec(
@@ -26,15 +27,10 @@ def evaluate(ctx: Context) -> list[Finding]:
     source = ctx.source("sspr_policy")
     wanted = sspr.registration
     findings = [
-        ctx.compare(wanted.require_on_sign_in, live.registration_required_on_sign_in,
-                    [Evidence(source=source, field="registrationRequiredOnSignIn",
-                              value=live.registration_required_on_sign_in)],
-                    target="register at sign-in", key="sspr.registration.require_on_sign_in",
-                    what="registration at sign-in"),
-        ctx.compare(wanted.reconfirm_days, live.reconfirm_days,
-                    [Evidence(source=source, field="registrationReconfirmIntevalInDays", value=live.reconfirm_days)],
-                    target="reconfirm interval", key="sspr.registration.reconfirm_days",
-                    what="the reconfirmation interval in days"),
+        portal_setting(ctx, "sspr.registration.require_on_sign_in", target="register at sign-in",
+                       what="registration at sign-in"),
+        portal_setting(ctx, "sspr.registration.reconfirm_days", target="reconfirm interval",
+                       what="the reconfirmation interval in days"),
     ]
     if wanted.max_skip_days is not None and wanted.require_on_sign_in:
         findings.append(_skip(ctx, wanted.max_skip_days, live, source))
