@@ -44,6 +44,7 @@ from auditor.derive.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
+from auditor.graph_fields import AUTHORIZATION_FIELDS, METHODS_FIELDS
 from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, POLICY_KEYS, SSPR_FIELDS
 from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
 
@@ -349,7 +350,8 @@ def _admin_sspr(snapshot: Snapshot) -> Block:
     live, source, why = _readable(snapshot, "authorization_policy")
     if why:
         return Block("admin_sspr", unreadable=why)
-    return Block("admin_sspr", [_leaf("allowed", live.allowed_to_use_sspr, source, "allowedToUseSSPR", required=True)])
+    field = AUTHORIZATION_FIELDS["allowed_to_use_sspr"]
+    return Block("admin_sspr", [_leaf("allowed", live.allowed_to_use_sspr, source, field, required=True)])
 
 
 def _methods_policy(snapshot: Snapshot) -> Block:
@@ -358,7 +360,7 @@ def _methods_policy(snapshot: Snapshot) -> Block:
         return Block("methods_policy", unreadable=why)
     return Block("methods_policy", [
         _leaf("migration_state", effective_state(live.migration_state), source,
-              "policyMigrationState" + (" null: governed by the methods policy, as migrationComplete"
+              METHODS_FIELDS["migration_state"] + (" null: governed by the methods policy, as migrationComplete"
                                         if live.migration_state is None else ""), required=True),
     ])
 

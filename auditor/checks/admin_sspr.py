@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.graph_fields import AUTHORIZATION_FIELDS
 
 SPEC = CheckSpec(
     id="admin_sspr",
@@ -25,7 +26,7 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     assert ctx.policy.admin_sspr is not None
     live = ctx.section("authorization_policy")
-    evidence = [Evidence(source=ctx.source("authorization_policy"), field="allowedToUseSSPR",
+    evidence = [Evidence(source=ctx.source("authorization_policy"), field=AUTHORIZATION_FIELDS["allowed_to_use_sspr"],
                          value=live.allowed_to_use_sspr)]
     return [ctx.compare(ctx.policy.admin_sspr.allowed, live.allowed_to_use_sspr, evidence,
                         target="administrators", what="admin SSPR")]

@@ -14,6 +14,14 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel
 
+from auditor.graph_fields import (
+    AUTHORIZATION_FIELDS,
+    CONFIGURATION_FIELDS,
+    CONFIGURATIONS,
+    EXCLUDE_TARGETS,
+    INCLUDE_TARGETS,
+    METHODS_FIELDS,
+)
 from auditor.readers.credentials import GRAPH_SCOPE
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
@@ -120,8 +128,9 @@ async def read_authorization_policy(client: Any) -> Section[AuthorizationPolicyS
 
     async def fetch() -> AuthorizationPolicyState:
         builder = client.policies.authorization_policy
-        policy = _object(await get_json(builder, query(builder, select=["id", "allowedToUseSSPR"])))
-        allowed = policy.get("allowedToUseSSPR")
+        field = AUTHORIZATION_FIELDS["allowed_to_use_sspr"]
+        policy = _object(await get_json(builder, query(builder, select=["id", field])))
+        allowed = policy.get(field)
         return AuthorizationPolicyState(allowed_to_use_sspr=allowed if isinstance(allowed, bool) else None)
 
     return await _read(source, fetch)
@@ -132,12 +141,13 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
 
     async def fetch() -> MethodsPolicyState:
         policy = _object(await get_json(client.policies.authentication_methods_policy))
-        configurations = policy.get("authenticationMethodConfigurations")
+        configurations = policy.get(CONFIGURATIONS)
         if not isinstance(configurations, list):  # missing is a changed shape, not "no methods"
-            raise ValueError("the response has no authenticationMethodConfigurations")
-        state = policy.get("policyMigrationState")
+            raise ValueError(f"the response has no {CONFIGURATIONS}")
+        field = METHODS_FIELDS["migration_state"]
+        state = policy.get(field)
         if state is not None and not isinstance(state, str):
-            raise ValueError(f"policyMigrationState is {type(state).__name__}, not a string or null")
+            raise ValueError(f"{field} is {type(state).__name__}, not a string or null")
         return MethodsPolicyState(
             migration_state=state,
             configurations=[_method_configuration(c) for c in configurations if isinstance(c, dict)],
@@ -147,15 +157,15 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
 
 
 def _method_configuration(config: dict[str, Any]) -> MethodConfiguration:
-    state = config.get("state")
-    office = config.get("isOfficePhoneAllowed")
+    state = config.get(CONFIGURATION_FIELDS["state"])
+    office = config.get(CONFIGURATION_FIELDS["is_office_phone_allowed"])
     return MethodConfiguration(
         id=str(config.get("id")),
         state=state if state in ("enabled", "disabled") else None,
-        include_target_ids=_target_ids(config, "includeTargets"),
-        exclude_target_ids=_target_ids(config, "excludeTargets"),
+        include_target_ids=_target_ids(config, INCLUDE_TARGETS),
+        exclude_target_ids=_target_ids(config, EXCLUDE_TARGETS),
         is_office_phone_allowed=office if isinstance(office, bool) else None,
-        passwordless_only_target_ids=[str(t["id"]) for t in config.get("includeTargets") or []
+        passwordless_only_target_ids=[str(t["id"]) for t in config.get(INCLUDE_TARGETS) or []
                                       if isinstance(t, dict) and t.get("id")
                                       and t.get("authenticationMode") == "deviceBasedPush"],
     )

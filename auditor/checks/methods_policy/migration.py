@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.derive.sspr_methods import NULL_STATE_RULE
+from auditor.graph_fields import METHODS_FIELDS
 
 SPEC = CheckSpec(
     id="methods_policy.migration",
@@ -30,7 +31,7 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     assert ctx.policy.methods_policy is not None
     live = ctx.section("methods_policy")
-    evidence = [Evidence(source=ctx.source("methods_policy"), field="policyMigrationState",
+    evidence = [Evidence(source=ctx.source("methods_policy"), field=METHODS_FIELDS["migration_state"],
                          value=live.migration_state)]
     wanted = ctx.policy.methods_policy.migration_state.value
     if live.migration_state is None:

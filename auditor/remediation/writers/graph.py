@@ -10,6 +10,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from auditor.graph_fields import (
+    AUTHORIZATION_FIELDS,
+    AUTHORIZATION_PATH,
+    CONFIGURATION_FIELDS,
+    CONFIGURATION_PATH,
+    METHODS_FIELDS,
+    METHODS_PATH,
+)
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
     GraphMethodConfigurationChange,
@@ -22,14 +30,6 @@ from auditor.remediation.writers.base import Observation, Writer, classify
 if TYPE_CHECKING:
     from auditor.remediation.session import BackupObject
 
-AUTHORIZATION_PATH = "/policies/authorizationPolicy"
-METHODS_PATH = "/policies/authenticationMethodsPolicy"
-CONFIGURATION_PATH = METHODS_PATH + "/authenticationMethodConfigurations/{id}"
-
-# snapshot field → Graph property, per object
-AUTHORIZATION_FIELDS = {"allowed_to_use_sspr": "allowedToUseSSPR"}
-METHODS_FIELDS = {"migration_state": "policyMigrationState"}
-CONFIGURATION_FIELDS = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed"}
 
 # @odata.type of each built-in configuration → the msgraph-sdk model that serialises it
 _CONFIGURATION_MODELS = {
