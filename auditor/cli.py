@@ -410,23 +410,15 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
 
 
 def _collect(args: argparse.Namespace, policy: Any) -> Any:
-    from auditor.app.audit import LabOptions, LiveOptions, collect_lab, collect_live, coverage_options
+    from auditor.app.sources import SourceRequest, snapshot_for
 
-    on_premises = _on_premises(args, policy)  # reads AD in the background while the cloud readers run
-    if args.lab:
-        snapshot = collect_lab(LabOptions(scenario=args.lab, forbidden=tuple(args.lab_forbid),
-                                          latency_ms=args.lab_latency_ms, coverage=coverage_options(policy)))
-    else:
-        if args.lab_forbid or args.lab_latency_ms:
-            raise UsageError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
-        snapshot = collect_live(LiveOptions(
-            tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
-            portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url,
-            timeout_seconds=args.timeout, coverage=coverage_options(policy),
-        ))
-    if on_premises is None:
-        return snapshot
-    return snapshot.model_copy(update=on_premises.result()._asdict())
+    return snapshot_for(SourceRequest(
+        lab=args.lab, lab_forbid=tuple(args.lab_forbid), lab_latency_ms=args.lab_latency_ms,
+        tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
+        portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url, timeout=args.timeout,
+        ad_host=args.ad_host, ad_user=args.ad_user, ad_tls=args.ad_tls, insecure_ldap=args.insecure_ldap,
+        ad_ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, ad_tls_name=args.ad_tls_name,
+        ad_base_dn=args.ad_base_dn, smb_host=args.smb_host), policy)
 
 
 _LIVE_OPTIONS = ("tenant_id", "client_id", "auth", "portal", "graph_url", "portal_url")
@@ -451,40 +443,6 @@ def _refuse_mixed_sources(args: argparse.Namespace) -> None:
                              "would be ignored; leave them out, or drop --lab to read a live tenant")
 
 
-def _on_premises(args: argparse.Namespace, policy: Any) -> Any:
-    """A future of the AD sections when the policy has a `directory` section, else None."""
-
-    from auditor.app.audit import OnPremisesRequest, start_on_premises
-    from auditor.readers.directory import AdSettings
-
-    directory = getattr(policy, "directory", None)
-    if directory is None:
-        if args.ad_host:
-            raise UsageError("--ad-host needs a policy with a `directory` section (which OUs, which sync account)")
-        return None
-    if args.lab:
-        return start_on_premises(OnPremisesRequest(directory=directory, lab_scenario=args.lab))
-    if not args.ad_host:
-        return start_on_premises(OnPremisesRequest(
-            directory=directory, not_asked="on-premises AD was not read: give --ad-host and --ad-user "
-                                           "(password in SSPR_AD_PASSWORD)"))
-    if args.ad_tls == "none" and not args.insecure_ldap:
-        raise UsageError("--ad-tls none would send the bind password in clear: use ldaps or starttls, or add "
-                         "--insecure-ldap to accept that (a lab only)")
-    from auditor.readers.credentials import AD_PASSWORD_VARIABLE, ad_password
-
-    password = ad_password()
-    if not args.ad_user or not password:
-        raise UsageError("--ad-host needs --ad-user and the bind password in the environment variable "
-                         f"{AD_PASSWORD_VARIABLE}")
-    settings = AdSettings(host=args.ad_host, user=args.ad_user, password=password, tls=args.ad_tls,
-                          ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, tls_name=args.ad_tls_name,
-                          base_dn=args.ad_base_dn, smb_host=args.smb_host, timeout=args.timeout)
-    if args.ad_tls == "none":
-        logging.getLogger(__name__).warning("--ad-tls none: the AD password crosses the network in clear")
-    return start_on_premises(OnPremisesRequest(directory=directory, settings=settings))
-
-
 def _check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = ()) -> None:
     """Refuse, before any work, an output that is a directory, device, link, an input, or another output."""
     from auditor.files import check_output_file
@@ -496,7 +454,7 @@ def _check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = 
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from auditor.app.audit import ExitPolicy, audit
+    from auditor.app.audit import ExitPolicy, checked_report
     from auditor.checks.base import Severity
     from auditor.diff import attach_trend, load_previous_report
     from auditor.policy.loader import load_policy
@@ -513,8 +471,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
     previous = load_previous_report(args.previous) if args.previous else None
     snapshot = _snapshot_from_args(args, policy)
-    result = audit(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
-    report = _mark_fixable(result.report, policy, snapshot)
+    report = checked_report(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
     report = attach_trend(report, previous, args.previous.name) if previous else report
     paths = write_reports(report, args.out, formats)
     _print_summary(report, paths, sys.stdout, _next_step(args, report))
@@ -550,7 +507,7 @@ def _next_step(args: argparse.Namespace, report: Any) -> str | None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from auditor.app.audit import ExitPolicy, audit
+    from auditor.app.audit import findings_of
     from auditor.policy.loader import load_policy
     from auditor.remediation.changes import describe_plan, save_plan
     from auditor.remediation.planner import make_plan, plan_exit_code
@@ -560,7 +517,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                    inputs=(args.policy, getattr(args, "snapshot", None)))
     policy = load_policy(args.policy)
     snapshot = _snapshot_from_args(args, policy)
-    findings = audit(policy, snapshot, ExitPolicy()).findings
+    findings = findings_of(policy, snapshot)  # the verdicts only: no report views over every user
     plan = make_plan(policy, snapshot, findings, source=_plan_source(args, snapshot.origin))
     path = save_plan(plan, args.out)
     print(f"sspr-audit plan: {policy.source_file} against {snapshot.origin}")
@@ -647,17 +604,6 @@ def _target_source(args: argparse.Namespace, source: Any) -> Any:
                             ad_ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, smb_host=args.smb_host)
     print(f"writing to: {describe_targets(chosen, lab_scenario=args.lab)}")
     return chosen
-
-
-def _mark_fixable(report: Any, policy: Any, snapshot: Any) -> Any:
-    from auditor.remediation.planner import make_plan, with_fixability
-
-    try:
-        plan = make_plan(policy, snapshot, report.findings)
-    except Exception:  # a planner bug must never stop an audit: the marks are left out instead
-        logging.getLogger(__name__).warning("could not tell which findings the plan can fix", exc_info=True)
-        return report
-    return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
 
 
 def cmd_export(args: argparse.Namespace) -> int:

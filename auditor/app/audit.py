@@ -193,6 +193,26 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
     return AuditResult(report=report, findings=findings)
 
 
+def findings_of(policy: Policy, snapshot: Snapshot, today: date | None = None) -> list[Finding]:
+    """Every check's findings, waivers applied: what `plan` needs, without the report's views."""
+    from auditor.checks.registry import run_checks
+
+    return run_checks(policy, snapshot, today=today)
+
+
+def checked_report(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy) -> AuditReport:
+    """The audit's report with each failing finding marked fixable by the plan, or a manual step."""
+    from auditor.remediation.planner import make_plan, with_fixability
+
+    report = audit(policy, snapshot, exit_policy).report
+    try:
+        plan = make_plan(policy, snapshot, report.findings)
+    except Exception:  # a planner bug must never stop an audit: the marks are left out instead
+        log.warning("could not tell which findings the plan can fix", exc_info=True)
+        return report
+    return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
+
+
 def _is_loopback(url: str) -> bool:
     from auditor.readers.credentials import is_loopback
 

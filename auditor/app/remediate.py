@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.app.audit import ExitPolicy, audit, coverage_options
+from auditor.app.audit import coverage_options, findings_of
 
 if TYPE_CHECKING:
     from auditor.policy.models import Policy
@@ -145,7 +145,7 @@ def derive(plan: Plan, targets: Targets, policy: Policy) -> Derivation:
     from auditor.remediation.planner import make_plan
 
     snapshot = read_targets(targets, policy, plan.source.origin)
-    findings = audit(policy, snapshot, ExitPolicy()).findings
+    findings = findings_of(policy, snapshot)
     now = make_plan(policy, snapshot, findings, source=plan.source)
     return Derivation.of(list(now.changes), policy, snapshot,
                          basis=f"{policy.source_file}, read at {snapshot.created_at:%Y-%m-%d %H:%M:%S}Z")
