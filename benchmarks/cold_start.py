@@ -36,7 +36,7 @@ def main() -> None:
         for _ in range(args.runs):
             for i, (python, cwd) in enumerate(targets):
                 samples[i].append(timed(python, cwd, command))
-        for i, (python, cwd) in enumerate(targets):
+        for i, (_python, cwd) in enumerate(targets):
             print(f"{name:<9} {cwd}: median {statistics.median(samples[i]) * 1000:.0f} ms over {args.runs} runs")
 
 

@@ -238,8 +238,7 @@ def cloud_worker(args: argparse.Namespace) -> int:
         profiler.enable()
     phases: dict[str, float] = {}
     started = time.perf_counter()
-    from auditor.app.audit import ExitPolicy, audit, coverage_options
-    from auditor.cli import _mark_fixable
+    from auditor.app.audit import ExitPolicy, checked_report, coverage_options
     from auditor.policy.loader import load_policy
     from auditor.readers.collect import CollectOptions, collect
     from auditor.readers.credentials import LabTokenCredential
@@ -256,8 +255,7 @@ def cloud_worker(args: argparse.Namespace) -> int:
                                       **coverage_options(policy).collect_options()))  # type: ignore[arg-type]
     phases["collect"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    result = audit(policy, snapshot, ExitPolicy())
-    report = _mark_fixable(result.report, policy, snapshot)
+    report = checked_report(policy, snapshot, ExitPolicy())
     phases["checks"] = time.perf_counter() - mark
     mark = time.perf_counter()
     paths = write_reports(report, out / "reports", ["html", "json"])
