@@ -175,10 +175,12 @@ def _known_error_message(exc: Exception) -> str | None:
         lines = [str(issue) for issue in exc.issues]
         shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
         return "policy error:\n  " + "\n  ".join(shown)
+    from auditor.app.portal_snapshot import PortalSnapshotError
     from auditor.diff import TrendError
     from auditor.files import InputFileError, OutputPathError
 
-    if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError | OutputPathError | InputFileError):
+    if isinstance(exc, SnapshotError | SourceError | UsageError | TrendError | OutputPathError | InputFileError
+                  | PortalSnapshotError):
         return f"error: {exc}"
     from auditor.remediation.apply import ApplyError
     from auditor.remediation.changes import PlanError
@@ -225,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--out", type=Path, required=True, help="snapshot JSON file to write")
     collect.add_argument("--policy", type=Path, metavar="POLICY",
                          help="policy whose `directory` section names the OUs and sync account to read from AD")
+    collect.add_argument("--portal-only", action="store_true",
+                         help="write only the portal's SSPR sections, with when and by whom they were read (run by "
+                              "an admin with --portal; a pipeline then takes them with check --portal-snapshot)")
     collect.set_defaults(handler=cmd_collect)
 
     export = commands.add_parser("export", help="write the live state (or the lab's) as a policy file, "
@@ -311,6 +316,10 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
                         help="start the built-in lab emulator with this scenario (demo, baseline, hostile)")
     if allow_snapshot:
         choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
+        source.add_argument("--portal-snapshot", type=Path, metavar="FILE",
+                            help="take the portal's SSPR settings from a `collect --portal-only` file (for app-only "
+                                 "pipelines): labelled with its age, unknown when older than "
+                                 "sources.portal.max_age_days or when the audit log shows a later change")
     source.add_argument("--lab-forbid", action="append", default=[], metavar="ENDPOINT",
                         help="lab fault: answer 403 on this endpoint (e.g. portal, authorization_policy)")
     source.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
@@ -405,14 +414,25 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
         return load_snapshot(args.snapshot)
     from auditor.progress_display import shown
 
+    portal = None
+    if getattr(args, "portal_snapshot", None):
+        from auditor.snapshot.store import load_snapshot
+
+        portal = load_snapshot(args.portal_snapshot)  # before any network: a bad file reads nothing
     with shown(args.progress, sys.stderr):  # stderr only: stdout and the reports never see it
-        return _collect(args, policy)
+        snapshot = _collect(args, policy, portal.sspr_policy if portal is not None else None)
+    if portal is not None:
+        from auditor.app.portal_snapshot import with_portal_snapshot
+
+        limit = policy.sources.portal.max_age_days if policy is not None else 7
+        snapshot = with_portal_snapshot(snapshot, portal, limit, name=f"portal snapshot {args.portal_snapshot.name}")
+    return snapshot
 
 
-def _collect(args: argparse.Namespace, policy: Any) -> Any:
+def _collect(args: argparse.Namespace, policy: Any, known_sspr_policy: Any = None) -> Any:
     from auditor.app.sources import SourceRequest, snapshot_for
 
-    return snapshot_for(SourceRequest(
+    return snapshot_for(SourceRequest(known_sspr_policy=known_sspr_policy,
         lab=args.lab, lab_forbid=tuple(args.lab_forbid), lab_latency_ms=args.lab_latency_ms,
         tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
         portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url, timeout=args.timeout,
@@ -431,7 +451,8 @@ def _refuse_mixed_sources(args: argparse.Namespace) -> None:
         return ["--" + n.replace("_", "-") for n in names if getattr(args, n, None)]
 
     if getattr(args, "snapshot", None):
-        ignored = given(_LIVE_OPTIONS + _AD_OPTIONS) + (["--lab-forbid"] if args.lab_forbid else []) + \
+        ignored = given(_LIVE_OPTIONS + _AD_OPTIONS + ("portal_snapshot",)) + \
+            (["--lab-forbid"] if args.lab_forbid else []) + \
             (["--lab-latency-ms"] if args.lab_latency_ms else [])
         if ignored:
             raise UsageError(f"--snapshot audits a saved file: {', '.join(ignored)} would be ignored; leave "
@@ -637,7 +658,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from auditor.snapshot.store import save_snapshot
 
     _check_outputs((args.out, "snapshot"), inputs=(args.policy,))
+    if args.portal_only and not (args.portal or args.lab):
+        raise UsageError("--portal-only reads the portal: give --portal (and a delegated --portal-auth), or --lab")
     snapshot = _snapshot_from_args(args, load_policy(args.policy) if args.policy else None)
+    if args.portal_only:
+        import getpass
+        import socket
+
+        from auditor.app.portal_snapshot import portal_only
+
+        snapshot = portal_only(snapshot, f"{getpass.getuser()}@{socket.gethostname()}")
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
         if hasattr(section, "source"):

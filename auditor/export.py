@@ -217,7 +217,7 @@ def _header(snapshot: Snapshot) -> str:
 def policy_blocks(snapshot: Snapshot) -> list[Leaf | Block]:
     from auditor.policy.models import Policy
 
-    handled = {"version", "tenant", "sspr", "admin_sspr", "methods_policy", "writeback", "waivers"}
+    handled = {"version", "tenant", "sspr", "admin_sspr", "methods_policy", "writeback", "waivers", "sources"}
     blocks: list[Leaf | Block] = [
         Leaf("version", 1, "policy file format version"),
         _tenant(snapshot),

@@ -43,13 +43,15 @@ class CoverageOptions:
     scope_group_id: str | None = None
     scope_group_name: str | None = None
     activity_days: int = 30
+    known_sspr_policy: object = None  # a portal snapshot's SSPR policy section, when the portal is not read live
 
     def collect_options(self) -> dict[str, object]:
         from auditor.readers.graph_tenant import GroupHint
 
         hint = (GroupHint(self.scope_group_id, self.scope_group_name)
                 if self.scope_group_id or self.scope_group_name else None)
-        return {"scope_group": hint, "activity_days": self.activity_days}
+        return {"scope_group": hint, "activity_days": self.activity_days,
+                "known_sspr_policy": self.known_sspr_policy}
 
 
 def coverage_options(policy: Policy | None) -> CoverageOptions:

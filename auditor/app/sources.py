@@ -55,24 +55,31 @@ class SourceRequest:
     ad_tls_name: str | None = None
     ad_base_dn: str | None = None
     smb_host: str | None = None
+    known_sspr_policy: object = None  # from --portal-snapshot: lets the scope group reader learn the live group
 
 
 def snapshot_for(request: SourceRequest, policy: Policy | None) -> Snapshot:
     on_premises = _on_premises(request, policy)  # reads AD in the background while the cloud readers run
     if request.lab:
         snapshot = collect_lab(LabOptions(scenario=request.lab, forbidden=request.lab_forbid,
-                                          latency_ms=request.lab_latency_ms, coverage=coverage_options(policy)))
+                                          latency_ms=request.lab_latency_ms, coverage=_coverage(request, policy)))
     else:
         if request.lab_forbid or request.lab_latency_ms:
             raise SourceError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
         snapshot = collect_live(LiveOptions(
             tenant_id=request.tenant_id, client_id=request.client_id, auth=request.auth, portal=request.portal,
             portal_auth=request.portal_auth, graph_url=request.graph_url, portal_url=request.portal_url,
-            timeout_seconds=request.timeout, coverage=coverage_options(policy),
+            timeout_seconds=request.timeout, coverage=_coverage(request, policy),
         ))
     if on_premises is None:
         return snapshot
     return snapshot.model_copy(update=on_premises.result()._asdict())
+
+
+def _coverage(request: SourceRequest, policy: Policy | None) -> object:
+    from dataclasses import replace
+
+    return replace(coverage_options(policy), known_sspr_policy=request.known_sspr_policy)
 
 
 def _on_premises(request: SourceRequest, policy: Policy | None) -> Future[OnPremisesSections] | None:

@@ -60,7 +60,7 @@ class PolicyError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-NOT_SECTIONS = frozenset({"version", "tenant", "waivers"})
+NOT_SECTIONS = frozenset({"version", "tenant", "waivers", "sources"})
 
 
 def load_policy(path: str | Path) -> Policy:

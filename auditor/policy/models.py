@@ -345,6 +345,16 @@ class Tenant(Strict):
     tenant_id: Annotated[str | None, Field(pattern=GUID_PATTERN)] = None
 
 
+class PortalSource(Strict):
+    max_age_days: int = Field(7, ge=1, le=90, description="How old a portal snapshot (--portal-snapshot) may be")
+
+
+class Sources(Strict):
+    """Where the checks may take their input from when a source cannot be read live."""
+
+    portal: PortalSource = Field(default_factory=PortalSource)
+
+
 class Policy(Strict):
     """The whole desired state. Sections left out are not checked (`not_applicable`)."""
 
@@ -362,6 +372,7 @@ class Policy(Strict):
     coverage: Coverage | None = None
     password_protection: PasswordProtection | None = None
     client: Client | None = None
+    sources: Sources = Field(default_factory=Sources)
     waivers: list[Waiver] = Field(default_factory=list)
 
     _source: PolicySource | None = PrivateAttr(default=None)

@@ -30,6 +30,9 @@ class CollectOptions:
     """A `graph_tenant.GroupHint`: the policy's SSPR group, read as well as the live one."""
     activity_days: int = 30
     """Days of SSPR audit events (and of Secure Score history) to read."""
+    known_sspr_policy: Any = None
+    """The portal's SSPR policy section from a portal snapshot, when the portal is not read live: the scope
+    group reader learns the live group from it."""
 
 
 def collect(options: CollectOptions) -> Snapshot:
@@ -57,6 +60,9 @@ async def collect_async(options: CollectOptions) -> Snapshot:
     try:
         # the scope group reader waits for the portal's SSPR policy to learn the live group
         sspr_task = asyncio.ensure_future(portal.read_sspr_policy(portal_client)) if portal_client else None
+        if sspr_task is None and options.known_sspr_policy is not None:
+            sspr_task = asyncio.get_running_loop().create_future()
+            sspr_task.set_result(options.known_sspr_policy)
         # ... and for the methods policy, to read the groups its method configurations target
         methods_task = asyncio.ensure_future(graph.read_methods_policy(client))
         cloud = {
@@ -77,7 +83,7 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)
         results = await asyncio.gather(*cloud.values())
         sections: dict[str, Any] = dict(zip(cloud, results, strict=True))
-        if sspr_task is not None:
+        if portal_client is not None and sspr_task is not None:
             sections["sspr_policy"] = await sspr_task
     finally:
         progress.source_done("Graph")

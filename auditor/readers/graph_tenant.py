@@ -40,6 +40,7 @@ from auditor.snapshot.tenant import (
     ScopeGroupsState,
     ScorePoint,
     SecureScoreState,
+    SettingsEvent,
     SkuRow,
     SsprActivityState,
     SubscribedSkusState,
@@ -439,10 +440,12 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
               f"and activityDateTime ge {since}")
 
     async def fetch() -> SsprActivityState:
-        select = ["id", "activityDateTime", "activityDisplayName", "result", "initiatedBy", "targetResources"]
+        select = ["id", "activityDateTime", "activityDisplayName", "category", "result", "initiatedBy",
+                  "targetResources"]
         query = f"loggedByService eq '{SSPR_SERVICE}' and activityDateTime ge {since}"
         counts: dict[date, list[int]] = {}
         writeback: list[WritebackEvent] = []
+        settings: list[SettingsEvent] = []
         blocked_users: set[str] = set()
         events = 0
         async for page in _raw_pages(client.audit_logs.directory_audits, filter=query, select=select,
@@ -452,6 +455,10 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
                 if at is None or not start <= at <= end + timedelta(minutes=5):
                     continue  # outside the window asked for: a service that ignored the filter
                 events += 1
+                category = str(audit.get("category") or "")
+                if category.lower() != "usermanagement":  # a settings change, not one user's reset or registration
+                    settings.append(SettingsEvent(at, str(audit.get("activityDisplayName") or ""), category,
+                                                  _initiator(audit)))
                 name = str(audit.get("activityDisplayName") or "").strip().lower()
                 day = counts.setdefault(at.date(), [0, 0, 0, 0, 0, 0])
                 result = str(audit.get("result") or "").lower()
@@ -471,8 +478,10 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
                     day[5] += 1
         days_seen = [ActivityDay(day, *values) for day, values in sorted(counts.items())]
         writeback.sort(key=lambda e: e.at)
+        settings.sort(key=lambda e: e.at)
         return SsprActivityState(window_start=start, window_end=end, events=events, days=days_seen,
-                                 writeback_events=writeback, blocked_users=len(blocked_users))
+                                 writeback_events=writeback, settings_events=settings,
+                                 blocked_users=len(blocked_users))
 
     return await _read(source, fetch)
 

@@ -141,6 +141,7 @@ class Snapshot(BaseModel):
     tool_version: str
     created_at: datetime = Field(default_factory=utc_now)
     origin: str = Field(description="`lab:<scenario>`, `live:<tenant id>` or `graph:<url>`")
+    collected_by: str | None = Field(None, description="Who ran `collect --portal-only` (user@host), for its label")
 
     authorization_policy: Section[AuthorizationPolicyState] | None = None
     methods_policy: Section[MethodsPolicyState] | None = None

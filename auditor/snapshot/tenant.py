@@ -170,12 +170,24 @@ class WritebackEvent(NamedTuple):
     initiated_by: str | None
 
 
+class SettingsEvent(NamedTuple):
+    """An audit event of the SSPR service that is not about one user: a change to its settings."""
+
+    at: datetime
+    activity: str
+    category: str
+    initiated_by: str | None
+
+
 class SsprActivityState(Model):
     window_start: datetime
     window_end: datetime
     events: int = Field(0, description="Audit events read in the window")
     days: list[ActivityDay] = Field(default_factory=list, description="Days with at least one event, oldest first")
     writeback_events: list[WritebackEvent] = Field(default_factory=list)
+    settings_events: list[SettingsEvent] = Field(
+        default_factory=list,
+        description="Events whose category is not UserManagement (settings changes), oldest first")
     blocked_users: int = Field(0, description="Distinct users blocked from SSPR in the window")
 
     def total(self, field: str) -> int:
