@@ -92,18 +92,11 @@ def save_backup(backup: Backup, path: Path, *, create: bool = False) -> None:
 
 def load_backup(path: str | Path) -> Backup:
     """The backup at `path`, its seal checked and every object tied to the change that wrote it."""
-    from auditor.remediation.changes import json_position, load_json_model
-    from auditor.remediation.seal import SealError, check_seal
+    from auditor.remediation.changes import json_position, load_json_model, require_seal
 
     path = Path(path)
     backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
-    try:
-        problem = check_seal(backup, "backup")
-    except SealError as exc:
-        raise PlanError(str(exc)) from None
-    if problem:
-        line, column = json_position(text, ["digest"])
-        raise PlanError(f"{path}:{line}:{column}: {problem}: it cannot be trusted to restore anything")
+    require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
     for index, obj in enumerate(backup.objects):
         mismatch = identity_problem(obj, backup.changes)
         if mismatch:

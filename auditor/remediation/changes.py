@@ -302,18 +302,23 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
 
 
 def load_plan(path: str | Path) -> Plan:
-    from auditor.remediation.seal import SealError, check_seal
-
     path = Path(path)
     plan, text = load_json_model(path, Plan, "plan", version=PLAN_VERSION)
+    require_seal(plan, text, path, "plan", "make a new plan")
+    return plan
+
+
+def require_seal(model: Any, text: str, path: Path, what: str, then: str) -> None:
+    """PlanError naming `path:line:column` when `model`'s digest or MAC does not hold."""
+    from auditor.remediation.seal import SealError, check_seal
+
     try:
-        problem = check_seal(plan, "plan")
+        problem = check_seal(model, what)
     except SealError as exc:
         raise PlanError(str(exc)) from None
     if problem:
         line, column = json_position(text, ["mac" if "sign" in problem or "KEY" in problem else "digest"])
-        raise PlanError(f"{path}:{line}:{column}: {problem}: make a new plan")
-    return plan
+        raise PlanError(f"{path}:{line}:{column}: {problem}: {then}")
 
 
 M = TypeVar("M", bound=BaseModel)

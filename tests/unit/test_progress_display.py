@@ -69,3 +69,33 @@ def test_help_and_validate_never_import_rich() -> None:
         result = subprocess.run([sys.executable, "-X", "importtime", "-m", "auditor.cli", *args], cwd=root,
                                 capture_output=True, text=True, timeout=60)
         assert " rich" not in result.stderr and "progress_display" not in result.stderr, args
+
+
+def test_the_findings_table_fits_a_narrow_terminal_groups_by_severity_and_says_what_to_run_next(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from auditor.checks.base import Status
+    from auditor.cli import _next_step, _print_summary
+    from tests.helpers.report_factory import build_report, finding
+
+    report = build_report([finding("sspr.gates", Status.failed, reason="the number of methods required is 1 " * 4),
+                           finding("writeback.unlock", Status.unknown, reason="the portal was not read")])
+    failing = [f.model_copy(update={"fixable": True}) if f.status == Status.failed else f for f in report.findings]
+    report = report.model_copy(update={"findings": failing})
+    args = argparse.Namespace(policy=Path("policies/baseline.yaml"), snapshot=None, lab="demo")
+    for columns, wrapped in (("70", True), ("160", False)):
+        monkeypatch.setenv("COLUMNS", columns)
+        out = io.StringIO()
+        _print_summary(report, [], out, _next_step(args, report))
+        lines = out.getvalue().splitlines()
+        table = [line for line in lines if not line.startswith(("next:", "report:", "sspr-audit "))]
+        assert all(len(line) <= int(columns) for line in table), table  # a command is never cut
+        severities = [line.split()[0] for line in lines if line.startswith("  ") and line.strip().endswith(")")
+                      and "(" in line and line.split()[0] in ("critical", "high", "medium", "low", "info")]
+        order = ["critical", "high", "medium", "low", "info"]
+        assert severities == sorted(severities, key=order.index) and severities
+        reason_line = next(i for i, line in enumerate(lines) if "FAIL" in line)
+        assert ("the number of methods" not in lines[reason_line]) is wrapped
+        assert lines[-1] == "next: sspr-audit plan policies/baseline.yaml --lab demo --out plan.json"
+        assert "--unknown warn" not in out.getvalue()

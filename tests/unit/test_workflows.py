@@ -95,3 +95,20 @@ def test_scheduled_audit_uploads_before_failing_on_the_exit_code() -> None:
     assert "steps.audit.outputs.exit-code" in gate["env"]["AUDIT_EXIT_CODE"] and "exit" in gate["run"]
     assert gate["if"] == "always()"
     assert ordered.index(sarif) < ordered.index(gate) and ordered.index(artifact) < ordered.index(gate)
+
+
+PORTAL_SNAPSHOT = WORKFLOWS / "scheduled-audit-portal-snapshot.yml"
+
+
+def test_the_portal_snapshot_pipeline_gates_on_every_check_without_unknown_warn() -> None:
+    """Issue 15: the documented app-only pipeline takes the portal from an admin's snapshot, never `--unknown warn`."""
+    workflow = load(PORTAL_SNAPSHOT)
+    assert workflow["permissions"] == {"id-token": "write", "security-events": "write", "contents": "read"}
+    audit = next(s for s in steps(workflow) if s.get("id") == "audit")
+    assert "--auth github-oidc" in audit["run"] and "--portal-snapshot snapshots/portal.json" in audit["run"]
+    assert "--unknown" not in audit["run"]
+    assert "secrets." not in PORTAL_SNAPSHOT.read_text(encoding="utf-8")
+    gate = steps(workflow)[-1]
+    assert gate["if"] == "always()" and "steps.audit.outputs.exit-code" in gate["env"]["AUDIT_EXIT_CODE"]
+    guard = next(s for s in steps(workflow) if "snapshots/portal.json" in s.get("run", "") and s is not audit)
+    assert steps(workflow).index(guard) < steps(workflow).index(audit)
