@@ -464,6 +464,11 @@ def _refuse_mixed_sources(args: argparse.Namespace) -> None:
                              "would be ignored; leave them out, or drop --lab to read a live tenant")
 
 
+def _inputs(args: argparse.Namespace) -> tuple[Any, ...]:
+    """The files a command reads: none of them may also be one of its outputs."""
+    return (getattr(args, "policy", None), getattr(args, "snapshot", None), getattr(args, "portal_snapshot", None))
+
+
 def _check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = ()) -> None:
     """Refuse, before any work, an output that is a directory, device, link, an input, or another output."""
     from auditor.files import check_output_file
@@ -488,7 +493,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                          f"choose from {', '.join(sorted(RENDERERS))}")
     from auditor.files import check_output_folder
 
-    check_output_folder(args.out, stem="sspr-audit", inputs=(args.policy, getattr(args, "snapshot", None)))
+    check_output_folder(args.out, stem="sspr-audit", inputs=_inputs(args))
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
     previous = load_previous_report(args.previous) if args.previous else None
     snapshot = _snapshot_from_args(args, policy)
@@ -535,7 +540,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from auditor.remediation.powershell import render_powershell
 
     _check_outputs((args.out, "plan"), (args.powershell, "PowerShell script"),
-                   inputs=(args.policy, getattr(args, "snapshot", None)))
+                   inputs=_inputs(args))
     policy = load_policy(args.policy)
     snapshot = _snapshot_from_args(args, policy)
     findings = findings_of(policy, snapshot)  # the verdicts only: no report views over every user

@@ -165,3 +165,13 @@ def test_a_file_without_portal_sections_is_a_usage_error(lab: LabServer, tmp_pat
     run = run_cli("check", str(policy_file(tmp_path)), *graph(lab), "--portal-snapshot", str(full),
                   "--out", str(tmp_path / "r"))
     assert run.code == 2 and "holds no portal sections" in run.stderr
+
+
+def test_the_portal_snapshot_is_an_input_no_report_may_overwrite(lab: LabServer, tmp_path: Path) -> None:
+    snapshot = take_snapshot(lab, tmp_path)
+    target = tmp_path / "sspr-audit.json"
+    snapshot.rename(target)
+    before = target.read_bytes()
+    run = run_cli("check", str(policy_file(tmp_path)), *graph(lab), "--portal-snapshot", str(target),
+                  "--out", str(tmp_path))
+    assert run.code == 2 and "an input of this run" in run.stderr and target.read_bytes() == before
