@@ -52,6 +52,7 @@ def _on_signal(signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     import signal
+    import threading
 
     _tolerant_streams()
     parser = build_parser()
@@ -61,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # Python delivers signals to the main thread only
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return int(args.handler(args))
     except (KeyboardInterrupt, Interrupted) as exc:

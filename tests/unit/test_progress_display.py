@@ -99,3 +99,23 @@ def test_the_findings_table_fits_a_narrow_terminal_groups_by_severity_and_says_w
         assert ("the number of methods" not in lines[reason_line]) is wrapped
         assert lines[-1] == "next: sspr-audit plan policies/baseline.yaml --lab demo --out plan.json"
         assert "--unknown warn" not in out.getvalue()
+
+
+def test_main_runs_from_a_worker_thread_where_signals_cannot_be_set() -> None:
+    """`signal.signal` raises outside the main thread: the CLI as a library must not depend on it."""
+    import contextlib
+    import threading
+
+    from auditor.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    result: dict[str, int] = {}
+
+    def run() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            result["code"] = main(["validate", str(root / "policies" / "baseline.yaml")])
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=60)
+    assert result == {"code": 0}
