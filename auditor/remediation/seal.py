@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import os
-from typing import Any, Protocol
+from typing import Any
 
 KEY_VARIABLE = "SSPR_PLAN_KEY"
 MIN_KEY_LENGTH = 32
@@ -25,13 +25,6 @@ SEAL_FIELDS = frozenset({"digest", "mac"})
 
 class SealError(Exception):
     """A plan or backup whose seal does not hold, or a key that is too weak to use."""
-
-
-class Sealable(Protocol):
-    digest: str
-    mac: str | None
-
-    def model_dump(self, *, mode: str, exclude: set[str]) -> dict[str, Any]: ...
 
 
 def plan_key() -> bytes | None:
