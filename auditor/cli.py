@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # MSAL's debug log carries token-request bodies (the device code; found by tests/integration/test_secrets.py):
+    # it stays at WARNING even under -v.
+    logging.getLogger("msal").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -85,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _stop_lab_processes() -> None:
-    if "auditor.app.lab" in sys.modules or "auditor.lab.samba" in sys.modules:
+    if "auditor.app.lab" in sys.modules or "auditor.lab_domain.samba" in sys.modules:
         from auditor.app.lab import stop_lab_processes
 
         stop_lab_processes()
@@ -288,6 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, help="write to this file instead of stdout")
     schema.set_defaults(handler=cmd_schema)
 
+    login = commands.add_parser(
+        "login", help="sign a dedicated reader account in once (device code) and seal its token cache, so "
+                      "unattended runs read the portal with --portal-auth login-cache",
+        description="Runs the OAuth 2.0 device-code flow for the portal API and writes MSAL's token cache "
+                    "encrypted (AES-256-GCM) with a key from SSPR_LOGIN_KEY. Later runs refresh it silently. "
+                    "The authority is AZURE_AUTHORITY_HOST (default https://login.microsoftonline.com) + --tenant-id.")
+    login.add_argument("--tenant-id", required=True, help="directory (tenant) id")
+    login.add_argument("--client-id", help="public client to sign in with (default: Microsoft's Azure CLI client)")
+    login.add_argument("--cache", type=Path, metavar="FILE",
+                       help="where to write the sealed cache (default: SSPR_LOGIN_CACHE, else "
+                            "~/.config/sspr-auditor/login-cache.json)")
+    login.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (default: 30)")
+    login.set_defaults(handler=cmd_login)
+
     lab = commands.add_parser("lab", help="the built-in lab tenant")
     lab_commands = lab.add_subparsers(title="lab commands", metavar="LAB_COMMAND")
     serve = lab_commands.add_parser("serve", help="serve the Graph + portal emulator until interrupted")
@@ -339,8 +356,12 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
                            "AZURE_CLIENT_CERTIFICATE_PATH (and _PASSWORD); lab only for a loopback emulator")
     live.add_argument("--portal", action="store_true",
                       help="also read the portal's SSPR API (undocumented; needs a delegated admin token)")
-    live.add_argument("--portal-auth", choices=("azure-cli", "device-code", "lab"), default="azure-cli",
-                      help="delegated credential for the portal API (default: azure-cli)")
+    live.add_argument("--portal-auth", choices=("azure-cli", "device-code", "login-cache", "lab"), default="azure-cli",
+                      help="delegated credential for the portal API (default: azure-cli); login-cache = the sealed "
+                           "cache `sspr-audit login` wrote, refreshed silently (key from SSPR_LOGIN_KEY)")
+    live.add_argument("--login-cache", type=Path, metavar="FILE",
+                      help="the login cache for --portal-auth login-cache (default: SSPR_LOGIN_CACHE, else "
+                           "~/.config/sspr-auditor/login-cache.json)")
     live.add_argument("--graph-url", help="Graph base URL (e.g. a running `sspr-audit lab serve`: "
                                           "http://127.0.0.1:8765/v1.0)")
     live.add_argument("--portal-url", help="portal API base URL (e.g. http://127.0.0.1:8765/api)")
@@ -438,8 +459,9 @@ def _collect(args: argparse.Namespace, policy: Any, known_sspr_policy: Any = Non
     return snapshot_for(SourceRequest(known_sspr_policy=known_sspr_policy,
         lab=args.lab, lab_forbid=tuple(args.lab_forbid), lab_latency_ms=args.lab_latency_ms,
         tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
-        portal_auth=args.portal_auth, graph_url=args.graph_url, portal_url=args.portal_url, timeout=args.timeout,
-        ad_host=args.ad_host, ad_user=args.ad_user, ad_tls=args.ad_tls, insecure_ldap=args.insecure_ldap,
+        portal_auth=args.portal_auth, login_cache=str(args.login_cache) if args.login_cache else None,
+        graph_url=args.graph_url, portal_url=args.portal_url, timeout=args.timeout, ad_host=args.ad_host,
+        ad_user=args.ad_user, ad_tls=args.ad_tls, insecure_ldap=args.insecure_ldap,
         ad_ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, ad_tls_name=args.ad_tls_name,
         ad_base_dn=args.ad_base_dn, smb_host=args.smb_host), policy)
 
@@ -675,7 +697,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
         from auditor.app.portal_snapshot import portal_only
 
-        snapshot = portal_only(snapshot, f"{getpass.getuser()}@{socket.gethostname()}")
+        who = getpass.getuser()
+        if args.portal_auth == "login-cache" and not args.lab:
+            who = _login_cache_user(args)
+        snapshot = portal_only(snapshot, f"{who}@{socket.gethostname()}")
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
         if hasattr(section, "source"):
@@ -683,6 +708,54 @@ def cmd_collect(args: argparse.Namespace) -> int:
             print(f"  {name:<22} {state}")
     print(f"snapshot written: {path}")
     return EXIT_OK
+
+
+def _login_cache_user(args: argparse.Namespace) -> str:
+    from auditor.app.audit import login_cache_credential
+
+    return str(login_cache_credential(str(args.login_cache) if args.login_cache else None).username)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """Sign the dedicated reader in once (device code) and seal its token cache for unattended runs."""
+    from auditor.readers.login_cache import (
+        LOGIN_KEY_VARIABLE,
+        LoginCacheError,
+        default_cache_path,
+        device_login,
+        login_key,
+        write_login_cache,
+    )
+
+    path = args.cache or default_cache_path()
+    try:
+        login_key()  # before any network: without the key nothing could be kept
+    except LoginCacheError as exc:
+        raise UsageError(str(exc)) from None
+    _check_outputs((path, "login cache"))
+
+    def show(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        record = device_login(args.tenant_id, args.client_id, show, timeout_seconds=args.timeout)
+    except LoginCacheError as exc:
+        print(f"login failed: {exc}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    write_login_cache(path, record)
+    from auditor.text import one_line
+
+    print(f"signed in as {one_line(record.username)} (tenant {one_line(record.tenant_id)}) for the portal API")
+    print(f"login cache written: {path} (AES-256-GCM, key from {LOGIN_KEY_VARIABLE}; mode 0600)")
+    print("next: sspr-audit check POLICY --portal --portal-auth login-cache --login-cache "
+          f"{shlex_quote(str(path))} …")
+    return EXIT_OK
+
+
+def shlex_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from auditor.lab import domain_seed, samba
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import domain_seed, samba
+from auditor.lab_domain.samba import SambaDC
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.readers.onpremises import read_on_premises

@@ -347,7 +347,7 @@ def open_in_chromium(page: Path, cache: Path) -> dict[str, Any]:
 
 def ad_template(users: int, cache: Path) -> Any:
     """The demo domain plus `users` users in OU=Staff, bulk-loaded with ldbadd into the stopped DC; cached."""
-    from auditor.lab import domain_seed, samba
+    from auditor.lab_domain import domain_seed, samba
 
     root = cache / "samba" / f"bench-{users}"
     cached = samba.open_template(root)
@@ -365,8 +365,8 @@ def ad_template(users: int, cache: Path) -> Any:
 
 def ad_worker(args: argparse.Namespace) -> int:
     """Child: read the running DC as `check` would, then run the AD checks; print the times as JSON."""
-    from auditor.lab import samba
-    from auditor.lab.domain_seed import reader_settings
+    from auditor.lab_domain import samba
+    from auditor.lab_domain.domain_seed import reader_settings
 
     started = time.perf_counter()
     from auditor.checks.registry import all_checks, run_check
@@ -396,7 +396,7 @@ def ad_worker(args: argparse.Namespace) -> int:
 
 
 def run_ad(users: int, cache: Path, limit: int = 30_000) -> dict[str, Any]:
-    from auditor.lab import samba
+    from auditor.lab_domain import samba
 
     reason = samba.unavailable_reason()
     if reason:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.checks.base import Finding, Severity
@@ -70,6 +70,9 @@ class LiveOptions:
     auth: str | None = None
     portal: bool = False
     portal_auth: str = "azure-cli"
+    login_cache: str | None = None
+    """The sealed `sspr-audit login` cache, when portal_auth is login-cache (default: SSPR_LOGIN_CACHE or
+    ~/.config/sspr-auditor/login-cache.json)."""
     graph_url: str | None = None
     portal_url: str | None = None
     timeout_seconds: float = 30.0
@@ -109,6 +112,7 @@ def collect_live(options: LiveOptions) -> Snapshot:
     if auth is None:
         raise SourceError("choose a credential with --auth (secret, certificate, workload-identity, "
                           "github-oidc, azure-cli, device-code), or audit the lab with --lab demo")
+    portal_credential: Any = None
     if auth == "lab":
         if not lab_endpoints:
             raise SourceError("--auth lab only talks to a lab emulator on a loopback address")
@@ -117,19 +121,33 @@ def collect_live(options: LiveOptions) -> Snapshot:
     else:
         try:
             graph_credential = build_credential(AuthKind(auth), options.tenant_id, options.client_id)
-            portal_credential = (
-                build_credential(AuthKind(options.portal_auth), options.tenant_id, options.client_id)
-                if options.portal
-                else None
-            )
+            if options.portal and options.portal_auth != "login-cache":
+                portal_credential = build_credential(AuthKind(options.portal_auth), options.tenant_id,
+                                                     options.client_id)
         except ValueError as exc:
             raise SourceError(str(exc)) from None
         origin = f"live:{options.tenant_id or 'tenant'}"
+    if options.portal and options.portal_auth == "login-cache":
+        portal_credential = login_cache_credential(options.login_cache, options.timeout_seconds)
+    elif not options.portal:
+        portal_credential = None
     return collect(CollectOptions(
         origin=origin, graph_url=graph_url, graph_credential=graph_credential,
         portal_url=portal_url if options.portal else None, portal_credential=portal_credential,
         timeout_seconds=options.timeout_seconds, **options.coverage.collect_options(),  # type: ignore[arg-type]
     ))
+
+
+def login_cache_credential(path: str | None, timeout_seconds: float = 30.0) -> Any:
+    """The portal credential from `sspr-audit login`'s sealed cache; a missing key or bad file is a SourceError."""
+    from pathlib import Path
+
+    from auditor.readers.login_cache import LoginCacheCredential, LoginCacheError, default_cache_path
+
+    try:
+        return LoginCacheCredential(Path(path) if path else default_cache_path(), timeout_seconds)
+    except LoginCacheError as exc:
+        raise SourceError(str(exc)) from None
 
 
 @contextmanager
@@ -262,7 +280,7 @@ def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
         return read_on_premises(request.settings, request.directory)
     if request.lab_scenario is None:
         return failed(request.not_asked or "no domain controller was given (--ad-host)")
-    from auditor.lab import domain_seed, samba
+    from auditor.lab_domain import domain_seed, samba
 
     if request.lab_scenario not in domain_seed.SCENARIOS:
         return failed(f"the lab has no domain for scenario {request.lab_scenario!r} "

@@ -29,6 +29,6 @@ def generate_tenant(out: Path, window_days: int, **mix: Any) -> Any:
 
 def stop_lab_processes() -> None:
     """Stop every lab DC this process started (by the PIDs it holds), at once, not when a thread gets to it."""
-    samba = sys.modules.get("auditor.lab.samba")
+    samba = sys.modules.get("auditor.lab_domain.samba")
     if samba is not None:
         samba.stop_all()

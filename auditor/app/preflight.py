@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from auditor.app import browser
-from auditor.lab import samba
+from auditor.lab_domain import samba
 
 _MARKER = "sspr-preflight-ok"
 

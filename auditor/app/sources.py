@@ -44,6 +44,7 @@ class SourceRequest:
     auth: str | None = None
     portal: bool = False
     portal_auth: str = "azure-cli"
+    login_cache: str | None = None
     graph_url: str | None = None
     portal_url: str | None = None
     timeout: float = 30.0
@@ -68,8 +69,8 @@ def snapshot_for(request: SourceRequest, policy: Policy | None) -> Snapshot:
             raise SourceError("--lab-forbid and --lab-latency-ms need --lab SCENARIO")
         snapshot = collect_live(LiveOptions(
             tenant_id=request.tenant_id, client_id=request.client_id, auth=request.auth, portal=request.portal,
-            portal_auth=request.portal_auth, graph_url=request.graph_url, portal_url=request.portal_url,
-            timeout_seconds=request.timeout, coverage=_coverage(request, policy),
+            portal_auth=request.portal_auth, login_cache=request.login_cache, graph_url=request.graph_url,
+            portal_url=request.portal_url, timeout_seconds=request.timeout, coverage=_coverage(request, policy),
         ))
     if on_premises is None:
         return snapshot

@@ -62,7 +62,7 @@ class TruthRow(NamedTuple):
 
 
 class LabDomainUsers(BaseModel):
-    """Cloud users synced from the lab Samba domain (:mod:`auditor.lab.domain_seed`): the same
+    """Cloud users synced from the lab Samba domain (:mod:`auditor.lab_domain.domain_seed`): the same
     names, sAMAccountNames, OUs and enabled state, as Entra Connect would sync them."""
 
     model_config = ConfigDict(extra="forbid")
@@ -92,7 +92,7 @@ class _DomainUser:
 
 
 def _domain_users(scenario: str) -> list[_DomainUser]:
-    from auditor.lab.domain_seed import LabUser, lab_users
+    from auditor.lab_domain.domain_seed import LabUser, lab_users
 
     users = list(lab_users())
     if scenario == "demo":

@@ -235,6 +235,9 @@ class EmulatorState:
     kept: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict, repr=False)
     """Other answers worked out once and kept with what they were worked out from (history as served in
     this second, the items a `$filter` matched, the member types of a group)."""
+    portal_token_problem: Callable[[str], str | None] | None = field(default=None, repr=False)
+    """When set (by the lab identity platform), why a portal request's bearer token is refused, or None:
+    the real portal takes only a delegated user token for its own resource."""
 
     def record(self, entry: RequestRecord) -> None:
         with self.lock:
@@ -339,7 +342,11 @@ class _LabMiddleware:
         latency = self.lab.faults.latency_ms
         if latency:
             await asyncio.sleep(latency / 1000)
-        if _has_bearer(headers):
+        refused = self._portal_refusal(scope["path"], headers)
+        if refused is not None:
+            await error_response(scope, GraphError(401, "InvalidAuthenticationToken", refused))(
+                scope, receive, send_with_ids)
+        elif _has_bearer(headers):
             await self.app(scope, receive, send_with_ids)
         else:
             denied = GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
@@ -348,6 +355,14 @@ class _LabMiddleware:
             method=scope["method"], path=scope["path"], status=status,
             endpoint=state.get("lab_endpoint"), query=scope.get("query_string", b"").decode("latin-1"),
         ))
+
+
+    def _portal_refusal(self, path: str, headers: Headers) -> str | None:
+        check = self.lab.portal_token_problem
+        if check is None or not path.startswith("/api/"):
+            return None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return check(token.strip()) if scheme.lower() == "bearer" else "Access token is empty."
 
 
 def _has_bearer(headers: Headers) -> bool:

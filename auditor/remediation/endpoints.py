@@ -61,6 +61,9 @@ def _credential(kind: str | None, source: PlanSource, url: str | None) -> Any:
         if not is_loopback(url):
             raise TargetError(f"choose a credential with --auth / --portal-auth for {url}")
         return LabTokenCredential()
+    if kind == "login-cache":  # the reader's sealed login is for unattended reads, never for writes
+        raise TargetError("the plan read the portal with the reader's login cache, which is not for writing: "
+                          "apply with --portal-auth azure-cli or device-code as an admin")
     return build_credential(AuthKind(kind), source.tenant_id, source.client_id)
 
 

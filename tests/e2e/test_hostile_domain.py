@@ -22,9 +22,9 @@ from auditor.ad.rights import WRITEBACK_RIGHTS
 from auditor.ad.sd import canonical_ace
 from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
-from auditor.lab import domain_seed, samba
-from auditor.lab.domain_seed import GLOBAL_SECURITY_GROUP, SERVICE_ACCOUNT, LabUser, Seeder
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import domain_seed, samba
+from auditor.lab_domain.domain_seed import GLOBAL_SECURITY_GROUP, SERVICE_ACCOUNT, LabUser, Seeder
+from auditor.lab_domain.samba import SambaDC
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.readers.directory import read_directory

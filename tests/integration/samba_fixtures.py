@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.lab import domain_seed, samba
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import domain_seed, samba
+from auditor.lab_domain.samba import SambaDC
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.readers.directory import AdSettings

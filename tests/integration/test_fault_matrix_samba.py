@@ -23,9 +23,9 @@ import pytest
 from samba_fixtures import fresh_dc, running
 
 from auditor.checks.registry import all_checks
-from auditor.lab import domain_seed, samba
-from auditor.lab.samba import SambaDC
 from auditor.lab.server import LabServer
+from auditor.lab_domain import domain_seed, samba
+from auditor.lab_domain.samba import SambaDC
 from tests.helpers.fault_matrix import Row, Run, assert_no_traceback, record, run_cli
 
 pytestmark = pytest.mark.samba

@@ -18,9 +18,9 @@ from samba_fixtures import baseline_policy, collect_ad, fresh_dc, settings
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Status
 from auditor.checks.registry import run_checks
-from auditor.lab import samba
-from auditor.lab.domain_seed import admin_connection, read_descriptor
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import samba
+from auditor.lab_domain.domain_seed import admin_connection, read_descriptor
+from auditor.lab_domain.samba import SambaDC
 from auditor.policy.models import Policy
 from auditor.remediation.apply import Targets, load_backup
 from auditor.remediation.changes import FindingRef, Plan

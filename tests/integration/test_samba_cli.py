@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from samba_fixtures import baseline_dc_fixture, require_samba, state_dir  # noqa: F401
 
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain.samba import SambaDC
 
 pytestmark = pytest.mark.samba
 

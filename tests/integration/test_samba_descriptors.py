@@ -19,8 +19,8 @@ from samba_fixtures import baseline_policy, collect_ad, demo_dc_fixture  # noqa:
 
 from auditor.ad.rights import RESET_PASSWORD, USER_CLASS, WRITE_PWD_LAST_SET, WRITEBACK_RIGHTS
 from auditor.ad.sd import canonical_ace, effective_right, inherited_right, parse_dacl, with_aces
-from auditor.lab.domain_seed import admin_connection, read_descriptor
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain.domain_seed import admin_connection, read_descriptor
+from auditor.lab_domain.samba import SambaDC
 
 pytestmark = pytest.mark.samba
 

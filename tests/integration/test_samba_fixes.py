@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from samba_fixtures import ad_outcomes, baseline_policy, collect_ad, demo_dc_fixture  # noqa: F401
 
-from auditor.lab.domain_seed import admin_connection, read_descriptor, write_default_domain_policy_template
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain.domain_seed import admin_connection, read_descriptor, write_default_domain_policy_template
+from auditor.lab_domain.samba import SambaDC
 
 pytestmark = pytest.mark.samba
 

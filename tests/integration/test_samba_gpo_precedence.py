@@ -27,8 +27,8 @@ from samba_fixtures import baseline_policy, collect_ad, running, settings
 from auditor.ad import gpttmpl
 from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check, run_checks
-from auditor.lab import domain_seed
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import domain_seed
+from auditor.lab_domain.samba import SambaDC
 from auditor.remediation.apply import Targets
 from auditor.remediation.planner import make_plan
 from auditor.snapshot.models import Section, Snapshot

@@ -22,8 +22,8 @@ from samba_fixtures import (  # noqa: F401  (fixtures)
 
 from auditor.checks.exit_codes import ExitCode, exit_code
 from auditor.checks.registry import all_checks, run_check
-from auditor.lab import samba
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import samba
+from auditor.lab_domain.samba import SambaDC
 from auditor.readers.directory import read_directory
 from auditor.readers.sysvol import read_sysvol
 from auditor.snapshot.models import Snapshot

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from samba_fixtures import ad_outcomes, baseline_policy, collect_ad, demo_dc_fixture, settings  # noqa: F401
 
-from auditor.lab.domain_seed import Seeder
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain.domain_seed import Seeder
+from auditor.lab_domain.samba import SambaDC
 from auditor.readers.directory import _Reader, connect, read_directory
 
 pytestmark = pytest.mark.samba

@@ -20,7 +20,7 @@ from auditor.app.audit import (
     collect_on_premises,
     coverage_options,
 )
-from auditor.lab.domain_seed import SIGN_IN_GPO
+from auditor.lab_domain.domain_seed import SIGN_IN_GPO
 from auditor.policy.loader import load_policy
 from auditor.render import write_reports
 from tests.helpers.report_factory import ParsedPage, parse_html

@@ -18,8 +18,8 @@ from samba_fixtures import baseline_dc_fixture, baseline_policy, collect_ad, dem
 from auditor.ad import registry_pol
 from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check
-from auditor.lab import domain_seed
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import domain_seed
+from auditor.lab_domain.samba import SambaDC
 from auditor.snapshot.models import Section, Snapshot
 from auditor.snapshot.tenant import GpoRegistryValue, IntuneSignInResetState
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from samba_fixtures import fresh_dc, require_samba, state_dir
 
-from auditor.lab import samba
-from auditor.lab.samba import SambaDC
+from auditor.lab_domain import samba
+from auditor.lab_domain.samba import SambaDC
 from auditor.remediation.changes import Plan, save_plan
 
 pytestmark = pytest.mark.samba

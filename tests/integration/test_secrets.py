@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from samba_fixtures import fresh_dc, state_dir
 
-from auditor.lab import samba
-from auditor.lab.samba import SambaDC
-from auditor.lab.server import LabServer
+from auditor.lab.server import LabIdentityServer, LabServer
+from auditor.lab_domain import samba
+from auditor.lab_domain.samba import SambaDC
 from auditor.readers.credentials import LabTokenCredential
 
 pytestmark = pytest.mark.samba
@@ -34,6 +34,7 @@ BASELINE = ROOT / "policies" / "baseline.yaml"
 CLIENT_SECRET = "client-secret-canary-7Qx~2d.Kf9"
 WRONG_PASSWORD = "Wr0ng-Bind-Canary-9c1e!"
 TENANT, CLIENT = "3f8e2b6a-1c4d-4e5f-8a9b-0c1d2e3f4a5b", "11111111-2222-3333-4444-555555555555"
+LOGIN_KEY = "login-key-canary-8d2f6a1c9e4b7d3f0a5c"
 
 
 @dataclass
@@ -41,17 +42,24 @@ class Session:
     lab: LabServer
     dc: SambaDC
     out: Path
+    identity: LabIdentityServer
     said: list[tuple[str, str]] = field(default_factory=list)
     """(command, stdout + stderr) of every run"""
 
     @property
     def secrets(self) -> dict[str, str]:
-        return {"client secret": CLIENT_SECRET, "bind password": self.dc.admin_password,
-                "wrong bind password": WRONG_PASSWORD, "lab token": LabTokenCredential().token}
+        found = {"client secret": CLIENT_SECRET, "bind password": self.dc.admin_password,
+                 "wrong bind password": WRONG_PASSWORD, "lab token": LabTokenCredential().token,
+                 "login key": LOGIN_KEY}
+        # every access and refresh token the identity platform issued to `login` and its silent refreshes
+        found.update({f"issued token {n}": token for n, token in enumerate(self.identity.state.issued)})
+        return found
 
     def run(self, *args: str, password: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
         environment = {**os.environ, "SSPR_LAB_DIR": str(state_dir()), "AZURE_CLIENT_SECRET": CLIENT_SECRET,
-                       "SSPR_AD_PASSWORD": password or self.dc.admin_password, "PYTHONWARNINGS": "ignore", **env}
+                       "SSPR_AD_PASSWORD": password or self.dc.admin_password, "PYTHONWARNINGS": "ignore",
+                       "SSPR_LOGIN_KEY": LOGIN_KEY, "REQUESTS_CA_BUNDLE": str(self.identity.ca_file),
+                       "AZURE_AUTHORITY_HOST": self.identity.base_url, **env}
         result = subprocess.run([sys.executable, "-m", "auditor.cli", "-v", *args], cwd=ROOT, capture_output=True,
                                 text=True, timeout=600, env=environment)
         self.said.append((" ".join(args[:1]), result.stdout + result.stderr))
@@ -71,8 +79,9 @@ class Session:
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     dc = fresh_dc("demo")
     try:
-        with dc, LabServer("demo") as lab:
-            yield Session(lab, dc, tmp_path_factory.mktemp("secrets"))
+        with dc, LabServer("demo") as lab, LabIdentityServer() as identity:
+            identity.state.access_token_seconds = 60  # so the login-cache run refreshes (and rotates) too
+            yield Session(lab, dc, tmp_path_factory.mktemp("secrets"), identity)
     finally:
         samba.remove(dc)
 
@@ -101,6 +110,12 @@ def runs(session: Session) -> dict[str, subprocess.CompletedProcess[str]]:
                                str(out / "plan.json"), "--powershell", str(out / "plan.ps1"))
     done["apply"] = session.run("apply", str(out / "plan.json"), "--yes", "--backup", str(out / "backup.json"))
     done["rollback"] = session.run("rollback", str(out / "backup.json"), "--yes")
+    done["login"] = session.run("login", "--tenant-id", session.identity.state.tenant_id, "--cache",
+                                str(out / "login-cache.json"))
+    done["login-cache check"] = session.run(
+        "check", str(BASELINE), "--graph-url", session.lab.graph_url, "--auth", "lab", "--portal", "--portal-url",
+        session.lab.portal_url, "--portal-auth", "login-cache", "--login-cache", str(out / "login-cache.json"),
+        *session.ad(), "--out", str(out / "login-check"), "--format", formats)
     # the failures that carry the most detail
     done["wrong password"] = session.run("check", str(BASELINE), *session.sources(), *session.ad(), "--out",
                                          str(out / "wrong"), "--format", "json,html", password=WRONG_PASSWORD)
@@ -138,6 +153,8 @@ def test_every_flow_ran(runs: dict[str, subprocess.CompletedProcess[str]], sessi
     assert codes["check"] == codes["offline"] == 1  # the demo drift, cloud and on-premises
     assert codes["collect"] == 0 and codes["export"] in (0, 1) and codes["plan"] == 4
     assert codes["apply"] == 0 and codes["rollback"] == 0, runs["apply"].stdout + runs["rollback"].stdout
+    assert codes["login"] == 0 and codes["login-cache check"] == 1, runs["login-cache check"].stderr
+    assert session.identity.state.outcomes("refresh_token") == ["refreshed"]  # the silent refresh ran
     assert "invalid credentials" in (session.out / "wrong" / "sspr-audit.json").read_text()
     assert codes["secret credential"] == 2 and "authority" in runs["secret credential"].stderr
     assert not (session.out / "secret").exists()

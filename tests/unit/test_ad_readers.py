@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from auditor.lab import samba
+from auditor.lab_domain import samba
 from auditor.readers import directory as reader
 from auditor.readers.directory import AdSettings, read_directory
 from auditor.readers.onpremises import read_on_premises
@@ -141,7 +141,7 @@ def test_no_dc_and_unknown_lab_scenario_are_reasons_too() -> None:
 def test_run_folders_of_dead_processes_are_swept(tmp_path) -> None:
     import os
 
-    from auditor.lab.domain_seed import _sweep_runs
+    from auditor.lab_domain.domain_seed import _sweep_runs
 
     dead, alive = tmp_path / "demo-999999999-1", tmp_path / f"demo-{os.getpid()}-2"
     dead.mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditor.app import browser, preflight
-from auditor.lab import samba
+from auditor.lab_domain import samba
 
 
 def test_a_missing_schema_file_names_samba_ad_provision(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

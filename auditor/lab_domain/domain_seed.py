@@ -50,8 +50,8 @@ from auditor.ad.rights import UNEXPIRE_PASSWORD, WRITE_PWD_LAST_SET, WRITEBACK_R
 from auditor.ad.sd import canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.lab import samba
-from auditor.lab.samba import SambaDC, SambaError
+from auditor.lab_domain import samba
+from auditor.lab_domain.samba import SambaDC, SambaError
 
 if TYPE_CHECKING:
     from auditor.readers.directory import AdSettings

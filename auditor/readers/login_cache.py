@@ -1,0 +1,315 @@
+"""The delegated reader's login: a device-code sign-in once, then silent refreshes from an encrypted cache.
+
+The portal's SSPR API takes only a delegated user token (`../shared/reference/graph.md`), so an unattended
+pipeline that wants those verdicts live needs a user's refresh token. `sspr-audit login` runs the OAuth 2.0
+device authorization grant with MSAL (the library azure-identity is built on) for a dedicated reader account
+and writes MSAL's token cache, sealed, to one file:
+
+* the key comes only from the environment (`SSPR_LOGIN_KEY`, at least 32 characters: a CI secret);
+* scrypt (n=2^14, r=8, p=1) turns it into an AES-256-GCM key; the file's header (format, version, KDF
+  parameters) is the associated data, so nothing in the file can be changed without the key noticing;
+* the file is written atomically with mode 0600, and again after each silent refresh (Entra rotates
+  refresh tokens), never in clear, never into a log, snapshot or report.
+
+azure-identity's own persistent cache is not used: on Linux it encrypts through the desktop keyring
+(libsecret), which CI runners lack, or else stores the cache unencrypted; neither takes a key from the
+environment. The cache format inside the seal is MSAL's, the same azure-identity keeps.
+
+Why not silently everything: a refresh token that Entra refuses (expired after 90 days idle, `AADSTS700082`;
+revoked, `AADSTS50173`) is one clear :class:`LoginCacheError`, raised once per run and cached, which the portal
+reader turns into `unknown` sections. Authority: `AZURE_AUTHORITY_HOST` (azure-identity's variable for
+sovereign clouds; default https://login.microsoftonline.com) plus the tenant id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.readers.credentials import PORTAL_SCOPE
+
+__all__ = [
+    "LOGIN_CACHE_VARIABLE", "LOGIN_KEY_VARIABLE", "LoginCacheCredential", "LoginCacheError", "LoginRecord",
+    "authority_for", "default_cache_path", "device_login", "load_login_cache", "seal", "unseal", "write_login_cache",
+]
+
+LOGIN_KEY_VARIABLE = "SSPR_LOGIN_KEY"
+LOGIN_CACHE_VARIABLE = "SSPR_LOGIN_CACHE"
+MIN_KEY_CHARS = 32
+FORMAT = "sspr-auditor-login-cache"
+VERSION = 1
+SCRYPT = {"name": "scrypt", "n": 2**14, "r": 8, "p": 1}
+MAX_CACHE_BYTES = 1 << 20
+DEFAULT_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+"""Microsoft's public Azure CLI client, azure-identity's DEVELOPER_SIGN_ON_CLIENT_ID (azure/identity/_constants.py):
+the client `az account get-access-token --resource 74658136-…` (the portal's resource) signs in with."""
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+REUSE_MARGIN_SECONDS = 10
+
+
+class LoginCacheError(Exception):
+    """The login cache cannot be read, or the identity platform refused to refresh it."""
+
+
+class LoginRecord(BaseModel):
+    """What the sealed file holds: where and as whom the reader signed in, and MSAL's token cache."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    authority: str
+    client_id: str
+    tenant_id: str
+    username: str
+    home_account_id: str
+    signed_in_at: datetime
+    scopes: list[str] = Field(default_factory=lambda: [PORTAL_SCOPE])
+    msal_cache: str = Field(repr=False)
+
+
+# --- the key and the seal ---------------------------------------------------------------------
+
+
+def login_key() -> str:
+    key = os.environ.get(LOGIN_KEY_VARIABLE) or ""
+    if not key:
+        raise LoginCacheError(f"set {LOGIN_KEY_VARIABLE} (at least {MIN_KEY_CHARS} characters, e.g. a CI secret): "
+                              "the login cache is encrypted with it")
+    if len(key) < MIN_KEY_CHARS:
+        raise LoginCacheError(f"{LOGIN_KEY_VARIABLE} has {len(key)} characters; use at least {MIN_KEY_CHARS}")
+    return key
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _header(salt: bytes) -> dict[str, Any]:
+    return {"format": FORMAT, "version": VERSION, "kdf": {**SCRYPT, "salt": _b64(salt)}, "cipher": "AES-256-GCM"}
+
+
+def _associated(header: dict[str, Any]) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _derive(key: str, salt: bytes, kdf: dict[str, Any]) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(key.encode())
+
+
+def seal(record: LoginRecord, key: str) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = _header(salt)
+    ciphertext = AESGCM(_derive(key, salt, header["kdf"])).encrypt(
+        nonce, record.model_dump_json().encode(), _associated(header))
+    return json.dumps({**header, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}, indent=1).encode() + b"\n"
+
+
+def unseal(data: bytes, key: str, where: str) -> LoginRecord:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        envelope = json.loads(data)
+        if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
+            raise LoginCacheError(f"{where}: not an sspr-auditor login cache (write one with `sspr-audit login`)")
+        if envelope.get("version") != VERSION:
+            raise LoginCacheError(f"{where}: login cache version {envelope.get('version')!r}; this version reads "
+                                  f"{VERSION}: run `sspr-audit login` again")
+        kdf = envelope["kdf"]
+        if {k: kdf.get(k) for k in SCRYPT} != SCRYPT or envelope.get("cipher") != "AES-256-GCM":
+            raise LoginCacheError(f"{where}: unexpected key derivation or cipher parameters")
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        header = _header(salt)
+        nonce = base64.b64decode(envelope["nonce"], validate=True)
+        ciphertext = base64.b64decode(envelope["ciphertext"], validate=True)
+    except LoginCacheError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LoginCacheError(f"{where}: not a readable login cache ({type(exc).__name__})") from None
+    try:
+        plain = AESGCM(_derive(key, salt, kdf)).decrypt(nonce, ciphertext, _associated(header))
+    except (InvalidTag, ValueError):
+        raise LoginCacheError(f"{where}: cannot be decrypted with {LOGIN_KEY_VARIABLE}: a different key, or the "
+                              "file was changed") from None
+    try:
+        return LoginRecord.model_validate_json(plain)
+    except ValidationError:
+        raise LoginCacheError(f"{where}: the decrypted login record has an unexpected shape") from None
+
+
+def default_cache_path() -> Path:
+    configured = os.environ.get(LOGIN_CACHE_VARIABLE)
+    if configured:
+        return Path(configured)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "sspr-auditor" / "login-cache.json"
+
+
+def load_login_cache(path: Path) -> LoginRecord:
+    from auditor.files import InputFileError, read_bounded
+
+    key = login_key()
+    try:
+        data = read_bounded(path, MAX_CACHE_BYTES, what="login cache")
+    except InputFileError as exc:
+        raise LoginCacheError(str(exc)) from None
+    return unseal(data, key, str(path))
+
+
+def write_login_cache(path: Path, record: LoginRecord) -> Path:
+    from auditor.files import write_atomically
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return write_atomically(path, seal(record, login_key()), mode=0o600)
+
+
+# --- MSAL ------------------------------------------------------------------------------------
+
+
+def authority_for(tenant_id: str) -> str:
+    host = (os.environ.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/")
+    if "://" not in host:
+        host = f"https://{host}"
+    return f"{host}/{tenant_id}"
+
+
+def _application(authority: str, client_id: str, cache: Any, timeout_seconds: float) -> Any:
+    import msal
+
+    try:
+        # The authority is the user's own choice (tenant + AZURE_AUTHORITY_HOST), sealed in the cache after
+        # login: instance discovery against login.microsoftonline.com adds nothing and fails off the Internet.
+        return msal.PublicClientApplication(client_id, authority=authority, token_cache=cache,
+                                            instance_discovery=False, timeout=timeout_seconds)
+    except ValueError as exc:  # MSAL's authority validation (not https, unknown tenant, discovery failed)
+        raise LoginCacheError(f"the authority {authority} is not usable: {_first_line(str(exc))}") from None
+    except Exception as exc:  # requests' connection errors during OIDC discovery
+        raise LoginCacheError(f"cannot reach the authority {authority}: {type(exc).__name__}") from None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "no detail"
+
+
+def _refusal(result: dict[str, Any]) -> str:
+    return f"{result.get('error', 'error')}: {_first_line(str(result.get('error_description', '')))}"
+
+
+def device_login(tenant_id: str, client_id: str | None, show: Callable[[str], None], *,
+                 scopes: Sequence[str] = (PORTAL_SCOPE,), timeout_seconds: float = 30.0) -> LoginRecord:
+    """Run the device-code flow (blocking until the user signs in, declines, or the code expires)."""
+    import msal
+
+    authority = authority_for(tenant_id)
+    client = client_id or DEFAULT_CLIENT_ID
+    cache = msal.SerializableTokenCache()
+    app = _application(authority, client, cache, timeout_seconds)
+    try:
+        flow = app.initiate_device_flow(scopes=list(scopes))
+    except Exception as exc:
+        raise LoginCacheError(f"cannot start the device-code sign-in at {authority}: {type(exc).__name__}") from None
+    if "user_code" not in flow:
+        raise LoginCacheError(f"the identity platform refused the device-code sign-in: {_refusal(flow)}")
+    show(str(flow.get("message") or f"open {flow.get('verification_uri')} and enter {flow['user_code']}"))
+    try:
+        result = app.acquire_token_by_device_flow(flow)
+    except Exception as exc:
+        raise LoginCacheError(f"the device-code sign-in failed: {type(exc).__name__}") from None
+    if "access_token" not in result:
+        raise LoginCacheError(f"the sign-in did not complete: {_refusal(result)}")
+    claims = result.get("id_token_claims") or {}
+    username = str(claims.get("preferred_username") or "")
+    accounts = [a for a in app.get_accounts() if not username or a.get("username") == username]
+    if not accounts:
+        raise LoginCacheError("the sign-in returned no account (no id_token): the cache could not refresh")
+    signed_tenant = str(claims.get("tid") or accounts[0].get("realm") or tenant_id)
+    if _is_guid(tenant_id) and signed_tenant.lower() != tenant_id.lower():
+        raise LoginCacheError(f"the account signed in to tenant {signed_tenant}, not {tenant_id}")
+    return LoginRecord(authority=authority, client_id=client, tenant_id=signed_tenant, username=username,
+                       home_account_id=accounts[0]["home_account_id"], signed_in_at=datetime.now(UTC),
+                       scopes=list(scopes), msal_cache=cache.serialize())
+
+
+def _is_guid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class LoginCacheCredential:
+    """An azure-core style credential (``get_token``) that refreshes silently from a sealed login cache.
+
+    The cache is opened (and its key checked) when the credential is built, so a missing key or a wrong
+    file is a usage error before any read. A refusal from the identity platform is raised once and then
+    repeated without another request: one clear error per run, which the portal reader reports as unknown.
+    """
+
+    def __init__(self, path: Path, timeout_seconds: float = 30.0) -> None:
+        self.path = path
+        self.record = load_login_cache(path)
+        self._timeout = timeout_seconds
+        self._failure: str | None = None
+        self._tokens: dict[tuple[str, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def username(self) -> str:
+        return self.record.username
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._failure is not None:
+                raise LoginCacheError(self._failure)
+            kept = self._tokens.get(scopes)
+            if kept is not None and kept.expires_on - time.time() > REUSE_MARGIN_SECONDS:
+                return kept  # one run reuses its token (MSAL's own margin would refresh a short-lived one again)
+            try:
+                token = self._silent(list(scopes))
+            except LoginCacheError as exc:
+                self._failure = str(exc)
+                raise
+            self._tokens[scopes] = token
+            return token
+
+    def _silent(self, scopes: list[str]) -> Any:
+        import msal
+        from azure.core.credentials import AccessToken
+
+        record = self.record
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(record.msal_cache)
+        app = _application(record.authority, record.client_id, cache, self._timeout)
+        account = next((a for a in app.get_accounts() if a.get("home_account_id") == record.home_account_id), None)
+        if account is None:
+            raise LoginCacheError(f"{self.path}: holds no account for {record.username}: run `sspr-audit login` again")
+        try:
+            result = app.acquire_token_silent_with_error(scopes, account=account)
+        except Exception as exc:
+            raise LoginCacheError(f"cannot refresh the login of {record.username} at {record.authority}: "
+                                  f"{type(exc).__name__}") from None
+        if not result:
+            raise LoginCacheError(f"{self.path}: no token for {' '.join(scopes)} for {record.username}: run "
+                                  "`sspr-audit login` again")
+        if "access_token" not in result:
+            raise LoginCacheError(f"the identity platform refused to refresh the login of {record.username} "
+                                  f"({_refusal(result)}): run `sspr-audit login` again")
+        if cache.has_state_changed:  # a refresh rotated the refresh token: keep the new one, sealed
+            self.record = record.model_copy(update={"msal_cache": cache.serialize()})
+            write_login_cache(self.path, self.record)
+        return AccessToken(str(result["access_token"]), int(time.time()) + int(result.get("expires_in", 0)))
