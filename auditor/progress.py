@@ -15,7 +15,12 @@ from typing import Protocol
 
 
 class Display(Protocol):
+    wants_totals: bool
+    """Whether the display shows "n of N": readers then ask the service for N where it says it cheaply."""
+
     def advance(self, source: str, item: str, count: int, unit: str) -> None: ...
+
+    def total(self, source: str, item: str, count: int, unit: str) -> None: ...
 
     def source_done(self, source: str) -> None: ...
 
@@ -29,6 +34,19 @@ def advance(source: str, item: str, count: int = 1, unit: str = "rows") -> None:
     display = _display
     if display is not None and count:
         display.advance(source, item, count, unit)
+
+
+def wants_totals() -> bool:
+    """Whether a display that shows totals is installed (a reader may then spend a request on a count)."""
+    display = _display
+    return display is not None and bool(getattr(display, "wants_totals", False))
+
+
+def total(source: str, item: str, count: int, unit: str = "rows") -> None:
+    """`item` from `source` holds `count` `unit` in all, as the service says."""
+    display = _display
+    if display is not None:
+        display.total(source, item, count, unit)
 
 
 def source_done(source: str) -> None:

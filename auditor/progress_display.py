@@ -22,8 +22,10 @@ from auditor import progress
 MODES = ("auto", "always", "never")
 
 
-def _counts(units: dict[str, int]) -> str:
-    return ", ".join(f"{count:,} {unit}" for unit, count in units.items())
+def _counts(units: dict[str, int], totals: dict[str, int] | None = None) -> str:
+    totals = totals or {}
+    return ", ".join(f"{count:,} of {totals[unit]:,} {unit}" if unit in totals else f"{count:,} {unit}"
+                     for unit, count in units.items())
 
 
 class _Tally:
@@ -48,6 +50,8 @@ class _Tally:
 class LineDisplay:
     """One line per source, written when the source is done: `read Graph: users 1,000 rows, 2 pages; … (1.2 s)`."""
 
+    wants_totals = False  # a line written at the end has read everything: no count is worth a request
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tally = _Tally()
@@ -55,6 +59,9 @@ class LineDisplay:
 
     def advance(self, source: str, item: str, count: int, unit: str) -> None:
         self.tally.add(source, item, count, unit)
+
+    def total(self, source: str, item: str, count: int, unit: str) -> None:
+        """Not shown in a line (see wants_totals)."""
 
     def source_done(self, source: str) -> None:
         with self.tally.lock:
@@ -76,7 +83,10 @@ class LineDisplay:
 
 
 class LiveDisplay:
-    """A rich progress display: one row per item read, its counts so far, a tick when its source is done."""
+    """A rich progress display: one row per item read, its counts so far (of the total where the service says
+    it: `Graph users 2,997 of 10,000 rows`), a tick when its source is done."""
+
+    wants_totals = True
 
     def __init__(self, stream: TextIO) -> None:
         from rich.console import Console
@@ -89,15 +99,31 @@ class LiveDisplay:
                                  TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), console=self.console,
                                  refresh_per_second=8, transient=False)
         self.tasks: dict[tuple[str, str], Any] = {}
+        self.totals: dict[tuple[str, str], dict[str, int]] = {}
 
-    def advance(self, source: str, item: str, count: int, unit: str) -> None:
-        units = self.tally.add(source, item, count, unit)
+    def _task(self, source: str, item: str) -> Any:
         with self.tally.lock:
             task = self.tasks.get((source, item))
             if task is None:
                 task = self.tasks[(source, item)] = self.progress.add_task(f"{source} {item}", total=None,
                                                                            counts="")
-        self.progress.update(task, counts=_counts(units))
+            return task
+
+    def advance(self, source: str, item: str, count: int, unit: str) -> None:
+        units = self.tally.add(source, item, count, unit)
+        task = self._task(source, item)
+        with self.tally.lock:
+            totals = dict(self.totals.get((source, item), {}))
+        self.progress.update(task, counts=_counts(units, totals))
+
+    def total(self, source: str, item: str, count: int, unit: str) -> None:
+        task = self._task(source, item)
+        with self.tally.lock:
+            totals = self.totals.setdefault((source, item), {})
+            totals[unit] = count
+            totals = dict(totals)
+            units = dict(self.tally.items.get((source, item), {}))
+        self.progress.update(task, counts=_counts(units, totals))
 
     def source_done(self, source: str) -> None:
         with self.tally.lock:

@@ -924,6 +924,16 @@ async def list_users(request: Request, lab: EmulatorState) -> Response:
     return _json(_collection_body(request, lab, USERS, lab.tenant.users, encoded=True))
 
 
+async def count_users(request: Request, lab: EmulatorState) -> Response:
+    """`GET /users/$count`: a plain-text number; Graph serves counts of directory objects only as an advanced
+    query, with `ConsistencyLevel: eventual` (Microsoft Learn, "Advanced query capabilities on Microsoft Entra ID
+    objects"; "List users", example "Get only a count of users")."""
+    if request.headers.get("consistencylevel", "").lower() != "eventual":
+        raise GraphError(400, "Request_BadRequest", "Count is only supported as an advanced query: send the "
+                                                    "ConsistencyLevel: eventual header.")
+    return Response(str(len(lab.tenant.users)), media_type="text/plain")
+
+
 async def get_user(request: Request, lab: EmulatorState) -> Response:
     user = _find(lab.tenant.users, request.path_params["user_id"], "id", "userPrincipalName")
     if user is None:
@@ -1271,6 +1281,7 @@ def _routes() -> list[Route]:
         (f"{graph}/directory/onPremisesSynchronization", "GET", "sync", list_sync),
         (f"{graph}/directory/onPremisesSynchronization/{{sync_id}}", "GET", "sync", get_sync),
         (f"{graph}/users", "GET", "users", list_users),
+        (f"{graph}/users/$count", "GET", "users", count_users),  # before /users/{user_id}, which would match it
         (f"{graph}/users/{{user_id}}", "GET", "users", get_user),
         (f"{graph}/reports/authenticationMethods/userRegistrationDetails", "GET",
          "registration_details", list_registration_details),

@@ -212,7 +212,9 @@ def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout
     assert users and users[-1] == len(directory["users"]) > 0, plain[-2000:]
     # every user's DACL, each target OU's, the domain head's and AdminSDHolder's
     assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2
-    assert re.search(r"Graph users\s+[\d,]+ pages?, [\d,]+ rows|Graph users\s+[\d,]+ \w+", plain)
+    cloud = len(json.loads(snapshot.read_text())["cloud_users"]["value"]["users"])
+    totals = re.findall(r"Graph users\s+[\d,]+ pages?, ([\d,]+) of ([\d,]+) rows", plain)
+    assert totals and totals[-1] == (f"{cloud:,}", f"{cloud:,}"), plain[-2000:]  # Graph's $count, as read
     assert "read " not in out and "LDAP" not in out  # nothing of it on stdout
 
     reports = {}

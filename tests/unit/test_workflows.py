@@ -112,3 +112,26 @@ def test_the_portal_snapshot_pipeline_gates_on_every_check_without_unknown_warn(
     assert gate["if"] == "always()" and "steps.audit.outputs.exit-code" in gate["env"]["AUDIT_EXIT_CODE"]
     guard = next(s for s in steps(workflow) if "snapshots/portal.json" in s.get("run", "") and s is not audit)
     assert steps(workflow).index(guard) < steps(workflow).index(audit)
+
+
+LOGIN_CACHE = WORKFLOWS / "scheduled-audit-login-cache.yml"
+
+
+def test_the_login_cache_pipeline_reads_the_portal_with_the_sealed_login_and_keeps_it_refreshed() -> None:
+    """Issue 15: the third way: the reader's sealed login, refreshed each run and saved again (still sealed)."""
+    workflow = load(LOGIN_CACHE)
+    assert workflow["permissions"] == {"id-token": "write", "security-events": "write", "contents": "read"}
+    ordered = steps(workflow)
+    audit = next(s for s in ordered if s.get("id") == "audit")
+    assert "--auth github-oidc" in audit["run"] and "--portal-auth login-cache" in audit["run"]
+    assert "--unknown" not in audit["run"]
+    assert audit["env"]["SSPR_LOGIN_KEY"] == "${{ secrets.SSPR_LOGIN_KEY }}"
+    restore, save = step_using(workflow, "actions/cache/restore"), step_using(workflow, "actions/cache/save")
+    assert ordered.index(restore) < ordered.index(audit) < ordered.index(save) and save["if"] == "always()"
+    assert restore["with"]["path"] == save["with"]["path"] and restore["with"]["restore-keys"]
+    seed = next(s for s in ordered if "SSPR_LOGIN_CACHE_FILE" in str(s.get("env", {})))
+    assert "cache-matched-key == ''" in seed["if"] and "umask 077" in seed["run"]
+    # the key reaches only the audit step; the sealed file only the seeding step
+    text = LOGIN_CACHE.read_text(encoding="utf-8")
+    assert text.count("secrets.SSPR_LOGIN_KEY") == 1 and text.count("secrets.SSPR_LOGIN_CACHE_FILE") == 1
+    assert ordered[-1]["if"] == "always()" and "steps.audit.outputs.exit-code" in ordered[-1]["env"]["AUDIT_EXIT_CODE"]
