@@ -285,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check policy files for errors, without reading any tenant")
     validate.add_argument("policies", type=Path, nargs="+", metavar="POLICY")
+    validate.add_argument("--show", action="store_true",
+                          help="print each policy as it is checked: the files it `extends` merged, every key "
+                               "marked with the file and line that set it")
     validate.set_defaults(handler=cmd_validate)
 
     schema = commands.add_parser("schema", help="print the policy JSON Schema (for editors and CI)")
@@ -764,12 +767,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.policies:
         try:
-            load_policy(path)
+            policy = load_policy(path)
         except PolicyError as exc:
             failed += 1
             print("\n".join(str(issue) for issue in exc.issues[:20]), file=sys.stderr)
         else:
             print(f"{path}: ok")
+            if args.show:
+                from auditor.policy.show import expanded_yaml
+
+                print(f"# {path}, as checked (`extends` merged; each key: the file and line that set it)")
+                print(expanded_yaml(policy), end="")
     return EXIT_USAGE if failed else EXIT_OK
 
 

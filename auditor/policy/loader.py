@@ -60,23 +60,41 @@ class PolicyError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-NOT_SECTIONS = frozenset({"version", "tenant", "waivers", "sources"})
+NOT_SECTIONS = frozenset({"version", "extends", "tenant", "waivers", "sources"})
+
+
+MAX_EXTENDS_DEPTH = 8
+EXTENDS = "extends"
 
 
 def load_policy(path: str | Path) -> Policy:
+    """A policy file, with the chain of files it `extends` merged under it (see `_merged`)."""
     path = Path(path)
     name = str(path)
-    from auditor.files import InputFileError, read_bounded
-
-    try:
-        raw = read_bounded(path, MAX_POLICY_BYTES, "the policy file")
-    except InputFileError as exc:
-        message = str(exc).removeprefix(f"{path}: ")
-        raise PolicyError([PolicyIssue(name, 1, 1, "", message)]) from None
-    return parse_policy(raw, name)
+    document, positions, files, raw = _load_document(path, chain=())
+    return _validated(document, name, positions, files, raw)
 
 
 def parse_policy(raw: bytes, name: str) -> Policy:
+    """A policy from bytes (no `extends`: there is no folder to resolve it in)."""
+    document, positions = _document_of(raw, name)
+    if EXTENDS in document:
+        line, column = positions.get(EXTENDS, (1, 1))
+        raise PolicyError([PolicyIssue(name, line, column, EXTENDS, "`extends` needs a policy file on disk")])
+    return _validated(document, name, positions, {}, [raw])
+
+
+def _read(path: Path) -> bytes:
+    from auditor.files import InputFileError, read_bounded
+
+    try:
+        return read_bounded(path, MAX_POLICY_BYTES, "the policy file")
+    except InputFileError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        raise PolicyError([PolicyIssue(str(path), 1, 1, "", message)]) from None
+
+
+def _document_of(raw: bytes, name: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
     if len(raw) > MAX_POLICY_BYTES:
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"file is {len(raw)} bytes; the limit is {MAX_POLICY_BYTES}")])
     text = _decode(raw, name)
@@ -85,24 +103,78 @@ def parse_policy(raw: bytes, name: str) -> Policy:
         raise PolicyError([PolicyIssue(name, 1, 1, "", "the file is empty; expected a mapping with `sspr:` etc.")])
     if not isinstance(document, dict):
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"expected a mapping at the top, got {_kind(document)}")])
-    _refuse_empty_sections(document, name, positions)
+    return document, positions
+
+
+def _load_document(path: Path, chain: tuple[Path, ...]) -> tuple[
+        dict[str, Any], dict[str, tuple[int, int]], dict[str, str], list[bytes]]:
+    """(document, positions, the file of each key not from `path`, the bytes of every file read) of `path` and
+    the files it extends, merged: a mapping is merged key by key, anything else (a list, a value) replaced."""
+    name = str(path)
+    raw = _read(path)
+    document, positions = _document_of(raw, name)
+    base_ref = document.pop(EXTENDS, None)
+    if base_ref is None:
+        return document, positions, {}, [raw]
+    line, column = positions.pop(EXTENDS, (1, 1))
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise PolicyError([PolicyIssue(name, line, column, EXTENDS, "`extends` takes the path of a policy file")])
+    base = (path.parent / base_ref).resolve()
+    if base in chain or base == path.resolve():
+        cycle = " → ".join(str(p) for p in (*chain, path.resolve(), base))
+        raise PolicyError([PolicyIssue(name, line, column, EXTENDS, f"`extends` goes round in a circle: {cycle}")])
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise PolicyError([PolicyIssue(name, line, column, EXTENDS,
+                                       f"more than {MAX_EXTENDS_DEPTH} files extend one another")])
+    if not base.is_file():
+        raise PolicyError([PolicyIssue(name, line, column, EXTENDS, f"`extends`: {base_ref} is not a file "
+                                                                    f"(looked for {base})")])
+    parent, parent_positions, parent_files, parent_raw = _load_document(base, (*chain, path.resolve()))
+    replaced: list[str] = []
+    merged = _merged(parent, document, "", replaced)
+    kept = {key: where for key, where in parent_positions.items()
+            if not any(key.startswith(f"{prefix}.") for prefix in replaced)}  # a replaced subtree's keys are gone
+    files = {key: parent_files.get(key, str(base)) for key in kept if key not in positions}
+    return merged, {**kept, **positions}, files, [raw, *parent_raw]
+
+
+def _merged(base: Any, override: Any, prefix: str, replaced: list[str]) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            path = f"{prefix}.{key}" if prefix else key
+            out[key] = _merged(base[key], value, path, replaced) if key in base else value
+        return out
+    replaced.append(prefix)
+    return override
+
+
+def _validated(document: dict[str, Any], name: str, positions: dict[str, tuple[int, int]],
+               files: dict[str, str], raws: list[bytes]) -> Policy:
+    _refuse_empty_sections(document, name, positions, files)
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
-        raise PolicyError(_issues_from_validation(exc, name, positions)) from None
+        raise PolicyError(_issues_from_validation(exc, name, positions, files)) from None
     _refuse_nothing_to_audit(policy, name)
-    policy._source = PolicySource(file=name, positions=positions, sha256=hashlib.sha256(raw).hexdigest())
+    # one digest over the file and every file it extends: a plan names the policy exactly, bases included
+    digest = hashlib.sha256(raws[0]) if len(raws) == 1 else hashlib.sha256(
+        b"".join(hashlib.sha256(raw).digest() for raw in raws))
+    policy._source = PolicySource(file=name, positions=positions, sha256=digest.hexdigest(), key_files=files,
+                                  expanded=document)
     return policy
 
 
-def _refuse_empty_sections(document: dict[str, Any], name: str, positions: dict[str, tuple[int, int]]) -> None:
+def _refuse_empty_sections(document: dict[str, Any], name: str, positions: dict[str, tuple[int, int]],
+                           files: dict[str, str] | None = None) -> None:
     """A section declared with nothing in it audits nothing: an error, never a silent "compliant"."""
     sections = [key for key in Policy.model_fields if key not in NOT_SECTIONS]
     issues = []
     for key in sections:
         if key in document and document[key] in (None, {}):
             line, column = positions.get(key, (1, 1))
-            issues.append(PolicyIssue(name, line, column, key, f"`{key}` is declared but empty: give its settings, "
+            issues.append(PolicyIssue(_file_of(key, name, files or {}), line, column, key,
+                                      f"`{key}` is declared but empty: give its settings, "
                                                                  "or remove the key to leave it unaudited"))
     if issues:
         raise PolicyError(issues)
@@ -266,8 +338,19 @@ def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]], budget
     return node
 
 
+def _file_of(path: str, name: str, files: dict[str, str]) -> str:
+    """The file that declared `path` (or its nearest declared parent)."""
+    parts = path.split(".")
+    while parts:
+        key = ".".join(parts)
+        if key in files:
+            return files[key]
+        parts.pop()
+    return name
+
+
 def _issues_from_validation(
-    exc: ValidationError, name: str, positions: dict[str, tuple[int, int]]
+    exc: ValidationError, name: str, positions: dict[str, tuple[int, int]], files: dict[str, str] | None = None
 ) -> list[PolicyIssue]:
     issues = []
     for error in exc.errors(include_url=False):
@@ -278,7 +361,8 @@ def _issues_from_validation(
         path = ".".join(loc)
         line, column = _nearest_position(loc, positions)
         message = _message(error, loc)
-        issues.append(PolicyIssue(name, line, column, path, message))
+        issues.append(PolicyIssue(_file_of(_nearest_key(loc, positions), name, files or {}), line, column, path,
+                                  message))
     issues.sort(key=lambda i: (i.line, i.column))
     return issues
 
@@ -286,6 +370,13 @@ def _issues_from_validation(
 def _is_union_tag(part: Any) -> bool:
     # pydantic inserts the union member's type name into `loc`, e.g. ('sspr', 'group', 'GroupRef', 'id')
     return (isinstance(part, str) and part[:1].isupper()) or part in ("str", "int", "bool", "none", "literal[1,2]")
+
+
+def _nearest_key(loc: list[str], positions: dict[str, tuple[int, int]]) -> str:
+    parts = list(loc)
+    while parts and ".".join(parts) not in positions:
+        parts.pop()
+    return ".".join(parts)
 
 
 def _nearest_position(loc: list[str], positions: dict[str, tuple[int, int]]) -> tuple[int, int]:

@@ -44,7 +44,14 @@ class PolicySource(BaseModel):
 
     file: str
     positions: dict[str, tuple[int, int]]
-    sha256: str | None = None  # of the file's bytes, so a plan can name exactly the policy it came from
+    sha256: str | None = None  # of the file's bytes (and the files it extends), so a plan names the policy exactly
+    key_files: dict[str, str] = {}
+    """The file of each key that came from a file this one `extends` (absent: this file)."""
+    expanded: dict[str, Any] = {}
+    """The document as validated: this file merged over the files it extends (`validate --show`)."""
+
+    def file_of(self, key: str) -> str:
+        return self.key_files.get(key, self.file)
 
 
 class Strict(BaseModel):
@@ -363,6 +370,9 @@ class Policy(Strict):
     )
 
     version: Literal[1] = 1
+    extends: str | None = Field(None, description="A policy file (relative to this one) whose settings this file "
+                                                  "starts from: mappings are merged key by key, anything else "
+                                                  "(a list, a value) is replaced. `validate --show` prints the result.")
     tenant: Tenant = Field(default_factory=Tenant)
     sspr: Sspr | None = None
     admin_sspr: AdminSspr | None = None
@@ -400,6 +410,7 @@ class Policy(Strict):
         while parts:
             found = self._source.positions.get(".".join(parts))
             if found is not None:
-                return Location(file=self._source.file, line=found[0], column=found[1], key=".".join(parts))
+                return Location(file=self._source.file_of(".".join(parts)), line=found[0], column=found[1],
+                                key=".".join(parts))
             parts.pop()
         return Location(file=self._source.file, line=1, column=1, key="")
