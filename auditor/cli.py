@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (default: 30)")
     login.set_defaults(handler=cmd_login)
 
+    _add_fleet_commands(commands)
+
     lab = commands.add_parser("lab", help="the built-in lab tenant")
     lab_commands = lab.add_subparsers(title="lab commands", metavar="LAB_COMMAND")
     serve = lab_commands.add_parser("serve", help="serve the Graph + portal emulator until interrupted")
@@ -370,6 +372,48 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
     live.add_argument("--portal-url", help="portal API base URL (e.g. http://127.0.0.1:8765/api)")
     live.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per request (default: 30)")
     _add_ad_options(parser)
+
+
+def _add_fleet_commands(commands: Any) -> None:
+    fleet = commands.add_parser("fleet", help="many tenants as one audit: check them all, or split the work "
+                                              "over CI jobs (matrix) and merge their reports")
+    fleet_commands = fleet.add_subparsers(title="fleet commands", metavar="FLEET_COMMAND")
+    check = fleet_commands.add_parser("check", help="audit every tenant of the inventory, a few at a time: one "
+                                                    "folder of reports per tenant and one fleet report")
+    check.add_argument("fleet_file", type=Path, metavar="FLEET", help="the inventory (fleet.yaml)")
+    check.add_argument("--out", type=Path, default=Path("reports/fleet"),
+                       help="folder for the fleet report and a folder per tenant (default: reports/fleet)")
+    check.add_argument("--only", action="append", metavar="TENANT",
+                       help="audit only this tenant (repeat for more): one matrix job's share")
+    check.add_argument("--concurrency", type=_positive_int, help="tenants at once (default: the inventory's)")
+    check.add_argument("--previous", type=Path, metavar="FILE",
+                       help="an earlier sspr-fleet.json: the fleet report says which cells got worse or better")
+    check.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                       help="a row per tenant on stderr (auto: live on a terminal, a line per tenant in a log)")
+    check.set_defaults(handler=cmd_fleet_check)
+    matrix = fleet_commands.add_parser("matrix", help="print a GitHub Actions matrix (JSON): one job per tenant")
+    matrix.add_argument("fleet_file", type=Path, metavar="FLEET")
+    matrix.set_defaults(handler=cmd_fleet_matrix)
+    merge = fleet_commands.add_parser("merge", help="build the fleet report from separate runs' JSON reports")
+    merge.add_argument("reports", nargs="+", metavar="REPORT",
+                       help="a tenant's sspr-audit.json, as NAME=PATH or PATH (the name is then its folder's)")
+    merge.add_argument("--out", type=Path, required=True, help="folder for the fleet report")
+    merge.add_argument("--previous", type=Path, metavar="FILE", help="an earlier sspr-fleet.json (the trend)")
+    merge.set_defaults(handler=cmd_fleet_merge)
+    validate = fleet_commands.add_parser("validate", help="check the inventory and every tenant's policy")
+    validate.add_argument("fleet_file", type=Path, metavar="FLEET")
+    validate.add_argument("--show", action="store_true", help="print each tenant's policy as it is checked")
+    validate.set_defaults(handler=cmd_fleet_validate)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def _add_ad_options(parser: argparse.ArgumentParser) -> None:
@@ -439,34 +483,25 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
         from auditor.snapshot.store import load_snapshot
 
         return load_snapshot(args.snapshot)
+    from auditor.app.sources import snapshot_with_portal_file
     from auditor.progress_display import shown
 
-    portal = None
-    if getattr(args, "portal_snapshot", None):
-        from auditor.snapshot.store import load_snapshot
-
-        portal = load_snapshot(args.portal_snapshot)  # before any network: a bad file reads nothing
-    with shown(args.progress, sys.stderr):  # stderr only: stdout and the reports never see it
-        snapshot = _collect(args, policy, portal.sspr_policy if portal is not None else None)
-    if portal is not None:
-        from auditor.app.portal_snapshot import with_portal_snapshot
-
-        limit = policy.sources.portal.max_age_days if policy is not None else 7
-        snapshot = with_portal_snapshot(snapshot, portal, limit, name=f"portal snapshot {args.portal_snapshot.name}")
-    return snapshot
+    # the progress display on stderr only: stdout and the reports never see it
+    return snapshot_with_portal_file(_source_request(args), policy, getattr(args, "portal_snapshot", None),
+                                     around_collect=lambda: shown(args.progress, sys.stderr))
 
 
-def _collect(args: argparse.Namespace, policy: Any, known_sspr_policy: Any = None) -> Any:
-    from auditor.app.sources import SourceRequest, snapshot_for
+def _source_request(args: argparse.Namespace) -> Any:
+    from auditor.app.sources import SourceRequest
 
-    return snapshot_for(SourceRequest(known_sspr_policy=known_sspr_policy,
+    return SourceRequest(
         lab=args.lab, lab_forbid=tuple(args.lab_forbid), lab_latency_ms=args.lab_latency_ms,
         tenant_id=args.tenant_id, client_id=args.client_id, auth=args.auth, portal=args.portal,
         portal_auth=args.portal_auth, login_cache=str(args.login_cache) if args.login_cache else None,
         graph_url=args.graph_url, portal_url=args.portal_url, timeout=args.timeout, ad_host=args.ad_host,
         ad_user=args.ad_user, ad_tls=args.ad_tls, insecure_ldap=args.insecure_ldap,
         ad_ca_file=str(args.ad_ca_file) if args.ad_ca_file else None, ad_tls_name=args.ad_tls_name,
-        ad_base_dn=args.ad_base_dn, smb_host=args.smb_host), policy)
+        ad_base_dn=args.ad_base_dn, smb_host=args.smb_host)
 
 
 _LIVE_OPTIONS = ("tenant_id", "client_id", "auth", "portal", "graph_url", "portal_url")
@@ -759,6 +794,104 @@ def shlex_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def _previous_fleet(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from pydantic import ValidationError
+
+    from auditor.files import parse_json_bounded, read_bounded
+    from auditor.fleet_report import FleetReport
+
+    raw = read_bounded(path, 256 << 20, "fleet report").decode("utf-8", "replace")
+    try:
+        return FleetReport.model_validate(parse_json_bounded(raw, str(path), "fleet report"))
+    except ValidationError as exc:
+        raise UsageError(f"{path}: --previous takes an sspr-fleet.json ({exc.error_count()} problem(s))") from None
+
+
+def cmd_fleet_check(args: argparse.Namespace) -> int:
+    from auditor.app.fleet import run_fleet
+    from auditor.files import check_output_folder
+    from auditor.policy.fleet import load_fleet
+    from auditor.progress_display import FleetProgress
+    from auditor.render.fleet import FLEET_STEM, build_fleet_report, write_fleet_reports
+
+    check_output_folder(args.out, stem=FLEET_STEM, inputs=(args.fleet_file, args.previous))
+    loaded = load_fleet(args.fleet_file)  # every tenant's policy too: an error anywhere reads nothing
+    names = {t.name for t in loaded.fleet.tenants}
+    unknown = [name for name in args.only or [] if name not in names]
+    if unknown:
+        raise UsageError(f"--only {', '.join(unknown)}: no such tenant in {args.fleet_file}")
+    previous = _previous_fleet(args.previous)
+    chosen = [t.name for t in loaded.fleet.tenants if not args.only or t.name in args.only]
+    with FleetProgress(args.progress, sys.stderr, chosen) as display:
+        results = run_fleet(loaded, args.out, only=args.only, concurrency=args.concurrency, on_event=display)
+    report = build_fleet_report(results, args.out, fleet_file=str(args.fleet_file), previous=previous,
+                                previous_label=args.previous.name if args.previous else "previous fleet run")
+    paths = write_fleet_reports(report, results, args.out)
+    _print_fleet(report, paths)
+    return report.exit_code
+
+
+def _print_fleet(report: Any, paths: list[Path]) -> None:
+    from auditor.text import one_line
+
+    for row in report.tenants:
+        counts = row.summary.by_status if row.summary else {}
+        what = (f"{counts.get('fail', 0)} fail, {counts.get('unknown', 0)} unknown, {counts.get('pass', 0)} pass"
+                if row.summary else f"not audited: {one_line(row.error or '')}")
+        print(f"  {one_line(row.name):<24} exit {row.exit_code}  {what}")
+    print(f"fleet: {len(report.tenants)} tenant(s), exit {report.exit_code}")
+    for path in paths:
+        print(f"  wrote {path}")
+
+
+def cmd_fleet_matrix(args: argparse.Namespace) -> int:
+    import json
+
+    from auditor.app.fleet import matrix
+    from auditor.policy.fleet import load_fleet
+
+    print(json.dumps(matrix(load_fleet(args.fleet_file)), separators=(",", ":")))
+    return EXIT_OK
+
+
+def cmd_fleet_merge(args: argparse.Namespace) -> int:
+    from auditor.app.fleet import MergeError, merge_inputs, merge_reports
+    from auditor.files import check_output_folder
+    from auditor.render.fleet import FLEET_STEM, build_fleet_report, write_fleet_reports
+
+    try:
+        items = merge_inputs(args.reports)
+    except MergeError as exc:
+        raise UsageError(str(exc)) from None
+    check_output_folder(args.out, stem=FLEET_STEM, inputs=(*[path for _, path in items], args.previous))
+    try:
+        results = merge_reports(items)
+    except MergeError as exc:
+        raise UsageError(str(exc)) from None
+    previous = _previous_fleet(args.previous)
+    report = build_fleet_report(results, args.out, previous=previous,
+                                previous_label=args.previous.name if args.previous else "previous fleet run")
+    paths = write_fleet_reports(report, results, args.out)
+    _print_fleet(report, paths)
+    return report.exit_code
+
+
+def cmd_fleet_validate(args: argparse.Namespace) -> int:
+    from auditor.policy.fleet import load_fleet
+
+    loaded = load_fleet(args.fleet_file)
+    print(f"{args.fleet_file}: ok ({len(loaded.fleet.tenants)} tenant(s))")
+    if args.show:
+        from auditor.policy.show import expanded_yaml
+
+        for tenant in loaded.fleet.tenants:
+            print(f"# tenant {tenant.name}: its policy as checked")
+            print(expanded_yaml(loaded.policies[tenant.name]), end="")
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -162,3 +162,65 @@ def shown(mode: str, stream: TextIO) -> Iterator[None]:
     finally:
         if live is not None:
             live.stop()
+
+
+class FleetProgress:
+    """A fleet run's progress, one row per tenant: queued, reading, then its exit code and counts.
+
+    Live (rich) on a terminal; elsewhere one line per tenant when it is done (a CI log); nothing with `never`.
+    Fed by `auditor.app.fleet.run_fleet`'s events, from its worker threads.
+    """
+
+    def __init__(self, mode: str, stream: TextIO, tenants: list[str]) -> None:
+        self.stream = stream
+        self.mode = mode
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+        self.live: Any = None
+        self.tasks: dict[str, Any] = {}
+        terminal = stream.isatty() if hasattr(stream, "isatty") else False
+        can_redraw = os.environ.get("TERM", "") != "dumb"
+        if mode != "never" and (mode == "always" or terminal) and can_redraw:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            console = Console(file=stream, force_terminal=True, no_color="NO_COLOR" in os.environ, highlight=False)
+            self.live = Progress(SpinnerColumn(finished_text="✓"), TextColumn("{task.description}"),
+                                 TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
+                                 refresh_per_second=4)
+            for name in tenants:
+                self.tasks[name] = self.live.add_task(name, total=1, state="queued", start=False)
+
+    def __enter__(self) -> FleetProgress:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def __call__(self, event: Any) -> None:
+        if self.mode == "never":
+            return
+        text = ""
+        if event.kind == "finished" and event.result is not None:
+            result = event.result
+            if result.report is not None:
+                counts = result.report.summary.by_status
+                text = (f"exit {result.exit_code}: {counts.get('fail', 0)} fail, {counts.get('unknown', 0)} unknown, "
+                        f"{counts.get('pass', 0)} pass ({event.seconds:.1f} s)")
+            else:
+                text = f"exit {result.exit_code}: not audited: {result.error} ({event.seconds:.1f} s)"
+        if self.live is not None:
+            task = self.tasks.get(event.tenant)
+            if task is None:
+                return
+            if event.kind == "started":
+                self.live.start_task(task)
+                self.live.update(task, state="reading")
+            else:
+                self.live.update(task, state=text, completed=1)
+        elif event.kind == "finished":
+            with self.lock:
+                print(f"tenant {event.tenant}: {text}", file=self.stream, flush=True)

@@ -9,8 +9,11 @@ work are a `SourceError` (exit 2), raised before anything is read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.app.audit import (
@@ -56,6 +59,7 @@ class SourceRequest:
     ad_tls_name: str | None = None
     ad_base_dn: str | None = None
     smb_host: str | None = None
+    ad_password_variable: str | None = None  # default: SSPR_AD_PASSWORD (a fleet names one per DC)
     known_sspr_policy: object = None  # from --portal-snapshot: lets the scope group reader learn the live group
 
 
@@ -75,6 +79,26 @@ def snapshot_for(request: SourceRequest, policy: Policy | None) -> Snapshot:
     if on_premises is None:
         return snapshot
     return snapshot.model_copy(update=on_premises.result()._asdict())
+
+
+def snapshot_with_portal_file(request: SourceRequest, policy: Policy | None, portal_snapshot: Path | None,
+                              around_collect: Callable[[], AbstractContextManager[object]] | None = None) -> Snapshot:
+    """The live (or lab) snapshot, its portal sections taken from a `collect --portal-only` file when one is given
+    (read first: a bad file reads nothing), labelled with its age and checked against the policy's limit."""
+    from dataclasses import replace
+
+    from auditor.app.portal_snapshot import with_portal_snapshot
+    from auditor.snapshot.store import load_snapshot
+
+    portal = load_snapshot(portal_snapshot) if portal_snapshot is not None else None
+    if portal is not None:
+        request = replace(request, known_sspr_policy=portal.sspr_policy)
+    with (around_collect() if around_collect is not None else nullcontext()):
+        snapshot = snapshot_for(request, policy)
+    if portal is None or portal_snapshot is None:
+        return snapshot
+    limit = policy.sources.portal.max_age_days if policy is not None else 7
+    return with_portal_snapshot(snapshot, portal, limit, name=f"portal snapshot {portal_snapshot.name}")
 
 
 def _coverage(request: SourceRequest, policy: Policy | None) -> object:
@@ -103,10 +127,11 @@ def _on_premises(request: SourceRequest, policy: Policy | None) -> Future[OnPrem
                           "--insecure-ldap to accept that (a lab only)")
     from auditor.readers.credentials import AD_PASSWORD_VARIABLE, ad_password
 
-    password = ad_password()
+    variable = request.ad_password_variable or AD_PASSWORD_VARIABLE
+    password = ad_password(variable)
     if not request.ad_user or not password:
         raise SourceError("--ad-host needs --ad-user and the bind password in the environment variable "
-                          f"{AD_PASSWORD_VARIABLE}")
+                          f"{variable}")
     settings = AdSettings(host=request.ad_host, user=request.ad_user, password=password,
                           tls=request.ad_tls,  # type: ignore[arg-type]
                           ca_file=request.ad_ca_file, tls_name=request.ad_tls_name, base_dn=request.ad_base_dn,

@@ -110,8 +110,8 @@ AD_PASSWORD_VARIABLE = "SSPR_AD_PASSWORD"
 """The environment variable holding the AD bind password (never an option, never in a plan or snapshot)."""
 
 
-def ad_password() -> str | None:
-    """The AD bind password from the environment (the one place it is looked up)."""
+def ad_password(variable: str = AD_PASSWORD_VARIABLE) -> str | None:
+    """The AD bind password from the environment (the one place it is looked up; a fleet names one per DC)."""
     import os
 
-    return os.environ.get(AD_PASSWORD_VARIABLE) or None
+    return os.environ.get(variable) or None

@@ -1,0 +1,181 @@
+"""Many tenants as one audit: `fleet check` on one machine, `fleet matrix` + `fleet merge` across machines.
+
+`run_fleet` audits the inventory's tenants in a bounded thread pool (`fleet.concurrency`); each tenant runs
+exactly what a single `check` runs (the same sources, checks, report files, in `OUT/<tenant>/`), and any
+exception in one tenant is that tenant's result (exit 3, every check unknown with the reason), never the
+fleet's. The fleet report is then built from the tenants' reports. `merge_reports` builds the same fleet report
+from the JSON reports of separate jobs (a GitHub Actions matrix: one job per tenant, `fleet matrix` prints it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor.policy.fleet import FleetTenant, LoadedFleet
+from auditor.render.fleet import TenantResult
+
+log = logging.getLogger(__name__)
+
+STEM = "sspr-audit"
+
+
+@dataclass(frozen=True)
+class FleetEvent:
+    tenant: str
+    kind: str  # "started" or "finished"
+    result: TenantResult | None = None
+    seconds: float = 0.0
+
+
+def source_request(loaded: LoadedFleet, tenant: FleetTenant) -> Any:
+    """The `SourceRequest` a single `check` would build for this tenant."""
+    from auditor.app.sources import SourceRequest
+
+    if tenant.lab is not None:
+        scenario = tenant.lab.scenario
+        candidate = loaded.path_of(scenario)
+        if candidate is not None and candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+            scenario = str(candidate.resolve())
+        return SourceRequest(lab=scenario, lab_forbid=tuple(tenant.lab.forbid), lab_latency_ms=tenant.lab.latency_ms,
+                             timeout=tenant.timeout)
+    ad = tenant.ad
+    return SourceRequest(
+        tenant_id=tenant.tenant_id, client_id=tenant.client_id, auth=tenant.auth, portal=tenant.portal,
+        portal_auth=tenant.portal_auth, login_cache=str(loaded.path_of(tenant.login_cache)) if tenant.login_cache
+        else None, graph_url=tenant.graph_url, portal_url=tenant.portal_url, timeout=tenant.timeout,
+        ad_host=ad.host if ad else None, ad_user=ad.user if ad else None, ad_tls=ad.tls if ad else "ldaps",
+        insecure_ldap=ad.insecure_ldap if ad else False,
+        ad_ca_file=str(loaded.path_of(ad.ca_file)) if ad and ad.ca_file else None,
+        ad_tls_name=ad.tls_name if ad else None, ad_base_dn=ad.base_dn if ad else None,
+        smb_host=ad.smb_host if ad else None, ad_password_variable=ad.password_variable if ad else None,
+    )
+
+
+def formats_of(loaded: LoadedFleet) -> list[str]:
+    formats = list(dict.fromkeys(loaded.fleet.fleet.formats))
+    return formats if "json" in formats else [*formats, "json"]  # the fleet report and merge read the JSON
+
+
+def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantResult:
+    """One tenant, as `check` would audit it; a failure of any kind is this tenant's unknown result."""
+    from auditor.app.audit import ExitPolicy, checked_report
+    from auditor.app.sources import snapshot_with_portal_file
+    from auditor.checks.base import Severity
+    from auditor.render import write_reports
+
+    settings = loaded.fleet.fleet
+    policy = loaded.policies[tenant.name]
+    folder = out / tenant.name
+    try:
+        snapshot = snapshot_with_portal_file(source_request(loaded, tenant), policy,
+                                             loaded.path_of(tenant.portal_snapshot))
+        report = checked_report(policy, snapshot, ExitPolicy(Severity(settings.fail_on), settings.unknown == "fail"))
+        paths = write_reports(report, folder, formats_of(loaded), stem=STEM)
+    except Exception as exc:  # the tenant's failure, never the fleet's: reported as that tenant's unknown
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning("tenant %s could not be audited: %s", tenant.name, reason, exc_info=log.isEnabledFor(10))
+        return TenantResult(name=tenant.name, exit_code=3, error=reason[:500])
+    by_suffix = {path.suffix: path for path in paths}
+    return TenantResult(name=tenant.name, exit_code=report.summary.exit_code, report=report,
+                        report_json=by_suffix.get(".json"), report_html=by_suffix.get(".html"))
+
+
+def run_fleet(loaded: LoadedFleet, out: Path, *, only: list[str] | None = None, concurrency: int | None = None,
+              on_event: Callable[[FleetEvent], None] | None = None,
+              stop: threading.Event | None = None) -> list[TenantResult]:
+    """Every tenant (or those named in `only`), at most `concurrency` at once; results in inventory order."""
+    tenants = [t for t in loaded.fleet.tenants if only is None or t.name in only]
+    workers = max(1, min(concurrency or loaded.fleet.fleet.concurrency, len(tenants)))
+    notify = on_event or (lambda event: None)
+    stop = stop or threading.Event()
+
+    def one(tenant: FleetTenant) -> TenantResult:
+        if stop.is_set():
+            return TenantResult(name=tenant.name, exit_code=3, error="not audited: the fleet run was stopped")
+        notify(FleetEvent(tenant.name, "started"))
+        started = time.monotonic()
+        result = audit_tenant(loaded, tenant, out)
+        notify(FleetEvent(tenant.name, "finished", result, time.monotonic() - started))
+        return result
+
+    results: dict[str, TenantResult] = {}
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleet")
+    try:
+        futures = {pool.submit(one, tenant): tenant.name for tenant in tenants}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+    except BaseException:
+        stop.set()  # the queued tenants are not started; the running ones finish their requests
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [results[t.name] for t in tenants]
+
+
+# --- many machines -------------------------------------------------------------------------------
+
+
+def matrix(loaded: LoadedFleet) -> dict[str, Any]:
+    """A GitHub Actions `strategy.matrix`: one `include` entry per tenant, with what its OIDC login needs."""
+    include = []
+    for tenant in loaded.fleet.tenants:
+        entry: dict[str, Any] = {"tenant": tenant.name}
+        for key in ("tenant_id", "client_id", "auth", "github_environment"):
+            value = getattr(tenant, key)
+            if value is not None:
+                entry[key] = value
+        if tenant.lab is not None:
+            entry["lab"] = tenant.lab.scenario
+        include.append(entry)
+    return {"include": include}
+
+
+class MergeError(Exception):
+    """A report given to `fleet merge` cannot be read as a tenant's JSON report."""
+
+
+def merge_inputs(items: list[str]) -> list[tuple[str, Path]]:
+    """`NAME=PATH` or `PATH` (the tenant's name is then its report's folder name), in the order given."""
+    out: list[tuple[str, Path]] = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            name, path = Path(item).parent.name, item
+        if not name:
+            raise MergeError(f"{item}: cannot tell the tenant: give NAME={item}")
+        out.append((name, Path(path)))
+    names = [name for name, _ in out]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise MergeError(f"two reports for tenant(s) {', '.join(twice)}: give NAME=PATH for each")
+    return out
+
+
+def merge_reports(items: list[tuple[str, Path]]) -> list[TenantResult]:
+    """Each tenant's JSON report (the `--format json` file of a separate run) as a fleet result."""
+    from pydantic import ValidationError
+
+    from auditor.files import InputFileError, parse_json_bounded, read_bounded
+    from auditor.report import AuditReport
+
+    results = []
+    for name, path in items:
+        try:
+            raw = read_bounded(path, 256 << 20, "report").decode("utf-8")
+            data = parse_json_bounded(raw, str(path), "report")
+            report = AuditReport.model_validate(data)
+        except (InputFileError, ValueError) as exc:
+            if isinstance(exc, ValidationError):
+                raise MergeError(f"{path}: not an sspr-audit JSON report ({exc.error_count()} problem(s))") from None
+            raise MergeError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+        html = path.with_suffix(".html")
+        results.append(TenantResult(name=name, exit_code=report.summary.exit_code, report=report, report_json=path,
+                                    report_html=html if html.is_file() else None))
+    return results

@@ -1,0 +1,115 @@
+"""The fleet report: many tenants' audits as one tenant × check grid, with the fleet's exit code and trend.
+
+Built by `auditor.render.fleet` from the tenants' own reports (a `fleet check` run, or `fleet merge` over the
+JSON reports of separate jobs); its JSON follows `fleet-report-schema.json`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.report import ReportSummary
+from auditor.snapshot.models import utc_now
+
+FLEET_REPORT_FORMAT = "sspr-auditor-fleet-report"
+STATUS_RANK = {"fail": 4, "unknown": 3, "waived": 2, "pass": 1, "not_applicable": 0}
+"""A cell shows the worst status among its targets: a failure anywhere in the tenant is the cell's."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FleetCheck(_Model):
+    id: str
+    title: str
+    severity: str
+
+
+class FleetCell(_Model):
+    status: Literal["fail", "unknown", "waived", "pass", "not_applicable"]
+    targets: int = Field(description="Findings of this check in this tenant")
+    failed: int
+    unknown: int
+    href: str | None = Field(None, description="The tenant's HTML report at the worst finding, relative to the "
+                                               "fleet report's folder")
+    detail: str = Field("", description="The worst finding's target and reason, for the cell's tooltip")
+
+
+class FleetTenantRow(_Model):
+    name: str
+    origin: str | None = None
+    exit_code: int
+    error: str | None = Field(None, description="Why the tenant has no report (its audit failed): all unknown")
+    summary: ReportSummary | None = None
+    report_json: str | None = None
+    report_html: str | None = None
+    cells: dict[str, FleetCell] = Field(default_factory=dict, description="check id -> cell")
+
+
+class FleetChange(_Model):
+    tenant: str
+    check: str
+    before: str | None
+    after: str | None
+
+
+class FleetTrend(_Model):
+    previous_label: str
+    previous_at: datetime
+    worse: list[FleetChange] = Field(default_factory=list, description="Cells whose status got worse")
+    better: list[FleetChange] = Field(default_factory=list)
+    new_tenants: list[str] = Field(default_factory=list)
+    gone_tenants: list[str] = Field(default_factory=list)
+
+
+class FleetSummary(_Model):
+    tenants: int
+    by_exit_code: dict[str, int]
+    cells_by_status: dict[str, int]
+
+
+class FleetReport(_Model):
+    format: Literal["sspr-auditor-fleet-report"] = FLEET_REPORT_FORMAT
+    format_version: Literal[1] = 1
+    tool_version: str
+    generated_at: datetime = Field(default_factory=utc_now)
+    fleet_file: str | None = None
+    checks: list[FleetCheck]
+    tenants: list[FleetTenantRow]
+    summary: FleetSummary
+    exit_code: int = Field(description="The worst tenant's: 1 if any drifted, else 3 if any is incomplete, else 0")
+    trend: FleetTrend | None = None
+
+
+def fleet_exit_code(codes: list[int]) -> int:
+    """The worst tenant's exit code, in the order a single run ranks them: drift, then incomplete, then ok."""
+    if any(code == 1 for code in codes):
+        return 1
+    if any(code != 0 for code in codes):
+        return 3
+    return 0
+
+
+def worse(before: str | None, after: str | None) -> bool:
+    return STATUS_RANK.get(after or "", 3) > STATUS_RANK.get(before or "", 0)
+
+
+def fleet_trend(previous: FleetReport, current: FleetReport, label: str) -> FleetTrend:
+    old = {row.name: row for row in previous.tenants}
+    new = {row.name: row for row in current.tenants}
+    trend = FleetTrend(previous_label=label, previous_at=previous.generated_at,
+                       new_tenants=sorted(set(new) - set(old)), gone_tenants=sorted(set(old) - set(new)))
+    for name in sorted(set(old) & set(new)):
+        for check in sorted(set(old[name].cells) | set(new[name].cells)):
+            before = old[name].cells.get(check)
+            after = new[name].cells.get(check)
+            was, now = (before.status if before else None), (after.status if after else None)
+            if was == now:
+                continue
+            change = FleetChange(tenant=name, check=check, before=was, after=now)
+            (trend.worse if worse(was, now) else trend.better).append(change)
+    return trend

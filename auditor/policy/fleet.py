@@ -1,0 +1,175 @@
+"""The fleet inventory (`fleet.yaml`): many tenants, each with its endpoints, credential kind and policy.
+
+A tenant's policy is a file (`policy: tenants/contoso.yaml`, which may itself `extends: ../base.yaml`) or an
+overlay written in the inventory (`policy: {extends: base.yaml, sspr: {methods_required: 1}}`): the base
+file's keys, then the overlay's, merged as `extends` merges. Every error names the file, line and key that
+set it, in the inventory or in a policy file, before anything is read from any tenant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from auditor.policy.loader import (
+    EXTENDS,
+    PolicyError,
+    PolicyIssue,
+    _document_of,
+    _issues_from_validation,
+    _load_document,
+    _merged,
+    _read,
+    _validated,
+    load_policy,
+)
+from auditor.policy.models import Policy, Strict
+
+__all__ = ["Fleet", "FleetTenant", "LoadedFleet", "load_fleet"]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+MAX_TENANTS = 5000
+
+
+class LabSource(Strict):
+    """A built-in lab tenant (a scenario name or a scenario file), with the lab's faults."""
+
+    scenario: str = Field(description="A built-in scenario (demo, baseline, …) or a scenario YAML file")
+    forbid: list[str] = Field(default_factory=list, description="Endpoints answering 403 (a 403 storm: many)")
+    latency_ms: int = Field(0, ge=0, le=10_000)
+
+
+class AdEndpoint(Strict):
+    """The tenant's on-premises domain controller (the bind password comes from the environment)."""
+
+    host: str
+    user: str
+    tls: Literal["ldaps", "starttls", "none"] = "ldaps"
+    insecure_ldap: bool = False
+    ca_file: str | None = None
+    tls_name: str | None = None
+    base_dn: str | None = None
+    smb_host: str | None = None
+    password_variable: str = Field("SSPR_AD_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]{0,63}$",
+                                   description="The environment variable that holds this DC's bind password")
+
+
+class FleetTenant(Strict):
+    name: str = Field(pattern=NAME_PATTERN, description="Short name: the tenant's report folder and matrix key")
+    policy: str | dict[str, Any] = Field(description="A policy file, or an overlay `{extends: FILE, <keys>}`")
+    tenant_id: str | None = None
+    client_id: str | None = None
+    auth: Literal["secret", "certificate", "workload-identity", "github-oidc", "azure-cli", "lab"] | None = None
+    lab: LabSource | None = None
+    graph_url: str | None = None
+    portal: bool = False
+    portal_url: str | None = None
+    portal_auth: Literal["azure-cli", "device-code", "login-cache", "lab"] = "azure-cli"
+    login_cache: str | None = None
+    portal_snapshot: str | None = None
+    ad: AdEndpoint | None = None
+    timeout: float = Field(30.0, gt=0, le=600)
+    github_environment: str | None = Field(None, description="The GitHub environment whose OIDC subject this "
+                                                             "tenant's federated credential trusts (fleet matrix)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FleetTenant:
+        if self.lab is not None and (self.tenant_id or self.graph_url or self.ad):
+            raise ValueError("a lab tenant takes no tenant_id, graph_url or ad: the lab provides them")
+        if self.lab is None and not (self.tenant_id or self.graph_url):
+            raise ValueError("give a tenant_id (a live tenant) or lab: {scenario: …}")
+        return self
+
+
+class FleetSettings(Strict):
+    concurrency: int = Field(4, ge=1, le=64, description="Tenants audited at once on one machine")
+    fail_on: Literal["info", "low", "medium", "high", "critical"] = "low"
+    unknown: Literal["fail", "warn"] = "fail"
+    formats: list[str] = Field(default_factory=lambda: ["html", "json", "sarif", "markdown"])
+
+
+class Fleet(Strict):
+    version: Literal[1] = 1
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
+    tenants: list[FleetTenant] = Field(min_length=1, max_length=MAX_TENANTS)
+
+    @field_validator("tenants")
+    @classmethod
+    def _unique_names(cls, tenants: list[FleetTenant]) -> list[FleetTenant]:
+        seen: set[str] = set()
+        for tenant in tenants:
+            if tenant.name.lower() in seen:
+                raise ValueError(f"two tenants are named {tenant.name!r} (names are folder names: unique, any case)")
+            seen.add(tenant.name.lower())
+        return tenants
+
+
+class LoadedFleet:
+    """The inventory, where it was read from, and each tenant's policy loaded and validated."""
+
+    def __init__(self, path: Path, fleet: Fleet, policies: dict[str, Policy]) -> None:
+        self.path = path
+        self.fleet = fleet
+        self.policies = policies
+
+    def path_of(self, relative: str | None) -> Path | None:
+        """A path the inventory names, relative to the inventory's folder."""
+        return None if relative is None else (self.path.parent / relative)
+
+    def tenant(self, name: str) -> FleetTenant:
+        for tenant in self.fleet.tenants:
+            if tenant.name == name:
+                return tenant
+        raise KeyError(name)
+
+
+def load_fleet(path: str | Path) -> LoadedFleet:
+    path = Path(path)
+    name = str(path)
+    raw = _read(path)
+    document, positions = _document_of(raw, name)
+    try:
+        fleet = Fleet.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyError(_issues_from_validation(exc, name, positions)) from None
+    issues: list[PolicyIssue] = []
+    policies: dict[str, Policy] = {}
+    for index, tenant in enumerate(fleet.tenants):
+        try:
+            policies[tenant.name] = _tenant_policy(path, tenant, f"tenants.{index}.policy", positions)
+        except PolicyError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise PolicyError(issues)
+    return LoadedFleet(path, fleet, policies)
+
+
+def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: dict[str, tuple[int, int]]) -> Policy:
+    if isinstance(tenant.policy, str):
+        policy_path = fleet_path.parent / tenant.policy
+        if not policy_path.is_file():
+            line, column = positions.get(key, (1, 1))
+            raise PolicyError([PolicyIssue(str(fleet_path), line, column, key,
+                                           f"{tenant.policy} is not a file (looked for {policy_path})")])
+        return load_policy(policy_path)
+    # an overlay written in the inventory: its keys' lines are the inventory's
+    overlay = dict(tenant.policy)
+    own = {k.removeprefix(f"{key}."): v for k, v in positions.items() if k.startswith(f"{key}.")}
+    base_ref = overlay.pop(EXTENDS, None)
+    line, column = own.pop(EXTENDS, positions.get(key, (1, 1)))
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
+                                       "an overlay needs `extends: BASE_POLICY_FILE`")])
+    base = (fleet_path.parent / base_ref).resolve()
+    if not base.is_file():
+        raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
+                                       f"{base_ref} is not a file (looked for {base})")])
+    parent, parent_positions, parent_files, parent_raw = _load_document(base, chain=())
+    replaced: list[str] = []
+    merged = _merged(parent, overlay, "", replaced)
+    kept = {k: where for k, where in parent_positions.items() if not any(k.startswith(f"{p}.") for p in replaced)}
+    files = {k: parent_files.get(k, str(base)) for k in kept if k not in own}
+    overlay_bytes = repr(sorted(overlay.items())).encode()
+    return _validated(merged, str(fleet_path), {**kept, **own}, files, [overlay_bytes, *parent_raw])

@@ -1,0 +1,182 @@
+"""The fleet report's files: built from the tenants' reports, written as JSON, HTML, SARIF and Markdown.
+
+* JSON (`sspr-fleet.json`): the :class:`~auditor.fleet_report.FleetReport`, per `fleet-report-schema.json`;
+* HTML (`sspr-fleet.html`): a tenant × check grid coloured by status; each cell links to the tenant's own
+  report at the worst finding of that check (`TENANT/sspr-audit.html#finding-N`), with the trend since the
+  previous fleet run; the same Content-Security-Policy and escaping as the single report;
+* SARIF (`sspr-fleet.sarif`): one run per tenant (each tenant's own SARIF run, its `automationDetails.id`
+  naming the tenant), so code scanning keeps each tenant's alerts apart;
+* Markdown (`sspr-fleet.md`): counts, and a line per tenant, for `$GITHUB_STEP_SUMMARY`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+from auditor.files import write_atomically
+from auditor.fleet_report import (
+    STATUS_RANK,
+    FleetCell,
+    FleetCheck,
+    FleetReport,
+    FleetSummary,
+    FleetTenantRow,
+    fleet_exit_code,
+    fleet_trend,
+)
+from auditor.render.html import CONTENT_SECURITY_POLICY, _environment, group_findings
+from auditor.render.markdown import escape
+from auditor.report import AuditReport
+
+FLEET_STEM = "sspr-fleet"
+FLEET_FORMATS = ("json", "html", "sarif", "markdown")
+
+
+@dataclass(frozen=True)
+class TenantResult:
+    """One tenant's outcome as the fleet report sees it: its report (and where its files are), or why none."""
+
+    name: str
+    exit_code: int
+    report: AuditReport | None = None
+    error: str | None = None
+    report_json: Path | None = None
+    report_html: Path | None = None
+
+
+def _relative(path: Path | None, folder: Path) -> str | None:
+    if path is None:
+        return None
+    relative = Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+    # "./" first: a folder named like a URL scheme (`javascript:`) must stay a path in an href
+    return relative if relative.startswith("../") else f"./{relative}"
+
+
+def build_fleet_report(results: list[TenantResult], out: Path, fleet_file: str | None = None,
+                       previous: FleetReport | None = None, previous_label: str = "previous fleet run") -> FleetReport:
+    checks: dict[str, FleetCheck] = {}
+    rows = []
+    for result in results:
+        row = FleetTenantRow(name=result.name, exit_code=result.exit_code, error=result.error,
+                             report_json=_relative(result.report_json, out),
+                             report_html=_relative(result.report_html, out))
+        if result.report is not None:
+            row.origin = result.report.origin
+            row.summary = result.report.summary
+            row.cells = _cells(result.report, row.report_html, checks)
+        rows.append(row)
+    for row in rows:  # a tenant that could not be audited is unknown on every check
+        if row.error is not None:
+            row.cells = {check: FleetCell(status="unknown", targets=0, failed=0, unknown=1, detail=row.error)
+                         for check in checks}
+    by_exit: dict[str, int] = {}
+    cells_by_status = dict.fromkeys(STATUS_RANK, 0)
+    for row in rows:
+        by_exit[str(row.exit_code)] = by_exit.get(str(row.exit_code), 0) + 1
+        for cell in row.cells.values():
+            cells_by_status[cell.status] += 1
+    report = FleetReport(
+        tool_version=__version__, fleet_file=fleet_file, checks=sorted(checks.values(), key=lambda c: c.id),
+        tenants=rows, summary=FleetSummary(tenants=len(rows), by_exit_code=by_exit, cells_by_status=cells_by_status),
+        exit_code=fleet_exit_code([row.exit_code for row in rows]),
+    )
+    if previous is not None:
+        report.trend = fleet_trend(previous, report, previous_label)
+    return report
+
+
+def _cells(report: AuditReport, html: str | None, checks: dict[str, FleetCheck]) -> dict[str, FleetCell]:
+    anchors = {(view.finding.check, view.finding.target): view.anchor
+               for group in group_findings(report.findings) for view in group.findings}
+    by_check: dict[str, list[Any]] = {}
+    for finding in report.findings:
+        by_check.setdefault(finding.check, []).append(finding)
+        checks.setdefault(finding.check, FleetCheck(id=finding.check, title=finding.title,
+                                                    severity=finding.severity.value))
+    cells = {}
+    for check, findings in by_check.items():
+        worst = max(findings, key=lambda f: (STATUS_RANK[f.status.value], f.severity.rank))
+        anchor = anchors.get((worst.check, worst.target))
+        detail = f"{worst.target}: {worst.reason}" if worst.reason else worst.target
+        cells[check] = FleetCell(
+            status=worst.status.value, targets=len(findings),
+            failed=sum(1 for f in findings if f.status.value == "fail"),
+            unknown=sum(1 for f in findings if f.status.value == "unknown"),
+            href=f"{html}#{anchor}" if html and anchor else None, detail=detail[:300])
+    return cells
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+
+def fleet_json(report: FleetReport) -> bytes:
+    return (report.model_dump_json(indent=2) + "\n").encode("utf-8")
+
+
+def fleet_html(report: FleetReport) -> bytes:
+    template = _environment().get_template("fleet.html.j2")
+    statuses = ("fail", "unknown", "waived", "pass", "not_applicable")
+    return template.render(report=report, csp=CONTENT_SECURITY_POLICY, statuses=statuses,
+                           labels={"fail": "Fail", "unknown": "Unknown", "waived": "Waived", "pass": "Pass",
+                                   "not_applicable": "N/A"}).encode("utf-8")
+
+
+def fleet_markdown(report: FleetReport) -> bytes:
+    verdict = {0: "every tenant complies", 1: "drift in at least one tenant",
+               3: "at least one tenant could not be fully audited"}.get(report.exit_code, "see the tenants")
+    lines = [f"## SSPR fleet audit: {len(report.tenants)} tenant(s), exit {report.exit_code} ({verdict})", "",
+             "| tenant | exit | fail | unknown | pass | note |", "|---|---:|---:|---:|---:|---|"]
+    for row in report.tenants:
+        counts = row.summary.by_status if row.summary else {}
+        note = escape(row.error) if row.error else ""
+        lines.append(f"| {escape(row.name)} | {row.exit_code} | {counts.get('fail', 0)} | "
+                     f"{counts.get('unknown', 0) if row.summary else 'all'} | {counts.get('pass', 0)} | {note} |")
+    if report.trend is not None:
+        trend = report.trend
+        lines += ["", f"Since {escape(trend.previous_label)}: {len(trend.worse)} cell(s) worse, "
+                      f"{len(trend.better)} better; new tenants: {', '.join(map(escape, trend.new_tenants)) or 'none'}"
+                      f"; gone: {', '.join(map(escape, trend.gone_tenants)) or 'none'}"]
+        lines += [f"- worse: {escape(c.tenant)} {escape(c.check)}: {c.before or 'absent'} → {c.after or 'absent'}"
+                  for c in trend.worse[:50]]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def fleet_sarif(results: list[TenantResult]) -> bytes:
+    """One SARIF run per tenant that has a report, its automation id naming the tenant."""
+    from auditor.render.sarif import SARIF_SCHEMA, SARIF_VERSION, sarif_log
+
+    runs = []
+    for result in results:
+        if result.report is None:
+            continue
+        for run in sarif_log(result.report, base_dir=Path.cwd())["runs"]:
+            run["automationDetails"] = {"id": f"sspr-audit/{result.name}/"}
+            run.setdefault("properties", {})["tenant"] = result.name
+            runs.append(run)
+    log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
+    return (json.dumps(log, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_fleet_reports(report: FleetReport, results: list[TenantResult], out: Path,
+                        formats: tuple[str, ...] = FLEET_FORMATS) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    makers = {"json": ("json", lambda: fleet_json(report)), "html": ("html", lambda: fleet_html(report)),
+              "sarif": ("sarif", lambda: fleet_sarif(results)), "markdown": ("md", lambda: fleet_markdown(report))}
+    written = []
+    for name in formats:
+        extension, make = makers[name]
+        # owner-only, as the tenants' reports: they name tenant objects and settings
+        written.append(write_atomically(out / f"{FLEET_STEM}.{extension}", make(), mode=0o600))
+    return written
+
+
+def fleet_report_schema() -> dict[str, Any]:
+    schema = FleetReport.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/sspr-auditor/sspr-auditor/fleet-report-schema.json"
+    return schema
