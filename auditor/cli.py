@@ -762,15 +762,17 @@ def cmd_login(args: argparse.Namespace) -> int:
         default_cache_path,
         device_login,
         login_key,
+        refuse_to_replace_other_files,
         write_login_cache,
     )
 
     path = args.cache or default_cache_path()
+    _check_outputs((path, "login cache"))
     try:
         login_key()  # before any network: without the key nothing could be kept
+        refuse_to_replace_other_files(path)
     except LoginCacheError as exc:
         raise UsageError(str(exc)) from None
-    _check_outputs((path, "login cache"))
 
     def show(message: str) -> None:
         print(message, file=sys.stderr, flush=True)

@@ -168,6 +168,19 @@ def load_login_cache(path: Path) -> LoginRecord:
     return unseal(data, key, str(path))
 
 
+def refuse_to_replace_other_files(path: Path) -> None:
+    """`login --cache FILE` replaces FILE: only when it is absent or already a login cache (never a policy)."""
+    if not path.exists():
+        return
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise LoginCacheError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if f'"format": "{FORMAT}"'.encode() not in head:
+        raise LoginCacheError(f"{path} exists and is not a login cache: choose another --cache, or remove it first")
+
+
 def write_login_cache(path: Path, record: LoginRecord) -> Path:
     from auditor.files import write_atomically
 

@@ -200,3 +200,15 @@ def test_login_without_the_key_asks_for_it_before_any_request(
     monkeypatch.delenv("SSPR_LOGIN_KEY")
     run = login(identity, tmp_path / "cache.json")
     assert run.code == 2 and "SSPR_LOGIN_KEY" in run.stderr and not identity.state.outcomes()
+
+
+def test_login_never_replaces_a_file_that_is_not_a_login_cache(
+        labs: tuple[LabServer, LabIdentityServer], tmp_path: Path) -> None:
+    _, identity = labs
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\n")
+    run = login(identity, policy)
+    assert run.code == 2 and "is not a login cache" in run.stderr and policy.read_text() == "version: 1\n"
+    assert not identity.state.outcomes()  # refused before any request
+    cache = tmp_path / "cache.json"
+    assert login(identity, cache).code == 0 and login(identity, cache).code == 0  # a cache may be replaced
