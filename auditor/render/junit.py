@@ -61,6 +61,12 @@ def junit_tree(report: AuditReport) -> ET.Element:
         ET.SubElement(properties, "property", _attrs(name=name, value=value))
     for warning in report.warnings:
         ET.SubElement(properties, "property", _attrs(name="warning", value=warning))
+    from auditor.render.section_facts import coverage_facts, onprem_facts
+
+    for prefix, facts in (("coverage", coverage_facts(report.coverage)),
+                          ("on_premises", onprem_facts(report.on_premises))):
+        for key, value in facts:  # the sections the HTML report draws, as suite properties
+            ET.SubElement(properties, "property", _attrs(name=f"{prefix}.{key}", value=value))
     suite.extend(cases)
     return root
 

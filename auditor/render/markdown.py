@@ -18,6 +18,7 @@ from typing import Any
 from auditor.checks.base import Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.plain import describe, location_text, ordered, value_text
+from auditor.render.section_facts import coverage_facts, onprem_facts
 from auditor.report import AuditReport, Trend, TrendEntry
 from auditor.text import reveal_hidden
 
@@ -72,9 +73,19 @@ def markdown_summary(report: AuditReport) -> str:
     lines += _unknown(report.findings)
     lines += _waivers(report.findings)
     lines += _warnings(report)
+    lines += _facts("Coverage: who can actually reset", coverage_facts(report.coverage))
+    lines += _facts("On-premises Active Directory", onprem_facts(report.on_premises))
     if report.trend is not None:
         lines += trend_markdown(report.trend)
     return "\n".join(lines) + "\n"
+
+
+def _facts(title: str, facts: list[tuple[str, str]]) -> list[str]:
+    """A section of the HTML page as a two-column table (the HTML report has the lists of users)."""
+    if not facts:
+        return []
+    rows = [f"| {escape(key.replace('_', ' '))} | {escape(value, limit=400)} |" for key, value in facts]
+    return ["", f"### {title}", "", "| | |", "|---|---|", *_capped(rows)]
 
 
 def _failing(findings: list[Finding]) -> list[str]:

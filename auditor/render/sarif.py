@@ -86,9 +86,21 @@ def sarif_log(report: AuditReport, base_dir: Path) -> dict[str, Any]:
         "columnKind": "unicodeCodePoints",
         "results": results,
         "properties": {"origin": report.origin, "policyFile": report.policy_file,
-                       "summary": report.summary.model_dump(mode="json")},
+                       "summary": report.summary.model_dump(mode="json"), **_sections(report)},
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _sections(report: AuditReport) -> dict[str, Any]:
+    """The coverage and on-premises sections as run properties (facts, revealed as every SARIF string is)."""
+    from auditor.render.section_facts import coverage_facts, onprem_facts
+
+    out: dict[str, Any] = {}
+    sections = (("coverage", coverage_facts(report.coverage)), ("onPremises", onprem_facts(report.on_premises)))
+    for name, facts in sections:
+        if facts:
+            out[name] = {key: _revealed(value) for key, value in facts}
+    return out
 
 
 def fingerprint(check: str, target: str) -> str:

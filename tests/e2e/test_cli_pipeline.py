@@ -212,3 +212,27 @@ def test_diff_of_two_runs(demo_reports: Path, tmp_path: Path) -> None:
     assert "sspr.gates [tenant] pass -> fail" in result.stdout
     assert "fixed: 0" in result.stdout and "still failing: 0" in result.stdout
     assert "sspr.gates [tenant]: 2 -> 1" in result.stdout
+
+
+def test_markdown_junit_and_sarif_carry_the_coverage_and_on_premises_sections(demo_reports: Path) -> None:
+    """Issue 17: the sections the HTML page draws reach the other formats, with the same figures."""
+    import xml.etree.ElementTree as ET
+
+    report = json.loads((demo_reports / "sspr-audit.json").read_text(encoding="utf-8"))
+    coverage, onprem = report["coverage"], report["on_premises"]
+    markdown = (demo_reports / "sspr-audit.md").read_text(encoding="utf-8")
+    assert "### Coverage: who can actually reset" in markdown and "### On-premises Active Directory" in markdown
+    assert f"| in scope | {coverage['in_scope']} |" in markdown
+    assert f"| registered | {coverage['registered']} = " in markdown
+    for ou in onprem["ous"]:
+        assert ou["dn"] in markdown.replace("\\", "")
+    suite = ET.parse(demo_reports / "sspr-audit.junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["coverage.in_scope"] == f"{coverage['in_scope']:,}"
+    assert properties["on_premises.service_account"].startswith(onprem["service_account"])
+    assert any(name.startswith("on_premises.password_age ") for name in properties)
+    run = json.loads((demo_reports / "sspr-audit.sarif").read_text(encoding="utf-8"))["runs"][0]
+    assert run["properties"]["coverage"]["in_scope"] == f"{coverage['in_scope']:,}"
+    assert run["properties"]["onPremises"]["service_account"].startswith(onprem["service_account"])
+    assert {f"rights {ou['dn']}" for ou in onprem["ous"]} <= set(run["properties"]["onPremises"])
