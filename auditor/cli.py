@@ -226,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fail: an unknown gives exit code 3 (default); warn: report it only")
     check.add_argument("--previous", type=Path, metavar="OLD.json",
                        help="a JSON report of an earlier run: add what changed since then to the reports")
+    check.add_argument("--framework", action="append", choices=("cis", "cis-m365", "cis-azure", "eidsca", "scuba",
+                                                                "secure-score"),
+                       help="also print the status of each control of this framework the checks evidence "
+                            "(repeat for more); cis = CIS Microsoft 365 Foundations")
     check.set_defaults(handler=cmd_check)
 
     collect = commands.add_parser("collect", help="read the live state (or the lab) into a snapshot file")
@@ -564,6 +568,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = attach_trend(report, previous, args.previous.name) if previous else report
     paths = write_reports(report, args.out, formats)
     _print_summary(report, paths, sys.stdout, _next_step(args, report))
+    if args.framework:
+        from auditor.checks.frameworks import FRAMEWORK_ALIASES
+        from auditor.render.framework_view import control_table
+
+        for name in dict.fromkeys(args.framework):
+            print()
+            print(control_table(report.controls, FRAMEWORK_ALIASES[name]))
     return report.summary.exit_code
 
 

@@ -70,6 +70,34 @@ class Subject(BaseModel):
     right: str | None = Field(None, description="The AD right (a key of auditor.ad.rights.RIGHTS_BY_NAME)")
 
 
+class ControlRef(BaseModel):
+    """A compliance-framework control a check evidences (see auditor.checks.frameworks for the sources)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    framework: str = Field(description="cis-m365, cis-azure, eidsca, scuba or secure-score")
+    id: str
+    title: str
+    partial: bool = Field(False, description="The control covers more or less than the check judges")
+
+
+class ControlResult(BaseModel):
+    """A framework control's status from the findings that evidence it, judged with what the policy asks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    framework: str
+    id: str
+    title: str
+    partial: bool = False
+    status: Status
+    checks: list[str]
+    findings: int = Field(description="Findings that evidence it")
+    failed: int
+    note: str | None = Field(None, description="Why the status is not the findings' own (the policy asks for "
+                                               "less than the control), or why nothing evidences it")
+
+
 class Finding(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -91,6 +119,9 @@ class Finding(BaseModel):
         None, description="For a failure: true when `sspr-audit plan` can fix it, false when it is a manual step; "
                           "null when not assessed or not failing"
     )
+    controls: list[ControlRef] = Field(default_factory=list,
+                                       description="Framework controls this check evidences (CIS, EIDSCA, ScubaGear, "
+                                                   "Secure Score)")
 
 
 class Unreadable(Exception):

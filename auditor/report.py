@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks.base import Finding
 from auditor.derive.figures import CoverageReport
+from auditor.findings import ControlResult
 from auditor.onprem_view import OnPremisesReport
 from auditor.snapshot.models import Snapshot, utc_now
 
@@ -98,6 +99,9 @@ class AuditReport(BaseModel):
         description="Problems that are not findings, e.g. a waiver that matches nothing; never a failure",
     )
     trend: Trend | None = Field(None, description="Changes since a previous report (check --previous)")
+    controls: list[ControlResult] = Field(
+        default_factory=list, description="Each framework control the checks evidence (CIS, EIDSCA, ScubaGear, "
+                                          "Secure Score), its status judged with what the policy asks")
     coverage: CoverageReport | None = Field(
         None, description="Who is actually covered: in-scope users, registration, licences, Secure Score, SSPR activity"
     )

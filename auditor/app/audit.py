@@ -195,6 +195,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
     warnings = [w.message() for w in unmatched_waivers(findings, list(policy.waivers), known_checks)]
     counts = Summary.of(findings)
     code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
+    from auditor.checks.frameworks import control_results
     from auditor.derive.figures import coverage_report
     from auditor.onprem_view import onprem_report
     report = AuditReport(
@@ -209,6 +210,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
         warnings=warnings,
         coverage=coverage_report(policy, snapshot),
         on_premises=onprem_report(policy, snapshot, findings),
+        controls=control_results(policy, findings),
     )
     return AuditResult(report=report, findings=findings)
 

@@ -14,7 +14,7 @@ from auditor.checks.base import CheckSpec, Context, Evaluate, Finding, Status, U
 from auditor.policy.models import Policy
 from auditor.snapshot.models import Snapshot
 
-_NOT_CHECKS = {"base", "registry", "exit_codes"}
+_NOT_CHECKS = {"base", "registry", "exit_codes", "frameworks"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,13 @@ def run_checks(policy: Policy, snapshot: Snapshot, today: date | None = None) ->
 
 
 def run_check(check: Check, policy: Policy, snapshot: Snapshot) -> list[Finding]:
+    from auditor.checks.frameworks import controls_of
+
+    findings = _evaluated(check, policy, snapshot)
+    return [f.model_copy(update={"controls": controls_of(f)}) if controls_of(f) else f for f in findings]
+
+
+def _evaluated(check: Check, policy: Policy, snapshot: Snapshot) -> list[Finding]:
     ctx = Context(spec=check.spec, policy=policy, snapshot=snapshot)
     top = check.spec.policy_key.split(".", 1)[0]
     if getattr(policy, top, None) is None:

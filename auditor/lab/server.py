@@ -82,7 +82,9 @@ class _BackgroundServer:
         return _uvicorn_config(self.app, self.host, self.port)
 
     def _probe(self) -> None:
-        httpx.get(f"{self.base_url}{self.probe_path}", timeout=1.0)
+        from auditor.readers.credentials import tls_context
+
+        httpx.get(f"{self.base_url}{self.probe_path}", timeout=1.0, verify=tls_context())  # one CA load per process
 
     def _started(self) -> None:
         """Called once the server answers."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -93,6 +94,20 @@ def _github_assertion(request_url: str, request_token: str) -> str:
     )
     response.raise_for_status()
     return str(response.json()["value"])
+
+
+def tls_context() -> Any:
+    """The TLS context every Graph and portal client shares: httpx's default (certifi, or SSL_CERT_FILE /
+    SSL_CERT_DIR), built once per process. Loading the CA bundle costs about 30 ms of CPU a client, which a
+    fleet run paid three times per tenant. An SSLContext may be shared by clients and threads."""
+    return _tls_context()
+
+
+@functools.cache
+def _tls_context() -> Any:
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

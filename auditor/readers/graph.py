@@ -22,7 +22,7 @@ from auditor.graph_fields import (
     INCLUDE_TARGETS,
     METHODS_FIELDS,
 )
-from auditor.readers.credentials import GRAPH_SCOPE
+from auditor.readers.credentials import GRAPH_SCOPE, tls_context
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
     MethodConfiguration,
@@ -51,7 +51,7 @@ def build_client(graph_url: str, credential: Any, timeout_seconds: float = 30.0)
     scopes = [GRAPH_SCOPE]
     auth = AzureIdentityAuthenticationProvider(credential, scopes=scopes, allowed_hosts=[host])
     http_client = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(base_url=graph_url, timeout=httpx.Timeout(timeout_seconds))
+        client=httpx.AsyncClient(base_url=graph_url, timeout=httpx.Timeout(timeout_seconds), verify=tls_context())
     )
     adapter = GraphRequestAdapter(auth, client=http_client)
     adapter.base_url = graph_url  # httpx adds a trailing slash otherwise, giving /v1.0//path

@@ -20,7 +20,7 @@ from auditor.portal_fields import (
     REGISTRATION_CA_POLICIES,
     SSPR_FIELDS,
 )
-from auditor.readers.credentials import PORTAL_SCOPE
+from auditor.readers.credentials import PORTAL_SCOPE, tls_context
 from auditor.snapshot.models import OnPremisesWritebackState, Section, SsprPolicyState
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,8 @@ class PortalClient:
 
         self.base_url = base_url.rstrip("/")
         self._credential = credential
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(timeout_seconds))
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(timeout_seconds),
+                                       verify=tls_context())
 
     def _headers(self) -> dict[str, str]:
         token = self._credential.get_token(PORTAL_SCOPE).token

@@ -73,11 +73,25 @@ def markdown_summary(report: AuditReport) -> str:
     lines += _unknown(report.findings)
     lines += _waivers(report.findings)
     lines += _warnings(report)
+    lines += _controls(report)
     lines += _facts("Coverage: who can actually reset", coverage_facts(report.coverage))
     lines += _facts("On-premises Active Directory", onprem_facts(report.on_premises))
     if report.trend is not None:
         lines += trend_markdown(report.trend)
     return "\n".join(lines) + "\n"
+
+
+def _controls(report: AuditReport) -> list[str]:
+    """The findings grouped by the framework controls they evidence (auditor.checks.frameworks)."""
+    if not report.controls:
+        return []
+    out = ["", "### Framework controls", "", "| framework | control | status | checks | note |",
+           "|---|---|---|---|---|"]
+    for row in report.controls:
+        partial = " (partly)" if row.partial else ""
+        out.append(f"| {escape(row.framework)} | {escape(row.id)} {escape(row.title, limit=120)}{partial} | "
+                   f"{row.status.value} | {escape(', '.join(row.checks))} | {escape(row.note or '')} |")
+    return out
 
 
 def _facts(title: str, facts: list[tuple[str, str]]) -> list[str]:

@@ -144,12 +144,20 @@ def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
             "security-severity": SECURITY_SEVERITY[severity],
             "severity": severity.value,
             "precision": "very-high",
-            "tags": list(dict.fromkeys(["security", "entra-id", "sspr", check_id.split(".", 1)[0]])),
+            "tags": list(dict.fromkeys(["security", "entra-id", "sspr", check_id.split(".", 1)[0],
+                                        *control_tags(check_id)])),
         },
     }
     if references:
         rule["helpUri"] = references[0]
     return rule
+
+
+def control_tags(check_id: str) -> list[str]:
+    """`CIS-M365-5.2.4.1`, `EIDSCA-AP01`: the framework controls the check evidences, as SARIF rule tags."""
+    from auditor.checks.frameworks import CONTROLS
+
+    return list(dict.fromkeys(f"{m.control.framework.upper()}-{m.control.id}" for m in CONTROLS.get(check_id, ())))
 
 
 def _help(fix: dict[str, str], references: list[str], policy_key: str) -> dict[str, str]:
