@@ -143,14 +143,21 @@ def _tolerant_streams() -> None:
         sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+    return parse
+
+
+_non_negative_int = _int_at_least(0)
+_positive_int = _int_at_least(1)
 
 
 def _port(text: str) -> int:
@@ -408,16 +415,6 @@ def _add_fleet_commands(commands: Any) -> None:
     validate.add_argument("fleet_file", type=Path, metavar="FLEET")
     validate.add_argument("--show", action="store_true", help="print each tenant's policy as it is checked")
     validate.set_defaults(handler=cmd_fleet_validate)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1")
-    return value
 
 
 def _add_ad_options(parser: argparse.ArgumentParser) -> None:

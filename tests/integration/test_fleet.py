@@ -202,11 +202,9 @@ def test_progress_is_a_row_per_tenant_on_stderr_only(fleet: tuple[Path, list[Lab
                                                     tmp_path: Path) -> None:
     """Issue 18, per tenant: a line per tenant in a log; the live rows on a terminal; stdout never."""
     import os
-    import pty
     import re
-    import select
-    import subprocess
-    import sys
+
+    from tests.helpers.terminal import under_a_terminal
 
     path, _, _, _ = fleet
     logged = run_cli("fleet", "check", str(path), "--only", "demo", "--only", "baseline", "--out", str(tmp_path / "a"))
@@ -217,29 +215,10 @@ def test_progress_is_a_row_per_tenant_on_stderr_only(fleet: tuple[Path, list[Lab
     quiet = run_cli("fleet", "check", str(path), "--only", "demo", "--out", str(tmp_path / "b"), "--progress", "never")
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("tenant ")]
 
-    primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
-    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", "fleet", "check", str(path), "--only", "demo",
-                                "--only", "storm", "--out", str(tmp_path / "c"), "--progress", "always"],
-                               stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL, env=env)
-    os.close(secondary)
-    screen = bytearray()
-    while True:
-        ready, _, _ = select.select([primary], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        elif process.poll() is not None:
-            break
-    os.close(primary)
-    assert process.stdout is not None
-    out = process.stdout.read().decode()
-    assert process.wait(timeout=60) == 1
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
+    code, out, screen = under_a_terminal(["fleet", "check", str(path), "--only", "demo", "--only", "storm", "--out",
+                                          str(tmp_path / "c"), "--progress", "always"], env)
+    assert code == 1
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
     assert re.search(r"demo\s+exit 1: \d+ fail", plain) and re.search(r"storm\s+exit 3: \d+ fail", plain), plain[-1500:]
     assert "exit 1:" not in out  # the rows never reach stdout (its own summary does)

@@ -13,6 +13,7 @@ import pytest
 from samba_fixtures import baseline_dc_fixture, require_samba, state_dir  # noqa: F401
 
 from auditor.lab_domain.samba import SambaDC
+from tests.helpers.terminal import under_a_terminal
 
 pytestmark = pytest.mark.samba
 
@@ -165,35 +166,6 @@ def test_a_signal_stops_the_lab_dc_the_run_started_and_exits_as_shells_expect(na
     assert not list(runs.glob(f"demo-{process.pid}-*")), "the run's DC folder was left behind"
 
 
-def _under_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    """Run the CLI with stderr on a pseudo-terminal (stdout a pipe); (exit code, stdout, what the terminal got)."""
-    import pty
-    import select
-
-    primary, secondary = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *args], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL)
-    os.close(secondary)
-    screen = bytearray()
-    while True:
-        ready, _, _ = select.select([primary], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # the other end closed
-                break
-            if not chunk:
-                break
-            screen += chunk
-        elif process.poll() is not None:
-            break
-    os.close(primary)
-    assert process.stdout is not None
-    out = process.stdout.read().decode()
-    process.wait(timeout=60)
-    return process.returncode, out, screen.decode(errors="replace")
-
-
 def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout(tmp_path: Path) -> None:
     """Issue 18: the live display on a pseudo-terminal; its users and descriptors equal what the snapshot holds."""
     import re
@@ -202,7 +174,7 @@ def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout
     env = {**os.environ, "SSPR_LAB_DIR": str(state_dir()), "COLUMNS": "100", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
     snapshot = tmp_path / "s.json"
-    code, out, screen = _under_a_terminal(["collect", "--lab", "demo", "--policy", str(BASELINE), "--out",
+    code, out, screen = under_a_terminal(["collect", "--lab", "demo", "--policy", str(BASELINE), "--out",
                                            str(snapshot), "--progress", "always"], env)
     assert code == 0, out + screen
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
@@ -219,7 +191,7 @@ def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout
 
     reports = {}
     for mode in ("always", "never"):
-        code, out, screen = _under_a_terminal(["check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path / "r"),
+        code, out, screen = under_a_terminal(["check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path / "r"),
                                                "--format", "json", "--progress", mode], env)
         assert code == 1, out + screen
         report = json.loads((tmp_path / "r" / "sspr-audit.json").read_text())
