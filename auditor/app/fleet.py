@@ -146,7 +146,7 @@ def merge_inputs(items: list[str]) -> list[tuple[str, Path]]:
     out: list[tuple[str, Path]] = []
     for item in items:
         name, sep, path = item.partition("=")
-        if not sep:
+        if not sep or "/" in name or Path(item).exists():  # a path that holds "=" is a path
             name, path = Path(item).parent.name, item
         if not name:
             raise MergeError(f"{item}: cannot tell the tenant: give NAME={item}")

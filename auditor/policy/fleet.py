@@ -74,6 +74,13 @@ class FleetTenant(Strict):
     github_environment: str | None = Field(None, description="The GitHub environment whose OIDC subject this "
                                                              "tenant's federated credential trusts (fleet matrix)")
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_fleet_file(cls, name: str) -> str:
+        if name.lower().startswith("sspr-fleet"):
+            raise ValueError("names starting with sspr-fleet are the fleet report's own files")
+        return name
+
     @model_validator(mode="after")
     def _one_source(self) -> FleetTenant:
         if self.lab is not None and (self.tenant_id or self.graph_url or self.ad):

@@ -222,3 +222,24 @@ def test_progress_is_a_row_per_tenant_on_stderr_only(fleet: tuple[Path, list[Lab
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
     assert re.search(r"demo\s+exit 1: \d+ fail", plain) and re.search(r"storm\s+exit 3: \d+ fail", plain), plain[-1500:]
     assert "exit 1:" not in out  # the rows never reach stdout (its own summary does)
+
+
+def test_a_tenant_may_not_be_named_like_the_fleet_report(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("version: 1\nwriteback:\n  enabled: true\n")
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text("version: 1\ntenants:\n  - name: sspr-fleet.json\n    lab: {scenario: demo}\n"
+                   "    policy: base.yaml\n")
+    run = run_cli("fleet", "check", str(bad), "--out", str(tmp_path / "out"))
+    assert run.code == 2 and f"{bad}:3:" in run.stderr and "fleet report" in run.stderr
+
+
+def test_merge_takes_a_report_path_that_holds_an_equals_sign(fleet: tuple[Path, list[LabTenant], Path, Any],
+                                                            tmp_path: Path) -> None:
+    import shutil
+
+    _, _, out, _ = fleet
+    folder = tmp_path / "run=1" / "demo"
+    shutil.copytree(out / "demo", folder)
+    run = run_cli("fleet", "merge", str(folder / "sspr-audit.json"), "--out", str(tmp_path / "m"))
+    assert run.code == 1, run.stderr
+    assert [row["name"] for row in load(tmp_path / "m" / "sspr-fleet.json")["tenants"]] == ["demo"]
