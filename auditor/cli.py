@@ -791,19 +791,15 @@ def cmd_login(args: argparse.Namespace) -> int:
         print(f"login failed: {exc}", file=sys.stderr)
         return EXIT_INCOMPLETE
     write_login_cache(path, record)
+    import shlex
+
     from auditor.text import one_line
 
     print(f"signed in as {one_line(record.username)} (tenant {one_line(record.tenant_id)}) for the portal API")
     print(f"login cache written: {path} (AES-256-GCM, key from {LOGIN_KEY_VARIABLE}; mode 0600)")
     print("next: sspr-audit check POLICY --portal --portal-auth login-cache --login-cache "
-          f"{shlex_quote(str(path))} …")
+          f"{shlex.quote(str(path))} …")
     return EXIT_OK
-
-
-def shlex_quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def _previous_fleet(path: Path | None) -> Any:

@@ -7,6 +7,7 @@ one place a section becomes a value or the reason it is missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,12 @@ class Severity(StrEnum):
 STATUS_ORDER: tuple[Status, ...] = (Status.failed, Status.unknown, Status.waived, Status.passed,
                                     Status.not_applicable)
 """Worst first: how reports sort and count findings."""
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """The worst of `statuses` in STATUS_ORDER; not applicable when there is none."""
+    present = set(statuses)
+    return next((s for s in STATUS_ORDER if s in present), Status.not_applicable)
 
 
 class Evidence(BaseModel):

@@ -11,12 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.findings import STATUS_ORDER, Status
 from auditor.report import ReportSummary
 from auditor.snapshot.models import utc_now
 
 FLEET_REPORT_FORMAT = "sspr-auditor-fleet-report"
-STATUS_RANK = {"fail": 4, "unknown": 3, "waived": 2, "pass": 1, "not_applicable": 0}
-"""A cell shows the worst status among its targets: a failure anywhere in the tenant is the cell's."""
 
 
 class _Model(BaseModel):
@@ -30,6 +29,8 @@ class FleetCheck(_Model):
 
 
 class FleetCell(_Model):
+    """A tenant's check: the worst status among its targets (a failure anywhere in the tenant is the cell's)."""
+
     status: Literal["fail", "unknown", "waived", "pass", "not_applicable"]
     targets: int = Field(description="Findings of this check in this tenant")
     failed: int
@@ -95,7 +96,12 @@ def fleet_exit_code(codes: list[int]) -> int:
 
 
 def worse(before: str | None, after: str | None) -> bool:
-    return STATUS_RANK.get(after or "", 3) > STATUS_RANK.get(before or "", 0)
+    """Whether a cell went from `before` to a worse `after` (a cell that appears counts as unknown, one that goes
+    as not applicable)."""
+    def rank(status: str | None, absent: Status) -> int:
+        return STATUS_ORDER.index(Status(status) if status else absent)
+
+    return rank(after, Status.unknown) < rank(before, Status.not_applicable)
 
 
 def fleet_trend(previous: FleetReport, current: FleetReport, label: str) -> FleetTrend:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from auditor.ad.dn import dn_key, rdn_value
 from auditor.ad.rights import WRITEBACK_RIGHTS, Right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.findings import STATUS_ORDER, Finding, Severity, Status
+from auditor.findings import Finding, Severity, Status, worst
 from auditor.policy.models import Policy
 from auditor.snapshot.directory import DirectoryState, SysvolState
 from auditor.snapshot.models import Snapshot
@@ -164,11 +164,6 @@ def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -
         sign_in_gpos=_sign_in_gpos(state, gpo_values),
         unavailable=unavailable,
     )
-
-
-def worst(statuses: list[Status]) -> Status:
-    present = set(statuses)
-    return next((s for s in STATUS_ORDER if s in present), Status.not_applicable)
 
 
 # --- writeback rights ----------------------------------------------------------------------------

@@ -142,11 +142,14 @@ def choose(mode: str, stream: TextIO) -> LineDisplay | LiveDisplay | None:
     """The display `--progress mode` asks for on `stream` (None: show nothing)."""
     if mode == "never":
         return None
+    return LiveDisplay(stream) if live_wanted(mode, stream) else LineDisplay(stream)
+
+
+def live_wanted(mode: str, stream: TextIO) -> bool:
+    """Whether `--progress mode` draws live on `stream`: always, or auto on a terminal; never on `TERM=dumb`."""
     terminal = stream.isatty() if hasattr(stream, "isatty") else False
     can_redraw = os.environ.get("TERM", "") != "dumb"
-    if (mode == "always" and can_redraw) or (mode == "auto" and terminal and can_redraw):
-        return LiveDisplay(stream)
-    return LineDisplay(stream)
+    return can_redraw and (mode == "always" or (mode == "auto" and terminal))
 
 
 @contextmanager
@@ -178,9 +181,7 @@ class FleetProgress:
         self.lock = threading.Lock()
         self.live: Any = None
         self.tasks: dict[str, Any] = {}
-        terminal = stream.isatty() if hasattr(stream, "isatty") else False
-        can_redraw = os.environ.get("TERM", "") != "dumb"
-        if mode != "never" and (mode == "always" or terminal) and can_redraw:
+        if live_wanted(mode, stream):
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

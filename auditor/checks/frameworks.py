@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from auditor.findings import ControlRef, ControlResult, Finding, Status
+from auditor.findings import ControlRef, ControlResult, Finding, Status, worst
 
 __all__ = ["CONTROLS", "FRAMEWORK_ALIASES", "FRAMEWORK_LABELS", "Framework", "Mapping", "control_results",
            "controls_of"]
@@ -188,9 +188,6 @@ def controls_of(finding: Finding) -> list[ControlRef]:
     return [m.control for m in mappings if m.targets is None or finding.target in m.targets or catch_all]
 
 
-STATUS_RANK = {"fail": 4, "unknown": 3, "waived": 2, "pass": 1, "not_applicable": 0}
-
-
 def control_results(policy: Any, findings: list[Finding]) -> list[ControlResult]:
     """Every mapped control, in framework then control order: the worst status of the findings that evidence it;
     `fail` when they pass but the policy asks for less than the control (a pass against a weaker policy is not the
@@ -214,16 +211,16 @@ def control_results(policy: Any, findings: list[Finding]) -> list[ControlResult]
         for control_id in sorted(controls, key=_control_order):
             control, mappings = controls[control_id]
             mapped = evidence[control_id]
-            worst = max((f.status.value for f in mapped), key=lambda s: STATUS_RANK[s], default="not_applicable")
+            status = worst(f.status for f in mapped)
             note = None if mapped else "no finding evidences it: the policy does not ask for this part"
             weaker = next((why for why in (m.requires(policy) for m in mappings if m.requires) if why), None)
-            if weaker and worst in ("pass", "waived"):
-                worst, note = "fail", weaker
+            if weaker and status in (Status.passed, Status.waived):
+                status, note = Status.failed, weaker
             elif weaker:
                 note = weaker
             checks = sorted({check for check, ms in CONTROLS.items() if any(m in mappings for m in ms)})
             out.append(ControlResult(framework=framework.value, id=control.id, title=control.title,
-                                     partial=control.partial, status=Status(worst), checks=checks,
+                                     partial=control.partial, status=status, checks=checks,
                                      findings=len(mapped), failed=sum(1 for f in mapped if f.status.value == "fail"),
                                      note=note))
     return out

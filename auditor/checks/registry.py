@@ -56,8 +56,11 @@ def run_checks(policy: Policy, snapshot: Snapshot, today: date | None = None) ->
 def run_check(check: Check, policy: Policy, snapshot: Snapshot) -> list[Finding]:
     from auditor.checks.frameworks import controls_of
 
-    findings = _evaluated(check, policy, snapshot)
-    return [f.model_copy(update={"controls": controls_of(f)}) if controls_of(f) else f for f in findings]
+    out = []
+    for finding in _evaluated(check, policy, snapshot):
+        controls = controls_of(finding)
+        out.append(finding.model_copy(update={"controls": controls}) if controls else finding)
+    return out
 
 
 def _evaluated(check: Check, policy: Policy, snapshot: Snapshot) -> list[Finding]:

@@ -19,11 +19,10 @@ from auditor.policy.loader import (
     PolicyIssue,
     _document_of,
     _issues_from_validation,
-    _load_document,
-    _merged,
     _read,
     _validated,
     load_policy,
+    over_base,
 )
 from auditor.policy.models import Policy, Strict
 
@@ -173,10 +172,6 @@ def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: d
     if not base.is_file():
         raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
                                        f"{base_ref} is not a file (looked for {base})")])
-    parent, parent_positions, parent_files, parent_raw = _load_document(base, chain=())
-    replaced: list[str] = []
-    merged = _merged(parent, overlay, "", replaced)
-    kept = {k: where for k, where in parent_positions.items() if not any(k.startswith(f"{p}.") for p in replaced)}
-    files = {k: parent_files.get(k, str(base)) for k in kept if k not in own}
     overlay_bytes = repr(sorted(overlay.items())).encode()
-    return _validated(merged, str(fleet_path), {**kept, **own}, files, [overlay_bytes, *parent_raw])
+    merged, merged_positions, files, raws = over_base(base, overlay, own, overlay_bytes)
+    return _validated(merged, str(fleet_path), merged_positions, files, raws)

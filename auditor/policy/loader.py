@@ -129,7 +129,15 @@ def _load_document(path: Path, chain: tuple[Path, ...]) -> tuple[
     if not base.is_file():
         raise PolicyError([PolicyIssue(name, line, column, EXTENDS, f"`extends`: {base_ref} is not a file "
                                                                     f"(looked for {base})")])
-    parent, parent_positions, parent_files, parent_raw = _load_document(base, (*chain, path.resolve()))
+    return over_base(base, document, positions, raw, (*chain, path.resolve()))
+
+
+def over_base(base: Path, document: dict[str, Any], positions: dict[str, tuple[int, int]], raw: bytes,
+              chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, tuple[int, int]], dict[str, str],
+                                                     list[bytes]]:
+    """`document` (with its key positions and bytes) merged over the policy file `base` and what that extends:
+    the same four things `_load_document` returns; keys not declared in `document` keep their base file."""
+    parent, parent_positions, parent_files, parent_raw = _load_document(base, chain)
     replaced: list[str] = []
     merged = _merged(parent, document, "", replaced)
     kept = {key: where for key, where in parent_positions.items()

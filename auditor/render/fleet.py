@@ -19,8 +19,8 @@ from typing import Any
 
 from auditor import __version__
 from auditor.files import write_atomically
+from auditor.findings import STATUS_ORDER, worst
 from auditor.fleet_report import (
-    STATUS_RANK,
     FleetCell,
     FleetCheck,
     FleetReport,
@@ -75,7 +75,7 @@ def build_fleet_report(results: list[TenantResult], out: Path, fleet_file: str |
             row.cells = {check: FleetCell(status="unknown", targets=0, failed=0, unknown=1, detail=row.error)
                          for check in checks}
     by_exit: dict[str, int] = {}
-    cells_by_status = dict.fromkeys(STATUS_RANK, 0)
+    cells_by_status = {status.value: 0 for status in STATUS_ORDER}
     for row in rows:
         by_exit[str(row.exit_code)] = by_exit.get(str(row.exit_code), 0) + 1
         for cell in row.cells.values():
@@ -100,11 +100,12 @@ def _cells(report: AuditReport, html: str | None, checks: dict[str, FleetCheck])
                                                     severity=finding.severity.value))
     cells = {}
     for check, findings in by_check.items():
-        worst = max(findings, key=lambda f: (STATUS_RANK[f.status.value], f.severity.rank))
-        anchor = anchors.get((worst.check, worst.target))
-        detail = f"{worst.target}: {worst.reason}" if worst.reason else worst.target
+        status = worst(f.status for f in findings)
+        first = max((f for f in findings if f.status == status), key=lambda f: f.severity.rank)
+        anchor = anchors.get((first.check, first.target))
+        detail = f"{first.target}: {first.reason}" if first.reason else first.target
         cells[check] = FleetCell(
-            status=worst.status.value, targets=len(findings),
+            status=status.value, targets=len(findings),
             failed=sum(1 for f in findings if f.status.value == "fail"),
             unknown=sum(1 for f in findings if f.status.value == "unknown"),
             href=f"{html}#{anchor}" if html and anchor else None, detail=detail[:300])

@@ -238,13 +238,13 @@ def report_context(report: AuditReport, beside: str | None = None) -> dict[str, 
         "on_premises": onprem_view(report.on_premises, anchors),
         "trend": report.trend,
         "trend_blocks": trend_blocks(report),
-        "controls": _control_rows(report, anchors),
+        "controls": _control_rows(report, groups),
     }
 
 
-def _control_rows(report: AuditReport, anchors: dict[Any, str]) -> list[dict[str, Any]]:
+def _control_rows(report: AuditReport, groups: list[FindingGroup]) -> list[dict[str, Any]]:
     first_anchor: dict[str, str] = {}
-    for view in (v for group in group_findings(report.findings) for v in group.findings):
+    for view in (v for group in groups for v in group.findings):
         first_anchor.setdefault(view.finding.check, view.anchor)
     return [{"row": row, "links": [(check, first_anchor.get(check)) for check in row.checks]}
             for row in report.controls]
