@@ -25,7 +25,7 @@ from auditor.ad.dn import dn_key, rdn_value
 from auditor.ad.rights import WRITEBACK_RIGHTS, Right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.findings import Finding, Severity, Status, worst
-from auditor.policy.models import Policy
+from auditor.policy.models import Location, Policy
 from auditor.snapshot.directory import DirectoryState, SysvolState
 from auditor.snapshot.models import Snapshot
 from auditor.snapshot.tenant import GpoSignInResetState
@@ -127,6 +127,9 @@ class OnPremisesReport(Model):
     sign_in_detail: str | None = None
     sign_in_gpos: list[SignInGpo] = Field(default_factory=list)
     unavailable: dict[str, str] = Field(default_factory=dict, description="Part of the section → why it is missing")
+    policy_location: Location | None = Field(
+        None, description="Where the policy file declares `directory` (SARIF anchors the section there); null for "
+                          "a policy not read from a file")
 
 
 def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -> OnPremisesReport | None:
@@ -146,6 +149,7 @@ def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -
     account = (by_check.get(ACCOUNT_CHECK) or [None])[0]
     sign_in = (by_check.get(SIGN_IN_CHECK) or [None])[0]
     holder_findings = [f for f in by_check.get(RIGHTS_CHECK, []) if _is_admin_sd_holder(f.target)]
+    declared = policy.location("directory")
     return OnPremisesReport(
         domain=state.dns_domain if isinstance(state, DirectoryState) else None,
         server=state.server if isinstance(state, DirectoryState) else None,
@@ -163,6 +167,7 @@ def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -
         sign_in_detail=sign_in.reason if sign_in else None,
         sign_in_gpos=_sign_in_gpos(state, gpo_values),
         unavailable=unavailable,
+        policy_location=declared if declared is not None and declared.key == "directory" else None,
     )
 
 

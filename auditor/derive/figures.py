@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.findings import Evidence, Unreadable, section_value
-from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Policy, Scope
+from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Location, Policy, Scope
 from auditor.snapshot.models import Snapshot
 from auditor.snapshot.tenant import (
     CloudUsersState,
@@ -428,6 +428,9 @@ class CoverageReport(BaseModel):
     secure_score: SecureScoreSummary | None = None
     activity: ActivitySummary | None = None
     unavailable: dict[str, str] = Field(default_factory=dict, description="Part of the section → why it is missing")
+    policy_location: Location | None = Field(
+        None, description="Where the policy file declares `coverage` (SARIF anchors the section there); null when "
+                          "it does not")
 
 
 def coverage_report(policy: Policy, snapshot: Snapshot) -> CoverageReport:
@@ -471,7 +474,9 @@ def coverage_report(policy: Policy, snapshot: Snapshot) -> CoverageReport:
     activity = _optional(snapshot, "sspr_activity", unavailable, "activity")
     if activity is not None:
         data["activity"] = activity_summary(activity)
-    return CoverageReport(**data, unavailable=unavailable)
+    declared = policy.location("coverage")
+    return CoverageReport(**data, unavailable=unavailable,
+                          policy_location=declared if declared is not None and declared.key == "coverage" else None)
 
 
 def _optional(snapshot: Snapshot, name: str, unavailable: dict[str, str], label: str) -> Any:

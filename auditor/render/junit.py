@@ -11,7 +11,11 @@ One `<testcase>` per check and target (`classname` = check id, `name` = target),
 - `not_applicable` → `<skipped>` with the reason;
 - `waived` → `<skipped>` with the waiver (reason, owner, ticket, expiry);
 - each warning (e.g. a waiver that matches nothing) → a `<skipped>` test case in the class
-  `sspr-audit.warnings`, so it is visible without failing the build, and a `warning` property.
+  `sspr-audit.warnings`, so it is visible without failing the build, and a `warning` property;
+- each report section the HTML page draws (coverage, on-premises) → a passing test case in the class
+  `sspr-audit.sections`, on the policy line of its key (`coverage`, `directory`), whose `<system-out>` is
+  the section as text, and one suite property per row (`coverage.in_scope`, `on_premises.rights.<OU>`, …).
+  It passes because a section is not a verdict: the checks' test cases carry those.
 
 Text from the tenant or the policy may hold characters XML 1.0 cannot carry (NUL, other C0
 controls); they are written as `[U+0000]`.
@@ -21,15 +25,19 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.checks.base import Finding, Status
 from auditor.render.base import Renderer, register
 from auditor.render.plain import describe, fix_lines, location_text, ordered, value_text, waiver_text
 from auditor.report import AuditReport
 
+if TYPE_CHECKING:
+    from auditor.render.section_facts import SectionFacts
+
 SUITE_NAME = "sspr-audit"
 WARNING_CLASS = "sspr-audit.warnings"
+SECTION_CLASS = "sspr-audit.sections"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -46,7 +54,11 @@ class JunitRenderer(Renderer):
 
 
 def junit_tree(report: AuditReport) -> ET.Element:
+    from auditor.render.section_facts import report_sections
+
+    sections = report_sections(report)
     cases = [_testcase(f) for f in ordered(report.findings)]
+    cases += [_section_case(section) for section in sections]
     cases += [_warning_case(index, warning) for index, warning in enumerate(report.warnings)]
     counts = _counts(cases)
     timestamp = report.generated_at.replace(tzinfo=None).isoformat(timespec="seconds")
@@ -61,12 +73,9 @@ def junit_tree(report: AuditReport) -> ET.Element:
         ET.SubElement(properties, "property", _attrs(name=name, value=value))
     for warning in report.warnings:
         ET.SubElement(properties, "property", _attrs(name="warning", value=warning))
-    from auditor.render.section_facts import coverage_facts, onprem_facts
-
-    for prefix, facts in (("coverage", coverage_facts(report.coverage)),
-                          ("on_premises", onprem_facts(report.on_premises))):
-        for key, value in facts:  # the sections the HTML report draws, as suite properties
-            ET.SubElement(properties, "property", _attrs(name=f"{prefix}.{key}", value=value))
+    for section in sections:
+        for name, value in section.facts:
+            ET.SubElement(properties, "property", _attrs(name=f"{section.key}.{name}", value=value))
     suite.extend(cases)
     return root
 
@@ -88,6 +97,15 @@ def _testcase(finding: Finding) -> ET.Element:
         ET.SubElement(case, "skipped", _attrs(message=note))
     elif finding.status == Status.not_applicable:
         ET.SubElement(case, "skipped", _attrs(message=f"not applicable: {finding.reason or 'not asked for'}"))
+    return case
+
+
+def _section_case(section: SectionFacts) -> ET.Element:
+    attrs = {"classname": SECTION_CLASS, "name": section.title, "time": "0"}
+    if section.location is not None:
+        attrs |= {"file": section.location.file, "line": str(section.location.line)}
+    case = ET.Element("testcase", _attrs(**attrs))
+    ET.SubElement(case, "system-out").text = _clean(section.text())
     return case
 
 

@@ -1,8 +1,10 @@
 """A compact Markdown summary for `$GITHUB_STEP_SUMMARY` (or a pull-request comment).
 
 Verdict and counts first; then the failing and unknown findings with expected, actual and the
-policy line; the waivers, active and expired; warnings; and, with `check --previous`, what
-changed since the last run. Passing checks are only counted.
+policy line; the waivers, active and expired; warnings; the framework controls; the coverage and
+on-premises sections of the HTML page as tables (`section_facts`: rights per OU, users per check,
+every password-age source, the sign-in GPOs, Secure Score, the activity, with the daily series folded);
+and, with `check --previous`, what changed since the last run. Passing checks are only counted.
 
 Everything from the tenant or the policy is text, never markup: `escape` turns HTML
 characters into entities, backslash-escapes Markdown punctuation (so a value cannot open a
@@ -12,13 +14,14 @@ control and bidirectional-override characters as `[U+202E]`.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
 from auditor.checks.base import Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.plain import describe, location_text, ordered, value_text
-from auditor.render.section_facts import coverage_facts, onprem_facts
+from auditor.render.section_facts import Part, SectionFacts, report_sections
 from auditor.report import AuditReport, Trend, TrendEntry
 from auditor.text import reveal_hidden
 
@@ -74,8 +77,8 @@ def markdown_summary(report: AuditReport) -> str:
     lines += _waivers(report.findings)
     lines += _warnings(report)
     lines += _controls(report)
-    lines += _facts("Coverage: who can actually reset", coverage_facts(report.coverage))
-    lines += _facts("On-premises Active Directory", onprem_facts(report.on_premises))
+    for section in report_sections(report):
+        lines += _section(section)
     if report.trend is not None:
         lines += trend_markdown(report.trend)
     return "\n".join(lines) + "\n"
@@ -94,12 +97,24 @@ def _controls(report: AuditReport) -> list[str]:
     return out
 
 
-def _facts(title: str, facts: list[tuple[str, str]]) -> list[str]:
-    """A section of the HTML page as a two-column table (the HTML report has the lists of users)."""
-    if not facts:
-        return []
-    rows = [f"| {escape(key.replace('_', ' '))} | {escape(value, limit=400)} |" for key, value in facts]
-    return ["", f"### {title}", "", "| | |", "|---|---|", *_capped(rows)]
+def _section(section: SectionFacts) -> list[str]:
+    """A section of the HTML page: its summary and policy line, then each part as a table (the long daily
+    series folded in a `<details>`; the HTML report has the lists of users, the JSON report every figure)."""
+    where = location_text(section.location) or "not declared in the policy file"
+    lines = ["", f"### {section.title}", "", escape(section.summary, limit=1000), "",
+             f"Policy key `{section.policy_key}`: {escape(where)}"]
+    for part in section.parts:
+        lines += _part(part)
+    return lines
+
+
+def _part(part: Part) -> list[str]:
+    table = ["| " + " | ".join(escape(column) for column in part.columns) + " |",
+             "|" + "---|" * len(part.columns),
+             *_capped(["| " + " | ".join(escape(cell, limit=400) for cell in row.cells) + " |" for row in part.rows])]
+    if part.folded:  # the summary line is raw HTML, where Markdown escapes would show: the title is ours, not data
+        return ["", f"<details><summary>{html.escape(part.title)}</summary>", "", *table, "", "</details>"]
+    return ["", f"#### {escape(part.title)}", "", *table]
 
 
 def _failing(findings: list[Finding]) -> list[str]:

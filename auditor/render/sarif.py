@@ -23,6 +23,12 @@
   an alert keeps its identity across runs and policy edits.
 - Warnings (a waiver that matches nothing) and unreadable snapshot sections are
   `toolExecutionNotifications` of the invocation, not results.
+- Each report section the HTML page draws (coverage, on-premises) is one result of its own rule
+  (`section.coverage`, `section.on_premises`), located at the policy key it belongs to (`coverage:`,
+  `directory:`; the policy file without a region when the file does not declare the key), so code
+  scanning shows the section on that line. It is `kind: informational`, hence `level: none` (SARIF
+  §3.27.10: a result whose kind is not `fail` has no other level): the verdicts are the findings'.
+  The message summarises the section; `properties.facts` has every row of it (`section_facts`).
 """
 
 from __future__ import annotations
@@ -30,13 +36,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from auditor.checks.base import CheckSpec, Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.plain import describe, fix_lines, value_text, waiver_text
 from auditor.report import AuditReport
+
+if TYPE_CHECKING:
+    from auditor.render.section_facts import SectionFacts
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -57,6 +66,14 @@ FAIL_LEVEL = {
     Severity.info: "note",
 }
 EMITTED = (Status.failed, Status.unknown, Status.waived)
+SECTION_LEVEL = "none"  # SARIF §3.27.10: kind other than `fail` → level `none`
+SECTION_HELP = {
+    "coverage": "Who can actually reset: the users the SSPR policy covers, how many are registered and licensed, "
+                "Secure Score's SSPR control and the SSPR activity, as the report's coverage section shows them.",
+    "on_premises": "What password writeback needs on the domain: the sync account, its rights on every target OU, "
+                   "the in-scope users who would still fail, every source of a minimum password age and the GPOs "
+                   "behind the sign-in screen's reset link, as the report's on-premises section shows them.",
+}
 
 
 @register
@@ -72,9 +89,13 @@ class SarifRenderer(Renderer):
 
 def sarif_log(report: AuditReport, base_dir: Path) -> dict[str, Any]:
     """The SARIF log of `report`, with file paths made relative to `base_dir` where they lie below it."""
-    rules = _rules(report.findings)
+    from auditor.render.section_facts import report_sections
+
+    rules = [*_rules(report.findings), *_section_rules()]
     index = {rule["id"]: position for position, rule in enumerate(rules)}
     results = [_result(f, index[f.check], report, base_dir) for f in _emitted(report.findings)]
+    results += [_section_result(section, index[_section_rule_id(section.key)], report, base_dir)
+                for section in report_sections(report)]
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": TOOL_NAME,
@@ -85,22 +106,10 @@ def sarif_log(report: AuditReport, base_dir: Path) -> dict[str, Any]:
         "invocations": [_invocation(report)],
         "columnKind": "unicodeCodePoints",
         "results": results,
-        "properties": {"origin": report.origin, "policyFile": report.policy_file,
-                       "summary": report.summary.model_dump(mode="json"), **_sections(report)},
+        "properties": _revealed({"origin": report.origin, "policyFile": report.policy_file,
+                                 "summary": report.summary.model_dump(mode="json")}),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
-
-
-def _sections(report: AuditReport) -> dict[str, Any]:
-    """The coverage and on-premises sections as run properties (facts, revealed as every SARIF string is)."""
-    from auditor.render.section_facts import coverage_facts, onprem_facts
-
-    out: dict[str, Any] = {}
-    sections = (("coverage", coverage_facts(report.coverage)), ("onPremises", onprem_facts(report.on_premises)))
-    for name, facts in sections:
-        if facts:
-            out[name] = {key: _revealed(value) for key, value in facts}
-    return out
 
 
 def fingerprint(check: str, target: str) -> str:
@@ -173,6 +182,30 @@ def _help(fix: dict[str, str], references: list[str], policy_key: str) -> dict[s
     return {"text": "\n".join(text) or "See the report.", "markdown": "\n\n".join(markdown) or "See the report."}
 
 
+def _section_rule_id(section: str) -> str:
+    return f"section.{section}"
+
+
+def _section_rules() -> list[dict[str, Any]]:
+    from auditor.render.section_facts import SECTIONS
+
+    rules = []
+    for section, (title, policy_key) in SECTIONS.items():
+        rule_id = _section_rule_id(section)
+        text = (f"{SECTION_HELP[section]} Informational, shown on the policy's `{policy_key}` key; the checks' "
+                "results carry the verdicts.")
+        rules.append({
+            "id": rule_id,
+            "name": "".join(part.capitalize() for part in rule_id.replace("_", ".").split(".")),
+            "shortDescription": {"text": title},
+            "fullDescription": {"text": SECTION_HELP[section]},
+            "help": {"text": text, "markdown": text},
+            "defaultConfiguration": {"level": SECTION_LEVEL},
+            "properties": {"tags": ["entra-id", "sspr", "report-section", section]},
+        })
+    return rules
+
+
 # ---- results ---------------------------------------------------------------------------------
 
 
@@ -203,14 +236,36 @@ def _result(finding: Finding, rule_index: int, report: AuditReport, base_dir: Pa
     return result
 
 
+def _section_result(section: SectionFacts, rule_index: int, report: AuditReport, base_dir: Path) -> dict[str, Any]:
+    rule_id = _section_rule_id(section.key)
+    where = section.location
+    physical: dict[str, Any] = {"artifactLocation": _artifact(where.file if where else report.policy_file, base_dir)}
+    if where is not None:  # a key the file does not declare has no line: the result is on the file
+        physical["region"] = {"startLine": max(where.line, 1), "startColumn": max(where.column, 1)}
+    logical = {"name": section.policy_key, "fullyQualifiedName": f"{rule_id}/{section.policy_key}",
+               "kind": "resource"}
+    return {
+        "ruleId": rule_id,
+        "ruleIndex": rule_index,
+        "kind": "informational",
+        "level": SECTION_LEVEL,
+        "message": {"text": _revealed(section.summary)},
+        "locations": [{"physicalLocation": physical, "logicalLocations": [_revealed(logical)]}],
+        # one result per section and run: its identity is the section and its policy key, never a figure
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(rule_id, section.policy_key)},
+        "properties": _revealed({"section": section.key, "target": section.policy_key,
+                                 "facts": dict(section.facts)}),
+    }
+
+
 def _revealed(value: Any) -> Any:
     """Every string in `value` with hidden characters revealed (tenant text reaches code-scanning UIs)."""
     from auditor.text import reveal_hidden
 
     if isinstance(value, str):
         return reveal_hidden(value)
-    if isinstance(value, dict):
-        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, dict):  # keys too: a fact's name can hold an OU's DN
+        return {_revealed(k): _revealed(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_revealed(v) for v in value]
     return value
@@ -257,11 +312,12 @@ def _artifact(file: str, base_dir: Path) -> dict[str, str]:
 
 def _invocation(report: AuditReport) -> dict[str, Any]:
     notifications = [
-        {"level": "warning", "message": {"text": warning}, "descriptor": {"id": "sspr-audit/warning"}}
+        {"level": "warning", "message": {"text": _revealed(warning)}, "descriptor": {"id": "sspr-audit/warning"}}
         for warning in report.warnings
     ]
     notifications += [
-        {"level": "warning", "message": {"text": f"could not read {s.name} from {s.source}: {s.error or 'no value'}"},
+        {"level": "warning",
+         "message": {"text": _revealed(f"could not read {s.name} from {s.source}: {s.error or 'no value'}")},
          "descriptor": {"id": "sspr-audit/unreadable-section"}}
         for s in report.sections if not s.readable
     ]

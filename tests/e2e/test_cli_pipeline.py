@@ -86,7 +86,8 @@ def test_demo_junit_parses_with_a_failure_per_failing_finding(demo_reports: Path
     report = json.loads((demo_reports / "sspr-audit.json").read_text(encoding="utf-8"))
     xml = JUnitXml.fromfile(str(demo_reports / "sspr-audit.junit.xml"))
     (suite,) = list(xml)
-    assert suite.tests == len(report["findings"])
+    sections = [key for key in ("coverage", "on_premises") if report[key] is not None]
+    assert suite.tests == len(report["findings"]) + len(sections)  # one passing test case per report section
     assert suite.failures == report["summary"]["by_status"]["fail"]
 
 
@@ -231,8 +232,20 @@ def test_markdown_junit_and_sarif_carry_the_coverage_and_on_premises_sections(de
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["coverage.in_scope"] == f"{coverage['in_scope']:,}"
     assert properties["on_premises.service_account"].startswith(onprem["service_account"])
-    assert any(name.startswith("on_premises.password_age ") for name in properties)
+    assert any(name.startswith("on_premises.password_age.") for name in properties)
+    results = sarif_results(demo_reports / "sspr-audit.sarif")
+    for (rule, target), section, key in ((("section.coverage", "coverage"), "coverage", "coverage"),
+                                         (("section.on_premises", "directory"), "on_premises", "directory")):
+        result = results[(rule, target)]
+        assert (result["kind"], result["level"]) == ("informational", "none")
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] == "policies/baseline.yaml"
+        assert physical["region"]["startLine"] == BASELINE.read_text(encoding="utf-8").splitlines().index(
+            f"{key}:") + 1, section
+        assert physical["region"]["startLine"] == report[section]["policy_location"]["line"]
+    assert results[("section.coverage", "coverage")]["properties"]["facts"]["in_scope"] == f"{coverage['in_scope']:,}"
+    onprem_facts = results[("section.on_premises", "directory")]["properties"]["facts"]
+    assert onprem_facts["service_account"].startswith(onprem["service_account"])
+    assert {f"rights.{ou['dn']}" for ou in onprem["ous"]} <= set(onprem_facts)
     run = json.loads((demo_reports / "sspr-audit.sarif").read_text(encoding="utf-8"))["runs"][0]
-    assert run["properties"]["coverage"]["in_scope"] == f"{coverage['in_scope']:,}"
-    assert run["properties"]["onPremises"]["service_account"].startswith(onprem["service_account"])
-    assert {f"rights {ou['dn']}" for ou in onprem["ous"]} <= set(run["properties"]["onPremises"])
+    assert "coverage" not in run["properties"] and "onPremises" not in run["properties"]  # said once, on the line

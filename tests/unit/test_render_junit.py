@@ -9,7 +9,18 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from auditor.checks.base import Status
 from auditor.render import get_renderer
-from tests.helpers.report_factory import SCRIPT_TAG, build_report, finding, hostile_report, realistic_report
+from auditor.render.section_facts import report_sections
+from tests.helpers.onprem_factory import HOSTILE_NAME, HOSTILE_OU
+from tests.helpers.report_factory import (
+    RIGHT_TO_LEFT_OVERRIDE,
+    SCRIPT_TAG,
+    build_report,
+    finding,
+    hostile_report,
+    realistic_report,
+)
+from tests.helpers.section_report import line_of_key, sectioned_report
+from tests.unit.cases_ad import BASELINE, SALES, STAFF
 
 
 def parsed(report, tmp_path: Path) -> JUnitXml:  # type: ignore[no-untyped-def]
@@ -97,3 +108,55 @@ def test_bidi_controls_from_the_tenant_are_shown_escaped(tmp_path: Path) -> None
     report = build_report([finding("sspr.helpdesk", Status.failed, target=text, actual=text, reason=text)])
     raw = get_renderer("junit").render(report).decode("utf-8")
     assert "\u202e" not in raw and "\u2067" not in raw and "admin[U+202E]gpj.exe[U+2067]" in raw
+
+
+# ---- the sections the HTML page draws ------------------------------------------------------------
+
+
+def test_each_section_is_a_passing_testcase_on_the_line_of_its_policy_key(tmp_path: Path) -> None:
+    report = sectioned_report()
+    xml = parsed(report, tmp_path)
+    (suite,) = list(xml)
+    found = cases(xml)
+    coverage = found[("sspr-audit.sections", "Coverage: who can actually reset")]
+    onprem = found[("sspr-audit.sections", "On-premises Active Directory")]
+    assert coverage.result == [] and onprem.result == []  # a section is not a verdict: the checks fail
+    assert (coverage._elem.get("file"), coverage._elem.get("line")) == (str(BASELINE), str(line_of_key("coverage")))
+    assert onprem._elem.get("line") == str(line_of_key("directory"))
+    assert suite.tests == len(report.findings) + 2
+    assert suite.failures == report.summary.by_status["fail"] and suite.errors == report.summary.by_status["unknown"]
+    out = onprem.system_out
+    assert "Writeback rights per target OU" in out and f"  {SALES}: in-scope users: 2;" in out
+    assert "Write pwdLastSet: Missing (no ACE grants it)" in out
+    assert "  2025-01-02: resets 2, failed 1, unlocks 1" in coverage.system_out
+
+
+def test_every_fact_is_a_suite_property(tmp_path: Path) -> None:
+    report = sectioned_report()
+    (suite,) = list(parsed(report, tmp_path))
+    properties = {p.name: p.value for p in suite.properties()}
+    for section in report_sections(report):
+        for name, value in section.facts:
+            assert properties[f"{section.key}.{name}"] == value
+    assert properties["coverage.secure_score.score"] == "1 of 1 (100.0%)"
+    assert properties["coverage.activity.blocked_users"] == "0"
+    assert properties[f"on_premises.rights.{STAFF}"].startswith("in-scope users: 7; Reset Password: Present")
+    assert properties["on_premises.users.ad.users.contact"].endswith("users: 2 users (1 waived); who: cara.zeller, "
+                                                                     "hana.park")
+    assert "precedence 10, wins for 2 in-scope users" in properties["on_premises.password_age.fgpp PSO-Sales"]
+    assert properties["on_premises.sign_in_gpos.SSPR sign-in screen"].startswith(
+        "GUID: {F99FD350-CB8B-54E4-A5CE-4AF8C2B2227E}; AllowPasswordReset: 1 (shows the link)")
+
+
+def test_no_section_testcase_without_the_section(tmp_path: Path) -> None:
+    assert not [key for key in cases(parsed(realistic_report(), tmp_path)) if key[0] == "sspr-audit.sections"]
+
+
+def test_hostile_directory_names_in_a_section_parse_as_text(tmp_path: Path) -> None:
+    report = sectioned_report(HOSTILE_OU, user_name=HOSTILE_NAME, pso_name="nul\x00" + SCRIPT_TAG, gpo_name=SCRIPT_TAG)
+    raw = get_renderer("junit").render(report).decode("utf-8")
+    assert RIGHT_TO_LEFT_OVERRIDE not in raw and "\x00" not in raw
+    (suite,) = list(parsed(report, tmp_path))
+    properties = {p.name: p.value for p in suite.properties()}
+    assert f"on_premises.rights.{HOSTILE_OU}" in properties
+    assert any(name.startswith("on_premises.password_age.fgpp nul[U+0000]<script>") for name in properties)

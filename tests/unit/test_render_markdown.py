@@ -11,7 +11,17 @@ from auditor.checks.base import Status, WaiverNote
 from auditor.diff import diff_reports
 from auditor.render import get_renderer
 from auditor.render.markdown import escape
-from tests.helpers.report_factory import SCRIPT_TAG, build_report, finding, hostile_report, realistic_report
+from tests.helpers.onprem_factory import HOSTILE_NAME, HOSTILE_OU
+from tests.helpers.report_factory import (
+    RIGHT_TO_LEFT_OVERRIDE,
+    SCRIPT_TAG,
+    build_report,
+    finding,
+    hostile_report,
+    realistic_report,
+)
+from tests.helpers.section_report import line_of_key, sectioned_report
+from tests.unit.cases_ad import BASELINE, SALES, STAFF
 
 
 def markdown(report) -> str:  # type: ignore[no-untyped-def]
@@ -107,3 +117,78 @@ def test_waiver_owner_with_markdown_is_escaped() -> None:
     text = markdown(build_report([finding("sspr.gates", Status.waived, waiver=note)]))
     (row,) = table_rows(text, "Waivers")
     assert len(row) == 6 and row[3].startswith(r"\[x\]")
+
+
+# ---- the sections the HTML page draws ------------------------------------------------------------
+
+
+def part_rows(text: str, section: str, part: str) -> list[list[str]]:
+    """The cells of the table under `#### part` inside `### section`."""
+    body = text.split(f"### {section}", 1)[1].split("\n### ", 1)[0]
+    table = body.split(f"#### {part}\n", 1)[1].split("\n#### ", 1)[0].split("\n<details>", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("|")][2:]
+    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows]
+
+
+def unescaped(cell: str) -> str:
+    return re.sub(r"\\(.)", r"\1", cell).replace("&#58;", ":")
+
+
+def test_each_section_says_its_policy_line_and_summary() -> None:
+    text = markdown(sectioned_report())
+    coverage = text.split("### Coverage: who can actually reset", 1)[1].split("\n### ", 1)[0]
+    coverage_line = escape(f"{BASELINE}:{line_of_key('coverage')}")
+    assert f"Policy key `coverage`: {coverage_line}\n" in coverage
+    assert coverage.lstrip().startswith("Coverage&#58; 10 user\\(s\\) in scope")
+    onprem = text.split("### On-premises Active Directory", 1)[1]
+    directory_line = escape(f"{BASELINE}:{line_of_key('directory')}")
+    assert f"Policy key `directory`: {directory_line}\n" in onprem
+
+
+def test_coverage_tables_carry_scope_registration_licences_score_and_activity() -> None:
+    text = markdown(sectioned_report())
+    section = "Coverage: who can actually reset"
+    figures = {row[0]: unescaped(row[1]) for row in part_rows(text, section, "Users in scope, registered and licensed")}
+    assert figures["enabled members"] == "10" and figures["in scope"] == "10" and figures["guests"] == "1"
+    assert figures["registered"] == "10 = 100.0% of in scope (meets the policy minimum 90%)"
+    assert figures["licence seats"] == "10 used of 25"
+    score = {row[0]: unescaped(row[1]) for row in part_rows(text, section, r"Secure Score&#58; SSPR control")}
+    assert score["score"] == "1 of 1 (100.0%)" and score["projected"].startswith("1 (+0), an estimate")
+    activity = {row[0]: unescaped(row[1]) for row in part_rows(text, section, "SSPR activity, last 30 days")}
+    assert (activity["resets"], activity["resets failed"], activity["unlocks"]) == ("2", "1", "1")
+    assert "<details><summary>SSPR activity per day (31 days)</summary>" in text
+    assert "| 2025\\-01\\-02 | 2 | 1 | 1 | 0 | 0 |" in text
+
+
+def test_on_premises_tables_carry_rights_per_ou_users_password_age_and_gpos() -> None:
+    text = markdown(sectioned_report())
+    section = "On-premises Active Directory"
+    rights = {unescaped(row[0]): row for row in part_rows(text, section, "Writeback rights per target OU")}
+    assert set(rights) == {STAFF, SALES}
+    assert [unescaped(cell) for cell in rights[SALES][1:7]] == [
+        "2", "Present", "Present", "Present", "Missing (no ACE grants it)", "Fail"]
+    users = {unescaped(row[0]): row for row in part_rows(text, section,
+                                                          r"In\-scope users who cannot reset through writeback")}
+    assert unescaped(users["ad.users.contact"][3]) == "2 users (1 waived)"
+    assert unescaped(users["ad.acl.coverage"][4]) == "Nora Quinn, adam.admin"
+    ages = {unescaped(row[0]): row for row in part_rows(text, section, "Minimum password age, every source")}
+    assert unescaped(ages["PSO-Sales"][4]) == "precedence 10, wins for 2 in-scope users"
+    assert "precedence 1" in unescaped(ages["Default Domain Policy"][3])  # the GPO's precedence on the domain
+    gpos = {unescaped(row[0]): row for row in part_rows(
+        text, section, r"Reset link on the Windows sign\-in screen&#58; AllowPasswordReset per GPO")}
+    assert unescaped(gpos["SSPR sign-in screen"][2]) == "1 (shows the link)"
+    assert "(link disabled)" in unescaped(gpos["SSPR sign-in screen"][3])
+
+
+def test_no_section_without_it_in_the_report() -> None:
+    text = markdown(realistic_report())
+    assert "### Coverage" not in text and "### On-premises" not in text
+
+
+def test_hostile_directory_names_do_not_break_the_section_tables() -> None:
+    text = markdown(sectioned_report(HOSTILE_OU, user_name=HOSTILE_NAME, pso_name=SCRIPT_TAG, gpo_name=SCRIPT_TAG))
+    assert SCRIPT_TAG not in text and "<img" not in text and RIGHT_TO_LEFT_OVERRIDE not in text
+    section = "On-premises Active Directory"
+    for part, width in (("Writeback rights per target OU", 9), ("Minimum password age, every source", 8)):
+        rows = part_rows(text, section, part)
+        assert rows and all(len(row) == width for row in rows), part

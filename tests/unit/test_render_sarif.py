@@ -11,12 +11,26 @@ from typing import Any
 import jsonschema
 import pytest
 
+from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Severity, Status, WaiverNote
 from auditor.checks.registry import all_checks
+from auditor.policy.loader import load_policy
 from auditor.policy.models import Location
 from auditor.render import get_renderer
 from auditor.render.sarif import FINGERPRINT_KEY, SECURITY_SEVERITY, fingerprint, sarif_log
-from tests.helpers.report_factory import build_report, finding, hostile_report, realistic_report
+from auditor.render.section_facts import report_sections
+from tests.helpers.hostile import shown
+from tests.helpers.onprem_factory import HOSTILE_NAME, HOSTILE_OU, drifted_report
+from tests.helpers.report_factory import (
+    RIGHT_TO_LEFT_OVERRIDE,
+    build_report,
+    finding,
+    hostile_report,
+    realistic_report,
+)
+from tests.helpers.section_report import line_of_key, sectioned_report
+from tests.unit.cases_ad import BASELINE, SALES
+from tests.unit.cases_coverage import coverage_snapshot
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "sarif" / "sarif-schema-2.1.0.json"
 
@@ -194,3 +208,102 @@ def test_bidi_controls_from_the_tenant_are_shown_escaped() -> None:
     raw = get_renderer("sarif").render(report).decode("utf-8")
     assert "\u202e" not in raw and "\\u202e" not in raw.lower() and "OU=[U+202E]selaS[U+2069]" in raw
     assert_valid_sarif(rendered(report))
+
+
+# ---- the report's sections, on the policy lines of their keys ----------------------------------------
+
+
+def section_results(log: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["ruleId"]: r for r in log["runs"][0]["results"] if r["ruleId"].startswith("section.")}
+
+
+@cache
+def sectioned_log() -> dict[str, Any]:
+    return sarif_log(sectioned_report(), base_dir=BASELINE.parents[1])
+
+
+def test_each_section_is_a_result_on_the_line_of_its_policy_key() -> None:
+    log = sectioned_log()
+    assert_valid_sarif(log)
+    results = section_results(log)
+    assert set(results) == {"section.coverage", "section.on_premises"}
+    for rule_id, key in (("section.coverage", "coverage"), ("section.on_premises", "directory")):
+        physical = results[rule_id]["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"] == {"uri": "policies/baseline.yaml", "uriBaseId": "%SRCROOT%"}
+        assert physical["region"] == {"startLine": line_of_key(key), "startColumn": 1}, rule_id
+        assert results[rule_id]["locations"][0]["logicalLocations"][0]["name"] == key
+        assert (results[rule_id]["kind"], results[rule_id]["level"]) == ("informational", "none")
+
+
+def test_each_section_has_its_rule_and_the_result_points_at_it() -> None:
+    run = sectioned_log()["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    for result in section_results(sectioned_log()).values():
+        rule = rules[result["ruleIndex"]]
+        assert rule["id"] == result["ruleId"]
+        assert rule["defaultConfiguration"]["level"] == "none"
+        assert "security-severity" not in rule["properties"]  # informational: no security alert severity
+    by_id = {rule["id"]: rule for rule in rules}
+    assert by_id["section.coverage"]["shortDescription"]["text"] == "Coverage: who can actually reset"
+    assert by_id["section.on_premises"]["shortDescription"]["text"] == "On-premises Active Directory"
+
+
+def test_the_message_summarises_and_the_properties_hold_every_fact() -> None:
+    report = sectioned_report()
+    results = section_results(sectioned_log())
+    coverage = results["section.coverage"]
+    assert coverage["message"]["text"].startswith("Coverage: 10 user(s) in scope")
+    assert "Secure Score" in coverage["message"]["text"]
+    assert coverage["properties"]["facts"] == dict(report_sections(report)[0].facts)
+    assert coverage["properties"]["facts"]["licence_seats"] == "10 used of 25"
+    onprem = results["section.on_premises"]["properties"]["facts"]
+    assert onprem == dict(report_sections(report)[1].facts)
+    assert "Write pwdLastSet: Missing" in onprem[f"rights.{SALES}"]
+    assert onprem["users.ad.users.contact"].startswith("issue: Missing or malformed phone numbers; status: Fail; "
+                                                       "users: 2 users (1 waived)")
+    assert "precedence 10, wins for 2 in-scope users" in onprem["password_age.fgpp PSO-Sales"]
+
+
+def test_the_sections_are_said_once_on_their_lines_not_in_the_run_properties() -> None:
+    assert set(sectioned_log()["runs"][0]["properties"]) == {"origin", "policyFile", "summary"}
+
+
+def test_no_section_result_when_the_report_has_no_section() -> None:
+    log = rendered(realistic_report())
+    assert section_results(log) == {}
+    assert {"section.coverage", "section.on_premises"} <= {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+
+
+def test_a_key_the_policy_file_does_not_declare_puts_the_result_on_the_file(tmp_path: Path) -> None:
+    lines = BASELINE.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("coverage:\n")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i][:1].isalpha())
+    policy_file = tmp_path / "no-coverage.yaml"
+    policy_file.write_text("".join(lines[:start] + lines[end:]), encoding="utf-8")
+    policy = load_policy(policy_file)
+    assert policy.coverage is None
+    report = audit(policy, coverage_snapshot(), ExitPolicy()).report
+    assert report.coverage is not None and report.coverage.policy_location is None
+    log = sarif_log(report, base_dir=tmp_path)
+    assert_valid_sarif(log)
+    physical = section_results(log)["section.coverage"]["locations"][0]["physicalLocation"]
+    assert physical == {"artifactLocation": {"uri": "no-coverage.yaml", "uriBaseId": "%SRCROOT%"}}
+
+
+def test_section_fingerprints_name_the_section_never_a_figure() -> None:
+    first = section_results(sectioned_log())
+    other = section_results(rendered(drifted_report()))  # other figures, another target OU set
+    for rule_id, result in first.items():
+        assert result["partialFingerprints"] == other[rule_id]["partialFingerprints"]
+    assert len({r["partialFingerprints"][FINGERPRINT_KEY] for r in first.values()}) == 2
+
+
+def test_hostile_directory_names_in_a_section_stay_data() -> None:
+    report = sectioned_report(HOSTILE_OU, user_name=HOSTILE_NAME, pso_name=HOSTILE_NAME, gpo_name=HOSTILE_NAME)
+    raw = get_renderer("sarif").render(report).decode("utf-8")
+    assert RIGHT_TO_LEFT_OVERRIDE not in raw and "\\u202e" not in raw.lower()
+    log = json.loads(raw)
+    assert_valid_sarif(log)
+    facts = section_results(log)["section.on_premises"]["properties"]["facts"]
+    assert f"rights.{HOSTILE_OU}" in facts  # the DN, a property name, is kept whole and inert
+    assert any(shown(HOSTILE_NAME) in value for value in facts.values())
