@@ -707,7 +707,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from auditor.export import export_policy
 
     _check_outputs((args.out, "policy"), inputs=(getattr(args, "snapshot", None),))
-    snapshot = _snapshot_from_args(args)
+    if getattr(args, "snapshot", None):
+        snapshot = _snapshot_from_args(args)
+    else:  # no policy to say which OUs and sync account: the domain is read after the cloud names its synced users
+        from auditor.app.sources import export_snapshot
+        from auditor.progress_display import shown
+
+        _refuse_mixed_sources(args)
+        with shown(args.progress, sys.stderr):
+            snapshot = export_snapshot(_source_request(args))
     result = export_policy(snapshot, args.out)
     for note in result.commented_out:
         print(f"  commented out: {note}")

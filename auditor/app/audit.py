@@ -266,20 +266,29 @@ def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
 class OnPremisesRequest:
     """What to read on-premises for one run: a live DC (`settings`) or a lab domain (`lab_scenario`)."""
 
-    directory: Directory
+    directory: Directory | None  # None: find the synced OUs and the sync account first (export)
     settings: AdSettings | None = None
     lab_scenario: str | None = None
     lab_state_dir: Path | None = None
     not_asked: str | None = None  # why nothing is read (the sections then carry this reason)
+    synced_containers: dict[str, int] = field(default_factory=dict)  # from Graph, for the discovery
+
+
+def _read_domain(settings: AdSettings, request: OnPremisesRequest) -> OnPremisesSections:
+    from auditor.readers.onpremises import discover_then_read, read_on_premises
+
+    if request.directory is None:
+        return discover_then_read(settings, request.synced_containers)
+    return read_on_premises(settings, request.directory)
 
 
 def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
     """Read the directory and SYSVOL as `request` says; every failure becomes a failed section."""
-    from auditor.readers.onpremises import OnPremisesSections, read_on_premises
+    from auditor.readers.onpremises import OnPremisesSections
 
     failed = OnPremisesSections.failed
     if request.settings is not None:
-        return read_on_premises(request.settings, request.directory)
+        return _read_domain(request.settings, request)
     if request.lab_scenario is None:
         return failed(request.not_asked or "no domain controller was given (--ad-host)")
     from auditor.lab_domain import domain_seed, samba
@@ -292,7 +301,7 @@ def collect_on_premises(request: OnPremisesRequest) -> OnPremisesSections:
         return failed(f"the lab domain cannot run on this machine: {reason}", "lab:samba")
     try:
         with domain_seed.lab_domain(request.lab_scenario, request.lab_state_dir) as dc:
-            return read_on_premises(domain_seed.reader_settings(dc), request.directory)
+            return _read_domain(domain_seed.reader_settings(dc), request)
     except (samba.SambaError, OSError) as exc:
         return failed(f"the lab domain did not start: {exc}", "lab:samba")
 

@@ -28,7 +28,7 @@ from auditor.app.audit import (
 )
 
 if TYPE_CHECKING:
-    from auditor.policy.models import Policy
+    from auditor.policy.models import Directory, Policy
     from auditor.readers.onpremises import OnPremisesSections
     from auditor.snapshot.models import Snapshot
 
@@ -107,21 +107,38 @@ def _coverage(request: SourceRequest, policy: Policy | None) -> object:
     return replace(coverage_options(policy), known_sspr_policy=request.known_sspr_policy)
 
 
+def export_snapshot(request: SourceRequest) -> Snapshot:
+    """For `export`, which has no policy to say which OUs and sync account to read: the cloud first, then (with
+    --lab or --ad-host) the domain, its synced OUs found from the synced users' DNs that Graph returned."""
+    snapshot = snapshot_for(request, None)
+    users = snapshot.cloud_users.value if snapshot.cloud_users is not None else None
+    containers = users.synced_containers if users is not None else {}
+    if not (request.lab or request.ad_host):
+        return snapshot
+    sections = start_on_premises(_on_premises_request(request, None, containers)).result()
+    return snapshot.model_copy(update=sections._asdict())
+
+
 def _on_premises(request: SourceRequest, policy: Policy | None) -> Future[OnPremisesSections] | None:
     """A future of the AD sections when the policy has a `directory` section, else None."""
-    from auditor.readers.directory import AdSettings
-
     directory = policy.directory if policy is not None else None
     if directory is None:
         if request.ad_host:
             raise SourceError("--ad-host needs a policy with a `directory` section (which OUs, which sync account)")
         return None
+    return start_on_premises(_on_premises_request(request, directory, {}))
+
+
+def _on_premises_request(request: SourceRequest, directory: Directory | None,
+                         synced_containers: dict[str, int]) -> OnPremisesRequest:
+    """What to read on-premises: the lab domain, the DC of --ad-host, or nothing (saying why)."""
+    from auditor.readers.directory import AdSettings
+
     if request.lab:
-        return start_on_premises(OnPremisesRequest(directory=directory, lab_scenario=request.lab))
+        return OnPremisesRequest(directory=directory, lab_scenario=request.lab, synced_containers=synced_containers)
     if not request.ad_host:
-        return start_on_premises(OnPremisesRequest(
-            directory=directory, not_asked="on-premises AD was not read: give --ad-host and --ad-user "
-                                           "(password in SSPR_AD_PASSWORD)"))
+        return OnPremisesRequest(directory=directory, not_asked="on-premises AD was not read: give --ad-host and "
+                                                                "--ad-user (password in SSPR_AD_PASSWORD)")
     if request.ad_tls == "none" and not request.insecure_ldap:
         raise SourceError("--ad-tls none would send the bind password in clear: use ldaps or starttls, or add "
                           "--insecure-ldap to accept that (a lab only)")
@@ -138,4 +155,4 @@ def _on_premises(request: SourceRequest, policy: Policy | None) -> Future[OnPrem
                           smb_host=request.smb_host, timeout=request.timeout)
     if request.ad_tls == "none":
         log.warning("--ad-tls none: the AD password crosses the network in clear")
-    return start_on_premises(OnPremisesRequest(directory=directory, settings=settings))
+    return OnPremisesRequest(directory=directory, settings=settings, synced_containers=synced_containers)

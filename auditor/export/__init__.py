@@ -17,15 +17,21 @@ Rules that keep the file honest:
 - Which methods SSPR offers follows the methods-policy migration state exactly as the
   `sspr.methods` check reads it (legacy settings before migration, either while migrating,
   the authentication methods policy after; security questions always from the legacy side).
-- Decisions that are not live state (coverage thresholds, waivers) and parts this version
-  cannot read back as policy (the on-premises `directory` section) are comments to fill in.
+- Decisions that are not live state (coverage thresholds) are comments to fill in.
+- The on-premises `directory` section comes from a domain read without a policy: the synced OUs from
+  the synced users' DNs, the sync account from Entra Connect's naming or the DACLs that grant Reset
+  Password (`auditor.readers.discovery`), each with its evidence (`auditor.export.onprem`). Drift on
+  single objects that no value can express becomes an expiring waiver (`auditor.export.waivers`).
+- `password_protection` and `client` come from the Password Rule Settings and the sign-in screen's
+  sources (`auditor.export.protection`).
 """
 
 from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,39 +50,17 @@ from auditor.derive.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
+from auditor.export.blocks import Block, Leaf, leaf, readable
 from auditor.graph_fields import AUTHORIZATION_FIELDS, METHODS_FIELDS
 from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, POLICY_KEYS, SSPR_FIELDS
-from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
+from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
+from auditor.text import reveal_hidden
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 NOT_LIVE_STATE = {
     "coverage": "coverage thresholds are decisions, not live state: declare them by hand "
                 "(registration_min_percent, require_license)",
-    "directory": "this version does not export the on-premises side (service account, target OUs, rights, "
-                 "password age): declare it by hand",
 }
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """One policy value: the live value and where it came from, or why it is absent."""
-
-    key: str
-    value: Any = None
-    source: str = ""
-    absent: str | None = None
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class Block:
-    """A policy mapping; `unreadable` says why the whole of it cannot be exported."""
-
-    key: str
-    children: list[Leaf | Block] = field(default_factory=list)
-    comment: str | None = None
-    unreadable: str | None = None
-    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,9 +88,8 @@ def export_policy(snapshot: Snapshot, out: str | Path) -> ExportResult:
     return ExportResult(path=path, text=text, commented_out=commented_out, issues=issues)
 
 
-def export_text(snapshot: Snapshot) -> tuple[str, list[str]]:
+def export_text(snapshot: Snapshot, today: date | None = None) -> tuple[str, list[str]]:
     """The policy YAML for `snapshot`, and the top-level sections left as comments (with why)."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
 
     document = CommentedMap()
@@ -128,6 +111,21 @@ def export_text(snapshot: Snapshot) -> tuple[str, list[str]]:
     document["waivers"] = []
     _attach(document, "waivers", ["", "Accepted exceptions (check, optional target, reason, owner, ticket, "
                                       "expires): decisions, not live state."], indent=0, lines=pending)
+    text = _header(snapshot) + _dump(document)
+    waivers = _found_waivers(text, snapshot, today or date.today()) if "directory" in document else []
+    if not waivers:
+        return text, commented_out
+    document["waivers"] = waivers
+    _attach(document, "waivers", [  # below the comment the first pass put there
+        f"Found at export: {len(waivers)} object(s) no policy value can cover (their own DACL keeps the rights "
+        "out). Each expires in 30 days with no owner: fix the object, or give the waiver an owner and a ticket.",
+    ], indent=0)
+    return _header(snapshot) + _dump(document), commented_out
+
+
+def _dump(document: Any) -> str:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
@@ -136,12 +134,27 @@ def export_text(snapshot: Snapshot) -> tuple[str, list[str]]:
         type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null"))
     buffer = io.StringIO()
     yaml.dump(document, buffer)
-    return _header(snapshot) + buffer.getvalue(), commented_out
+    return buffer.getvalue()
+
+
+def _found_waivers(text: str, snapshot: Snapshot, today: date) -> list[Any]:
+    """The exported policy, loaded back, judged on the snapshot: its per-object drift as waivers (see
+    `auditor.export.waivers`); none when the file does not load (its issues are reported instead)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    from auditor.export.waivers import residual_waivers
+    from auditor.policy.loader import PolicyError, parse_policy
+
+    try:
+        policy = parse_policy(text.encode("utf-8"), "exported policy")
+    except PolicyError:
+        return []
+    return [CommentedMap({**w, "reason": _comment(w["reason"])}) for w in residual_waivers(policy, snapshot, today)]
 
 
 def _attach(mapping: Any, key: str, extra: list[str], indent: int, lines: list[str] | None = None) -> None:
     """Put the waiting comment lines (`lines`, then `extra`) before `key`, and clear `lines`."""
-    before = [*(lines or []), *extra]
+    before = [_comment(line) for line in (*(lines or []), *extra)]  # tenant data never starts a YAML line
     if lines is not None:
         lines.clear()
     if before:
@@ -152,9 +165,15 @@ def _source_comments(mapping: Any, sources: dict[str, str], indent: int) -> None
     """An end-of-line comment naming the source of each value, aligned within the mapping."""
     if not sources:
         return
-    width = max(len(f"{key}: {_scalar_text(mapping[key])}") for key in sources)
+    width = max(len(f"{key}:") if isinstance(mapping[key], list) else len(f"{key}: {_scalar_text(mapping[key])}")
+                for key in sources)
     for key, source in sources.items():
-        mapping.yaml_add_eol_comment(source, key, column=indent + width + 2)
+        mapping.yaml_add_eol_comment(_comment(source), key, column=indent + width + 2)
+
+
+def _comment(text: str) -> str:
+    """Comment text on one line, hidden characters shown: tenant and domain data never start a YAML line."""
+    return re.sub("[\t\n\u2028\u2029]", " ", reveal_hidden(text))
 
 
 def _scalar_text(value: Any) -> str:
@@ -183,6 +202,9 @@ def _mapping(block: Block, indent: int) -> tuple[Any, str | None]:
                 continue
             mapping[child.key] = child.value
             sources[child.key] = child.source
+            if child.before:
+                mapping.yaml_set_comment_before_after_key(child.key, before="\n".join(map(_comment, child.before)),
+                                                          indent=indent)
             continue
         sub, reason = _mapping(child, indent + 2)
         if sub is None:
@@ -192,7 +214,7 @@ def _mapping(block: Block, indent: int) -> tuple[Any, str | None]:
             continue
         mapping[child.key] = sub
         if child.comment:
-            mapping.yaml_set_comment_before_after_key(child.key, before=child.comment, indent=indent)
+            mapping.yaml_set_comment_before_after_key(child.key, before=_comment(child.comment), indent=indent)
     if not mapping:
         return None, "; ".join(missing) or "nothing could be read"
     _source_comments(mapping, sources, indent)
@@ -215,9 +237,13 @@ def _header(snapshot: Snapshot) -> str:
 
 
 def policy_blocks(snapshot: Snapshot) -> list[Leaf | Block]:
+    from auditor.export.onprem import directory_block
+    from auditor.export.protection import client_block, password_protection_block
     from auditor.policy.models import Policy
 
-    handled = {"version", "tenant", "sspr", "admin_sspr", "methods_policy", "writeback", "waivers", "sources"}
+    # `extends` and `sources` say how a policy file is read, not what a tenant holds
+    handled = {"version", "tenant", "sspr", "admin_sspr", "methods_policy", "writeback", "waivers", "sources",
+               "extends", "directory", "password_protection", "client"}
     blocks: list[Leaf | Block] = [
         Leaf("version", 1, "policy file format version"),
         _tenant(snapshot),
@@ -225,27 +251,14 @@ def policy_blocks(snapshot: Snapshot) -> list[Leaf | Block]:
         _admin_sspr(snapshot),
         _methods_policy(snapshot),
         _writeback(snapshot),
+        directory_block(snapshot),
+        password_protection_block(snapshot),
+        client_block(snapshot),
     ]
     for name in Policy.model_fields:
         if name not in handled:
             blocks.append(Block(name, unreadable=NOT_LIVE_STATE.get(name, "not exported by this version")))
     return blocks
-
-
-def _readable(snapshot: Snapshot, name: str) -> tuple[Any, str, str | None]:
-    """(value, source, None) when section `name` was read, else (None, source, why not)."""
-    section: Section[Any] | None = getattr(snapshot, name, None)
-    if section is None:
-        return None, name, f"`{name}` was not collected in this snapshot"
-    if not section.readable:
-        return None, section.source, f"{section.source} could not be read: {section.error or 'no value'}"
-    return section.value, section.source, None
-
-
-def _leaf(key: str, value: Any, source: str, wire_field: str, required: bool = False) -> Leaf:
-    if value is None:
-        return Leaf(key, absent=f"{source} {wire_field} was not in the response", required=required)
-    return Leaf(key, value, f"{source} {wire_field}", required=required)
 
 
 def _tenant(snapshot: Snapshot) -> Block:
@@ -260,12 +273,12 @@ def _tenant(snapshot: Snapshot) -> Block:
 
 
 def _sspr(snapshot: Snapshot) -> Block:
-    live, source, why = _readable(snapshot, "sspr_policy")
+    live, source, why = readable(snapshot, "sspr_policy")
     if why:
         return Block("sspr", unreadable=why)
     assert isinstance(live, SsprPolicyState)
     def portal(key: str, name: str, required: bool = False) -> Leaf:
-        return _leaf(key, getattr(live, name), source, SSPR_FIELDS[name], required=required)
+        return leaf(key, getattr(live, name), source, SSPR_FIELDS[name], required=required)
 
     def setting(key: str) -> Leaf:  # a policy key that maps one to one: its leaf and field from POLICY_KEYS
         return portal(key.rsplit(".", 1)[1], POLICY_KEYS[key])
@@ -311,7 +324,7 @@ def _group(live: SsprPolicyState, source: str) -> Block:
 
 
 def _methods(snapshot: Snapshot, legacy: SsprPolicyState, legacy_source: str, required: bool) -> Block:
-    policy, policy_source, why = _readable(snapshot, "methods_policy")
+    policy, policy_source, why = readable(snapshot, "methods_policy")
     if why:
         return Block("methods", unreadable=f"which methods SSPR offers depends on the migration state: {why}",
                      required=required)
@@ -347,26 +360,26 @@ def _method(method: str, state: str | None, legacy: SsprPolicyState, legacy_sour
 
 
 def _admin_sspr(snapshot: Snapshot) -> Block:
-    live, source, why = _readable(snapshot, "authorization_policy")
+    live, source, why = readable(snapshot, "authorization_policy")
     if why:
         return Block("admin_sspr", unreadable=why)
     field = AUTHORIZATION_FIELDS["allowed_to_use_sspr"]
-    return Block("admin_sspr", [_leaf("allowed", live.allowed_to_use_sspr, source, field, required=True)])
+    return Block("admin_sspr", [leaf("allowed", live.allowed_to_use_sspr, source, field, required=True)])
 
 
 def _methods_policy(snapshot: Snapshot) -> Block:
-    live, source, why = _readable(snapshot, "methods_policy")
+    live, source, why = readable(snapshot, "methods_policy")
     if why:
         return Block("methods_policy", unreadable=why)
     return Block("methods_policy", [
-        _leaf("migration_state", effective_state(live.migration_state), source,
+        leaf("migration_state", effective_state(live.migration_state), source,
               METHODS_FIELDS["migration_state"] + (" null: governed by the methods policy, as migrationComplete"
                                         if live.migration_state is None else ""), required=True),
     ])
 
 
 def _writeback(snapshot: Snapshot) -> Block:
-    live, source, why = _readable(snapshot, "onprem_writeback")
+    live, source, why = readable(snapshot, "onprem_writeback")
     if why:
         return Block("writeback", unreadable=why)
     cloud_field = ONPREM_FIELDS["cloud_sync_writeback_enabled"]
@@ -380,6 +393,6 @@ def _writeback(snapshot: Snapshot) -> Block:
     return Block("writeback", [
         Leaf("enabled", enabled, f"{source} {both} (on only when both are true)", required=True) if enabled
         is not None else Leaf("enabled", absent=f"{source} {both}: not both in the response", required=True),
-        _leaf("unlock", live.unlock_enabled, source, ONPREM_FIELDS["unlock_enabled"]),
+        leaf("unlock", live.unlock_enabled, source, ONPREM_FIELDS["unlock_enabled"]),
         cloud_sync,
     ])

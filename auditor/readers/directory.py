@@ -16,9 +16,9 @@ import base64
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from auditor import progress
 from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
@@ -89,32 +90,41 @@ class DirectoryReadError(Exception):
 
 def read_directory(settings: AdSettings, policy: Directory) -> Section[DirectoryState]:
     """Everything the AD checks need, or a failed section saying why it could not be read."""
+    started = time.perf_counter()
+    source, state, error = guarded_read(settings, policy, lambda reader: reader.read())
+    if state is None:
+        return Section[DirectoryState].failed(source, error or "nothing read")
+    log.info("read %d users from %s in %.2f s", len(state.users), settings.url, time.perf_counter() - started)
+    return Section[DirectoryState].ok(f"{source}/{state.base_dn}", state)
+
+
+def guarded_read(settings: AdSettings, policy: Directory | None,
+                 work: Callable[[_Reader], T]) -> tuple[str, T | None, str | None]:
+    """(source, what `work` read, None), or (source, None, why not): network, TLS and LDAP errors, and shapes this
+    reader does not know, become a reason for an unknown, never a crash."""
     from ldap3.core.exceptions import LDAPException
 
     source = settings.url + (f" ({settings.tls})" if settings.tls == "starttls" else "")
-    started = time.perf_counter()
     try:
         conn = connect(settings)
     except DirectoryReadError as exc:
-        return Section[DirectoryState].failed(source, str(exc))
+        return source, None, str(exc)
     try:
-        state = _Reader(conn, settings, policy).read()
+        return source, work(_Reader(conn, settings, policy)), None
     except DirectoryReadError as exc:
-        return Section[DirectoryState].failed(source, str(exc))
+        return source, None, str(exc)
     except LDAPException as exc:
-        return Section[DirectoryState].failed(source, f"LDAP error while reading: {_describe(exc)}")
+        return source, None, f"LDAP error while reading: {_describe(exc)}"
     except OSError as exc:
-        return Section[DirectoryState].failed(source, f"connection to {settings.url} lost: {exc}")
+        return source, None, f"connection to {settings.url} lost: {exc}"
     except (KeyError, IndexError, ValueError) as exc:  # a shape this reader does not know: unknown, not a crash
         log.debug("unexpected directory data", exc_info=True)
-        return Section[DirectoryState].failed(source, f"unexpected data from the DC: {exc!r}")
+        return source, None, f"unexpected data from the DC: {exc!r}"
     finally:
         try:
             conn.unbind()
         except Exception:  # unbinding a dead connection: nothing more to learn
             log.debug("unbind failed", exc_info=True)
-    log.info("read %d users from %s in %.2f s", len(state.users), settings.url, time.perf_counter() - started)
-    return Section[DirectoryState].ok(f"{source}/{state.base_dn}", state)
 
 
 # -- connection --------------------------------------------------------------------------------
@@ -194,10 +204,12 @@ def _bind_failure(settings: AdSettings, result: dict[str, Any]) -> str:
 # -- reading ---------------------------------------------------------------------------------
 
 class _Reader:
-    def __init__(self, conn: Any, settings: AdSettings, policy: Directory) -> None:
+    """The primitives (base, paged, groups, descriptors) and the policy-driven read (`read`)."""
+
+    def __init__(self, conn: Any, settings: AdSettings, policy: Directory | None) -> None:
         from ldap3.protocol.microsoft import security_descriptor_control
 
-        self.conn, self.settings, self.policy = conn, settings, policy
+        self.conn, self.settings, self._policy = conn, settings, policy
         self.sd_control = security_descriptor_control(sdflags=SD_FLAGS_DACL)
 
     # primitives
@@ -241,19 +253,29 @@ class _Reader:
             if not cookie:
                 return
 
+    @property
+    def policy(self) -> Directory:
+        assert self._policy is not None, "a policy-driven read needs the policy's directory section"
+        return self._policy
+
     # the state
 
-    def read(self) -> DirectoryState:
+    def naming_context(self, head_attributes: list[str]) -> tuple[dict[str, list[bytes]], str,
+                                                                  dict[str, list[bytes]], str]:
+        """(rootDSE, base DN, the domain head's attributes, the domain SID)."""
         root = self.base("", ["defaultNamingContext", "dnsHostName", "vendorName", "vendorVersion"])
         if root is None:
             raise DirectoryReadError("the rootDSE could not be read")
         base_dn = self.settings.base_dn or _text(root, "defaultNamingContext")
         if not base_dn:
             raise DirectoryReadError("the rootDSE names no defaultNamingContext; give --ad-base-dn")
-        head = self.base(base_dn, ["objectSid", "minPwdAge", "gPLink", "nTSecurityDescriptor"], sd=True)
+        head = self.base(base_dn, ["objectSid", *head_attributes], sd="nTSecurityDescriptor" in head_attributes)
         if head is None:
             raise DirectoryReadError(f"the base DN {base_dn} does not exist on this DC")
-        domain_sid = sid_from_bytes(head["objectSid"][0])
+        return root, base_dn, head, sid_from_bytes(head["objectSid"][0])
+
+    def read(self) -> DirectoryState:
+        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "gPLink", "nTSecurityDescriptor"])
         account = self.service_account(base_dn, domain_sid)
         token = set(account.token_sids) if account else set()
         psos, psos_readable = self.password_settings(base_dn)
@@ -280,9 +302,12 @@ class _Reader:
         return _secured(dn, raw)
 
     def service_account(self, base_dn: str, domain_sid: str) -> ServiceAccount | None:
+        return self.account(base_dn, domain_sid, self.policy.service_account)
+
+    def account(self, base_dn: str, domain_sid: str, wanted: str) -> ServiceAccount | None:
+        """The account named by sAMAccountName or DN, with its groups (nested) and token SIDs."""
         from ldap3.utils.conv import escape_filter_chars
 
-        wanted = self.policy.service_account
         attributes = ["sAMAccountName", "objectSid", "userAccountControl", "objectClass", "primaryGroupID"]
         if re.match(r"^\s*(CN|OU|DC)=", wanted, re.IGNORECASE):  # a DN, not a sAMAccountName
             found = self.base(wanted, attributes)

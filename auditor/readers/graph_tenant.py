@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from auditor import progress
+from auditor.ad.dn import parent
 from auditor.derive.sspr_methods import target_group_ids
 from auditor.readers.graph import _read, get_bytes, get_json
 from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
@@ -179,20 +180,25 @@ async def read_cloud_users(client: Any) -> Section[CloudUsersState]:
     source = "graph:GET /users"
 
     async def fetch() -> CloudUsersState:
+        # onPremisesDistinguishedName: "populated only for customers who are synchronizing their on-premises
+        # directory to Microsoft Entra ID via Microsoft Entra Connect" (Microsoft Graph v1.0, user resource type)
         select = ["id", "userPrincipalName", "displayName", "accountEnabled", "userType", "onPremisesSyncEnabled",
-                  "assignedPlans"]
+                  "onPremisesDistinguishedName", "assignedPlans"]
         plan_sets: dict[tuple[str, ...], int] = {}
+        containers: dict[str, int] = {}
         seen: dict[tuple[Any, ...], int] = {}  # assignedPlans as sent -> its plan set: most users share a few
         rows: list[UserRow] = []
         counting = asyncio.ensure_future(_count_users(client)) if progress.wants_totals() else None
         try:
             async for page in _raw_pages(client.users, select=select, top=USERS_PAGE):
                 _user_rows(page, rows, plan_sets, seen)
+                _count_containers(page, containers)
         finally:
             if counting is not None and not counting.done():
                 counting.cancel()
         # built from typed rows just made: validating them again would rebuild every row (0.3 s per 100,000)
-        return CloudUsersState.model_construct(users=rows, plan_sets=[list(plans) for plans in plan_sets])
+        return CloudUsersState.model_construct(users=rows, plan_sets=[list(plans) for plans in plan_sets],
+                                               synced_containers=containers)
 
     return await _read(source, fetch)
 
@@ -235,6 +241,15 @@ def _user_rows(page: list[dict[str, Any]], rows: list[UserRow], plan_sets: dict[
                             str(user.get("displayName") or ""), bool(user.get("accountEnabled")),
                             str(user.get("userType") or "").lower() == "guest",
                             bool(user.get("onPremisesSyncEnabled")), index))
+
+
+def _count_containers(page: list[dict[str, Any]], containers: dict[str, int]) -> None:
+    """The parent container of each synced user's on-premises DN (as sent: DNs are compared later by key)."""
+    for user in page:
+        dn = user.get("onPremisesDistinguishedName")
+        if user.get("onPremisesSyncEnabled") and isinstance(dn, str) and "," in dn:
+            where = parent(dn)
+            containers[where] = containers.get(where, 0) + 1
 
 
 async def read_subscribed_skus(client: Any) -> Section[SubscribedSkusState]:

@@ -214,3 +214,28 @@ class SysvolState(GpoTemplate):
         out: dict[str, GpoTemplate] = {t.gpo_guid.upper(): t for t in self.templates}
         out[self.gpo_guid.upper()] = self
         return out
+
+
+class SyncAccountCandidate(Model):
+    """An account that may be the one writeback runs as, and what points at it."""
+
+    dn: str
+    sam_account_name: str
+    sid: str
+    object_classes: list[str] = Field(default_factory=list)
+    named_as: str | None = Field(None, description="The naming convention it follows (Entra Connect, cloud sync)")
+    grants: list[str] = Field(default_factory=list, description="Reset Password grants that reach it, as evidence")
+    reset_on: list[str] = Field(default_factory=list, description="Target OUs that pass Reset Password down to it")
+
+
+class DirectoryDiscovery(Model):
+    """What `export` found without a policy: which OUs are synced and which account writes passwords back."""
+
+    base_dn: str
+    target_ous: list[str] = Field(default_factory=list)
+    target_ous_from: str = Field(description="Where the target OUs came from, for the export's comments")
+    synced_users: dict[str, int] = Field(default_factory=dict, description="Target OU → synced users below it "
+                                                                           "(Graph), when Graph named them")
+    elsewhere: dict[str, int] = Field(default_factory=dict, description="Containers of synced users outside this "
+                                                                        "naming context (another domain)")
+    candidates: list[SyncAccountCandidate] = Field(default_factory=list, description="Best first")

@@ -11,7 +11,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.snapshot.directory import DirectoryState, SysvolState
+from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
     CloudUsersState,
     GpoSignInResetState,
@@ -149,6 +149,8 @@ class Snapshot(BaseModel):
     sspr_policy: Section[SsprPolicyState] | None = None
     onprem_writeback: Section[OnPremisesWritebackState] | None = None
     directory: Section[DirectoryState] | None = None
+    directory_discovery: Section[DirectoryDiscovery] | None = Field(
+        None, description="Read by `export` before `directory`: the synced OUs and sync account candidates it found")
     sysvol: Section[SysvolState] | None = None
     cloud_users: Section[CloudUsersState] | None = None
     registration_details: Section[RegistrationState] | None = None

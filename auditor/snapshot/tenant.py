@@ -41,6 +41,11 @@ class CloudUsersState(Model):
         default_factory=list,
         description="Distinct sets of active (capabilityStatus Enabled or Warning) service plan ids, lower case",
     )
+    synced_containers: dict[str, int] = Field(
+        default_factory=dict,
+        description="The parent container of each synced user's onPremisesDistinguishedName → how many synced "
+                    "users it holds (where the sync engine reads users from; empty when Graph sent no DNs)",
+    )
 
     def plans_of(self, user: UserRow) -> list[str]:
         return self.plan_sets[user.plan_set] if user.plan_set >= 0 else []

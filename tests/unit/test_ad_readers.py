@@ -33,7 +33,7 @@ def test_unreachable_smb_and_unknown_domain() -> None:
     settings = AdSettings(host="127.0.0.253", user="u", password="p", timeout=2)
     section = read_sysvol(settings, "corp.example.test")
     assert not section.readable and "cannot reach SMB on 127.0.0.253:445" in section.error
-    directory, sysvol, gpo_sign_in_reset = read_on_premises(
+    directory, sysvol, gpo_sign_in_reset, _ = read_on_premises(
         AdSettings(host="127.0.0.253", user="u", password="p", timeout=2, base_dn="DC=corp,DC=example,DC=test"),
         baseline_policy().directory)
     assert not directory.readable and not sysvol.readable

@@ -1,0 +1,219 @@
+"""The `directory` section of an export: what the domain holds today, each value with its evidence.
+
+Which account and OUs come from the discovery (`auditor.readers.discovery`) or, for a snapshot collected
+with a policy, from that policy's read. The values are judged as the checks judge them, so that `check`
+against the same domain passes where a policy value can say what is there:
+- a right is `true` only when every target OU passes it down to user objects (false = not asked: the
+  comment says where it is missing);
+- `minimum_days` is the highest minimum age that applies to in-scope users (the winning GPO, the domain
+  head's minPwdAge, the fine-grained policies that win for them);
+- a contact attribute is listed only when every in-scope user has it in `+CC NUMBER` form;
+- temporary passwords and privileged users are allowed when some in-scope user is one (with how many).
+What no value can say (a user whose own DACL keeps the rights out) becomes an expiring waiver (`waivers`).
+"""
+
+from __future__ import annotations
+
+from auditor.ad.dn import dn_key, rdn_value
+from auditor.ad.phone import phone_problem
+from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD, USER_CLASS, WRITEBACK_RIGHTS
+from auditor.ad.sd import effective_right, inherited_right
+from auditor.checks.ad import describe
+from auditor.derive import gpo_precedence
+from auditor.export.blocks import Block, Leaf, readable
+from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, ServiceAccount, SysvolState
+from auditor.snapshot.models import Snapshot
+
+SAMPLE = 5  # users named in a comment before "and N more"
+
+
+def directory_block(snapshot: Snapshot) -> Block:
+    state, source, why = readable(snapshot, "directory")
+    discovery = snapshot.directory_discovery
+    found = discovery.value if discovery is not None and discovery.readable else None
+    if why:
+        if discovery is not None and discovery.readable and found is not None:
+            why = f"{why} ({_found_summary(found)})"
+        elif discovery is not None and not discovery.readable:
+            why = f"{discovery.source} could not be read: {discovery.error}"
+        return Block("directory", unreadable=why)
+    assert isinstance(state, DirectoryState)
+    account = state.service_account
+    if account is None:
+        return Block("directory", unreadable=f"{source}: no account {state.service_account_query!r}")
+    return Block("directory", [
+        _service_account(state, account, found),
+        _target_ous(state, found, source),
+        _rights(state, account),
+        _password_age(state, snapshot),
+        _contact_attributes(state, source),
+        _users(state, source),
+    ], comment="On-premises AD: the account writeback runs as, the synced OUs and what they must hold.")
+
+
+def _found_summary(found: DirectoryDiscovery) -> str:
+    return (f"{len(found.candidates)} sync account candidate(s), {len(found.target_ous)} target OU(s) found in "
+            f"{found.base_dn}")
+
+
+def _service_account(state: DirectoryState, account: ServiceAccount, found: DirectoryDiscovery | None) -> Leaf:
+    if found is None:
+        return Leaf("service_account", state.service_account_query,
+                    f"{account.dn} (the account the snapshot was collected for)")
+    chosen, *others = found.candidates
+    why = [chosen.named_as] if chosen.named_as else []
+    if chosen.reset_on:
+        why.append(f"Reset Password reaches its user objects from {len(chosen.reset_on)} of "
+                   f"{len(found.target_ous)} target OU(s)")
+    before = [f"sync account: {account.dn}: " + "; ".join(why or ["the best of the candidates"])]
+    before += [f"  evidence: {grant}" for grant in chosen.grants]
+    for other in others:
+        what = "; ".join(filter(None, [other.named_as, f"Reset Password from {len(other.reset_on)} target OU(s)"]))
+        before.append(f"  also a candidate: {other.sam_account_name} ({other.dn}): {what}")
+    if others:
+        before.append("  a helpdesk delegation looks like a sync account from its ACEs: check which one "
+                      "Entra Connect or cloud sync uses")
+    return Leaf("service_account", account.sam_account_name, f"ldap:{account.dn} sAMAccountName",
+                before=tuple(before))
+
+
+def _target_ous(state: DirectoryState, found: DirectoryDiscovery | None, source: str) -> Leaf:
+    users = state.users_by_target()
+    before = []
+    for ou in state.target_ous:
+        synced = found.synced_users.get(ou.dn) if found is not None else None
+        note = f"{len(users.get(dn_key(ou.dn), []))} in-scope users in AD" if ou.exists else "no such object"
+        before.append(f"{ou.dn}: {note}" + (f", {synced} synced users in Graph" if synced is not None else ""))
+    if found is not None and found.elsewhere:
+        before.append(f"synced users outside {found.base_dn} (another domain, not read here): "
+                      + ", ".join(f"{dn} ({n})" for dn, n in sorted(found.elsewhere.items())))
+    where = found.target_ous_from if found is not None else "the snapshot's directory read"
+    return Leaf("target_ous", [ou.dn for ou in state.target_ous], f"{source}: {where}", before=tuple(before))
+
+
+def _rights(state: DirectoryState, account: ServiceAccount) -> Block:
+    children: list[Leaf | Block] = []
+    unread = [ou.dn for ou in state.target_ous if ou.dacl is None]
+    held_rights = []
+    for right in WRITEBACK_RIGHTS:
+        if unread:
+            children.append(Leaf(right.name, absent=f"the DACL of {', '.join(unread)} was not read"))
+            continue
+        held = [ou.dn for ou in state.target_ous
+                if ou.dacl is not None and inherited_right(ou.dacl, account.token_sids, right, USER_CLASS).granted]
+        missing = [ou.dn for ou in state.target_ous if ou.dn not in held]
+        if not missing:
+            held_rights.append(right)
+            children.append(Leaf(right.name, True, f"ldap:nTSecurityDescriptor of every target OU: {right.label} "
+                                                   f"for {account.sam_account_name}, inherited by user objects"))
+        else:
+            children.append(Leaf(right.name, False, f"ldap:nTSecurityDescriptor: {right.label} not passed down by "
+                                                    f"{', '.join(missing)}" + (f" (held on {', '.join(held)}; "
+                                                                                "set true once it is granted)"
+                                                                                if held else "")))
+    domain = state.domain.dacl
+    if domain is None:
+        children.append(Leaf("unexpire_password", absent=f"the DACL of {state.domain.dn} was not read"))
+    else:
+        decision = effective_right(domain, account.token_sids, UNEXPIRE_PASSWORD, DOMAIN_DNS_CLASS)
+        children.append(Leaf("unexpire_password", decision.granted,
+                             f"ldap:nTSecurityDescriptor of {state.domain.dn}: Unexpire Password "
+                             f"{describe(decision, account)}"))
+    holder = state.admin_sd_holder.dacl
+    if holder is None:
+        children.append(Leaf("admin_sd_holder", absent=f"the DACL of {state.admin_sd_holder.dn} was not read"))
+    else:
+        stamped = [r for r in held_rights if effective_right(holder, account.token_sids, r, USER_CLASS).granted]
+        on = bool(held_rights) and len(stamped) == len(held_rights)
+        children.append(Leaf("admin_sd_holder", on, f"ldap:nTSecurityDescriptor of {state.admin_sd_holder.dn}: "
+                                                    f"{len(stamped)} of the {len(held_rights)} held rights"))
+    return Block("rights", children)
+
+
+def _password_age(state: DirectoryState, snapshot: Snapshot) -> Block:
+    sysvol, sysvol_source, sysvol_why = readable(snapshot, "sysvol")
+    seen: list[tuple[int, str]] = []
+    gaps: list[str] = []
+    if sysvol_why:
+        gaps.append(sysvol_why)
+    else:
+        assert isinstance(sysvol, SysvolState)
+        outcome = gpo_precedence.domain_password_age(state, sysvol)
+        possible = outcome.possible_values()
+        if possible is None or None in possible:
+            gaps.append("the GPOs linked to the domain head do not settle MinimumPasswordAge: "
+                        + ("; ".join(gpo_precedence.describe_uncertain(outcome)) or "no GPO sets it"))
+        else:
+            name = outcome.winner.applied.describe() if outcome.winner is not None else "a GPO"
+            seen += [(int(days), f"{name} MinimumPasswordAge") for days in possible]
+    if state.min_pwd_age_days is None:
+        gaps.append(f"{state.base_dn} returned no minPwdAge")
+    else:
+        seen.append((state.min_pwd_age_days, f"{state.base_dn} minPwdAge"))
+    psos = state.password_settings_by_dn()
+    winners: dict[str, int] = {}
+    for user in state.in_scope_users():
+        if user.resultant_pso:
+            winners[dn_key(user.resultant_pso)] = winners.get(dn_key(user.resultant_pso), 0) + 1
+    for key, count in sorted(winners.items()):
+        pso = psos.get(key)
+        if pso is None or pso.min_age_days is None:
+            gaps.append(f"the fine-grained policy {key} that wins for {count} user(s) was not read")
+        else:
+            seen.append((pso.min_age_days, f"{pso.name} msDS-MinimumPasswordAge (wins for {count} in-scope users)"))
+    fine = Leaf("include_fine_grained", True,
+                "the fine-grained policies are read" if state.password_settings_readable else
+                "the Password Settings Container was not visible to the bind account: the check says unknown")
+    if gaps:
+        return Block("password_age", [Leaf("minimum_days", absent="; ".join(gaps)), fine])
+    highest = max(days for days, _ in seen)
+    each = ", ".join(f"{what} = {days}" for days, what in seen)
+    return Block("password_age", [
+        Leaf("minimum_days", highest, f"the highest that applies ({sysvol_source}; {each})"
+                                      + ("; 0 lets a reset through at once" if highest else "")),
+        fine,
+    ])
+
+
+def _contact_attributes(state: DirectoryState, source: str) -> Leaf:
+    users = state.in_scope_users()
+    chosen: list[str] = []
+    said = []
+    for name in ("mobile", "telephoneNumber"):
+        values = [(u, u.attribute(name)) for u in users]
+        filled = [u for u, v in values if v is not None and v.strip()]
+        if not filled:
+            said.append(f"{name}: set on no in-scope user")
+            continue
+        bad = [u for u, v in values if phone_problem(v, allow_extension=name == "telephoneNumber")]
+        if bad:
+            names = [u.sam_account_name or rdn_value(u.dn) for u in bad]
+            said.append(f"{name}: left out, {len(bad)} of {len(users)} not in +CC NUMBER form or missing "
+                        f"({_sample(names)}); add it once they are fixed")
+        else:
+            chosen.append(name)
+            said.append(f"{name}: +CC NUMBER on all {len(users)}")
+    return Leaf("contact_attributes", chosen, f"{source} in-scope users: " + "; ".join(said))
+
+
+def _users(state: DirectoryState, source: str) -> Block:
+    users = state.in_scope_users()
+    temporary = [u.sam_account_name or rdn_value(u.dn) for u in users if u.pwd_last_set == 0]
+    privileged = [u.sam_account_name or rdn_value(u.dn) for u in users if u.privileged_via or u.admin_count == 1]
+    unread = [u for u in users if u.pwd_last_set is None]
+    temporary_leaf = (Leaf("allow_temporary_password", absent=f"pwdLastSet was not returned for {len(unread)} users")
+                      if unread else
+                      Leaf("allow_temporary_password", bool(temporary),
+                           f"{source} pwdLastSet = 0 on {len(temporary)} in-scope user(s)"
+                           + (f": {_sample(temporary)}" if temporary else "")))
+    return Block("users", [
+        temporary_leaf,
+        Leaf("allow_privileged", bool(privileged),
+             f"{source} adminCount=1 or a protected group: {len(privileged)} in-scope user(s)"
+             + (f": {_sample(privileged)}" if privileged else "")),
+    ])
+
+
+def _sample(names: list[str]) -> str:
+    shown = ", ".join(names[:SAMPLE])
+    return shown + (f" and {len(names) - SAMPLE} more" if len(names) > SAMPLE else "")
