@@ -620,6 +620,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"sspr-audit plan: {policy.source_file} against {snapshot.origin}")
     for line in describe_plan(plan):
         print(line)
+    from auditor.remediation.impact import impact_lines, plan_impacts
+
+    for line in impact_lines(plan_impacts(plan, policy, snapshot)):
+        print(line)
     print(f"  {len(plan.changes)} change(s), {len(plan.manual)} manual step(s), "
           f"{len(plan.unplanned)} finding(s) not planned (input not read)")
     print(f"plan written: {path}")

@@ -14,7 +14,7 @@ from auditor.checks.base import CheckSpec, Context, Evaluate, Finding, Status, U
 from auditor.policy.models import Policy
 from auditor.snapshot.models import Snapshot
 
-_NOT_CHECKS = {"base", "registry", "exit_codes", "frameworks"}
+_NOT_CHECKS = {"base", "registry", "exit_codes", "frameworks", "scope_views"}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,15 @@ from auditor.derive.sspr_methods import (
 from auditor.findings import Evidence, Unreadable
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 
+APP = ("mobile_app_notification", "mobile_app_code")
+
+
+def distinct_methods(methods: object) -> int:
+    """How many methods count towards a reset: the Authenticator app's notification and code count once
+    (concept-sspr-howitworks: with two methods required and the app enabled, two other methods are needed)."""
+    names = set(methods)  # type: ignore[call-overload]
+    return len(names - set(APP)) + (1 if names & set(APP) else 0)
+
 
 @dataclass(frozen=True)
 class MethodReach:

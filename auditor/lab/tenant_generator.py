@@ -139,6 +139,11 @@ def ground_truth(rows: list[TruthRow], history: History | None, window_days: int
         "unlicensed_upns": sorted(r.upn for r in unlicensed),
         "window_days": window_days,
     }
+    # the members SSPR does not cover yet: what widening the scope to all users would bring in
+    outside = [r for r in members if not r.in_scope]
+    truth["outside_scope"] = {"members": len(outside),
+                              "unlicensed_upns": sorted(r.upn for r in outside if not r.licensed),
+                              "unregistered_upns": sorted(r.upn for r in outside if r.registered is not True)}
     if history is not None:
         truth["activity"] = activity_truth(history.events, history.audits, window_days)
         truth["secure_score"] = dict(history.control)

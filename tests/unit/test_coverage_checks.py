@@ -48,6 +48,10 @@ def run(check_id: str, policy: Policy, snapshot: Snapshot) -> list[Finding]:
     return run_check(CHECKS[check_id], policy, snapshot)
 
 
+def findings_of_check(check_id: str, policy: Policy, snapshot: Snapshot) -> list[Finding]:
+    return list(run(check_id, policy, snapshot))
+
+
 def one(check_id: str, policy: Policy, snapshot: Snapshot, target: str | None = None) -> Finding:
     findings = [f for f in run(check_id, policy, snapshot) if target is None or f.target == target]
     assert len(findings) == 1, findings
@@ -149,8 +153,25 @@ def test_users_without_a_record_are_never_counted_registered() -> None:
 
 def test_nobody_in_scope_is_not_applicable_not_pass() -> None:
     snapshot = selected_scope_snapshot([])
-    finding = one("registration.coverage", baseline_policy(), snapshot)
-    assert finding.status == Status.not_applicable and "no user is in SSPR scope" in finding.reason
+    live, asked = findings_of_check("registration.coverage", baseline_policy(), snapshot)
+    assert live.status == Status.not_applicable and "no user is in this scope" in live.reason
+    # the policy asks for all users: they are judged too, and the live finding says so
+    assert "the policy asks for all users" in live.reason and asked.target.startswith("users in the scope the policy")
+
+
+def test_the_scope_the_policy_asks_for_is_judged_beside_the_live_one() -> None:
+    # the live scope is a pilot of 9 registered users; the policy's `all` brings in an unregistered one
+    records = [record(u, enabled=not u.guest, registered=u.id != USERS[9].id) for u in USERS if u.enabled]
+    snapshot = selected_scope_snapshot(USERS[:9], registration_details=registration_section(records))
+    policy = policy_with(coverage={"registration_min_percent": 100})
+    live, asked = findings_of_check("registration.coverage", policy, snapshot)
+    assert live.target == "in-scope users" and live.actual["in_scope"] == 9 and live.status == Status.passed
+    assert asked.status == Status.failed and asked.actual["not_registered"] == 1
+    members = [u for u in USERS if u.enabled and not u.guest]  # `all` covers enabled members
+    assert asked.actual["in_scope"] == len(members) and asked.target == (
+        f"users in the scope the policy asks for (all users, {len(members)} users)")
+    # the same scope in force and asked: one finding, as before
+    assert len(findings_of_check("registration.coverage", policy, coverage_snapshot())) == 1
 
 
 def test_registration_coverage_is_inferred_without_the_portal() -> None:
@@ -173,10 +194,15 @@ def test_licences_are_matched_by_service_plan_from_the_policy() -> None:
     assert finding.status == Status.failed and finding.actual["unlicensed"] == 10
 
 
-def test_only_users_in_scope_need_a_licence() -> None:
+def test_only_users_in_scope_need_a_licence_and_the_policy_scope_is_judged_too() -> None:
     unlicensed_outsider = [*USERS[:9], user(10, licensed=False), *USERS[10:]]
     snapshot = selected_scope_snapshot(USERS[:9], cloud_users=users_section(unlicensed_outsider))
-    assert one("licensing.in_scope", baseline_policy(), snapshot).status == Status.passed
+    live, asked = findings_of_check("licensing.in_scope", baseline_policy(), snapshot)
+    assert live.status == Status.passed and "this is the scope in force" in live.reason
+    # the case: the pilot passes, but the `all` the policy asks for would bring in an unlicensed user
+    assert asked.status == Status.failed and asked.actual["unlicensed"] == 1
+    pilot = pilot_policy()  # the policy asks for the pilot group that is in force: judged once
+    assert len(findings_of_check("licensing.in_scope", pilot, snapshot)) == 1
 
 
 # --- scope.group_members --------------------------------------------------------------------------

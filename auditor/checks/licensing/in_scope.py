@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.derive.figures import licence_stats, resolve_scope, shown
+from auditor.checks.scope_views import LIVE_TARGET, POLICY_TARGET, asked_scope, policy_target
+from auditor.checks.scope_views import also as _also
+from auditor.derive.figures import ScopeResolution, licence_stats, resolve_scope, shown
 
 SPEC = CheckSpec(
     id="licensing.in_scope",
@@ -30,14 +32,28 @@ SPEC = CheckSpec(
 
 
 def evaluate(ctx: Context) -> list[Finding]:
+    """The live scope, and the scope the policy asks for when that differs (what fixing sspr.scope brings in)."""
     coverage = ctx.policy.coverage
     assert coverage is not None
     if not coverage.require_license:
         return [ctx.result(Status.not_applicable, target="in-scope users",
                            reason="coverage.require_license is false: licences are not checked")]
     users = ctx.section("cloud_users")
-    scope = resolve_scope(ctx.snapshot)
-    stats = licence_stats(scope, users, coverage.license_service_plans)
+    live = resolve_scope(ctx.snapshot)
+    asked = asked_scope(ctx)
+    findings = [_judge(ctx, live, users, LIVE_TARGET, "in-scope", _also(asked))]
+    if isinstance(asked, ScopeResolution):
+        findings.append(_judge(ctx, asked, users, policy_target(asked), "policy-scope", ""))
+    elif asked is not None:
+        findings.append(ctx.result(Status.unknown, target=POLICY_TARGET, reason=asked.reason,
+                                   evidence=asked.evidence))
+    return findings
+
+
+def _judge(ctx: Context, scope: ScopeResolution, users: object, target: str, who: str, also: str) -> Finding:
+    coverage = ctx.policy.coverage
+    assert coverage is not None
+    stats = licence_stats(scope, users, coverage.license_service_plans)  # type: ignore[arg-type]
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("cloud_users"), field="assignedPlans[].servicePlanId",
                          value={"licensed": stats.licensed, "in_scope": stats.in_scope})]
@@ -51,8 +67,8 @@ def evaluate(ctx: Context) -> list[Finding]:
               "unlicensed_users": shown(stats.unlicensed), "scope": scope.basis}
     inferred = f" (scope {scope.note})" if scope.basis == "inferred" else ""
     if not stats.unlicensed:
-        return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual,
-                           evidence=evidence, reason=f"all {stats.in_scope} in-scope users are licensed{inferred}")]
-    return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
-                       reason=f"{len(stats.unlicensed)} of {stats.in_scope} in-scope users hold none of the "
-                              f"service plans the policy counts as Entra ID P1 or better{inferred}")]
+        return ctx.result(Status.passed, target=target, expected=expected, actual=actual,
+                          evidence=evidence, reason=f"all {stats.in_scope} {who} users are licensed{inferred}{also}")
+    return ctx.result(Status.failed, target=target, expected=expected, actual=actual, evidence=evidence,
+                      reason=f"{len(stats.unlicensed)} of {stats.in_scope} {who} users hold none of the "
+                             f"service plans the policy counts as Entra ID P1 or better{inferred}{also}")

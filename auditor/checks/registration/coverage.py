@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.derive.figures import registration_stats, resolve_scope, shown
+from auditor.checks.scope_views import LIVE_TARGET, POLICY_TARGET, asked_scope, policy_target
+from auditor.checks.scope_views import also as _also
+from auditor.derive.figures import ScopeResolution, registration_stats, resolve_scope, shown
 
 SPEC = CheckSpec(
     id="registration.coverage",
@@ -26,13 +28,25 @@ SPEC = CheckSpec(
 
 
 def evaluate(ctx: Context) -> list[Finding]:
+    """The live scope, and the scope the policy asks for when that differs (what fixing sspr.scope brings in)."""
+    records = ctx.section("registration_details")  # a tenant without P1 answers 403 here: unknown, with that
+    live = resolve_scope(ctx.snapshot)
+    asked = asked_scope(ctx)
+    findings = [_judge(ctx, records, live, LIVE_TARGET, "in-scope", _also(asked))]
+    if isinstance(asked, ScopeResolution):
+        findings.append(_judge(ctx, records, asked, policy_target(asked), "policy-scope", ""))
+    elif asked is not None:
+        findings.append(ctx.result(Status.unknown, target=POLICY_TARGET, reason=asked.reason,
+                                   evidence=asked.evidence))
+    return findings
+
+
+def _judge(ctx: Context, records: object, scope: ScopeResolution, target: str, who: str, also: str) -> Finding:
     coverage = ctx.policy.coverage
     assert coverage is not None
-    records = ctx.section("registration_details")  # a tenant without P1 answers 403 here: unknown, with that
-    scope = resolve_scope(ctx.snapshot)
     users_section = ctx.snapshot.cloud_users
     users = users_section.value if users_section is not None and users_section.readable else None
-    stats = registration_stats(scope, records, users)
+    stats = registration_stats(scope, records, users)  # type: ignore[arg-type]
     wanted = coverage.registration_min_percent
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("registration_details"), field="isSsprRegistered",
@@ -44,22 +58,20 @@ def evaluate(ctx: Context) -> list[Finding]:
               "unregistered_users": shown([*stats.not_registered, *stats.no_record]), "scope": scope.basis}
     inferred = f" (scope {scope.note})" if scope.basis == "inferred" else ""
     if stats.in_scope == 0:
-        return [ctx.result(Status.not_applicable, target="in-scope users", expected=expected, actual=actual,
-                           evidence=evidence, reason=f"no user is in SSPR scope, so there is nothing to cover "
-                                                     f"(sspr.scope reports the scope){inferred}")]
+        return ctx.result(Status.not_applicable, target=target, expected=expected, actual=actual,
+                          evidence=evidence, reason=f"no user is in this scope, so there is nothing to cover "
+                                                    f"(sspr.scope reports the scope){inferred}{also}")
     percent = stats.percent or 0.0
     if percent >= wanted:
-        return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual,
-                           evidence=evidence,
-                           reason=f"{stats.registered} of {stats.in_scope} in-scope users ({percent}%) are "
-                                  f"registered{inferred}")]
+        return ctx.result(Status.passed, target=target, expected=expected, actual=actual, evidence=evidence,
+                          reason=f"{stats.registered} of {stats.in_scope} {who} users ({percent}%) are "
+                                 f"registered{inferred}{also}")
     best_case = 100 * (stats.registered + len(stats.no_record)) / stats.in_scope
     if best_case >= wanted:
-        return [ctx.result(Status.unknown, target="in-scope users", expected=expected, actual=actual,
-                           evidence=evidence,
-                           reason=f"{percent}% are known to be registered; {len(stats.no_record)} in-scope users "
-                                  f"have no registration record, and whether coverage reaches {wanted}% depends "
-                                  f"on them{inferred}")]
-    return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
-                       reason=f"{stats.registered} of {stats.in_scope} in-scope users ({percent}%) are registered "
-                              f"for SSPR, below the policy's {wanted}%{inferred}")]
+        return ctx.result(Status.unknown, target=target, expected=expected, actual=actual, evidence=evidence,
+                          reason=f"{percent}% are known to be registered; {len(stats.no_record)} {who} users "
+                                 f"have no registration record, and whether coverage reaches {wanted}% depends "
+                                 f"on them{inferred}{also}")
+    return ctx.result(Status.failed, target=target, expected=expected, actual=actual, evidence=evidence,
+                      reason=f"{stats.registered} of {stats.in_scope} {who} users ({percent}%) are registered "
+                             f"for SSPR, below the policy's {wanted}%{inferred}{also}")

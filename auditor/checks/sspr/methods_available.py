@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
 from auditor.derive.figures import folded
-from auditor.derive.method_reach import Audience, MethodReach, method_reach
+from auditor.derive.method_reach import Audience, MethodReach, distinct_methods, method_reach
 from auditor.derive.sspr_methods import METHOD_CONFIGS, known_state, uses_legacy
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 
@@ -30,7 +30,6 @@ SPEC = CheckSpec(
                    "required (Protection > Password reset > Authentication methods)"),
     description="A user offered fewer methods than a reset needs cannot reset and calls the helpdesk.",
 )
-APP = ("mobile_app_notification", "mobile_app_code")
 
 
 def evaluate(ctx: Context) -> list[Finding]:
@@ -72,26 +71,26 @@ def evaluate(ctx: Context) -> list[Finding]:
     if legacy is not None:
         evidence.append(Evidence(source=ctx.source("sspr_policy"), field="numberOfAuthenticationMethodsRequired",
                                  value=required))
-    if _distinct(everyone) >= required:  # no one's identity matters: every in-scope user gets enough
+    if distinct_methods(everyone) >= required:  # no one's identity matters: every in-scope user gets enough
         return [ctx.result(Status.passed, target="in-scope users", expected=expected,
                            actual={"offered_to_everyone": sorted(everyone), "required": required},
                            evidence=evidence,
-                           reason=f"every in-scope user is offered {_distinct(everyone)} distinct methods "
+                           reason=f"every in-scope user is offered {distinct_methods(everyone)} distinct methods "
                                   f"({', '.join(sorted(everyone))}); a reset needs {required}{note}")]
     if not targeted and not uncertain:
         return [ctx.result(Status.failed, target="in-scope users", expected=expected,
                            actual={"offered_to_everyone": sorted(everyone), "required": required},
                            evidence=evidence,
-                           reason=f"no in-scope user can reset: only {_distinct(everyone)} distinct method(s) "
+                           reason=f"no in-scope user can reset: only {distinct_methods(everyone)} distinct method(s) "
                                   f"({', '.join(sorted(everyone)) or 'none'}) are offered, and a reset needs "
                                   f"{required}{note}")]
     in_scope = audience.in_scope()
     short, maybe = [], []
     for user in in_scope:
         have = [m for m, r in sure.items() if r.reaches(user)]
-        if _distinct([*have, *uncertain]) < required:
+        if distinct_methods([*have, *uncertain]) < required:
             short.append(user)
-        elif _distinct(have) < required:
+        elif distinct_methods(have) < required:
             maybe.append(user)
     evidence += [*audience.scope_evidence,
                  Evidence(source=ctx.source("methods_policy"), field="in-scope users each method reaches",
@@ -111,8 +110,3 @@ def evaluate(ctx: Context) -> list[Finding]:
     return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
                        reason=f"each of the {len(in_scope)} in-scope users is offered at least {required} "
                               f"methods{note}")]
-
-
-def _distinct(methods: object) -> int:
-    names = set(methods)  # type: ignore[call-overload]
-    return len(names - set(APP)) + (1 if names & set(APP) else 0)

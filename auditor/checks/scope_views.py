@@ -1,0 +1,37 @@
+"""The two scopes the coverage checks judge: the one in force, and the one the policy asks for when that differs.
+
+A tenant whose SSPR serves a pilot group passes the licence and registration checks on the pilot; the
+policy's `scope: all` would bring in everyone else. So licensing.in_scope and registration.coverage judge
+both, each finding saying which scope it is about (the registry skips this module: it is not a check).
+"""
+
+from __future__ import annotations
+
+from auditor.checks.base import Context, Unreadable
+from auditor.derive.figures import ScopeResolution
+from auditor.derive.impact import policy_scope, scope_label
+
+LIVE_TARGET = "in-scope users"
+POLICY_TARGET = "users in the scope the policy asks for"
+
+
+def asked_scope(ctx: Context) -> ScopeResolution | Unreadable | None:
+    """The scope the policy asks for when it is not the live one; the reason when it cannot be resolved."""
+    try:
+        return policy_scope(ctx.snapshot, ctx.policy)
+    except Unreadable as exc:
+        return exc
+
+
+def policy_target(scope: ScopeResolution) -> str:
+    return f"{POLICY_TARGET} ({scope_label(scope)}, {len(scope.ids)} users)"
+
+
+def also(asked: ScopeResolution | Unreadable | None) -> str:
+    """What the live finding adds when the policy asks for another scope."""
+    if isinstance(asked, ScopeResolution):
+        return (f"; this is the scope in force: the policy asks for {scope_label(asked)} ({len(asked.ids)} users), "
+                "judged in the next finding")
+    if asked is not None:
+        return "; this is the scope in force: the policy asks for another, which could not be resolved"
+    return ""

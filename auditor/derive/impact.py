@@ -1,0 +1,154 @@
+"""Who a change to the SSPR policy brings into scope or leaves out, before anyone applies it.
+
+A change of scope (none/selected/all), of the selected group, of the number of methods a reset needs or of
+the legacy method toggles changes who can reset. The preview judges the snapshot as it is and as it would be
+after the change (the portal policy with the new values), with the same rules the checks use:
+the users in scope (`figures.resolve_scope`), licences by service plan (`figures.licence_stats`),
+registration (`figures.registration_stats`) and the methods each user is offered (`method_reach`).
+Method configuration changes in the authentication methods policy are not previewed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.derive.figures import (
+    ScopeResolution,
+    UserRef,
+    licence_stats,
+    registration_stats,
+    resolve_scope,
+    users_by_id,
+)
+from auditor.derive.method_reach import Audience, distinct_methods, method_reach
+from auditor.derive.sspr_methods import LEGACY_METHOD_FIELDS, METHOD_CONFIGS, known_state
+from auditor.findings import Unreadable
+from auditor.policy.models import Policy, Scope
+from auditor.snapshot.models import Section, Snapshot, SsprPolicyState
+
+WHO_FIELDS = frozenset({"enablement", "group_ids", "methods_required", *LEGACY_METHOD_FIELDS})
+"""`SsprPolicyState` fields whose change changes who can reset."""
+
+
+@dataclass(frozen=True)
+class ScopeImpact:
+    before: int
+    after: int
+    brought_in: tuple[UserRef, ...] = ()
+    left_out: tuple[UserRef, ...] = ()
+    unlicensed: tuple[UserRef, ...] = ()
+    """Among those brought in: no active service plan the policy accepts."""
+    unregistered: tuple[UserRef, ...] = ()
+    """Among those brought in: not registered for SSPR (or no registration record)."""
+    cannot_reach: tuple[UserRef, ...] = ()
+    """In scope after the change and offered fewer methods than a reset needs (but not before)."""
+    unknown: tuple[str, ...] = ()
+    """What could not be judged, and why."""
+
+
+def touches_who(updates: dict[str, Any]) -> bool:
+    return bool(WHO_FIELDS & updates.keys())
+
+
+def after_change(snapshot: Snapshot, updates: dict[str, Any]) -> Snapshot:
+    """The snapshot as it would read once the portal policy holds `updates`."""
+    section = snapshot.sspr_policy
+    if section is None or section.value is None:
+        raise Unreadable("the portal's SSPR policy was not read")
+    changed = section.value.model_copy(update=updates)
+    return snapshot.model_copy(update={"sspr_policy": Section[SsprPolicyState].ok(section.source, changed)})
+
+
+def scope_impact(snapshot: Snapshot, updates: dict[str, Any], plans: list[str]) -> ScopeImpact:
+    """The users `updates` to the portal policy bring in or leave out, and who among them cannot reset."""
+    after = after_change(snapshot, updates)
+    unknown: list[str] = []
+    try:
+        old, new = resolve_scope(snapshot), resolve_scope(after)
+    except Unreadable as exc:
+        return ScopeImpact(0, 0, unknown=(f"who is in scope: {exc.reason}",))
+    people = users_by_id(snapshot.cloud_users.value) if _read(snapshot, "cloud_users") else {}
+    brought = _refs(new.ids - old.ids, people)
+    left = _refs(old.ids - new.ids, people)
+    entering = ScopeResolution(new.basis, new.enablement, new.ids - old.ids, ())
+    unlicensed: tuple[UserRef, ...] = ()
+    unregistered: tuple[UserRef, ...] = ()
+    if _read(snapshot, "cloud_users"):
+        unlicensed = tuple(licence_stats(entering, snapshot.cloud_users.value, plans).unlicensed)  # type: ignore[union-attr]
+    else:
+        unknown.append("licences: the user list was not read")
+    if _read(snapshot, "registration_details"):
+        stats = registration_stats(entering, snapshot.registration_details.value,  # type: ignore[union-attr]
+                                   snapshot.cloud_users.value if _read(snapshot, "cloud_users") else None)
+        unregistered = tuple(stats.not_registered + stats.no_record)
+    else:
+        unknown.append("registration: the registration details were not read")
+    cannot: tuple[UserRef, ...] = ()
+    try:
+        short_after = _short(after, new.ids)
+        short_before = _short(snapshot, old.ids) if old.ids else frozenset()
+        cannot = _refs(short_after - short_before, people)
+    except Unreadable as exc:
+        unknown.append(f"methods offered: {exc.reason}")
+    return ScopeImpact(len(old.ids), len(new.ids), brought, left, unlicensed, unregistered, cannot, tuple(unknown))
+
+
+def _short(snapshot: Snapshot, in_scope: frozenset[str]) -> frozenset[str]:
+    """The in-scope users offered fewer distinct methods than the portal policy requires (as
+    `sspr.methods_available` counts them); Unreadable when a method's reach was not read."""
+    legacy = snapshot.sspr_policy.value if _read(snapshot, "sspr_policy") else None  # type: ignore[union-attr]
+    if legacy is None or not legacy.methods_required:
+        raise Unreadable("the number of methods a reset needs was not read")
+    if not _read(snapshot, "methods_policy"):
+        raise Unreadable("the authentication methods policy was not read")
+    methods_policy = snapshot.methods_policy.value  # type: ignore[union-attr]
+    state = methods_policy.migration_state
+    if not known_state(state):
+        raise Unreadable(f"unrecognised policyMigrationState {state!r}")
+    audience = Audience(snapshot)
+    reach = [method_reach(method, state, legacy, methods_policy, audience) for method in METHOD_CONFIGS]
+    required = int(legacy.methods_required)
+    return frozenset(user for user in in_scope
+                     if distinct_methods(r.method for r in reach if r.reaches(user)) < required)
+
+
+def _read(snapshot: Snapshot, name: str) -> bool:
+    section = getattr(snapshot, name, None)
+    return section is not None and section.readable and section.value is not None
+
+
+def _refs(ids: frozenset[str], people: dict[str, Any]) -> tuple[UserRef, ...]:
+    out = [UserRef(id=i, upn=people[i].upn if i in people else "", display_name=people[i].display_name
+                   if i in people else "") for i in ids]
+    return tuple(sorted(out, key=lambda u: (u.upn.casefold(), u.id)))
+
+
+def policy_scope(snapshot: Snapshot, policy: Policy) -> ScopeResolution | None:
+    """The users the scope the policy asks for would cover, when it is not the scope in force (None: the same,
+    or the policy says nothing about scope). Raises Unreadable when the policy's group was not read."""
+    sspr = policy.sspr
+    live = snapshot.sspr_policy.value if _read(snapshot, "sspr_policy") else None  # type: ignore[union-attr]
+    if sspr is None or live is None:
+        return None
+    updates: dict[str, Any] = {"enablement": sspr.scope.value}
+    if sspr.scope == Scope.selected and sspr.group is not None:
+        group_id = sspr.group.id
+        if group_id is None:
+            groups = snapshot.scope_groups.value if _read(snapshot, "scope_groups") else None  # type: ignore[union-attr]
+            found = groups.find(None, sspr.group.name) if groups is not None else None
+            if found is None or not found.id:
+                raise Unreadable(f"the policy's SSPR group {sspr.group.name!r} was not read")
+            group_id = found.id
+        updates["group_ids"] = [group_id]
+    else:
+        updates["group_ids"] = []
+    if live.enablement == updates["enablement"] and (
+            updates["enablement"] != Scope.selected.value
+            or {g.lower() for g in live.group_ids} == {g.lower() for g in updates["group_ids"]}):
+        return None
+    return resolve_scope(after_change(snapshot, updates))
+
+
+def scope_label(scope: ScopeResolution) -> str:
+    return {"all": "all users", "none": "nobody", "selected": "the selected group"}[scope.enablement]

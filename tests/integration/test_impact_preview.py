@@ -1,0 +1,101 @@
+"""The plan's impact preview against the lab's ground truth: who a scope change brings in, and who among
+them is unlicensed or unregistered, as the tenant generator made them (auditor/lab/tenant_generator.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.app.audit import LabOptions, collect_lab, coverage_options, findings_of
+from auditor.lab.tenant_generator import TenantMix, generate_tenant
+from auditor.policy.loader import load_policy
+from auditor.policy.models import Policy
+from auditor.remediation.impact import impact_lines, plan_impacts
+from auditor.remediation.planner import make_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cloud_policy(**sspr_changes: Any) -> Policy:
+    data = load_policy(ROOT / "policies" / "baseline.yaml").model_dump()
+    data["directory"] = None
+    data["sspr"].update(sspr_changes)
+    return Policy.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def tenant(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """400 users, SSPR scoped to a group holding 40% of the members, some unregistered and unlicensed."""
+    mix = TenantMix(users=400, seed=11, scope="group", group_share=0.4, unregistered=0.12, unlicensed=0.06)
+    return generate_tenant(mix, tmp_path_factory.mktemp("impact"), window_days=30)
+
+
+def test_widening_to_all_names_who_comes_in_and_who_cannot_reset(tenant: Any) -> None:
+    policy = cloud_policy()  # scope: all
+    snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=coverage_options(policy)))
+    plan = make_plan(policy, snapshot, findings_of(policy, snapshot))
+    ((change_id, impact), *_) = plan_impacts(plan, policy, snapshot)
+    change = next(c for c in plan.changes if c.id == change_id)
+    assert {s.name: s.new for s in change.settings_list()}["enablement"] == "all"
+
+    truth = tenant.truth
+    assert impact.before == truth["in_scope"]
+    assert impact.after == truth["enabled_members"]
+    assert len(impact.brought_in) == truth["outside_scope"]["members"] > 0 and impact.left_out == ()
+    assert sorted(u.upn for u in impact.unlicensed) == truth["outside_scope"]["unlicensed_upns"] != []
+    # the generator registers every member outside the group (registration is not scoped): none here
+    assert sorted(u.upn for u in impact.unregistered) == truth["outside_scope"]["unregistered_upns"]
+    assert impact.unknown == ()
+
+    lines = impact_lines([(change_id, impact)])
+    assert lines[0] == (f"  impact of change {change_id}: in scope {truth['in_scope']} → {truth['enabled_members']} "
+                        f"users; brings in {truth['outside_scope']['members']}, leaves out 0")
+    assert any(f"{len(impact.unlicensed)} brought in without a licence" in line for line in lines)
+
+
+def test_narrowing_to_the_group_leaves_the_others_out(tenant: Any) -> None:
+    policy = cloud_policy()
+    snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=coverage_options(policy)))
+    from auditor.derive.impact import scope_impact
+
+    group = snapshot.sspr_policy.value.group_ids  # type: ignore[union-attr]
+    widened = scope_impact(snapshot, {"enablement": "all", "group_ids": []}, ["41781fb2-bc02-4b7c-bd55-b576c07bb09d"])
+    from auditor.derive.impact import after_change
+
+    back = scope_impact(after_change(snapshot, {"enablement": "all", "group_ids": []}),
+                        {"enablement": "selected", "group_ids": group}, ["41781fb2-bc02-4b7c-bd55-b576c07bb09d"])
+    assert {u.id for u in back.left_out} == {u.id for u in widened.brought_in}
+    assert back.brought_in == () and back.unlicensed == () and back.unregistered == ()
+
+
+def test_plan_prints_the_impact_before_anything_is_applied(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "auditor.cli", "plan", str(ROOT / "policies" / "baseline.yaml"),
+                             "--lab", "demo", "--out", str(tmp_path / "plan.json")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert "impact of change 1: in scope 41 → 63 users; brings in 22, leaves out 0" in result.stdout, result.stdout
+    # the demo scenario's break-glass admin and cloud sync account sit outside the pilot group, with no P1 and
+    # no registration (auditor/lab/scenarios/demo.yaml)
+    assert "2 brought in without a licence: breakglass01@fabrikam-lab.onmicrosoft.com, Sync_FABDC01_" in result.stdout
+    assert "2 brought in unregistered: breakglass01@fabrikam-lab.onmicrosoft.com, Sync_FABDC01_" in result.stdout
+
+
+def test_requiring_two_methods_names_who_is_then_offered_too_few(tmp_path: Path) -> None:
+    """The `traps` tenant (see tests/integration/test_method_targeting_lab.py): Email for the pilot group only, Sms
+    for nobody, Voice off, the Authenticator app for all users but the contractors group. With two methods
+    required (from one), only pilot members outside the contractors group are offered two."""
+    from auditor.derive.impact import after_change, scope_impact
+    from tests.integration.test_method_targeting_lab import targeted_tenant
+
+    path, who = targeted_tenant(tmp_path)
+    snapshot = after_change(collect_lab(LabOptions(scenario=str(path))), {"methods_required": 1})
+    members = {i.lower() for i in who["members"]}
+    pilot, contractors = {i.lower() for i in who["pilot"]}, {i.lower() for i in who["contractors"]}
+    impact = scope_impact(snapshot, {"methods_required": 2}, ["41781fb2-bc02-4b7c-bd55-b576c07bb09d"])
+    assert impact.before == impact.after and impact.brought_in == impact.left_out == ()
+    already_short = contractors - pilot  # no method reaches them even with one required
+    expected = (members - (pilot - contractors)) - already_short
+    assert {u.id for u in impact.cannot_reach} == expected != set()
