@@ -7,8 +7,10 @@ both, each finding saying which scope it is about (the registry skips this modul
 
 from __future__ import annotations
 
-from auditor.checks.base import Context, Unreadable
-from auditor.derive.figures import ScopeResolution
+from collections.abc import Callable
+
+from auditor.checks.base import Context, Finding, Status, Unreadable
+from auditor.derive.figures import ScopeResolution, resolve_scope
 from auditor.derive.impact import policy_scope, scope_label
 
 LIVE_TARGET = "in-scope users"
@@ -35,3 +37,20 @@ def also(asked: ScopeResolution | Unreadable | None) -> str:
     if asked is not None:
         return "; this is the scope in force: the policy asks for another, which could not be resolved"
     return ""
+
+
+Judge = Callable[[ScopeResolution, str, str, str], Finding]
+"""(scope, finding target, who its users are, what the reason adds) → the finding for that scope."""
+
+
+def in_both_scopes(ctx: Context, judge: Judge) -> list[Finding]:
+    """`judge` on the live scope, then on the scope the policy asks for when that differs (unknown when the
+    policy's group could not be resolved)."""
+    asked = asked_scope(ctx)
+    findings = [judge(resolve_scope(ctx.snapshot), LIVE_TARGET, "in-scope", also(asked))]
+    if isinstance(asked, ScopeResolution):
+        findings.append(judge(asked, policy_target(asked), "policy-scope", ""))
+    elif asked is not None:
+        findings.append(ctx.result(Status.unknown, target=POLICY_TARGET, reason=asked.reason,
+                                   evidence=asked.evidence))
+    return findings

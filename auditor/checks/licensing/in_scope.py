@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.checks.scope_views import LIVE_TARGET, POLICY_TARGET, asked_scope, policy_target
-from auditor.checks.scope_views import also as _also
-from auditor.derive.figures import ScopeResolution, licence_stats, resolve_scope, shown
+from auditor.checks.scope_views import in_both_scopes
+from auditor.derive.figures import ScopeResolution, licence_stats, shown
 
 SPEC = CheckSpec(
     id="licensing.in_scope",
@@ -39,15 +38,7 @@ def evaluate(ctx: Context) -> list[Finding]:
         return [ctx.result(Status.not_applicable, target="in-scope users",
                            reason="coverage.require_license is false: licences are not checked")]
     users = ctx.section("cloud_users")
-    live = resolve_scope(ctx.snapshot)
-    asked = asked_scope(ctx)
-    findings = [_judge(ctx, live, users, LIVE_TARGET, "in-scope", _also(asked))]
-    if isinstance(asked, ScopeResolution):
-        findings.append(_judge(ctx, asked, users, policy_target(asked), "policy-scope", ""))
-    elif asked is not None:
-        findings.append(ctx.result(Status.unknown, target=POLICY_TARGET, reason=asked.reason,
-                                   evidence=asked.evidence))
-    return findings
+    return in_both_scopes(ctx, lambda scope, target, who, also: _judge(ctx, scope, users, target, who, also))
 
 
 def _judge(ctx: Context, scope: ScopeResolution, users: object, target: str, who: str, also: str) -> Finding:

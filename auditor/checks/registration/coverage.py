@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.checks.scope_views import LIVE_TARGET, POLICY_TARGET, asked_scope, policy_target
-from auditor.checks.scope_views import also as _also
-from auditor.derive.figures import ScopeResolution, registration_stats, resolve_scope, shown
+from auditor.checks.scope_views import in_both_scopes
+from auditor.derive.figures import ScopeResolution, registration_stats, shown
 
 SPEC = CheckSpec(
     id="registration.coverage",
@@ -30,15 +29,7 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     """The live scope, and the scope the policy asks for when that differs (what fixing sspr.scope brings in)."""
     records = ctx.section("registration_details")  # a tenant without P1 answers 403 here: unknown, with that
-    live = resolve_scope(ctx.snapshot)
-    asked = asked_scope(ctx)
-    findings = [_judge(ctx, records, live, LIVE_TARGET, "in-scope", _also(asked))]
-    if isinstance(asked, ScopeResolution):
-        findings.append(_judge(ctx, records, asked, policy_target(asked), "policy-scope", ""))
-    elif asked is not None:
-        findings.append(ctx.result(Status.unknown, target=POLICY_TARGET, reason=asked.reason,
-                                   evidence=asked.evidence))
-    return findings
+    return in_both_scopes(ctx, lambda scope, target, who, also: _judge(ctx, records, scope, target, who, also))
 
 
 def _judge(ctx: Context, records: object, scope: ScopeResolution, target: str, who: str, also: str) -> Finding:
