@@ -111,6 +111,10 @@ class AuditReport(BaseModel):
     )
 
 
+ONLY_LISTED_WHEN_READ = frozenset({"directory_discovery"})
+"""Sections no check reads (export's discovery): a report lists them only when a run read them."""
+
+
 def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:
     out = []
     for name in type(snapshot).model_fields:
@@ -118,6 +122,8 @@ def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:
         if "Section" not in field_type:
             continue
         section = getattr(snapshot, name)
+        if section is None and name in ONLY_LISTED_WHEN_READ:
+            continue
         if section is None:
             out.append(SectionStatus(name=name, source="(not collected)", collected_at=snapshot.created_at,
                                      readable=False, error="not collected in this run"))

@@ -28,6 +28,11 @@ SPEC = CheckSpec(
 # Smart lockout's documented defaults (howto-password-smart-lockout) apply while no setting object exists.
 DEFAULT_THRESHOLD = 10
 DEFAULT_DURATION_SECONDS = 60
+# One finding per setting, told apart by target (waivers name these, and the planner dispatches on them: a
+# finding's policy key falls back to `password_protection` when the policy file leaves the setting to its default).
+TARGETS = {"on_premises": "password protection on-premises", "custom_banned_list": "custom banned password list",
+           "lockout_threshold_at_most": "smart lockout threshold",
+           "lockout_duration_seconds_at_least": "smart lockout duration (seconds)"}
 FIELDS = {"threshold": "LockoutThreshold", "duration": "LockoutDurationInSeconds",
           "enabled": "EnableBannedPasswordCheckOnPremises", "mode": "BannedPasswordCheckOnPremisesMode",
           "custom": "EnableBannedPasswordCheck"}
@@ -44,17 +49,17 @@ def evaluate(ctx: Context) -> list[Finding]:
         evidence = [Evidence(source=source, field=FIELDS["custom"], value=rules.custom_list_enabled),
                     Evidence(source=source, field="BannedPasswordList (words)", value=rules.custom_list_size)]
         findings.append(ctx.compare(wanted.custom_banned_list, False if unset else rules.custom_list_enabled,
-                                    evidence, target="custom banned password list",
+                                    evidence, target=TARGETS["custom_banned_list"],
                                     key="password_protection.custom_banned_list", what="the custom banned list"))
     threshold_set = not unset and rules.lockout_threshold is not None
     findings.append(_bound(
-        ctx, "smart lockout threshold", rules.lockout_threshold if threshold_set else DEFAULT_THRESHOLD,
+        ctx, TARGETS["lockout_threshold_at_most"], rules.lockout_threshold if threshold_set else DEFAULT_THRESHOLD,
         wanted.lockout_threshold_at_most, at_most=True, defaulted=not threshold_set,
         evidence=[Evidence(source=source, field=FIELDS["threshold"], value=rules.lockout_threshold)],
         key="password_protection.lockout_threshold_at_most"))
     duration_set = not unset and rules.lockout_duration_seconds is not None
     findings.append(_bound(
-        ctx, "smart lockout duration (seconds)",
+        ctx, TARGETS["lockout_duration_seconds_at_least"],
         rules.lockout_duration_seconds if duration_set else DEFAULT_DURATION_SECONDS,
         wanted.lockout_duration_seconds_at_least, at_most=False, defaulted=not duration_set,
         evidence=[Evidence(source=source, field=FIELDS["duration"], value=rules.lockout_duration_seconds)],
@@ -68,7 +73,7 @@ def _on_premises(ctx: Context, wanted: str, rules: object, source: str) -> Findi
     evidence = [Evidence(source=source, field=FIELDS["enabled"], value=enabled),
                 Evidence(source=source, field=FIELDS["mode"], value=mode)]
     key = "password_protection.on_premises"
-    target = "password protection on-premises"
+    target = TARGETS["on_premises"]
     if getattr(rules, "setting_id", None) is None or enabled is None:
         if wanted == "enforce":  # Microsoft's default mode is Audit, so an unset tenant does not enforce
             return ctx.result(Status.failed, target=target, expected=wanted, actual="not configured (defaults)",

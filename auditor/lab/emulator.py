@@ -30,7 +30,13 @@ Behaviour that mirrors the real services:
   may, so paging can be tested with readers that ask for the largest page;
 * PATCH of an authentication method configuration needs ``@odata.type`` (400 otherwise) and
   answers 204, as does PATCH of the authorization policy; PATCH of the methods policy
-  answers 200 with the policy.
+  answers 200 with the policy;
+* ``POST /groupSettings`` creates a setting from a known template (the Password Rule Settings; any
+  other ``templateId`` answers 400), filling the values it leaves out with the template's defaults,
+  and answers 201 with it; a second one from the same template answers 400; ``PATCH
+  /groupSettings/{id}`` takes the whole ``values`` collection (a missing value answers 400) and
+  answers 204; ``DELETE /groupSettings/{id}`` answers 204; an unknown value name, a value that is
+  not a string of the template's type, or a name given twice answers 400.
 
 Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.faults``,
 so tests can change it while a server runs: 403 per endpoint, 429 and 503 storms with
@@ -72,6 +78,7 @@ from auditor.lab.scenario import MIGRATION_STATES, JsonObject, Scenario
 __all__ = [
     "ALIASES",
     "ENDPOINT_NAMES",
+    "SETTING_TEMPLATES",
     "EmulatorState",
     "Faults",
     "Paging",
@@ -1155,12 +1162,128 @@ def _kept(lab: EmulatorState, key: tuple[Any, ...], source: list[Any], compute: 
     return value
 
 
+_GROUP_SETTING_PROPERTIES: Final = ("id", "displayName", "templateId", "values")
+# The directory setting templates the lab knows, as `GET /groupSettingTemplates` lists them: id → display name
+# and each settingTemplateValue (name, type, defaultValue) in the template's order
+# (https://learn.microsoft.com/graph/api/resources/groupsettingtemplate, .../resources/settingtemplatevalue). Only
+# the Password Rule Settings are emulated: a POST naming any other template answers 400, as an unknown one does.
+SETTING_TEMPLATES: Final[Mapping[str, tuple[str, tuple[tuple[str, str, str], ...]]]] = {
+    "5cf42378-d67d-4f36-ba46-e8b86229381d": ("Password Rule Settings", (
+        ("BannedPasswordCheckOnPremisesMode", "System.String", "Audit"),
+        ("EnableBannedPasswordCheckOnPremises", "System.Boolean", "true"),
+        ("EnableBannedPasswordCheck", "System.Boolean", "true"),
+        ("LockoutDurationInSeconds", "System.Int32", "60"),
+        ("LockoutThreshold", "System.Int32", "10"),
+        ("BannedPasswordList", "System.String", ""),
+    )),
+}
+
+
 async def list_group_settings(request: Request, lab: EmulatorState) -> Response:
     _check_options(request, frozenset({"$select"}))
     items = lab.tenant.group_settings
-    selected = _parse_select(request, ["id", "displayName", "templateId", "values"], "microsoft.graph.groupSetting")
+    selected = _parse_select(request, list(_GROUP_SETTING_PROPERTIES), "microsoft.graph.groupSetting")
     return _json({"@odata.context": _context(request, "groupSettings", selected),
                   "value": [_project(item, selected) for item in items]})
+
+
+def _group_setting(lab: EmulatorState, setting_id: str) -> JsonObject:
+    for item in lab.tenant.group_settings:
+        if str(item.get("id")).casefold() == setting_id.casefold():
+            return item
+    raise GraphError(404, "Request_ResourceNotFound",
+                     f"Resource '{setting_id}' does not exist or one of its queried reference-property objects are "
+                     "not present.")
+
+
+def _setting_values(body: JsonObject, template_id: str) -> list[JsonObject]:
+    """The body's `values`, checked against the template: known names (any case; stored as the template spells
+    them), no name twice, every value a string of the template value's type."""
+    values = body.get("values")
+    if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+        raise _bad_request("Invalid request: 'values' must be a collection of settingValue objects.")
+    definitions = {name.casefold(): (name, kind) for name, kind, _ in SETTING_TEMPLATES[template_id][1]}
+    seen: dict[str, JsonObject] = {}
+    for item in values:
+        if set(item) - {"name", "value", "@odata.type"}:
+            raise _bad_request(f"Invalid settingValue properties: {', '.join(sorted(set(item) - {'name', 'value'}))}.")
+        name, value = item.get("name"), item.get("value")
+        definition = definitions.get(str(name).casefold()) if isinstance(name, str) else None
+        if definition is None:
+            raise _bad_request(f"The setting '{name}' is not defined in template with SettingTemplateId "
+                               f"'{template_id}'.")
+        if definition[0].casefold() in seen:
+            raise _bad_request(f"The setting '{definition[0]}' was provided more than once.")
+        if not isinstance(value, str):
+            raise _bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.String'.")
+        if definition[1] == "System.Boolean" and value.strip().casefold() not in ("true", "false"):
+            raise _bad_request(f"The value '{value}' of setting '{definition[0]}' is not a valid System.Boolean.")
+        if definition[1] == "System.Int32" and not re.fullmatch(r"\s*[+-]?\d{1,10}\s*", value):
+            raise _bad_request(f"The value '{value}' of setting '{definition[0]}' is not a valid System.Int32.")
+        seen[definition[0].casefold()] = {"name": definition[0], "value": value}
+    return list(seen.values())
+
+
+async def get_group_setting(request: Request, lab: EmulatorState) -> Response:
+    item = _group_setting(lab, request.path_params["setting_id"])
+    return _single(request, item, "groupSettings", "microsoft.graph.groupSetting", _GROUP_SETTING_PROPERTIES)
+
+
+async def post_group_setting(request: Request, lab: EmulatorState) -> Response:
+    """Create a tenant-wide setting from a template (group-post-settings): 201 with the object. Values the body
+    leaves out take the template's defaults ("other name-value pairs will be populated with the default values");
+    a second setting from the same template answers 400 (MicrosoftDocs/azure-docs#82180)."""
+    body = await _json_object(request)
+    unknown = sorted(set(body) - {"templateId", "values", "displayName", "@odata.type"})
+    if unknown:
+        raise _bad_request(f"Property '{unknown[0]}' does not exist or is read-only on type "
+                           "'microsoft.graph.groupSetting'.")
+    template_id = str(body.get("templateId") or "").casefold()
+    if template_id not in SETTING_TEMPLATES:
+        raise _bad_request(f"Invalid value specified for property 'templateId': '{body.get('templateId')}' is not a "
+                           "known groupSettingTemplate.")
+    if any(str(item.get("templateId") or "").casefold() == template_id for item in lab.tenant.group_settings):
+        raise GraphError(400, "Request_BadRequest",
+                         "Another object with the same value for property templateId already exists.")
+    given = _setting_values(body, template_id) if "values" in body else []
+    named = {v["name"] for v in given}
+    display_name, definitions = SETTING_TEMPLATES[template_id]
+    values = given + [{"name": name, "value": default} for name, _, default in definitions if name not in named]
+    item: JsonObject = {"id": str(uuid.uuid4()), "displayName": display_name, "templateId": template_id,
+                        "values": values}
+    lab.tenant.group_settings.append(item)
+    return _json({"@odata.context": _context(request, "groupSettings", None, entity=True), **copy.deepcopy(item)},
+                 status=201)
+
+
+async def patch_group_setting(request: Request, lab: EmulatorState) -> Response:
+    """Update a setting's values (groupsetting-update): only `values`, and "you must include the entire collection
+    set" (a partial one answers 400, microsoftgraph/microsoft-graph-docs#1607); 204."""
+    item = _group_setting(lab, request.path_params["setting_id"])
+    body = await _json_object(request)
+    read_only = sorted(set(body) - {"values", "id", "@odata.type"})
+    if read_only:
+        raise _bad_request(f"Property '{read_only[0]}' does not exist or is read-only on type "
+                           "'microsoft.graph.groupSetting'.")
+    if "id" in body and str(body["id"]).casefold() != str(item["id"]).casefold():
+        raise _bad_request("The id in the body does not match the id in the URL.")
+    template_id = str(item.get("templateId") or "").casefold()
+    if template_id not in SETTING_TEMPLATES:
+        raise _bad_request(f"The lab does not emulate the template '{item.get('templateId')}' of this setting.")
+    values = _setting_values(body, template_id)
+    named = {v["name"] for v in values}
+    for name, _, _ in SETTING_TEMPLATES[template_id][1]:
+        if name not in named:
+            raise _bad_request(f"The expected property '{name}' defined in template with SettingTemplateId "
+                               f"'{template_id}' was not provided.")
+    item["values"] = values
+    return Response(status_code=204)
+
+
+async def delete_group_setting(request: Request, lab: EmulatorState) -> Response:
+    item = _group_setting(lab, request.path_params["setting_id"])
+    lab.tenant.group_settings.remove(item)
+    return Response(status_code=204)
 
 
 DEVICE_CONFIGURATIONS: Final = _Collection(
@@ -1296,6 +1419,10 @@ def _routes() -> list[Route]:
         (f"{graph}/security/secureScoreControlProfiles", "GET", "secure_score_profiles", list_control_profiles),
         (f"{graph}/auditLogs/directoryAudits", "GET", "directory_audits", list_directory_audits),
         (f"{graph}/groupSettings", "GET", "group_settings", list_group_settings),
+        (f"{graph}/groupSettings", "POST", "group_settings", post_group_setting),
+        (f"{graph}/groupSettings/{{setting_id}}", "GET", "group_settings", get_group_setting),
+        (f"{graph}/groupSettings/{{setting_id}}", "PATCH", "group_settings", patch_group_setting),
+        (f"{graph}/groupSettings/{{setting_id}}", "DELETE", "group_settings", delete_group_setting),
         (f"{graph}/deviceManagement/deviceConfigurations", "GET", "device_configurations",
          list_device_configurations),
         (f"{portal}/PasswordResetPolicies", "GET", "portal_sspr", get_portal_sspr),

@@ -27,6 +27,7 @@ from auditor.ad.sd import AceFact
 from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.checks.base import Finding
 from auditor.files import write_atomically
+from auditor.graph_fields import PASSWORD_RULE_TEMPLATE
 from auditor.snapshot.models import utc_now
 
 PLAN_FORMAT = "sspr-auditor-plan"
@@ -136,6 +137,25 @@ class GraphMethodConfigurationChange(_Change):
         return list(self.settings)
 
 
+class GraphPasswordRulesChange(_Change):
+    """Values of the tenant's Password Rule Settings (the groupSetting from template 5cf42378-...).
+
+    With `setting_id`, one PATCH of the whole values array as read just before it, only these values
+    changed (the banned words and every other value kept as they are). Without it, no such object exists
+    and one POST creates it with every value of the template: these settings, and the template's default
+    for any other (the banned word list, empty).
+    """
+
+    kind: Literal["graph.password_rules"] = "graph.password_rules"
+    writer: Literal["graph"] = "graph"
+    setting_id: str | None = Field(description="The groupSetting written; None when none exists and the change "
+                                               "creates it")
+    settings: list[SettingChange]
+
+    def settings_list(self) -> list[SettingChange]:
+        return list(self.settings)
+
+
 class LdapDaclChange(_Change):
     """Allow ACEs added to an object's DACL in canonical order, written back with SD flags DACL."""
 
@@ -186,7 +206,8 @@ class SysvolPasswordAgeChange(_Change):
 
 Change = Annotated[
     PortalSsprChange | PortalOnPremChange | GraphAuthorizationChange | GraphMethodsPolicyChange
-    | GraphMethodConfigurationChange | LdapDaclChange | LdapPasswordAgeChange | SysvolPasswordAgeChange,
+    | GraphMethodConfigurationChange | GraphPasswordRulesChange | LdapDaclChange | LdapPasswordAgeChange
+    | SysvolPasswordAgeChange,
     Field(discriminator="kind"),
 ]
 
@@ -204,6 +225,8 @@ def object_key(change: Any) -> str:
             return "graph:authenticationMethodsPolicy"
         case GraphMethodConfigurationChange():
             return f"graph:authenticationMethodConfigurations/{change.configuration_id.lower()}"
+        case GraphPasswordRulesChange():  # one per tenant, whatever its id (None until created)
+            return f"graph:groupSettings/{PASSWORD_RULE_TEMPLATE}"
         case LdapDaclChange():
             return f"ldap:{dn_key(change.dn)}:descriptor"
         case LdapPasswordAgeChange():

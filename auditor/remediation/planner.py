@@ -28,6 +28,13 @@ from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
 from auditor.derive import gpo_precedence
 from auditor.derive.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
+from auditor.graph_fields import (
+    GROUP_SETTINGS_PATH,
+    PASSWORD_RULE_DEFAULTS,
+    PASSWORD_RULE_FIELDS,
+    PASSWORD_RULE_TEMPLATE,
+    password_rule_value,
+)
 from auditor.policy.models import Policy, Scope
 from auditor.portal_fields import METHOD_ALLOWED, POLICY_KEYS
 from auditor.remediation.changes import (
@@ -35,6 +42,7 @@ from auditor.remediation.changes import (
     GraphAuthorizationChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
+    GraphPasswordRulesChange,
     LdapDaclChange,
     LdapPasswordAgeChange,
     ManualStep,
@@ -52,10 +60,11 @@ from auditor.snapshot.store import fingerprint
 
 # Writers run in this order: the cloud policy objects, then the methods policy's migration
 # state (which switches the policy that governs methods, so it goes after the method fixes),
-# then the directory, then SYSVOL (which bumps the GPO version through LDAP too).
+# the tenant's password rules (independent of the others), then the directory, then SYSVOL
+# (which bumps the GPO version through LDAP too).
 _ORDER = ("portal.sspr_policy", "portal.onprem_writeback", "graph.method_configuration",
-          "graph.authorization_policy", "graph.methods_policy", "ldap.dacl", "ldap.password_age",
-          "sysvol.gpttmpl")
+          "graph.authorization_policy", "graph.methods_policy", "graph.password_rules", "ldap.dacl",
+          "ldap.password_age", "sysvol.gpttmpl")
 
 PRE, IN_PROGRESS, COMPLETE = "preMigration", "migrationInProgress", "migrationComplete"
 QUESTIONS = "security_questions"
@@ -162,6 +171,7 @@ class _Planner:
         self.methods(migration)
         self.onprem()
         self.authorization()
+        self.password_rules()
         self.directory_acls()
         self.password_age()
         for finding in self.failing:
@@ -377,6 +387,93 @@ class _Planner:
                  summary=f"administrators may use SSPR: {_on(live.allowed_to_use_sspr)} → {_on(new)}",
                  setting=SettingChange(name="allowed_to_use_sspr", old=live.allowed_to_use_sspr, new=new),
                  depends_on=self.depends("authorization_policy"))
+
+    # -- password protection and smart lockout: the Password Rule Settings ------------------
+
+    def password_rules(self) -> None:
+        """The values the failing `password_protection` findings ask for (one finding per setting), and nothing else.
+
+        An existing object gets only those values (rollback puts them back); a tenant with no object runs on
+        defaults, so the plan creates one, with every value the checks read set to what they saw or what the
+        failing findings ask for (rollback deletes it again).
+        """
+        from auditor.checks.password_protection import DEFAULT_DURATION_SECONDS, DEFAULT_THRESHOLD, TARGETS
+        from auditor.snapshot.models import PasswordRulesState
+
+        live: PasswordRulesState | None = self.value("password_rules")
+        wanted = self.policy.password_protection
+        findings = self.failing_of("password_protection")
+        if live is None or wanted is None or not findings:
+            return
+
+        def failing(key: str) -> list[Finding]:
+            # by the check's target for the setting: the policy key of a setting the file leaves to its default
+            # is the section's (`password_protection`), shared by all four findings
+            return [f for f in findings if f.target == TARGETS[key]]
+
+        exists = live.setting_id is not None
+        new: dict[str, Any] = {}
+        fixes: list[Finding] = []
+        on_premises = failing("on_premises")
+        if on_premises:
+            new["banned_on_premises_enabled"] = wanted.on_premises != "off"
+            if wanted.on_premises != "off" and (live.banned_on_premises_mode or "Audit").lower() != wanted.on_premises:
+                new["banned_on_premises_mode"] = _MODES[wanted.on_premises]
+            fixes += on_premises
+        custom = failing("custom_banned_list")
+        if custom and wanted.custom_banned_list and not (exists and live.custom_list_size):
+            for finding in custom:
+                self.manual_step(finding, "the custom banned password list is empty: which words to ban (the "
+                                          "organisation's names, brands, products, places) is a decision the plan "
+                                          "cannot make; add them in the Entra admin center (Password protection > "
+                                          "Custom banned password list), then plan again")
+        elif custom:
+            new["custom_list_enabled"] = bool(wanted.custom_banned_list)
+            fixes += custom
+        threshold = failing("lockout_threshold_at_most")
+        if threshold:
+            new["lockout_threshold"] = wanted.lockout_threshold_at_most
+            fixes += threshold
+        duration = failing("lockout_duration_seconds_at_least")
+        if duration:
+            new["lockout_duration_seconds"] = wanted.lockout_duration_seconds_at_least
+            fixes += duration
+        if not new:
+            return
+        if exists:
+            settings = [SettingChange(name=name, old=getattr(live, name), new=value) for name, value in new.items()
+                        if getattr(live, name) != value]
+            if not settings:
+                return
+            self.add(GraphPasswordRulesChange, fixes, target=f"graph {GROUP_SETTINGS_PATH}/{live.setting_id}",
+                     setting_id=live.setting_id, settings=settings, depends_on=self.depends("password_rules"),
+                     summary="Password Rule Settings: " + ", ".join(
+                         f"{_RULE_LABELS[s.name]} {_on(s.old)} → {_on(s.new)}" for s in settings),
+                     note="Graph takes only the whole values array: every value not listed here (the banned "
+                          "password list too) is sent back exactly as read just before the write")
+            return
+        # No object: creating one writes every value, so each value a check reads keeps what that check saw
+        # (or gets what its failing finding asks for); an on-premises value the check could not judge
+        # (`unknown`: Microsoft documents its default inconsistently) gets the policy's.
+        on = wanted.on_premises != "off"
+        values: dict[str, Any] = {
+            "banned_on_premises_enabled": on,
+            "banned_on_premises_mode": _MODES[wanted.on_premises] if on else _template_default(
+                "banned_on_premises_mode"),
+            "custom_list_enabled": False if wanted.custom_banned_list is not None else _template_default(
+                "custom_list_enabled"),
+            "lockout_threshold": DEFAULT_THRESHOLD,
+            "lockout_duration_seconds": DEFAULT_DURATION_SECONDS,
+        } | new
+        settings = [SettingChange(name=name, old=None, new=values[name]) for name in PASSWORD_RULE_FIELDS]
+        self.add(GraphPasswordRulesChange, fixes, target=f"graph {GROUP_SETTINGS_PATH} (new, from template "
+                                                         f"{PASSWORD_RULE_TEMPLATE})",
+                 setting_id=None, settings=settings, depends_on=self.depends("password_rules"),
+                 summary="create the Password Rule Settings (none exists): " + ", ".join(
+                     f"{_RULE_LABELS[s.name]} {_on(s.new)}" for s in settings),
+                 note="no Password Rule Settings object exists, so the tenant runs on defaults: the plan creates "
+                      "one with every value of the template (the ones above; the banned password list empty, the "
+                      "template's default); rollback deletes it, which returns the tenant to its defaults")
 
     # -- the directory: ACEs ---------------------------------------------------------------
 
@@ -601,6 +698,19 @@ def _on(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
+
+
+_MODES = {"enforce": "Enforce", "audit": "Audit"}
+_RULE_LABELS = {"banned_on_premises_enabled": "on-premises banned-password check",
+                "banned_on_premises_mode": "on-premises mode", "custom_list_enabled": "custom banned list",
+                "lockout_threshold": "smart lockout threshold",
+                "lockout_duration_seconds": "smart lockout duration (s)"}
+
+
+def _template_default(name: str) -> Any:
+    """The Password Rule Settings template's default for a `PasswordRulesState` field, as that field holds it."""
+    wire = dict(PASSWORD_RULE_DEFAULTS)[PASSWORD_RULE_FIELDS[name]]
+    return password_rule_value(name, wire)
 
 
 def _user_class() -> str:

@@ -2,7 +2,8 @@
 
 One step per change, each commented with the findings it fixes, each guarded by
 `$PSCmdlet.ShouldProcess` (so `-WhatIf` and `-Confirm` work) and by a check that the target
-still holds the plan's old value. Graph changes use Microsoft Graph PowerShell; directory
+still holds the plan's old value. Graph changes use Microsoft Graph PowerShell (the Password Rule
+Settings through Get-/New-/Update-MgGroupSetting, with the whole values array); directory
 changes use the ActiveDirectory module (with the `dsacls` equivalent in a comment). Settings
 with no supported cmdlet (the portal's SSPR policy, a GPO's security template) are commented
 manual steps. Every value from the plan or the tenant goes into a single-quoted string with its
@@ -14,10 +15,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from auditor.graph_fields import (
+    PASSWORD_RULE_FIELDS,
+    PASSWORD_RULE_TEMPLATE,
+    password_rule_values,
+    password_rule_wire,
+)
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
+    GraphPasswordRulesChange,
     LdapDaclChange,
     LdapPasswordAgeChange,
     ManualStep,
@@ -32,6 +40,10 @@ GRAPH_SCOPES = {
     "graph.methods_policy": "Policy.ReadWrite.AuthenticationMethod",
     "graph.method_configuration": "Policy.ReadWrite.AuthenticationMethod",
 }
+# Least privileged: updating a groupSetting takes GroupSettings.ReadWrite.All
+# (https://learn.microsoft.com/graph/api/groupsetting-update), creating one Directory.ReadWrite.All
+# (https://learn.microsoft.com/graph/api/group-post-settings); the cmdlets are in Microsoft.Graph.Groups.
+SETTINGS_SCOPES = {"update": "GroupSettings.ReadWrite.All", "create": "Directory.ReadWrite.All"}
 PORTAL_PATHS = {
     "portal.sspr_policy": "Entra admin center > Protection > Password reset",
     "portal.onprem_writeback": "Entra admin center > Protection > Password reset > On-premises integration",
@@ -103,7 +115,7 @@ def render_powershell(plan: Plan) -> str:
         "$ErrorActionPreference = 'Stop'",
         "",
     ]
-    scopes = sorted({GRAPH_SCOPES[c.kind] for c in plan.changes if c.kind in GRAPH_SCOPES})
+    scopes = sorted({scope for c in plan.changes if (scope := _scope(c)) is not None})
     if scopes:
         lines += [f"Connect-MgGraph -Scopes {', '.join(quote(s) for s in scopes)} -NoWelcome", ""]
     for change in plan.changes:
@@ -117,11 +129,19 @@ def render_powershell(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _scope(change: Any) -> str | None:
+    if isinstance(change, GraphPasswordRulesChange):
+        return SETTINGS_SCOPES["create" if change.setting_id is None else "update"]
+    return GRAPH_SCOPES.get(change.kind)
+
+
 def _modules(plan: Plan) -> list[str]:
     kinds = {c.kind for c in plan.changes}
     modules = []
     if kinds & set(GRAPH_SCOPES):
         modules.append("Microsoft.Graph.Identity.SignIns")
+    if "graph.password_rules" in kinds:
+        modules.append("Microsoft.Graph.Groups")
     if kinds & {"ldap.dacl", "ldap.password_age"}:
         modules.append("ActiveDirectory")
     return modules
@@ -188,6 +208,8 @@ def _step(change: Any) -> list[str]:
              "Update-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
              f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)} -BodyParameter $body"],
             change.id)
+    if isinstance(change, GraphPasswordRulesChange):
+        return lines + _password_rules(change)
     if isinstance(change, LdapDaclChange):
         return lines + _dacl(change)
     if isinstance(change, LdapPasswordAgeChange):
@@ -212,6 +234,49 @@ def _step(change: Any) -> list[str]:
             f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}",
         ]
     raise TypeError(f"no PowerShell for {type(change).__name__}")
+
+
+def _password_rules(change: GraphPasswordRulesChange) -> list[str]:
+    """Update-MgGroupSetting with the whole values array (only the planned values changed), or New-MgGroupSetting
+    with every template value when the tenant has none; each guarded like the other steps."""
+    skipped = f"Change {change.id} skipped: the target no longer holds the old value: "
+    if change.setting_id is None:
+        values = ", ".join(f"@{{ Name = {quote(name)}; Value = {quote(value)} }}"
+                           for name, value in password_rule_values({s.name: s.new for s in change.settings}))
+        return [
+            f"if ($PSCmdlet.ShouldProcess('groupSettings', {quote('Create the Password Rule Settings')})) {{",
+            f"    $existing = @(Get-MgGroupSetting -All | Where-Object TemplateId -eq {quote(PASSWORD_RULE_TEMPLATE)})",
+            "    if ($existing.Count -gt 0) {",
+            f"        Write-Warning ({quote(skipped)} + 'Password Rule Settings ' + [string]$existing[0].Id)",
+            "    } else {",
+            f"        $values = @({values})",
+            f"        New-MgGroupSetting -TemplateId {quote(PASSWORD_RULE_TEMPLATE)} -Values $values",
+            "    }",
+            "}",
+        ]
+    names = [PASSWORD_RULE_FIELDS[s.name] for s in change.settings]
+    expected = "|".join("" if s.old is None else password_rule_wire(s.name, s.old) for s in change.settings)
+    wanted = "; ".join(f"{quote(PASSWORD_RULE_FIELDS[s.name])} = {quote(password_rule_wire(s.name, s.new))}"
+                       for s in change.settings)
+    setting = quote(change.setting_id)
+    return [
+        "# Graph takes the whole values array: every value not named here is sent back as read.",
+        f"if ($PSCmdlet.ShouldProcess({quote('groupSettings/' + change.setting_id)}, "
+        f"{quote('Set ' + ', '.join(names))})) {{",
+        f"    $setting = Get-MgGroupSetting -GroupSettingId {setting}",
+        f"    $current = @(foreach ($name in @({', '.join(quote(n) for n in names)})) {{ [string]($setting.Values | "
+        "Where-Object Name -eq $name | Select-Object -First 1 -ExpandProperty Value) }) -join '|'",
+        f"    if ($current -ne {quote(expected)}) {{",
+        f"        Write-Warning ({quote(skipped)} + $current)",
+        "    } else {",
+        f"        $wanted = @{{ {wanted} }}",
+        "        $values = @(foreach ($value in $setting.Values) { if ($wanted.ContainsKey($value.Name)) { "
+        "@{ Name = $value.Name; Value = $wanted[$value.Name] } } else { "
+        "@{ Name = $value.Name; Value = $value.Value } } })",
+        f"        Update-MgGroupSetting -GroupSettingId {setting} -Values $values",
+        "    }",
+        "}",
+    ]
 
 
 def _dacl(change: LdapDaclChange) -> list[str]:

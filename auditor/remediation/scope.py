@@ -8,7 +8,8 @@ bug, not a tampered file. The fence is checked anyway, change by change, before 
   Settings Container;
 - SYSVOL: the GptTmpl.inf of a GPO linked to the domain head, at the path that GPO's `gPCFileSysPath` names;
 - Graph and the portal: the fixed objects the writers know (authorization policy, methods policy and its
-  method configurations, the two portal SSPR objects), which the change kinds already pin.
+  method configurations, the two portal SSPR objects), which the change kinds already pin; the Password Rule
+  Settings only as the object read now (its id, or none when the change creates it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from auditor.ad.dn import dn_key
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.policy.models import Policy
 from auditor.remediation.changes import (
+    GraphPasswordRulesChange,
     LdapDaclChange,
     LdapPasswordAgeChange,
     SysvolPasswordAgeChange,
@@ -33,6 +35,16 @@ PSO_CONTAINER = "CN=Password Settings Container,CN=System,"
 
 def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
     """Why `change` writes outside what the policy governs (None when it is inside)."""
+    if isinstance(change, GraphPasswordRulesChange):
+        rules = snapshot.password_rules
+        if rules is None or not rules.readable or rules.value is None:
+            return "the Password Rule Settings were not read, so they are not in scope"
+        if policy.password_protection is None:
+            return "the policy has no password_protection section"
+        if change.setting_id != rules.value.setting_id:
+            return (f"the change writes groupSetting {change.setting_id or '(a new one)'}, the tenant's Password Rule "
+                    f"Settings are {rules.value.setting_id or '(none)'}")
+        return None
     if not isinstance(change, LdapDaclChange | LdapPasswordAgeChange | SysvolPasswordAgeChange):
         return None  # portal and Graph kinds each name one fixed object
     directory = snapshot.directory.value if snapshot.directory is not None and snapshot.directory.readable else None

@@ -7,7 +7,8 @@ Every scenario asserts: the exit code; no traceback in stdout, stderr or the aud
 sections that must be unreadable are, with the reason; the checks that need them are `unknown` with
 that reason, or decide from another source that was read (an inference says so); every other check
 is exactly as in a fault-free run. `apply` scenarios also assert that rollback leaves every object
-as it was before the apply. The table of all scenarios is printed when pytest ends
+as it was before the apply, the Password Rule Settings byte for byte (and absent again when the apply
+created them). The table of all scenarios is printed when pytest ends
 (tests/helpers/fault_matrix.py). The Samba rows are in test_fault_matrix_samba.py.
 
 The policy is policies/baseline.yaml without its `directory` section, so a fault-free run of the
@@ -295,6 +296,11 @@ class ApplyFault:
     """successful writes the emulator sees before the failing one"""
     backup: bool = True
     """False when apply fails while re-reading its targets, before it writes a backup or anything else"""
+    later_changes: bool = True
+    """False when the failing write is the plan's last change (then no change is left NOT_ATTEMPTED)"""
+    without_password_rules: bool = False
+    """The demo tenant with its Password Rule Settings deleted first: the plan creates them (a POST), and rollback
+    must delete them again"""
 
 
 APPLY_FAULTS = [
@@ -307,6 +313,18 @@ APPLY_FAULTS = [
                {"fail_writes_after": 0, "fail_writes_with": "throttle", "retry_after": {"portal": 180}}, "429", 0),
     ApplyFault("apply re-read 403", "403 on the portal while apply re-reads targets",
                {"forbidden": {"portal_onprem"}}, "403", 0, backup=False),
+    # the Password Rule Settings are the demo plan's last (9th) change: a PATCH, or a POST when none exist
+    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (9th write)",
+               {"fail_writes_after": 8}, "500", 8, later_changes=False),
+    ApplyFault("apply reset groupSettings", "Password Rule Settings PATCH made, then connection dropped",
+               {"fail_writes_after": 8, "fail_writes_with": "reset"}, "RemoteProtocolError", 9, later_changes=False),
+    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (9th write)",
+               {"fail_writes_after": 8, "fail_writes_with": "forbidden"}, "403", 8, later_changes=False),
+    ApplyFault("apply 500 create", "none existed: 500 on the POST that creates them",
+               {"fail_writes_after": 8}, "500", 8, later_changes=False, without_password_rules=True),
+    ApplyFault("apply reset create", "none existed: POST made, then connection dropped (rollback deletes)",
+               {"fail_writes_after": 8, "fail_writes_with": "reset"}, "RemoteProtocolError", 9,
+               later_changes=False, without_password_rules=True),
 ]
 
 
@@ -317,7 +335,7 @@ def tenant_state(lab: LabServer) -> dict[str, Any]:
     methods = {k: v for k, v in tenant.authentication_methods_policy.items() if k != "lastModifiedDateTime"}
     return json.loads(json.dumps({
         "sspr": tenant.password_reset_policies, "onprem": tenant.on_premises_password_reset_policies,
-        "authorization": tenant.authorization_policy, "methods": methods}))
+        "authorization": tenant.authorization_policy, "methods": methods, "group_settings": tenant.group_settings}))
 
 
 def writes(lab: LabServer) -> int:
@@ -335,6 +353,8 @@ def test_apply_fault_then_rollback(case: ApplyFault, demo_lab: LabServer, cloud_
                                    request: pytest.FixtureRequest) -> None:
     observed = {"exit": "?", "unknown": "?"}
     try:
+        if case.without_password_rules:  # as stored, not by a DELETE the write counter would count
+            demo_lab.state.tenant.group_settings.clear()
         before = tenant_state(demo_lab)
         plan, backup = tmp_path / "plan.json", tmp_path / "plan.backup.json"
         planned = run_cli("plan", str(cloud_policy), "--graph-url", demo_lab.graph_url, "--auth", "lab", "--portal",
@@ -348,7 +368,7 @@ def test_apply_fault_then_rollback(case: ApplyFault, demo_lab: LabServer, cloud_
         assert_no_traceback(applied)
         assert case.detail in applied.stderr
         assert ("Stopped" if case.backup else "nothing written") in applied.stderr
-        assert "FAILED" in applied.stdout and "NOT_ATTEMPTED" in applied.stdout
+        assert "FAILED" in applied.stdout and ("NOT_ATTEMPTED" in applied.stdout) == case.later_changes
         assert writes(demo_lab) == case.writes_before_failure
         assert backup.exists() == case.backup
         if not case.backup:
@@ -362,6 +382,8 @@ def test_apply_fault_then_rollback(case: ApplyFault, demo_lab: LabServer, cloud_
         assert rolled.code == 0, rolled.stdout + rolled.stderr
         assert_no_traceback(rolled)
         assert tenant_state(demo_lab) == before  # no partial change left behind
+        if case.without_password_rules:
+            assert demo_lab.state.tenant.group_settings == []  # the one apply created is deleted again
         verdict = "ok"
     except BaseException:
         verdict = "FAILED"

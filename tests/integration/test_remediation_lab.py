@@ -1,6 +1,7 @@
 """Remediation end to end against the lab emulator, through the real msgraph-sdk and portal clients.
 
-demo → plan → apply --yes → check: every finding the plan said it could fix passes, manual
+demo → plan → apply --yes → check: every finding the plan said it could fix passes (the Password Rule
+Settings too: test_password_rules_lab.py covers them alone, and a tenant without them), manual
 steps are listed and never written; a target changed by hand makes apply refuse with nothing
 written (the emulator's request log shows no write); a 500 on the third write stops apply at
 that change and rollback restores every object byte for byte; a second apply writes nothing;
@@ -76,7 +77,8 @@ def tenant_state(lab: LabServer, *, server_stamps: bool = True) -> str:
     if not server_stamps:
         methods.pop("lastModifiedDateTime", None)
     return json.dumps({"sspr": tenant.password_reset_policies, "onprem": tenant.on_premises_password_reset_policies,
-                       "authorization": tenant.authorization_policy, "methods": methods}, sort_keys=True)
+                       "authorization": tenant.authorization_policy, "methods": methods,
+                       "group_settings": tenant.group_settings}, sort_keys=True)
 
 
 def clear_log(lab: LabServer) -> None:
@@ -104,7 +106,8 @@ def test_demo_plan_apply_check_passes_every_fixable_finding(lab: LabServer, tmp_
     fixable = {ref for change in plan.changes for ref in change.fixes}
     assert len(plan.changes) >= 8 and fixable
     assert {c.kind for c in plan.changes} >= {"portal.sspr_policy", "portal.onprem_writeback",
-                                              "graph.authorization_policy", "graph.methods_policy"}
+                                              "graph.authorization_policy", "graph.methods_policy",
+                                              "graph.password_rules"}
     clear_log(lab)
     result = apply(plan, targets(lab), yes=True, backup_path=tmp_path / "backup.json")
     assert result.outcome == "applied", result.message
@@ -115,7 +118,8 @@ def test_demo_plan_apply_check_passes_every_fixable_finding(lab: LabServer, tmp_
                              "/api/PasswordReset/OnPremisesPasswordResetPolicies",
                              "/v1.0/policies/authorizationPolicy", "/v1.0/policies/authenticationMethodsPolicy",
                              *(f"/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{c}"
-                               for c in ("Email", "Sms", "Voice", "MicrosoftAuthenticator", "SoftwareOath"))}
+                               for c in ("Email", "Sms", "Voice", "MicrosoftAuthenticator", "SoftwareOath")),
+                             "/v1.0/groupSettings/8b16b029-bb31-48c8-b4df-5ee419596688"}
     assert len(writes(lab)) == len(plan.changes)
     after = audit(load_policy(BASELINE), snapshot_of(lab), ExitPolicy()).findings
     status = {FindingRef.of(f): f.status for f in after}
@@ -140,11 +144,12 @@ def test_a_target_changed_by_hand_makes_apply_refuse_and_write_nothing(lab: LabS
     assert not (tmp_path / "backup.json").exists()
 
 
-@pytest.mark.parametrize("fail_after", [2, 7])
+@pytest.mark.parametrize("fail_after", [2, 7, 8])  # 8: the Password Rule Settings, the last write
 def test_a_failure_mid_apply_stops_and_rollback_restores_byte_for_byte(lab: LabServer, tmp_path: Path,
                                                                        fail_after: int) -> None:
     plan, _ = make(lab)
-    original = tenant_state(lab)
+    stamps = fail_after < 8  # the 8th change writes the methods policy, which Graph stamps on every PATCH
+    original = tenant_state(lab, server_stamps=stamps)
     lab.faults = Faults(fail_writes_after=fail_after)  # the emulator answers 500 from write number fail_after + 1
     result = apply(plan, targets(lab), yes=True, backup_path=tmp_path / "backup.json")
     failed = str(fail_after + 1)
@@ -152,11 +157,11 @@ def test_a_failure_mid_apply_stops_and_rollback_restores_byte_for_byte(lab: LabS
     assert f"change {failed} failed" in result.message and "HTTP 500" in result.message
     statuses = [c.status for c in result.changes]
     assert statuses == ["applied"] * fail_after + ["failed"] + ["not_attempted"] * (len(plan.changes) - fail_after - 1)
-    assert tenant_state(lab) != original
+    assert tenant_state(lab, server_stamps=stamps) != original
     lab.faults = Faults()
     restored = rollback(load_backup(tmp_path / "backup.json"), targets(lab), yes=True)
     assert restored.outcome == "restored", restored.message
-    assert tenant_state(lab) == original
+    assert tenant_state(lab, server_stamps=stamps) == original
     backup = json.loads((tmp_path / "backup.json").read_text())
     sspr = next(o for o in backup["objects"] if o["key"] == "portal:PasswordResetPolicies")
     assert sspr["data"]["json"]["enablementType"] == 1 and "securityQuestions" in sspr["data"]["json"]

@@ -40,7 +40,7 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert policy.directory is not None
     on_premises = collect_on_premises(OnPremisesRequest(directory=policy.directory, lab_scenario="demo",
                                                         lab_state_dir=state_dir()))
-    assert all(section.readable for section in on_premises), on_premises
+    assert all(section.readable for section in on_premises if section is not None), on_premises
     snapshot = collect_lab(LabOptions(scenario="demo", coverage=coverage_options(policy)))
     snapshot = snapshot.model_copy(update=on_premises._asdict())
     out = tmp_path_factory.mktemp("demo-reports")

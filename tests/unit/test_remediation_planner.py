@@ -65,6 +65,8 @@ def simulate(snapshot: Snapshot, plan: Plan) -> Snapshot:
             update("authorization_policy", values)
         elif change.kind == "graph.methods_policy":
             update("methods_policy", values)
+        elif change.kind == "graph.password_rules":
+            update("password_rules", values | ({"setting_id": "created"} if change.setting_id is None else {}))
         elif isinstance(change, GraphMethodConfigurationChange):
             policy = sections["methods_policy"].value
             configs = [c.model_copy(update=values) if c.id == change.configuration_id else c

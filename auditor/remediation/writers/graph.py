@@ -1,5 +1,7 @@
 """Write Microsoft Graph through msgraph-sdk: the authorization policy, the methods policy and its
-method configurations (each PATCH carries `@odata.type`, which Graph requires for these).
+method configurations (each PATCH carries `@odata.type`, which Graph requires for these), and the
+tenant's Password Rule Settings (a groupSetting: PATCH of its whole values array, or POST of a new one
+from the template when none exists; rollback of a created one deletes it).
 
 Reads go through the same client as raw JSON (`send_primitive_async(..., "bytes")`), so the
 backup holds the Graph objects exactly as Graph returned them.
@@ -15,13 +17,21 @@ from auditor.graph_fields import (
     AUTHORIZATION_PATH,
     CONFIGURATION_FIELDS,
     CONFIGURATION_PATH,
+    GROUP_SETTINGS_PATH,
     METHODS_FIELDS,
     METHODS_PATH,
+    PASSWORD_RULE_DEFAULTS,
+    PASSWORD_RULE_FIELDS,
+    PASSWORD_RULE_TEMPLATE,
+    password_rule_value,
+    password_rule_values,
+    password_rule_wire,
 )
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
+    GraphPasswordRulesChange,
     SettingChange,
 )
 from auditor.remediation.session import ApplyError
@@ -81,14 +91,19 @@ class GraphWriter(Writer):
 
         return self.session.client("graph", make, close)
 
-    def get(self, path: str) -> dict[str, Any]:
+    def get(self, path: str, *, absolute: bool = False) -> dict[str, Any]:
+        """The JSON object at `path` (below the client's base URL, or a whole URL such as a nextLink)."""
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
         adapter = self.client.request_adapter
-        info = RequestInformation(Method.GET, "{+baseurl}" + path)
-        info.path_parameters["baseurl"] = adapter.base_url
+        if absolute:
+            info = RequestInformation(Method.GET)
+            info.url = path
+        else:
+            info = RequestInformation(Method.GET, "{+baseurl}" + path)
+            info.path_parameters["baseurl"] = adapter.base_url
         info.headers.try_add("Accept", "application/json")
         raw = self.session.run(adapter.send_primitive_async(info, "bytes", {"XXX": ODataError}))
         body = json.loads(raw or b"null")
@@ -98,14 +113,20 @@ class GraphWriter(Writer):
 
     @staticmethod
     def identity(change: Any) -> dict[str, str]:
+        if isinstance(change, GraphPasswordRulesChange):
+            return {"path": GROUP_SETTINGS_PATH, "template_id": PASSWORD_RULE_TEMPLATE, "kind": change.kind}
         return {"path": _path_and_fields(change)[0], "kind": change.kind}
 
     def read(self, change: Any) -> dict[str, Any]:
+        if isinstance(change, GraphPasswordRulesChange):
+            return {**self.identity(change), "json": self._password_rules()}
         path = _path_and_fields(change)[0]
         return {"path": path, "kind": change.kind, "json": self.get(path)}
 
     @staticmethod
     def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        if isinstance(change, GraphPasswordRulesChange):
+            return _password_rules_state(change, data)
         fields = _path_and_fields(change)[1]
         body = data["json"]
         pairs = [(s.name, body.get(fields[s.name]), s.old, s.new) for s in change.settings_list()]
@@ -113,6 +134,9 @@ class GraphWriter(Writer):
         return Observation(state, detail, data)
 
     def write(self, change: Any) -> None:
+        if isinstance(change, GraphPasswordRulesChange):
+            self._write_password_rules(change)
+            return
         self._patch(change.kind, _path_and_fields(change)[0], change.settings_list())
 
     def _patch(self, kind: str, path: str, settings: list[SettingChange]) -> None:
@@ -156,6 +180,8 @@ class GraphWriter(Writer):
         return model
 
     def matches(self, obj: BackupObject) -> bool:
+        if obj.data["kind"] == "graph.password_rules":
+            return _same_rules(self._password_rules(), obj.data["json"])
         return not self._differences(obj)
 
     def _differences(self, obj: BackupObject) -> list[SettingChange]:
@@ -166,6 +192,132 @@ class GraphWriter(Writer):
                 for name, prop in fields.items() if prop in old and current.get(prop) != old.get(prop)]
 
     def restore(self, obj: BackupObject) -> None:
+        if obj.data["kind"] == "graph.password_rules":
+            self._restore_password_rules(obj.data["json"])
+            return
         settings = self._differences(obj)
         if settings:
             self._patch(obj.data["kind"], obj.data["path"], settings)
+
+    # -- the Password Rule Settings ----------------------------------------------------------------
+
+    def _password_rules(self) -> dict[str, Any] | None:
+        """The tenant's groupSetting from the Password Rule Settings template, as Graph returns it; None if none."""
+        body = self.get(GROUP_SETTINGS_PATH)
+        found: list[Any] = []
+        for _ in range(_MAX_PAGES):
+            if not isinstance(body.get("value"), list):
+                raise ApplyError(f"Graph GET {GROUP_SETTINGS_PATH} answered without a `value` list")
+            found += [s for s in body["value"] if isinstance(s, dict)
+                      and str(s.get("templateId") or "").lower() == PASSWORD_RULE_TEMPLATE]
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                break
+            body = self.get(str(next_link), absolute=True)
+        else:
+            raise ApplyError(f"Graph GET {GROUP_SETTINGS_PATH}: paging would never end")
+        if len(found) > 1:  # Graph allows one per template: two is not a tenant the plan understands
+            raise ApplyError(f"the tenant has {len(found)} Password Rule Settings objects: expected at most one")
+        return found[0] if found else None
+
+    def _write_password_rules(self, change: GraphPasswordRulesChange) -> None:
+        if change.setting_id is None:
+            self._create_password_rules(password_rule_values({s.name: s.new for s in change.settings}))
+            return
+        new = {PASSWORD_RULE_FIELDS[s.name]: password_rule_wire(s.name, s.new) for s in change.settings}
+        current = self._password_rules()
+        if current is None or str(current.get("id")).lower() != change.setting_id.lower():
+            raise ApplyError(f"the Password Rule Settings {change.setting_id} changed just before the write")
+        stored = _stored(current)
+        lacking = [name for name, _ in PASSWORD_RULE_DEFAULTS if name.lower() not in stored and name not in new]
+        if lacking:  # the PATCH must carry them, and filling in defaults is a decision the plan did not make
+            raise ApplyError(f"the Password Rule Settings {change.setting_id} hold no {', '.join(lacking)}: Graph "
+                             "takes only the whole values collection, and the plan does not decide "
+                             f"{'these values' if len(lacking) > 1 else 'this value'}")
+        self._patch_password_rules(change.setting_id, _values_with(current.get("values"), new))
+
+    def _restore_password_rules(self, old: dict[str, Any] | None) -> None:
+        current = self._password_rules()
+        if old is None:  # apply created it: deleting it is what returns the tenant to its defaults
+            if current is not None:
+                builder = self.client.group_settings.by_group_setting_id(str(current["id"]))
+                self.session.run(builder.delete())
+            return
+        values = _values_with(old.get("values"), {})
+        if current is None:  # deleted since the apply: its values come back in a new object
+            self._create_password_rules(values)
+        else:
+            self._patch_password_rules(str(current["id"]), values)
+
+    def _create_password_rules(self, values: list[tuple[str, Any]]) -> None:
+        from msgraph.generated.models.group_setting import GroupSetting
+        from msgraph.generated.models.setting_value import SettingValue
+
+        body = GroupSetting(template_id=PASSWORD_RULE_TEMPLATE,
+                            values=[SettingValue(name=name, value=value) for name, value in values])
+        self.session.run(self.client.group_settings.post(body))
+
+    def _patch_password_rules(self, setting_id: str, values: list[tuple[str, Any]]) -> None:
+        from msgraph.generated.models.group_setting import GroupSetting
+        from msgraph.generated.models.setting_value import SettingValue
+
+        body = GroupSetting(values=[SettingValue(name=name, value=value) for name, value in values])
+        self.session.run(self.client.group_settings.by_group_setting_id(setting_id).patch(body))
+
+
+_MAX_PAGES = 100
+
+
+def _stored(setting: dict[str, Any] | None) -> dict[str, Any]:
+    """A groupSetting's values by name (case-insensitive, as the reader reads them)."""
+    values = setting.get("values") if setting is not None else None
+    return {str(v.get("name") or "").lower(): v.get("value") for v in values or [] if isinstance(v, dict)}
+
+
+def _values_with(values: object, replacements: dict[str, str]) -> list[tuple[str, Any]]:
+    """The whole values array to send: every stored value in its order, exactly as stored unless `replacements`
+    names it, then each template value the object lacks, `replacements`' or the template's default (Graph takes
+    the entire collection, never a part; a write refuses an object that lacks one it does not set, a restore of
+    such an object needs it)."""
+    wanted = {name.lower(): value for name, value in replacements.items()}
+    out: list[tuple[str, Any]] = []
+    for item in values if isinstance(values, list) else []:
+        if isinstance(item, dict):
+            name = str(item.get("name") or "")
+            out.append((name, wanted.pop(name.lower(), item.get("value"))))
+    present = {name.lower() for name, _ in out}
+    for name, default in PASSWORD_RULE_DEFAULTS:
+        if name.lower() not in present:
+            out.append((name, wanted.pop(name.lower(), default)))
+    return out
+
+
+def _password_rules_state(change: GraphPasswordRulesChange, data: dict[str, Any]) -> Observation:
+    setting = data.get("json")
+    if setting is not None and not isinstance(setting, dict):
+        raise ValueError("not a groupSetting")
+    if change.setting_id is not None:
+        if setting is None:
+            return Observation("other", f"the Password Rule Settings {change.setting_id} no longer exist", data)
+        if str(setting.get("id")).lower() != change.setting_id.lower():
+            return Observation("other", f"the Password Rule Settings are now {setting.get('id')}, the plan was made "
+                                        f"for {change.setting_id}", data)
+    stored = _stored(setting)
+    pairs = [(s.name, password_rule_value(s.name, stored.get(PASSWORD_RULE_FIELDS[s.name].lower()))
+              if setting is not None else None, s.old, s.new) for s in change.settings]
+    state, detail = classify(pairs)
+    if change.setting_id is None and setting is not None and state != "new":
+        return Observation("other", f"Password Rule Settings {setting.get('id')} exist now: the plan was made to "
+                                    "create them" + (f" ({detail})" if detail else ""), data)
+    return Observation(state, detail, data)
+
+
+def _same_rules(current: dict[str, Any] | None, old: dict[str, Any] | None) -> bool:
+    """Does the tenant hold `old` (None: no object): every value it held, byte for byte?"""
+    if old is None or current is None:
+        return old is None and current is None
+    now = _stored(current)
+    return all(now.get(name, _ABSENT) == value for name, value in _stored(old).items())
+
+
+_ABSENT = object()
