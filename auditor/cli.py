@@ -620,10 +620,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"sspr-audit plan: {policy.source_file} against {snapshot.origin}")
     for line in describe_plan(plan):
         print(line)
-    from auditor.remediation.impact import impact_lines, plan_impacts
-
-    for line in impact_lines(plan_impacts(plan, policy, snapshot)):
-        print(line)
     print(f"  {len(plan.changes)} change(s), {len(plan.manual)} manual step(s), "
           f"{len(plan.unplanned)} finding(s) not planned (input not read)")
     print(f"plan written: {path}")
@@ -666,6 +662,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for change in result.changes:
         detail = f": {change.detail}" if change.detail else ""
         print(f"  {change.status.upper():<13} {change.id}. {_clip(change.summary, 200)}{_clip(detail, 400)}")
+    if not args.yes:
+        from auditor.remediation.impact import impact_lines
+
+        for line in impact_lines(result.impact):  # as the state reads now, not as the plan file says
+            print(line)
     print(result.message, file=sys.stderr if result.outcome in ("failed", "refused") else sys.stdout)
     return APPLY_EXIT[result.outcome]
 

@@ -148,7 +148,8 @@ def derive(plan: Plan, targets: Targets, policy: Policy) -> Derivation:
     findings = findings_of(policy, snapshot)
     now = make_plan(policy, snapshot, findings, source=plan.source)
     return Derivation.of(list(now.changes), policy, snapshot,
-                         basis=f"{policy.source_file}, read at {snapshot.created_at:%Y-%m-%d %H:%M:%S}Z")
+                         basis=f"{policy.source_file}, read at {snapshot.created_at:%Y-%m-%d %H:%M:%S}Z",
+                         impact=list(now.impact))
 
 
 def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backup_path: Path | None,
@@ -157,7 +158,9 @@ def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backu
 
     with target_lock(endpoints):
         derived = derive(plan, targets, policy)
-        return apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
+        result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
+    # judged on what this apply read, never taken from the plan file: an edited file cannot hide who is affected
+    return result.model_copy(update={"impact": derived.impact})
 
 
 def rollback_backup(backup: Backup, targets: Targets, *, yes: bool, force: bool,

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from auditor import __version__
 from auditor.files import write_atomically
-from auditor.remediation.changes import Change, Frozen, Plan, PlanError, PlanSource, object_key
+from auditor.remediation.changes import Change, ChangeImpact, Frozen, Plan, PlanError, PlanSource, object_key
 from auditor.remediation.session import ApplyError, BackupObject, Session, Targets
 from auditor.snapshot.models import utc_now
 
@@ -179,6 +179,8 @@ class ApplyResult(Frozen):
     changes: list[ChangeResult]
     backup_path: str | None = None
     failed_change: str | None = None
+    impact: list[ChangeImpact] = Field(default_factory=list, description="Who the changes bring in or leave out, "
+                                                                         "judged on the state read by this apply")
 
 
 class RestoreResult(Frozen):

@@ -277,6 +277,24 @@ class PlanSource(Frozen):
 PLAN_VERSION = 2
 
 
+class ChangeImpact(Frozen):
+    """Who one change of the SSPR policy's scope, group, gates or method toggles brings in or leaves out
+    (`auditor.derive.impact`), as judged on the state the plan was made from."""
+
+    change_id: str
+    in_scope_before: int
+    in_scope_after: int
+    brought_in: int
+    left_out: int
+    unlicensed: list[str] = Field(default_factory=list, description="Brought in without an accepted service plan "
+                                                                    "(UPNs, first ones then '... and N more')")
+    unregistered: list[str] = Field(default_factory=list, description="Brought in and not registered for SSPR")
+    cannot_reach: list[str] = Field(default_factory=list, description="Then offered fewer methods than a reset needs")
+    left_out_users: list[str] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach: totals")
+    not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")
+
+
 class Plan(Frozen):
     format: Literal["sspr-auditor-plan"] = PLAN_FORMAT
     format_version: Literal[2] = PLAN_VERSION
@@ -291,6 +309,8 @@ class Plan(Frozen):
     changes: list[Change] = Field(default_factory=list)
     manual: list[ManualStep] = Field(default_factory=list)
     unplanned: list[Unplanned] = Field(default_factory=list)
+    impact: list[ChangeImpact] = Field(default_factory=list, description="Who the scope and gates changes bring in "
+                                                                         "or leave out, before apply")
     digest: str = ""
     mac: str | None = Field(None, description="HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
@@ -439,6 +459,9 @@ def describe_plan(plan: Plan) -> list[str]:
         lines.extend(f"      fixes {ref.label()}" for ref in change.fixes)
         if change.note:
             lines.append(f"      note: {change.note}")
+    from auditor.remediation.impact import impact_lines
+
+    lines += impact_lines(plan.impact)
     for number, step in enumerate(plan.manual, start=1):
         lines.append(f"  ! manual {number}. {step.finding.label()}")
         lines.append(f"      why: {step.why_manual}")

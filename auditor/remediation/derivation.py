@@ -33,13 +33,16 @@ class Derivation:
     changes: dict[str, Any] = field(default_factory=dict)
     outside: dict[str, str] = field(default_factory=dict)
     basis: str = ""
+    impact: list[Any] = field(default_factory=list)
+    """Who the derived changes bring in or leave out (`ChangeImpact`), on the state read now."""
 
     @classmethod
-    def of(cls, changes: list[Any], policy: Policy, snapshot: Snapshot, basis: str = "") -> Derivation:
+    def of(cls, changes: list[Any], policy: Policy, snapshot: Snapshot, basis: str = "",
+           impact: list[Any] | None = None) -> Derivation:
         keyed = {change_identity(c): c for c in changes}
         outside = {key: reason for key, change in keyed.items()
                    if (reason := outside_scope(change, policy, snapshot)) is not None}
-        return cls(changes=keyed, outside=outside, basis=basis)
+        return cls(changes=keyed, outside=outside, basis=basis, impact=list(impact or []))
 
     def verdict(self, change: Any) -> tuple[Any | None, str | None]:
         """(the derived change equal to `change`, None) or (None, why it is refused)."""

@@ -4,43 +4,63 @@ among them is unlicensed, unregistered or offered too few methods (`auditor.deri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from auditor.derive.figures import UserRef, folded
 from auditor.derive.impact import ScopeImpact, after_change, scope_impact, touches_who
 from auditor.policy.models import Coverage, Policy
-from auditor.remediation.changes import Plan, PortalSsprChange
+from auditor.remediation.changes import ChangeImpact, PortalSsprChange
 from auditor.snapshot.models import Snapshot
 from auditor.text import one_line
 
 
-def plan_impacts(plan: Plan, policy: Policy, snapshot: Snapshot) -> list[tuple[str, ScopeImpact]]:
-    """(change id, its impact) for every change that changes who SSPR covers."""
+def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> list[ChangeImpact]:
+    """The impact of every change that changes who SSPR covers, each judged in plan order on the state the
+    changes before it leave."""
     plans = list((policy.coverage or Coverage()).license_service_plans)
     out = []
-    before = snapshot  # changes apply in plan order: each is judged on the state the ones before it leave
-    for change in plan.changes:
+    before = snapshot
+    for change in changes:
         if not isinstance(change, PortalSsprChange):
             continue
         updates = {s.name: s.new for s in change.settings}
         if touches_who(updates):
-            out.append((change.id, scope_impact(before, updates, plans)))
+            out.append(_model(change.id, scope_impact(before, updates, plans)))
             before = after_change(before, updates)
     return out
 
 
-def impact_lines(impacts: list[tuple[str, ScopeImpact]]) -> list[str]:
+def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
+    return ChangeImpact(
+        change_id=change_id, in_scope_before=impact.before, in_scope_after=impact.after,
+        brought_in=len(impact.brought_in), left_out=len(impact.left_out), unlicensed=_names(impact.unlicensed),
+        unregistered=_names(impact.unregistered), cannot_reach=_names(impact.cannot_reach),
+        left_out_users=_names(impact.left_out),
+        counts={"unlicensed": len(impact.unlicensed), "unregistered": len(impact.unregistered),
+                "cannot_reach": len(impact.cannot_reach)},
+        not_judged=list(impact.unknown))
+
+
+def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
     lines = []
-    for change_id, impact in impacts:
-        lines.append(f"  impact of change {change_id}: in scope {impact.before} → {impact.after} users; "
-                     f"brings in {len(impact.brought_in)}, leaves out {len(impact.left_out)}")
-        for label, users in (("brought in without a licence", impact.unlicensed),
-                             ("brought in unregistered", impact.unregistered),
-                             ("offered too few methods after it", impact.cannot_reach),
-                             ("left out", impact.left_out)):
-            if users:
-                lines.append(f"      {len(users)} {label}: {_names(users)}")
-        lines.extend(f"      not judged: {one_line(why)}" for why in impact.unknown)
+    for impact in impacts:
+        if not (impact.brought_in or impact.left_out or impact.counts.get("cannot_reach") or impact.not_judged):
+            lines.append(f"  impact of change {impact.change_id}: nobody brought in or left out "
+                         f"({impact.in_scope_after} in scope), nobody then offered too few methods")
+            continue
+        lines.append(f"  impact of change {impact.change_id}: in scope {impact.in_scope_before} → "
+                     f"{impact.in_scope_after} users; brings in {impact.brought_in}, leaves out {impact.left_out}")
+        for label, count, users in (
+                ("brought in without a licence", impact.counts.get("unlicensed", 0), impact.unlicensed),
+                ("brought in unregistered", impact.counts.get("unregistered", 0), impact.unregistered),
+                ("offered too few methods after it", impact.counts.get("cannot_reach", 0), impact.cannot_reach),
+                ("left out", impact.left_out, impact.left_out_users)):
+            if count:
+                lines.append(f"      {count} {label}: {one_line(', '.join(users))}")
+        lines.extend(f"      not judged: {one_line(why)}" for why in impact.not_judged)
     return lines
 
 
-def _names(users: tuple[UserRef, ...]) -> str:
-    return one_line(", ".join(folded([u.upn or u.id for u in users])))
+def _names(users: tuple[UserRef, ...]) -> list[str]:
+    return folded([u.upn or u.id for u in users])

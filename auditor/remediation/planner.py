@@ -186,11 +186,14 @@ class _Planner:
                      for f in self.unknown]
         from pathlib import Path
 
+        from auditor.remediation.impact import impacts_of
+
         file = self.policy.source_file
         return Plan(tool_version=__version__, policy_file=file or "(in memory)",
                     policy_path=str(Path(file).resolve()) if file else None, policy_sha256=self.policy.source_sha256,
                     snapshot_created_at=self.snapshot.created_at, source=source, fingerprints=fingerprints,
-                    changes=changes, manual=self.manual, unplanned=unplanned).sealed()
+                    changes=changes, manual=self.manual, unplanned=unplanned,
+                    impact=impacts_of(changes, self.policy, self.snapshot)).sealed()
 
     # -- the portal's SSPR policy ------------------------------------------------------------
 

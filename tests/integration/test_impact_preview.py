@@ -14,7 +14,7 @@ from auditor.app.audit import LabOptions, collect_lab, coverage_options, finding
 from auditor.lab.tenant_generator import TenantMix, generate_tenant
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
-from auditor.remediation.impact import impact_lines, plan_impacts
+from auditor.remediation.impact import impact_lines
 from auditor.remediation.planner import make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,24 +35,30 @@ def tenant(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_widening_to_all_names_who_comes_in_and_who_cannot_reset(tenant: Any) -> None:
+    from auditor.derive.impact import scope_impact
+
     policy = cloud_policy()  # scope: all
     snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=coverage_options(policy)))
     plan = make_plan(policy, snapshot, findings_of(policy, snapshot))
-    ((change_id, impact), *_) = plan_impacts(plan, policy, snapshot)
-    change = next(c for c in plan.changes if c.id == change_id)
-    assert {s.name: s.new for s in change.settings_list()}["enablement"] == "all"
+    (recorded, *_) = plan.impact
+    change = next(c for c in plan.changes if c.id == recorded.change_id)
+    updates = {s.name: s.new for s in change.settings_list()}
+    assert updates["enablement"] == "all"
+    impact = scope_impact(snapshot, updates, policy.coverage.license_service_plans)  # type: ignore[union-attr]
 
     truth = tenant.truth
-    assert impact.before == truth["in_scope"]
-    assert impact.after == truth["enabled_members"]
-    assert len(impact.brought_in) == truth["outside_scope"]["members"] > 0 and impact.left_out == ()
+    assert impact.before == truth["in_scope"] == recorded.in_scope_before
+    assert impact.after == truth["enabled_members"] == recorded.in_scope_after
+    assert len(impact.brought_in) == truth["outside_scope"]["members"] == recorded.brought_in > 0
+    assert impact.left_out == () and recorded.left_out == 0
     assert sorted(u.upn for u in impact.unlicensed) == truth["outside_scope"]["unlicensed_upns"] != []
+    assert recorded.counts["unlicensed"] == len(truth["outside_scope"]["unlicensed_upns"])
     # the generator registers every member outside the group (registration is not scoped): none here
     assert sorted(u.upn for u in impact.unregistered) == truth["outside_scope"]["unregistered_upns"]
-    assert impact.unknown == ()
+    assert impact.unknown == () and recorded.not_judged == []
 
-    lines = impact_lines([(change_id, impact)])
-    assert lines[0] == (f"  impact of change {change_id}: in scope {truth['in_scope']} → {truth['enabled_members']} "
+    lines = impact_lines(plan.impact)
+    assert lines[0] == (f"  impact of change {change.id}: in scope {truth['in_scope']} → {truth['enabled_members']} "
                         f"users; brings in {truth['outside_scope']['members']}, leaves out 0")
     assert any(f"{len(impact.unlicensed)} brought in without a licence" in line for line in lines)
 
@@ -99,3 +105,27 @@ def test_requiring_two_methods_names_who_is_then_offered_too_few(tmp_path: Path)
     already_short = contractors - pilot  # no method reaches them even with one required
     expected = (members - (pilot - contractors)) - already_short
     assert {u.id for u in impact.cannot_reach} == expected != set()
+
+
+def test_the_plan_file_records_the_impact_and_the_dry_run_judges_it_again(tmp_path: Path) -> None:
+    import json
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    data = yaml.load((ROOT / "policies" / "baseline.yaml").read_text(encoding="utf-8"))
+    data.pop("directory")  # a cloud-only plan: the dry run needs no domain controller
+    policy_file = tmp_path / "cloud.yaml"
+    yaml.dump(data, policy_file)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "auditor.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300, check=False)
+
+    planned = cli("plan", str(policy_file), "--lab", "demo", "--out", str(tmp_path / "plan.json"))
+    (first, *_) = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["impact"]
+    assert (first["in_scope_before"], first["in_scope_after"], first["brought_in"]) == (41, 63, 22), planned.stdout
+    assert first["counts"] == {"unlicensed": 2, "unregistered": 2, "cannot_reach": 0}
+    dry = cli("apply", str(tmp_path / "plan.json"), "--lab", "demo")
+    expected = "impact of change 1: in scope 41 → 63 users; brings in 22, leaves out 0"
+    assert expected in dry.stdout, dry.stdout + dry.stderr
