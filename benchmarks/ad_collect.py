@@ -6,7 +6,8 @@
 Needs root and Samba (scripts/setup installs it). Seeded domains are cached under the lab state
 folder (`.lab/` or $SSPR_LAB_DIR), so only the first run pays for seeding and bulk loading.
 Timed: `read_on_premises` (LDAPS bind, every descriptor and attribute the checks need, paged,
-then SYSVOL over SMB), best and median of --repeat runs, plus running the AD checks once.
+then SYSVOL over SMB), best and median of --repeat runs, plus running the AD checks once, and
+export's discovery once from Graph's DNs and once by scanning every OU's DACL (no DNs).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from auditor.lab_domain import domain_seed, samba
 from auditor.lab_domain.samba import SambaDC
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
+from auditor.readers.discovery import discover
 from auditor.readers.onpremises import read_on_premises
 from auditor.snapshot.models import Snapshot
 
@@ -54,8 +56,15 @@ def measure(label: str, template: SambaDC, policy: Policy, state: Path, repeat: 
             times, directory, sysvol = [], None, None
             for _ in range(repeat):
                 started = time.perf_counter()
-                directory, sysvol, _ = read_on_premises(settings, policy.directory)
+                directory, sysvol, *_ = read_on_premises(settings, policy.directory)
                 times.append(time.perf_counter() - started)
+            discovery = []  # export's policy-free find: from Graph's DNs, and by scanning every OU's DACL
+            for containers in ({ou: 1 for ou in policy.directory.target_ous}, {}):
+                started = time.perf_counter()
+                found = discover(settings, containers)
+                discovery.append(time.perf_counter() - started)
+                if found.value is None or not found.value.candidates:
+                    raise SystemExit(f"discovery found nothing: {found.error}")
             assert directory is not None and sysvol is not None
             if not directory.readable or not sysvol.readable:
                 raise SystemExit(f"collection failed: {directory.error or sysvol.error}")
@@ -69,7 +78,8 @@ def measure(label: str, template: SambaDC, policy: Policy, state: Path, repeat: 
     size = len(snapshot.model_dump_json())
     print(f"{label:>14} | {len(state_value.users):>6,} users | {len(state_value.dacls):>4} distinct DACLs | "
           f"collect best {min(times):6.2f} s, median {statistics.median(times):6.2f} s | "
-          f"checks {checks_time:5.2f} s, {len(findings):>5} findings | snapshot {size / 1e6:5.1f} MB")
+          f"checks {checks_time:5.2f} s, {len(findings):>5} findings | snapshot {size / 1e6:5.1f} MB | "
+          f"export discovery {discovery[0]:5.2f} s (Graph DNs), {discovery[1]:5.2f} s (every OU)")
 
 
 def main(argv: list[str] | None = None) -> int:
