@@ -5,7 +5,8 @@ the legacy method toggles changes who can reset. The preview judges the snapshot
 after the change (the portal policy with the new values), with the same rules the checks use:
 the users in scope (`figures.resolve_scope`), licences by service plan (`figures.licence_stats`),
 registration (`figures.registration_stats`) and the methods each user is offered (`method_reach`).
-Method configuration changes in the authentication methods policy are not previewed here.
+A method configuration's `state` and the methods policy's migration state are previewed the same way (the
+methods policy as it would read after the change); method targets are never changed by a plan.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from auditor.derive.method_reach import Audience, distinct_methods, method_reach
 from auditor.derive.sspr_methods import LEGACY_METHOD_FIELDS, METHOD_CONFIGS, known_state
 from auditor.findings import Unreadable
 from auditor.policy.models import Policy, Scope
-from auditor.snapshot.models import Section, Snapshot, SsprPolicyState
+from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
 
 WHO_FIELDS = frozenset({"enablement", "group_ids", "methods_required", *LEGACY_METHOD_FIELDS})
 """`SsprPolicyState` fields whose change changes who can reset."""
@@ -43,6 +44,8 @@ class ScopeImpact:
     """Among those brought in: not registered for SSPR (or no registration record)."""
     cannot_reach: tuple[UserRef, ...] = ()
     """In scope after the change and offered fewer methods than a reset needs (but not before)."""
+    can_reach: tuple[UserRef, ...] = ()
+    """In scope after the change and offered enough methods, who were short of them before."""
     unknown: tuple[str, ...] = ()
     """What could not be judged, and why."""
 
@@ -60,9 +63,33 @@ def after_change(snapshot: Snapshot, updates: dict[str, Any]) -> Snapshot:
     return snapshot.model_copy(update={"sspr_policy": Section[SsprPolicyState].ok(section.source, changed)})
 
 
+def with_configuration(snapshot: Snapshot, configuration_id: str, updates: dict[str, Any]) -> Snapshot:
+    """The snapshot as it would read once one method configuration holds `updates` (`state`, ...)."""
+    section = snapshot.methods_policy
+    if section is None or section.value is None:
+        raise Unreadable("the authentication methods policy was not read")
+    configurations = [c.model_copy(update=updates) if c.id.lower() == configuration_id.lower() else c
+                      for c in section.value.configurations]
+    changed = section.value.model_copy(update={"configurations": configurations})
+    return snapshot.model_copy(update={"methods_policy": Section[MethodsPolicyState].ok(section.source, changed)})
+
+
+def with_migration_state(snapshot: Snapshot, state: str | None) -> Snapshot:
+    """The snapshot as it would read once the methods policy's migration state is `state`."""
+    section = snapshot.methods_policy
+    if section is None or section.value is None:
+        raise Unreadable("the authentication methods policy was not read")
+    changed = section.value.model_copy(update={"migration_state": state})
+    return snapshot.model_copy(update={"methods_policy": Section[MethodsPolicyState].ok(section.source, changed)})
+
+
 def scope_impact(snapshot: Snapshot, updates: dict[str, Any], plans: list[str]) -> ScopeImpact:
     """The users `updates` to the portal policy bring in or leave out, and who among them cannot reset."""
-    after = after_change(snapshot, updates)
+    return impact_between(snapshot, after_change(snapshot, updates), plans)
+
+
+def impact_between(snapshot: Snapshot, after: Snapshot, plans: list[str]) -> ScopeImpact:
+    """Who is brought in or left out from `snapshot` to `after`, and who among them cannot reset."""
     unknown: list[str] = []
     try:
         old, new = resolve_scope(snapshot), resolve_scope(after)
@@ -85,13 +112,16 @@ def scope_impact(snapshot: Snapshot, updates: dict[str, Any], plans: list[str]) 
     else:
         unknown.append("registration: the registration details were not read")
     cannot: tuple[UserRef, ...] = ()
+    can: tuple[UserRef, ...] = ()
     try:
         short_after = _short(after, new.ids)
         short_before = _short(snapshot, old.ids) if old.ids else frozenset()
         cannot = _refs(short_after - short_before, people)
+        can = _refs((short_before & new.ids) - short_after, people)
     except Unreadable as exc:
         unknown.append(f"methods offered: {exc.reason}")
-    return ScopeImpact(len(old.ids), len(new.ids), brought, left, unlicensed, unregistered, cannot, tuple(unknown))
+    return ScopeImpact(len(old.ids), len(new.ids), brought, left, unlicensed, unregistered, cannot, can,
+                       tuple(unknown))
 
 
 def _short(snapshot: Snapshot, in_scope: frozenset[str]) -> frozenset[str]:

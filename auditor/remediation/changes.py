@@ -290,8 +290,10 @@ class ChangeImpact(Frozen):
                                                                     "(UPNs, first ones then '... and N more')")
     unregistered: list[str] = Field(default_factory=list, description="Brought in and not registered for SSPR")
     cannot_reach: list[str] = Field(default_factory=list, description="Then offered fewer methods than a reset needs")
+    can_reach: list[str] = Field(default_factory=list, description="Then offered enough methods, not before")
     left_out_users: list[str] = Field(default_factory=list)
-    counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach: totals")
+    counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach, "
+                                                                     "can_reach: totals")
     not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")
 
 

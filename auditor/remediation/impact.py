@@ -1,6 +1,7 @@
-"""The plan's effect on people: for each change to the portal's SSPR policy that changes who can reset
-(scope, group, number of methods, method toggles), how many users it brings in or leaves out and who
-among them is unlicensed, unregistered or offered too few methods (`auditor.derive.impact`)."""
+"""The plan's effect on people: for each change that changes who can reset (the portal policy's scope, group,
+number of methods and method toggles; a method configuration's state; the methods policy's migration state),
+how many users it brings in or leaves out and who among them is unlicensed, unregistered or offered too few
+methods (`auditor.derive.impact`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from auditor.derive.figures import UserRef, folded
-from auditor.derive.impact import ScopeImpact, after_change, scope_impact, touches_who
+from auditor.derive.impact import (
+    ScopeImpact,
+    after_change,
+    impact_between,
+    touches_who,
+    with_configuration,
+    with_migration_state,
+)
+from auditor.findings import Unreadable
 from auditor.policy.models import Coverage, Policy
-from auditor.remediation.changes import ChangeImpact, PortalSsprChange
+from auditor.remediation.changes import (
+    ChangeImpact,
+    GraphMethodConfigurationChange,
+    GraphMethodsPolicyChange,
+    PortalSsprChange,
+)
 from auditor.snapshot.models import Snapshot
 from auditor.text import one_line
 
@@ -22,13 +36,29 @@ def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> li
     out = []
     before = snapshot
     for change in changes:
-        if not isinstance(change, PortalSsprChange):
+        try:
+            after = _after(before, change)
+        except Unreadable as exc:
+            out.append(ChangeImpact(change_id=change.id, in_scope_before=0, in_scope_after=0, brought_in=0,
+                                    left_out=0, not_judged=[exc.reason]))
             continue
-        updates = {s.name: s.new for s in change.settings}
-        if touches_who(updates):
-            out.append(_model(change.id, scope_impact(before, updates, plans)))
-            before = after_change(before, updates)
+        if after is None:
+            continue
+        out.append(_model(change.id, impact_between(before, after, plans)))
+        before = after
     return out
+
+
+def _after(before: Snapshot, change: Any) -> Snapshot | None:
+    """The state once `change` is written, for the changes that change who can reset; None for the others."""
+    updates = {s.name: s.new for s in change.settings_list()}
+    if isinstance(change, PortalSsprChange):
+        return after_change(before, updates) if touches_who(updates) else None
+    if isinstance(change, GraphMethodConfigurationChange):
+        return with_configuration(before, change.configuration_id, updates)
+    if isinstance(change, GraphMethodsPolicyChange) and "migration_state" in updates:
+        return with_migration_state(before, updates["migration_state"])
+    return None
 
 
 def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
@@ -36,16 +66,17 @@ def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
         change_id=change_id, in_scope_before=impact.before, in_scope_after=impact.after,
         brought_in=len(impact.brought_in), left_out=len(impact.left_out), unlicensed=_names(impact.unlicensed),
         unregistered=_names(impact.unregistered), cannot_reach=_names(impact.cannot_reach),
-        left_out_users=_names(impact.left_out),
+        can_reach=_names(impact.can_reach), left_out_users=_names(impact.left_out),
         counts={"unlicensed": len(impact.unlicensed), "unregistered": len(impact.unregistered),
-                "cannot_reach": len(impact.cannot_reach)},
+                "cannot_reach": len(impact.cannot_reach), "can_reach": len(impact.can_reach)},
         not_judged=list(impact.unknown))
 
 
 def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
     lines = []
     for impact in impacts:
-        if not (impact.brought_in or impact.left_out or impact.counts.get("cannot_reach") or impact.not_judged):
+        if not (impact.brought_in or impact.left_out or impact.counts.get("cannot_reach")
+                or impact.counts.get("can_reach") or impact.not_judged):
             lines.append(f"  impact of change {impact.change_id}: nobody brought in or left out "
                          f"({impact.in_scope_after} in scope), nobody then offered too few methods")
             continue
@@ -55,6 +86,7 @@ def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
                 ("brought in without a licence", impact.counts.get("unlicensed", 0), impact.unlicensed),
                 ("brought in unregistered", impact.counts.get("unregistered", 0), impact.unregistered),
                 ("offered too few methods after it", impact.counts.get("cannot_reach", 0), impact.cannot_reach),
+                ("offered enough methods after it, not before", impact.counts.get("can_reach", 0), impact.can_reach),
                 ("left out", impact.left_out, impact.left_out_users)):
             if count:
                 lines.append(f"      {count} {label}: {one_line(', '.join(users))}")

@@ -125,7 +125,36 @@ def test_the_plan_file_records_the_impact_and_the_dry_run_judges_it_again(tmp_pa
     planned = cli("plan", str(policy_file), "--lab", "demo", "--out", str(tmp_path / "plan.json"))
     (first, *_) = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["impact"]
     assert (first["in_scope_before"], first["in_scope_after"], first["brought_in"]) == (41, 63, 22), planned.stdout
-    assert first["counts"] == {"unlicensed": 2, "unregistered": 2, "cannot_reach": 0}
+    assert first["counts"] == {"unlicensed": 2, "unregistered": 2, "cannot_reach": 0, "can_reach": 0}
     dry = cli("apply", str(tmp_path / "plan.json"), "--lab", "demo")
     expected = "impact of change 1: in scope 41 → 63 users; brings in 22, leaves out 0"
     assert expected in dry.stdout, dry.stdout + dry.stderr
+
+
+def test_a_method_configuration_change_names_who_loses_or_gains_enough_methods(tmp_path: Path) -> None:
+    """The `traps` tenant needs two methods: only pilot members outside the contractors group reach two
+    (the Authenticator app and Email). Turning the Authenticator off leaves them short; on again, they reach two."""
+    from auditor.derive.impact import with_configuration
+    from auditor.remediation.changes import GraphMethodConfigurationChange, SettingChange
+    from auditor.remediation.impact import impacts_of
+    from tests.integration.test_method_targeting_lab import targeted_tenant
+
+    path, who = targeted_tenant(tmp_path)
+    snapshot = collect_lab(LabOptions(scenario=str(path)))
+    pilot, contractors = {i.lower() for i in who["pilot"]}, {i.lower() for i in who["contractors"]}
+
+    def change(state: str) -> GraphMethodConfigurationChange:
+        return GraphMethodConfigurationChange(
+            id="1", target="graph /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"
+            "MicrosoftAuthenticator", summary="test", configuration_id="MicrosoftAuthenticator",
+            settings=[SettingChange(name="state", old=None, new=state)])
+
+    people = {u.id.lower(): u.upn for u in snapshot.cloud_users.value.users}  # type: ignore[union-attr]
+    two = sorted((people[i] for i in pilot - contractors), key=str.casefold)
+    (off,) = impacts_of([change("disabled")], cloud_policy(), snapshot)
+    assert off.brought_in == off.left_out == 0 and off.counts["cannot_reach"] == len(two) > 0
+    assert off.cannot_reach == two[:10] + ([f"... and {len(two) - 10} more"] if len(two) > 10 else [])
+    turned_off = with_configuration(snapshot, "MicrosoftAuthenticator", {"state": "disabled"})
+    (on,) = impacts_of([change("enabled")], cloud_policy(), turned_off)
+    assert on.counts["can_reach"] == len(two) and on.counts["cannot_reach"] == 0
+    assert any("offered enough methods after it, not before" in line for line in impact_lines([on]))
