@@ -27,6 +27,7 @@ from typing import Any
 from auditor import progress
 from auditor.ad.dn import parent
 from auditor.derive.sspr_methods import target_group_ids
+from auditor.graph_fields import BANNED_PASSWORD_LIST, PASSWORD_RULE_FIELDS, PASSWORD_RULE_TEMPLATE, password_rule_value
 from auditor.readers.graph import _read, get_bytes, get_json
 from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
 from auditor.snapshot.tenant import (
@@ -55,7 +56,6 @@ USERS_PAGE = 999  # the most /users and group member lists return per page
 AUDITS_PAGE = 999
 SSPR_SERVICE = "Self-service Password Management"
 SSPR_CONTROL = "SelfServicePasswordReset"
-PASSWORD_RULE_TEMPLATE = "5cf42378-d67d-4f36-ba46-e8b86229381d"
 SIGN_IN_RESET_OMA_URI = "./Vendor/MSFT/Policy/Config/Authentication/AllowAadPasswordReset"
 ACTIVE_PLAN_STATES = frozenset({"enabled", "warning"})  # Warning: in the grace period, still works
 
@@ -554,24 +554,13 @@ async def read_password_rules(client: Any) -> Section[PasswordRulesState]:
             return PasswordRulesState()  # no object: the tenant runs on Microsoft's defaults
         values = {str(v.get("name") or "").lower(): v.get("value") for v in rules.get("values") or []
                   if isinstance(v, dict)}
-        words = [w for w in (values.get("bannedpasswordlist") or "").split("\t") if w.strip()]
-        return PasswordRulesState(
-            setting_id=str(rules.get("id")),
-            banned_on_premises_enabled=_boolean(values.get("enablebannedpasswordcheckonpremises")),
-            banned_on_premises_mode=values.get("bannedpasswordcheckonpremisesmode") or None,
-            custom_list_enabled=_boolean(values.get("enablebannedpasswordcheck")),
-            custom_list_size=len(words),
-            lockout_threshold=_integer(values.get("lockoutthreshold")),
-            lockout_duration_seconds=_integer(values.get("lockoutdurationinseconds")),
-        )
+        words = [w for w in str(values.get(BANNED_PASSWORD_LIST.lower()) or "").split("\t") if w.strip()]
+        # each value as the writer stores it, read back the one way graph_fields defines
+        read = {field: password_rule_value(field, values.get(name.lower()))
+                for field, name in PASSWORD_RULE_FIELDS.items()}
+        return PasswordRulesState(setting_id=str(rules.get("id")), custom_list_size=len(words), **read)
 
     return await _read(source, fetch)
-
-
-def _boolean(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    return value.strip().lower() == "true"
 
 
 # --- Intune: the reset link on the sign-in screen ---------------------------------------------
