@@ -23,7 +23,7 @@ from auditor.derive.figures import (
     users_by_id,
 )
 from auditor.derive.method_reach import Audience, distinct_methods, method_reach
-from auditor.derive.sspr_methods import LEGACY_METHOD_FIELDS, METHOD_CONFIGS, known_state
+from auditor.derive.sspr_methods import LEGACY_METHOD_FIELDS, METHOD_CONFIGS, REGISTERED_METHOD, known_state
 from auditor.findings import Unreadable
 from auditor.policy.models import Policy, Scope
 from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
@@ -46,6 +46,9 @@ class ScopeImpact:
     """In scope after the change and offered fewer methods than a reset needs (but not before)."""
     can_reach: tuple[UserRef, ...] = ()
     """In scope after the change and offered enough methods, who were short of them before."""
+    must_register: tuple[UserRef, ...] = ()
+    """In scope before and after, offered enough methods, but registered for fewer of them than a reset then
+    needs (they could reset before): they must register another method first."""
     unknown: tuple[str, ...] = ()
     """What could not be judged, and why."""
 
@@ -113,34 +116,58 @@ def impact_between(snapshot: Snapshot, after: Snapshot, plans: list[str]) -> Sco
         unknown.append("registration: the registration details were not read")
     cannot: tuple[UserRef, ...] = ()
     can: tuple[UserRef, ...] = ()
+    again: tuple[UserRef, ...] = ()
     try:
-        short_after = _short(after, new.ids)
-        short_before = _short(snapshot, old.ids) if old.ids else frozenset()
+        offers_after = _Offers(after)
+        offers_before = _Offers(snapshot) if old.ids else None
+        short_after = offers_after.short(new.ids)
+        short_before = offers_before.short(old.ids) if offers_before is not None else frozenset()
         cannot = _refs(short_after - short_before, people)
         can = _refs((short_before & new.ids) - short_after, people)
+        kept = (old.ids & new.ids) - short_after
+        if offers_before is not None and kept and _read(snapshot, "registration_details"):
+            records = snapshot.registration_details.value.by_id()  # type: ignore[union-attr]
+            if any(r.methods for r in records.values()):
+                again = _refs(frozenset(u for u in kept if u in records
+                                        and offers_after.unusable(u, records[u].methods)
+                                        and not offers_before.unusable(u, records[u].methods)), people)
+            else:
+                unknown.append("registered methods: this snapshot has no methodsRegistered (collect it again)")
     except Unreadable as exc:
         unknown.append(f"methods offered: {exc.reason}")
-    return ScopeImpact(len(old.ids), len(new.ids), brought, left, unlicensed, unregistered, cannot, can,
+    return ScopeImpact(len(old.ids), len(new.ids), brought, left, unlicensed, unregistered, cannot, can, again,
                        tuple(unknown))
 
 
-def _short(snapshot: Snapshot, in_scope: frozenset[str]) -> frozenset[str]:
-    """The in-scope users offered fewer distinct methods than the portal policy requires (as
-    `sspr.methods_available` counts them); Unreadable when a method's reach was not read."""
-    legacy = snapshot.sspr_policy.value if _read(snapshot, "sspr_policy") else None  # type: ignore[union-attr]
-    if legacy is None or not legacy.methods_required:
-        raise Unreadable("the number of methods a reset needs was not read")
-    if not _read(snapshot, "methods_policy"):
-        raise Unreadable("the authentication methods policy was not read")
-    methods_policy = snapshot.methods_policy.value  # type: ignore[union-attr]
-    state = methods_policy.migration_state
-    if not known_state(state):
-        raise Unreadable(f"unrecognised policyMigrationState {state!r}")
-    audience = Audience(snapshot)
-    reach = [method_reach(method, state, legacy, methods_policy, audience) for method in METHOD_CONFIGS]
-    required = int(legacy.methods_required)
-    return frozenset(user for user in in_scope
-                     if distinct_methods(r.method for r in reach if r.reaches(user)) < required)
+class _Offers:
+    """The methods each in-scope user is offered, and how many a reset needs (as `sspr.methods_available`
+    counts them); Unreadable when a method's reach was not read."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        legacy = snapshot.sspr_policy.value if _read(snapshot, "sspr_policy") else None  # type: ignore[union-attr]
+        if legacy is None or not legacy.methods_required:
+            raise Unreadable("the number of methods a reset needs was not read")
+        if not _read(snapshot, "methods_policy"):
+            raise Unreadable("the authentication methods policy was not read")
+        methods_policy = snapshot.methods_policy.value  # type: ignore[union-attr]
+        state = methods_policy.migration_state
+        if not known_state(state):
+            raise Unreadable(f"unrecognised policyMigrationState {state!r}")
+        audience = Audience(snapshot)
+        self.reach = [method_reach(method, state, legacy, methods_policy, audience) for method in METHOD_CONFIGS]
+        self.required = int(legacy.methods_required)
+
+    def offered(self, user: str) -> set[str]:
+        return {r.method for r in self.reach if r.reaches(user)}
+
+    def short(self, in_scope: frozenset[str]) -> frozenset[str]:
+        """The in-scope users offered fewer distinct methods than a reset needs."""
+        return frozenset(user for user in in_scope if distinct_methods(self.offered(user)) < self.required)
+
+    def unusable(self, user: str, registered: tuple[str, ...]) -> bool:
+        """Registered for fewer of the methods offered to `user` than a reset needs."""
+        usable = {REGISTERED_METHOD[m] for m in registered if m in REGISTERED_METHOD} & self.offered(user)
+        return distinct_methods(usable) < self.required
 
 
 def _read(snapshot: Snapshot, name: str) -> bool:

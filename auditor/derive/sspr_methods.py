@@ -35,6 +35,21 @@ METHOD_CONFIGS: dict[str, tuple[str, ...]] = {
     "security_questions": (),
 }
 
+# userRegistrationDetails.methodsRegistered value → the SSPR method (policy name) it lets a user reset with
+# (https://learn.microsoft.com/graph/api/resources/userregistrationdetails lists the values; the methods SSPR
+# takes are concept-sspr-howitworks's: app notification, app code, email, mobile phone, office phone, questions).
+# An alternate mobile phone is a mobile phone for SSPR (phoneAuthenticationMethod: "the mobile phone is the default
+# and the alternate mobile phone is the backup").
+REGISTERED_METHOD: dict[str, str] = {
+    "microsoftAuthenticatorPush": "mobile_app_notification",
+    "softwareOneTimePasscode": "mobile_app_code",
+    "email": "email",
+    "mobilePhone": "mobile_phone",
+    "alternateMobilePhone": "mobile_phone",
+    "officePhone": "office_phone",
+    "securityQuestion": "security_questions",
+}
+
 # The portal's PasswordResetPolicies toggle for each method, for evidence strings.
 LEGACY_METHOD_FIELDS: dict[str, str] = METHOD_ENABLED
 """Method → the legacy (portal) policy's toggle for it (`auditor.portal_fields`)."""

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from auditor.derive.sspr_methods import REGISTERED_METHOD
 from auditor.lab.coverage_data import (
     GenerateHistory,
     History,
@@ -333,15 +334,8 @@ _JOBS = ("Accountant", "Engineer", "Sales Manager", "Analyst", "Designer", "Supp
 _OFFICES = ("Seattle", "London", "Munich", "Toronto", "Sydney")
 _QUESTIONS_PROFILE = ("securityQuestion", "mobilePhone", "officePhone")
 # Methods that count as one SSPR gate each; the app's push and code are one gate.
-_GATES: dict[str, str] = {
-    "email": "email",
-    "mobilePhone": "mobilePhone",
-    "alternateMobilePhone": "mobilePhone",
-    "officePhone": "officePhone",
-    "securityQuestion": "securityQuestion",
-    "microsoftAuthenticatorPush": "app",
-    "softwareOneTimePasscode": "app",
-}
+_GATES: dict[str, str] = {method: ("app" if name.startswith("mobile_app") else name)
+                          for method, name in REGISTERED_METHOD.items()}  # the app's two methods are one gate
 _MFA_METHODS = frozenset({
     "mobilePhone", "alternateMobilePhone", "officePhone", "microsoftAuthenticatorPush",
     "softwareOneTimePasscode", "microsoftAuthenticatorPasswordless", "fido2SecurityKey",

@@ -279,17 +279,21 @@ async def read_registration_details(client: Any) -> Section[RegistrationState]:
 
     async def fetch() -> RegistrationState:
         select = ["id", "userPrincipalName", "isSsprEnabled", "isSsprRegistered", "isSsprCapable", "isAdmin",
-                  "userType"]
+                  "userType", "methodsRegistered"]
         rows = []
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # most users register the same few sets of methods
         # the page size of this report is Graph's to choose (undocumented): follow nextLink
         builder = client.reports.authentication_methods.user_registration_details
         async for page in _raw_pages(builder, select=select):
             for record in page:
+                raw = record.get("methodsRegistered")
+                methods = tuple(m for m in raw if isinstance(m, str)) if isinstance(raw, list) else ()
                 rows.append(RegistrationRow(str(record["id"]), str(record.get("userPrincipalName") or ""),
                                             record.get("isSsprEnabled") is True,
                                             record.get("isSsprRegistered") is True,
                                             record.get("isSsprCapable") is True, record.get("isAdmin") is True,
-                                            str(record.get("userType") or "").lower() == "guest"))
+                                            str(record.get("userType") or "").lower() == "guest",
+                                            shared.setdefault(methods, methods)))
         return RegistrationState.model_construct(records=rows)  # typed rows just made (as for the users)
 
     return await _read(source, fetch)

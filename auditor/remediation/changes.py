@@ -291,9 +291,11 @@ class ChangeImpact(Frozen):
     unregistered: list[str] = Field(default_factory=list, description="Brought in and not registered for SSPR")
     cannot_reach: list[str] = Field(default_factory=list, description="Then offered fewer methods than a reset needs")
     can_reach: list[str] = Field(default_factory=list, description="Then offered enough methods, not before")
+    must_register: list[str] = Field(default_factory=list, description="Could reset before; then registered for "
+                                                                       "fewer methods than a reset needs")
     left_out_users: list[str] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach, "
-                                                                     "can_reach: totals")
+                                                                     "can_reach, must_register: totals")
     not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")
 
 
@@ -449,6 +451,9 @@ def _shown(value: Any) -> str:
 
 def describe_plan(plan: Plan) -> list[str]:
     """The plan as a readable diff: old → new per setting, ACEs to add as SDDL, then manual steps."""
+    from auditor.remediation.impact import impact_lines
+
+    impacts = {impact.change_id: impact for impact in plan.impact}
     lines = []
     for change in plan.changes:
         flag = "" if change.reversible else "  [not reversible]"
@@ -461,9 +466,8 @@ def describe_plan(plan: Plan) -> list[str]:
         lines.extend(f"      fixes {ref.label()}" for ref in change.fixes)
         if change.note:
             lines.append(f"      note: {change.note}")
-    from auditor.remediation.impact import impact_lines
-
-    lines += impact_lines(plan.impact)
+        if change.id in impacts:  # who it brings in or leaves out, under the change itself
+            lines += ["    " + line for line in impact_lines([impacts[change.id]])]
     for number, step in enumerate(plan.manual, start=1):
         lines.append(f"  ! manual {number}. {step.finding.label()}")
         lines.append(f"      why: {step.why_manual}")

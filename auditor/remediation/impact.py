@@ -66,17 +66,19 @@ def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
         change_id=change_id, in_scope_before=impact.before, in_scope_after=impact.after,
         brought_in=len(impact.brought_in), left_out=len(impact.left_out), unlicensed=_names(impact.unlicensed),
         unregistered=_names(impact.unregistered), cannot_reach=_names(impact.cannot_reach),
-        can_reach=_names(impact.can_reach), left_out_users=_names(impact.left_out),
+        can_reach=_names(impact.can_reach), must_register=_names(impact.must_register),
+        left_out_users=_names(impact.left_out),
         counts={"unlicensed": len(impact.unlicensed), "unregistered": len(impact.unregistered),
-                "cannot_reach": len(impact.cannot_reach), "can_reach": len(impact.can_reach)},
+                "cannot_reach": len(impact.cannot_reach), "can_reach": len(impact.can_reach),
+                "must_register": len(impact.must_register)},
         not_judged=list(impact.unknown))
 
 
 def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
     lines = []
     for impact in impacts:
-        if not (impact.brought_in or impact.left_out or impact.counts.get("cannot_reach")
-                or impact.counts.get("can_reach") or impact.not_judged):
+        if not (impact.brought_in or impact.left_out or impact.not_judged
+                or any(impact.counts.get(k) for k in ("cannot_reach", "can_reach", "must_register"))):
             lines.append(f"  impact of change {impact.change_id}: nobody brought in or left out "
                          f"({impact.in_scope_after} in scope), nobody then offered too few methods")
             continue
@@ -87,6 +89,8 @@ def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
                 ("brought in unregistered", impact.counts.get("unregistered", 0), impact.unregistered),
                 ("offered too few methods after it", impact.counts.get("cannot_reach", 0), impact.cannot_reach),
                 ("offered enough methods after it, not before", impact.counts.get("can_reach", 0), impact.can_reach),
+                ("must register another method first (they could reset before)",
+                 impact.counts.get("must_register", 0), impact.must_register),
                 ("left out", impact.left_out, impact.left_out_users)):
             if count:
                 lines.append(f"      {count} {label}: {one_line(', '.join(users))}")

@@ -87,6 +87,8 @@ class RegistrationRow(NamedTuple):
     sspr_capable: bool
     admin: bool
     guest: bool
+    methods: tuple[str, ...] = ()
+    """methodsRegistered, as Graph names them (empty in snapshots made before it was read)."""
 
 
 class RegistrationState(Model):

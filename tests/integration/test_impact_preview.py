@@ -125,7 +125,8 @@ def test_the_plan_file_records_the_impact_and_the_dry_run_judges_it_again(tmp_pa
     planned = cli("plan", str(policy_file), "--lab", "demo", "--out", str(tmp_path / "plan.json"))
     (first, *_) = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["impact"]
     assert (first["in_scope_before"], first["in_scope_after"], first["brought_in"]) == (41, 63, 22), planned.stdout
-    assert first["counts"] == {"unlicensed": 2, "unregistered": 2, "cannot_reach": 0, "can_reach": 0}
+    assert first["counts"] == {"unlicensed": 2, "unregistered": 2, "cannot_reach": 0, "can_reach": 0,
+                               "must_register": 0}
     dry = cli("apply", str(tmp_path / "plan.json"), "--lab", "demo")
     expected = "impact of change 1: in scope 41 → 63 users; brings in 22, leaves out 0"
     assert expected in dry.stdout, dry.stdout + dry.stderr
