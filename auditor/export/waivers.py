@@ -34,4 +34,4 @@ def residual_waivers(policy: Policy, snapshot: Snapshot, today: date) -> list[di
                 out.append({"check": finding.check, "target": finding.target,
                             "reason": f"found at export on {today.isoformat()}: {finding.reason or 'failed'}",
                             "owner": OWNER, "expires": today + timedelta(days=DAYS)})
-    return out
+    return sorted(out, key=lambda w: (w["check"], w["target"].casefold()))  # the same file for the same domain
