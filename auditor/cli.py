@@ -67,7 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     previous = {}
     if threading.current_thread() is threading.main_thread():  # Python delivers signals to the main thread only
-        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        # SIGINT too: left to Python, a Ctrl-C inside asyncio.run only cancels the main task (Python 3.11's
+        # asyncio.Runner), and a reader that turns the cancellation into a failed read lets the run carry on
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         return int(args.handler(args))
     except (KeyboardInterrupt, Interrupted) as exc:
