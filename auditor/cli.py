@@ -249,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--portal-only", action="store_true",
                          help="write only the portal's SSPR sections, with when and by whom they were read (run by "
                               "an admin with --portal; a pipeline then takes them with check --portal-snapshot)")
+    collect.add_argument("--discover", action="store_true",
+                         help="with --lab or --ad-host and no --policy: find the synced OUs and the sync account as "
+                              "export does, and read them (then `export --snapshot` writes the `directory` section)")
     collect.set_defaults(handler=cmd_collect)
 
     export = commands.add_parser("export", help="write the live state (or the lab's) as a policy file, "
@@ -714,15 +717,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from auditor.export import export_policy
 
     _check_outputs((args.out, "policy"), inputs=(getattr(args, "snapshot", None),))
-    if getattr(args, "snapshot", None):
-        snapshot = _snapshot_from_args(args)
-    else:  # no policy to say which OUs and sync account: the domain is read after the cloud names its synced users
-        from auditor.app.sources import export_snapshot
-        from auditor.progress_display import shown
-
-        _refuse_mixed_sources(args)
-        with shown(args.progress, sys.stderr):
-            snapshot = export_snapshot(_source_request(args))
+    snapshot = _snapshot_from_args(args) if getattr(args, "snapshot", None) else _export_snapshot(args)
     result = export_policy(snapshot, args.out)
     for note in result.commented_out:
         print(f"  commented out: {note}")
@@ -734,6 +729,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"  {issue}", file=sys.stderr)
         return EXIT_DRIFT
     return EXIT_OK
+
+
+def _export_snapshot(args: argparse.Namespace) -> Any:
+    """No policy to say which OUs and sync account: the domain is read after the cloud names its synced users."""
+    from auditor.app.sources import export_snapshot
+    from auditor.progress_display import shown
+
+    _refuse_mixed_sources(args)
+    with shown(args.progress, sys.stderr):
+        return export_snapshot(_source_request(args))
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -751,7 +756,15 @@ def cmd_collect(args: argparse.Namespace) -> int:
     _check_outputs((args.out, "snapshot"), inputs=(args.policy,))
     if args.portal_only and not (args.portal or args.lab):
         raise UsageError("--portal-only reads the portal: give --portal (and a delegated --portal-auth), or --lab")
-    snapshot = _snapshot_from_args(args, load_policy(args.policy) if args.policy else None)
+    if args.discover:
+        if args.policy or args.portal_only:
+            raise UsageError("--discover finds what a policy's `directory` section would name: give it without "
+                             "--policy and --portal-only")
+        if not (args.lab or args.ad_host):
+            raise UsageError("--discover reads a domain: give --lab SCENARIO or --ad-host (and --ad-user)")
+        snapshot = _export_snapshot(args)
+    else:
+        snapshot = _snapshot_from_args(args, load_policy(args.policy) if args.policy else None)
     if args.portal_only:
         import getpass
         import socket

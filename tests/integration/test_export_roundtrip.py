@@ -139,6 +139,26 @@ def assert_every_value_has_a_source(text: str) -> None:
         assert "  # " in line, f"no source comment: {line!r}"
 
 
+def test_collect_discover_then_export_offline_gives_the_same_directory(tmp_path: Path) -> None:
+    snapshot = tmp_path / "demo.json"
+    assert cli("collect", "--lab", "demo", "--discover", "--out", str(snapshot)).returncode == 0
+    offline, online = tmp_path / "offline.yaml", tmp_path / "online.yaml"
+    assert cli("export", "--snapshot", str(snapshot), "--out", str(offline)).returncode == 0
+    assert cli("export", "--lab", "demo", "--out", str(online)).returncode == 0
+    assert load_policy(offline).directory == load_policy(online).directory
+    assert "# sync account: CN=MSOL_0a1b2c3d4e5f" in offline.read_text(encoding="utf-8")
+    checked = cli("check", str(offline), "--snapshot", str(snapshot), "--out", str(tmp_path / "o"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("args", [["--lab", "demo", "--policy", "policies/baseline.yaml"], [],
+                                  ["--lab", "demo", "--portal-only"]])
+def test_collect_discover_refuses_what_it_cannot_do(args: list[str], tmp_path: Path) -> None:
+    result = cli("collect", "--discover", *args, "--out", str(tmp_path / "s.json"))
+    assert result.returncode == 2 and "--discover" in result.stderr, result.stderr
+    assert not (tmp_path / "s.json").exists()
+
+
 # ---- auditor.export on snapshots built in Python -------------------------------------------------
 
 
