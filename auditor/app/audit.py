@@ -197,6 +197,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
     code = exit_code(findings, exit_policy.fail_on, exit_policy.unknown_fails)
     from auditor.checks.frameworks import control_results
     from auditor.derive.figures import coverage_report
+    from auditor.derive.impact import with_policy_scope
     from auditor.onprem_view import onprem_report
     report = AuditReport(
         tool_version=__version__,
@@ -208,7 +209,7 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
                               failed_by_severity=counts.failed_by_severity, exit_code=int(code)),
         findings=findings,
         warnings=warnings,
-        coverage=coverage_report(policy, snapshot),
+        coverage=with_policy_scope(coverage_report(policy, snapshot), policy, snapshot),
         on_premises=onprem_report(policy, snapshot, findings),
         controls=control_results(policy, findings),
     )

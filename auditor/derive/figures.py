@@ -400,6 +400,23 @@ class SecureScoreSummary(BaseModel):
     history: list[ScoreHistoryPoint] = Field(default_factory=list)
 
 
+class PolicyScopeCounts(BaseModel):
+    """The coverage counts for the scope the policy asks for, when that is not the scope in force."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scope: Literal["none", "selected", "all"]
+    in_scope: int
+    registered: int | None = None
+    not_registered: int | None = None
+    no_record: int | None = None
+    registered_percent: float | None = None
+    licensed: int | None = None
+    unlicensed: int | None = None
+    licensed_percent: float | None = None
+    unavailable: str | None = Field(None, description="Why the policy's scope could not be resolved")
+
+
 class CoverageReport(BaseModel):
     """Counts and lists behind the coverage checks, for the report (see the module's definitions)."""
 
@@ -428,6 +445,8 @@ class CoverageReport(BaseModel):
     secure_score: SecureScoreSummary | None = None
     activity: ActivitySummary | None = None
     unavailable: dict[str, str] = Field(default_factory=dict, description="Part of the section → why it is missing")
+    policy_scope: PolicyScopeCounts | None = Field(
+        None, description="The same counts for the scope the policy asks for, when it is not the one in force")
     policy_location: Location | None = Field(
         None, description="Where the policy file declares `coverage` (SARIF anchors the section there); null when "
                           "it does not")

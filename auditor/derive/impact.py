@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.derive.figures import (
+    CoverageReport,
+    PolicyScopeCounts,
     ScopeResolution,
     UserRef,
     licence_stats,
@@ -25,7 +27,7 @@ from auditor.derive.figures import (
 from auditor.derive.method_reach import Audience, distinct_methods, method_reach
 from auditor.derive.sspr_methods import LEGACY_METHOD_FIELDS, METHOD_CONFIGS, REGISTERED_METHOD, known_state
 from auditor.findings import Unreadable
-from auditor.policy.models import Policy, Scope
+from auditor.policy.models import Coverage, Policy, Scope
 from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
 
 WHO_FIELDS = frozenset({"enablement", "group_ids", "methods_required", *LEGACY_METHOD_FIELDS})
@@ -209,3 +211,27 @@ def policy_scope(snapshot: Snapshot, policy: Policy) -> ScopeResolution | None:
 
 def scope_label(scope: ScopeResolution) -> str:
     return {"all": "all users", "none": "nobody", "selected": "the selected group"}[scope.enablement]
+
+
+def with_policy_scope(report: CoverageReport, policy: Policy, snapshot: Snapshot) -> CoverageReport:
+    """`report` with the counts of the scope the policy asks for, when that is not the one in force."""
+    try:
+        asked = policy_scope(snapshot, policy)
+    except Unreadable as exc:
+        wanted = policy.sspr.scope.value if policy.sspr is not None else "selected"
+        return report.model_copy(update={"policy_scope": PolicyScopeCounts(scope=wanted, in_scope=0,
+                                                                           unavailable=exc.reason)})
+    if asked is None:
+        return report
+    counts: dict[str, Any] = {"scope": asked.enablement, "in_scope": len(asked.ids)}
+    users = snapshot.cloud_users.value if _read(snapshot, "cloud_users") else None  # type: ignore[union-attr]
+    if _read(snapshot, "registration_details"):
+        stats = registration_stats(asked, snapshot.registration_details.value, users)  # type: ignore[union-attr]
+        counts.update(registered=stats.registered, not_registered=len(stats.not_registered),
+                      no_record=len(stats.no_record), registered_percent=stats.percent)
+    if users is not None:
+        plans = list((policy.coverage or Coverage()).license_service_plans)
+        licences = licence_stats(asked, users, plans)
+        counts.update(licensed=licences.licensed, unlicensed=len(licences.unlicensed),
+                      licensed_percent=licences.percent)
+    return report.model_copy(update={"policy_scope": PolicyScopeCounts(**counts)})

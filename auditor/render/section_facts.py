@@ -152,6 +152,7 @@ def coverage_section(coverage: CoverageReport) -> SectionFacts:
         location=coverage.policy_location, summary=_coverage_summary(coverage),
         parts=_parts(
             _two("summary", "Users in scope, registered and licensed", _coverage_rows(coverage)),
+            _two("policy_scope", "The scope the policy asks for", _policy_scope_rows(coverage)),
             *_score_parts(coverage.secure_score),
             *_activity_parts(coverage.activity),
             _two("unavailable", "Not counted", list(coverage.unavailable.items()), "part"),
@@ -182,6 +183,22 @@ def _coverage_rows(coverage: CoverageReport) -> list[tuple[str, str]]:
     if coverage.licence_seats is not None:
         rows.append(("licence_seats", f"{_count(coverage.licence_seats_used)} used of "
                                       f"{_count(coverage.licence_seats)}"))
+    return rows
+
+
+def _policy_scope_rows(coverage: CoverageReport) -> list[tuple[str, str]]:
+    asked = coverage.policy_scope
+    if asked is None:
+        return []
+    if asked.unavailable:
+        return [("scope", f"{asked.scope}: not counted ({asked.unavailable})")]
+    rows = [("scope", asked.scope), ("in_scope", _count(asked.in_scope))]
+    if asked.registered is not None:
+        rows += [("registered", f"{_count(asked.registered)} = {_percent(asked.registered_percent)} of that scope"),
+                 ("not_registered", _count(asked.not_registered)), ("no_record", _count(asked.no_record))]
+    if asked.licensed is not None:
+        rows += [("licensed", f"{_count(asked.licensed)} = {_percent(asked.licensed_percent)} of that scope"),
+                 ("unlicensed", _count(asked.unlicensed))]
     return rows
 
 

@@ -159,3 +159,18 @@ def test_a_method_configuration_change_names_who_loses_or_gains_enough_methods(t
     (on,) = impacts_of([change("enabled")], cloud_policy(), turned_off)
     assert on.counts["can_reach"] == len(two) and on.counts["cannot_reach"] == 0
     assert any("offered enough methods after it, not before" in line for line in impact_lines([on]))
+
+
+def test_check_reports_the_coverage_of_the_scope_the_policy_asks_for_beside_the_live_one(tmp_path: Path) -> None:
+    import json
+
+    result = subprocess.run([sys.executable, "-m", "auditor.cli", "check", str(ROOT / "policies" / "baseline.yaml"),
+                             "--lab", "demo", "--format", "json,html", "--out", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, check=False)
+    coverage = json.loads((tmp_path / "sspr-audit.json").read_text(encoding="utf-8"))["coverage"]
+    # the live pilot (41 users) and the policy's `all` (63): the 22 brought in add 2 unlicensed, 2 unregistered
+    assert (coverage["in_scope"], coverage["registered"], coverage["unlicensed"]) == (41, 34, 3), result.stderr
+    asked = coverage["policy_scope"]
+    assert (asked["scope"], asked["in_scope"], asked["registered"], asked["unlicensed"]) == ("all", 63, 54, 5)
+    html = (tmp_path / "sspr-audit.html").read_text(encoding="utf-8")
+    assert 'id="coverage-policy-scope"' in html and '<span data-policy-count="in_scope">63</span>' in html
