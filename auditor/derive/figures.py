@@ -400,13 +400,12 @@ class SecureScoreSummary(BaseModel):
     history: list[ScoreHistoryPoint] = Field(default_factory=list)
 
 
-class PolicyScopeCounts(BaseModel):
-    """The coverage counts for the scope the policy asks for, when that is not the scope in force."""
+class ScopeCounts(BaseModel):
+    """How many users a scope covers, and how many of them are registered and licensed."""
 
     model_config = ConfigDict(frozen=True)
 
-    scope: Literal["none", "selected", "all"]
-    in_scope: int
+    in_scope: int | None = None
     registered: int | None = None
     not_registered: int | None = None
     no_record: int | None = None
@@ -414,13 +413,17 @@ class PolicyScopeCounts(BaseModel):
     licensed: int | None = None
     unlicensed: int | None = None
     licensed_percent: float | None = None
+
+
+class PolicyScopeCounts(ScopeCounts):
+    """The coverage counts for the scope the policy asks for, when that is not the scope in force."""
+
+    scope: Literal["none", "selected", "all"]
     unavailable: str | None = Field(None, description="Why the policy's scope could not be resolved")
 
 
-class CoverageReport(BaseModel):
+class CoverageReport(ScopeCounts):
     """Counts and lists behind the coverage checks, for the report (see the module's definitions)."""
-
-    model_config = ConfigDict(frozen=True)
 
     scope_basis: Literal["portal", "inferred"] | None = Field(None, description="How the in-scope users were found")
     scope: Literal["none", "selected", "all"] | None = None
@@ -429,15 +432,7 @@ class CoverageReport(BaseModel):
     enabled_members: int | None = None
     guests: int | None = None
     disabled: int | None = None
-    in_scope: int | None = None
-    registered: int | None = None
-    not_registered: int | None = None
-    no_record: int | None = None
-    registered_percent: float | None = None
     registration_min_percent: float | None = None
-    licensed: int | None = None
-    unlicensed: int | None = None
-    licensed_percent: float | None = None
     licence_seats: int | None = Field(None, description="Enabled units of the SKUs carrying a counted service plan")
     licence_seats_used: int | None = None
     unregistered_users: list[UserRef] = Field(default_factory=list, description="Not registered, then no record")
