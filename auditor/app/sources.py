@@ -23,6 +23,7 @@ from auditor.app.audit import (
     SourceError,
     collect_lab,
     collect_live,
+    collect_on_premises,
     coverage_options,
     start_on_premises,
 )
@@ -111,11 +112,11 @@ def export_snapshot(request: SourceRequest) -> Snapshot:
     """For `export`, which has no policy to say which OUs and sync account to read: the cloud first, then (with
     --lab or --ad-host) the domain, its synced OUs found from the synced users' DNs that Graph returned."""
     snapshot = snapshot_for(request, None)
-    users = snapshot.cloud_users.value if snapshot.cloud_users is not None else None
-    containers = users.synced_containers if users is not None else {}
     if not (request.lab or request.ad_host):
         return snapshot
-    sections = start_on_premises(_on_premises_request(request, None, containers)).result()
+    users = snapshot.cloud_users.value if snapshot.cloud_users is not None else None
+    containers = users.synced_containers if users is not None else {}
+    sections = collect_on_premises(_on_premises_request(request, None, containers))  # after the cloud: no thread
     return snapshot.model_copy(update=sections._asdict())
 
 

@@ -36,6 +36,14 @@ def all_checks() -> tuple[Check, ...]:
     return tuple(sorted(found, key=lambda c: c.spec.id))
 
 
+def check_by_id(check_id: str) -> Check:
+    """The check with id `check_id` (KeyError when there is none)."""
+    found = next((c for c in all_checks() if c.spec.id == check_id), None)
+    if found is None:
+        raise KeyError(check_id)
+    return found
+
+
 def _as_check(module: ModuleType, dotted: str) -> Check:
     spec = getattr(module, "SPEC", None)
     evaluate = getattr(module, "evaluate", None)

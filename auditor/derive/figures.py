@@ -447,12 +447,32 @@ class CoverageReport(ScopeCounts):
                           "it does not")
 
 
+def licence_plans(policy: Policy) -> list[str]:
+    """The service plans that count as Entra ID P1 or better: the policy's, else AAD_PREMIUM and AAD_PREMIUM_P2."""
+    return list(policy.coverage.license_service_plans) if policy.coverage else list(DEFAULT_PLANS)
+
+
+def scope_counts(scope: ScopeResolution, records: RegistrationState | None, users: CloudUsersState | None,
+                 plans: list[str]) -> tuple[dict[str, Any], RegistrationStats | None, LicenceStats | None]:
+    """The `ScopeCounts` fields of one scope (those that could be counted), and the stats behind them."""
+    counts: dict[str, Any] = {"in_scope": len(scope.ids)}
+    stats = registration_stats(scope, records, users) if records is not None else None
+    if stats is not None:
+        counts.update(registered=stats.registered, not_registered=len(stats.not_registered),
+                      no_record=len(stats.no_record), registered_percent=stats.percent)
+    licences = licence_stats(scope, users, plans) if users is not None else None
+    if licences is not None:
+        counts.update(licensed=licences.licensed, unlicensed=len(licences.unlicensed),
+                      licensed_percent=licences.percent)
+    return counts, stats, licences
+
+
 def coverage_report(policy: Policy, snapshot: Snapshot) -> CoverageReport:
     """Every count the coverage checks use, or why it could not be counted."""
     data: dict[str, Any] = {}
     unavailable: dict[str, str] = {}
     coverage = policy.coverage
-    plans = list(coverage.license_service_plans) if coverage else list(DEFAULT_PLANS)
+    plans = licence_plans(policy)
     users = _optional(snapshot, "cloud_users", unavailable, "users")
     if users is not None:
         data.update(users_total=len(users.users), enabled_members=len(enabled_members(users)),
@@ -464,17 +484,14 @@ def coverage_report(policy: Policy, snapshot: Snapshot) -> CoverageReport:
         scope = None
         unavailable["scope"] = exc.reason
     if scope is not None:
-        data.update(scope_basis=scope.basis, scope=scope.enablement, scope_note=scope.note, in_scope=len(scope.ids))
+        data.update(scope_basis=scope.basis, scope=scope.enablement, scope_note=scope.note)
         records = _optional(snapshot, "registration_details", unavailable, "registration")
-        if records is not None:
-            stats = registration_stats(scope, records, users)
-            data.update(registered=stats.registered, not_registered=len(stats.not_registered),
-                        no_record=len(stats.no_record), registered_percent=stats.percent,
-                        unregistered_users=[*stats.not_registered, *stats.no_record])
-        if users is not None:
-            licences = licence_stats(scope, users, plans)
-            data.update(licensed=licences.licensed, unlicensed=len(licences.unlicensed),
-                        licensed_percent=licences.percent, unlicensed_users=licences.unlicensed)
+        counts, stats, licences = scope_counts(scope, records, users, plans)
+        data.update(counts)
+        if stats is not None:
+            data["unregistered_users"] = [*stats.not_registered, *stats.no_record]
+        if licences is not None:
+            data["unlicensed_users"] = licences.unlicensed
         elif "users" in unavailable:
             unavailable["licences"] = unavailable["users"]
     if coverage is not None:

@@ -11,6 +11,7 @@ methods policy as it would read after the change); method targets are never chan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +20,16 @@ from auditor.derive.figures import (
     PolicyScopeCounts,
     ScopeResolution,
     UserRef,
-    licence_stats,
-    registration_stats,
+    licence_plans,
     resolve_scope,
+    scope_counts,
     users_by_id,
 )
 from auditor.derive.method_reach import Audience, distinct_methods, method_reach
 from auditor.derive.sspr_methods import LEGACY_METHOD_FIELDS, METHOD_CONFIGS, REGISTERED_METHOD, known_state
-from auditor.findings import Unreadable
-from auditor.policy.models import Coverage, Policy, Scope
-from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SsprPolicyState
+from auditor.findings import Unreadable, section_value
+from auditor.policy.models import Policy, Scope
+from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 
 WHO_FIELDS = frozenset({"enablement", "group_ids", "methods_required", *LEGACY_METHOD_FIELDS})
 """`SsprPolicyState` fields whose change changes who can reset."""
@@ -61,31 +62,29 @@ def touches_who(updates: dict[str, Any]) -> bool:
 
 def after_change(snapshot: Snapshot, updates: dict[str, Any]) -> Snapshot:
     """The snapshot as it would read once the portal policy holds `updates`."""
-    section = snapshot.sspr_policy
-    if section is None or section.value is None:
-        raise Unreadable("the portal's SSPR policy was not read")
-    changed = section.value.model_copy(update=updates)
-    return snapshot.model_copy(update={"sspr_policy": Section[SsprPolicyState].ok(section.source, changed)})
+    return _changed(snapshot, "sspr_policy", lambda policy: policy.model_copy(update=updates))
 
 
 def with_configuration(snapshot: Snapshot, configuration_id: str, updates: dict[str, Any]) -> Snapshot:
     """The snapshot as it would read once one method configuration holds `updates` (`state`, ...)."""
-    section = snapshot.methods_policy
-    if section is None or section.value is None:
-        raise Unreadable("the authentication methods policy was not read")
-    configurations = [c.model_copy(update=updates) if c.id.lower() == configuration_id.lower() else c
-                      for c in section.value.configurations]
-    changed = section.value.model_copy(update={"configurations": configurations})
-    return snapshot.model_copy(update={"methods_policy": Section[MethodsPolicyState].ok(section.source, changed)})
+    def change(policy: MethodsPolicyState) -> MethodsPolicyState:
+        return policy.model_copy(update={"configurations": [
+            c.model_copy(update=updates) if c.id.lower() == configuration_id.lower() else c
+            for c in policy.configurations]})
+
+    return _changed(snapshot, "methods_policy", change)
 
 
 def with_migration_state(snapshot: Snapshot, state: str | None) -> Snapshot:
     """The snapshot as it would read once the methods policy's migration state is `state`."""
-    section = snapshot.methods_policy
-    if section is None or section.value is None:
-        raise Unreadable("the authentication methods policy was not read")
-    changed = section.value.model_copy(update={"migration_state": state})
-    return snapshot.model_copy(update={"methods_policy": Section[MethodsPolicyState].ok(section.source, changed)})
+    return _changed(snapshot, "methods_policy", lambda policy: policy.model_copy(update={"migration_state": state}))
+
+
+def _changed(snapshot: Snapshot, name: str, change: Callable[[Any], Any]) -> Snapshot:
+    """`snapshot` with section `name`'s value changed; Unreadable (with the reason) when it was not read."""
+    value = section_value(snapshot, name)
+    section = getattr(snapshot, name)
+    return snapshot.model_copy(update={name: section.model_copy(update={"value": change(value)})})
 
 
 def scope_impact(snapshot: Snapshot, updates: dict[str, Any], plans: list[str]) -> ScopeImpact:
@@ -100,21 +99,17 @@ def impact_between(snapshot: Snapshot, after: Snapshot, plans: list[str]) -> Sco
         old, new = resolve_scope(snapshot), resolve_scope(after)
     except Unreadable as exc:
         return ScopeImpact(0, 0, unknown=(f"who is in scope: {exc.reason}",))
-    people = users_by_id(snapshot.cloud_users.value) if _read(snapshot, "cloud_users") else {}
+    users, records = _value(snapshot, "cloud_users"), _value(snapshot, "registration_details")
+    people = users_by_id(users) if users is not None else {}
     brought = _refs(new.ids - old.ids, people)
     left = _refs(old.ids - new.ids, people)
     entering = ScopeResolution(new.basis, new.enablement, new.ids - old.ids, ())
-    unlicensed: tuple[UserRef, ...] = ()
-    unregistered: tuple[UserRef, ...] = ()
-    if _read(snapshot, "cloud_users"):
-        unlicensed = tuple(licence_stats(entering, snapshot.cloud_users.value, plans).unlicensed)  # type: ignore[union-attr]
-    else:
+    _, stats, licences = scope_counts(entering, records, users, plans)
+    unlicensed = tuple(licences.unlicensed) if licences is not None else ()
+    unregistered = tuple(stats.not_registered + stats.no_record) if stats is not None else ()
+    if licences is None:
         unknown.append("licences: the user list was not read")
-    if _read(snapshot, "registration_details"):
-        stats = registration_stats(entering, snapshot.registration_details.value,  # type: ignore[union-attr]
-                                   snapshot.cloud_users.value if _read(snapshot, "cloud_users") else None)
-        unregistered = tuple(stats.not_registered + stats.no_record)
-    else:
+    if stats is None:
         unknown.append("registration: the registration details were not read")
     cannot: tuple[UserRef, ...] = ()
     can: tuple[UserRef, ...] = ()
@@ -127,12 +122,12 @@ def impact_between(snapshot: Snapshot, after: Snapshot, plans: list[str]) -> Sco
         cannot = _refs(short_after - short_before, people)
         can = _refs((short_before & new.ids) - short_after, people)
         kept = (old.ids & new.ids) - short_after
-        if offers_before is not None and kept and _read(snapshot, "registration_details"):
-            records = snapshot.registration_details.value.by_id()  # type: ignore[union-attr]
-            if any(r.methods for r in records.values()):
-                again = _refs(frozenset(u for u in kept if u in records
-                                        and offers_after.unusable(u, records[u].methods)
-                                        and not offers_before.unusable(u, records[u].methods)), people)
+        if offers_before is not None and kept and records is not None:
+            by_id = records.by_id()
+            if any(r.methods for r in by_id.values()):
+                again = _refs(frozenset(u for u in kept if u in by_id
+                                        and offers_after.unusable(u, by_id[u].methods)
+                                        and not offers_before.unusable(u, by_id[u].methods)), people)
             else:
                 unknown.append("registered methods: this snapshot has no methodsRegistered (collect it again)")
     except Unreadable as exc:
@@ -146,12 +141,10 @@ class _Offers:
     counts them); Unreadable when a method's reach was not read."""
 
     def __init__(self, snapshot: Snapshot) -> None:
-        legacy = snapshot.sspr_policy.value if _read(snapshot, "sspr_policy") else None  # type: ignore[union-attr]
+        legacy: SsprPolicyState | None = _value(snapshot, "sspr_policy")
         if legacy is None or not legacy.methods_required:
             raise Unreadable("the number of methods a reset needs was not read")
-        if not _read(snapshot, "methods_policy"):
-            raise Unreadable("the authentication methods policy was not read")
-        methods_policy = snapshot.methods_policy.value  # type: ignore[union-attr]
+        methods_policy: MethodsPolicyState = section_value(snapshot, "methods_policy")
         state = methods_policy.migration_state
         if not known_state(state):
             raise Unreadable(f"unrecognised policyMigrationState {state!r}")
@@ -172,9 +165,12 @@ class _Offers:
         return distinct_methods(usable) < self.required
 
 
-def _read(snapshot: Snapshot, name: str) -> bool:
-    section = getattr(snapshot, name, None)
-    return section is not None and section.readable and section.value is not None
+def _value(snapshot: Snapshot, name: str) -> Any:
+    """Section `name`'s value, or None when it was not read (the callers say what that leaves unjudged)."""
+    try:
+        return section_value(snapshot, name)
+    except Unreadable:
+        return None
 
 
 def _refs(ids: frozenset[str], people: dict[str, Any]) -> tuple[UserRef, ...]:
@@ -187,14 +183,14 @@ def policy_scope(snapshot: Snapshot, policy: Policy) -> ScopeResolution | None:
     """The users the scope the policy asks for would cover, when it is not the scope in force (None: the same,
     or the policy says nothing about scope). Raises Unreadable when the policy's group was not read."""
     sspr = policy.sspr
-    live = snapshot.sspr_policy.value if _read(snapshot, "sspr_policy") else None  # type: ignore[union-attr]
+    live: SsprPolicyState | None = _value(snapshot, "sspr_policy")
     if sspr is None or live is None:
         return None
     updates: dict[str, Any] = {"enablement": sspr.scope.value}
     if sspr.scope == Scope.selected and sspr.group is not None:
         group_id = sspr.group.id
         if group_id is None:
-            groups = snapshot.scope_groups.value if _read(snapshot, "scope_groups") else None  # type: ignore[union-attr]
+            groups = _value(snapshot, "scope_groups")
             found = groups.find(None, sspr.group.name) if groups is not None else None
             if found is None or not found.id:
                 raise Unreadable(f"the policy's SSPR group {sspr.group.name!r} was not read")
@@ -223,15 +219,6 @@ def with_policy_scope(report: CoverageReport, policy: Policy, snapshot: Snapshot
                                                                            unavailable=exc.reason)})
     if asked is None:
         return report
-    counts: dict[str, Any] = {"scope": asked.enablement, "in_scope": len(asked.ids)}
-    users = snapshot.cloud_users.value if _read(snapshot, "cloud_users") else None  # type: ignore[union-attr]
-    if _read(snapshot, "registration_details"):
-        stats = registration_stats(asked, snapshot.registration_details.value, users)  # type: ignore[union-attr]
-        counts.update(registered=stats.registered, not_registered=len(stats.not_registered),
-                      no_record=len(stats.no_record), registered_percent=stats.percent)
-    if users is not None:
-        plans = list((policy.coverage or Coverage()).license_service_plans)
-        licences = licence_stats(asked, users, plans)
-        counts.update(licensed=licences.licensed, unlicensed=len(licences.unlicensed),
-                      licensed_percent=licences.percent)
-    return report.model_copy(update={"policy_scope": PolicyScopeCounts(**counts)})
+    counts, _, _ = scope_counts(asked, _value(snapshot, "registration_details"), _value(snapshot, "cloud_users"),
+                                licence_plans(policy))
+    return report.model_copy(update={"policy_scope": PolicyScopeCounts(scope=asked.enablement, **counts)})

@@ -51,6 +51,7 @@ from auditor.derive.sspr_methods import (
     uses_methods_policy,
 )
 from auditor.export.blocks import Block, Leaf, leaf, readable
+from auditor.export.waivers import DAYS as WAIVER_DAYS
 from auditor.graph_fields import AUTHORIZATION_FIELDS, METHODS_FIELDS
 from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, POLICY_KEYS, SSPR_FIELDS
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
@@ -118,7 +119,8 @@ def export_text(snapshot: Snapshot, today: date | None = None) -> tuple[str, lis
     document["waivers"] = waivers
     _attach(document, "waivers", [  # below the comment the first pass put there
         f"Found at export: {len(waivers)} object(s) no policy value can cover (their own DACL keeps the rights "
-        "out). Each expires in 30 days with no owner: fix the object, or give the waiver an owner and a ticket.",
+        f"out). Each expires in {WAIVER_DAYS} days with no owner: fix the object, or give the waiver an owner and a "
+        "ticket.",
     ], indent=0)
     return _header(snapshot) + _dump(document), commented_out
 

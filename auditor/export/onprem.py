@@ -18,13 +18,11 @@ from auditor.ad.dn import dn_key, rdn_value
 from auditor.ad.phone import phone_problem
 from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD, USER_CLASS, WRITEBACK_RIGHTS
 from auditor.ad.sd import effective_right, inherited_right
-from auditor.checks.ad import describe
+from auditor.checks.ad import describe, sample
 from auditor.derive import gpo_precedence
 from auditor.export.blocks import Block, Leaf, readable
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, ServiceAccount, SysvolState
 from auditor.snapshot.models import Snapshot
-
-SAMPLE = 5  # users named in a comment before "and N more"
 
 
 def directory_block(snapshot: Snapshot) -> Block:
@@ -189,7 +187,7 @@ def _contact_attributes(state: DirectoryState, source: str) -> Leaf:
         if bad:
             names = [u.sam_account_name or rdn_value(u.dn) for u in bad]
             said.append(f"{name}: left out, {len(bad)} of {len(users)} not in +CC NUMBER form or missing "
-                        f"({_sample(names)}); add it once they are fixed")
+                        f"({sample(names)}); add it once they are fixed")
         else:
             chosen.append(name)
             said.append(f"{name}: +CC NUMBER on all {len(users)}")
@@ -205,15 +203,10 @@ def _users(state: DirectoryState, source: str) -> Block:
                       if unread else
                       Leaf("allow_temporary_password", bool(temporary),
                            f"{source} pwdLastSet = 0 on {len(temporary)} in-scope user(s)"
-                           + (f": {_sample(temporary)}" if temporary else "")))
+                           + (f": {sample(temporary)}" if temporary else "")))
     return Block("users", [
         temporary_leaf,
         Leaf("allow_privileged", bool(privileged),
              f"{source} adminCount=1 or a protected group: {len(privileged)} in-scope user(s)"
-             + (f": {_sample(privileged)}" if privileged else "")),
+             + (f": {sample(privileged)}" if privileged else "")),
     ])
-
-
-def _sample(names: list[str]) -> str:
-    shown = ", ".join(names[:SAMPLE])
-    return shown + (f" and {len(names) - SAMPLE} more" if len(names) > SAMPLE else "")

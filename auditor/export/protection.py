@@ -60,10 +60,10 @@ def password_protection_block(snapshot: Snapshot) -> Block:
 
 def client_block(snapshot: Snapshot) -> Block:
     from auditor.checks.base import Status
-    from auditor.checks.registry import all_checks, run_check
+    from auditor.checks.registry import check_by_id, run_check
     from auditor.policy.models import Client, Policy
 
-    check = next(c for c in all_checks() if c.spec.id == SIGN_IN_CHECK)
+    check = check_by_id(SIGN_IN_CHECK)
     said: dict[bool, str] = {}
     for value in (True, False):
         (finding, *_) = run_check(check, Policy(client=Client(sign_in_reset=value)), snapshot)

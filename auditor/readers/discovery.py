@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from auditor.ad.dn import dn_key, is_within, same_dn
 from auditor.ad.rights import RESET_PASSWORD, USER_CLASS
-from auditor.ad.sd import covers
+from auditor.ad.sd import covers, inherited_right
 from auditor.ad.sid import rid
 from auditor.readers.directory import AdSettings, guarded_read
 from auditor.snapshot.directory import DirectoryDiscovery, SecuredObject, ServiceAccount, SyncAccountCandidate
@@ -81,55 +81,53 @@ class _Discovery:
         return DirectoryDiscovery(base_dn=base_dn, target_ous=list(secured), target_ous_from=target_ous_from,
                                   synced_users=targets, elsewhere=elsewhere, candidates=ranked)
 
-    def named(self, base_dn: str) -> list[tuple[str, str | None, str | None]]:
-        """(DN, naming convention, grant) of the accounts named as Entra Connect and cloud sync name theirs."""
+    def named(self, base_dn: str) -> list[tuple[str, str | None]]:
+        """(DN, no grant) of the accounts named as Entra Connect and cloud sync name theirs."""
         terms = "".join(f"(sAMAccountName={prefix}*)" for prefix in NAMED)  # a prefix match, not user input
-        out: list[tuple[str, str | None, str | None]] = []
-        for dn, raw in self.reader.paged(base_dn, f"(&(objectClass=user)(|{terms}))", ["sAMAccountName"]):
-            name = (raw.get("sAMAccountName") or [b""])[0].decode("utf-8", "replace")
-            convention = next((why for prefix, why in NAMED.items() if name.lower().startswith(prefix.lower())), None)
-            out.append((dn, convention, None))
-        return out
+        return [(dn, None) for dn, _ in self.reader.paged(base_dn, f"(&(objectClass=user)(|{terms}))", ["1.1"])]
 
     def trustees(self, base_dn: str, domain_sid: str,
-                 secured: dict[str, SecuredObject]) -> list[tuple[str, str | None, str | None]]:
-        """(DN, None, grant) of the accounts an ACE on a target OU passes Reset Password down to."""
-        from ldap3.utils.conv import escape_filter_chars
-
-        out: list[tuple[str, str | None, str | None]] = []
+                 secured: dict[str, SecuredObject]) -> list[tuple[str, str | None]]:
+        """(DN, grant) of the accounts an ACE on a target OU passes Reset Password down to."""
+        out: list[tuple[str, str | None]] = []
+        accounts_of: dict[str, list[tuple[str, str]]] = {}  # trustee SID → (account DN, how), looked up once
         for ou, obj in secured.items():
             for ace in obj.dacl.aces if obj.dacl is not None else ():
                 if not (ace.allow and ace.container_inherit and covers(ace, RESET_PASSWORD)
                         and ace.inherited_object_type in (None, USER_CLASS)) or not _may_be_delegated(ace.sid,
                                                                                                      domain_sid):
                     continue
-                grant = f"{ou}: {ace.sddl()}"
-                for dn, raw in self.reader.paged(base_dn, f"(objectSid={escape_filter_chars(ace.sid)})",
-                                                 ["objectClass"]):
-                    classes = {bytes(v).decode().lower() for v in raw.get("objectClass", [])}
-                    if classes & ACCOUNT_CLASSES:
-                        out.append((dn, None, grant))
-                    elif "group" in classes:
-                        search = ("(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:="
-                                  f"{escape_filter_chars(dn)}))")
-                        members = [m for m, _ in self.reader.paged(base_dn, search, ["1.1"])]
-                        out += [(m, None, f"{grant} (through group {dn})") for m in members[:GROUP_MEMBERS_LIMIT]]
+                if ace.sid not in accounts_of:
+                    accounts_of[ace.sid] = self.accounts_behind(base_dn, ace.sid)
+                out += [(dn, f"{ou}: {ace.sddl()}{how}") for dn, how in accounts_of[ace.sid]]
         return out
 
-    def merge(self, base_dn: str, domain_sid: str, found: list[tuple[str, str | None, str | None]]
+    def accounts_behind(self, base_dn: str, sid: str) -> list[tuple[str, str]]:
+        """(DN, how) of the account with `sid`, or of the accounts in the group with it (nested, capped)."""
+        from ldap3.utils.conv import escape_filter_chars
+
+        out: list[tuple[str, str]] = []
+        for dn, raw in self.reader.paged(base_dn, f"(objectSid={escape_filter_chars(sid)})", ["objectClass"]):
+            classes = {bytes(v).decode().lower() for v in raw.get("objectClass", [])}
+            if classes & ACCOUNT_CLASSES:
+                out.append((dn, ""))
+            elif "group" in classes:
+                search = f"(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:={escape_filter_chars(dn)}))"
+                members = [m for m, _ in self.reader.paged(base_dn, search, ["1.1"])]
+                out += [(m, f" (through group {dn})") for m in members[:GROUP_MEMBERS_LIMIT]]
+        return out
+
+    def merge(self, base_dn: str, domain_sid: str, found: list[tuple[str, str | None]]
               ) -> list[tuple[ServiceAccount, str | None, list[str]]]:
         """One entry per account: (the account with its token, naming convention, grants seen)."""
         by_key: dict[str, tuple[ServiceAccount, str | None, list[str]]] = {}
-        for dn, convention, grant in found:
+        for dn, grant in found:
             key = dn_key(dn)
             if key not in by_key:
                 account = self.reader.account(base_dn, domain_sid, dn)
                 if account is None:
                     continue
-                convention = convention or next(
-                    (why for prefix, why in NAMED.items()
-                     if account.sam_account_name.lower().startswith(prefix.lower())), None)
-                by_key[key] = (account, convention, [])
+                by_key[key] = (account, _convention(account.sam_account_name), [])
             if grant:
                 by_key[key][2].append(grant)
         return list(by_key.values())
@@ -137,8 +135,6 @@ class _Discovery:
     def granting_ous(self, base_dn: str, accounts: list[tuple[ServiceAccount, str | None, list[str]]]
                      ) -> dict[str, SecuredObject]:
         """The outermost OUs (and the domain head) whose DACL passes Reset Password down to a named candidate."""
-        from auditor.ad.sd import inherited_right
-
         named = [account for account, convention, _ in accounts if convention]
         if not named:
             return {}
@@ -156,8 +152,6 @@ class _Discovery:
     @staticmethod
     def rank(accounts: list[tuple[ServiceAccount, str | None, list[str]]],
              secured: dict[str, SecuredObject]) -> list[SyncAccountCandidate]:
-        from auditor.ad.sd import inherited_right
-
         out = []
         for account, convention, grants in accounts:
             reset_on = [dn for dn, obj in secured.items() if obj.dacl is not None
@@ -167,6 +161,11 @@ class _Discovery:
                                             named_as=convention, grants=sorted(set(grants)), reset_on=reset_on))
         out.sort(key=lambda c: (-len(c.reset_on), c.named_as is None, c.sam_account_name.lower()))
         return out
+
+
+def _convention(sam_account_name: str) -> str | None:
+    """The naming convention the account follows (Entra Connect's, cloud sync's), if any."""
+    return next((why for prefix, why in NAMED.items() if sam_account_name.lower().startswith(prefix.lower())), None)
 
 
 def _may_be_delegated(sid: str, domain_sid: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from auditor.derive.figures import UserRef, folded
+from auditor.derive.figures import UserRef, folded, licence_plans
 from auditor.derive.impact import (
     ScopeImpact,
     after_change,
@@ -18,7 +18,7 @@ from auditor.derive.impact import (
     with_migration_state,
 )
 from auditor.findings import Unreadable
-from auditor.policy.models import Coverage, Policy
+from auditor.policy.models import Policy
 from auditor.remediation.changes import (
     ChangeImpact,
     GraphMethodConfigurationChange,
@@ -32,7 +32,7 @@ from auditor.text import one_line
 def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> list[ChangeImpact]:
     """The impact of every change that changes who SSPR covers, each judged in plan order on the state the
     changes before it leave."""
-    plans = list((policy.coverage or Coverage()).license_service_plans)
+    plans = licence_plans(policy)
     out = []
     before = snapshot
     for change in changes:
