@@ -346,11 +346,11 @@ def protected_copy(raw: bytes, *, keep_inherited: bool) -> bytes:
 
 def admin_connection(dc: SambaDC) -> Any:
     """An LDAPS connection bound as the domain's Administrator, verifying the lab CA."""
-    import ssl
+    from ldap3 import NONE, Connection, Server
 
-    from ldap3 import NONE, Connection, Server, Tls
+    from auditor.readers.ldap_tls import verified_tls
 
-    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(dc.ca_file))
+    tls = verified_tls(dc.address, ca_file=str(dc.ca_file))
     # no schema: values go out as the strings given, the way the DC stores them
     server = Server(dc.address, port=636, use_ssl=True, tls=tls, connect_timeout=10, get_info=NONE)
     conn = Connection(server, user=dc.admin_upn, password=dc.admin_password, receive_timeout=60)

@@ -131,16 +131,14 @@ def guarded_read(settings: AdSettings, policy: Directory | None,
 
 def connect(settings: AdSettings) -> Any:
     """An open, bound ldap3 Connection, or DirectoryReadError with a clear reason."""
-    import ssl
-
-    from ldap3 import NONE, Connection, Server, Tls
+    from ldap3 import NONE, Connection, Server
     from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError, LDAPStartTLSError
+
+    from auditor.readers.ldap_tls import verified_tls
 
     tls = None
     if settings.tls != "none":
-        tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file,
-                  valid_names=[settings.tls_name] if settings.tls_name else None,
-                  version=None)
+        tls = verified_tls(settings.host, ca_file=settings.ca_file, tls_name=settings.tls_name)
     port = settings.port or (636 if settings.tls == "ldaps" else 389)
     server = Server(settings.host, port=port, use_ssl=settings.tls == "ldaps", tls=tls, get_info=NONE,
                     connect_timeout=settings.timeout)
@@ -177,8 +175,10 @@ def _describe(exc: BaseException) -> str:
 
 def _tls_failure(settings: AdSettings, exc: BaseException) -> str:
     text = _describe(exc)
-    if "doesn't match" in text:
-        return (f"the TLS certificate of {settings.url} does not name {settings.host!r}: connect by the name on "
+    # OpenSSL's name check (readers/ldap_tls.py): "Hostname mismatch" / "IP address mismatch"
+    if "mismatch" in text or "doesn't match" in text:
+        expected = settings.tls_name or settings.host
+        return (f"the TLS certificate of {settings.url} does not name {expected!r}: connect by the name on "
                 "the certificate or give that name as the expected TLS name")
     hint = "trust the DC's CA with --ad-ca-file" if not settings.ca_file else f"is {settings.ca_file} its CA?"
     return f"TLS certificate of {settings.url} not trusted ({text}): {hint}"
