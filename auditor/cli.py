@@ -306,6 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
                                "marked with the file and line that set it")
     validate.set_defaults(handler=cmd_validate)
 
+    init = commands.add_parser(
+        "init", help="start a policy here: every key with its default, its meaning and the checks that judge it",
+        description="Writes policy.yaml (the recommended baseline, every key annotated) and policy.schema.json "
+                    "into the current folder; never overwrites a file.")
+    init.add_argument("--policy", default="policy.yaml", metavar="NAME",
+                      help="the policy file's name (default: policy.yaml)")
+    init.add_argument("--workflow", action="store_true",
+                      help="also write .github/workflows/sspr-audit.yml, a scheduled audit using the action")
+    init.set_defaults(handler=cmd_init)
+
     schema = commands.add_parser("schema", help="print the policy JSON Schema (for editors and CI)")
     schema.add_argument("--out", type=Path, help="write to this file instead of stdout")
     schema.set_defaults(handler=cmd_schema)
@@ -946,6 +956,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print(f"# {path}, as checked (`extends` merged; each key: the file and line that set it)")
                 print(expanded_yaml(policy), end="")
     return EXIT_USAGE if failed else EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from auditor.app.init import init_files
+
+    name = Path(args.policy)
+    if name.name != args.policy or name.suffix not in (".yaml", ".yml"):
+        raise UsageError(f"--policy {args.policy!r}: give a file name ending in .yaml, written in this folder")
+    for written in init_files(Path.cwd(), policy_name=args.policy, workflow=args.workflow):
+        print(f"wrote {written.path.relative_to(Path.cwd())}: {written.what}")
+    print(f"next: sspr-audit check {args.policy} --lab demo   (the built-in lab; needs the [lab] extra)")
+    return EXIT_OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

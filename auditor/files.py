@@ -38,6 +38,36 @@ def write_atomically(path: str | Path, content: bytes, *, mode: int | None = Non
     return path
 
 
+def write_new(path: str | Path, content: bytes, *, mode: int | None = None) -> Path:
+    """Write `content` to `path`, which must not exist: never overwrites, even a file made meanwhile.
+
+    The content is written whole to a temporary file first, then hard-linked to `path` (`link` fails
+    when the name exists, file or link alike), so `path` is either absent or complete.
+    """
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        raise OutputPathError(f"{path}: already exists; sspr-audit never overwrites it (move it away first)")
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(content)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.chmod(temp_name, 0o644 if mode is None else mode)
+        os.link(temp_name, path)
+    except FileExistsError:
+        raise OutputPathError(f"{path}: already exists; sspr-audit never overwrites it (move it away first)") from None
+    except OSError as exc:
+        raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        Path(temp_name).unlink(missing_ok=True)
+    _sync_directory(path.parent)
+    return path
+
+
 def _sync_directory(folder: Path) -> None:
     """Flush the rename itself (POSIX); a file system that cannot open a directory is left as it is."""
     with contextlib.suppress(OSError):

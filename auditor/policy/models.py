@@ -107,8 +107,10 @@ class Methods(Strict):
 
 
 class SecurityQuestions(Strict):
-    number_to_register: Annotated[int, Field(ge=3, le=5)] = 3
-    number_to_reset: Annotated[int, Field(ge=3, le=5)] = 3
+    """How many security questions a user registers and answers (only when `methods.security_questions` is on)."""
+
+    number_to_register: Annotated[int, Field(ge=3, le=5, description="Questions each user registers")] = 3
+    number_to_reset: Annotated[int, Field(ge=3, le=5, description="Questions asked at a reset")] = 3
 
     @model_validator(mode="after")
     def _reset_not_above_register(self) -> SecurityQuestions:
@@ -121,6 +123,8 @@ class SecurityQuestions(Strict):
 
 
 class Registration(Strict):
+    """Registration of the methods a reset needs: asked at sign-in, reconfirmed, how long it may be put off."""
+
     require_on_sign_in: bool = Field(True, description="Ask in-scope users to register when they sign in")
     reconfirm_days: Annotated[int, Field(ge=0, le=730, description="0 = never ask to reconfirm")] = 180
     max_skip_days: Annotated[int | None, Field(
@@ -130,13 +134,19 @@ class Registration(Strict):
 
 
 class Notifications(Strict):
+    """Who is mailed when a password is reset."""
+
     notify_users: bool = Field(True, description="Mail users when their password is reset")
     notify_admins: bool = Field(True, description="Mail all admins when another admin resets")
 
 
 class Helpdesk(Strict):
+    """Where the 'Contact your administrator' link on the reset page leads."""
+
     customize: bool = Field(False, description="Point 'Contact your administrator' at a custom target")
-    email_or_url: Annotated[str | None, Field(min_length=3, max_length=2048)] = None
+    email_or_url: Annotated[str | None, Field(
+        min_length=3, max_length=2048,
+        description="The custom helpdesk address: an email or an http(s) URL (needed when `customize` is true)")] = None
 
     @model_validator(mode="after")
     def _target_when_customized(self) -> Helpdesk:
@@ -148,6 +158,8 @@ class Helpdesk(Strict):
 
 
 class Sspr(Strict):
+    """Self-service password reset as the portal sets it: who may reset, with how many and which methods."""
+
     scope: Scope = Field(description="Who may reset: none, one selected group, or all users")
     group: GroupRef | None = None
     methods_required: Literal[1, 2] = Field(2, description="Number of methods (gates) a reset needs")
@@ -183,6 +195,8 @@ class Sspr(Strict):
 
 
 class AdminSspr(Strict):
+    """Self-service password reset for administrator roles (always on by default in Entra)."""
+
     allowed: bool = Field(description="authorizationPolicy.allowedToUseSSPR: admins may use SSPR")
 
 
@@ -193,16 +207,22 @@ class MigrationState(StrEnum):
 
 
 class MethodsPolicy(Strict):
+    """The authentication methods policy that governs SSPR methods after migration."""
+
     migration_state: MigrationState = Field(description="authenticationMethodsPolicy.policyMigrationState")
 
 
 class Writeback(Strict):
+    """Password writeback to on-premises AD (Entra Connect or Cloud Sync)."""
+
     enabled: bool = Field(description="Write passwords back to on-premises AD")
     unlock: bool = Field(False, description="Let users unlock their account without resetting")
     cloud_sync: bool | None = Field(None, description="Writeback via Entra Cloud Sync (None = not checked)")
 
 
 class DirectoryRights(Strict):
+    """The rights the sync account must hold on every target OU, inherited by user objects."""
+
     reset_password: bool = Field(True, description="Extended right Reset Password")
     change_password: bool = Field(True, description="Extended right Change Password (the tutorial lists it)")
     write_lockout_time: bool = Field(True, description="Write property lockoutTime")
@@ -214,6 +234,8 @@ class DirectoryRights(Strict):
 
 
 class PasswordAge(Strict):
+    """The minimum password age: above 0, AD refuses a reset written back within that time."""
+
     minimum_days: Annotated[int, Field(ge=0, le=998)] = Field(0, description="Highest allowed minimum age")
     include_fine_grained: bool = Field(True, description="Also check fine-grained password policies")
 
@@ -249,6 +271,8 @@ AccountName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator
 
 
 class Directory(Strict):
+    """The on-premises AD domain writeback writes to: the sync account, the synced OUs, what they need."""
+
     service_account: AccountName = Field(
         description="sAMAccountName of the sync service account (e.g. MSOL_0123abcd) or its DN"
     )
@@ -257,7 +281,8 @@ class Directory(Strict):
     )
     rights: DirectoryRights = Field(default_factory=DirectoryRights)
     password_age: PasswordAge = Field(default_factory=PasswordAge)
-    contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(default_factory=list)
+    contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(
+        default_factory=list, description="AD phone attributes every in-scope user must have in `+CC NUMBER` form")
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
 
     @field_validator("target_ous")
@@ -295,6 +320,8 @@ class ScopeGroupMembers(Strict):
 
 
 class Coverage(Strict):
+    """Who can actually reset: registration, licences, the scope group, Secure Score, SSPR activity."""
+
     registration_min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
         90, description="Lowest share of in-scope users who must be registered for SSPR"
     )
@@ -339,20 +366,28 @@ class Client(Strict):
 
 
 class Waiver(Strict):
-    check: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$")]
-    target: str | None = None
-    reason: Annotated[str, Field(min_length=3)]
-    owner: Annotated[str, Field(min_length=1)]
-    ticket: str | None = None
-    expires: date
+    """An accepted exception: a failing check (optionally one target) waived until a date."""
+
+    check: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="The check id waived")]
+    target: str | None = Field(None, description="The one target waived (a user, an OU); omitted = all")
+    reason: Annotated[str, Field(min_length=3, description="Why the failure is accepted")]
+    owner: Annotated[str, Field(min_length=1, description="Who answers for it")]
+    ticket: str | None = Field(None, description="A change or risk ticket")
+    expires: date = Field(description="The day the waiver stops applying")
 
 
 class Tenant(Strict):
-    name: str | None = None
-    tenant_id: Annotated[str | None, Field(pattern=GUID_PATTERN)] = None
+    """Which tenant this policy is for."""
+
+    name: str | None = Field(None, description="A label for reports; never a secret")
+    tenant_id: Annotated[str | None, Field(
+        pattern=GUID_PATTERN,
+        description="The directory (tenant) id, a label for reports: `--tenant-id` says where to read")] = None
 
 
 class PortalSource(Strict):
+    """The portal snapshot an admin collected (`collect --portal-only`), for app-only pipelines."""
+
     max_age_days: int = Field(7, ge=1, le=90, description="How old a portal snapshot (--portal-snapshot) may be")
 
 
@@ -369,7 +404,7 @@ class Policy(Strict):
         extra="forbid", frozen=True, title="sspr-auditor policy", populate_by_name=True
     )
 
-    version: Literal[1] = 1
+    version: Literal[1] = Field(1, description="The policy format version")
     extends: str | None = Field(None, description="A policy file (relative to this one) whose settings this file "
                                                   "starts from: mappings are merged key by key, anything else "
                                                   "(a list, a value) is replaced. `validate --show` prints the result.")
@@ -383,7 +418,7 @@ class Policy(Strict):
     password_protection: PasswordProtection | None = None
     client: Client | None = None
     sources: Sources = Field(default_factory=Sources)
-    waivers: list[Waiver] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list, description="Accepted exceptions to failing checks")
 
     _source: PolicySource | None = PrivateAttr(default=None)
 

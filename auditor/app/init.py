@@ -1,0 +1,58 @@
+"""`sspr-audit init`: start a policy in the current folder from what ships inside the package.
+
+Writes the annotated starter policy (export/starter.py, values from the shipped baseline) and the policy
+JSON Schema its `$schema` line names, and with `--workflow` a GitHub workflow that runs the action. Never
+overwrites: every file is checked first, so either all are written or none (files.write_new).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from auditor.files import OutputPathError
+
+WORKFLOW_TEMPLATE = "scheduled-audit.yml"
+WORKFLOW_PATH = Path(".github") / "workflows" / "sspr-audit.yml"
+POLICY_PLACEHOLDER = "policies/baseline.yaml"
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    what: str
+
+
+def init_files(folder: Path, *, policy_name: str = "policy.yaml", workflow: bool = False) -> list[Written]:
+    """Write the starter files into `folder`; refuse (OutputPathError) before writing if any exists."""
+    from ruamel.yaml import YAML
+
+    from auditor.data import BASELINE, shipped_text
+    from auditor.export.starter import SCHEMA_FILE, starter_policy
+    from auditor.files import write_new
+    from auditor.policy.schema import policy_schema_json
+
+    baseline = YAML(typ="safe").load(shipped_text(BASELINE))
+    planned = [(folder / policy_name, starter_policy(baseline, policy_name), "starter policy"),
+               (folder / SCHEMA_FILE, policy_schema_json(), "policy JSON Schema (editors: the $schema line)")]
+    if workflow:
+        planned.append((folder / WORKFLOW_PATH, workflow_text(policy_name), "GitHub workflow (the sspr-audit action)"))
+    existing = [str(path) for path, _, _ in planned if path.exists() or path.is_symlink()]
+    if existing:
+        raise OutputPathError(f"{', '.join(existing)}: already exist(s); `init` never overwrites (move them away "
+                              "or run it in another folder)")
+    written = []
+    for path, text, what in planned:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written.append(Written(write_new(path, text.encode("utf-8")), what))
+    return written
+
+
+def workflow_text(policy_name: str) -> str:
+    """The shipped scheduled-audit workflow, pointed at the policy `init` wrote."""
+    template = files("auditor") / "workflows" / WORKFLOW_TEMPLATE
+    text = template.read_text(encoding="utf-8")
+    if POLICY_PLACEHOLDER not in text:
+        raise RuntimeError(f"the shipped {WORKFLOW_TEMPLATE} names no {POLICY_PLACEHOLDER} to point at the policy")
+    return text.replace(POLICY_PLACEHOLDER, policy_name)
