@@ -48,6 +48,7 @@ class CheckSpec:
     fix: Fix
     description: str = ""
     secure_score_control: str | None = None
+    also_reads: tuple[str, ...] = ()  # other policy keys the check judges besides `policy_key` (init's notes)
 
 
 class UndeclaredSection(AssertionError):

@@ -61,7 +61,8 @@ def starter_policy(baseline: dict[str, Any], policy_name: str) -> str:
 def _judges() -> dict[str, list[str]]:
     by_key: dict[str, list[str]] = {}
     for check in all_checks():
-        by_key.setdefault(check.spec.policy_key, []).append(check.spec.id)
+        for key in (check.spec.policy_key, *check.spec.also_reads):
+            by_key.setdefault(key, []).append(check.spec.id)
     return by_key
 
 

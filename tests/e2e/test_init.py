@@ -61,7 +61,8 @@ def test_every_key_is_shown_with_its_meaning_default_and_checks() -> None:
     lines = starter_policy(baseline, "policy.yaml").splitlines()
     judges: dict[str, list[str]] = {}
     for check in all_checks():
-        judges.setdefault(check.spec.policy_key, []).append(check.spec.id)
+        for key in (check.spec.policy_key, *check.spec.also_reads):
+            judges.setdefault(key, []).append(check.spec.id)
     for path, info in _keys(Policy):
         start = 0
         for depth, part in enumerate(path.split(".")):  # each part of the path, below the one before, at its depth

@@ -12,6 +12,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key="coverage.scope_group",
     sections=("scope_groups", "cloud_users"),
+    also_reads=("sspr.group",),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr",
         "https://learn.microsoft.com/graph/api/group-list-transitivemembers",

@@ -19,6 +19,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="sspr.scope",
     sections=("sspr_policy", "registration_details", "scope_groups", "cloud_users"),
+    also_reads=("sspr.group",),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr",
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-deployment",
