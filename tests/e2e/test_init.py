@@ -18,6 +18,8 @@ from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.policy.schema import policy_schema
 
+pytestmark = pytest.mark.roundtrip
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

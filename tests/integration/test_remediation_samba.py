@@ -109,6 +109,7 @@ def failing(dc: SambaDC, policy: Policy) -> dict[FindingRef, Status]:
     return {FindingRef.of(f): f.status for f in run_checks(policy, collect_ad(dc, policy))}
 
 
+@pytest.mark.roundtrip
 def test_demo_plan_apply_check_then_rollback_byte_for_byte(dc: SambaDC, tmp_path: Path) -> None:
     policy, plan = plan_for(dc)
     assert [c.kind for c in plan.changes] == ["ldap.dacl", "ldap.password_age", "ldap.password_age", "sysvol.gpttmpl"]

@@ -15,7 +15,7 @@ from samba_fixtures import baseline_dc_fixture, require_samba, state_dir  # noqa
 from auditor.lab_domain.samba import SambaDC
 from tests.helpers.terminal import under_a_terminal
 
-pytestmark = pytest.mark.samba
+pytestmark = [pytest.mark.samba, pytest.mark.roundtrip]
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"

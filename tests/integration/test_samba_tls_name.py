@@ -17,7 +17,7 @@ from auditor.lab_domain import samba
 from auditor.lab_domain.samba import SambaDC
 from auditor.remediation.changes import Plan, save_plan
 
-pytestmark = pytest.mark.samba
+pytestmark = [pytest.mark.samba, pytest.mark.roundtrip]
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"

@@ -20,6 +20,8 @@ from auditor.lab_domain import samba
 from auditor.readers.directory import AdSettings, DirectoryReadError, connect
 from auditor.readers.ldap_tls import verified_tls
 
+pytestmark = pytest.mark.roundtrip
+
 HOST = "127.0.0.1"
 NAME = "dc1.corp.example.test"
 
