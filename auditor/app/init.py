@@ -15,7 +15,7 @@ from auditor.files import OutputPathError
 
 WORKFLOW_TEMPLATE = "scheduled-audit.yml"
 WORKFLOW_PATH = Path(".github") / "workflows" / "sspr-audit.yml"
-POLICY_PLACEHOLDER = "policies/baseline.yaml"
+POLICY_LINE = "policy: policy.yaml"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,6 @@ def workflow_text(policy_name: str) -> str:
     """The shipped scheduled-audit workflow, pointed at the policy `init` wrote."""
     template = files("auditor") / "workflows" / WORKFLOW_TEMPLATE
     text = template.read_text(encoding="utf-8")
-    if POLICY_PLACEHOLDER not in text:
-        raise RuntimeError(f"the shipped {WORKFLOW_TEMPLATE} names no {POLICY_PLACEHOLDER} to point at the policy")
-    return text.replace(POLICY_PLACEHOLDER, policy_name)
+    if text.count(POLICY_LINE) != 1:
+        raise RuntimeError(f"the shipped {WORKFLOW_TEMPLATE} has no single `{POLICY_LINE}` to point at the policy")
+    return text.replace(POLICY_LINE, f"policy: {policy_name}")
