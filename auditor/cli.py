@@ -986,10 +986,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_lab_serve(args: argparse.Namespace) -> int:
-    from auditor.app.lab import serve_forever
+    from auditor.app.lab import require_lab_server, serve_forever
 
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
         raise UsageError("the lab emulator listens on loopback addresses only")
+    require_lab_server("lab serve")  # before the banner: without the `lab` extra, only the one-line error
     print(f"lab emulator ({args.scenario}): Graph http://{args.host}:{args.port}/v1.0, "
           f"portal http://{args.host}:{args.port}/api  (Ctrl-C to stop)", flush=True)
     serve_forever(args.scenario, args.host, args.port)

@@ -155,6 +155,9 @@ def running_lab(options: LabOptions) -> Iterator[object]:
     """Start the lab emulator in-process with the chosen scenario and faults."""
     from pydantic import ValidationError
 
+    from auditor.app.lab import require_lab_server
+
+    require_lab_server("--lab")
     from auditor.lab.emulator import Faults
     from auditor.lab.scenario import load_scenario
     from auditor.lab.server import LabServer

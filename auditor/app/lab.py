@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
+# The emulator's web server: the `lab` extra of pyproject.toml, which a live audit does not need.
+LAB_SERVER_PACKAGES = ("starlette", "uvicorn")
+LAB_EXTRA_INSTALL = "pip install 'sspr-auditor[lab]'"
+
+
+def require_lab_server(what: str) -> None:
+    """Raise SourceError (one line naming the extra) when the lab's web server packages are not installed."""
+    from auditor.app.audit import SourceError
+
+    missing = []
+    for name in LAB_SERVER_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # the package itself, or one it needs, is not installed
+            missing.append(exc.name or name)
+    if missing:
+        raise SourceError(f"{what} needs the lab emulator's web server ({', '.join(missing)} not installed): "
+                          f"{LAB_EXTRA_INSTALL}")
+
 
 def serve_forever(scenario: str, host: str, port: int) -> None:
+    require_lab_server("lab serve")
     from auditor.lab.server import serve_forever as serve
 
     serve(scenario, host, port)

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from tests.helpers.fleet_lab import make_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW = ROOT / ".github" / "workflows" / "fleet-audit.yml"
+WORKFLOW = ROOT / "auditor" / "workflows" / "fleet-audit.yml"
 
 
 def workflow() -> dict[str, Any]:
