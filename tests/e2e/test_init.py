@@ -102,3 +102,21 @@ def test_the_shipped_files_are_the_repositorys(name: str) -> None:
     copies = {"baseline.yaml": "policies/baseline.yaml", "policy.schema.json": "policies/schema.json",
               "report.schema.json": "report-schema.json", "fleet-report.schema.json": "fleet-report-schema.json"}
     assert shipped(name).read_bytes() == (ROOT / copies[name]).read_bytes()
+
+
+def test_init_workflow_is_the_shipped_template_on_the_policy_and_passes_actionlint(tmp_path: Path) -> None:
+    """What `init --workflow` writes, in a repository holding this checkout's action.yml, lints clean."""
+    from tests.unit.test_workflows import ACTION, THE_ACTION, run_actionlint
+
+    result = run("init", "--workflow", "--policy", "sspr.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    workflow = tmp_path / ".github" / "workflows" / "sspr-audit.yml"
+    document = YAML(typ="safe").load(workflow.read_text())
+    audit = [step for job in document["jobs"].values() for step in job["steps"] if step.get("uses", "").startswith(
+        THE_ACTION)]
+    assert len(audit) == 1 and audit[0]["with"]["policy"] == "sspr.yaml"
+    workflow.write_text(workflow.read_text().replace(f"{THE_ACTION}@v0", "./"))
+    (tmp_path / "action.yml").write_bytes(ACTION.read_bytes())
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    linted = run_actionlint(tmp_path)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
