@@ -40,6 +40,25 @@ class FleetCell(_Model):
     detail: str = Field("", description="The worst finding's target and reason, for the cell's tooltip")
 
 
+class FleetSarifPlacement(_Model):
+    """Where a tenant's results went in the fleet's SARIF: the file, its run there and its code-scanning category."""
+
+    file: str = Field(description="The SARIF file, in the fleet report's folder (one code-scanning upload)")
+    run: int = Field(description="The run's index in that file")
+    category: str = Field(description="The run's automationDetails.id: the tenant's code-scanning category")
+    results: int = Field(description="Results the tenant's run has in the file")
+    left_out: int = Field(0, description="Results left out to stay within GitHub's limits (the run's "
+                                         "toolExecutionNotifications say which); the tenant's own report has all")
+
+
+class FleetSarifFile(_Model):
+    file: str
+    tenants: list[str]
+    results: int
+    bytes: int
+    gzip_bytes: int
+
+
 class FleetTenantRow(_Model):
     name: str
     origin: str | None = None
@@ -49,6 +68,8 @@ class FleetTenantRow(_Model):
     report_json: str | None = None
     report_html: str | None = None
     cells: dict[str, FleetCell] = Field(default_factory=dict, description="check id -> cell")
+    sarif: FleetSarifPlacement | None = Field(None, description="Where the tenant's SARIF run went; none when the "
+                                                                "tenant has no report or no SARIF was written")
 
 
 class FleetChange(_Model):
@@ -84,6 +105,8 @@ class FleetReport(_Model):
     summary: FleetSummary
     exit_code: int = Field(description="The worst tenant's: 1 if any drifted, else 3 if any is incomplete, else 0")
     trend: FleetTrend | None = None
+    sarif_files: list[FleetSarifFile] = Field(default_factory=list, description="The SARIF files written, each "
+                                              "within GitHub code scanning's limits and uploaded on its own")
 
 
 def fleet_exit_code(codes: list[int]) -> int:

@@ -4,14 +4,15 @@
 * HTML (`sspr-fleet.html`): a tenant × check grid coloured by status; each cell links to the tenant's own
   report at the worst finding of that check (`TENANT/sspr-audit.html#finding-N`), with the trend since the
   previous fleet run; the same Content-Security-Policy and escaping as the single report;
-* SARIF (`sspr-fleet.sarif`): one run per tenant (each tenant's own SARIF run, its `automationDetails.id`
-  naming the tenant), so code scanning keeps each tenant's alerts apart;
+* SARIF (`sspr-fleet.001.sarif`, `sspr-fleet.002.sarif`, …): one run per tenant (each tenant's own SARIF run,
+  its `automationDetails.id` naming the tenant), at most 20 runs and 7.5 MB gzipped a file, each file one
+  code-scanning upload: `auditor.render.fleet_sarif` says why (GitHub's limits, with the sources); each
+  tenant row of the JSON, HTML and Markdown says which file and category its results went to;
 * Markdown (`sspr-fleet.md`): counts, and a line per tenant, for `$GITHUB_STEP_SUMMARY`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,14 @@ from auditor.fleet_report import (
     FleetCell,
     FleetCheck,
     FleetReport,
+    FleetSarifFile,
+    FleetSarifPlacement,
     FleetSummary,
     FleetTenantRow,
     fleet_exit_code,
     fleet_trend,
 )
+from auditor.render.fleet_sarif import SarifPart, category, fleet_sarif_parts, stale_parts
 from auditor.render.html import CONTENT_SECURITY_POLICY, _environment, group_findings
 from auditor.render.markdown import escape
 from auditor.report import AuditReport
@@ -137,6 +141,19 @@ def fleet_markdown(report: FleetReport) -> bytes:
         note = escape(row.error) if row.error else ""
         lines.append(f"| {escape(row.name)} | {row.exit_code} | {counts.get('fail', 0)} | "
                      f"{counts.get('unknown', 0) if row.summary else 'all'} | {counts.get('pass', 0)} | {note} |")
+    if report.sarif_files:
+        lines += ["", f"Code scanning: {len(report.sarif_files)} SARIF file(s), each uploaded on its own "
+                      "(at most 20 runs, one per tenant, its category `sspr-audit/<tenant>/`):"]
+        lines += [f"- `{escape(f.file)}`: {len(f.tenants)} tenant(s), {f.results} result(s), "
+                  f"{f.gzip_bytes / 1024:.0f} KiB gzipped: {', '.join(map(escape, f.tenants))}"
+                  for f in report.sarif_files]
+        left = [row for row in report.tenants if row.sarif and row.sarif.left_out]
+        lines += [f"- {escape(row.name)}: {row.sarif.left_out} result(s) left out of its run to stay within "
+                  f"GitHub's limits (its own report has them)" for row in left if row.sarif]
+        missing = [row.name for row in report.tenants if row.sarif is None]
+        if missing:
+            lines.append(f"- no run (no report; code scanning keeps their last analysis): "
+                         f"{', '.join(map(escape, missing))}")
     if report.trend is not None:
         trend = report.trend
         lines += ["", f"Since {escape(trend.previous_label)}: {len(trend.worse)} cell(s) worse, "
@@ -147,32 +164,37 @@ def fleet_markdown(report: FleetReport) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def fleet_sarif(results: list[TenantResult]) -> bytes:
-    """One SARIF run per tenant that has a report, its automation id naming the tenant."""
-    from auditor.render.sarif import SARIF_SCHEMA, SARIF_VERSION, sarif_log
-
-    runs = []
-    for result in results:
-        if result.report is None:
-            continue
-        for run in sarif_log(result.report, base_dir=Path.cwd())["runs"]:
-            run["automationDetails"] = {"id": f"sspr-audit/{result.name}/"}
-            run.setdefault("properties", {})["tenant"] = result.name
-            runs.append(run)
-    log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
-    return (json.dumps(log, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def place_sarif(report: FleetReport, parts: list[SarifPart]) -> None:
+    """Record in `report` where each tenant's run went (its row) and what each file holds."""
+    rows = {row.name: row for row in report.tenants}
+    report.sarif_files = []
+    for part in parts:
+        for index, tenant in enumerate(part.runs):
+            rows[tenant.tenant].sarif = FleetSarifPlacement(
+                file=part.name, run=index, category=category(tenant.tenant),
+                results=len(tenant.run["results"]), left_out=tenant.left_out)
+        report.sarif_files.append(FleetSarifFile(
+            file=part.name, tenants=[t.tenant for t in part.runs],
+            results=sum(len(t.run["results"]) for t in part.runs), bytes=len(part.data), gzip_bytes=part.gzip_bytes))
 
 
 def write_fleet_reports(report: FleetReport, results: list[TenantResult], out: Path,
                         formats: tuple[str, ...] = FLEET_FORMATS) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    makers = {"json": ("json", lambda: fleet_json(report)), "html": ("html", lambda: fleet_html(report)),
-              "sarif": ("sarif", lambda: fleet_sarif(results)), "markdown": ("md", lambda: fleet_markdown(report))}
     written = []
-    for name in formats:
-        extension, make = makers[name]
+    if "sarif" in formats:  # first: the other files say where each tenant's results went
+        parts = fleet_sarif_parts(results, base_dir=Path.cwd())
+        place_sarif(report, parts)
+        for stale in stale_parts(out, [part.name for part in parts]):
+            stale.unlink()  # an earlier run's extra files would be uploaded with this run's
         # owner-only, as the tenants' reports: they name tenant objects and settings
-        written.append(write_atomically(out / f"{FLEET_STEM}.{extension}", make(), mode=0o600))
+        written += [write_atomically(out / part.name, part.data, mode=0o600) for part in parts]
+    makers = {"json": ("json", lambda: fleet_json(report)), "html": ("html", lambda: fleet_html(report)),
+              "markdown": ("md", lambda: fleet_markdown(report))}
+    for name in formats:
+        if name in makers:
+            extension, make = makers[name]
+            written.append(write_atomically(out / f"{FLEET_STEM}.{extension}", make(), mode=0o600))
     return written
 
 

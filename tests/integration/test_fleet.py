@@ -96,10 +96,19 @@ def test_the_fleet_report_cells_are_the_tenants_worst_verdicts(fleet: tuple[Path
 
 def test_the_fleet_sarif_has_a_run_per_audited_tenant(fleet: tuple[Path, list[LabTenant], Path, Any]) -> None:
     _, tenants, out, _ = fleet
-    log = load(out / "sspr-fleet.sarif")
+    from auditor.render.fleet_sarif import problems
+
+    files = sorted(out.glob("sspr-fleet.*.sarif"))
+    assert [f.name for f in files] == ["sspr-fleet.001.sarif"] and not (out / "sspr-fleet.sarif").exists()
+    log = load(files[0])
+    assert problems(log, files[0].read_bytes()) == []  # within every GitHub limit (19 runs <= 20)
     ids = [run["automationDetails"]["id"] for run in log["runs"]]
     assert ids == [f"sspr-audit/{t.name}/" for t in tenants if not t.portal_snapshot]
     assert len(set(ids)) == len(ids)  # distinct categories: code scanning refuses runs that share one
+    rows = FleetReport.model_validate(load(out / "sspr-fleet.json")).tenants
+    assert [(row.sarif.file, row.sarif.category) for row in rows if row.sarif] == [
+        ("sspr-fleet.001.sarif", i) for i in ids] and [row.name for row in rows if row.sarif is None] == [
+        t.name for t in tenants if t.portal_snapshot]
     markdown = (out / "sspr-fleet.md").read_text()
     assert markdown.startswith("## SSPR fleet audit: 20 tenant(s), exit 1") and "| storm |" in markdown
 
