@@ -281,11 +281,13 @@ class SambaDC:
             except OSError:
                 sections[name] = ""
         line = telling_line(sections["samba.log"]) or telling_line(sections["stdout.log"])
+        if line is None:  # samba says nothing when it cannot load its config (`logging = file`); testparm does
+            sections["testparm"] = _testparm(self.smb_conf)
+            line = telling_line(sections["testparm"])
         kept = self.root.parent / "failed" / f"{self.root.name}.log"
         try:
             kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_text("".join(f"==> {self.root / 'log' / name} (this start) <==\n{text}\n"
-                                    for name, text in sections.items()))
+            kept.write_text("".join(f"==> {name} (this start) <==\n{text}\n" for name, text in sections.items()))
             _prune(kept.parent, keep=20)
         except OSError:
             kept = self.log_file
@@ -321,7 +323,7 @@ class SambaDC:
 # The lines that say why samba stopped, most telling first (matched without case); Samba's own log lines are
 # a "[date] file:line(function)" header and the indented message, and only messages are considered.
 _TELLING = (r"address already in use|address_already_associated|failed to listen", r"panic",
-            r"\berror\b|can't load|cannot|failed")
+            r"invalid value|unknown parameter|can't load", r"\berror\b|cannot|failed")
 
 
 def telling_line(text: str, limit: int = 300) -> str | None:
@@ -333,6 +335,16 @@ def telling_line(text: str, limit: int = 300) -> str | None:
             if re.search(pattern, line, re.IGNORECASE):
                 return line if len(line) <= limit else line[:limit - 1] + "…"
     return None
+
+
+def _testparm(conf: Path) -> str:
+    """What testparm says about `conf` (samba-common-bin, which brings samba-tool too)."""
+    try:
+        done = subprocess.run(["testparm", "--suppress-prompt", "-s", str(conf)], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"testparm could not run: {exc}"
+    return done.stderr
 
 
 def _size(path: Path) -> int:
