@@ -4,7 +4,7 @@
     sudo .venv/bin/python benchmarks/ad_collect.py --users 1000 --repeat 5
 
 Needs root and Samba (scripts/setup installs it). Seeded domains are cached under the lab state
-folder (`.lab/` or $SSPR_LAB_DIR), so only the first run pays for seeding and bulk loading.
+folder ($SSPR_LAB_DIR, else ~/.cache/sspr-auditor/lab), so only the first run pays for seeding and bulk loading.
 Timed: `read_on_premises` (LDAPS bind, every descriptor and attribute the checks need, paged,
 then SYSVOL over SMB), best and median of --repeat runs, plus running the AD checks once, and
 export's discovery once from Graph's DNs and once by scanning every OU's DACL (no DNs).
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from auditor.lab_domain import domain_seed, samba
+from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
@@ -86,13 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--users", type=int, default=5000, help="extra users for the scale run (default 5000)")
     parser.add_argument("--repeat", type=int, default=3, help="collections per domain (default 3)")
-    parser.add_argument("--state-dir", type=Path, default=None, help="lab state folder (default .lab/)")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="lab state folder (default $SSPR_LAB_DIR, else ~/.cache/sspr-auditor/lab)")
     args = parser.parse_args(argv)
     reason = samba.unavailable_reason()
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
-    state = (args.state_dir or samba.default_state_dir()) / "samba"
+    try:
+        state = private_folder(args.state_dir or samba.default_state_dir()) / "samba"
+    except OSError as exc:
+        print(f"cannot run: {exc}", file=sys.stderr)
+        return 2
     policy = load_policy(ROOT / "policies" / "baseline.yaml")
     print(f"AD collection (LDAPS + SMB, {args.repeat} runs each) against Samba on loopback")
     demo = domain_seed.scenario_template("demo", state)

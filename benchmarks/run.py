@@ -5,7 +5,8 @@
 
 For each N it
 
-* generates (once, cached under `.lab/bench/`) a lab tenant of N users scoped to a group (`lab
+* generates (once, cached under `<lab folder>/bench/`, the lab folder being $SSPR_LAB_DIR or
+  ~/.cache/sspr-auditor/lab) a lab tenant of N users scoped to a group (`lab
   generate --scope group`) and serves it from the lab emulator in a process of its own, with
   `--latency-ms` added to every request;
 * runs the cloud audit once untimed (the lab keeps each user's JSON once encoded, as a service answers
@@ -26,8 +27,8 @@ For each N it
   every user the database holds (10,000 users: ~3 min; 30,000: over 30 min), so a domain larger
   than `--ad-limit` (30,000) is not bulk-loaded unless cached; `--ad-users` picks other AD sizes.
 
-It prints a table per run and writes every figure to `--json` (default `.lab/bench/results.json`).
-`--profile` also writes a cProfile of each cloud run (`.lab/bench/profile-N.prof`).
+It prints a table per run and writes every figure to `--json` (default `<lab folder>/bench/results.json`).
+`--profile` also writes a cProfile of each cloud run (`<lab folder>/bench/profile-N.prof`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_CACHE = ROOT / ".lab" / "bench"
+from auditor.lab_domain.folders import default_state_dir, private_folder  # noqa: E402  (after sys.path above)
+
+DEFAULT_CACHE = default_state_dir() / "bench"
 GENERATOR_VERSION = "1"  # bump when the cached tenants must be made again
 WINDOW_DAYS = 30
 # The largest page each collection gives (Graph's documented $top maxima; the registration report takes no
@@ -489,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--users", default="1000,10000,100000", help="comma-separated tenant sizes (10 to 100000)")
     parser.add_argument("--latency-ms", type=int, default=25, help="latency added to every lab request (default 25)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="fixture cache (default .lab/bench)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help="fixture cache (default <lab folder>/bench)")
     parser.add_argument("--json", type=Path, help="results file (default CACHE/results.json)")
     parser.add_argument("--no-ad", action="store_true", help="skip the Samba (AD) phase")
     parser.add_argument("--ad-limit", type=int, default=30_000,
@@ -513,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker == "ad":
         return ad_worker(args)
     sizes = [int(n) for n in args.users.split(",") if n.strip()]
+    if args.cache == DEFAULT_CACHE:
+        private_folder(DEFAULT_CACHE.parent)  # the lab folder: 0700, never a symlink or another user's
     cache = args.cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
     ad_sizes = [int(n) for n in args.ad_users.split(",") if n.strip()] if args.ad_users else sizes

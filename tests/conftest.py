@@ -1,7 +1,12 @@
-"""Shared pytest hooks: each test's call report is kept on its item, so a fixture can record the outcome."""
+"""Shared pytest hooks: each test's call report is kept on its item, so a fixture can record the outcome; the
+lab's state folder is a temporary one for the session unless SSPR_LAB_DIR names one (CI may keep a cache)."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,3 +19,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Lab DCs started by `--lab` runs keep their templates in a session folder, never in the user's ~/.cache
+    (the default, auditor/lab_domain/folders.py) nor in the current folder."""
+    if os.environ.get("SSPR_LAB_DIR"):
+        return
+    folder = tempfile.mkdtemp(prefix="sspr-lab-")
+    os.environ["SSPR_LAB_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, True)  # registered first, so it runs after the DCs' own stops

@@ -32,7 +32,7 @@ def check_samba() -> list[str]:
         return [reason]
     with tempfile.TemporaryDirectory(prefix="sspr-preflight-") as folder:
         try:
-            dc = samba.provision(Path(folder) / "dc", samba.free_address())
+            dc = samba.provision(Path(folder) / "dc")
             try:
                 with dc:
                     pass

@@ -51,6 +51,7 @@ from auditor.ad.sd import canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.lab_domain import samba
+from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC, SambaError
 
 if TYPE_CHECKING:
@@ -563,7 +564,7 @@ def lab_domain(scenario: str, state_dir: Path | None = None) -> Iterator[SambaDC
     reason = samba.unavailable_reason()
     if reason:
         raise SambaError(reason)
-    state_dir = (state_dir or samba.default_state_dir()) / "samba"
+    state_dir = private_folder(state_dir or samba.default_state_dir()) / "samba"
     template = scenario_template(scenario, state_dir)
     _sweep_runs(state_dir / "runs")
     dc = samba.clone(template, state_dir / "runs" / f"{scenario}-{os.getpid()}-{id(template):x}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.ad.dn import base_dn_of
+from auditor.lab_domain import addresses
+from auditor.lab_domain.addresses import AddressLease, AddressTaken
+from auditor.lab_domain.folders import default_state_dir
+
+__all__ = ["SambaDC", "SambaError", "default_state_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,15 @@ _PORTS = (389, 636, 445)
 
 
 class SambaError(RuntimeError):
-    """The lab DC could not be provisioned, started or stopped."""
+    """The lab DC could not be provisioned, started or stopped: one line, and where its full log was kept."""
+
+    def __init__(self, reason: str, log_file: Path | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.log_file = log_file
+
+    def __str__(self) -> str:
+        return f"{self.reason} (full log: {self.log_file})" if self.log_file else self.reason
 
 
 def unavailable_reason() -> str | None:
@@ -73,19 +87,12 @@ def _which(tool: str) -> str | None:
     return shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 
 
-def default_state_dir() -> Path:
-    """Where lab domains live: $SSPR_LAB_DIR, else `.lab/` in the current folder (git-ignored)."""
-    return Path(os.environ.get("SSPR_LAB_DIR") or Path.cwd() / ".lab")
-
-
-def free_address(first: int = 20, last: int = 250) -> str:
-    """A loopback address 127.0.0.N with nothing listening on the DC's ports."""
-    start = first + os.getpid() % (last - first)
-    for offset in range(last - first):
-        address = f"127.0.0.{first + (start - first + offset) % (last - first)}"
-        if not any(_listening(address, port) for port in _PORTS):
-            return address
-    raise SambaError(f"no free loopback address in 127.0.0.{first}-{last}")
+def lease_address(address: str | None = None) -> AddressLease:
+    """A lease on `address`, or on a free loopback address when None (see addresses.py)."""
+    try:
+        return addresses.claim(address) if address else addresses.reserve()
+    except AddressTaken as exc:
+        raise SambaError(str(exc)) from None
 
 
 def _listening(address: str, port: int, timeout: float = 0.2) -> bool:
@@ -119,7 +126,9 @@ class SambaDC:
     hostname: str = LAB_HOSTNAME
     admin_password: str = field(default=LAB_ADMIN_PASSWORD, repr=False)
     pid: int | None = None
+    lease: AddressLease | None = field(default=None, repr=False)  # held from clone/start until stop
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log_starts: dict[str, int] = field(default_factory=dict, repr=False)  # log sizes when this start began
 
     @property
     def base_dn(self) -> str:
@@ -167,18 +176,25 @@ class SambaDC:
         if self.running:
             return self
         self._stop_stale()
+        if self.lease is None or not self.lease.held:
+            self.lease = lease_address(self.address)
         for sub in ("cache", "run", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._log_starts = {name: _size(path) for name, path in self._logs().items()}
         Path("/run/samba").mkdir(parents=True, exist_ok=True)
         # -F keeps samba in the foreground so the PID we hold is the samba root process;
         # unshare and sh both exec, so that PID stays samba's.
         script = ('mount -t tmpfs -o mode=0755 samba-run /run/samba'
                   ' && exec samba -s "$0" -F --no-process-group -M single')
-        with open(self.root / "log" / "stdout.log", "ab") as out:
-            self._process = subprocess.Popen(
-                ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, str(self.smb_conf)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        try:
+            with open(self.root / "log" / "stdout.log", "ab") as out:
+                self._process = subprocess.Popen(  # close_fds (the default) keeps the address lock out of samba
+                    ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, str(self.smb_conf)],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+        except OSError:
+            self._release()
+            raise
         self.pid = self._process.pid
         self.pid_file.write_text(f"{self.pid}\n")
         atexit.register(self.stop)
@@ -202,22 +218,22 @@ class SambaDC:
             if self.pid is None:  # stopped while starting (a signal: `stop_all`)
                 raise SambaError("samba was stopped while it started")
             if self._process is not None and self._process.poll() is not None:
-                raise SambaError(f"samba exited with code {self._process.returncode}: {self._log_tail()}")
+                raise self._failure(f"samba on {self.address} exited with code {self._process.returncode}")
             pending = [port for port in pending if not _listening(self.address, port)]
             if not pending and winbind.is_socket():
                 return
             time.sleep(0.1)
         waiting = ", ".join(map(str, pending)) if pending else "winbindd"
-        raise SambaError(f"samba on {self.address} not ready after {timeout:.0f} s (waiting for {waiting}): "
-                         f"{self._log_tail()}")
+        raise self._failure(f"samba on {self.address} not ready after {timeout:.0f} s (waiting for {waiting})")
 
     @property
     def running(self) -> bool:
         return self.pid is not None and _alive(self.pid)
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the PID we started, wait for it to exit, SIGKILL after `timeout`."""
+        """SIGTERM the PID we started, wait for it to exit, SIGKILL after `timeout`; release the address."""
         if self.pid is None:
+            self._release()
             return
         pid, self.pid = self.pid, None
         atexit.unregister(self.stop)
@@ -225,7 +241,12 @@ class SambaDC:
         _terminate(pid, timeout, self._process)
         self._process = None
         self.pid_file.unlink(missing_ok=True)
+        self._release()
         log.info("samba DC on %s stopped", self.address)
+
+    def _release(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
 
     def _stop_stale(self) -> None:
         """Stop a samba left running from this folder by an earlier process.
@@ -246,11 +267,31 @@ class SambaDC:
             _terminate(pid, 20.0, None)
         self.pid_file.unlink(missing_ok=True)
 
-    def _log_tail(self, lines: int = 15) -> str:
+    def _logs(self) -> dict[str, Path]:
+        return {"samba.log": self.log_file, "stdout.log": self.root / "log" / "stdout.log"}
+
+    def _failure(self, what: str) -> SambaError:
+        """`what` and the log's most telling line, with this start's logs kept in a file that outlives the DC."""
+        sections = {}
+        for name, path in self._logs().items():
+            try:
+                with open(path, "rb") as handle:
+                    handle.seek(self._log_starts.get(name, 0))
+                    sections[name] = handle.read().decode(errors="replace")
+            except OSError:
+                sections[name] = ""
+        line = telling_line(sections["samba.log"]) or telling_line(sections["stdout.log"])
+        if line is None:  # samba says nothing when it cannot load its config (`logging = file`); testparm does
+            sections["testparm"] = _testparm(self.smb_conf)
+            line = telling_line(sections["testparm"])
+        kept = self.root.parent / "failed" / f"{self.root.name}.log"
         try:
-            return " | ".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_text("".join(f"==> {name} (this start) <==\n{text}\n" for name, text in sections.items()))
+            _prune(kept.parent, keep=20)
         except OSError:
-            return "(no log)"
+            kept = self.log_file
+        return SambaError(f"{what}: {line}" if line else what, log_file=kept)
 
     def __enter__(self) -> SambaDC:
         return self.start()
@@ -277,6 +318,46 @@ class SambaDC:
                               capture_output=True, text=True, timeout=1800, check=False)
         if done.returncode != 0:
             raise SambaError(f"{tool} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+
+
+# The lines that say why samba stopped, most telling first (matched without case); Samba's own log lines are
+# a "[date] file:line(function)" header and the indented message, and only messages are considered.
+_TELLING = (r"address already in use|address_already_associated|failed to listen", r"panic",
+            r"invalid value|unknown parameter|can't load", r"\berror\b|cannot|failed")
+
+
+def telling_line(text: str, limit: int = 300) -> str | None:
+    """The log line that best says why samba failed, or None when no line does."""
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not re.match(r"\[\d{4}/\d\d/\d\d ", line.strip())]
+    for pattern in _TELLING:
+        for line in lines:
+            if re.search(pattern, line, re.IGNORECASE):
+                return line if len(line) <= limit else line[:limit - 1] + "…"
+    return None
+
+
+def _testparm(conf: Path) -> str:
+    """What testparm says about `conf` (samba-common-bin, which brings samba-tool too)."""
+    try:
+        done = subprocess.run(["testparm", "--suppress-prompt", "-s", str(conf)], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"testparm could not run: {exc}"
+    return done.stderr
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _prune(folder: Path, keep: int) -> None:
+    kept = sorted(folder.glob("*.log"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in kept[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -316,15 +397,29 @@ def _terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None
 
 # -- provisioning and templates --------------------------------------------------------------
 
-def provision(root: Path, address: str, *, realm: str = LAB_REALM, domain: str = LAB_DOMAIN,
+def provision(root: Path, address: str | None = None, *, realm: str = LAB_REALM, domain: str = LAB_DOMAIN,
               hostname: str = LAB_HOSTNAME, admin_password: str = LAB_ADMIN_PASSWORD) -> SambaDC:
-    """Provision a new domain into `root` (which must not hold one) listening on `address`."""
+    """Provision a new domain into `root` (which must not hold one) listening on `address` (leased here,
+    a free one when None; the returned DC holds the lease until it stops)."""
     reason = unavailable_reason()
     if reason:
         raise SambaError(reason)
     root = root.resolve()
     if (root / "private" / "sam.ldb").exists():
         raise SambaError(f"{root} is already provisioned")
+    lease = lease_address(address)
+    try:
+        dc = _provision(root, lease.address, realm=realm, domain=domain, hostname=hostname,
+                        admin_password=admin_password)
+    except BaseException:
+        lease.release()
+        raise
+    dc.lease = lease
+    return dc
+
+
+def _provision(root: Path, address: str, *, realm: str, domain: str, hostname: str,
+               admin_password: str) -> SambaDC:
     root.mkdir(parents=True, exist_ok=True)
     base_conf = root / "provision-base.conf"
     # Used only as provision input: keeps /etc/samba/smb.conf out and every path inside root.
@@ -349,8 +444,9 @@ def provision(root: Path, address: str, *, realm: str = LAB_REALM, domain: str =
     with open(root / "provision.log", "w") as out:
         done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=300, check=False)
     if done.returncode != 0:
-        tail = (root / "provision.log").read_text(errors="replace").splitlines()[-20:]
-        raise SambaError(f"samba-tool domain provision failed: {' | '.join(tail)}")
+        line = telling_line((root / "provision.log").read_text(errors="replace"))
+        raise SambaError(f"samba-tool domain provision failed ({done.returncode})" + (f": {line}" if line else ""),
+                         log_file=root / "provision.log")
     for sub in ("cache", "run", "log"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     dc = SambaDC(root=root, address=address, realm=realm, domain=domain, hostname=hostname,
@@ -363,7 +459,7 @@ def provision(root: Path, address: str, *, realm: str = LAB_REALM, domain: str =
 
 def make_template(root: Path, address: str | None = None) -> SambaDC:
     """Provision and start once (Samba finishes its first-start setup), then stop: a template."""
-    dc = provision(root, address or free_address())
+    dc = provision(root, address)
     with dc:
         pass
     (root / "TEMPLATE").write_text("provisioned and started once; clone it, do not start it\n")
@@ -389,10 +485,21 @@ def open_template(root: Path) -> SambaDC | None:
 
 
 def clone(template: SambaDC, root: Path, address: str | None = None) -> SambaDC:
-    """A fresh DC in `root` from a stopped template (about a second), on a free address."""
+    """A fresh DC in `root` from a stopped template (about a second), on `address` or a free one; the
+    address is leased to the returned DC until it stops (`remove` stops it)."""
     if template.running:
         raise SambaError("stop the template before cloning it")
-    root = root.resolve()
+    lease = lease_address(address)
+    try:
+        dc = _clone(template, root.resolve(), lease.address)
+    except BaseException:
+        lease.release()
+        raise
+    dc.lease = lease
+    return dc
+
+
+def _clone(template: SambaDC, root: Path, address: str) -> SambaDC:
     if root.exists():
         shutil.rmtree(root)
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -401,7 +508,6 @@ def clone(template: SambaDC, root: Path, address: str | None = None) -> SambaDC:
                           check=False)
     if done.returncode != 0:
         raise SambaError(f"cp -a {template.root} {root} failed: {done.stderr.strip()}")
-    address = address or free_address()
     conf = root / "etc" / "smb.conf"
     lines = []
     for line in conf.read_text().replace(str(template.root), str(root)).splitlines():

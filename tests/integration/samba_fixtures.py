@@ -44,10 +44,13 @@ def require_samba() -> None:
 
 
 def state_dir() -> Path:
-    """This session's lab folder (templates and clones), removed when the session ends."""
+    """This session's lab folder (templates and clones): SSPR_LAB_DIR, which tests/conftest.py points at a
+    temporary folder unless the caller named one, so `--lab` runs and these fixtures share the templates."""
     if "dir" not in _session:
-        path = Path(tempfile.mkdtemp(prefix="sspr-samba-"))
-        atexit.register(shutil.rmtree, path, True)
+        configured = os.environ.get("SSPR_LAB_DIR")
+        path = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="sspr-samba-"))
+        if not configured:
+            atexit.register(shutil.rmtree, path, True)
         _session["dir"] = path
     return _session["dir"]
 

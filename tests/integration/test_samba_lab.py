@@ -67,10 +67,14 @@ def test_a_stale_dc_from_the_same_folder_is_stopped_before_start(bare_dc: SambaD
     try:
         second.start()
         orphan = second.pid
-        # a new process object for the same folder (as after a crash of the process that started it)
+        # a new process object for the same folder (as after a crash of the process that started it, whose
+        # address lease the kernel dropped with it)
+        assert second.lease is not None
+        second.lease.release()
         again = samba.open_dc(second.root)
         again.start()
         assert orphan is not None and again.pid != orphan and not samba._alive(orphan)
+        assert again.lease is not None and again.lease.held and again.lease.address == second.address
         again.stop()
     finally:
         samba.remove(second)

@@ -103,14 +103,6 @@ def test_lab_explains_why_samba_cannot_run(monkeypatch: pytest.MonkeyPatch) -> N
     assert "missing samba" in reason and reason.endswith("apt-get install samba")
 
 
-def test_lab_state_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.setenv("SSPR_LAB_DIR", str(tmp_path))
-    assert samba.default_state_dir() == tmp_path
-    monkeypatch.delenv("SSPR_LAB_DIR")
-    monkeypatch.chdir(tmp_path)
-    assert samba.default_state_dir() == tmp_path / ".lab"
-
-
 def test_lab_domain_that_cannot_run_makes_ad_unknown_never_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     from auditor.app.audit import OnPremisesRequest, collect_on_premises
     from auditor.checks.registry import all_checks, run_check
