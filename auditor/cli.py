@@ -1,7 +1,6 @@
 """`sspr-audit`: argument parsing, terminal output and exit codes only.
 
-Exit codes (DESIGN §3): 0 all pass or waived; 1 drift (a failure at or above --fail-on);
-2 usage or policy error; 3 incomplete (an unknown where a pass was needed).
+Exit codes: auditor/exit_codes.py, the one table every command, the help and the README use.
 Heavy libraries (msgraph, azure.identity, ldap3, jinja2) are imported only by the commands
 that need them, so `--help` and `validate` start fast.
 """
@@ -15,23 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+from auditor import exit_codes
+from auditor.exit_codes import Exit
+
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-EPILOG = """exit codes: 0 all pass/waived, 1 drift (a fail at or above --fail-on), 2 usage or policy error,
-3 incomplete (an unknown where a pass was needed; --unknown warn turns this off)"""
-
-
-PLAN_EPILOG = """exit codes: 0 nothing to change, 2 usage or policy error, 3 nothing planned but some inputs
-could not be read, 4 changes planned (run `apply`), 5 no change the plan can make but manual steps remain"""
-APPLY_EPILOG = """exit codes: 0 done (or a dry run, or nothing to do), 1 a change failed (stopped; see the backup),
-2 usage error, 3 refused, nothing written: the plan is stale (a target changed since it was made), holds a
-change the policy does not ask for now, names a policy file that changed, goes to another target without
---other-target, or another apply holds the target; for rollback, 3 also means some objects changed since the
-apply were left as they are; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP"""
-APPLY_EXIT = {"nothing_to_do": 0, "dry_run": 0, "applied": 0, "restored": 0, "failed": 1, "refused": 3,
-              "partial": 3}
-EXIT_REFUSED = 3
+# what apply's and rollback's outcomes exit with
+OUTCOME_EXIT = {"nothing_to_do": Exit.ok, "dry_run": Exit.ok, "applied": Exit.ok, "restored": Exit.ok,
+                "failed": Exit.failed, "refused": Exit.refused, "partial": Exit.partial}
 
 
 class UsageError(Exception):
@@ -64,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("msal").setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return EXIT_USAGE
+        return Exit.usage
     previous = {}
     if threading.current_thread() is threading.main_thread():  # Python delivers signals to the main thread only
         # SIGINT too: left to Python, a Ctrl-C inside asyncio.run only cancels the main task (Python 3.11's
@@ -81,12 +70,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         message = _known_error_message(exc)
         if message is None:
-            raise
+            from auditor.app.crash import report_crash
+
+            print(report_crash(exc, _command_name(args)), file=sys.stderr)
+            return Exit.internal
         print(message, file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.usage
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    handler = getattr(args, "handler", None)
+    name = getattr(handler, "__name__", "").removeprefix("cmd_")
+    return name.replace("_", " ")
 
 
 def _stop_lab_processes() -> None:
@@ -217,14 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sspr-audit",
         description="Audit Entra ID self-service password reset and password writeback against a policy file.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sspr-audit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="audit the live state (or the lab, or a snapshot) against a policy",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check = commands.add_parser("check", help="audit the live state (or the lab, or a snapshot) against a policy",)
     check.add_argument("policy", type=Path, help="policy YAML file")
     _add_source_options(check, allow_snapshot=True)
     check.add_argument("--out", type=Path, default=Path("reports"), help="folder for reports (default: reports/)")
@@ -261,8 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_export)
 
     plan = commands.add_parser(
-        "plan", help="write the changes that would fix the drift (and the manual steps) to a plan file",
-        epilog=PLAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "plan", help="write the changes that would fix the drift (and the manual steps) to a plan file",)
     plan.add_argument("policy", type=Path, help="policy YAML file")
     _add_source_options(plan, allow_snapshot=True)
     plan.add_argument("--out", type=Path, required=True, help="plan JSON file to write")
@@ -271,8 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(handler=cmd_plan)
 
     apply = commands.add_parser(
-        "apply", help="apply a plan: a dry run unless --yes; backup first, verify each change, stop at a failure",
-        epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "apply", help="apply a plan: a dry run unless --yes; backup first, verify each change, stop at a failure",)
     apply.add_argument("plan", type=Path, metavar="PLAN", help="plan JSON file made by `plan`")
     apply.add_argument("--yes", action="store_true", help="really write (without it: a dry run)")
     apply.add_argument("--backup", type=Path, metavar="FILE",
@@ -284,8 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(apply)
     apply.set_defaults(handler=cmd_apply)
 
-    rollback = commands.add_parser("rollback", help="restore what an apply changed, from its backup file",
-                                   epilog=APPLY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rollback = commands.add_parser("rollback", help="restore what an apply changed, from its backup file",)
     rollback.add_argument("backup", type=Path, metavar="BACKUP", help="backup JSON file written by `apply`")
     rollback.add_argument("--yes", action="store_true", help="really restore (without it: a dry run)")
     rollback.add_argument("--force", action="store_true",
@@ -357,7 +350,18 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--window-days", type=int, default=30,
                           help="audit window the ground truth counts activity over (default: 30)")
     generate.set_defaults(handler=cmd_lab_generate)
+    _with_exit_codes(parser, "")
     return parser
+
+
+def _with_exit_codes(parser: argparse.ArgumentParser, name: str) -> None:
+    """Each command's --help ends with the exit codes it can return, from the one table."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = exit_codes.epilog(name) if name else exit_codes.overview()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                _with_exit_codes(sub, f"{name} {sub_name}".strip())
 
 
 def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -> None:
@@ -673,7 +677,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                                 endpoints=endpoints_of(targets) if not args.lab else [])
     except RefusedError as exc:
         print(f"refused, nothing written: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return Exit.refused
     for change in result.changes:
         detail = f": {change.detail}" if change.detail else ""
         print(f"  {change.status.upper():<13} {change.id}. {_clip(change.summary, 200)}{_clip(detail, 400)}")
@@ -683,7 +687,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for line in impact_lines(result.impact):  # as the state reads now, not as the plan file says
             print(line)
     print(result.message, file=sys.stderr if result.outcome in ("failed", "refused") else sys.stdout)
-    return APPLY_EXIT[result.outcome]
+    return OUTCOME_EXIT[result.outcome]
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -704,12 +708,12 @@ def cmd_rollback(args: argparse.Namespace) -> int:
                                      endpoints=endpoints_of(targets) if not args.lab else [])
     except RefusedError as exc:
         print(f"refused, nothing written: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return Exit.refused
     for item in result.objects:
         detail = f": {item.detail}" if item.detail else ""
         print(f"  {item.status.upper():<10} {_clip(item.target, 200)}{_clip(detail, 400)}")
     print(result.message, file=sys.stderr if result.outcome in ("failed", "partial") else sys.stdout)
-    return APPLY_EXIT[result.outcome]
+    return OUTCOME_EXIT[result.outcome]
 
 
 def _target_source(args: argparse.Namespace, source: Any) -> Any:
@@ -737,8 +741,8 @@ def cmd_export(args: argparse.Namespace) -> int:
               "until they are fixed (the values were written as read, not adjusted):", file=sys.stderr)
         for issue in result.issues:
             print(f"  {issue}", file=sys.stderr)
-        return EXIT_DRIFT
-    return EXIT_OK
+        return Exit.drift
+    return Exit.ok
 
 
 def _export_snapshot(args: argparse.Namespace) -> Any:
@@ -756,7 +760,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     for line in trend_lines(diff_files(args.old, args.new)):
         print(line)
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -791,7 +795,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
             state = "ok" if section.readable else f"ERROR {section.error}"
             print(f"  {name:<22} {state}")
     print(f"snapshot written: {path}")
-    return EXIT_OK
+    return Exit.ok
 
 
 def _login_cache_user(args: argparse.Namespace) -> str:
@@ -827,7 +831,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         record = device_login(args.tenant_id, args.client_id, show, timeout_seconds=args.timeout)
     except LoginCacheError as exc:
         print(f"login failed: {exc}", file=sys.stderr)
-        return EXIT_INCOMPLETE
+        return Exit.incomplete
     write_login_cache(path, record)
     import shlex
 
@@ -837,7 +841,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     print(f"login cache written: {path} (AES-256-GCM, key from {LOGIN_KEY_VARIABLE}; mode 0600)")
     print("next: sspr-audit check POLICY --portal --portal-auth login-cache --login-cache "
           f"{shlex.quote(str(path))} …")
-    return EXIT_OK
+    return Exit.ok
 
 
 def _previous_fleet(path: Path | None) -> Any:
@@ -899,7 +903,7 @@ def cmd_fleet_matrix(args: argparse.Namespace) -> int:
     from auditor.policy.fleet import load_fleet
 
     print(json.dumps(matrix(load_fleet(args.fleet_file)), separators=(",", ":")))
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_fleet_merge(args: argparse.Namespace) -> int:
@@ -935,7 +939,7 @@ def cmd_fleet_validate(args: argparse.Namespace) -> int:
         for tenant in loaded.fleet.tenants:
             print(f"# tenant {tenant.name}: its policy as checked")
             print(expanded_yaml(loaded.policies[tenant.name]), end="")
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -955,7 +959,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
                 print(f"# {path}, as checked (`extends` merged; each key: the file and line that set it)")
                 print(expanded_yaml(policy), end="")
-    return EXIT_USAGE if failed else EXIT_OK
+    return Exit.usage if failed else Exit.ok
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -967,7 +971,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     for written in init_files(Path.cwd(), policy_name=args.policy, workflow=args.workflow):
         print(f"wrote {written.path.relative_to(Path.cwd())}: {written.what}")
     print(f"next: sspr-audit check {args.policy} --lab demo   (the built-in lab; needs the [lab] extra)")
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -982,7 +986,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         print(f"schema written: {args.out}")
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_lab_serve(args: argparse.Namespace) -> int:
@@ -994,7 +998,7 @@ def cmd_lab_serve(args: argparse.Namespace) -> int:
     print(f"lab emulator ({args.scenario}): Graph http://{args.host}:{args.port}/v1.0, "
           f"portal http://{args.host}:{args.port}/api  (Ctrl-C to stop)", flush=True)
     serve_forever(args.scenario, args.host, args.port)
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_lab_generate(args: argparse.Namespace) -> int:
@@ -1012,7 +1016,7 @@ def cmd_lab_generate(args: argparse.Namespace) -> int:
         raise UsageError(f"lab generate: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
     print(f"tenant written: {tenant.scenario_path} (audit it with --lab {tenant.scenario_path})")
     print(f"ground truth:   {tenant.truth_path}")
-    return EXIT_OK
+    return Exit.ok
 
 
 def cmd_lab_scenarios(args: argparse.Namespace) -> int:
@@ -1020,7 +1024,7 @@ def cmd_lab_scenarios(args: argparse.Namespace) -> int:
 
     for name in list_scenarios():
         print(name)
-    return EXIT_OK
+    return Exit.ok
 
 
 def _print_summary(report: Any, paths: list[Path], out: TextIO, next_step: str | None = None) -> None:
@@ -1067,11 +1071,9 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO, next_step: str |
               f"{len(trend.still_failing)} still failing, {len(trend.changed_values)} changed value(s)", file=out)
     for path in paths:
         print(f"report: {path}", file=out)
-    meanings: dict[int, Callable[[], str]] = {
-        0: lambda: "compliant", 1: lambda: "drift", 3: lambda: "incomplete (some checks could not read their input)",
-    }
     code = report.summary.exit_code
-    print(f"exit code {code}: {meanings.get(code, lambda: '')()}", file=out)
+    row = exit_codes.meaning(code)
+    print(f"exit code {code}: {row.said_by('check') if row else 'not one sspr-audit returns'}", file=out)
     if next_step:
         print(f"next: {next_step}", file=out)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -230,3 +231,38 @@ def max_depth(text: str) -> int:
         elif token in "]}":
             depth -= 1
     return deepest
+
+
+class UnsafeFolder(OSError):
+    """A folder that must not be used for private files: a symlink, another user's, or writable by others."""
+
+
+def private_folder(path: str | Path, *, what: str = "the folder", hint: str = "") -> Path:
+    """`path`, created with mode 0700 if missing (its parents as usual), after checking it is safe to use."""
+    path = Path(os.path.abspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    check_private(path, what=what, hint=hint)
+    return path
+
+
+def check_private(path: Path, *, what: str = "the folder", hint: str = "") -> None:
+    """Refuse `path` unless it is a real folder of this user that only this user can write."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeFolder(f"refusing {what} {path}: it is a symlink" + (f" ({hint})" if hint else ""))
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeFolder(f"refusing {what} {path}: it is not a folder")
+    if info.st_uid != os.geteuid():
+        raise UnsafeFolder(f"refusing {what} {path}: it belongs to uid {info.st_uid}, not to uid {os.geteuid()}")
+    if info.st_mode & 0o022:
+        raise UnsafeFolder(f"refusing {what} {path}: group or others can write it "
+                           f"(mode {stat.S_IMODE(info.st_mode):o}; chmod 700 it)")
+
+
+def xdg_home(variable: str, default: str) -> Path:
+    """An XDG base folder (https://specifications.freedesktop.org/basedir-spec/latest/): $variable when set to an
+    absolute path (an empty or relative value is invalid and ignored), else ~/`default`."""
+    value = os.environ.get(variable, "")
+    return Path(value) if value and Path(value).is_absolute() else Path.home() / default

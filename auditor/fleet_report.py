@@ -103,19 +103,11 @@ class FleetReport(_Model):
     checks: list[FleetCheck]
     tenants: list[FleetTenantRow]
     summary: FleetSummary
-    exit_code: int = Field(description="The worst tenant's: 1 if any drifted, else 3 if any is incomplete, else 0")
+    exit_code: int = Field(description="The worst tenant's: 1 if any drifted, else 3 if any is not 0, else 0 "
+                           "(exit_codes.worst)")
     trend: FleetTrend | None = None
     sarif_files: list[FleetSarifFile] = Field(default_factory=list, description="The SARIF files written, each "
                                               "within GitHub code scanning's limits and uploaded on its own")
-
-
-def fleet_exit_code(codes: list[int]) -> int:
-    """The worst tenant's exit code, in the order a single run ranks them: drift, then incomplete, then ok."""
-    if any(code == 1 for code in codes):
-        return 1
-    if any(code != 0 for code in codes):
-        return 3
-    return 0
 
 
 def worse(before: str | None, after: str | None) -> bool:

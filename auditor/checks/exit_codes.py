@@ -1,19 +1,12 @@
-"""Summaries and the exit code CI pipelines gate on (DESIGN §3)."""
+"""Summaries and the exit code CI pipelines gate on (DESIGN §3; the codes: auditor/exit_codes.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from enum import IntEnum
 
 from auditor.checks.base import Finding, Severity, Status
-
-
-class ExitCode(IntEnum):
-    ok = 0
-    drift = 1
-    usage = 2
-    incomplete = 3
+from auditor.exit_codes import Exit
 
 
 @dataclass(frozen=True)
@@ -33,10 +26,10 @@ class Summary:
         )
 
 
-def exit_code(findings: list[Finding], fail_on: Severity = Severity.low, unknown_fails: bool = True) -> ExitCode:
+def exit_code(findings: list[Finding], fail_on: Severity = Severity.low, unknown_fails: bool = True) -> Exit:
     """1 for a failure at or above `fail_on`; else 3 for an unknown (unless told to warn); else 0."""
     if any(f.status == Status.failed and f.severity.rank >= fail_on.rank for f in findings):
-        return ExitCode.drift
+        return Exit.drift
     if unknown_fails and any(f.status == Status.unknown for f in findings):
-        return ExitCode.incomplete
-    return ExitCode.ok
+        return Exit.incomplete
+    return Exit.ok

@@ -28,6 +28,7 @@ from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
 from auditor.derive import gpo_precedence
 from auditor.derive.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
+from auditor.exit_codes import Exit
 from auditor.graph_fields import (
     GROUP_SETTINGS_PATH,
     PASSWORD_RULE_DEFAULTS,
@@ -739,24 +740,16 @@ def _why_manual(finding: Finding) -> str:
     return DEFAULT_WHY
 
 
-class PlanExit:
-    """`sspr-audit plan` exit codes (Terraform's -detailed-exitcode idea, clear of `check`'s 0/1/3)."""
-
-    nothing = 0  # every finding passes or is waived: nothing to change
-    usage = 2  # usage, policy or source error
-    incomplete = 3  # nothing planned, but some inputs could not be read (unknown findings)
-    changes = 4  # changes planned: `apply` has work to do (manual steps may be listed too)
-    manual = 5  # no change the plan can make, but manual steps remain
-
-
-def plan_exit_code(plan: Plan) -> int:
+def plan_exit_code(plan: Plan) -> Exit:
+    """4 changes planned (manual steps may be listed too); 5 only manual steps; 3 nothing planned but some inputs
+    could not be read; 0 nothing to change (auditor/exit_codes.py)."""
     if plan.changes:
-        return PlanExit.changes
+        return Exit.changes
     if plan.manual:
-        return PlanExit.manual
+        return Exit.manual
     if plan.unplanned:
-        return PlanExit.incomplete
-    return PlanExit.nothing
+        return Exit.incomplete
+    return Exit.ok
 
 
 def with_fixability(findings: list[Finding], plan: Plan) -> list[Finding]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, exit_codes
 from auditor.files import write_atomically
 from auditor.findings import STATUS_ORDER, worst
 from auditor.fleet_report import (
@@ -29,7 +29,6 @@ from auditor.fleet_report import (
     FleetSarifPlacement,
     FleetSummary,
     FleetTenantRow,
-    fleet_exit_code,
     fleet_trend,
 )
 from auditor.render.fleet_sarif import SarifPart, category, fleet_sarif_parts, stale_parts
@@ -87,7 +86,7 @@ def build_fleet_report(results: list[TenantResult], out: Path, fleet_file: str |
     report = FleetReport(
         tool_version=__version__, fleet_file=fleet_file, checks=sorted(checks.values(), key=lambda c: c.id),
         tenants=rows, summary=FleetSummary(tenants=len(rows), by_exit_code=by_exit, cells_by_status=cells_by_status),
-        exit_code=fleet_exit_code([row.exit_code for row in rows]),
+        exit_code=exit_codes.worst([row.exit_code for row in rows]),
     )
     if previous is not None:
         report.trend = fleet_trend(previous, report, previous_label)

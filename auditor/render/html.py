@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from auditor.checks.exit_codes import ExitCode
+from auditor import exit_codes
 from auditor.findings import STATUS_ORDER, Evidence, Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view
@@ -54,23 +54,6 @@ FOLDED_STATUSES = frozenset({Status.passed, Status.not_applicable})
 FIX_LABELS = {"portal": "Entra admin center", "graph": "Microsoft Graph", "powershell": "PowerShell"}
 CODE_FIXES = frozenset({"graph", "powershell"})
 
-
-@dataclass(frozen=True)
-class ExitMeaning:
-    title: str
-    meaning: str
-    tone: Literal["pass", "fail", "unknown"]
-
-
-EXIT_MEANINGS = {
-    ExitCode.ok: ExitMeaning("Passed", "No failure at or above the --fail-on severity, and every needed "
-                             "input was read.", "pass"),
-    ExitCode.drift: ExitMeaning("Drift found", "At least one check failed at or above the --fail-on "
-                                "severity.", "fail"),
-    ExitCode.usage: ExitMeaning("Usage or policy error", "The audit could not run as asked.", "fail"),
-    ExitCode.incomplete: ExitMeaning("Incomplete", "A needed input could not be read, so at least one "
-                                     "check that had to pass is unknown.", "unknown"),
-}
 
 _MAX_VALUE_DEPTH = 8
 _SAFE_URL = re.compile(r"(?:https?://[^\s\"'<>`\\]+|mailto:[^\s\"'<>`\\/:]+@[^\s\"'<>`\\]+)", re.IGNORECASE)
@@ -271,8 +254,12 @@ def severity_counts(failed_by_severity: dict[str, int]) -> list[Count]:
     return [Count(s.value, s.value.capitalize(), failed_by_severity.get(s.value, 0)) for s in SEVERITY_ORDER]
 
 
-def exit_meaning(exit_code: int) -> ExitMeaning:
-    return EXIT_MEANINGS.get(exit_code, ExitMeaning("Exit code not documented", "", "unknown"))
+def exit_meaning(exit_code: int) -> dict[str, str]:
+    row = exit_codes.meaning(exit_code)
+    if row is None:
+        return {"title": f"Exit code {exit_code} is not one sspr-audit returns", "meaning": "", "tone": "unknown"}
+    detail = row.commands.get("check") or row.commands.get("*") or row.meaning
+    return {"title": row.title, "meaning": detail[:1].upper() + detail[1:] + ".", "tone": row.tone}
 
 
 def group_findings(findings: list[Finding]) -> list[FindingGroup]:

@@ -28,6 +28,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from auditor.checks.registry import all_checks
+from auditor.exit_codes import Exit
 from auditor.lab.emulator import GRAPH_ENDPOINTS, Faults, Paging
 from auditor.lab.server import LabServer
 from tests.helpers.fault_matrix import Row, Run, assert_no_traceback, record, run_cli
@@ -364,7 +365,7 @@ def test_apply_fault_then_rollback(case: ApplyFault, demo_lab: LabServer, cloud_
         demo_lab.faults = Faults(**case.faults)
         applied = run_cli("apply", str(plan), "--yes", "--backup", str(backup))
         observed = {"exit": str(applied.code), "unknown": "-"}
-        assert applied.code == 1, applied.stdout + applied.stderr
+        assert applied.code == Exit.failed, applied.stdout + applied.stderr
         assert_no_traceback(applied)
         assert case.detail in applied.stderr
         assert ("Stopped" if case.backup else "nothing written") in applied.stderr

@@ -23,6 +23,7 @@ import pytest
 from samba_fixtures import fresh_dc, running
 
 from auditor.checks.registry import all_checks
+from auditor.exit_codes import Exit
 from auditor.lab.server import LabServer
 from auditor.lab_domain import domain_seed, samba
 from auditor.lab_domain.samba import SambaDC
@@ -251,7 +252,7 @@ def test_dc_stopped_between_two_ldap_writes_then_rollback(emulator: LabServer, t
         applied = run_cli("apply", str(plan), "--yes", "--backup", str(backup))
         monkeypatch.setattr(ldap3.Connection, "modify", modify)
         observed = str(applied.code)
-        assert applied.code == 1, applied.stdout + applied.stderr
+        assert applied.code == Exit.failed, applied.stdout + applied.stderr
         assert_no_traceback(applied)
         assert f"sspr-audit rollback {backup}" in applied.stderr
         assert "APPLIED" in applied.stdout and "FAILED" in applied.stdout

@@ -19,6 +19,7 @@ import pytest
 
 from auditor.app.remediate import target_lock
 from auditor.cli import main
+from auditor.exit_codes import Exit
 from auditor.lab.server import LabServer
 from auditor.remediation.apply import Backup, save_backup
 from auditor.remediation.changes import Plan, save_plan
@@ -90,7 +91,7 @@ def test_a_new_value_edited_with_the_digest_recomputed_is_refused(lab: LabServer
         change["settings"] = [{"name": "enablement", "old": change["settings"][0]["old"], "new": "none"}]
 
     edit_plan(plan, scope_none)
-    assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == 3
+    assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == Exit.refused
     captured = capsys.readouterr()
     assert "NOT_DERIVED" in captured.out and "not what the policy asks for now" in captured.err
     assert writes(lab) == [] and not (tmp_path / "b.json").exists()
@@ -104,7 +105,7 @@ def test_a_harmless_summary_on_a_real_change_is_refused(lab: LabServer, tmp_path
         data["changes"][0]["summary"] = "refresh a cache"
 
     edit_plan(plan, relabel)
-    assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == 3
+    assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == Exit.refused
     assert writes(lab) == []
 
 
@@ -117,7 +118,7 @@ def test_endpoints_edited_to_another_tenant_are_refused(lab: LabServer, other: L
 
     edit_plan(plan, elsewhere)
     other.state.clear_log()
-    assert main(["apply", str(plan), "--yes"]) == 3
+    assert main(["apply", str(plan), "--yes"]) == Exit.refused
     captured = capsys.readouterr()
     assert f"writing to: Graph {other.graph_url}" in captured.out  # shown, in the dry run as here
     assert "--other-target" in captured.err and lab.graph_url in captured.err
@@ -161,7 +162,7 @@ def test_a_policy_changed_since_the_plan_is_refused(lab: LabServer, tmp_path: Pa
     plan = make_plan(lab, tmp_path, capsys)
     policy = tmp_path / "policy.yaml"
     policy.write_text(policy.read_text().replace("methods_required: 2", "methods_required: 1"))
-    assert main(["apply", str(plan), "--yes"]) == 3
+    assert main(["apply", str(plan), "--yes"]) == Exit.refused
     assert "is not the policy the plan was made from" in capsys.readouterr().err
     assert writes(lab) == []
     moved = tmp_path / "moved.yaml"
@@ -180,7 +181,7 @@ def test_rollback_leaves_a_later_change_and_says_so(lab: LabServer, tmp_path: Pa
     body = httpx.get(url, headers={"Authorization": "Bearer x"}).json()
     body["customizeHelpdeskLink"] = not body.get("customizeHelpdeskLink")  # another admin, after the apply
     assert httpx.put(url, json=body, headers={"Authorization": "Bearer x"}).status_code == 200
-    assert main(["rollback", str(backup), "--yes"]) == 3
+    assert main(["rollback", str(backup), "--yes"]) == Exit.partial
     captured = capsys.readouterr()
     assert "CHANGED" in captured.out and "json.customizeHelpdeskLink" in captured.out
     assert "left as they are" in captured.err
@@ -210,7 +211,7 @@ def test_two_applies_at_once_the_second_is_refused(lab: LabServer, tmp_path: Pat
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     plan = make_plan(lab, tmp_path, capsys)
     with target_lock([f"graph {lab.graph_url}"]):  # a first apply holding the tenant
-        assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == 3
+        assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == Exit.refused
     assert "another apply or rollback is writing to graph" in capsys.readouterr().err
     assert writes(lab) == [] and not (tmp_path / "b.json").exists()
     assert main(["apply", str(plan), "--yes", "--backup", str(tmp_path / "b.json")]) == 0  # released

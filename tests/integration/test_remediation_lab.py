@@ -23,6 +23,7 @@ import pytest
 from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
 from auditor.cli import main
+from auditor.exit_codes import Exit
 from auditor.lab.emulator import Faults
 from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
@@ -226,5 +227,5 @@ def test_cli_plan_apply_check_rollback(lab: LabServer, tmp_path: Path, capsys: p
     assert main(["plan", str(BASELINE), *source, "--out", str(stale)]) == 4
     httpx.patch(f"{lab.graph_url}/policies/authenticationMethodsPolicy",
                 json={"policyMigrationState": "preMigration"}, headers={"Authorization": "Bearer x"})
-    assert main(["apply", str(stale), "--yes", "--backup", str(tmp_path / "never.json")]) == 3
+    assert main(["apply", str(stale), "--yes", "--backup", str(tmp_path / "never.json")]) == Exit.refused
     assert "stale" in capsys.readouterr().err and not (tmp_path / "never.json").exists()

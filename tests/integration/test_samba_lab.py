@@ -20,8 +20,9 @@ from samba_fixtures import (  # noqa: F401  (fixtures)
     settings,
 )
 
-from auditor.checks.exit_codes import ExitCode, exit_code
+from auditor.checks.exit_codes import exit_code
 from auditor.checks.registry import all_checks, run_check
+from auditor.exit_codes import Exit
 from auditor.lab_domain import samba
 from auditor.lab_domain.samba import SambaDC
 from auditor.readers.directory import read_directory
@@ -108,7 +109,7 @@ def test_wrong_bind_password_is_a_clear_error(demo_dc: SambaDC) -> None:
     assert "wrong user name or password" in (snapshot.sysvol.error or "")
     findings = _ad_findings(policy, snapshot)
     assert {f.status.value for f in findings} <= {"unknown", "not_applicable"}
-    assert exit_code(findings) == ExitCode.incomplete
+    assert exit_code(findings) == Exit.incomplete
 
 
 def test_ldap_unreachable_makes_every_ad_check_unknown_and_exit_3(demo_dc: SambaDC) -> None:
@@ -119,7 +120,7 @@ def test_ldap_unreachable_makes_every_ad_check_unknown_and_exit_3(demo_dc: Samba
     assert {f.check for f in findings} == AD_CHECKS
     assert {f.status.value for f in findings} == {"unknown", "not_applicable"}
     assert all(f.reason for f in findings if f.status.value == "unknown")
-    assert exit_code(findings) == ExitCode.incomplete
+    assert exit_code(findings) == Exit.incomplete
 
 
 def test_missing_service_account_fails_without_crashing(demo_dc: SambaDC) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from auditor.checks.base import Finding, Severity, Status, apply_waivers
-from auditor.checks.exit_codes import ExitCode, Summary, exit_code
+from auditor.checks.exit_codes import Summary, exit_code
+from auditor.exit_codes import Exit
 from auditor.policy.models import Waiver
 
 
@@ -52,13 +53,13 @@ def test_waivers_never_touch_pass_or_unknown() -> None:
 
 
 def test_exit_codes() -> None:
-    assert exit_code([finding(Status.passed), finding(Status.waived)]) == ExitCode.ok
-    assert exit_code([finding(Status.passed), finding(Status.unknown)]) == ExitCode.incomplete
-    assert exit_code([finding(Status.unknown)], unknown_fails=False) == ExitCode.ok
-    assert exit_code([finding(Status.failed), finding(Status.unknown)]) == ExitCode.drift
+    assert exit_code([finding(Status.passed), finding(Status.waived)]) == Exit.ok
+    assert exit_code([finding(Status.passed), finding(Status.unknown)]) == Exit.incomplete
+    assert exit_code([finding(Status.unknown)], unknown_fails=False) == Exit.ok
+    assert exit_code([finding(Status.failed), finding(Status.unknown)]) == Exit.drift
     low = [finding(Status.failed, Severity.low)]
-    assert exit_code(low, fail_on=Severity.medium) == ExitCode.ok
-    assert exit_code(low, fail_on=Severity.low) == ExitCode.drift
+    assert exit_code(low, fail_on=Severity.medium) == Exit.ok
+    assert exit_code(low, fail_on=Severity.low) == Exit.drift
 
 
 def test_summary_counts_every_status() -> None:

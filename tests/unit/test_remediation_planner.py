@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from auditor.checks.base import Status
 from auditor.checks.registry import run_checks
+from auditor.exit_codes import Exit
 from auditor.policy.models import Policy, Waiver
 from auditor.remediation.changes import (
     FindingRef,
@@ -28,7 +29,7 @@ from auditor.remediation.changes import (
     object_key,
     save_plan,
 )
-from auditor.remediation.planner import PlanExit, make_plan, plan_exit_code, solve_methods, with_fixability
+from auditor.remediation.planner import make_plan, plan_exit_code, solve_methods, with_fixability
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
     MethodConfiguration,
@@ -86,7 +87,7 @@ def failing(policy: Policy, snapshot: Snapshot) -> set[FindingRef]:
 def test_a_compliant_tenant_plans_nothing() -> None:
     plan = plan_for(baseline_policy(), compliant_snapshot())
     assert plan.changes == [] and plan.manual == []
-    assert plan_exit_code(plan) == PlanExit.incomplete  # the AD sections were not collected
+    assert plan_exit_code(plan) == Exit.incomplete  # the AD sections were not collected
 
 
 def test_one_drift_is_one_change_with_its_old_and_new_value() -> None:
@@ -98,7 +99,7 @@ def test_one_drift_is_one_change_with_its_old_and_new_value() -> None:
     assert [(s.name, s.old, s.new) for s in change.settings_list()] == [("methods_required", 1, 2)]
     assert [f.check for f in change.fixes] == ["sspr.gates"]
     assert set(change.depends_on) == {"sspr_policy"} and change.depends_on["sspr_policy"].startswith("sha256:")
-    assert plan_exit_code(plan) == PlanExit.changes
+    assert plan_exit_code(plan) == Exit.changes
     assert any("methods_required: 1 → 2" in line for line in describe_plan(plan))
 
 
@@ -137,7 +138,7 @@ def test_writeback_not_supported_is_manual_not_a_doomed_write() -> None:
     plan = plan_for(baseline_policy(), snapshot)
     assert plan.changes == [] and [m.finding.check for m in plan.manual] == ["writeback.enabled"]
     assert "Entra Connect" in plan.manual[0].why_manual
-    assert plan_exit_code(plan) == PlanExit.manual
+    assert plan_exit_code(plan) == Exit.manual
 
 
 def test_each_object_field_is_written_by_one_change_only() -> None:

@@ -115,7 +115,7 @@ def test_summary_counts_failures_by_severity(page: ParsedPage) -> None:
 
 
 def test_summary_states_the_exit_code_and_its_meaning(page: ParsedPage) -> None:
-    assert "Drift found At least one check failed at or above the --fail-on severity. exit code 1" in page.text
+    assert "Drift found A fail at or above --fail-on (default low). exit code 1" in page.text
 
 
 def test_incomplete_run_says_so() -> None:
