@@ -506,9 +506,18 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     from auditor.app.sources import snapshot_with_portal_file
     from auditor.progress_display import shown
 
+    portal_snapshot = getattr(args, "portal_snapshot", None)
     # the progress display on stderr only: stdout and the reports never see it
-    return snapshot_with_portal_file(_source_request(args), policy, getattr(args, "portal_snapshot", None),
-                                     around_collect=lambda: shown(args.progress, sys.stderr))
+    snapshot = snapshot_with_portal_file(_source_request(args), policy, portal_snapshot,
+                                         around_collect=lambda: shown(args.progress, sys.stderr))
+    if portal_snapshot is not None:
+        from auditor.remediation.seal import signed
+
+        if not signed():
+            print(f"note: {portal_snapshot} is checked without SSPR_PLAN_KEY, so its seal is only a digest anyone "
+                  "can recompute: its tenant, date and values are taken on trust (set SSPR_PLAN_KEY when it is "
+                  "collected and when it is checked)", file=sys.stderr)
+    return snapshot
 
 
 def _source_request(args: argparse.Namespace) -> Any:
@@ -795,13 +804,20 @@ def cmd_collect(args: argparse.Namespace) -> int:
             state = "ok" if section.readable else f"ERROR {section.error}"
             print(f"  {name:<22} {state}")
     print(f"snapshot written: {path}")
+    if args.portal_only:
+        from auditor.text import one_line
+
+        print(f"  of tenant {one_line(snapshot.tenant_id or '')}, "
+              + ("sealed with SSPR_PLAN_KEY" if snapshot.mac else "not sealed (SSPR_PLAN_KEY unset): anyone who can "
+                 "write the file can change its date and values"))
     return Exit.ok
 
 
 def _login_cache_user(args: argparse.Namespace) -> str:
     from auditor.app.audit import login_cache_credential
 
-    return str(login_cache_credential(str(args.login_cache) if args.login_cache else None).username)
+    return str(login_cache_credential(str(args.login_cache) if args.login_cache else None,
+                                      tenant_id=args.tenant_id).username)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -200,9 +200,11 @@ async def read_sync_features(client: Any) -> Section[SyncFeaturesState]:
             return SyncFeaturesState()
         features = items[0].get("features") or {}
         writeback, sync = features.get("passwordWritebackEnabled"), features.get("passwordSyncEnabled")
+        tenant = items[0].get("id")  # documented as the tenant id: what binds a portal snapshot to its tenant
         return SyncFeaturesState(
             password_writeback_enabled=writeback if isinstance(writeback, bool) else None,
             password_sync_enabled=sync if isinstance(sync, bool) else None,
+            tenant_id=tenant.strip().lower() if isinstance(tenant, str) and tenant.strip() else None,
         )
 
     return await _read(source, fetch)

@@ -90,6 +90,9 @@ class SyncFeaturesState(Model):
 
     password_writeback_enabled: bool | None = None
     password_sync_enabled: bool | None = None
+    tenant_id: str | None = Field(None, description="The object's `id`: Microsoft documents it as the tenant id "
+                                                    "(learn.microsoft.com/graph/api/resources/"
+                                                    "onpremisesdirectorysynchronization)")
 
 
 class SsprPolicyState(Model):
@@ -142,6 +145,11 @@ class Snapshot(BaseModel):
     created_at: datetime = Field(default_factory=utc_now)
     origin: str = Field(description="`lab:<scenario>`, `live:<tenant id>` or `graph:<url>`")
     collected_by: str | None = Field(None, description="Who ran `collect --portal-only` (user@host), for its label")
+    tenant_id: str | None = Field(None, description="The tenant read, as Graph reported it (the id of "
+                                                    "/directory/onPremisesSynchronization); None when not read")
+    digest: str | None = Field(None, description="A portal snapshot's SHA-256 over all but the seal "
+                                                 "(auditor.remediation.seal)")
+    mac: str | None = Field(None, description="A portal snapshot's HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
     authorization_policy: Section[AuthorizationPolicyState] | None = None
     methods_policy: Section[MethodsPolicyState] | None = None
