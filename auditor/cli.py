@@ -283,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--yes", action="store_true", help="really restore (without it: a dry run)")
     rollback.add_argument("--force", action="store_true",
                           help="also restore objects changed since the apply (by default they are shown and left)")
+    rollback.add_argument("--other-target", action="store_true",
+                          help="restore to endpoints other than the ones the apply that wrote the backup wrote to")
     _add_target_options(rollback)
     rollback.set_defaults(handler=cmd_rollback)
 
@@ -683,7 +685,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         with open_targets(chosen, lab_scenario=args.lab, timeout_seconds=args.timeout,
                           insecure_ldap=args.insecure_ldap) as targets:
             result = apply_plan(plan, targets, policy=policy, yes=args.yes, backup_path=backup,
-                                endpoints=endpoints_of(targets) if not args.lab else [])
+                                endpoints=endpoints_of(targets) if not args.lab else [],
+                                allow_other_tenant=args.other_target)
     except RefusedError as exc:
         print(f"refused, nothing written: {exc}", file=sys.stderr)
         return Exit.refused
@@ -701,12 +704,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from auditor.app.audit import open_targets
-    from auditor.app.remediate import RefusedError, endpoints_of, rollback_backup
+    from auditor.app.remediate import RefusedError, backup_elsewhere, endpoints_of, rollback_backup
     from auditor.remediation.apply import load_backup
     from auditor.remediation.seal import signed
 
     backup = load_backup(args.backup)
     chosen = _target_source(args, backup.source)
+    elsewhere = backup_elsewhere(backup, chosen, args.lab)
+    if elsewhere and not args.other_target:
+        print(f"refused, nothing written: this rollback would write to {elsewhere}: give --other-target if that "
+              "is meant", file=sys.stderr)
+        return Exit.refused
     if not signed():
         print("backup not signed (SSPR_PLAN_KEY unset): its digest is checked, but only the file's permissions "
               "stand between it and an edit", file=sys.stderr)

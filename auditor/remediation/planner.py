@@ -114,7 +114,10 @@ def make_plan(policy: Policy, snapshot: Snapshot, findings: Iterable[Finding],
     """The plan that fixes every failing finding it can, and lists the others as manual steps."""
     planner = _Planner(policy, snapshot, list(findings))
     planner.run()
-    return planner.plan(source or PlanSource(origin=snapshot.origin))
+    source = source or PlanSource(origin=snapshot.origin)
+    if snapshot.tenant_id and not source.read_tenant_id:  # bound to the tenant Graph said it read
+        source = source.model_copy(update={"read_tenant_id": snapshot.tenant_id})
+    return planner.plan(source)
 
 
 class _Planner:

@@ -34,7 +34,7 @@ def matrix_row(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each case is a row of the fault matrix printed at the end of the run."""
     yield
     record_outcome(request, "attack")
-KEY = "0123456789abcdef0123456789abcdef-test-key"
+KEY = "plan-test-key-5e2a9c71d4b08f36a1e7c2d9"
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 
 
