@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
+from itertools import pairwise
 
 MIN_KEY_BYTES = 32
 MIN_KEY_BITS = 80
@@ -37,7 +38,7 @@ def _entropy_bits(values: list[int]) -> float:
 
 def estimated_bits(key: bytes) -> float:
     """A floor for the bits of randomness in `key`: the smaller of its bytes' and its steps' entropy."""
-    steps = [(b - a) % 256 for a, b in zip(key, key[1:], strict=False)]
+    steps = [(b - a) % 256 for a, b in pairwise(key)]
     return min(_entropy_bits(list(key)), _entropy_bits(steps) * len(key) / max(len(steps), 1))
 
 
