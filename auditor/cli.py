@@ -800,12 +800,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
         import getpass
         import socket
 
-        from auditor.app.portal_snapshot import portal_only
+        from auditor.app.portal_snapshot import PortalSnapshotError, portal_only
 
         who = getpass.getuser()
         if args.portal_auth == "login-cache" and not args.lab:
             who = _login_cache_user(args)
-        snapshot = portal_only(snapshot, f"{who}@{socket.gethostname()}")
+        try:
+            snapshot = portal_only(snapshot, f"{who}@{socket.gethostname()}")
+        except PortalSnapshotError as exc:  # an input this run could not read: incomplete, not a usage error
+            print(f"error: {exc}", file=sys.stderr)
+            return Exit.incomplete
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
         if hasattr(section, "source"):

@@ -96,6 +96,15 @@ def test_a_portal_snapshot_names_the_tenant_graph_reported_and_the_run_says_it_i
     assert any("portal snapshot portal.json of" in s and "unsealed" in s for s in sources)
 
 
+def test_no_portal_snapshot_is_written_when_graph_does_not_name_the_tenant(tmp_path: Path) -> None:
+    out = tmp_path / "portal.json"
+    run = run_cli("collect", "--lab", "demo", "--lab-forbid", "sync", "--portal-only", "--out", str(out),
+                  "--progress", "never")
+    assert_no_traceback(run)
+    assert run.code == Exit.incomplete and "must name its tenant" in run.stderr, run.stdout + run.stderr
+    assert "/directory/onPremisesSynchronization" in run.stderr and not out.exists()
+
+
 def test_another_tenants_portal_snapshot_makes_the_portal_checks_unknown_naming_both(
         demo: LabServer, baseline: LabServer, tmp_path: Path) -> None:
     policy = policy_file(tmp_path)
