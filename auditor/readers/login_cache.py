@@ -189,10 +189,12 @@ def read_private_file(path: Path) -> bytes:
     """The bytes of `path` when it is a regular file (not a link) owned by this user and private to it.
 
     As OpenSSH does for a private key (ssh(1), FILES: "ssh will simply ignore a private key file if it is
-    accessible by others"; https://man.openbsd.org/ssh#FILES), a cache that group or others may read or
-    write, or that another user owns (and so can replace), is refused. A symbolic link is refused too: the
-    cache is rewritten on each refresh, and a rename would put a regular file where the link was. The
-    checks are made on the opened descriptor (O_NOFOLLOW), so a link swapped in meanwhile is not followed.
+    accessible by others"; https://man.openbsd.org/ssh#FILES) and sshd for authorized_keys (sshd(8), FILES: a
+    file others could modify or replace is not used unless StrictModes is off; https://man.openbsd.org/sshd#FILES),
+    a cache that group or others may read or write, or that another user owns (and so can replace), is refused.
+    A symbolic link is refused too: the cache is rewritten on each refresh, and a rename would put a regular
+    file where the link was. The checks are made on the opened descriptor (O_NOFOLLOW), so a link swapped in
+    meanwhile is not followed.
     """
     import errno
     import stat
