@@ -969,7 +969,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if name.name != args.policy or name.suffix not in (".yaml", ".yml"):
         raise UsageError(f"--policy {args.policy!r}: give a file name ending in .yaml, written in this folder")
     for written in init_files(Path.cwd(), policy_name=args.policy, workflow=args.workflow):
-        print(f"wrote {written.path.relative_to(Path.cwd())}: {written.what}")
+        verb = "kept" if written.kept else "wrote"
+        note = " (already there; init never overwrites)" if written.kept else ""
+        print(f"{verb} {written.path.relative_to(Path.cwd())}: {written.what}{note}")
     print(f"next: sspr-audit check {args.policy} --lab demo   (the built-in lab; needs the [lab] extra)")
     return Exit.ok
 
