@@ -6,7 +6,7 @@
   `fail_on` / `unknown` the report records (the strictest, low and fail, for a report that records none). An
   edited summary is therefore harmless; a report that claims 0 over failing findings is drift (1).
 * It names its tenant (`tenant_id` from a live run's origin, `tenant` from the fleet inventory), and a reader
-  refuses it for another tenant (`tenant_key`).
+  refuses it for another tenant (`other_tenant`): another live tenant id, or the lab for a live tenant.
 * With `SSPR_PLAN_KEY` set, every JSON report written carries a `mac` (HMAC-SHA256, the plan's key and helpers in
   `auditor.remediation.seal`) over all its other fields as written; a reader with the key refuses a report whose
   MAC is missing or wrong, and a reader without it refuses a signed report (as `apply` does for plans). Only the
@@ -105,19 +105,27 @@ def read_report(path: Path, what: str = "report") -> AuditReport:
 
 
 def tenant_key(report: AuditReport) -> str | None:
-    """Who the report is about, compared case-insensitively: its tenant id, else a lab scenario; None if unknown."""
-    if report.tenant_id:
-        return report.tenant_id.casefold()
-    if report.origin.startswith("lab:"):
-        return report.origin
-    return None
+    """The live tenant the report is about, compared case-insensitively (its tenant id, or the id its origin names);
+    None for a lab run or a run that names no tenant. Lab scenarios are states of one lab, not tenants."""
+    from auditor.report import tenant_of_origin
+
+    tenant = report.tenant_id or tenant_of_origin(report.origin)
+    return tenant.casefold() if tenant else None
+
+
+def _identity(report: AuditReport) -> str | None:
+    key = tenant_key(report)
+    if key is not None:
+        return key
+    return "(lab)" if report.origin.startswith("lab:") else None
 
 
 def other_tenant(old: AuditReport, new: AuditReport) -> str | None:
-    """Why `old` is not a report of `new`'s tenant (None when it is, or when neither says)."""
+    """Why `old` is not a report of `new`'s tenant (None when it is, or when either does not say): two live tenant
+    ids that differ, or a live tenant and the lab."""
     from auditor.text import one_line
 
-    before, after = tenant_key(old), tenant_key(new)
+    before, after = _identity(old), _identity(new)
     if before is not None and after is not None and before != after:
         return (f"it is a report of tenant {one_line(old.tenant_id or old.origin)[:200]}, this run audits "
                 f"{one_line(new.tenant_id or new.origin)[:200]}")

@@ -35,7 +35,8 @@ MAX_TENANTS = 5000
 # What reaches `fleet matrix`'s JSON (which workflows interpolate into `${{ }}` expressions, shell lines and
 # artifact names) is shaped here, never escaped later: names and environments are letters, digits, `.`, `_`, `-`;
 # a tenant id is a GUID or a domain name (the directory ID, or a verified domain such as
-# contoso.onmicrosoft.com, as Microsoft's docs say a tenant may be named); a client id is a GUID.
+# contoso.onmicrosoft.com: "This is classically a GUID or a domain name", https://learn.microsoft.com/en-us/dotnet/
+# api/microsoft.identity.client.abstractapplicationbuilder-1.withtenantid); a client id is a GUID.
 GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}", re.ASCII)
 DOMAIN = re.compile(r"(?=.{4,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}", re.ASCII)
 ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}", re.ASCII)

@@ -175,7 +175,9 @@ def safe_uri(value: str) -> bool:
 
 def _inert_help(fix: dict[str, str], references: list[str], policy_key: str) -> dict[str, str]:
     """The help of a rule described by report data: the same text, its Markdown escaped so nothing in it becomes
-    a link, an image, HTML or a code fence (GitHub renders `help.markdown` as Markdown)."""
+    a link, an image, HTML or a code fence (code scanning shows `help.markdown` as Markdown: https://docs.github.com/
+    en/code-security/reference/code-scanning/sarif-files/sarif-support-for-code-scanning; CommonMark's backslash
+    escapes: https://spec.commonmark.org/0.31.2/#backslash-escapes)."""
     from auditor.render.markdown import escape
 
     def inert(value: str) -> str:
