@@ -141,6 +141,15 @@ def fleet_trend(previous: FleetReport, current: FleetReport, label: str) -> Flee
 def other_tenants(previous: FleetReport, current: FleetReport) -> list[str]:
     """The tenants that `previous` lists under a name `current` gives another tenant id (a trend across two different
     tenants would be wrong): `name (old id → new id)`."""
-    old = {row.name: row.tenant_id for row in previous.tenants}
-    return [f"{row.name} ({old[row.name][:80]!a} → {row.tenant_id})" for row in current.tenants
-            if row.tenant_id and old.get(row.name) and old[row.name].casefold() != row.tenant_id.casefold()]
+    from auditor.report import tenant_of_origin
+
+    def tenant(row: FleetTenantRow) -> str | None:  # an older fleet report has only the origin (`live:<id>`)
+        return row.tenant_id or (tenant_of_origin(row.origin) if row.origin else None)
+
+    old = {row.name: tenant(row) for row in previous.tenants}
+    moved = []
+    for row in current.tenants:
+        before, now = old.get(row.name), tenant(row)
+        if before and now and before.casefold() != now.casefold():
+            moved.append(f"{row.name} ({before[:80]!a} → {now})")
+    return moved

@@ -214,7 +214,9 @@ def _bound_to_inventory(fleet: LoadedFleet, name: str, path: Path, report: Any) 
         tenant = fleet.tenant(name)
     except KeyError:
         raise MergeError(f"{path}: merged as {name}, which is no tenant of {fleet.path}") from None
-    if tenant.tenant_id is not None and (report.tenant_id or "").casefold() != tenant.tenant_id.casefold():
+    from auditor.app.report_trust import tenant_key
+
+    if tenant.tenant_id is not None and tenant_key(report) != tenant.tenant_id.casefold():
         raise MergeError(f"{path}: a report of tenant {one_line(report.tenant_id or report.origin)[:200]}, but "
                          f"{fleet.path} gives {name} the tenant id {tenant.tenant_id}")
     if tenant.lab is not None and not report.origin.startswith("lab:"):

@@ -337,3 +337,10 @@ def test_merge_refuses_a_tenant_name_that_would_become_a_hostile_category(runs: 
     refused_in_one_line(run, "not a tenant name")
     assert name not in run.stderr or (name.isascii() and name.isprintable())  # shown escaped, never raw
     assert not (tmp_path / "out").exists()
+
+
+def test_two_lab_tenants_of_one_scenario_merge(runs: Path, tmp_path: Path) -> None:
+    """A lab scenario is a state of the lab, not a tenant: `demo` and `storm` may both run scenario demo."""
+    path = runs / "report" / "sspr-audit.json"
+    run = run_cli("fleet", "merge", f"demo={path}", f"storm={path}", "--out", str(tmp_path / "out"))
+    assert run.code == 1, run.stderr
