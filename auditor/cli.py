@@ -580,6 +580,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from auditor.files import check_output_folder
 
     check_output_folder(args.out, stem="sspr-audit", inputs=_inputs(args))
+    from auditor.remediation.seal import plan_key
+
+    plan_key()  # a weak SSPR_PLAN_KEY (the report's MAC) is an error before anything is read
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
     try:  # a known report format and version, its seal checked, its counts derived again from its findings
         previous = read_report(args.previous, "previous report") if args.previous else None
@@ -880,6 +883,9 @@ def cmd_fleet_check(args: argparse.Namespace) -> int:
 
     check_output_folder(args.out, stem=FLEET_STEM, inputs=(args.fleet_file, args.previous))
     loaded = load_fleet(args.fleet_file)  # every tenant's policy too: an error anywhere reads nothing
+    from auditor.remediation.seal import plan_key
+
+    plan_key()  # a weak SSPR_PLAN_KEY (the reports' MAC) is an error before any tenant is read
     names = {t.name for t in loaded.fleet.tenants}
     unknown = [name for name in args.only or [] if name not in names]
     if unknown:

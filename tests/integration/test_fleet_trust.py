@@ -344,3 +344,12 @@ def test_two_lab_tenants_of_one_scenario_merge(runs: Path, tmp_path: Path) -> No
     path = runs / "report" / "sspr-audit.json"
     run = run_cli("fleet", "merge", f"demo={path}", f"storm={path}", "--out", str(tmp_path / "out"))
     assert run.code == 1, run.stderr
+
+
+def test_a_weak_key_is_refused_before_a_report_is_written(runs: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSPR_PLAN_KEY", "short")
+    run = run_cli("check", str(ROOT / "policies" / "baseline.yaml"), "--snapshot", str(runs / "snap.json"),
+                  "--out", str(tmp_path / "out"))
+    refused_in_one_line(run, "SSPR_PLAN_KEY", "at least 32")
+    assert not (tmp_path / "out").exists()
