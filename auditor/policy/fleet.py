@@ -8,6 +8,7 @@ set it, in the inventory or in a policy file, before anything is read from any t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,11 +32,42 @@ __all__ = ["Fleet", "FleetTenant", "LoadedFleet", "load_fleet"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 MAX_TENANTS = 5000
 
+# What reaches `fleet matrix`'s JSON (which workflows interpolate into `${{ }}` expressions, shell lines and
+# artifact names) is shaped here, never escaped later: names and environments are letters, digits, `.`, `_`, `-`;
+# a tenant id is a GUID or a domain name (the directory ID, or a verified domain such as
+# contoso.onmicrosoft.com: "This is classically a GUID or a domain name", https://learn.microsoft.com/en-us/dotnet/
+# api/microsoft.identity.client.abstractapplicationbuilder-1.withtenantid); a client id is a GUID.
+GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}", re.ASCII)
+DOMAIN = re.compile(r"(?=.{4,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}", re.ASCII)
+ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}", re.ASCII)
+SCENARIO = re.compile(r"[A-Za-z0-9._/-]{1,255}", re.ASCII)
+
+
+def _shown(value: str) -> str:
+    """`value` quoted, every control, bidi and non-ASCII character as its escape, clipped."""
+    return ascii(value if len(value) <= 60 else value[:59] + "…")
+
+
+def tenant_id_problem(value: str) -> str | None:
+    """Why `value` is not a tenant id (a GUID or a domain name); None when it is one."""
+    if GUID.fullmatch(value) or DOMAIN.fullmatch(value):
+        return None
+    return (f"{_shown(value)} is not a tenant id: give the directory (tenant) ID, a GUID, or a verified domain "
+            "such as contoso.onmicrosoft.com")
+
 
 class LabSource(Strict):
     """A built-in lab tenant (a scenario name or a scenario file), with the lab's faults."""
 
     scenario: str = Field(description="A built-in scenario (demo, baseline, …) or a scenario YAML file")
+
+    @field_validator("scenario")
+    @classmethod
+    def _shaped_scenario(cls, value: str) -> str:
+        if not SCENARIO.fullmatch(value):
+            raise ValueError(f"{_shown(value)}: a scenario is a name or a relative path of letters, digits, "
+                             "`.`, `_`, `-` and `/` (it goes into fleet matrix's JSON)")
+        return value
     forbid: list[str] = Field(default_factory=list, description="Endpoints answering 403 (a 403 storm: many)")
     latency_ms: int = Field(0, ge=0, le=10_000)
 
@@ -72,6 +104,30 @@ class FleetTenant(Strict):
     timeout: float = Field(30.0, gt=0, le=600)
     github_environment: str | None = Field(None, description="The GitHub environment whose OIDC subject this "
                                                              "tenant's federated credential trusts (fleet matrix)")
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _shaped_tenant_id(cls, value: str | None) -> str | None:
+        problem = None if value is None else tenant_id_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("client_id")
+    @classmethod
+    def _shaped_client_id(cls, value: str | None) -> str | None:
+        if value is not None and not GUID.fullmatch(value):
+            raise ValueError(f"{_shown(value)} is not a client id: give the app registration's application "
+                             "(client) ID, a GUID")
+        return value
+
+    @field_validator("github_environment")
+    @classmethod
+    def _shaped_environment(cls, value: str | None) -> str | None:
+        if value is not None and not ENVIRONMENT.fullmatch(value):
+            raise ValueError(f"{_shown(value)}: an environment name here is letters, digits, `.`, `_` and `-` "
+                             "(it goes into fleet matrix's JSON)")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -140,7 +196,9 @@ def load_fleet(path: str | Path) -> LoadedFleet:
         fleet = Fleet.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(_issues_from_validation(exc, name, positions)) from None
-    issues: list[PolicyIssue] = []
+    issues: list[PolicyIssue] = _duplicate_tenant_ids(fleet, name, positions)
+    if issues:
+        raise PolicyError(issues)
     policies: dict[str, Policy] = {}
     for index, tenant in enumerate(fleet.tenants):
         try:
@@ -150,6 +208,24 @@ def load_fleet(path: str | Path) -> LoadedFleet:
     if issues:
         raise PolicyError(issues)
     return LoadedFleet(path, fleet, policies)
+
+
+def _duplicate_tenant_ids(fleet: Fleet, name: str, positions: dict[str, tuple[int, int]]) -> list[PolicyIssue]:
+    """A tenant id listed twice (any case: ids and domains are case-insensitive), at the second one's line."""
+    issues = []
+    first: dict[str, int] = {}
+    for index, tenant in enumerate(fleet.tenants):
+        if tenant.tenant_id is None:
+            continue
+        key = f"tenants.{index}.tenant_id"
+        seen = first.setdefault(tenant.tenant_id.casefold(), index)
+        if seen != index:
+            line, column = positions.get(key, positions.get(f"tenants.{index}", (1, 1)))
+            other_line = positions.get(f"tenants.{seen}.tenant_id", (0, 0))[0]
+            issues.append(PolicyIssue(name, line, column, key,
+                                      f"tenant {tenant.name} has the tenant id of tenant {fleet.tenants[seen].name} "
+                                      f"(line {other_line}): each tenant is listed once"))
+    return issues
 
 
 def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: dict[str, tuple[int, int]]) -> Policy:
