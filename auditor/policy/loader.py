@@ -239,7 +239,8 @@ def _named_document(raw: bytes, ref: Reference) -> tuple[dict[str, Any], dict[st
         raise not_a_policy(f"its top level is {_kind(document)}, not a mapping") from None
     fields = list(Policy.model_fields)
     strangers = [key for key in document if key not in fields]
-    if any(not difflib.get_close_matches(key, fields, n=1, cutoff=0.6) for key in strangers):
+    # a misspelt section (`writebak`) is still a policy, and gets its "did you mean"; `clientSecret` is not
+    if any(not difflib.get_close_matches(key, fields, n=1, cutoff=0.75) for key in strangers):
         raise not_a_policy(f"{len(strangers)} of its {len(document)} top-level keys are no policy's") from None
     return document, positions
 
