@@ -260,8 +260,6 @@ def _line_column(text: str, offset: int) -> str:
 
 def decode_utf8(raw: bytes, name: str, what: str) -> str:
     """`raw` as UTF-8 text; else InputFileError naming the file and line, and UTF-16 or UTF-32 by name."""
-    from auditor.text import wide_encoding
-
     wide = wide_encoding(raw)
     if wide:
         raise InputFileError(f"{name}:1:1: not UTF-8: the file is {wide}; a {what} file is UTF-8")
@@ -307,3 +305,33 @@ def xdg_home(variable: str, default: str) -> Path:
     absolute path (an empty or relative value is invalid and ignored), else ~/`default`."""
     value = os.environ.get(variable, "")
     return Path(value) if value and Path(value).is_absolute() else Path.home() / default
+
+
+# The first bytes that tell UTF-32 and UTF-16 (with or without a byte-order mark) from UTF-8, in the order
+# YAML 1.2 checks them (https://yaml.org/spec/1.2.2/#52-character-encodings; JSON text is UTF-8 only,
+# https://www.rfc-editor.org/rfc/rfc8259#section-8.1). A file that starts with an ASCII character stored
+# as 2 or 4 bytes is one of these, whatever its name says.
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian, with a byte-order mark)"),
+    (b"\xfe\xff", "UTF-16 (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe", "UTF-16 (little-endian, with a byte-order mark)"),
+)
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """"UTF-16 (…)" or "UTF-32 (…)" when `raw` starts as such a file does (a byte-order mark, or an ASCII
+    character padded with NUL bytes), else None (UTF-8, or bytes that are no text at all)."""
+    for mark, name in _WIDE:
+        if raw.startswith(mark):
+            return name
+    head = raw[:4]
+    if len(head) == 4 and head[:3] == b"\x00\x00\x00" and 0 < head[3] < 0x80:
+        return "UTF-32 (big-endian, no byte-order mark)"
+    if len(head) == 4 and head[1:] == b"\x00\x00\x00" and 0 < head[0] < 0x80:
+        return "UTF-32 (little-endian, no byte-order mark)"
+    if len(head) >= 2 and head[0] == 0 and 0 < head[1] < 0x80:
+        return "UTF-16 (big-endian, no byte-order mark)"
+    if len(head) >= 2 and head[1] == 0 and 0 < head[0] < 0x80:
+        return "UTF-16 (little-endian, no byte-order mark)"
+    return None

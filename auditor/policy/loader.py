@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.files import wide_encoding
 from auditor.policy.models import Policy, PolicySource
-from auditor.text import wide_encoding
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_ALIASES = 100

@@ -125,7 +125,8 @@ def unseal(data: bytes, key: str, where: str) -> LoginRecord:
     try:  # bounded: deep nesting or a huge integer is refused, never a RecursionError (issue 29)
         envelope = parse_json_bounded(decode_utf8(data, where, "login cache"), where, "login cache")
     except InputFileError as exc:
-        raise LoginCacheError(str(exc)) from None
+        raise LoginCacheError(f"{where}: not a readable login cache (at {str(exc).removeprefix(f'{where}:')})") \
+            from None
     try:
         if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
             raise LoginCacheError(f"{where}: not an sspr-auditor login cache (write one with `sspr-audit login`)")

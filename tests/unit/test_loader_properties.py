@@ -148,7 +148,8 @@ def login_document() -> dict[str, Any]:
         record = LoginRecord(authority="https://login.example.test/t", client_id="c", tenant_id="t", username="u",
                              home_account_id="h", signed_in_at=datetime.now(UTC), msal_cache="{}")
     except Exception:  # the record's shape is the sealing helper's business: the envelope is what is fuzzed
-        return {"format": "sspr-auditor-login-cache", "version": 1, "kdf": {"salt": "AAAA"}, "nonce": "", "ciphertext": ""}
+        return {"format": "sspr-auditor-login-cache", "version": 1, "kdf": {"salt": "AAAA"}, "nonce": "",
+                "ciphertext": ""}
     return json.loads(seal(record, LOGIN_KEY))
 
 
