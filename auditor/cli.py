@@ -95,7 +95,8 @@ def _stop_lab_processes() -> None:
 
 
 class _PipeSafe:
-    """stdout that, once its reader is gone (`| head -1`), drops the rest instead of failing the run."""
+    """stdout or stderr that, once its reader is gone (`| head -1`, `2>&1 | head -1`, a closed pipe), drops the
+    rest instead of failing the run: the exit code stays the audit's."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -135,12 +136,18 @@ def _tolerant_streams() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    if not isinstance(sys.stdout, _PipeSafe) and hasattr(sys.stdout, "fileno"):
-        try:
-            sys.stdout.fileno()
-        except (OSError, ValueError):  # a captured stream in tests has no descriptor: leave it as it is
-            return
-        sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = _pipe_safe(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _pipe_safe(sys.stderr)  # type: ignore[assignment]
+
+
+def _pipe_safe(stream: TextIO) -> TextIO | _PipeSafe:
+    if isinstance(stream, _PipeSafe) or not hasattr(stream, "fileno"):
+        return stream
+    try:
+        stream.fileno()
+    except (OSError, ValueError):  # a captured stream in tests has no descriptor: leave it as it is
+        return stream
+    return _PipeSafe(stream)
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:

@@ -58,11 +58,12 @@ def plan_policy(plan: Plan, override: Path | None = None) -> Policy:
 # -- where the plan goes -----------------------------------------------------------------------
 
 def other_target(plan: Plan, chosen: PlanSource, lab_scenario: str | None) -> str | None:
-    """Why writing to `chosen` is not writing where the plan's live state was read (None when it is)."""
+    """Where writing to `chosen` writes, with where the plan's live state was read, when the two differ (None
+    when they do not): it completes "the plan would be written to …"."""
     origin = plan.source.origin
     if lab_scenario is not None:
         wanted = f"lab:{lab_scenario}"
-        return None if origin == wanted else f"the plan was made from {origin}, not from {wanted}"
+        return None if origin == wanted else f"{wanted} (the plan was made from {origin})"
     differences = []
     recorded = plan.source
     if origin.startswith("graph:") and chosen.graph_url and origin[len("graph:"):] != chosen.graph_url:

@@ -16,14 +16,17 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from auditor.policy.loader import (
     EXTENDS,
+    Boundary,
     PolicyError,
     PolicyIssue,
+    Reference,
     _document_of,
     _issues_from_validation,
     _read,
     _validated,
     load_policy,
     over_base,
+    resolve_reference,
 )
 from auditor.policy.models import Policy, Strict
 
@@ -200,9 +203,10 @@ def load_fleet(path: str | Path) -> LoadedFleet:
     if issues:
         raise PolicyError(issues)
     policies: dict[str, Policy] = {}
+    boundary = Boundary.of(path)  # the inventory's repository: its tenants' policies and their bases live there
     for index, tenant in enumerate(fleet.tenants):
         try:
-            policies[tenant.name] = _tenant_policy(path, tenant, f"tenants.{index}.policy", positions)
+            policies[tenant.name] = _tenant_policy(path, tenant, f"tenants.{index}.policy", positions, boundary)
         except PolicyError as exc:
             issues.extend(exc.issues)
     if issues:
@@ -228,14 +232,16 @@ def _duplicate_tenant_ids(fleet: Fleet, name: str, positions: dict[str, tuple[in
     return issues
 
 
-def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: dict[str, tuple[int, int]]) -> Policy:
-    if isinstance(tenant.policy, str):
-        policy_path = fleet_path.parent / tenant.policy
-        if not policy_path.is_file():
-            line, column = positions.get(key, (1, 1))
-            raise PolicyError([PolicyIssue(str(fleet_path), line, column, key,
-                                           f"{tenant.policy} is not a file (looked for {policy_path})")])
-        return load_policy(policy_path)
+def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: dict[str, tuple[int, int]],
+                   boundary: Boundary) -> Policy:
+    import os
+
+    folder = Path(os.path.realpath(fleet_path)).parent
+    if isinstance(tenant.policy, str):  # a file the inventory names: read as `extends` reads a base
+        line, column = positions.get(key, (1, 1))
+        reference = Reference(str(fleet_path), line, column, key, tenant.policy)
+        policy_path = resolve_reference(reference, folder, boundary)
+        return load_policy(policy_path, boundary=boundary, named_by=reference)
     # an overlay written in the inventory: its keys' lines are the inventory's
     overlay = dict(tenant.policy)
     own = {k.removeprefix(f"{key}."): v for k, v in positions.items() if k.startswith(f"{key}.")}
@@ -244,10 +250,9 @@ def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: d
     if not isinstance(base_ref, str) or not base_ref.strip():
         raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
                                        "an overlay needs `extends: BASE_POLICY_FILE`")])
-    base = (fleet_path.parent / base_ref).resolve()
-    if not base.is_file():
-        raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
-                                       f"{base_ref} is not a file (looked for {base})")])
+    reference = Reference(str(fleet_path), line, column, f"{key}.{EXTENDS}", base_ref)
+    base = resolve_reference(reference, folder, boundary)
     overlay_bytes = repr(sorted(overlay.items())).encode()
-    merged, merged_positions, files, raws = over_base(base, overlay, own, overlay_bytes)
+    merged, merged_positions, files, raws = over_base(base, overlay, own, overlay_bytes, boundary=boundary,
+                                                      named_by=reference)
     return _validated(merged, str(fleet_path), merged_positions, files, raws)
