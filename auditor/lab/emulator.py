@@ -42,7 +42,8 @@ Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.
 so tests can change it while a server runs: 403 per endpoint, 429 and 503 storms with
 ``Retry-After`` (per endpoint), any error status, a connection dropped mid-answer, a body that
 is not JSON, a broken ``@odata.nextLink``, a slow endpoint, fields dropped or renamed (an API
-whose shape changed), and writes that fail after N succeeded. ``app.state.lab`` is the
+whose shape changed), and writes that fail after N succeeded (or are made and then never answered,
+``fail_writes_with="stall"``). ``app.state.lab`` is the
 :class:`EmulatorState`: tenant state, faults and the request log.
 """
 
