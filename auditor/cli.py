@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from auditor import exit_codes
 from auditor.exit_codes import Exit
+from auditor.interrupts import Interrupted, on_signal
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 # what apply's and rollback's outcomes exit with
@@ -25,18 +26,6 @@ OUTCOME_EXIT = {"nothing_to_do": Exit.ok, "dry_run": Exit.ok, "applied": Exit.ok
 
 class UsageError(Exception):
     """A user mistake the CLI reports in one line with exit code 2."""
-
-
-class Interrupted(BaseException):
-    """SIGTERM or SIGHUP arrived: unwind (so every context manager stops what it started), exit 128 + signal."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,8 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {}
     if threading.current_thread() is threading.main_thread():  # Python delivers signals to the main thread only
         # SIGINT too: left to Python, a Ctrl-C inside asyncio.run only cancels the main task (Python 3.11's
-        # asyncio.Runner), and a reader that turns the cancellation into a failed read lets the run carry on
-        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+        # asyncio.Runner), and a reader that turns the cancellation into a failed read lets the run carry on.
+        # While an event loop runs, auditor.interrupts.run routes them to the loop instead (a raise inside an
+        # asyncio callback would be swallowed).
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         return int(args.handler(args))
     except (KeyboardInterrupt, Interrupted) as exc:
