@@ -8,6 +8,7 @@ every run (one tenant's AD unknown, its reason a 1,500-character Samba log).
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -25,9 +26,10 @@ pytestmark = pytest.mark.samba
 def test_three_lab_tenants_at_concurrency_two_each_get_their_own_dc(tmp_path: Path) -> None:
     require_samba()
     scenarios = ("demo", "baseline", "traps")
+    shutil.copy(BASELINE_POLICY, tmp_path / "baseline.yaml")  # an inventory names policies inside its folder
     fleet = write_yaml(tmp_path / "fleet.yaml", {
         "version": 1, "fleet": {"concurrency": 2},
-        "tenants": [{"name": name, "lab": {"scenario": name}, "policy": str(BASELINE_POLICY)} for name in scenarios],
+        "tenants": [{"name": name, "lab": {"scenario": name}, "policy": "baseline.yaml"} for name in scenarios],
     })
     run = run_cli("fleet", "check", str(fleet), "--out", str(tmp_path / "out"), "--progress", "never")
     assert_no_traceback(run)
