@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from auditor import exit_codes
 from auditor.exit_codes import Exit
+from auditor.interrupts import Interrupted, on_signal
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 # what apply's and rollback's outcomes exit with
@@ -25,18 +26,6 @@ OUTCOME_EXIT = {"nothing_to_do": Exit.ok, "dry_run": Exit.ok, "applied": Exit.ok
 
 class UsageError(Exception):
     """A user mistake the CLI reports in one line with exit code 2."""
-
-
-class Interrupted(BaseException):
-    """SIGTERM or SIGHUP arrived: unwind (so every context manager stops what it started), exit 128 + signal."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,8 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {}
     if threading.current_thread() is threading.main_thread():  # Python delivers signals to the main thread only
         # SIGINT too: left to Python, a Ctrl-C inside asyncio.run only cancels the main task (Python 3.11's
-        # asyncio.Runner), and a reader that turns the cancellation into a failed read lets the run carry on
-        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+        # asyncio.Runner), and a reader that turns the cancellation into a failed read lets the run carry on.
+        # While an event loop runs, auditor.interrupts.run routes them to the loop instead (a raise inside an
+        # asyncio callback would be swallowed).
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         return int(args.handler(args))
     except (KeyboardInterrupt, Interrupted) as exc:
@@ -95,7 +86,8 @@ def _stop_lab_processes() -> None:
 
 
 class _PipeSafe:
-    """stdout that, once its reader is gone (`| head -1`), drops the rest instead of failing the run."""
+    """stdout or stderr that, once its reader is gone (`| head -1`, `2>&1 | head -1`, a closed pipe), drops the
+    rest instead of failing the run: the exit code stays the audit's."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -135,12 +127,18 @@ def _tolerant_streams() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    if not isinstance(sys.stdout, _PipeSafe) and hasattr(sys.stdout, "fileno"):
-        try:
-            sys.stdout.fileno()
-        except (OSError, ValueError):  # a captured stream in tests has no descriptor: leave it as it is
-            return
-        sys.stdout = _PipeSafe(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = _pipe_safe(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _pipe_safe(sys.stderr)  # type: ignore[assignment]
+
+
+def _pipe_safe(stream: TextIO) -> TextIO | _PipeSafe:
+    if isinstance(stream, _PipeSafe) or not hasattr(stream, "fileno"):
+        return stream
+    try:
+        stream.fileno()
+    except (OSError, ValueError):  # a captured stream in tests has no descriptor: leave it as it is
+        return stream
+    return _PipeSafe(stream)
 
 
 def _int_at_least(minimum: int) -> Callable[[str], int]:
@@ -431,6 +429,8 @@ def _add_fleet_commands(commands: Any) -> None:
                        help="a tenant's sspr-audit.json, as NAME=PATH or PATH (the name is then its folder's)")
     merge.add_argument("--out", type=Path, required=True, help="folder for the fleet report")
     merge.add_argument("--previous", type=Path, metavar="FILE", help="an earlier sspr-fleet.json (the trend)")
+    merge.add_argument("--fleet", type=Path, metavar="FLEET", dest="fleet_file",
+                       help="the inventory: each report must be of the tenant id it gives that name")
     merge.set_defaults(handler=cmd_fleet_merge)
     validate = fleet_commands.add_parser("validate", help="check the inventory and every tenant's policy")
     validate.add_argument("fleet_file", type=Path, metavar="FLEET")
@@ -575,8 +575,9 @@ def _check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from auditor.app.audit import ExitPolicy, checked_report
+    from auditor.app.report_trust import ReportTrustError, other_tenant, read_report, sealed
     from auditor.checks.base import Severity
-    from auditor.diff import attach_trend, load_previous_report
+    from auditor.diff import attach_trend
     from auditor.policy.loader import load_policy
     from auditor.render import RENDERERS, write_reports
 
@@ -588,11 +589,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     from auditor.files import check_output_folder
 
     check_output_folder(args.out, stem="sspr-audit", inputs=_inputs(args))
+    from auditor.remediation.seal import plan_key
+
+    plan_key()  # a weak SSPR_PLAN_KEY (the report's MAC) is an error before anything is read
     policy = load_policy(args.policy)  # before any network: a policy error writes nothing
-    previous = load_previous_report(args.previous) if args.previous else None
+    try:  # a known report format and version, its seal checked, its counts derived again from its findings
+        previous = read_report(args.previous, "previous report") if args.previous else None
+    except ReportTrustError as exc:
+        raise UsageError(f"--previous: {exc}") from None
     snapshot = _snapshot_from_args(args, policy)
     report = checked_report(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
-    report = attach_trend(report, previous, args.previous.name) if previous else report
+    if previous is not None:
+        elsewhere = other_tenant(previous, report)
+        if elsewhere:
+            raise UsageError(f"--previous {args.previous}: {elsewhere}; give an earlier report of the same tenant")
+        report = attach_trend(report, previous, args.previous.name)
+    report = sealed(report)  # with SSPR_PLAN_KEY set, the JSON report carries a MAC that merge/--previous check
     paths = write_reports(report, args.out, formats)
     _print_summary(report, paths, sys.stdout, _next_step(args, report))
     if args.framework:
@@ -889,6 +901,7 @@ def _previous_fleet(path: Path | None) -> Any:
 
 def cmd_fleet_check(args: argparse.Namespace) -> int:
     from auditor.app.fleet import run_fleet
+    from auditor.app.fleet_folders import FleetBusy, FleetFolderError, check_tenant_folder, locked_out
     from auditor.files import check_output_folder
     from auditor.policy.fleet import load_fleet
     from auditor.progress_display import FleetProgress
@@ -896,19 +909,43 @@ def cmd_fleet_check(args: argparse.Namespace) -> int:
 
     check_output_folder(args.out, stem=FLEET_STEM, inputs=(args.fleet_file, args.previous))
     loaded = load_fleet(args.fleet_file)  # every tenant's policy too: an error anywhere reads nothing
+    from auditor.remediation.seal import plan_key
+
+    plan_key()  # a weak SSPR_PLAN_KEY (the reports' MAC) is an error before any tenant is read
     names = {t.name for t in loaded.fleet.tenants}
     unknown = [name for name in args.only or [] if name not in names]
     if unknown:
         raise UsageError(f"--only {', '.join(unknown)}: no such tenant in {args.fleet_file}")
     previous = _previous_fleet(args.previous)
     chosen = [t.name for t in loaded.fleet.tenants if not args.only or t.name in args.only]
-    with FleetProgress(args.progress, sys.stderr, chosen) as display:
-        results = run_fleet(loaded, args.out, only=args.only, concurrency=args.concurrency, on_event=display)
-    report = build_fleet_report(results, args.out, fleet_file=str(args.fleet_file), previous=previous,
-                                previous_label=args.previous.name if args.previous else "previous fleet run")
-    paths = write_fleet_reports(report, results, args.out)
+    try:
+        for name in chosen:  # a tenant folder that is a link: refused before any tenant is read
+            check_tenant_folder(args.out, name)
+        with locked_out(args.out):  # one run at a time writes --out: never two runs' files interleaved
+            with FleetProgress(args.progress, sys.stderr, chosen) as display:
+                results = run_fleet(loaded, args.out, only=args.only, concurrency=args.concurrency,
+                                    on_event=display)
+            report = build_fleet_report(results, args.out, fleet_file=str(args.fleet_file), previous=previous,
+                                        previous_label=args.previous.name if args.previous else "previous fleet run")
+            _same_tenants(args.previous, previous, report)
+            paths = write_fleet_reports(report, results, args.out)
+    except FleetFolderError as exc:
+        raise UsageError(str(exc)) from None
+    except FleetBusy as exc:
+        print(f"refused, nothing written: {exc}", file=sys.stderr)
+        return Exit.refused
     _print_fleet(report, paths)
     return report.exit_code
+
+
+def _same_tenants(path: Path | None, previous: Any, report: Any) -> None:
+    """Refuse a --previous fleet report that lists another tenant under one of this run's names."""
+    from auditor.fleet_report import other_tenants
+
+    moved = other_tenants(previous, report) if previous is not None else []
+    if moved:
+        raise UsageError(f"--previous {path}: another tenant under the same name: {', '.join(moved[:5])}; give an "
+                         "earlier report of this fleet")
 
 
 def _print_fleet(report: Any, paths: list[Path]) -> None:
@@ -936,6 +973,7 @@ def cmd_fleet_matrix(args: argparse.Namespace) -> int:
 
 def cmd_fleet_merge(args: argparse.Namespace) -> int:
     from auditor.app.fleet import MergeError, merge_inputs, merge_reports
+    from auditor.app.fleet_folders import FleetBusy, FleetFolderError, locked_out
     from auditor.files import check_output_folder
     from auditor.render.fleet import FLEET_STEM, build_fleet_report, write_fleet_reports
 
@@ -943,15 +981,30 @@ def cmd_fleet_merge(args: argparse.Namespace) -> int:
         items = merge_inputs(args.reports)
     except MergeError as exc:
         raise UsageError(str(exc)) from None
-    check_output_folder(args.out, stem=FLEET_STEM, inputs=(*[path for _, path in items], args.previous))
+    check_output_folder(args.out, stem=FLEET_STEM, inputs=(*[path for _, path in items], args.previous,
+                                                           args.fleet_file))
+    fleet = None
+    if args.fleet_file is not None:
+        from auditor.policy.fleet import load_fleet
+
+        fleet = load_fleet(args.fleet_file)
     try:
-        results = merge_reports(items)
+        results = merge_reports(items, fleet)
     except MergeError as exc:
         raise UsageError(str(exc)) from None
     previous = _previous_fleet(args.previous)
-    report = build_fleet_report(results, args.out, previous=previous,
+    report = build_fleet_report(results, args.out, fleet_file=str(args.fleet_file) if args.fleet_file else None,
+                                previous=previous,
                                 previous_label=args.previous.name if args.previous else "previous fleet run")
-    paths = write_fleet_reports(report, results, args.out)
+    _same_tenants(args.previous, previous, report)
+    try:
+        with locked_out(args.out):
+            paths = write_fleet_reports(report, results, args.out)
+    except FleetFolderError as exc:
+        raise UsageError(str(exc)) from None
+    except FleetBusy as exc:
+        print(f"refused, nothing written: {exc}", file=sys.stderr)
+        return Exit.refused
     _print_fleet(report, paths)
     return report.exit_code
 
@@ -997,7 +1050,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if name.name != args.policy or name.suffix not in (".yaml", ".yml"):
         raise UsageError(f"--policy {args.policy!r}: give a file name ending in .yaml, written in this folder")
     for written in init_files(Path.cwd(), policy_name=args.policy, workflow=args.workflow):
-        print(f"wrote {written.path.relative_to(Path.cwd())}: {written.what}")
+        verb = "kept" if written.kept else "wrote"
+        note = " (already there; init never overwrites)" if written.kept else ""
+        print(f"{verb} {written.path.relative_to(Path.cwd())}: {written.what}{note}")
     print(f"next: sspr-audit check {args.policy} --lab demo   (the built-in lab; needs the [lab] extra)")
     return Exit.ok
 

@@ -35,18 +35,16 @@ class TrendError(Exception):
 
 def load_run(path: str | Path) -> AuditReport | Snapshot:
     """A JSON report or snapshot file, told apart by its `format` field."""
-    from auditor.files import InputFileError, parse_json_bounded, read_bounded
+    from auditor.files import InputFileError, decode_utf8, parse_json_bounded, read_bounded
     from auditor.report import REPORT_FORMAT, AuditReport
     from auditor.snapshot.models import SNAPSHOT_FORMAT, Snapshot
 
     path = Path(path)
     try:
-        data = parse_json_bounded(read_bounded(path, MAX_COMPARE_BYTES, "report").decode("utf-8"), str(path),
-                                  "report or snapshot")
+        text = decode_utf8(read_bounded(path, MAX_COMPARE_BYTES, "report"), str(path), "report or snapshot")
+        data = parse_json_bounded(text, str(path), "report or snapshot")
     except InputFileError as exc:
         raise TrendError(str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise TrendError(f"{path}: cannot read: {exc}") from None
     kind = data.get("format") if isinstance(data, dict) else None
     model: type[BaseModel]
     if kind == REPORT_FORMAT:

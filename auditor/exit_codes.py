@@ -81,7 +81,9 @@ TABLE: tuple[Meaning, ...] = (
     Meaning(Exit.manual, "Manual steps remain", "manual steps only", {
         "plan": "no change the plan can make, but manual steps remain"}, "fail"),
     Meaning(Exit.refused, "Refused", "refused, nothing written", {
-        "apply": _APPLY_REFUSALS, "rollback": "another apply or rollback holds the target"}, "fail"),
+        "apply": _APPLY_REFUSALS, "rollback": "another apply or rollback holds the target",
+        "fleet check": "another fleet run is writing the same --out folder",
+        "fleet merge": "another fleet run is writing the same --out folder"}, "fail"),
     Meaning(Exit.failed, "Failed part-way", "a change failed", {
         "apply": "the run stopped there; what it wrote before is in the backup file (`rollback` restores it)",
         "rollback": "the run stopped there; the objects not yet restored are listed"}, "fail"),

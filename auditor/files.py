@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -122,8 +123,9 @@ def read_bounded(path: str | Path, limit: int, what: str) -> bytes:
 def _kind_of(mode: int) -> str:
     import stat
 
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
         if test(mode):
             return name
     return "a special file"
@@ -205,10 +207,14 @@ def parse_json_bounded(text: str, name: str, what: str) -> object:
             raise ValueError(f"an integer of {len(digits)} digits (the limit is {MAX_INT_DIGITS})")
         return int(digits)
 
-    depth = max_depth(text)
+    depth, deep_at, long_at = _scan(text)
     if depth > MAX_JSON_DEPTH:
-        raise InputFileError(f"{name}:1:1: JSON nested {depth} levels deep (the limit is {MAX_JSON_DEPTH}): "
-                             f"not a {what} file")
+        raise InputFileError(f"{name}:{_line_column(text, deep_at)}: JSON nested {depth} levels deep (the limit is "
+                             f"{MAX_JSON_DEPTH}): not a {what} file")
+    if long_at is not None:  # before json.loads, whose ValueError would say no more than "1:1"
+        digits = len(re.match(r"-?(\d*)", text[long_at:]).group(1))  # type: ignore[union-attr]
+        raise InputFileError(f"{name}:{_line_column(text, long_at)}: an integer of {digits} digits (the limit is "
+                             f"{MAX_INT_DIGITS}): not a {what} file")
     try:
         return json.loads(text, parse_int=integer)
     except json.JSONDecodeError as exc:
@@ -218,19 +224,52 @@ def parse_json_bounded(text: str, name: str, what: str) -> object:
         raise InputFileError(f"{name}:1:1: {exc}: not a {what} file") from None
 
 
-def max_depth(text: str) -> int:
-    """How deep `[` and `{` nest in JSON text, outside strings (a linear scan, no recursion)."""
-    import re
+# strings, brackets, and an integer longer than MAX_INT_DIGITS: possessive, and only where a number starts, so
+# a long run of digits is matched once (linear), never retried from each digit
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|(?<![\w.])-?\d{' + str(MAX_INT_DIGITS + 1) + r',}+(?![.eE])')
 
-    depth = deepest = 0
-    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+
+def _scan(text: str) -> tuple[int, int, int | None]:
+    """(the deepest `[`/`{` nesting outside strings, the offset where it first passes MAX_JSON_DEPTH, the
+    offset of the first integer longer than MAX_INT_DIGITS or None): one linear scan, no recursion."""
+    depth = deepest = deep_at = 0
+    long_at = None
+    for match in _TOKENS.finditer(text):
         token = match.group()
         if token in "[{":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
+                if depth == MAX_JSON_DEPTH + 1:
+                    deep_at = match.start()
         elif token in "]}":
             depth -= 1
-    return deepest
+        elif token[0] != '"' and long_at is None:
+            long_at = match.start()
+    return deepest, deep_at, long_at
+
+
+def max_depth(text: str) -> int:
+    """How deep `[` and `{` nest in JSON text, outside strings (a linear scan, no recursion)."""
+    return _scan(text)[0]
+
+
+def _line_column(text: str, offset: int) -> str:
+    return f"{text.count(chr(10), 0, offset) + 1}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
+
+
+def decode_utf8(raw: bytes, name: str, what: str) -> str:
+    """`raw` as UTF-8 text; else InputFileError naming the file and line, and UTF-16 or UTF-32 by name."""
+    wide = wide_encoding(raw)
+    if wide:
+        raise InputFileError(f"{name}:1:1: not UTF-8: the file is {wide}; a {what} file is UTF-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputFileError(f"{name}:{line}:{column}: not UTF-8 (byte 0x{raw[exc.start]:02x}): not a {what} file") \
+            from None
 
 
 class UnsafeFolder(OSError):
@@ -266,3 +305,33 @@ def xdg_home(variable: str, default: str) -> Path:
     absolute path (an empty or relative value is invalid and ignored), else ~/`default`."""
     value = os.environ.get(variable, "")
     return Path(value) if value and Path(value).is_absolute() else Path.home() / default
+
+
+# The first bytes that tell UTF-32 and UTF-16 (with or without a byte-order mark) from UTF-8, in the order
+# YAML 1.2 checks them (https://yaml.org/spec/1.2.2/#52-character-encodings; JSON text is UTF-8 only,
+# https://www.rfc-editor.org/rfc/rfc8259#section-8.1). A file that starts with an ASCII character stored
+# as 2 or 4 bytes is one of these, whatever its name says.
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian, with a byte-order mark)"),
+    (b"\xfe\xff", "UTF-16 (big-endian, with a byte-order mark)"),
+    (b"\xff\xfe", "UTF-16 (little-endian, with a byte-order mark)"),
+)
+
+
+def wide_encoding(raw: bytes) -> str | None:
+    """"UTF-16 (…)" or "UTF-32 (…)" when `raw` starts as such a file does (a byte-order mark, or an ASCII
+    character padded with NUL bytes), else None (UTF-8, or bytes that are no text at all)."""
+    for mark, name in _WIDE:
+        if raw.startswith(mark):
+            return name
+    head = raw[:4]
+    if len(head) == 4 and head[:3] == b"\x00\x00\x00" and 0 < head[3] < 0x80:
+        return "UTF-32 (big-endian, no byte-order mark)"
+    if len(head) == 4 and head[1:] == b"\x00\x00\x00" and 0 < head[0] < 0x80:
+        return "UTF-32 (little-endian, no byte-order mark)"
+    if len(head) >= 2 and head[0] == 0 and 0 < head[1] < 0x80:
+        return "UTF-16 (big-endian, no byte-order mark)"
+    if len(head) >= 2 and head[1] == 0 and 0 < head[0] < 0x80:
+        return "UTF-16 (little-endian, no byte-order mark)"
+    return None

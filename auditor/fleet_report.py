@@ -62,6 +62,8 @@ class FleetSarifFile(_Model):
 class FleetTenantRow(_Model):
     name: str
     origin: str | None = None
+    tenant_id: str | None = Field(None, description="The tenant id its report names (a live tenant): a later run's "
+                                                    "--previous must name the same one")
     exit_code: int
     error: str | None = Field(None, description="Why the tenant has no report (its audit failed): all unknown")
     summary: ReportSummary | None = None
@@ -134,3 +136,20 @@ def fleet_trend(previous: FleetReport, current: FleetReport, label: str) -> Flee
             change = FleetChange(tenant=name, check=check, before=was, after=now)
             (trend.worse if worse(was, now) else trend.better).append(change)
     return trend
+
+
+def other_tenants(previous: FleetReport, current: FleetReport) -> list[str]:
+    """The tenants that `previous` lists under a name `current` gives another tenant id (a trend across two different
+    tenants would be wrong): `name (old id → new id)`."""
+    from auditor.report import tenant_of_origin
+
+    def tenant(row: FleetTenantRow) -> str | None:  # an older fleet report has only the origin (`live:<id>`)
+        return row.tenant_id or (tenant_of_origin(row.origin) if row.origin else None)
+
+    old = {row.name: tenant(row) for row in previous.tenants}
+    moved = []
+    for row in current.tenants:
+        before, now = old.get(row.name), tenant(row)
+        if before and now and before.casefold() != now.casefold():
+            moved.append(f"{row.name} ({before[:80]!a} → {now})")
+    return moved

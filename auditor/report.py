@@ -90,6 +90,15 @@ class AuditReport(BaseModel):
     generated_at: datetime = Field(default_factory=utc_now)
     policy_file: str
     origin: str
+    tenant_id: str | None = Field(None, description="The tenant the report describes (a live run's tenant id or "
+                                  "domain); `fleet merge` and `--previous` refuse a report of another tenant")
+    tenant: str | None = Field(None, description="The fleet inventory's name of the tenant (`fleet check`): `fleet "
+                               "merge` refuses the report under another name")
+    fail_on: Literal["info", "low", "medium", "high", "critical"] | None = Field(
+        None, description="The --fail-on the exit code was judged with; a reader re-derives the code from the "
+                          "findings with it (low when absent)")
+    unknown: Literal["fail", "warn"] | None = Field(
+        None, description="The --unknown handling the exit code was judged with (fail when absent)")
     snapshot_created_at: datetime
     sections: list[SectionStatus]
     summary: ReportSummary
@@ -109,6 +118,15 @@ class AuditReport(BaseModel):
         None, description="Active Directory: writeback rights per target OU, affected users per check, the "
                           "password-age sources side by side, the GPOs behind the sign-in screen's reset link",
     )
+    mac: str | None = Field(None, description="HMAC-SHA256 with SSPR_PLAN_KEY over every other field as written, "
+                                              "when the key was set; a reader with the key refuses a report without "
+                                              "it (auditor/app/report_trust.py)")
+
+
+def tenant_of_origin(origin: str) -> str | None:
+    """The tenant id a snapshot's origin names (`live:<tenant id>`); None for the lab, a Graph URL or no id."""
+    kind, _, rest = origin.partition(":")
+    return rest if kind == "live" and rest and rest != "tenant" else None
 
 
 ONLY_LISTED_WHEN_READ = frozenset({"directory_discovery"})

@@ -18,7 +18,7 @@ from auditor import __version__
 from auditor.checks.base import Finding, Severity
 from auditor.checks.exit_codes import Summary, exit_code
 from auditor.policy.models import Policy
-from auditor.report import AuditReport, ReportSummary, section_statuses
+from auditor.report import AuditReport, ReportSummary, section_statuses, tenant_of_origin
 from auditor.snapshot.models import Snapshot
 
 if TYPE_CHECKING:
@@ -207,6 +207,9 @@ def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: da
         tool_version=__version__,
         policy_file=policy.source_file or "(in memory)",
         origin=snapshot.origin,
+        tenant_id=tenant_of_origin(snapshot.origin),
+        fail_on=exit_policy.fail_on.value,
+        unknown="fail" if exit_policy.unknown_fails else "warn",
         snapshot_created_at=snapshot.created_at,
         sections=section_statuses(snapshot),
         summary=ReportSummary(total=counts.total, by_status=counts.by_status,

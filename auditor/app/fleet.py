@@ -66,17 +66,21 @@ def formats_of(loaded: LoadedFleet) -> list[str]:
 def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantResult:
     """One tenant, as `check` would audit it; a failure of any kind is this tenant's unknown result."""
     from auditor.app.audit import ExitPolicy, checked_report
+    from auditor.app.fleet_folders import open_tenant_folder
+    from auditor.app.report_trust import sealed
     from auditor.app.sources import snapshot_with_portal_file
     from auditor.checks.base import Severity
     from auditor.render import write_reports
 
     settings = loaded.fleet.fleet
     policy = loaded.policies[tenant.name]
-    folder = out / tenant.name
     try:
         snapshot = snapshot_with_portal_file(source_request(loaded, tenant), policy,
                                              loaded.path_of(tenant.portal_snapshot))
         report = checked_report(policy, snapshot, ExitPolicy(Severity(settings.fail_on), settings.unknown == "fail"))
+        # the report names its tenant (merge refuses it under another name) and is sealed where a key is set
+        report = sealed(report.model_copy(update={"tenant": tenant.name}))
+        folder = open_tenant_folder(out, tenant.name)  # never through a link planted as the tenant's folder
         paths = write_reports(report, folder, formats_of(loaded), stem=STEM)
     except Exception as exc:  # the tenant's failure, never the fleet's: reported as that tenant's unknown
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -142,40 +146,79 @@ class MergeError(Exception):
 
 
 def merge_inputs(items: list[str]) -> list[tuple[str, Path]]:
-    """`NAME=PATH` or `PATH` (the tenant's name is then its report's folder name), in the order given."""
+    """`NAME=PATH` or `PATH` (the tenant's name is then its report's folder name), in the order given.
+
+    A name is shaped as the inventory's names are (letters, digits, `.`, `_`, `-`): it becomes a SARIF category,
+    a Markdown row and an HTML cell."""
+    import re
+
+    from auditor.policy.fleet import NAME_PATTERN
+
     out: list[tuple[str, Path]] = []
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or "/" in name or Path(item).exists():  # a path that holds "=" is a path
             name, path = Path(item).parent.name, item
         if not name:
-            raise MergeError(f"{item}: cannot tell the tenant: give NAME={item}")
+            raise MergeError(f"{item!a}: cannot tell the tenant: give NAME=PATH")
+        if not re.fullmatch(NAME_PATTERN.removesuffix("$"), name, flags=re.ASCII) or \
+                name.lower().startswith("sspr-fleet"):
+            raise MergeError(f"{path!a}: the tenant name {name[:64]!a} is not a tenant name (letters, "
+                             "digits, `.`, `_`, `-`, at most 63; not sspr-fleet…): give NAME=PATH")
         out.append((name, Path(path)))
-    names = [name for name, _ in out]
+    names = [name.lower() for name, _ in out]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise MergeError(f"two reports for tenant(s) {', '.join(twice)}: give NAME=PATH for each")
     return out
 
 
-def merge_reports(items: list[tuple[str, Path]]) -> list[TenantResult]:
-    """Each tenant's JSON report (the `--format json` file of a separate run) as a fleet result."""
-    from pydantic import ValidationError
+def merge_reports(items: list[tuple[str, Path]], fleet: LoadedFleet | None = None) -> list[TenantResult]:
+    """Each tenant's JSON report (the `--format json` file of a separate run) as a fleet result.
 
-    from auditor.files import InputFileError, parse_json_bounded, read_bounded
-    from auditor.report import AuditReport
+    Nothing a report claims about itself is taken: its format and version must be known, its seal must hold (with
+    SSPR_PLAN_KEY), its exit code and counts are derived again from its findings (`report_trust`), and it must be
+    the report of the tenant it is merged as: the inventory name it records, the tenant id `--fleet` gives that
+    name, and no two reports of one tenant."""
+    from auditor.app.report_trust import ReportTrustError, read_report, tenant_key
+    from auditor.text import one_line
 
     results = []
+    seen: dict[str, str] = {}
     for name, path in items:
         try:
-            raw = read_bounded(path, 256 << 20, "report").decode("utf-8")
-            data = parse_json_bounded(raw, str(path), "report")
-            report = AuditReport.model_validate(data)
-        except (InputFileError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                raise MergeError(f"{path}: not an sspr-audit JSON report ({exc.error_count()} problem(s))") from None
-            raise MergeError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+            report = read_report(path)
+        except ReportTrustError as exc:
+            raise MergeError(str(exc)) from None
+        if report.tenant is not None and report.tenant != name:
+            raise MergeError(f"{path}: the report of fleet tenant {one_line(report.tenant)[:80]}, merged as {name}: "
+                             "give NAME=PATH with its own name")
+        if fleet is not None:
+            _bound_to_inventory(fleet, name, path, report)
+        key = tenant_key(report)
+        if key is not None:
+            if key in seen:
+                raise MergeError(f"{path}: {name} and {seen[key]} are reports of the same tenant "
+                                 f"({one_line(report.tenant_id or report.origin)[:200]}): merge one report a tenant")
+            seen[key] = name
         html = path.with_suffix(".html")
         results.append(TenantResult(name=name, exit_code=report.summary.exit_code, report=report, report_json=path,
                                     report_html=html if html.is_file() else None))
     return results
+
+
+def _bound_to_inventory(fleet: LoadedFleet, name: str, path: Path, report: Any) -> None:
+    from auditor.text import one_line
+
+    try:
+        tenant = fleet.tenant(name)
+    except KeyError:
+        raise MergeError(f"{path}: merged as {name}, which is no tenant of {fleet.path}") from None
+    from auditor.app.report_trust import tenant_key
+
+    if tenant.tenant_id is not None and tenant_key(report) != tenant.tenant_id.casefold():
+        raise MergeError(f"{path}: a report of tenant {one_line(report.tenant_id or report.origin)[:200]}, but "
+                         f"{fleet.path} gives {name} the tenant id {tenant.tenant_id}")
+    if tenant.lab is not None and not report.origin.startswith("lab:"):
+        raise MergeError(f"{path}: {name} is a lab tenant in {fleet.path}, but the report is of "
+                         f"{one_line(report.origin)[:200]}")

@@ -2,7 +2,9 @@
 
 Writes the annotated starter policy (export/starter.py, values from the shipped baseline) and the policy
 JSON Schema its `$schema` line names, and with `--workflow` a GitHub workflow that runs the action. Never
-overwrites: every file is checked first, so either all are written or none (files.write_new).
+overwrites: a file already there is kept and said so (so `init --workflow` after `init` adds the workflow), and
+when every file is already there nothing is written and it says so (files.write_new refuses a name made
+meanwhile).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ POLICY_LINE = "policy: policy.yaml"
 class Written:
     path: Path
     what: str
+    kept: bool = False  # already there: left as it was
 
 
 def init_files(folder: Path, *, policy_name: str = "policy.yaml", workflow: bool = False) -> list[Written]:
-    """Write the starter files into `folder`; refuse (OutputPathError) before writing if any exists."""
+    """Write the starter files into `folder`, keeping any already there; refuse (OutputPathError) when all are."""
     from ruamel.yaml import YAML
 
     from auditor.data import BASELINE, shipped_text
@@ -38,12 +41,15 @@ def init_files(folder: Path, *, policy_name: str = "policy.yaml", workflow: bool
                (folder / SCHEMA_FILE, policy_schema_json(), "policy JSON Schema (editors: the $schema line)")]
     if workflow:
         planned.append((folder / WORKFLOW_PATH, workflow_text(policy_name), "GitHub workflow (the sspr-audit action)"))
-    existing = [str(path) for path, _, _ in planned if path.exists() or path.is_symlink()]
-    if existing:
-        raise OutputPathError(f"{', '.join(existing)}: already exist(s); `init` never overwrites (move them away "
-                              "or run it in another folder)")
+    existing = {path for path, _, _ in planned if path.exists() or path.is_symlink()}
+    if len(existing) == len(planned):
+        raise OutputPathError(f"{', '.join(str(path) for path in sorted(existing))}: already there; `init` never "
+                              "overwrites (move them away or run it in another folder)")
     written = []
     for path, text, what in planned:
+        if path in existing:
+            written.append(Written(path, what, kept=True))
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         written.append(Written(write_new(path, text.encode("utf-8")), what))
     return written

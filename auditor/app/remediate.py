@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,8 @@ LOCK_DIR_VARIABLE = "SSPR_LOCK_DIR"
 
 
 class RefusedError(Exception):
-    """Apply or rollback will not run (policy changed, another run holds the target, other target): exit 3."""
+    """Apply or rollback will not run (policy changed, another run holds the target, other target, unsafe lock
+    folder): exit 6."""
 
 
 # -- the policy the plan was made from --------------------------------------------------------
@@ -58,11 +58,12 @@ def plan_policy(plan: Plan, override: Path | None = None) -> Policy:
 # -- where the plan goes -----------------------------------------------------------------------
 
 def other_target(plan: Plan, chosen: PlanSource, lab_scenario: str | None) -> str | None:
-    """Why writing to `chosen` is not writing where the plan's live state was read (None when it is)."""
+    """Where writing to `chosen` writes, with where the plan's live state was read, when the two differ (None
+    when they do not): it completes "the plan would be written to …"."""
     origin = plan.source.origin
     if lab_scenario is not None:
         wanted = f"lab:{lab_scenario}"
-        return None if origin == wanted else f"the plan was made from {origin}, not from {wanted}"
+        return None if origin == wanted else f"{wanted} (the plan was made from {origin})"
     differences = []
     recorded = plan.source
     if origin.startswith("graph:") and chosen.graph_url and origin[len("graph:"):] != chosen.graph_url:
@@ -78,10 +79,30 @@ def other_target(plan: Plan, chosen: PlanSource, lab_scenario: str | None) -> st
 
 # -- one apply at a time per target ------------------------------------------------------------
 
-def _lock_dir() -> Path:
-    folder = Path(os.environ.get(LOCK_DIR_VARIABLE) or Path(tempfile.gettempdir()) / "sspr-auditor-locks")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+def lock_dir() -> Path:
+    """This user's lock folder, created 0700 and checked (a real folder, this user's, writable by no one else).
+
+    $SSPR_LOCK_DIR when set; else $XDG_RUNTIME_DIR/sspr-auditor/locks (the per-user runtime folder, "owned by the
+    user, and only he has access", https://specifications.freedesktop.org/basedir-spec/latest/); else the XDG
+    state home's sspr-auditor/locks. Never a shared folder such as /tmp, where another user could create the
+    folder first (and block every apply) or plant a link in it.
+    """
+    from auditor.files import UnsafeFolder, private_folder, xdg_home
+
+    hint = "another user or program made it; remove it, or set SSPR_LOCK_DIR to a private folder"
+    try:
+        chosen = os.environ.get(LOCK_DIR_VARIABLE)
+        if chosen:
+            return private_folder(chosen, what="the lock folder ($SSPR_LOCK_DIR)", hint=hint)
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        base = Path(runtime) if runtime and Path(runtime).is_absolute() else xdg_home("XDG_STATE_HOME",
+                                                                                      ".local/state")
+        home = private_folder(base / "sspr-auditor", what="the tool's folder", hint=hint)
+        return private_folder(home / "locks", what="the lock folder", hint=hint)
+    except UnsafeFolder as exc:
+        raise RefusedError(str(exc)) from None
+    except OSError as exc:
+        raise RefusedError(f"cannot make the lock folder: {exc.strerror or exc} ({exc.filename})") from None
 
 
 def endpoints_of(targets: Targets, lab_scenario: str | None = None) -> list[str]:
@@ -100,12 +121,16 @@ def target_lock(endpoints: list[str]) -> Iterator[None]:
     try:
         for endpoint in endpoints:
             name = hashlib.sha256(endpoint.encode("utf-8")).hexdigest()[:24] + ".lock"
-            lock = FileLock(str(_lock_dir() / name), timeout=0)
+            # filelock opens the file with O_NOFOLLOW (filelock/_unix.py): a link planted in its place is refused
+            lock = FileLock(str(lock_dir() / name), timeout=0, mode=0o600)
             try:
                 lock.acquire()
             except Timeout:
                 raise RefusedError(f"another apply or rollback is writing to {endpoint} (lock "
                                    f"{lock.lock_file}): wait for it to finish, then run again") from None
+            except OSError as exc:  # ELOOP: the lock file is a symlink; EACCES: another user's file
+                raise RefusedError(f"cannot take the lock {lock.lock_file} for {endpoint}: "
+                                   f"{exc.strerror or exc} (remove it if no apply is running)") from None
             held.append(lock)
         yield
     finally:

@@ -174,8 +174,13 @@ def _source_comments(mapping: Any, sources: dict[str, str], indent: int) -> None
 
 
 def _comment(text: str) -> str:
-    """Comment text on one line, hidden characters shown: tenant and domain data never start a YAML line."""
-    return re.sub("[\t\n\u2028\u2029]", " ", reveal_hidden(text))
+    """Comment text on one line, hidden characters shown: tenant and domain data never start a YAML line.
+
+    Every character a YAML reader may take for a line break is shown as `[U+XXXX]`: LF and CR, and NEL, LS and
+    PS, which YAML 1.1 broke lines at (1.2 dropped them: https://yaml.org/spec/1.2.2/#54-line-break-characters)
+    and ruamel.yaml's reader still does;
+    reveal_hidden already shows CR, NEL and the other controls."""
+    return re.sub("[\n\u2028\u2029]", lambda m: f"[U+{ord(m.group()):04X}]", reveal_hidden(text).replace("\t", " "))
 
 
 def _scalar_text(value: Any) -> str:
@@ -228,7 +233,7 @@ def _mapping(block: Block, indent: int) -> tuple[Any, str | None]:
 
 def _header(snapshot: Snapshot) -> str:
     return (
-        f"# Exported by sspr-audit {__version__} from {snapshot.origin} "
+        f"# Exported by sspr-audit {__version__} from {_comment(snapshot.origin)} "
         f"(snapshot of {snapshot.created_at.isoformat()}).\n"
         "# Every value is the live value as read, with its source. This is today's state, drift included:\n"
         "# review each value before adopting this file as your policy.\n"

@@ -42,7 +42,8 @@ Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.
 so tests can change it while a server runs: 403 per endpoint, 429 and 503 storms with
 ``Retry-After`` (per endpoint), any error status, a connection dropped mid-answer, a body that
 is not JSON, a broken ``@odata.nextLink``, a slow endpoint, fields dropped or renamed (an API
-whose shape changed), and writes that fail after N succeeded. ``app.state.lab`` is the
+whose shape changed), and writes that fail after N succeeded (or are made and then never answered,
+``fail_writes_with="stall"``). ``app.state.lab`` is the
 :class:`EmulatorState`: tenant state, faults and the request log.
 """
 
@@ -131,9 +132,10 @@ class Faults(BaseModel):
     """Endpoint -> number of 503 answers (``Retry-After``) before it succeeds; counts down."""
     fail_writes_after: int | None = Field(None, ge=0)
     """Once this many writes have succeeded, writes fail as ``fail_writes_with`` says."""
-    fail_writes_with: Literal["error", "forbidden", "reset", "throttle"] = "error"
+    fail_writes_with: Literal["error", "forbidden", "reset", "throttle", "stall"] = "error"
     """How those writes fail: 500, 403 (read but no write permission), 429 with the endpoint's
-    ``Retry-After`` (nothing written), or ``reset`` (written, then the connection drops before the answer)."""
+    ``Retry-After`` (nothing written), ``reset`` (written, then the connection drops before the answer),
+    or ``stall`` (written, then no answer until the client hangs up)."""
     retry_after_seconds: int = Field(1, ge=0)
     retry_after: dict[str, int] = Field(default_factory=dict)
     """Endpoint -> ``Retry-After`` seconds of its 429 and 5xx answers (default ``retry_after_seconds``)."""
@@ -402,7 +404,7 @@ def _fault(lab: EmulatorState, endpoint: str, method: str) -> GraphError | None:
         code, message = _ERROR_CODES.get(status, ("generalException", "General exception while processing."))
         return GraphError(status, code, message, retry if status >= 500 else None)
     if (method in WRITE_METHODS and faults.fail_writes_after is not None
-            and lab.writes_succeeded >= faults.fail_writes_after and faults.fail_writes_with != "reset"):
+            and lab.writes_succeeded >= faults.fail_writes_after and faults.fail_writes_with not in ("reset", "stall")):
         if faults.fail_writes_with == "throttle":
             return GraphError(429, "TooManyRequests", "Too many requests, please retry later.", retry)
         if faults.fail_writes_with == "forbidden":
@@ -442,10 +444,13 @@ async def _client_left_during(request: Request, seconds: float) -> bool:
     return False
 
 
-def _write_reset(lab: EmulatorState, method: str) -> bool:
+def _write_lost(lab: EmulatorState, method: str) -> Literal["reset", "stall"] | None:
+    """How the answer to this write is lost after it is made (``fail_writes_with`` reset or stall), or None."""
     faults = lab.faults
-    return (method in WRITE_METHODS and faults.fail_writes_with == "reset" and faults.fail_writes_after is not None
-            and lab.writes_succeeded >= faults.fail_writes_after)
+    if (method in WRITE_METHODS and faults.fail_writes_with in ("reset", "stall")
+            and faults.fail_writes_after is not None and lab.writes_succeeded >= faults.fail_writes_after):
+        return faults.fail_writes_with  # type: ignore[return-value]
+    return None
 
 
 def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
@@ -463,6 +468,9 @@ def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
     return JSONResponse(body, status_code=response.status_code, media_type=response.media_type)
 
 
+_STALL_SECONDS = 3600.0
+
+
 def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         lab = lab_state(request.app)
@@ -475,7 +483,7 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
             return error_response(request.scope, problem)
         if lab.faults.for_endpoint(lab.faults.reset_connection, name) is not None:
             return _DroppedConnection()
-        answer_lost = _write_reset(lab, request.method)
+        answer_lost = _write_lost(lab, request.method)
         try:
             response = await handler(request, lab)
         except GraphError as exc:
@@ -487,6 +495,8 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
         if request.method in WRITE_METHODS and response.status_code < 300:
             with lab.lock:
                 lab.writes_succeeded += 1
+        if answer_lost == "stall" and await _client_left_during(request, _STALL_SECONDS):
+            return Response(status_code=499)  # nobody is listening any more
         if answer_lost:
             return _DroppedConnection()
         return _reshaped(lab.faults, name, response)

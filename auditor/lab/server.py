@@ -49,6 +49,8 @@ def _uvicorn_config(app: Starlette, host: str, port: int, *, certificate: Path |
                     key: Path | None = None) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, log_config=None, log_level="warning",
                           access_log=False, lifespan="off", server_header=False,
+                          # a client's idle keep-alive TLS connection held `stop` for its whole 10 s join
+                          timeout_graceful_shutdown=1,
                           ssl_certfile=str(certificate) if certificate else None,
                           ssl_keyfile=str(key) if key else None)
 

@@ -48,6 +48,7 @@ _PROVISION_FILES = {
 }
 DEBIAN_PACKAGES = ("samba", "samba-ad-dc", "samba-ad-provision", "samba-common-bin", "ldb-tools", "smbclient")
 _PORTS = (389, 636, 445)
+INSIDE = "/run/samba/dc"  # where samba sees its own folder, inside its mount namespace (see SambaDC.start)
 
 
 class SambaError(RuntimeError):
@@ -184,12 +185,19 @@ class SambaDC:
         Path("/run/samba").mkdir(parents=True, exist_ok=True)
         # -F keeps samba in the foreground so the PID we hold is the samba root process;
         # unshare and sh both exec, so that PID stays samba's.
+        # Samba listens on unix sockets under its folder (run/ncalrpc/np/…, private/ldap_priv/ldapi), and a
+        # socket's path is at most 107 bytes (sun_path is 108 with its NUL: unix(7)). A lab folder deep in a
+        # home or a temporary folder passes that, so inside its namespace samba sees its folder bind-mounted
+        # at the short INSIDE and runs on a copy of smb.conf naming that path.
+        inside_conf = self._inside_conf()
         script = ('mount -t tmpfs -o mode=0755 samba-run /run/samba'
+                  f' && mkdir {INSIDE} && mount --bind "$1" {INSIDE}'
                   ' && exec samba -s "$0" -F --no-process-group -M single')
         try:
             with open(self.root / "log" / "stdout.log", "ab") as out:
                 self._process = subprocess.Popen(  # close_fds (the default) keeps the address lock out of samba
-                    ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, str(self.smb_conf)],
+                    ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, inside_conf,
+                     str(self.root)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 )
         except OSError:
@@ -266,6 +274,13 @@ class SambaDC:
             log.warning("stopping samba pid %s left running from %s", pid, self.root)
             _terminate(pid, 20.0, None)
         self.pid_file.unlink(missing_ok=True)
+
+    def _inside_conf(self) -> str:
+        """smb.conf with the folder's path replaced by INSIDE (written beside it); its path as samba sees it."""
+        text = self.smb_conf.read_text()
+        inside = self.smb_conf.with_name("smb.inside.conf")
+        inside.write_text(text.replace(str(self.root), INSIDE))
+        return f"{INSIDE}/{inside.relative_to(self.root)}"
 
     def _logs(self) -> dict[str, Path]:
         return {"samba.log": self.log_file, "stdout.log": self.root / "log" / "stdout.log"}

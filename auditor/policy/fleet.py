@@ -8,6 +8,7 @@ set it, in the inventory or in a policy file, before anything is read from any t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,14 +16,17 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from auditor.policy.loader import (
     EXTENDS,
+    Boundary,
     PolicyError,
     PolicyIssue,
+    Reference,
     _document_of,
     _issues_from_validation,
     _read,
     _validated,
     load_policy,
     over_base,
+    resolve_reference,
 )
 from auditor.policy.models import Policy, Strict
 
@@ -31,11 +35,42 @@ __all__ = ["Fleet", "FleetTenant", "LoadedFleet", "load_fleet"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 MAX_TENANTS = 5000
 
+# What reaches `fleet matrix`'s JSON (which workflows interpolate into `${{ }}` expressions, shell lines and
+# artifact names) is shaped here, never escaped later: names and environments are letters, digits, `.`, `_`, `-`;
+# a tenant id is a GUID or a domain name (the directory ID, or a verified domain such as
+# contoso.onmicrosoft.com: "This is classically a GUID or a domain name", https://learn.microsoft.com/en-us/dotnet/
+# api/microsoft.identity.client.abstractapplicationbuilder-1.withtenantid); a client id is a GUID.
+GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}", re.ASCII)
+DOMAIN = re.compile(r"(?=.{4,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}", re.ASCII)
+ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}", re.ASCII)
+SCENARIO = re.compile(r"[A-Za-z0-9._/-]{1,255}", re.ASCII)
+
+
+def _shown(value: str) -> str:
+    """`value` quoted, every control, bidi and non-ASCII character as its escape, clipped."""
+    return ascii(value if len(value) <= 60 else value[:59] + "…")
+
+
+def tenant_id_problem(value: str) -> str | None:
+    """Why `value` is not a tenant id (a GUID or a domain name); None when it is one."""
+    if GUID.fullmatch(value) or DOMAIN.fullmatch(value):
+        return None
+    return (f"{_shown(value)} is not a tenant id: give the directory (tenant) ID, a GUID, or a verified domain "
+            "such as contoso.onmicrosoft.com")
+
 
 class LabSource(Strict):
     """A built-in lab tenant (a scenario name or a scenario file), with the lab's faults."""
 
     scenario: str = Field(description="A built-in scenario (demo, baseline, …) or a scenario YAML file")
+
+    @field_validator("scenario")
+    @classmethod
+    def _shaped_scenario(cls, value: str) -> str:
+        if not SCENARIO.fullmatch(value):
+            raise ValueError(f"{_shown(value)}: a scenario is a name or a relative path of letters, digits, "
+                             "`.`, `_`, `-` and `/` (it goes into fleet matrix's JSON)")
+        return value
     forbid: list[str] = Field(default_factory=list, description="Endpoints answering 403 (a 403 storm: many)")
     latency_ms: int = Field(0, ge=0, le=10_000)
 
@@ -72,6 +107,30 @@ class FleetTenant(Strict):
     timeout: float = Field(30.0, gt=0, le=600)
     github_environment: str | None = Field(None, description="The GitHub environment whose OIDC subject this "
                                                              "tenant's federated credential trusts (fleet matrix)")
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _shaped_tenant_id(cls, value: str | None) -> str | None:
+        problem = None if value is None else tenant_id_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("client_id")
+    @classmethod
+    def _shaped_client_id(cls, value: str | None) -> str | None:
+        if value is not None and not GUID.fullmatch(value):
+            raise ValueError(f"{_shown(value)} is not a client id: give the app registration's application "
+                             "(client) ID, a GUID")
+        return value
+
+    @field_validator("github_environment")
+    @classmethod
+    def _shaped_environment(cls, value: str | None) -> str | None:
+        if value is not None and not ENVIRONMENT.fullmatch(value):
+            raise ValueError(f"{_shown(value)}: an environment name here is letters, digits, `.`, `_` and `-` "
+                             "(it goes into fleet matrix's JSON)")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -140,11 +199,14 @@ def load_fleet(path: str | Path) -> LoadedFleet:
         fleet = Fleet.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(_issues_from_validation(exc, name, positions)) from None
-    issues: list[PolicyIssue] = []
+    issues: list[PolicyIssue] = _duplicate_tenant_ids(fleet, name, positions)
+    if issues:
+        raise PolicyError(issues)
     policies: dict[str, Policy] = {}
+    boundary = Boundary.of(path)  # the inventory's repository: its tenants' policies and their bases live there
     for index, tenant in enumerate(fleet.tenants):
         try:
-            policies[tenant.name] = _tenant_policy(path, tenant, f"tenants.{index}.policy", positions)
+            policies[tenant.name] = _tenant_policy(path, tenant, f"tenants.{index}.policy", positions, boundary)
         except PolicyError as exc:
             issues.extend(exc.issues)
     if issues:
@@ -152,14 +214,34 @@ def load_fleet(path: str | Path) -> LoadedFleet:
     return LoadedFleet(path, fleet, policies)
 
 
-def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: dict[str, tuple[int, int]]) -> Policy:
-    if isinstance(tenant.policy, str):
-        policy_path = fleet_path.parent / tenant.policy
-        if not policy_path.is_file():
-            line, column = positions.get(key, (1, 1))
-            raise PolicyError([PolicyIssue(str(fleet_path), line, column, key,
-                                           f"{tenant.policy} is not a file (looked for {policy_path})")])
-        return load_policy(policy_path)
+def _duplicate_tenant_ids(fleet: Fleet, name: str, positions: dict[str, tuple[int, int]]) -> list[PolicyIssue]:
+    """A tenant id listed twice (any case: ids and domains are case-insensitive), at the second one's line."""
+    issues = []
+    first: dict[str, int] = {}
+    for index, tenant in enumerate(fleet.tenants):
+        if tenant.tenant_id is None:
+            continue
+        key = f"tenants.{index}.tenant_id"
+        seen = first.setdefault(tenant.tenant_id.casefold(), index)
+        if seen != index:
+            line, column = positions.get(key, positions.get(f"tenants.{index}", (1, 1)))
+            other_line = positions.get(f"tenants.{seen}.tenant_id", (0, 0))[0]
+            issues.append(PolicyIssue(name, line, column, key,
+                                      f"tenant {tenant.name} has the tenant id of tenant {fleet.tenants[seen].name} "
+                                      f"(line {other_line}): each tenant is listed once"))
+    return issues
+
+
+def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: dict[str, tuple[int, int]],
+                   boundary: Boundary) -> Policy:
+    import os
+
+    folder = Path(os.path.realpath(fleet_path)).parent
+    if isinstance(tenant.policy, str):  # a file the inventory names: read as `extends` reads a base
+        line, column = positions.get(key, (1, 1))
+        reference = Reference(str(fleet_path), line, column, key, tenant.policy)
+        policy_path = resolve_reference(reference, folder, boundary)
+        return load_policy(policy_path, boundary=boundary, named_by=reference)
     # an overlay written in the inventory: its keys' lines are the inventory's
     overlay = dict(tenant.policy)
     own = {k.removeprefix(f"{key}."): v for k, v in positions.items() if k.startswith(f"{key}.")}
@@ -168,10 +250,9 @@ def _tenant_policy(fleet_path: Path, tenant: FleetTenant, key: str, positions: d
     if not isinstance(base_ref, str) or not base_ref.strip():
         raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
                                        "an overlay needs `extends: BASE_POLICY_FILE`")])
-    base = (fleet_path.parent / base_ref).resolve()
-    if not base.is_file():
-        raise PolicyError([PolicyIssue(str(fleet_path), line, column, f"{key}.{EXTENDS}",
-                                       f"{base_ref} is not a file (looked for {base})")])
+    reference = Reference(str(fleet_path), line, column, f"{key}.{EXTENDS}", base_ref)
+    base = resolve_reference(reference, folder, boundary)
     overlay_bytes = repr(sorted(overlay.items())).encode()
-    merged, merged_positions, files, raws = over_base(base, overlay, own, overlay_bytes)
+    merged, merged_positions, files, raws = over_base(base, overlay, own, overlay_bytes, boundary=boundary,
+                                                      named_by=reference)
     return _validated(merged, str(fleet_path), merged_positions, files, raws)

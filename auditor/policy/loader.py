@@ -8,8 +8,10 @@ each validation error back to the YAML position it came from.
 from __future__ import annotations
 
 import difflib
+import errno
 import functools
 import hashlib
+import os
 import re
 import types
 import typing
@@ -19,12 +21,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.files import wide_encoding
 from auditor.policy.models import Policy, PolicySource
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_ALIASES = 100
 MAX_VALUES = 200_000  # a policy holds hundreds; more means aliases expanding without end (an alias bomb)
 MAX_FLOW_DEPTH = 64  # `[[[[…` nested deeper than any policy needs; the parser would recurse without end
+MAX_DEPTH = 64  # block nesting (`a:\n  b:\n    c: …`, `- - - …`) likewise, counted by ruamel's composer
+MAX_INT_DIGITS = 64  # a policy's largest number has a few digits; Python refuses to convert 4,300 or more
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -42,7 +47,9 @@ class PolicyIssue:
         return f"{where}: {_shown(self.path, 120)}: {message}" if self.path else f"{where}: {message}"
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# controls, bidi embeddings, overrides and isolates, line and paragraph separators, and the invisible
+# zero-width characters (U+200B-U+200F, U+2060-U+2064, U+FEFF): a key that holds one is shown with it escaped
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 def _shown(text: str, width: int) -> str:
@@ -65,14 +72,88 @@ NOT_SECTIONS = frozenset({"version", "extends", "tenant", "waivers", "sources"})
 
 MAX_EXTENDS_DEPTH = 8
 EXTENDS = "extends"
+EXTENDS_ALLOW_VARIABLE = "SSPR_EXTENDS_ALLOW"
 
 
-def load_policy(path: str | Path) -> Policy:
-    """A policy file, with the chain of files it `extends` merged under it (see `_merged`)."""
+@dataclass(frozen=True)
+class Boundary:
+    """The folders a policy's `extends` (and a fleet's tenant policies) may name files in.
+
+    By default one folder: the repository the policy (or fleet inventory) the user named is in (the nearest
+    folder above it holding `.git`), else that file's own folder. `SSPR_EXTENDS_ALLOW` (folders separated by
+    `:`) adds more, and only there is an absolute path accepted. A pull request can change a policy file, not
+    the environment of the run: it cannot point `extends` at a file outside the checkout.
+    """
+
+    roots: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, named: Path) -> Boundary:
+        folder = Path(os.path.realpath(named)).parent
+        root = next((parent for parent in (folder, *folder.parents) if (parent / ".git").exists()), folder)
+        allowed = [Path(os.path.realpath(part)) for part in os.environ.get(EXTENDS_ALLOW_VARIABLE, "").split(":")
+                   if part.strip() and Path(part).is_absolute()]
+        return cls((root, *allowed))
+
+    def holds(self, real: Path) -> bool:
+        return any(real == root or root in real.parents for root in self.roots)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where a file was named (`extends`, or a fleet tenant's `policy`): the issue of a refusal points there."""
+
+    file: str
+    line: int
+    column: int
+    key: str
+    text: str
+
+    def refused(self, why: str) -> PolicyError:
+        return PolicyError([PolicyIssue(self.file, self.line, self.column, self.key, why)])
+
+
+def load_policy(path: str | Path, *, boundary: Boundary | None = None, named_by: Reference | None = None) -> Policy:
+    """A policy file, with the chain of files it `extends` merged under it (see `_merged`).
+
+    `named_by`: the file was named in another file (a fleet inventory) rather than by the user, so it is read
+    as `extends` reads a base: inside `boundary`, and refused in one line without its content when it is not
+    a policy."""
     path = Path(path)
     name = str(path)
-    document, positions, files, raw = _load_document(path, chain=())
+    boundary = boundary or Boundary.of(path)
+    document, positions, files, raw = _load_document(path, chain=(), boundary=boundary, named_by=named_by)
     return _validated(document, name, positions, files, raw)
+
+
+def resolve_reference(ref: Reference, folder: Path, boundary: Boundary) -> Path:
+    """The real path of the policy file `ref.text` names, relative to `folder`: refused (at `ref`) when it is
+    absolute outside the allowed folders, leaves them (`..`, a symbolic link), loops, or is not a file."""
+    text = ref.text
+    if not text.strip() or "\x00" in text:
+        raise ref.refused(f"`{EXTENDS}` takes the relative path of a policy file")
+    given = Path(text)
+    if given.is_absolute() and not boundary.holds(Path(os.path.normpath(given))):
+        raise ref.refused(f"{text} is an absolute path: give a path relative to this file, inside "
+                          f"{boundary.roots[0]} (or allow another folder with {EXTENDS_ALLOW_VARIABLE})")
+    candidate = Path(os.path.normpath(folder / given))
+    if not boundary.holds(candidate):
+        raise ref.refused(f"{text} leaves {boundary.roots[0]}: a policy extends files inside its own repository "
+                          f"folder (allow another folder with {EXTENDS_ALLOW_VARIABLE})")
+    try:
+        # strict: a loop or a missing file is an OSError (ELOOP, ENOENT), never Path.resolve's RuntimeError
+        # (https://docs.python.org/3/library/os.path.html#os.path.realpath)
+        real = Path(os.path.realpath(candidate, strict=True))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ref.refused(f"{text}: its symbolic links go round in a loop") from None
+        raise ref.refused(f"{text} is not a file (looked for {candidate})") from None
+    if not boundary.holds(real):
+        raise ref.refused(f"{text} is a symbolic link to a file outside {boundary.roots[0]}: refused (allow that "
+                          f"folder with {EXTENDS_ALLOW_VARIABLE})")
+    if not real.is_file():
+        raise ref.refused(f"{text} is not a file (looked for {candidate})")
+    return real
 
 
 def parse_policy(raw: bytes, name: str) -> Policy:
@@ -106,38 +187,70 @@ def _document_of(raw: bytes, name: str) -> tuple[dict[str, Any], dict[str, tuple
     return document, positions
 
 
-def _load_document(path: Path, chain: tuple[Path, ...]) -> tuple[
+def _load_document(path: Path, chain: tuple[Path, ...], boundary: Boundary, named_by: Reference | None) -> tuple[
         dict[str, Any], dict[str, tuple[int, int]], dict[str, str], list[bytes]]:
     """(document, positions, the file of each key not from `path`, the bytes of every file read) of `path` and
-    the files it extends, merged: a mapping is merged key by key, anything else (a list, a value) replaced."""
+    the files it extends, merged: a mapping is merged key by key, anything else (a list, a value) replaced.
+    A file `named_by` another is first checked to be a policy at all (`_named_document`)."""
     name = str(path)
     raw = _read(path)
-    document, positions = _document_of(raw, name)
+    document, positions = _document_of(raw, name) if named_by is None else _named_document(raw, named_by)
     base_ref = document.pop(EXTENDS, None)
     if base_ref is None:
         return document, positions, {}, [raw]
     line, column = positions.pop(EXTENDS, (1, 1))
-    if not isinstance(base_ref, str) or not base_ref.strip():
+    if not isinstance(base_ref, str):
         raise PolicyError([PolicyIssue(name, line, column, EXTENDS, "`extends` takes the path of a policy file")])
-    base = (path.parent / base_ref).resolve()
-    if base in chain or base == path.resolve():
-        cycle = " → ".join(str(p) for p in (*chain, path.resolve(), base))
+    here = Path(os.path.realpath(path))
+    reference = Reference(name, line, column, EXTENDS, base_ref)
+    base = resolve_reference(reference, here.parent, boundary)
+    if base in chain or base == here:
+        cycle = " → ".join(str(p) for p in (*chain, here, base))
         raise PolicyError([PolicyIssue(name, line, column, EXTENDS, f"`extends` goes round in a circle: {cycle}")])
     if len(chain) >= MAX_EXTENDS_DEPTH:
         raise PolicyError([PolicyIssue(name, line, column, EXTENDS,
                                        f"more than {MAX_EXTENDS_DEPTH} files extend one another")])
-    if not base.is_file():
-        raise PolicyError([PolicyIssue(name, line, column, EXTENDS, f"`extends`: {base_ref} is not a file "
-                                                                    f"(looked for {base})")])
-    return over_base(base, document, positions, raw, (*chain, path.resolve()))
+    return over_base(base, document, positions, raw, (*chain, here), boundary=boundary, named_by=reference)
+
+
+def _named_document(raw: bytes, ref: Reference) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
+    """The document of a file another file names as a policy, refused in one line at `ref` when it is not one.
+
+    A pull request may point `extends` at any file of the checkout (a credentials file an earlier step wrote):
+    what such a file holds is never shown: not its lines, keys or values, only where it stops being a policy.
+    """
+    def not_a_policy(why: str) -> PolicyError:
+        return ref.refused(f"{ref.text} is not a policy file: {why} (its content is not shown; "
+                           f"`sspr-audit validate` on it says more if it is yours)")
+
+    try:
+        text = _decode(raw, ref.text)
+    except PolicyError:
+        wide = wide_encoding(raw)
+        raise not_a_policy(f"it is {wide}, not UTF-8" if wide else "it is not UTF-8 text") from None
+    try:
+        document, positions = _parse_yaml(text, ref.text)
+    except PolicyError as exc:
+        first = exc.issues[0]
+        raise not_a_policy(f"it is not YAML a policy reads (line {first.line}, column {first.column})") from None
+    if document is None:
+        raise not_a_policy("it is empty") from None
+    if not isinstance(document, dict):
+        raise not_a_policy(f"its top level is {_kind(document)}, not a mapping") from None
+    fields = list(Policy.model_fields)
+    strangers = [key for key in document if key not in fields]
+    # a misspelt section (`writebak`) is still a policy, and gets its "did you mean"; `clientSecret` is not
+    if any(not difflib.get_close_matches(key, fields, n=1, cutoff=0.75) for key in strangers):
+        raise not_a_policy(f"{len(strangers)} of its {len(document)} top-level keys are no policy's") from None
+    return document, positions
 
 
 def over_base(base: Path, document: dict[str, Any], positions: dict[str, tuple[int, int]], raw: bytes,
-              chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, tuple[int, int]], dict[str, str],
-                                                     list[bytes]]:
+              chain: tuple[Path, ...] = (), *, boundary: Boundary, named_by: Reference) -> tuple[
+                  dict[str, Any], dict[str, tuple[int, int]], dict[str, str], list[bytes]]:
     """`document` (with its key positions and bytes) merged over the policy file `base` and what that extends:
     the same four things `_load_document` returns; keys not declared in `document` keep their base file."""
-    parent, parent_positions, parent_files, parent_raw = _load_document(base, chain)
+    parent, parent_positions, parent_files, parent_raw = _load_document(base, chain, boundary, named_by)
     replaced: list[str] = []
     merged = _merged(parent, document, "", replaced)
     kept = {key: where for key, where in parent_positions.items()
@@ -198,6 +311,9 @@ def _refuse_nothing_to_audit(policy: Policy, name: str) -> None:
 def _decode(raw: bytes, name: str) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    wide = wide_encoding(raw)
+    if wide:  # its NUL bytes would otherwise read as "unacceptable character #x0000", or 0xff as a bad byte
+        raise PolicyError([PolicyIssue(name, 1, 1, "", f"not UTF-8: the file is {wide}; save it as UTF-8")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -214,14 +330,23 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
 
     if text.count("*") > MAX_ALIASES and _alias_count(text) > MAX_ALIASES:
         raise PolicyError([PolicyIssue(name, 1, 1, "", f"more than {MAX_ALIASES} YAML aliases; refusing to expand")])
+    from ruamel.yaml.composer import MaxDepthExceededError
+
     _check_flow_depth(text, name)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.max_depth = MAX_DEPTH  # ruamel's composer refuses deeper nodes with their mark (it recurses per level)
     yaml.Constructor = _policy_constructor()
     try:
         document = yaml.load(text)
     except RecursionError:
         raise PolicyError([PolicyIssue(name, 1, 1, "", "the YAML is nested too deeply to read")]) from None
+    except (MaxDepthExceededError, _Refused) as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = (f"nested more than {MAX_DEPTH} levels deep; refusing to read"
+                   if isinstance(exc, MaxDepthExceededError) else str(exc.problem))
+        raise PolicyError([PolicyIssue(name, line, column, "", message)]) from None
     except MarkedYAMLError as exc:
         # a quote or bracket left open is found at the end of the file: point at where it was opened
         at_end = "end of stream" in (exc.problem or "") and exc.context_mark is not None
@@ -256,10 +381,27 @@ def _policy_constructor() -> type:
 
     class PolicyConstructor(RoundTripConstructor):  # type: ignore[misc]
         """Timestamps stay text: pydantic parses the dates a policy holds and says where one is wrong
-        (ruamel's own parser raises a bare ValueError for `2026-13-01`, with no position)."""
+        (ruamel's own parser raises a bare ValueError for `2026-13-01`, with no position). An integer of more
+        than MAX_INT_DIGITS digits is refused where it stands (Python's int() refuses 4,300 digits or more with
+        a ValueError that carries no position: https://docs.python.org/3/library/stdtypes.html#int-max-str-digits)."""
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            digits = sum(char.isdigit() for char in str(node.value))
+            if digits > MAX_INT_DIGITS:
+                raise _Refused(f"an integer of {digits} digits (the limit is {MAX_INT_DIGITS})", node.start_mark)
+            return super().construct_yaml_int(node)
 
     PolicyConstructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+    PolicyConstructor.add_constructor("tag:yaml.org,2002:int", PolicyConstructor.construct_yaml_int)
     return PolicyConstructor
+
+
+class _Refused(Exception):
+    """A value the constructor refuses, with the mark where it stands."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
 
 
 def _check_flow_depth(text: str, name: str) -> None:
@@ -306,7 +448,8 @@ def _alias_count(text: str) -> int:
 
 def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]], budget: _Budget) -> Any:
     """Turn ruamel's commented nodes into plain Python, recording each key's position."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+    from ruamel.yaml.scalarbool import ScalarBoolean
 
     budget.spend(prefix)
     if isinstance(node, CommentedMap):
@@ -337,8 +480,20 @@ def _plain(node: Any, prefix: str, positions: dict[str, tuple[int, int]], budget
             raise PolicyError([PolicyIssue(budget.name, line, column, prefix,
                                            "a lone surrogate escape (\\ud800-\\udfff) is not a character")])
         return str(node)
+    if isinstance(node, TaggedScalar):  # `!!str 2024` is the text "2024"; another tag is no policy's
+        if str(node.tag.value) == "tag:yaml.org,2002:str":
+            return _plain(str(node.value), prefix, positions, budget)
+        line, column = _nearest_position(prefix.split("."), positions)
+        raise PolicyError([PolicyIssue(budget.name, line, column, prefix,
+                                       f"the YAML tag {node.tag.value} is not one a policy uses (give a plain "
+                                       "value, or !!str for text)")])
     if isinstance(node, bool) or node is None:
         return node
+    if isinstance(node, ScalarBoolean):  # `&anchor true`: ruamel keeps a bool subclass of int to remember it
+        return bool(node)
+    if isinstance(node, bytes | bytearray):  # `!!binary`
+        line, column = _nearest_position(prefix.split("."), positions)
+        raise PolicyError([PolicyIssue(budget.name, line, column, prefix, "a binary value has no place in a policy")])
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):
@@ -418,12 +573,14 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = repr(value) if isinstance(value, str | int | float | bool | None) else _kind(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(value: Any) -> str:
-    return type(value).__name__.replace("Commented", "").lower()
+    name = type(value).__name__.replace("Commented", "").replace("Scalar", "").lower()
+    return {"map": "a mapping", "dict": "a mapping", "seq": "a list", "list": "a list", "str": "text",
+            "int": "a number", "float": "a number", "boolean": "true or false", "bool": "true or false"}.get(name, name)
 
 
 def _allowed_keys(loc: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor import __version__, progress
+from auditor.interrupts import run
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
 from auditor.snapshot.tenant import GpoSignInResetState
 
@@ -44,7 +45,7 @@ def collect(options: CollectOptions) -> Snapshot:
     async def main() -> None:
         out.append(await collect_async(options))
 
-    asyncio.run(main())
+    run(main())  # a signal cancels the reads wherever they wait (auditor.interrupts)
     return out[0]
 
 

@@ -126,8 +126,14 @@ def unseal(data: bytes, key: bytes, where: str) -> LoginRecord:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    from auditor.files import InputFileError, decode_utf8, parse_json_bounded
+
+    try:  # bounded: deep nesting or a huge integer is refused, never a RecursionError (issue 29)
+        envelope = parse_json_bounded(decode_utf8(data, where, "login cache"), where, "login cache")
+    except InputFileError as exc:
+        raise LoginCacheError(f"{where}: not a readable login cache (at {str(exc).removeprefix(f'{where}:')})") \
+            from None
     try:
-        envelope = json.loads(data)
         if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
             raise LoginCacheError(f"{where}: not an sspr-auditor login cache (write one with `sspr-audit login`)")
         if envelope.get("version") != VERSION:
@@ -142,7 +148,7 @@ def unseal(data: bytes, key: bytes, where: str) -> LoginRecord:
         ciphertext = base64.b64decode(envelope["ciphertext"], validate=True)
     except LoginCacheError:
         raise
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # AttributeError: `kdf` that is no mapping
         raise LoginCacheError(f"{where}: not a readable login cache ({type(exc).__name__})") from None
     try:
         plain = AESGCM(_derive(key, salt, kdf)).decrypt(nonce, ciphertext, _associated(header))

@@ -9,12 +9,16 @@ nor its new one means the plan is stale, and nothing is written. Without `yes=Tr
 all it does (a dry run that says what would change). With it, it writes a backup of every
 object it is about to change (the full portal JSON, the Graph objects, raw descriptor bytes,
 attribute values, SYSVOL file contents) before the first write, then for each change re-reads
-the target, writes, and reads it back; the first failure stops the run. A change whose target
+the target, records its intent in the backup's write-ahead journal (`auditor.remediation.journal`),
+writes, reads it back and records the result; the first failure stops the run. A change whose target
 already holds the new value is skipped, so applying a plan twice changes nothing the second time.
 
 `rollback(backup, targets)` puts back every object the apply wrote, newest first, only where the
-live object still holds what apply left there (the backup records the state before and after);
-an object changed since is shown and skipped unless `force=True`. Each restore is read back.
+live object still holds a state apply left there (the journal records each write's state before and
+after, and for a write that never finished, both states it may have left); an object changed since
+is shown and skipped unless `force=True`. Each restore is read back. Rollback works from any point
+where apply stopped, a SIGKILL between or inside two writes to one object included
+(tests/integration/test_apply_crash_points.py kills apply at each point in turn).
 Neither function logs or stores a secret: credentials live only in
 `Targets` and in the clients built from them.
 """
@@ -33,6 +37,8 @@ from pydantic import Field
 from auditor import __version__
 from auditor.files import write_atomically
 from auditor.remediation.changes import Change, ChangeImpact, Frozen, Plan, PlanError, PlanSource, object_key
+from auditor.remediation.crashpoints import boundary
+from auditor.remediation.journal import JournalEntry, fold, journal_problem, same_object_name
 from auditor.remediation.session import ApplyError, BackupObject, Session, Targets
 from auditor.snapshot.models import utc_now
 
@@ -51,18 +57,21 @@ Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 
 # -- backup ---------------------------------------------------------------------------------
 
-BACKUP_VERSION = 2
+BACKUP_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # 2: `written` and `after` kept in the objects themselves, no journal
 
 
 class Backup(Frozen):
     format: Literal["sspr-auditor-backup"] = BACKUP_FORMAT
-    format_version: Literal[2] = BACKUP_VERSION
+    format_version: Literal[2, 3] = BACKUP_VERSION
     tool_version: str = __version__
     created_at: datetime = Field(default_factory=utc_now)
     plan_digest: str
     source: PlanSource
     changes: list[Change] = Field(default_factory=list, description="The changes apply was about to write")
     objects: list[BackupObject] = Field(default_factory=list)
+    journal: list[JournalEntry] = Field(default_factory=list, description="The write-ahead journal: an intent "
+                                        "before each write, its result after it (auditor.remediation.journal)")
     digest: str = ""
     mac: str | None = Field(None, description="HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
@@ -95,13 +104,23 @@ def load_backup(path: str | Path) -> Backup:
     from auditor.remediation.changes import json_position, load_json_model, require_seal
 
     path = Path(path)
-    backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
+    backup, text = load_json_model(path, Backup, "backup")  # format_version: one of READABLE_VERSIONS
     require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
     for index, obj in enumerate(backup.objects):
         mismatch = identity_problem(obj, backup.changes)
         if mismatch:
             line, column = json_position(text, ["objects", str(index)])
             raise PlanError(f"{path}:{line}:{column}: object {obj.key}: {mismatch}: the backup cannot be trusted")
+    problem = journal_problem(backup.journal, backup.changes, backup.objects)
+    if problem:
+        line, column = json_position(text, ["journal"])
+        raise PlanError(f"{path}:{line}:{column}: {problem}: the backup cannot be trusted")
+    if backup.format_version >= 3:  # what was written is the journal's to say, not the objects'
+        if any(obj.written or obj.after is not None or obj.left or obj.unfinished for obj in backup.objects):
+            line, column = json_position(text, ["objects"])
+            raise PlanError(f"{path}:{line}:{column}: a version 3 backup keeps what apply wrote in its journal, "
+                            "not in its objects: the backup cannot be trusted")
+        backup = backup.model_copy(update={"objects": fold(backup.objects, backup.journal)})
     return backup
 
 
@@ -118,7 +137,7 @@ def identity_problem(obj: BackupObject, changes: list[Any]) -> str | None:
         for name, value in _identity(change).items():
             if name not in data:
                 return f"its state {state} apply has no {name}"
-            if _same_object_name(data[name]) != _same_object_name(value):
+            if same_object_name(data[name]) != same_object_name(value):
                 return f"its state {state} apply names {name} {data[name]!r}, the change writes {value!r}"
     return _states_problem(obj, [c for c in changes if object_key(c) == obj.key])
 
@@ -139,14 +158,6 @@ def _states_problem(obj: BackupObject, mine: list[Any]) -> str | None:
         if after != "new":
             return f"its state after apply does not hold the new value of change {change.id} ({change.summary})"
     return None
-
-
-def _same_object_name(value: Any) -> str:
-    """A DN or path compared as AD and SMB compare them: case-insensitive, UNC host left out."""
-    text = str(value).casefold()
-    if text.startswith("\\\\"):
-        text = text.lstrip("\\").split("\\", 1)[-1]
-    return text
 
 
 def _identity(change: Any) -> dict[str, str]:
@@ -275,15 +286,20 @@ def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, back
     save_backup(backup, path, create=True)
     log.info("backup of %d object(s) written to %s", len(objects), path)
 
-    def record(key: str, **update: Any) -> None:
+    journal: list[JournalEntry] = []
+
+    def record(entry: JournalEntry) -> None:
+        """Add `entry` to the journal, durably (the backup rewritten whole, fsync'd, renamed) before going on."""
         nonlocal backup
-        objects[key] = objects[key].model_copy(update=update)
-        backup = backup.model_copy(update={"objects": list(objects.values())})
+        journal.append(entry)
+        backup = backup.model_copy(update={"journal": list(journal)})
         save_backup(backup, path)
 
+    boundary("the backup is written, before the first change")
     for position, (change, _) in enumerate(pending):
         writer = session.writer(change.writer)
         key = object_key(change)
+        intended = False
         try:
             now = writer.observe(change)
             if now.state == "new":
@@ -291,17 +307,25 @@ def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, back
                 continue
             if now.state != "old":
                 raise _Stop(f"the target changed during apply: {now.detail}")
-            # before each write: the object is being written and its state after is unknown until read back
-            # (a write the server made before the connection dropped must not look like a later change)
-            record(key, written=True, after=None)
+            boundary(f"change {change.id}: read, before its intent is recorded")
+            # write-ahead: what this write is about to do is on disk before the write starts
+            record(JournalEntry(event="intent", change=change.id, key=key, prior=now.backup,
+                                expect=writer.expected(change, now.backup)))
+            intended = True
+            boundary(f"change {change.id}: intent recorded, before the write")
             log.info("applying change %s to %s", change.id, change.target)
             writer.write(change)
+            boundary(f"change {change.id}: written, before the read-back")
             after = writer.observe(change)
             if after.state != "new":
                 raise _Stop(f"read back after writing does not show the new value: {after.detail}")
-            record(key, after=after.backup)
+            boundary(f"change {change.id}: read back, before its result is recorded")
+            record(JournalEntry(event="result", change=change.id, key=key, ok=True, after=after.backup))
         except Exception as exc:
             detail = _describe(exc)
+            if intended:
+                _record_failure(record, JournalEntry(event="result", change=change.id, key=key, ok=False,
+                                                     detail=detail[:1000]))
             results[change.id] = _result(change, "failed", detail)
             for later, _ in pending[position + 1:]:
                 results[later.id] = _result(later, "not_attempted")
@@ -310,6 +334,7 @@ def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, back
                                message=f"change {change.id} failed ({change.target}): {detail.rstrip('.')}. Stopped; "
                                        f"the backup is {path}: undo with `sspr-audit rollback {path}`")
         results[change.id] = _result(change, "applied")
+    boundary("every change applied and recorded")
     applied = sum(1 for r in results.values() if r.status == "applied")
     return ApplyResult(outcome="applied", changes=list(results.values()), backup_path=str(path),
                        message=f"applied {applied} change(s), each verified by reading it back; backup: {path}")
@@ -317,6 +342,15 @@ def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, back
 
 class _Stop(Exception):
     """A reason to stop applying that is not an exception from a client."""
+
+
+def _record_failure(record: Any, entry: JournalEntry) -> None:
+    """Journal a failed write; when even that fails (the disk that failed the write may fail this too), the
+    intent alone already tells rollback the write may have happened."""
+    try:
+        record(entry)
+    except Exception:
+        log.warning("could not journal the failure of change %s", entry.change, exc_info=True)
 
 
 def _describe(exc: BaseException) -> str:
@@ -380,15 +414,24 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False, force: bool
 def _changed_since_apply(obj: BackupObject, writer: Writer, backup: Backup) -> str | None:
     """What differs between the live object and the state apply left (None when it still holds that state).
 
-    An object apply began writing but never read back (`after` is None: the write failed) is not
+    An object whose last write did not finish (killed, failed) may hold its state before that write
+    or the one the write was to make (`left`, from the journal); where the writer cannot predict the
+    latter exactly, an object that holds the unfinished change's new value counts as apply's doing.
+    An object of a version 2 backup begun but never read back (`after` None, no `left`) is not
     "changed since": restoring it is what the failed apply's rollback is for.
     """
-    if obj.after is None:
+    if obj.after is None and not obj.left:
         return None
-    if writer.matches(obj.model_copy(update={"data": obj.after})):
+    candidates = [obj.after] if obj.after is not None else obj.left
+    if any(writer.matches(obj.model_copy(update={"data": state})) for state in candidates):
         return None
-    change = next(c for c in backup.changes if object_key(c) == obj.key)
-    return _difference(obj.after, writer.observe(change).backup)
+    live_of = next(c for c in backup.changes if object_key(c) == obj.key)
+    live = writer.read(live_of)
+    if obj.after is None and obj.unfinished is not None:
+        change = next(c for c in backup.changes if c.id == obj.unfinished)
+        if writer.state_of(change, live).state == "new" and writer.expected(change, obj.left[0]) is None:
+            return None
+    return _difference(candidates[-1], live)
 
 
 def _difference(after: dict[str, Any], now: dict[str, Any]) -> str:

@@ -16,11 +16,10 @@ key only the reviewer's environment holds.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.ad.dn import dn_key
 from auditor.ad.sd import AceFact
@@ -305,11 +304,11 @@ class Plan(Frozen):
     format: Literal["sspr-auditor-plan"] = PLAN_FORMAT
     format_version: Literal[2] = PLAN_VERSION
     tool_version: str
-    created_at: datetime = Field(default_factory=utc_now)
+    created_at: AwareDatetime = Field(default_factory=utc_now)
     policy_file: str
     policy_path: str | None = Field(None, description="Absolute path of the policy file apply re-derives from")
     policy_sha256: str | None = Field(None, description="sha256 of the policy file's bytes when the plan was made")
-    snapshot_created_at: datetime
+    snapshot_created_at: AwareDatetime
     source: PlanSource
     fingerprints: dict[str, str] = Field(default_factory=dict, description="Every snapshot section's fingerprint")
     changes: list[Change] = Field(default_factory=list)
@@ -354,7 +353,27 @@ def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     plan, text = load_json_model(path, Plan, "plan", version=PLAN_VERSION)
     require_seal(plan, text, path, "plan", "make a new plan")
+    problem = repeated_change(plan)
+    if problem is not None:
+        index, why = problem
+        line, column = json_position(text, ["changes", str(index)])
+        raise PlanError(f"{path}:{line}:{column}: {why}: the plan was edited (and sealed again); make a new plan")
     return plan
+
+
+def repeated_change(plan: Plan) -> tuple[int, str] | None:
+    """(index, why) of the first change whose id is not its position (1, 2, 3, …, as the planner numbers them)
+    or that repeats an earlier change: apply matches a change to the derived one by everything but its id,
+    so a copy would be written twice and counted twice. A seal proves only who wrote the file, not this."""
+    seen: dict[str, str] = {}
+    for index, change in enumerate(plan.changes):
+        if change.id != str(index + 1):
+            return index, f"change {index + 1} has id {change.id[:40]!r}, not {index + 1}"
+        content = change.model_dump_json(exclude={"id", "depends_on"})
+        if content in seen:
+            return index, f"change {change.id} repeats change {seen[content]}"
+        seen[content] = change.id
+    return None
 
 
 def require_seal(model: Any, text: str, path: Path, what: str, then: str) -> None:
@@ -378,18 +397,12 @@ MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 def load_json_model(path: Path, model: type[M], what: str, *, version: int | None = None) -> tuple[M, str]:
     """`path` validated as `model`, and its text; else PlanError naming `file:line:column` and the problem."""
-    from auditor.files import InputFileError, read_bounded
+    from auditor.files import InputFileError, decode_utf8, read_bounded
 
     try:
-        raw = read_bounded(path, MAX_PLAN_BYTES, what)
+        text = decode_utf8(read_bounded(path, MAX_PLAN_BYTES, what), str(path), what)
     except InputFileError as exc:
         raise PlanError(str(exc)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise PlanError(f"{path}:{line}:{column}: not UTF-8 (byte 0x{raw[exc.start]:02x}): not a {what} file") from None
     document = parse_json_bounded(text, f"{path}", what)
     found = document.get("format_version") if isinstance(document, dict) else None
     if version is not None and isinstance(found, int) and not isinstance(found, bool) and found != version:

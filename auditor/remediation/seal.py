@@ -78,3 +78,35 @@ def check_seal(model: Any, what: str) -> str | None:
 
 def signed() -> bool:
     return plan_key() is not None
+
+
+# -- JSON reports ---------------------------------------------------------------------------------
+# A tenant report is sealed over its JSON data as written (every field but `mac`), not over a model: a report
+# is read back by other runs (`fleet merge`, `--previous`) and must verify byte-for-byte as the data they read.
+
+
+def canonical_data(body: dict[str, Any]) -> bytes:
+    """`body` (JSON data, its `mac` left out) as the bytes the MAC covers."""
+    rest = {key: value for key, value in body.items() if key not in SEAL_FIELDS}
+    return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def data_mac(body: dict[str, Any], key: bytes) -> str:
+    return "hmac-sha256:" + hmac.new(key, canonical_data(body), hashlib.sha256).hexdigest()
+
+
+def check_data_seal(body: dict[str, Any], what: str) -> str | None:
+    """Why the MAC of `body` (JSON data with a `mac` key) does not hold (None when it does, or no key and no MAC)."""
+    key = plan_key()
+    mac = body.get("mac")
+    if key is None:
+        if mac:
+            return (f"the {what} is signed: set {KEY_VARIABLE} to the key it was signed with, so the signature "
+                    "can be checked")
+        return None
+    if not mac:
+        return (f"{KEY_VARIABLE} is set but the {what} is not signed (it was written without the key): "
+                "make it again with the key set")
+    if not isinstance(mac, str) or not hmac.compare_digest(mac.encode("utf-8"), data_mac(body, key).encode("ascii")):
+        return f"the {what}'s signature does not match {KEY_VARIABLE}: it was edited, or signed with another key"
+    return None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field
 
+from auditor.interrupts import run
 from auditor.remediation.changes import Frozen
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ class BackupObject(Frozen):
     written: bool = Field(False, description="Set just before the first write to this object")
     after: dict[str, Any] | None = Field(
         None, description="The object as read back after apply's last write to it (same shape as `data`)")
+    left: list[dict[str, Any]] = Field(
+        default_factory=list, description="When apply's last write to it did not finish (killed, failed): every "
+                                          "state it may have left, from the journal (auditor.remediation.journal)")
+    unfinished: str | None = Field(None, description="The id of the change whose write did not finish, if any")
 
 
 # -- the session: clients and connections, opened on first use ------------------------------
@@ -67,7 +72,7 @@ class Session:
         self._writers: dict[str, Writer] = {}
 
     def run(self, work: Awaitable[T]) -> T:
-        return self._runner.run(work)  # type: ignore[arg-type]
+        return run(work, self._runner)  # a signal cancels the work wherever it waits (auditor.interrupts)
 
     def client(self, name: str, make: Callable[[], Any], close: Callable[[Any], None] | None = None) -> Any:
         if name not in self._clients:

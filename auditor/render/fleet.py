@@ -70,6 +70,7 @@ def build_fleet_report(results: list[TenantResult], out: Path, fleet_file: str |
                              report_html=_relative(result.report_html, out))
         if result.report is not None:
             row.origin = result.report.origin
+            row.tenant_id = result.report.tenant_id
             row.summary = result.report.summary
             row.cells = _cells(result.report, row.report_html, checks)
         rows.append(row)

@@ -77,8 +77,16 @@ class SarifPart:
     gzip_bytes: int = 0
 
 
+CATEGORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", re.ASCII)
+
+
 def category(tenant: str) -> str:
-    """The code-scanning category (`automationDetails.id`) of a tenant's run: the same since the first fleet run."""
+    """The code-scanning category (`automationDetails.id`) of a tenant's run: the same since the first fleet run.
+
+    A tenant's name is shaped where it enters (the inventory, `fleet merge`'s NAME): letters, digits, `.`, `_`,
+    `-`. A name of any other shape (a control or bidi character, a `/`) is a bug here, never written to a file."""
+    if not CATEGORY_NAME.fullmatch(tenant):
+        raise ValueError(f"tenant name {tenant[:64]!a} is not shaped for a code-scanning category")
     return f"sspr-audit/{tenant}/"
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -138,16 +139,18 @@ def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
         title, severity, description = source.title, source.severity, source.description or source.title
         fix = {k: v for k, v in vars(source.fix).items() if v}
         references, policy_key = list(source.references), source.policy_key
-    else:
+        help_ = _help(fix, references, policy_key)
+    else:  # a check this build does not know, described by a report (fleet merge): its text is data, never markup
         title, severity, description = source.title, source.severity, source.title
         fix, references = dict(source.fix), list(source.references)
         policy_key = source.policy_location.key if source.policy_location else ""
+        help_ = _inert_help(fix, references, policy_key)
     rule: dict[str, Any] = {
         "id": check_id,
         "name": "".join(part.capitalize() for part in check_id.replace("_", ".").split(".")),
         "shortDescription": {"text": title},
         "fullDescription": {"text": description},
-        "help": _help(fix, references, policy_key),
+        "help": help_,
         "defaultConfiguration": {"level": FAIL_LEVEL[severity]},
         "properties": {
             "security-severity": SECURITY_SEVERITY[severity],
@@ -157,9 +160,40 @@ def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
                                         *control_tags(check_id)])),
         },
     }
-    if references:
+    if references and safe_uri(references[0]):  # never `javascript:`, `data:` or a relative link
         rule["helpUri"] = references[0]
-    return rule
+    return rule if isinstance(source, CheckSpec) else _revealed(rule)
+
+
+SAFE_URI = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?", re.ASCII)
+
+
+def safe_uri(value: str) -> bool:
+    """An https URL of plain characters: safe as `helpUri` and inside a Markdown autolink `<…>`."""
+    return bool(SAFE_URI.fullmatch(value))
+
+
+def _inert_help(fix: dict[str, str], references: list[str], policy_key: str) -> dict[str, str]:
+    """The help of a rule described by report data: the same text, its Markdown escaped so nothing in it becomes
+    a link, an image, HTML or a code fence (code scanning shows `help.markdown` as Markdown: https://docs.github.com/
+    en/code-security/reference/code-scanning/sarif-files/sarif-support-for-code-scanning; CommonMark's backslash
+    escapes: https://spec.commonmark.org/0.31.2/#backslash-escapes)."""
+    from auditor.render.markdown import escape
+
+    def inert(value: str) -> str:
+        return escape(value, limit=4000)
+
+    text = [f"The expected value comes from the policy key {policy_key}."] if policy_key else []
+    markdown = [f"The expected value comes from the policy key {inert(policy_key)}."] if policy_key else []
+    for label, how in fix_lines(fix):
+        text.append(f"{label}: {how}")
+        markdown.append(f"**{inert(label)}**: {inert(how)}")
+    if references:
+        text.append("References: " + " ".join(references))
+        markdown.append("References:\n" + "\n".join(f"- <{url}>" if safe_uri(url) else f"- {inert(url)}"
+                                                     for url in references))
+    return {"text": _revealed("\n".join(text)) or "See the report.",
+            "markdown": "\n\n".join(markdown) or "See the report."}
 
 
 def control_tags(check_id: str) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
@@ -39,7 +39,7 @@ class Section(BaseModel, Generic[T]):
     model_config = ConfigDict(frozen=True)
 
     source: str = Field(description="Where it was read, e.g. `graph:GET /policies/authorizationPolicy`")
-    collected_at: datetime = Field(default_factory=utc_now)
+    collected_at: AwareDatetime = Field(default_factory=utc_now)
     value: T | None = None
     error: str | None = None
 
@@ -142,7 +142,7 @@ class Snapshot(BaseModel):
     format: Literal["sspr-auditor-snapshot"] = SNAPSHOT_FORMAT
     format_version: Literal[1] = 1
     tool_version: str
-    created_at: datetime = Field(default_factory=utc_now)
+    created_at: AwareDatetime = Field(default_factory=utc_now)
     origin: str = Field(description="`lab:<scenario>`, `live:<tenant id>` or `graph:<url>`")
     collected_by: str | None = Field(None, description="Who ran `collect --portal-only` (user@host), for its label")
     tenant_id: str | None = Field(None, description="The tenant read, as Graph reported it (the id of "

@@ -26,16 +26,14 @@ def save_snapshot(snapshot: Snapshot, path: str | Path) -> Path:
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
-    from auditor.files import InputFileError, parse_json_bounded, read_bounded
+    from auditor.files import InputFileError, decode_utf8, parse_json_bounded, read_bounded
 
     path = Path(path)
     try:
-        text = read_bounded(path, MAX_SNAPSHOT_BYTES, "the snapshot").decode("utf-8")
+        text = decode_utf8(read_bounded(path, MAX_SNAPSHOT_BYTES, "the snapshot"), str(path), "snapshot")
         parse_json_bounded(text, str(path), "snapshot")
     except InputFileError as exc:
         raise SnapshotError(str(exc)) from None
-    except UnicodeDecodeError as exc:
-        raise SnapshotError(f"{path}: cannot read snapshot: {exc}") from None
     try:
         return Snapshot.model_validate_json(text)
     except ValidationError as exc:

@@ -9,10 +9,10 @@ Graph field names stay in the readers; these models use readable names.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
@@ -144,7 +144,7 @@ class ScorePoint(NamedTuple):
 class SecureScoreState(Model):
     control: str = "SelfServicePasswordReset"
     found: bool = Field(description="The latest Secure Score lists the control")
-    as_of: datetime | None = Field(None, description="createdDateTime of the latest score")
+    as_of: AwareDatetime | None = Field(None, description="createdDateTime of the latest score")
     tenant_score: float | None = None
     tenant_max_score: float | None = None
     score: float | None = Field(None, description="controlScores[].score of the control")
@@ -172,7 +172,7 @@ class ActivityDay(NamedTuple):
 
 
 class WritebackEvent(NamedTuple):
-    at: datetime
+    at: AwareDatetime
     enabled: bool
     initiated_by: str | None
 
@@ -180,15 +180,15 @@ class WritebackEvent(NamedTuple):
 class SettingsEvent(NamedTuple):
     """An audit event of the SSPR service that is not about one user: a change to its settings."""
 
-    at: datetime
+    at: AwareDatetime
     activity: str
     category: str
     initiated_by: str | None
 
 
 class SsprActivityState(Model):
-    window_start: datetime
-    window_end: datetime
+    window_start: AwareDatetime
+    window_end: AwareDatetime
     events: int = Field(0, description="Audit events read in the window")
     days: list[ActivityDay] = Field(default_factory=list, description="Days with at least one event, oldest first")
     writeback_events: list[WritebackEvent] = Field(default_factory=list)

@@ -164,6 +164,27 @@ def test_a_closed_stdout_pipe_keeps_the_audit_exit_code(snapshot: Path, cloud_po
     assert b"Traceback" not in errors[0] and b"BrokenPipe" not in errors[0]
 
 
+@pytest.mark.parametrize("command", ["check", "validate-error"])
+def test_a_closed_stderr_pipe_keeps_the_exit_code(command: str, cloud_policy: Path,
+                                                  tmp_path: Path) -> None:
+    """Issue 29: stderr's reader gone (`2>&1 | head -1` closing early, a log collector that died) is no reason
+    to change the verdict: the run ends with the code it would have had."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nwriteback:\n  enabeld: true\n")
+    args = (["check", str(cloud_policy), "--lab", "demo", "--out"]  # the lab run says what it read on stderr
+            if command == "check" else ["validate", str(bad)])
+    full = run(*args, *([str(tmp_path / "a")] if command == "check" else []))
+    assert full.returncode in ((0, 1, 3) if command == "check" else (2,)) and full.stderr
+    process = subprocess.Popen([sys.executable, "-m", "auditor.cli", *args,
+                                *([str(tmp_path / "b")] if command == "check" else [])],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stderr.close()  # the reader of stderr is gone before the run writes to it
+    out = process.stdout.read()
+    assert process.wait(timeout=120) == full.returncode, out
+    assert out.decode().splitlines()[-1:] == full.stdout.splitlines()[-1:]
+
+
 @pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONIOENCODING": "latin-1"}])
 def test_a_terminal_that_cannot_show_a_character_never_crashes(env: dict[str, str], snapshot: Path,
                                                               cloud_policy: Path, tmp_path: Path) -> None:

@@ -52,10 +52,16 @@ def test_init_writes_a_valid_policy_and_its_schema_and_never_overwrites(tmp_path
     assert load_policy(policy_file).model_dump() == baseline.model_dump()  # the baseline's values
 
     before = {path.name: path.read_bytes() for path in (policy_file, schema_file)}
-    schema_file.unlink()  # one of the two is missing: still refused, nothing written
-    again = run("init", cwd=tmp_path)
+    again = run("init", cwd=tmp_path)  # both there: refused, nothing touched
     assert again.returncode == 2 and "never overwrites" in again.stderr and "Traceback" not in again.stderr
-    assert policy_file.read_bytes() == before["policy.yaml"] and not schema_file.exists()
+    assert {path.name: path.read_bytes() for path in (policy_file, schema_file)} == before
+
+    policy_file.write_text(text + "# my edit\n")  # an edited policy and a missing schema: the schema comes back,
+    schema_file.unlink()                       # the policy is kept as it is
+    third = run("init", cwd=tmp_path)
+    assert third.returncode == 0, third.stderr
+    assert "kept policy.yaml: starter policy (already there; init never overwrites)" in third.stdout
+    assert policy_file.read_text() == text + "# my edit\n" and schema_file.read_bytes() == before["policy.schema.json"]
 
 
 def test_every_key_is_shown_with_its_meaning_default_and_checks() -> None:
@@ -120,3 +126,12 @@ def test_init_workflow_is_the_shipped_template_on_the_policy_and_passes_actionli
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
     linted = run_actionlint(tmp_path)
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_init_workflow_after_init_adds_the_workflow_and_keeps_the_policy(tmp_path: Path) -> None:
+    assert run("init", cwd=tmp_path).returncode == 0
+    policy = (tmp_path / "policy.yaml").read_bytes()
+    added = run("init", "--workflow", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "wrote .github/workflows/sspr-audit.yml" in added.stdout and "kept policy.yaml" in added.stdout
+    assert (tmp_path / "policy.yaml").read_bytes() == policy

@@ -8,6 +8,7 @@ every run (one tenant's AD unknown, its reason a 1,500-character Samba log).
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from samba_fixtures import BASELINE_POLICY, fresh_dc, require_samba, state_dir
 
-from auditor.lab_domain import samba
+from auditor.lab_domain import domain_seed, samba
 from tests.helpers.fault_matrix import assert_no_traceback, run_cli
 from tests.helpers.fleet_lab import write_yaml
 
@@ -25,9 +26,10 @@ pytestmark = pytest.mark.samba
 def test_three_lab_tenants_at_concurrency_two_each_get_their_own_dc(tmp_path: Path) -> None:
     require_samba()
     scenarios = ("demo", "baseline", "traps")
+    shutil.copy(BASELINE_POLICY, tmp_path / "baseline.yaml")  # an inventory names policies inside its folder
     fleet = write_yaml(tmp_path / "fleet.yaml", {
         "version": 1, "fleet": {"concurrency": 2},
-        "tenants": [{"name": name, "lab": {"scenario": name}, "policy": str(BASELINE_POLICY)} for name in scenarios],
+        "tenants": [{"name": name, "lab": {"scenario": name}, "policy": "baseline.yaml"} for name in scenarios],
     })
     run = run_cli("fleet", "check", str(fleet), "--out", str(tmp_path / "out"), "--progress", "never")
     assert_no_traceback(run)
@@ -103,3 +105,23 @@ def test_the_report_gives_a_lab_dc_that_cannot_start_as_one_line(monkeypatch: py
     assert "Ignoring invalid value 'nonsense' for parameter 'server role' (full log: " in reason
     log_file = Path(reason.rsplit("(full log: ", 1)[1].rstrip(")"))
     assert log_file.is_file() and log_file.is_relative_to(tmp_path / "lab")
+
+
+def test_a_dc_in_a_deep_folder_starts_though_its_socket_paths_would_be_too_long() -> None:
+    """Samba's unix sockets sit under its folder, and a socket path has at most 107 bytes (unix(7)): a lab folder
+    under /home/firstname.lastname1/.cache reached that, and samba exited ("Failed to listen on …/run/ncalrpc/np/
+    netlogon"). It now runs with its folder bind-mounted at a short path inside its namespace."""
+    require_samba()
+    template = domain_seed.base_template(state_dir() / "samba")
+    deep = state_dir() / "deep" / ("d" * 60) / "runs" / "demo-15029-7f5cc303fdd0"
+    assert len(str(deep / "run" / "ncalrpc" / "np" / "netlogon")) > 107
+    dc = samba.clone(template, deep)
+    try:
+        with dc:
+            assert dc.running
+            found = subprocess.run(["ldbsearch", "-H", f"ldap://{dc.address}", "-U",
+                                    f"Administrator%{dc.admin_password}", "-b", dc.base_dn, "-s", "base", "dn"],
+                                   capture_output=True, text=True, timeout=60, check=False)
+            assert found.returncode == 0 and f"dn: {dc.base_dn}" in found.stdout, found.stderr
+    finally:
+        dc.stop()

@@ -36,6 +36,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_mappings_merge_key_by_key_and_lists_are_replaced(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # a repository: `../base.yaml` stays inside it
     base = write(tmp_path, "base.yaml", BASE)
     child = write(tmp_path, "tenants/contoso.yaml", "extends: ../base.yaml\nsspr:\n  methods_required: 1\n"
                                                     "waivers: []\n")
@@ -106,3 +107,116 @@ def test_validate_show_prints_the_expanded_policy_with_where_each_key_came_from(
     assert f"methods_required: 1 # {child}:3" in out
     assert f"enabled: true  # {(tmp_path / 'base.yaml').resolve()}:9" in out
     assert "extends" not in out.split("\n", 2)[2]  # merged away
+
+
+# -- issue 29: `extends` stays in the policy's repository folder and never prints a file that is no policy -------
+
+SECRETS = {
+    "mapping": "client_secret: hunter2-Secret\npassword: SuperSecret\n",
+    "env": "AZURE_CLIENT_SECRET=hunter2-Secret\n",
+    "json": '{"clientId": "x", "clientSecret": "hunter2-Secret", "tenantId": "SuperSecret"}\n',
+    "duplicate key": "token: hunter2-Secret\ntoken: SuperSecret\n",
+    "bad yaml": "password: [hunter2-Secret\nSuperSecret: {\n",
+    "alias": "a: *hunter2-Secret\n",
+    "list": "- hunter2-Secret\n- SuperSecret\n",
+    "pem": "-----BEGIN PRIVATE KEY-----\nhunter2-Secret\n-----END PRIVATE KEY-----\n",
+    "binary": b"\x30\x82\x01\xffhunter2-Secret\x00SuperSecret",
+    "utf16": "password: hunter2-Secret\n".encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("kind", list(SECRETS))
+def test_extends_naming_a_file_that_is_no_policy_never_prints_it(kind: str, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "secret.txt"
+    content = SECRETS[kind]
+    secret.write_bytes(content if isinstance(content, bytes) else content.encode())
+    child = write(tmp_path, "child.yaml", "version: 1\nextends: secret.txt\nwriteback:\n  enabled: true\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(child)
+    text = str(caught.value)
+    for word in ("hunter2", "SuperSecret", "client_secret", "clientSecret", "password", "token", "PRIVATE"):
+        assert word not in text, text
+    (issue,) = caught.value.issues
+    assert (issue.file, issue.line, issue.path) == (str(child), 2, "extends")
+    assert "secret.txt is not a policy file" in issue.message and "\n" not in str(issue)
+    assert main(["validate", str(child)]) == 2
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "SuperSecret" not in err and "secret.txt" in err
+
+
+def test_a_base_policy_with_a_misspelt_section_keeps_its_helpful_message(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", BASE.replace("writeback:", "writebak:"))
+    child = write(tmp_path, "child.yaml", "extends: base.yaml\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(child)
+    (issue,) = caught.value.issues
+    assert issue.file == str((tmp_path / "base.yaml").resolve()) and issue.line == 8
+    assert issue.path == "writebak" and "did you mean `writeback`" in issue.message
+
+
+@pytest.mark.parametrize(("ref", "needle"), [
+    ("/etc/passwd", "is an absolute path"),
+    ("../outside/base.yaml", "leaves"),
+    ("../../../../../../etc/hostname", "leaves"),
+    ("escape.yaml", "is a symbolic link to a file outside"),
+    ("loop.yaml", "go round in a loop"),
+    ("", "takes the relative path of a policy file"),
+])
+def test_extends_outside_the_policy_folder_is_refused(ref: str, needle: str, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(tmp_path, "outside/base.yaml", BASE)
+    (repo / "escape.yaml").parent.mkdir(parents=True)
+    (repo / "escape.yaml").symlink_to(tmp_path / "outside" / "base.yaml")
+    (repo / "loop.yaml").symlink_to(repo / "loop2.yaml")
+    (repo / "loop2.yaml").symlink_to(repo / "loop.yaml")
+    child = write(repo, "child.yaml", f"version: 1\nextends: '{ref}'\nwriteback:\n  enabled: true\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(child)
+    (issue,) = caught.value.issues
+    assert (issue.file, issue.line, issue.path) == (str(child), 2, "extends") and needle in issue.message, issue
+
+
+def test_a_symlink_loop_is_exit_2_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    child = write(tmp_path, "child.yaml", "extends: a.yaml\nwriteback:\n  enabled: true\n")
+    assert main(["validate", str(child)]) == 2
+    assert "go round in a loop" in capsys.readouterr().err
+
+
+def test_the_repository_folder_and_sspr_extends_allow_widen_the_boundary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = write(tmp_path, "shared/base.yaml", BASE)
+    child = write(tmp_path, "repo/tenants/contoso.yaml", "extends: ../../shared/base.yaml\n")
+    with pytest.raises(PolicyError, match="leaves"):
+        load_policy(child)
+    monkeypatch.setenv("SSPR_EXTENDS_ALLOW", str(tmp_path / "shared"))
+    assert load_policy(child).writeback is not None
+    absolute = write(tmp_path, "repo/abs.yaml", f"extends: {shared}\n")
+    assert load_policy(absolute).writeback is not None
+    monkeypatch.delenv("SSPR_EXTENDS_ALLOW")
+    (tmp_path / ".git").mkdir()  # now all of tmp_path is one repository
+    assert load_policy(child).writeback is not None
+
+
+def test_a_fleet_tenant_policy_is_held_to_the_same_boundary(tmp_path: Path) -> None:
+    from auditor.policy.fleet import load_fleet
+
+    write(tmp_path, "secret.json", '{"clientSecret": "hunter2-Secret"}')
+    write(tmp_path, "elsewhere/base.yaml", BASE)
+    fleet = write(tmp_path, "fleet/fleet.yaml", "version: 1\ntenants:\n"
+                  "  - name: a\n    lab: {scenario: demo}\n    policy: ../secret.json\n"
+                  "  - name: b\n    lab: {scenario: demo}\n    policy: {extends: ../elsewhere/base.yaml}\n")
+    with pytest.raises(PolicyError) as caught:
+        load_fleet(fleet)
+    first, second = caught.value.issues
+    assert (first.line, first.path) == (5, "tenants.0.policy") and "leaves" in first.message
+    assert (second.line, second.path) == (8, "tenants.1.policy.extends") and "leaves" in second.message
+    write(tmp_path, "fleet/secret.json", '{"clientSecret": "hunter2-Secret"}')
+    fleet.write_text(fleet.read_text().replace("../secret.json", "secret.json").replace("../elsewhere/", ""))
+    write(tmp_path, "fleet/base.yaml", BASE)
+    with pytest.raises(PolicyError) as caught:
+        load_fleet(fleet)
+    (issue,) = caught.value.issues
+    assert "secret.json is not a policy file" in issue.message and "hunter2" not in str(caught.value)

@@ -110,3 +110,59 @@ def test_baseline_validates_against_schema() -> None:
 
     data = YAML(typ="safe").load((ROOT / "policies" / "baseline.yaml").read_text())
     jsonschema.validate(json.loads(json.dumps(data, default=str)), policy_schema())
+
+
+# -- issue 29: the older cases ---------------------------------------------------------------------------
+
+BODY = "version: 1\nwriteback:\n  enabled: true\n"
+
+
+@pytest.mark.parametrize(("encoding", "named"), [
+    ("utf-16", "UTF-16 (little-endian, with a byte-order mark)"),
+    ("utf-16-le", "UTF-16 (little-endian, no byte-order mark)"),
+    ("utf-16-be", "UTF-16 (big-endian, no byte-order mark)"),
+    ("utf-32", "UTF-32 (little-endian, with a byte-order mark)"),
+    ("utf-32-le", "UTF-32 (little-endian, no byte-order mark)"),
+    ("utf-32-be", "UTF-32 (big-endian, no byte-order mark)"),
+])
+def test_a_utf16_or_utf32_file_is_named_as_such(encoding: str, named: str) -> None:
+    (message,) = errors_of(BODY.encode(encoding))
+    assert message == f"p.yaml:1:1: not UTF-8: the file is {named}; save it as UTF-8"
+
+
+@pytest.mark.parametrize(("hidden", "shown"), [("\u200b", "\\u200b"), ("\ufeff", "\\ufeff"), ("\u2060", "\\u2060"),
+                                               ("\u2028", "\\u2028"), ("\u200e", "\\u200e")])
+def test_invisible_characters_in_a_key_are_shown_escaped(hidden: str, shown: str) -> None:
+    messages = errors_of(f"version: 1\nwriteback:\n  enab{hidden}led: true\n")
+    unknown = next(m for m in messages if "unknown key" in m)
+    assert hidden not in unknown and f"writeback.enab{shown}led: unknown key; did you mean `enabled`?" in unknown
+
+
+def test_str_tag_is_text_and_no_message_shows_an_internal_repr() -> None:
+    policy = parse_policy(b"version: 1\ntenant:\n  name: !!str 2024\nwriteback:\n  enabled: true\n", "p.yaml")
+    assert policy.tenant.name == "2024"
+    (message,) = errors_of("version: 1\nwriteback:\n  enabled: !!str 2024\n")
+    assert message.startswith("p.yaml:3:3: writeback.enabled: ") and "(got '2024')" in message
+    assert "TaggedScalar" not in message and "Tag(" not in message
+    (message,) = errors_of("version: 1\nwriteback:\n  enabled: !custom yes\n")
+    assert message.startswith("p.yaml:3:3: writeback.enabled: the YAML tag !custom is not one a policy uses")
+
+
+def test_an_anchored_boolean_stays_a_boolean() -> None:
+    policy = parse_policy(b"version: 1\nwriteback:\n  enabled: &on true\n  unlock: *on\n", "p.yaml")
+    assert policy.writeback is not None and policy.writeback.enabled is True and policy.writeback.unlock is True
+
+
+def test_a_very_long_integer_is_refused_on_its_line() -> None:
+    (message,) = errors_of("version: 1\nwriteback:\n  enabled: true\nsspr:\n  methods_required: " + "9" * 5000 + "\n")
+    assert message == "p.yaml:5:21: an integer of 5000 digits (the limit is 64)"
+
+
+@pytest.mark.parametrize("nested", [
+    "".join("  " * (i + 1) + f"k{i}:\n" for i in range(400)) + "  " * 401 + "v\n",
+    "  x:\n    " + "- " * 400 + "v\n",
+])
+def test_deep_block_nesting_is_refused_near_its_line(nested: str) -> None:
+    (message,) = errors_of("version: 1\nwriteback:\n  enabled: true\nsspr:\n" + nested)
+    line = int(message.split(":")[1])
+    assert line >= 5 and "nested more than 64 levels deep" in message, message

@@ -240,3 +240,62 @@ def test_with_a_key_plans_and_backups_are_signed_and_an_unsigned_or_resigned_one
 
     with pytest.raises(SealError, match="at least 32"):
         plan()
+
+
+def _resealed(path: Path, edit: Any) -> None:
+    """Edit the backup as someone with write access would, then recompute its digest (anyone can)."""
+    from auditor.remediation.seal import digest_of
+
+    backup = apply_module.Backup.model_validate_json(path.read_text())
+    edited = apply_module.Backup.model_validate(edit(backup.model_dump(mode="json")))
+    path.write_text(edited.model_copy(update={"digest": digest_of(edited)}).model_dump_json())
+
+
+def test_the_journal_records_intent_and_result_and_rollback_folds_it(tmp_path: Path) -> None:
+    MemoryWriter.fail_on = "2"
+    apply(plan(), Targets(), yes=True, backup_path=tmp_path / "b.json")
+    raw = json.loads((tmp_path / "b.json").read_text())
+    assert raw["format_version"] == 3 and not any(o["written"] for o in raw["objects"])
+    assert [(e["event"], e["change"], e["ok"]) for e in raw["journal"]] == [
+        ("intent", "1", None), ("result", "1", True), ("intent", "2", None), ("result", "2", False)]
+    assert raw["journal"][0]["prior"] == {"target": "A", "json": {"allowed_to_use_sspr": True}}
+    assert "HTTP 500" in raw["journal"][3]["detail"]
+    objects = load_backup(tmp_path / "b.json").objects
+    assert [(o.written, o.unfinished) for o in objects] == [(True, None), (True, "2"), (False, None)]
+
+
+def test_a_journal_record_for_a_change_the_backup_does_not_hold_is_refused(tmp_path: Path) -> None:
+    apply(plan(), Targets(), yes=True, backup_path=tmp_path / "b.json")
+
+    def retarget(data: dict[str, Any]) -> dict[str, Any]:
+        data["journal"][0]["change"] = "99"
+        return data
+
+    _resealed(tmp_path / "b.json", retarget)
+    with pytest.raises(PlanError, match=r"journal record 1 .*no change of the apply has this id.*cannot be trusted"):
+        load_backup(tmp_path / "b.json")
+
+
+def test_a_result_without_its_intent_is_refused(tmp_path: Path) -> None:
+    apply(plan(), Targets(), yes=True, backup_path=tmp_path / "b.json")
+
+    def drop_intent(data: dict[str, Any]) -> dict[str, Any]:
+        data["journal"] = data["journal"][1:]
+        return data
+
+    _resealed(tmp_path / "b.json", drop_intent)
+    with pytest.raises(PlanError, match="no intent of this change precedes it"):
+        load_backup(tmp_path / "b.json")
+
+
+def test_a_version_3_backup_that_marks_objects_written_itself_is_refused(tmp_path: Path) -> None:
+    apply(plan(), Targets(), yes=True, backup_path=tmp_path / "b.json")
+
+    def mark(data: dict[str, Any]) -> dict[str, Any]:
+        data["journal"] = []
+        data["objects"][2]["written"] = True
+        return data
+
+    _resealed(tmp_path / "b.json", mark)
+    with pytest.raises(PlanError, match="keeps what apply wrote in its journal"):
+        load_backup(tmp_path / "b.json")

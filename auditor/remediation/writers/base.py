@@ -44,6 +44,12 @@ class Writer(ABC):
         and its state after apply the new one.
         """
 
+    @staticmethod
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        """`data` (the object before the write, in the backup's shape) as writing `change` leaves it, for the
+        journal's intent; None when the server's answer cannot be predicted byte for byte. Pure."""
+        return None
+
     def observe(self, change: Any) -> Observation:
         """Read the change's target now and compare it with the plan's old and new values."""
         return self.state_of(change, self.read(change))

@@ -34,6 +34,7 @@ from auditor.remediation.changes import (
     GraphPasswordRulesChange,
     SettingChange,
 )
+from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
 
@@ -133,6 +134,19 @@ class GraphWriter(Writer):
         state, detail = classify(pairs)
         return Observation(state, detail, data)
 
+    @staticmethod
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(change, GraphPasswordRulesChange):
+            if change.setting_id is None or data.get("json") is None:
+                values = password_rule_values({s.name: s.new for s in change.settings})
+                return {**data, "json": {"templateId": PASSWORD_RULE_TEMPLATE,
+                                         "values": [{"name": name, "value": value} for name, value in values]}}
+            new = {PASSWORD_RULE_FIELDS[s.name]: password_rule_wire(s.name, s.new) for s in change.settings}
+            values = _values_with(data["json"].get("values"), new)
+            return {**data, "json": {**data["json"], "values": [{"name": n, "value": v} for n, v in values]}}
+        fields = _path_and_fields(change)[1]
+        return {**data, "json": {**data["json"], **{fields[s.name]: s.new for s in change.settings_list()}}}
+
     def write(self, change: Any) -> None:
         if isinstance(change, GraphPasswordRulesChange):
             self._write_password_rules(change)
@@ -159,6 +173,7 @@ class GraphWriter(Writer):
         else:
             config_id = path.rsplit("/", 1)[1]
             body = self._configuration_body(self.get(path).get("@odata.type"), values)
+            boundary(f"{kind}: inside the write, between GET and PATCH")
             builder = policies.authentication_methods_policy.authentication_method_configurations
             self.session.run(builder.by_authentication_method_configuration_id(config_id).patch(body))
 
@@ -234,6 +249,7 @@ class GraphWriter(Writer):
             raise ApplyError(f"the Password Rule Settings {change.setting_id} hold no {', '.join(lacking)}: Graph "
                              "takes only the whole values collection, and the plan does not decide "
                              f"{'these values' if len(lacking) > 1 else 'this value'}")
+        boundary(f"change {change.id}: inside the write, between GET and PATCH")
         self._patch_password_rules(change.setting_id, _values_with(current.get("values"), new))
 
     def _restore_password_rules(self, old: dict[str, Any] | None) -> None:

@@ -108,6 +108,12 @@ class LdapWriter(Writer):
         state, detail = classify([(attribute, data.get("value"), change.setting.old, change.setting.new)])
         return Observation(state, detail, data)
 
+    @staticmethod
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        if isinstance(change, LdapDaclChange):
+            return None  # the DC keeps the DACL in its own canonical form: read back, never predicted
+        return {**data, "value": int(change.setting.new)}
+
     def write(self, change: Any) -> None:
         if isinstance(change, LdapDaclChange):
             self.replace(change.dn, "nTSecurityDescriptor", with_aces(self.descriptor(change.dn), change.add_aces),

@@ -20,6 +20,7 @@ from auditor.readers.portal import (
     sspr_state_from_wire,
 )
 from auditor.remediation.changes import PortalOnPremChange, PortalSsprChange
+from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
 
@@ -73,11 +74,21 @@ class PortalWriter(Writer):
         state_name, detail = classify(pairs)
         return Observation(state_name, detail, data)
 
+    @staticmethod
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
+        body = dict(data["json"])
+        if isinstance(change, PortalSsprChange):
+            body.update({SSPR_FIELDS[s.name]: to_wire(s.name, s.new) for s in change.settings})
+        else:
+            body[ONPREM_FIELDS[change.setting.name]] = change.setting.new
+        return {**data, "json": body}
+
     def write(self, change: Any) -> None:
         if isinstance(change, PortalSsprChange):
             body = self._get(SSPR_PATH)
             for setting in change.settings:
                 body[SSPR_FIELDS[setting.name]] = to_wire(setting.name, setting.new)
+            boundary(f"change {change.id}: inside the write, between GET and PUT")
             self.session.run(self.portal.put_json(SSPR_PATH, body))
         else:
             field = ONPREM_FIELDS[change.setting.name]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.ad import gpttmpl
 from auditor.readers import smb
 from auditor.remediation.changes import SysvolPasswordAgeChange
+from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer
 
@@ -129,18 +130,24 @@ class SysvolWriter(Writer):
         seen = "absent" if data is None else f"MinimumPasswordAge = {value}, sha256 {sha}"
         return Observation("other", f"GptTmpl.inf changed since the plan was made ({seen})", backup)
 
+    @staticmethod
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
+        old = base64.b64decode(data["content_b64"]) if data.get("content_b64") is not None else None
+        version = data.get("version_number")
+        return {**data, "content_b64": base64.b64encode(_written(change, old)).decode(),
+                "version_number": bumped(version or 0)}
+
     def write(self, change: Any) -> None:
         template_path, ini_path = self.paths(change.path)
-        data = self.read_file(template_path)
-        template = gpttmpl.parse(data) if data is not None else new_template(change.setting.new)
-        template = template.with_value(gpttmpl.SYSTEM_ACCESS, gpttmpl.MINIMUM_PASSWORD_AGE, str(change.setting.new))
-        self.write_file(template_path, template.to_bytes())
+        self.write_file(template_path, _written(change, self.read_file(template_path)))
+        boundary(f"change {change.id}: inside the write, GptTmpl.inf written, the GPO version not yet bumped")
         self.bump_version(change.gpo_dn, ini_path)
 
     def bump_version(self, gpo_dn: str, ini_path: str) -> None:
         current = self.ldap.integer(gpo_dn, "versionNumber") or 0
         version = bumped(current)
         self.ldap.replace(gpo_dn, "versionNumber", str(version))
+        boundary("inside the version bump, versionNumber written, GPT.INI not yet")
         ini = self.read_file(ini_path)
         if ini is None:
             self.write_file(ini_path, f"[General]\r\nVersion={version}\r\n".encode("ascii"))
@@ -161,3 +168,9 @@ class SysvolWriter(Writer):
         else:
             self.write_file(template_path, base64.b64decode(old))
         self.bump_version(obj.data["gpo_dn"], ini_path)
+
+
+def _written(change: Any, data: bytes | None) -> bytes:
+    """GptTmpl.inf's bytes with the change made: every other byte as it was (or a new file in a DC's shape)."""
+    template = gpttmpl.parse(data) if data is not None else new_template(change.setting.new)
+    return template.with_value(gpttmpl.SYSTEM_ACCESS, gpttmpl.MINIMUM_PASSWORD_AGE, str(change.setting.new)).to_bytes()
