@@ -106,13 +106,14 @@ def _associated(header: dict[str, Any]) -> bytes:
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _derive(key: bytes, salt: bytes, kdf: dict[str, Any]) -> bytes:
+def _derive(key: bytes | str, salt: bytes, kdf: dict[str, Any]) -> bytes:
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-    return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(key)
+    material = key.encode("utf-8") if isinstance(key, str) else key  # a str key: as a UTF-8 environment holds it
+    return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(material)
 
 
-def seal(record: LoginRecord, key: bytes) -> bytes:
+def seal(record: LoginRecord, key: bytes | str) -> bytes:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     salt, nonce = os.urandom(16), os.urandom(12)
@@ -122,7 +123,7 @@ def seal(record: LoginRecord, key: bytes) -> bytes:
     return json.dumps({**header, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}, indent=1).encode() + b"\n"
 
 
-def unseal(data: bytes, key: bytes, where: str) -> LoginRecord:
+def unseal(data: bytes, key: bytes | str, where: str) -> LoginRecord:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
