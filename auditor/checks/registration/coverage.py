@@ -43,8 +43,7 @@ def evaluate(ctx: Context) -> list[Finding]:
 def _judge(ctx: Context, records: object, scope: ScopeResolution, target: str, who: str, also: str) -> Finding:
     coverage = ctx.policy.coverage
     assert coverage is not None
-    users_section = ctx.snapshot.cloud_users
-    users = users_section.value if users_section is not None and users_section.readable else None
+    users = ctx.section_or_none("cloud_users", [], [])  # names for the lists (an inferred scope needs no more)
     stats = registration_stats(scope, records, users)  # type: ignore[arg-type]
     wanted = coverage.registration_min_percent
     evidence = [*scope.evidence,
