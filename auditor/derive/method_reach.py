@@ -18,7 +18,7 @@ from auditor.derive.sspr_methods import (
     uses_legacy,
     uses_methods_policy,
 )
-from auditor.findings import Evidence, Unreadable
+from auditor.findings import Evidence, Unreadable, section_value
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 
 APP = ("mobile_app_notification", "mobile_app_code")
@@ -83,12 +83,13 @@ class Audience:
 
     def members(self) -> dict[str, frozenset[str] | str]:
         if self._members is None:
-            section = self.snapshot.scope_groups
-            if section is None or not section.readable:
-                why = section.error if section is not None else "scope_groups was not collected"
-                self._members = Unreadable(f"the method target groups' members were not read ({why})")
+            try:
+                groups = section_value(self.snapshot, "scope_groups")
+            except Unreadable as exc:  # the reason and the section's evidence name the input not read
+                self._members = Unreadable(f"the method target groups' members were not read ({exc.reason})",
+                                           exc.evidence)
             else:
-                self._members = group_members_map(section.value.groups)  # type: ignore[union-attr]
+                self._members = group_members_map(groups.groups)
         if isinstance(self._members, Unreadable):
             raise self._members
         return self._members

@@ -103,8 +103,9 @@ class ReadFault:
     """endpoint → exact number of requests it received (retries, or none)"""
 
 
-SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "sspr.notify_admins",
-                                "sspr.notify_users", "sspr.registration"})
+# sspr.methods_available too: the number of methods a reset needs is only in the portal's policy (issue #30)
+SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "sspr.methods_available",
+                                "sspr.notify_admins", "sspr.notify_users", "sspr.registration"})
 ONPREM_CHECKS = frozenset({"writeback.enabled", "writeback.unlock"})
 METHODS_CHECKS = frozenset({"methods_policy.migration", "sspr.methods", "sspr.methods_available"})
 COVERAGE_CHECKS = frozenset({"licensing.in_scope", "registration.coverage"})

@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.checks.base import (
+    CheckSpec,
+    Context,
+    Evidence,
+    Finding,
+    Fix,
+    OptionalSection,
+    Severity,
+    Status,
+    Unreadable,
+)
 from auditor.derive.figures import folded
 from auditor.derive.method_reach import Audience, method_reach
 from auditor.derive.sspr_methods import (
@@ -22,7 +32,19 @@ SPEC = CheckSpec(
     title="SSPR offers only the verification methods the policy allows",
     severity=Severity.medium,
     policy_key="sspr.methods",
-    sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users"),
+    sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users", "registration_details"),
+    optional=(
+        OptionalSection("sspr_policy", "a method the legacy toggles could offer (security questions always, every "
+                        "method before migration is complete) is unknown, with the portal's reason; a method the "
+                        "methods policy alone decides stands"),
+        OptionalSection("scope_groups", "read only when a method targets groups (or the SSPR scope is a selected "
+                    "group): that method's reach is unknown, naming the section; a method every in-scope user "
+                    "gets, or nobody gets, stands"),
+        OptionalSection("cloud_users", "read only when a method targets groups, to know the in-scope users it reaches: "
+                    "that method's reach is unknown; the UPNs shown fall back to object ids"),
+        OptionalSection("registration_details", "read only to infer the in-scope users of a targeted method when the "
+                        "portal's policy was not read; without both, that method is unknown"),
+    ),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",
         "https://learn.microsoft.com/entra/identity/authentication/how-to-authentication-methods-manage",
