@@ -71,7 +71,8 @@ def check_seal(model: Any, what: str) -> str | None:
     if not model.mac:
         return (f"{KEY_VARIABLE} is set but the {what} is not signed (it was written without the key): "
                 "make it again with the key set")
-    if not hmac.compare_digest(model.mac, mac_of(model, key)):
+    # as bytes: hmac.compare_digest refuses a str with a non-ASCII character (TypeError), and the MAC is read
+    if not hmac.compare_digest(str(model.mac).encode("utf-8"), mac_of(model, key).encode("utf-8")):
         return f"the {what}'s signature does not match {KEY_VARIABLE}: it was edited, or signed with another key"
     return None
 
