@@ -65,6 +65,7 @@ from auditor.remediation.changes import (
 from auditor.snapshot.directory import DirectoryState, GpoTemplate, SecuredObject, SysvolState
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.snapshot.store import fingerprint
+from auditor.text import same_name
 
 # Writers run in this order: the cloud policy objects, then the methods policy's migration
 # state (which switches the policy that governs methods, so it goes after the method fixes),
@@ -223,12 +224,12 @@ class _Planner:
             pairs: dict[str, Any] = {"enablement": wanted.scope.value}
             if wanted.scope == Scope.selected and wanted.group is not None:
                 group = wanted.group
-                same_name = group.name is not None and (live.group_name or "").casefold() == group.name.casefold()
+                named_alike = same_name(live.group_name, group.name)
                 if group.id:
                     pairs["group_ids"] = [group.id]
                     if group.name:
                         pairs["group_name"] = group.name
-                elif not same_name:
+                elif not named_alike:
                     for finding in scope_findings:
                         self.manual_step(finding, "the policy names the SSPR group by name only: give its object id "
                                                   "as sspr.group.id so the plan can set it")
