@@ -21,6 +21,7 @@ from auditor.graph_fields import (
     EXCLUDE_TARGETS,
     INCLUDE_TARGETS,
     METHODS_FIELDS,
+    RECONFIRMATION_IN_DAYS,
 )
 from auditor.readers.credentials import GRAPH_SCOPE, tls_context
 from auditor.snapshot.models import (
@@ -148,9 +149,11 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
         state = policy.get(field)
         if state is not None and not isinstance(state, str):
             raise ValueError(f"{field} is {type(state).__name__}, not a string or null")
+        days = policy.get(RECONFIRMATION_IN_DAYS)
         return MethodsPolicyState(
             migration_state=state,
             configurations=[_method_configuration(c) for c in configurations if isinstance(c, dict)],
+            reconfirmation_in_days=days if isinstance(days, int) and not isinstance(days, bool) else None,
         )
 
     return await _read(source, fetch)

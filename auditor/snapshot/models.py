@@ -86,6 +86,9 @@ class MethodsPolicyState(Model):
     migration_state: str | None = Field(
         description="policyMigrationState; None when Graph returns null (a tenant with no legacy method settings)")
     configurations: list[MethodConfiguration] = Field(default_factory=list)
+    reconfirmation_in_days: int | None = Field(
+        default=None, description="reconfirmationInDays (v1.0 schema; Microsoft documents no meaning for it): "
+                                  "reported beside the portal's interval, never used for a verdict")
 
     def configuration(self, method_id: str) -> MethodConfiguration | None:
         return next((c for c in self.configurations if c.id.lower() == method_id.lower()), None)
