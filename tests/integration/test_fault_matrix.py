@@ -315,17 +315,19 @@ APPLY_FAULTS = [
                {"fail_writes_after": 0, "fail_writes_with": "throttle", "retry_after": {"portal": 180}}, "429", 0),
     ApplyFault("apply re-read 403", "403 on the portal while apply re-reads targets",
                {"forbidden": {"portal_onprem"}}, "403", 0, backup=False),
-    # the Password Rule Settings are the demo plan's last (9th) change: a PATCH, or a POST when none exist
-    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (9th write)",
-               {"fail_writes_after": 8}, "500", 8, later_changes=False),
+    # the Password Rule Settings are the demo plan's last (10th) change: a PATCH, or a POST when none exist (the 9th
+    # is Authenticator's isSoftwareOathEnabled, which keeps the app's code once the migration leaves the legacy
+    # toggle behind: issue 30)
+    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (10th write)",
+               {"fail_writes_after": 9}, "500", 9, later_changes=False),
     ApplyFault("apply reset groupSettings", "Password Rule Settings PATCH made, then connection dropped",
-               {"fail_writes_after": 8, "fail_writes_with": "reset"}, "RemoteProtocolError", 9, later_changes=False),
-    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (9th write)",
-               {"fail_writes_after": 8, "fail_writes_with": "forbidden"}, "403", 8, later_changes=False),
+               {"fail_writes_after": 9, "fail_writes_with": "reset"}, "RemoteProtocolError", 10, later_changes=False),
+    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (10th write)",
+               {"fail_writes_after": 9, "fail_writes_with": "forbidden"}, "403", 9, later_changes=False),
     ApplyFault("apply 500 create", "none existed: 500 on the POST that creates them",
-               {"fail_writes_after": 8}, "500", 8, later_changes=False, without_password_rules=True),
+               {"fail_writes_after": 9}, "500", 9, later_changes=False, without_password_rules=True),
     ApplyFault("apply reset create", "none existed: POST made, then connection dropped (rollback deletes)",
-               {"fail_writes_after": 8, "fail_writes_with": "reset"}, "RemoteProtocolError", 9,
+               {"fail_writes_after": 9, "fail_writes_with": "reset"}, "RemoteProtocolError", 10,
                later_changes=False, without_password_rules=True),
 ]
 

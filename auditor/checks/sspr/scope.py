@@ -22,6 +22,7 @@ from auditor.checks.base import (
 from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
 from auditor.policy.models import Scope
 from auditor.snapshot.models import SsprPolicyState
+from auditor.text import NAME_RULE, name_key, same_name
 
 SPEC = CheckSpec(
     id="sspr.scope",
@@ -81,8 +82,10 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
     actual = {"id": live.group_ids[0] if live.group_ids else None, "name": live.group_name}
     if group.id:
         matches = [i.lower() for i in live.group_ids] == [group.id.lower()]
-    elif live.group_name:
-        matches = live.group_name.casefold() == (group.name or "").casefold()
+    elif name_key(live.group_name):
+        matches = same_name(live.group_name, group.name)
+        evidence.append(Evidence(source=source, field="passwordResetEnabledGroupName (how compared)",
+                                 value=NAME_RULE))
     else:
         # the portal can answer passwordResetEnabledGroupName "" with the ids filled in: resolve the policy's
         # group name to its id over Graph (the scope_groups section) and compare ids instead
