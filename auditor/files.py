@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -167,13 +168,14 @@ def check_output_folder(path: str | Path, *, stem: str, inputs: tuple[str | Path
     """A folder for reports named `<stem>.*`: a new name or a directory whose report files may be replaced."""
     path = Path(path)
     try:
-        info = os.stat(path)
+        info = os.lstat(path)
     except FileNotFoundError:
         return path
     except OSError as exc:
         raise OutputPathError(f"{path}: cannot write reports there: {exc.strerror or exc}") from None
-    import stat
-
+    if stat.S_ISLNK(info.st_mode):
+        raise OutputPathError(f"{path}: the reports folder is a symlink; sspr-audit never writes through a link "
+                              "(give the real folder)")
     if not stat.S_ISDIR(info.st_mode):
         raise OutputPathError(f"{path}: the reports folder is {_kind_of(info.st_mode)}, not a folder")
     for existing in sorted(path.glob(f"{stem}.*")):
@@ -335,3 +337,34 @@ def wide_encoding(raw: bytes) -> str | None:
     if len(head) >= 2 and head[1] == 0 and 0 < head[0] < 0x80:
         return "UTF-16 (little-endian, no byte-order mark)"
     return None
+
+
+@contextlib.contextmanager
+def locked_folder(path: Path, *, wait_seconds: float = 120.0) -> Iterator[Path]:
+    """`path` (made if missing; a link there is refused) while this process holds an exclusive flock on the folder
+    itself, so two runs writing the same reports folder write one after the other, never a mix of both. The lock is
+    taken on the descriptor opened with O_NOFOLLOW, so it is the folder written, and it leaves no file behind
+    (flock(2) works on any open file, a directory included, and ends when the holder dies)."""
+    import fcntl
+    import time
+
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        raise OutputPathError(f"{path}: the reports folder is a symlink or not a folder; sspr-audit never writes "
+                              "through a link") from None
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OutputPathError(f"{path}: another run held the folder's lock for {wait_seconds:g} s: "
+                                          "nothing written") from None
+                time.sleep(0.05)
+        yield path
+    finally:
+        os.close(handle)  # releases the lock

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-from auditor.files import write_atomically
+from auditor.files import locked_folder, write_atomically
 from auditor.report import AuditReport
 
 
@@ -72,5 +72,5 @@ def write_reports(
     """
     renderers = [get_renderer(name) for name in dict.fromkeys(formats)]
     rendered = [pair for renderer in renderers for pair in renderer.render_files(report, stem).items()]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_atomically(out_dir / filename, content) for filename, content in rendered]
+    with locked_folder(out_dir):
+        return [write_atomically(out_dir / filename, content) for filename, content in rendered]
