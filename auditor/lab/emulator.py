@@ -42,7 +42,8 @@ Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.
 so tests can change it while a server runs: 403 per endpoint, 429 and 503 storms with
 ``Retry-After`` (per endpoint), any error status, a connection dropped mid-answer, a body that
 is not JSON, a broken ``@odata.nextLink``, a slow endpoint, fields dropped or renamed (an API
-whose shape changed), and writes that fail after N succeeded (or are made and then never answered,
+whose shape changed), nested fields deleted, nulled or retyped in every row (``FieldFault``), and
+writes that fail after N succeeded (or are made and then never answered,
 ``fail_writes_with="stall"``). ``app.state.lab`` is the
 :class:`EmulatorState`: tenant state, faults and the request log.
 """
@@ -82,6 +83,7 @@ __all__ = [
     "SETTING_TEMPLATES",
     "EmulatorState",
     "Faults",
+    "FieldFault",
     "Paging",
     "RequestRecord",
     "create_app",
@@ -113,6 +115,90 @@ def _check_names(names: Iterable[str]) -> None:
     if unknown:
         known = ", ".join(sorted(ENDPOINT_NAMES | set(ALIASES)))
         raise ValueError(f"unknown endpoint name(s) {', '.join(unknown)}; known: {known}")
+
+
+PathStep = str | int | None
+"""One step of a field path: a key, a list index, or None for every item of a list (``[*]``)."""
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\*|\d+)\]")
+
+
+def parse_field_path(path: str) -> tuple[PathStep, ...]:
+    """``value[*].assignedPlans[0].servicePlanId`` as its steps; a ValueError naming the path if it is not one."""
+    steps: list[PathStep] = []
+    at = 0
+    while at < len(path):
+        found = _STEP.match(path, at)
+        if found is None or (at == 0 and path.startswith(".")):
+            raise ValueError(f"field path {path!r}: unexpected {path[at:]!r} at character {at + 1}")
+        key, index = found.groups()
+        steps.append(key if key is not None else None if index == "*" else int(index))
+        at = found.end()
+    if not steps:
+        raise ValueError("a field path must not be empty")
+    return tuple(steps)
+
+
+def retyped(value: Any) -> Any:
+    """``value`` as another JSON type that a lax reader could mistake for it: a boolean or number as its text,
+    a string inside a list, a list as an object keyed by position, an object inside a list, null as "null"."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return {str(i): item for i, item in enumerate(value)}
+    return [value]
+
+
+class FieldFault(BaseModel):
+    """One nested field changed in an answer: ``delete`` (the key left out), ``null``, ``retype`` (another JSON
+    type, see :func:`retyped`) or ``set`` (to ``value``). A path that matches nothing changes nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    action: Literal["delete", "null", "retype", "set"] = "delete"
+    value: Any = None
+
+    @field_validator("path")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse_field_path(value)
+        return value
+
+    def apply(self, body: Any) -> int:
+        """Change ``body`` in place; how many places changed."""
+        return self._at(body, parse_field_path(self.path))
+
+    def _at(self, node: Any, steps: tuple[PathStep, ...]) -> int:
+        step, rest = steps[0], steps[1:]
+        if isinstance(step, str):
+            if not isinstance(node, dict) or step not in node:
+                return 0
+            if rest:
+                return self._at(node[step], rest)
+            if self.action == "delete":
+                del node[step]
+            else:
+                node[step] = self._new(node[step])
+            return 1
+        if not isinstance(node, list):
+            return 0
+        indexes = range(len(node)) if step is None else [step] if step < len(node) else []
+        if rest:
+            return sum(self._at(node[i], rest) for i in indexes)
+        if self.action == "delete":
+            for i in sorted(indexes, reverse=True):
+                del node[i]
+        else:
+            for i in indexes:
+                node[i] = self._new(node[i])
+        return len(indexes)
+
+    def _new(self, old: Any) -> Any:
+        return None if self.action == "null" else retyped(old) if self.action == "retype" else copy.deepcopy(self.value)
 
 
 class Faults(BaseModel):
@@ -155,6 +241,10 @@ class Faults(BaseModel):
     """Endpoint -> top-level fields left out of its JSON answers (an API whose shape changed)."""
     rename_fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Endpoint -> {old: new} top-level fields renamed in its JSON answers."""
+    field_faults: dict[str, list[FieldFault]] = Field(default_factory=dict)
+    """Endpoint -> nested fields deleted, nulled or retyped in its JSON answers, by path into the JSON as
+    served (``value[*].accountEnabled``, ``value[*].assignedPlans[*].servicePlanId``): a row Graph sends
+    without a field, or with it of another type."""
 
     @field_validator("forbidden")
     @classmethod
@@ -170,7 +260,8 @@ class Faults(BaseModel):
             raise ValueError("counts must not be negative")
         return value
 
-    @field_validator("reset_connection", "malformed_json", "broken_next_link", "drop_fields", "rename_fields")
+    @field_validator("reset_connection", "malformed_json", "broken_next_link", "drop_fields", "rename_fields",
+                     "field_faults")
     @classmethod
     def _known_endpoints(cls, value: Any) -> Any:
         _check_names(value)
@@ -460,11 +551,14 @@ def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
                         media_type=response.media_type)
     dropped = faults.for_endpoint(faults.drop_fields, endpoint) or []
     renamed = faults.for_endpoint(faults.rename_fields, endpoint) or {}
-    if not (dropped or renamed) or not response.body:
+    nested: list[FieldFault] = faults.for_endpoint(faults.field_faults, endpoint) or []
+    if not (dropped or renamed or nested) or not response.body:
         return response
     body = json.loads(response.body)
     if isinstance(body, dict):
         body = {renamed.get(key, key): value for key, value in body.items() if key not in dropped}
+    for fault in nested:
+        fault.apply(body)
     return JSONResponse(body, status_code=response.status_code, media_type=response.media_type)
 
 
