@@ -119,19 +119,21 @@ def _check_names(names: Iterable[str]) -> None:
 
 PathStep = str | int | None
 """One step of a field path: a key, a list index, or None for every item of a list (``[*]``)."""
-_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\*|\d+)\]")
+_STEP = re.compile(r"\.?([^.\[\]\"]+)|\[(\*|\d+)\]|\[\"([^\"]+)\"\]")
 
 
 def parse_field_path(path: str) -> tuple[PathStep, ...]:
-    """``value[*].assignedPlans[0].servicePlanId`` as its steps; a ValueError naming the path if it is not one."""
+    """``value[*].assignedPlans[0].servicePlanId`` as its steps (a key with dots in brackets and quotes:
+    ``value[*]["@odata.type"]``); a ValueError naming the path if it is not one."""
     steps: list[PathStep] = []
     at = 0
     while at < len(path):
         found = _STEP.match(path, at)
         if found is None or (at == 0 and path.startswith(".")):
             raise ValueError(f"field path {path!r}: unexpected {path[at:]!r} at character {at + 1}")
-        key, index = found.groups()
-        steps.append(key if key is not None else None if index == "*" else int(index))
+        key, index, quoted = found.groups()
+        steps.append(key if key is not None else quoted if quoted is not None else None if index == "*"
+                     else int(index))
         at = found.end()
     if not steps:
         raise ValueError("a field path must not be empty")
@@ -335,6 +337,9 @@ class EmulatorState:
     kept: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict, repr=False)
     """Other answers worked out once and kept with what they were worked out from (history as served in
     this second, the items a `$filter` matched, the member types of a group)."""
+    field_fault_hits: dict[str, int] = field(default_factory=dict)
+    """Field fault path -> how many places in the answers served it changed (a test can tell a fault that
+    matched nothing from one that was read and survived)."""
     portal_token_problem: Callable[[str], str | None] | None = field(default=None, repr=False)
     """When set (by the lab identity platform), why a portal request's bearer token is refused, or None:
     the real portal takes only a delegated user token for its own resource."""
@@ -351,6 +356,7 @@ class EmulatorState:
     def clear_log(self) -> None:
         with self.lock:
             self.request_log.clear()
+            self.field_fault_hits.clear()
 
     def take_fault_count(self, table: dict[str, int], endpoint: str) -> bool:
         """Consume one count for ``endpoint`` (or an alias covering it); True if consumed."""
@@ -544,8 +550,9 @@ def _write_lost(lab: EmulatorState, method: str) -> Literal["reset", "stall"] | 
     return None
 
 
-def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
+def _reshaped(lab: EmulatorState, endpoint: str, response: Response) -> Response:
     """The answer with the changed-shape and malformed-body faults for ``endpoint`` applied."""
+    faults = lab.faults
     if faults.for_endpoint(faults.malformed_json, endpoint) is not None:
         return Response(response.body[: max(1, len(response.body) // 2)] or b"{", status_code=response.status_code,
                         media_type=response.media_type)
@@ -558,7 +565,9 @@ def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
     if isinstance(body, dict):
         body = {renamed.get(key, key): value for key, value in body.items() if key not in dropped}
     for fault in nested:
-        fault.apply(body)
+        changed = fault.apply(body)
+        with lab.lock:
+            lab.field_fault_hits[fault.path] = lab.field_fault_hits.get(fault.path, 0) + changed
     return JSONResponse(body, status_code=response.status_code, media_type=response.media_type)
 
 
@@ -593,7 +602,7 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
             return Response(status_code=499)  # nobody is listening any more
         if answer_lost:
             return _DroppedConnection()
-        return _reshaped(lab.faults, name, response)
+        return _reshaped(lab, name, response)
 
     run.__name__ = f"{name}_{handler.__name__}"
     return run
