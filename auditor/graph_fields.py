@@ -6,7 +6,10 @@ https://learn.microsoft.com/graph/api/resources/authorizationpolicy), authentica
 authenticationMethodConfigurations (`state`, `includeTargets`, `excludeTargets`; the voice configuration's
 `isOfficePhoneAllowed`, https://learn.microsoft.com/graph/api/resources/voiceauthenticationmethodconfiguration).
 The reader (`auditor.readers.graph`), the writer (`auditor.remediation.writers.graph`), the checks' evidence and
-the exporter take the names from here.
+the exporter take the names from here. The rows the readers validate (users, registration details, group
+members, the authorization policy's fields read) are typed once, in `auditor.readers.graph_wire`: each
+reader's `$select` is taken from its wire model, and tests/unit/test_graph_wire.py proves the names here are
+fields of those models.
 """
 
 from __future__ import annotations

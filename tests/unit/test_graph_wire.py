@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from auditor.graph_fields import AUTHORIZATION_FIELDS
 from auditor.lab.emulator import Faults, FieldFault, parse_field_path, retyped
 from auditor.readers.graph_wire import (
     AuthorizationPolicyWire,
@@ -88,6 +89,10 @@ def test_optional_fields_are_evidence_only() -> None:
     rows = Rows(UserWire, "users")
     assert rows.page([{k: v for k, v in _user().items() if k not in ("userPrincipalName", "displayName")}])
     rows.check()
+
+
+def test_graph_fields_names_are_wire_fields() -> None:
+    assert set(AUTHORIZATION_FIELDS.values()) <= set(select(AuthorizationPolicyWire))
 
 
 def test_field_fault_paths() -> None:
