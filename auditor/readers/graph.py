@@ -23,7 +23,7 @@ from auditor.graph_fields import (
     METHODS_FIELDS,
 )
 from auditor.readers.credentials import GRAPH_SCOPE, tls_context
-from auditor.readers.graph_wire import AuthorizationPolicyWire, one, select
+from auditor.readers.graph_wire import AuthorizationPolicyWire, methods_policy, one, select
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
     MethodConfiguration,
@@ -147,6 +147,7 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
 
     async def fetch() -> MethodsPolicyState:
         policy = _object(await get_json(client.policies.authentication_methods_policy))
+        methods_policy(policy)  # every field a verdict reads is there and typed (graph_wire), or the section fails
         configurations = policy.get(CONFIGURATIONS)
         if not isinstance(configurations, list):  # missing is a changed shape, not "no methods"
             raise ValueError(f"the response has no {CONFIGURATIONS}")

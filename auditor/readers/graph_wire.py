@@ -24,13 +24,14 @@ Sources (Microsoft Graph v1.0 resource pages):
   `userType` (signInUserType: member, guest);
 * directoryObject members of `transitiveMembers` carry their `@odata.type`
   (https://learn.microsoft.com/graph/api/group-list-transitivemembers: "a collection of directoryObject");
+* authenticationMethodsPolicy and its configurations (see `ConfigurationWire` and the models after it);
 * authorizationPolicy, https://learn.microsoft.com/graph/api/resources/authorizationpolicy: `allowedToUseSSPR`
   (Boolean, "Indicates whether users can use the Self-Serve Password Reset feature on the tenant").
 """
 
 # no `from __future__ import annotations`: TypedDict reads NotRequired[...] from evaluated annotations
 from collections import Counter
-from typing import Any, Generic, NotRequired, TypeVar
+from typing import Any, Generic, Literal, NotRequired, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -77,6 +78,76 @@ MemberWire = TypedDict("MemberWire", {"@odata.type": str, "id": str}, total=True
 MemberWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
 
 
+class _Object(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class TargetWire(_Object):
+    """An authenticationMethodTarget: `id` is a group's object id or `all_users`."""
+
+    id: str
+
+
+class AuthenticatorTargetWire(TargetWire):
+    """A microsoftAuthenticatorAuthenticationMethodTarget: `authenticationMode` any, deviceBasedPush (passwordless
+    only: no push for SSPR) or push (https://learn.microsoft.com/graph/api/resources/
+    microsoftauthenticatorauthenticationmethodtarget)."""
+
+    authenticationMode: str
+
+
+class ConfigurationWire(_Object):
+    """An authenticationMethodConfiguration (https://learn.microsoft.com/graph/api/resources/
+    authenticationmethodconfiguration): `state` enabled or disabled; every derived type the tool reads has
+    `includeTargets`. `excludeTargets` is left out of Microsoft's own example of the policy
+    (authenticationmethodspolicy-get, tests/fixtures/real/graph), so it is read where sent, not required."""
+
+    id: str
+    state: Literal["enabled", "disabled"]
+    includeTargets: list[TargetWire]
+
+
+class AuthenticatorConfigurationWire(ConfigurationWire):
+    """The MicrosoftAuthenticator configuration: its targets carry `authenticationMode`."""
+
+    includeTargets: list[AuthenticatorTargetWire]  # type: ignore[assignment]
+
+
+class VoiceConfigurationWire(ConfigurationWire):
+    """The Voice configuration: `isOfficePhoneAllowed` (Boolean) decides whether office phone is offered
+    (https://learn.microsoft.com/graph/api/resources/voiceauthenticationmethodconfiguration)."""
+
+    isOfficePhoneAllowed: bool
+
+
+CONFIGURATION_WIRES: dict[str, type[ConfigurationWire]] = {
+    "microsoftauthenticator": AuthenticatorConfigurationWire, "voice": VoiceConfigurationWire}
+"""Configuration id (lower case) -> its wire model; any other id is a `ConfigurationWire`."""
+
+
+class MethodsPolicyWire(_Object):
+    """GET /policies/authenticationMethodsPolicy: the configurations (each validated by its own model too)."""
+
+    authenticationMethodConfigurations: list[ConfigurationWire]
+
+
+def methods_policy(body: Any) -> None:
+    """Validate the methods policy and each configuration against its own model; `WireError` naming the fields."""
+    one(MethodsPolicyWire, body, "authentication methods policies")
+    problems: Counter[tuple[str, str]] = Counter()
+    for config in body["authenticationMethodConfigurations"]:
+        wire = CONFIGURATION_WIRES.get(str(config.get("id")).lower())
+        if wire is None:
+            continue
+        try:
+            wire.model_validate(config)
+        except ValidationError as exc:
+            problems.update(_problem({**error, "loc": ("authenticationMethodConfigurations", 0, *error["loc"])})
+                            for error in exc.errors(include_url=False, include_context=False))
+    if problems:
+        raise WireError("authentication methods policies", 1, problems)
+
+
 class AuthorizationPolicyWire(BaseModel):
     """GET /policies/authorizationPolicy (the fields read)."""
 
@@ -92,19 +163,8 @@ def select(wire: type[Any]) -> list[str]:
 
 def required_fields(wire: type[Any]) -> list[str]:
     """The fields a verdict depends on, as paths into one row (`assignedPlans[*].servicePlanId`): those the model
-    requires, nested ones included. The generated test deletes and retypes each of them."""
-    if isinstance(wire, type) and issubclass(wire, BaseModel):
-        return [name for name, info in wire.model_fields.items() if info.is_required()]
-    out: list[str] = []
-    for name in sorted(wire.__required_keys__, key=list(wire.__annotations__).index):
-        out.append(name)
-        inner = _row_type(TypeAdapter(wire).json_schema(), name)
-        out += [f"{name}{suffix}" for suffix in inner]
-    return out
-
-
-def _row_type(schema: dict[str, Any], name: str) -> list[str]:
-    """The nested required fields under `name` in a JSON schema of a TypedDict (lists of objects and objects)."""
+    requires, nested ones included (from its JSON schema). The generated test deletes and retypes each one."""
+    schema = TypeAdapter(wire).json_schema()
     defs = schema.get("$defs", {})
 
     def resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -114,15 +174,14 @@ def _row_type(schema: dict[str, Any], name: str) -> list[str]:
         node = resolve(node)
         if node.get("type") == "array":
             return walk(node.get("items", {}), prefix + "[*]")
+        found: list[str] = []
         if node.get("type") == "object":
-            found: list[str] = []
             for key in node.get("required", []):
-                found.append(f"{prefix}.{key}")
-                found += walk(node["properties"][key], f"{prefix}.{key}")
-            return found
-        return []
+                path = f"{prefix}.{key}" if prefix else key
+                found += [path, *walk(node["properties"][key], path)]
+        return found
 
-    return walk(schema["properties"][name], "")
+    return walk(schema, "")
 
 
 # --- validation: every problem counted, per field, over the whole collection -----------------------------------
