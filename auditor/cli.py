@@ -281,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--yes", action="store_true", help="really restore (without it: a dry run)")
     rollback.add_argument("--force", action="store_true",
                           help="also restore objects changed since the apply (by default they are shown and left)")
+    rollback.add_argument("--other-target", action="store_true",
+                          help="restore to endpoints other than the ones the apply that wrote the backup wrote to")
     _add_target_options(rollback)
     rollback.set_defaults(handler=cmd_rollback)
 
@@ -506,9 +508,18 @@ def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     from auditor.app.sources import snapshot_with_portal_file
     from auditor.progress_display import shown
 
+    portal_snapshot = getattr(args, "portal_snapshot", None)
     # the progress display on stderr only: stdout and the reports never see it
-    return snapshot_with_portal_file(_source_request(args), policy, getattr(args, "portal_snapshot", None),
-                                     around_collect=lambda: shown(args.progress, sys.stderr))
+    snapshot = snapshot_with_portal_file(_source_request(args), policy, portal_snapshot,
+                                         around_collect=lambda: shown(args.progress, sys.stderr))
+    if portal_snapshot is not None:
+        from auditor.remediation.seal import signed
+
+        if not signed():
+            print(f"note: {portal_snapshot} is checked without SSPR_PLAN_KEY, so its seal is only a digest anyone "
+                  "can recompute: its tenant, date and values are taken on trust (set SSPR_PLAN_KEY when it is "
+                  "collected and when it is checked)", file=sys.stderr)
+    return snapshot
 
 
 def _source_request(args: argparse.Namespace) -> Any:
@@ -686,7 +697,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         with open_targets(chosen, lab_scenario=args.lab, timeout_seconds=args.timeout,
                           insecure_ldap=args.insecure_ldap) as targets:
             result = apply_plan(plan, targets, policy=policy, yes=args.yes, backup_path=backup,
-                                endpoints=endpoints_of(targets) if not args.lab else [])
+                                endpoints=endpoints_of(targets) if not args.lab else [],
+                                allow_other_tenant=args.other_target)
     except RefusedError as exc:
         print(f"refused, nothing written: {exc}", file=sys.stderr)
         return Exit.refused
@@ -704,12 +716,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from auditor.app.audit import open_targets
-    from auditor.app.remediate import RefusedError, endpoints_of, rollback_backup
+    from auditor.app.remediate import RefusedError, backup_elsewhere, endpoints_of, rollback_backup
     from auditor.remediation.apply import load_backup
     from auditor.remediation.seal import signed
 
     backup = load_backup(args.backup)
     chosen = _target_source(args, backup.source)
+    elsewhere = backup_elsewhere(backup, chosen, args.lab)
+    if elsewhere and not args.other_target:
+        print(f"refused, nothing written: this rollback would write to {elsewhere}: give --other-target if that "
+              "is meant", file=sys.stderr)
+        return Exit.refused
     if not signed():
         print("backup not signed (SSPR_PLAN_KEY unset): its digest is checked, but only the file's permissions "
               "stand between it and an edit", file=sys.stderr)
@@ -795,25 +812,36 @@ def cmd_collect(args: argparse.Namespace) -> int:
         import getpass
         import socket
 
-        from auditor.app.portal_snapshot import portal_only
+        from auditor.app.portal_snapshot import PortalSnapshotError, portal_only
 
         who = getpass.getuser()
         if args.portal_auth == "login-cache" and not args.lab:
             who = _login_cache_user(args)
-        snapshot = portal_only(snapshot, f"{who}@{socket.gethostname()}")
+        try:
+            snapshot = portal_only(snapshot, f"{who}@{socket.gethostname()}")
+        except PortalSnapshotError as exc:  # an input this run could not read: incomplete, not a usage error
+            print(f"error: {exc}", file=sys.stderr)
+            return Exit.incomplete
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
         if hasattr(section, "source"):
             state = "ok" if section.readable else f"ERROR {section.error}"
             print(f"  {name:<22} {state}")
     print(f"snapshot written: {path}")
+    if args.portal_only:
+        from auditor.text import one_line
+
+        print(f"  of tenant {one_line(snapshot.tenant_id or '')}, "
+              + ("sealed with SSPR_PLAN_KEY" if snapshot.mac else "not sealed (SSPR_PLAN_KEY unset): anyone who can "
+                 "write the file can change its date and values"))
     return Exit.ok
 
 
 def _login_cache_user(args: argparse.Namespace) -> str:
     from auditor.app.audit import login_cache_credential
 
-    return str(login_cache_credential(str(args.login_cache) if args.login_cache else None).username)
+    return str(login_cache_credential(str(args.login_cache) if args.login_cache else None,
+                                      tenant_id=args.tenant_id).username)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -17,3 +17,20 @@ def reveal_hidden(text: str) -> str:
 def one_line(text: object) -> str:
     """`text` on one line (whitespace runs folded to one space) with hidden characters revealed."""
     return " ".join(reveal_hidden(str(text)).split())
+
+
+NAME_RULE = ("group names compared with surrounding whitespace trimmed and case-insensitively, as Microsoft Graph "
+             "matches displayName (learn.microsoft.com/graph/filter-query-parameter: startswith(displayName,'mary') "
+             "finds 'Mary')")
+
+
+def name_key(name: str | None) -> str:
+    """A directory display name as the services compare it: case-insensitive (casefold) and with the leading and
+    trailing whitespace a portal or a policy file can carry trimmed. Inner whitespace and hidden characters are
+    kept (a name differing inside is another name)."""
+    return (name or "").strip().casefold()
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Whether two display names name the same group by `name_key` (two empty names never match)."""
+    return bool(name_key(a)) and name_key(a) == name_key(b)

@@ -128,7 +128,7 @@ def collect_live(options: LiveOptions) -> Snapshot:
             raise SourceError(str(exc)) from None
         origin = f"live:{options.tenant_id or 'tenant'}"
     if options.portal and options.portal_auth == "login-cache":
-        portal_credential = login_cache_credential(options.login_cache, options.timeout_seconds)
+        portal_credential = login_cache_credential(options.login_cache, options.timeout_seconds, options.tenant_id)
     elif not options.portal:
         portal_credential = None
     return collect(CollectOptions(
@@ -138,14 +138,15 @@ def collect_live(options: LiveOptions) -> Snapshot:
     ))
 
 
-def login_cache_credential(path: str | None, timeout_seconds: float = 30.0) -> Any:
-    """The portal credential from `sspr-audit login`'s sealed cache; a missing key or bad file is a SourceError."""
+def login_cache_credential(path: str | None, timeout_seconds: float = 30.0, tenant_id: str | None = None) -> Any:
+    """The portal credential from `sspr-audit login`'s sealed cache; a missing key, a bad file or a cache of
+    another tenant than `tenant_id` is a SourceError."""
     from pathlib import Path
 
     from auditor.readers.login_cache import LoginCacheCredential, LoginCacheError, default_cache_path
 
     try:
-        return LoginCacheCredential(Path(path) if path else default_cache_path(), timeout_seconds)
+        return LoginCacheCredential(Path(path) if path else default_cache_path(), timeout_seconds, tenant_id)
     except LoginCacheError as exc:
         raise SourceError(str(exc)) from None
 

@@ -164,12 +164,14 @@ def read_targets(targets: Targets, policy: Policy, origin: str) -> Snapshot:
     return snapshot
 
 
-def derive(plan: Plan, targets: Targets, policy: Policy) -> Derivation:
+def derive(plan: Plan, targets: Targets, policy: Policy, allow_other_tenant: bool = False) -> Derivation:
     """The changes the planner makes now, from `policy` and the live state of `targets`."""
     from auditor.remediation.derivation import Derivation
     from auditor.remediation.planner import make_plan
 
     snapshot = read_targets(targets, policy, plan.source.origin)
+    if not allow_other_tenant:
+        refuse_other_tenant(plan, targets, snapshot)
     findings = findings_of(policy, snapshot)
     now = make_plan(policy, snapshot, findings, source=plan.source)
     return Derivation.of(list(now.changes), policy, snapshot,
@@ -177,12 +179,46 @@ def derive(plan: Plan, targets: Targets, policy: Policy) -> Derivation:
                          impact=list(now.impact))
 
 
+def refuse_other_tenant(plan: Plan, targets: Targets, snapshot: Snapshot) -> None:
+    """A plan read from one tenant (as Graph reported it) is not written to another, even when the command line
+    names no tenant on either side (`--auth azure-cli` signed in elsewhere): a RefusedError before any write."""
+    from auditor.text import one_line
+
+    planned = plan.source.read_tenant_id
+    if not planned or not targets.graph_url or targets.graph_credential is None:
+        return  # a plan of an older version, or an apply that writes to AD only
+    if not snapshot.tenant_id:
+        sync = snapshot.sync_features
+        why = sync.error if sync is not None and sync.error else "it did not name one"
+        raise RefusedError(f"the plan was read from tenant {one_line(planned)}, and the tenant this apply reaches "
+                           f"could not be confirmed (GET /directory/onPremisesSynchronization: {one_line(why)})")
+    if snapshot.tenant_id.casefold() != planned.casefold():
+        raise RefusedError(f"the plan was read from tenant {one_line(planned)}, but these credentials reach tenant "
+                           f"{one_line(snapshot.tenant_id)}: give --other-target if a reviewed plan is meant for "
+                           "that tenant")
+
+
+def backup_elsewhere(backup: Backup, chosen: PlanSource, lab_scenario: str | None) -> str | None:
+    """Why restoring `backup` to `chosen` would write somewhere else than the apply that made it (None when not):
+    a backup holds one target's old values, which would overwrite another's."""
+    recorded = backup.source
+    if lab_scenario is not None:
+        wanted = f"lab:{lab_scenario}"
+        return None if recorded.origin == wanted else f"{wanted} (the backup is of {recorded.origin})"
+    differences = []
+    for name in ("graph_url", "portal_url", "tenant_id", "ad_host", "smb_host"):
+        then, now = getattr(recorded, name), getattr(chosen, name)
+        if then and now and then != now:
+            differences.append(f"{name.replace('_', ' ')} {now} (the backup is of {then})")
+    return "; ".join(differences) or None
+
+
 def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backup_path: Path | None,
-               endpoints: list[str]) -> ApplyResult:
+               endpoints: list[str], allow_other_tenant: bool = False) -> ApplyResult:
     from auditor.remediation.apply import apply
 
     with target_lock(endpoints):
-        derived = derive(plan, targets, policy)
+        derived = derive(plan, targets, policy, allow_other_tenant)
         result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
     # judged on what this apply read, never taken from the plan file: an edited file cannot hide who is affected
     return result.model_copy(update={"impact": derived.impact})

@@ -88,11 +88,11 @@ def snapshot_with_portal_file(request: SourceRequest, policy: Policy | None, por
     (read first: a bad file reads nothing), labelled with its age and checked against the policy's limit."""
     from dataclasses import replace
 
-    from auditor.app.portal_snapshot import with_portal_snapshot
+    from auditor.app.portal_snapshot import seal_problem, with_portal_snapshot
     from auditor.snapshot.store import load_snapshot
 
     portal = load_snapshot(portal_snapshot) if portal_snapshot is not None else None
-    if portal is not None:
+    if portal is not None and seal_problem(portal) is None:  # a broken seal: not even a hint for the readers
         request = replace(request, known_sspr_policy=portal.sspr_policy)
     with (around_collect() if around_collect is not None else nullcontext()):
         snapshot = snapshot_for(request, policy)

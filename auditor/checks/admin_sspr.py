@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.graph_fields import AUTHORIZATION_FIELDS
 
 SPEC = CheckSpec(
@@ -23,10 +23,21 @@ SPEC = CheckSpec(
 )
 
 
+FIELD = AUTHORIZATION_FIELDS["allowed_to_use_sspr"]
+ABSENT = (f"authorizationPolicy did not return {FIELD} (recent tenants omit it). Microsoft documents that "
+          "\"by default, administrator accounts are enabled for self-service password reset\" and that setting "
+          f"{FIELD} to false disables it (learn.microsoft.com/entra/identity/authentication/concept-sspr-policy, "
+          "\"Administrator reset policy differences\"), but not what an absent property means, so whether "
+          "administrators may reset is unknown: neither skipped nor failed. Set it explicitly "
+          f"(PATCH /policies/authorizationPolicy {{\"{FIELD}\": ...}}) to make it auditable")
+
+
 def evaluate(ctx: Context) -> list[Finding]:
     assert ctx.policy.admin_sspr is not None
     live = ctx.section("authorization_policy")
-    evidence = [Evidence(source=ctx.source("authorization_policy"), field=AUTHORIZATION_FIELDS["allowed_to_use_sspr"],
-                         value=live.allowed_to_use_sspr)]
+    evidence = [Evidence(source=ctx.source("authorization_policy"), field=FIELD, value=live.allowed_to_use_sspr)]
+    if live.allowed_to_use_sspr is None:
+        return [ctx.result(Status.unknown, target="administrators", expected=ctx.policy.admin_sspr.allowed,
+                           evidence=evidence, reason=ABSENT)]
     return [ctx.compare(ctx.policy.admin_sspr.allowed, live.allowed_to_use_sspr, evidence,
                         target="administrators", what="admin SSPR")]

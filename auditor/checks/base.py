@@ -38,17 +38,51 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class OptionalSection:
+    """A section a check can judge without, and what it does then.
+
+    Without it, each of the check's findings is the same as with it, or `unknown`, or keeps its verdict while
+    carrying the section's `(section)` evidence (so the report names the input it could not use). Never a
+    stand-in value: what cannot be judged without the section is `unknown`.
+    """
+
+    name: str
+    without: str
+
+
+@dataclass(frozen=True)
 class CheckSpec:
     id: str
     title: str
     severity: Severity
     policy_key: str
     sections: tuple[str, ...]
+    """Every snapshot section the check reads. Those not in `optional` are required: unreadable, every finding
+    of the check is `unknown` (the per-section meta-test breaks each one alone and holds the check to this)."""
     references: tuple[str, ...]
     fix: Fix
     description: str = ""
     secure_score_control: str | None = None
     also_reads: tuple[str, ...] = ()  # other policy keys the check judges besides `policy_key` (init's notes)
+    optional: tuple[OptionalSection, ...] = ()
+    """The sections among `sections` the check can do without, each with what its absence does."""
+
+    def __post_init__(self) -> None:
+        stray = [o.name for o in self.optional if o.name not in self.sections]
+        if stray:
+            raise ValueError(f"{self.id}: optional section(s) {stray} are not among its sections")
+        if any(not o.without.strip() for o in self.optional):
+            raise ValueError(f"{self.id}: every optional section must say what its absence does")
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The sections without which every finding of the check is `unknown`."""
+        optional = {o.name for o in self.optional}
+        return tuple(name for name in self.sections if name not in optional)
+
+    def without(self, name: str) -> str | None:
+        """What the check does when optional section `name` is unreadable (None: `name` is required)."""
+        return next((o.without for o in self.optional if o.name == name), None)
 
 
 class UndeclaredSection(AssertionError):

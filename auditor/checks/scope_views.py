@@ -45,9 +45,15 @@ Judge = Callable[[ScopeResolution, str, str, str], Finding]
 
 def in_both_scopes(ctx: Context, judge: Judge) -> list[Finding]:
     """`judge` on the live scope, then on the scope the policy asks for when that differs (unknown when the
-    policy's group could not be resolved)."""
+    policy's group could not be resolved). A live scope that can be neither read nor inferred is an unknown
+    finding of its own: the policy's scope is still judged (no fail is lost to an unreadable portal)."""
     asked = asked_scope(ctx)
-    findings = [judge(resolve_scope(ctx.snapshot), LIVE_TARGET, "in-scope", also(asked))]
+    try:
+        live = resolve_scope(ctx.snapshot)
+    except Unreadable as exc:
+        findings = [ctx.result(Status.unknown, target=LIVE_TARGET, reason=exc.reason, evidence=exc.evidence)]
+    else:
+        findings = [judge(live, LIVE_TARGET, "in-scope", also(asked))]
     if isinstance(asked, ScopeResolution):
         findings.append(judge(asked, policy_target(asked), "policy-scope", ""))
     elif asked is not None:

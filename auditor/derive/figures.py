@@ -66,14 +66,6 @@ def _memo(what: str, inputs: tuple[Any, ...], compute: Callable[[], R]) -> R:
 _value = section_value  # one rule for "a section or why it is missing" (auditor.findings)
 
 
-def _reason(snapshot: Snapshot, name: str) -> str:
-    try:
-        _value(snapshot, name)
-    except Unreadable as exc:
-        return exc.reason
-    return "readable"
-
-
 def _source(snapshot: Snapshot, name: str) -> str:
     section = getattr(snapshot, name, None)
     return section.source if section is not None else name
@@ -117,32 +109,35 @@ def resolve_scope(snapshot: Snapshot) -> ScopeResolution:
 
 
 def _resolve_scope(snapshot: Snapshot) -> ScopeResolution:
-    portal = getattr(snapshot, "sspr_policy", None)
-    if portal is not None and portal.readable:
-        return _scope_from_portal(snapshot)
     try:
-        records: RegistrationState = _value(snapshot, "registration_details")
-    except Unreadable as exc:
-        portal_evidence = Evidence(source=_source(snapshot, "sspr_policy"), field="(section)")
-        raise Unreadable(f"the SSPR scope could not be read ({_reason(snapshot, 'sspr_policy')}) nor inferred "
-                         f"from registration details ({exc.reason})", [portal_evidence, *exc.evidence]) from None
-    return infer_scope(snapshot, records)
+        live = _value(snapshot, "sspr_policy")
+    except Unreadable as portal:
+        try:
+            records: RegistrationState = _value(snapshot, "registration_details")
+        except Unreadable as exc:
+            raise Unreadable(f"the SSPR scope could not be read ({portal.reason}) nor inferred "
+                             f"from registration details ({exc.reason})", [*portal.evidence, *exc.evidence]) from None
+        inferred = infer_scope(snapshot, records)
+        # the finding that counts this scope carries the portal's (section) evidence: the input it could not use
+        return ScopeResolution(inferred.basis, inferred.enablement, inferred.ids,
+                               (*inferred.evidence, *portal.evidence), inferred.note)
+    return scope_of(snapshot, live.enablement, live.group_ids, _source(snapshot, "sspr_policy"))
 
 
-def _scope_from_portal(snapshot: Snapshot) -> ScopeResolution:
-    live = _value(snapshot, "sspr_policy")
-    source = _source(snapshot, "sspr_policy")
-    evidence = [Evidence(source=source, field="enablementType", value=live.enablement)]
-    if live.enablement == Scope.none.value:
+def scope_of(snapshot: Snapshot, enablement: str, group_ids: list[str], source: str) -> ScopeResolution:
+    """The users an SSPR scope of `enablement` (none/selected/all, over `group_ids`) covers in this snapshot:
+    the portal's live scope, or the one a policy asks for (`source` names where the scope was stated)."""
+    evidence = [Evidence(source=source, field="enablementType", value=enablement)]
+    if enablement == Scope.none.value:
         return ScopeResolution("portal", "none", frozenset(), tuple(evidence))
     members = enabled_members(_value(snapshot, "cloud_users"))
-    if live.enablement == Scope.all.value:
+    if enablement == Scope.all.value:
         return ScopeResolution("portal", "all", frozenset(members), tuple(evidence))
     groups: ScopeGroupsState = _value(snapshot, "scope_groups")
-    evidence.append(Evidence(source=source, field="passwordResetEnabledGroupIds", value=live.group_ids))
+    evidence.append(Evidence(source=source, field="passwordResetEnabledGroupIds", value=group_ids))
     ids: set[str] = set()
     notes = []
-    for group_id in live.group_ids:
+    for group_id in group_ids:
         group = groups.find(group_id)
         if group is None:
             raise Unreadable(f"the SSPR scope group {group_id} was not read in this snapshot")

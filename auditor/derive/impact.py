@@ -23,6 +23,7 @@ from auditor.derive.figures import (
     licence_plans,
     resolve_scope,
     scope_counts,
+    scope_of,
     users_by_id,
 )
 from auditor.derive.method_reach import Audience, distinct_methods, method_reach
@@ -181,28 +182,54 @@ def _refs(ids: frozenset[str], people: dict[str, Any]) -> tuple[UserRef, ...]:
 
 def policy_scope(snapshot: Snapshot, policy: Policy) -> ScopeResolution | None:
     """The users the scope the policy asks for would cover, when it is not the scope in force (None: the same,
-    or the policy says nothing about scope). Raises Unreadable when the policy's group was not read."""
+    or the policy says nothing about scope). Raises Unreadable when the policy's group was not read.
+
+    Without the portal's policy the scope in force is inferred (`figures.resolve_scope`); the scope the policy
+    asks for is then judged whenever it covers other users than the inferred one, or that could not be inferred:
+    an unreadable portal never hides the policy's own scope."""
     sspr = policy.sspr
-    live: SsprPolicyState | None = _value(snapshot, "sspr_policy")
-    if sspr is None or live is None:
+    if sspr is None:
         return None
     updates: dict[str, Any] = {"enablement": sspr.scope.value}
     if sspr.scope == Scope.selected and sspr.group is not None:
         group_id = sspr.group.id
         if group_id is None:
-            groups = _value(snapshot, "scope_groups")
-            found = groups.find(None, sspr.group.name) if groups is not None else None
+            try:
+                groups = section_value(snapshot, "scope_groups")
+            except Unreadable as exc:
+                raise Unreadable(f"the policy's SSPR group {sspr.group.name!r} was not read: {exc.reason}",
+                                 exc.evidence) from None
+            found = groups.find(None, sspr.group.name)
             if found is None or not found.id:
                 raise Unreadable(f"the policy's SSPR group {sspr.group.name!r} was not read")
             group_id = found.id
         updates["group_ids"] = [group_id]
     else:
         updates["group_ids"] = []
+    try:
+        live: SsprPolicyState = section_value(snapshot, "sspr_policy")
+    except Unreadable as portal:
+        return _asked_without_portal(snapshot, policy, updates, portal)
     if live.enablement == updates["enablement"] and (
             updates["enablement"] != Scope.selected.value
             or {g.lower() for g in live.group_ids} == {g.lower() for g in updates["group_ids"]}):
         return None
     return resolve_scope(after_change(snapshot, updates))
+
+
+def _asked_without_portal(snapshot: Snapshot, policy: Policy, updates: dict[str, Any],
+                          portal: Unreadable) -> ScopeResolution | None:
+    """The policy's scope resolved from its own statement (the users and groups, no portal); None when the
+    inferred scope in force covers exactly these users. Its evidence names the portal it could not use."""
+    stated = f"{policy.source_file or 'the policy'} (sspr.scope)"
+    asked = scope_of(snapshot, updates["enablement"], updates["group_ids"], stated)
+    try:
+        current = resolve_scope(snapshot)
+    except Unreadable:
+        current = None
+    if current is not None and current.ids == asked.ids:
+        return None
+    return ScopeResolution(asked.basis, asked.enablement, asked.ids, (*asked.evidence, *portal.evidence), asked.note)
 
 
 def scope_label(scope: ScopeResolution) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from auditor.derive.figures import resolve_scope, users_by_id
 from auditor.derive.sspr_methods import (
+    ALL_USERS,
     Reach,
     TargetsUnread,
     carrying_configurations,
@@ -15,11 +16,13 @@ from auditor.derive.sspr_methods import (
     legacy_offers,
     reach,
     reaches_everyone,
+    target_kind,
+    undetermined,
     uses_legacy,
     uses_methods_policy,
 )
-from auditor.findings import Evidence, Unreadable
-from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
+from auditor.findings import Evidence, Unreadable, section_value
+from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, Snapshot, SsprPolicyState
 
 APP = ("mobile_app_notification", "mobile_app_code")
 
@@ -83,12 +86,13 @@ class Audience:
 
     def members(self) -> dict[str, frozenset[str] | str]:
         if self._members is None:
-            section = self.snapshot.scope_groups
-            if section is None or not section.readable:
-                why = section.error if section is not None else "scope_groups was not collected"
-                self._members = Unreadable(f"the method target groups' members were not read ({why})")
+            try:
+                groups = section_value(self.snapshot, "scope_groups")
+            except Unreadable as exc:  # the reason and the section's evidence name the input not read
+                self._members = Unreadable(f"the method target groups' members were not read ({exc.reason})",
+                                           exc.evidence)
             else:
-                self._members = group_members_map(section.value.groups)  # type: ignore[union-attr]
+                self._members = group_members_map(groups.groups)
         if isinstance(self._members, Unreadable):
             raise self._members
         return self._members
@@ -110,13 +114,14 @@ def method_reach(method: str, state: str | None, legacy: SsprPolicyState | None,
     if not uses_methods_policy(method, state):
         return MethodReach(method, False)
     configs = carrying_configurations(method, methods_policy)
-    targeted = tuple(_describe_targets(c.id, c.include_target_ids, c.exclude_target_ids,
-                                       c.passwordless_only_target_ids if method == "mobile_app_notification" else [])
-                     for c in configs)
-    if not configs:
-        return MethodReach(method, False)
+    targeted = tuple(_describe_targets(c, method) for c in configs)
     if any(reaches_everyone(c, method) for c in configs):
         return MethodReach(method, True, via=tuple(c.id for c in configs), targeted=targeted)
+    why = undetermined(method, methods_policy)
+    if why is not None:  # an absent flag is not false: whom the method reaches cannot be told
+        raise Unreadable(why)
+    if not configs:
+        return MethodReach(method, False)
     in_scope = audience.in_scope()
     try:
         found: Reach = reach(method, methods_policy, in_scope, audience.members())
@@ -126,11 +131,22 @@ def method_reach(method: str, state: str | None, legacy: SsprPolicyState | None,
     return MethodReach(method, False, found.users, via=found.configurations, targeted=targeted)
 
 
-def _describe_targets(config_id: str, include: list[str], exclude: list[str], passwordless: list[str]) -> str:
-    shown_include = ", ".join(include) if include else "nobody (includeTargets is empty)"
-    text = f"{config_id}: includes {shown_include}"
+def _describe_targets(config: MethodConfiguration, method: str) -> str:
+    def one(target: str) -> str:
+        kind = target_kind(config, target)
+        return target if kind in (ALL_USERS, "group") else f"{target} ({kind or 'no targetType'})"
+
+    def shown(ids: list[str]) -> str:
+        return ", ".join(one(t) for t in ids)
+
+    include, exclude = config.include_target_ids, config.exclude_target_ids
+    passwordless = config.passwordless_only_target_ids if method == "mobile_app_notification" else []
+    shown_include = shown(include) if include else "nobody (includeTargets is empty)"
+    text = f"{config.id}: includes {shown_include}"
     if passwordless:
         text += (f"; authenticationMode deviceBasedPush (passwordless only, not counted for notifications) for "
                  f"{', '.join(passwordless)}")
-    return text + (f"; excludes {', '.join(exclude)}" if exclude else "")
+    if method == "mobile_app_code" and config.id.lower() == "microsoftauthenticator":
+        text += "; isSoftwareOathEnabled true (the app's code is allowed)"
+    return text + (f"; excludes {shown(exclude)}" if exclude else "")
 

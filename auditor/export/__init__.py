@@ -37,8 +37,10 @@ from typing import Any
 
 from auditor import __version__
 from auditor.derive.sspr_methods import (
+    APP_CODE,
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
+    OATH_FLAG,
     carrying_configurations,
     effective_state,
     enabled_in_methods_policy,
@@ -47,6 +49,7 @@ from auditor.derive.sspr_methods import (
     legacy_offers,
     reaches_everyone,
     rule_for,
+    undetermined,
     uses_legacy,
     uses_methods_policy,
 )
@@ -354,6 +357,7 @@ def _method(method: str, state: str | None, legacy: SsprPolicyState, legacy_sour
         offered = offered or enabled_in_methods_policy(method, policy)
         targeted = [c.id for c in carrying_configurations(method, policy) if not reaches_everyone(c, method)]
         sources.append(f"{policy_source} {'/'.join(METHOD_CONFIGS[method])}.state"
+                       + (f" and MicrosoftAuthenticator.{OATH_FLAG}" if method == APP_CODE else "")
                        + (f" (targeted, not all users: {', '.join(targeted)}; sspr.methods judges whom it "
                           "reaches)" if targeted else ""))
     if uses_legacy(method, state):
@@ -363,6 +367,9 @@ def _method(method: str, state: str | None, legacy: SsprPolicyState, legacy_sour
             f" ({METHOD_ALLOWED[method]} is false: not offered)" if legacy_disallowed(method, legacy) else "")
         sources.append(f"{legacy_source} {LEGACY_METHOD_FIELDS[method]}{absent}")
     rule = rule_for(method, state)
+    why = undetermined(method, policy) if uses_methods_policy(method, state) else None
+    if why is not None and not offered:  # an absent flag is not false: the export does not guess
+        return Leaf(method, None, f"{' + '.join(sources)} ({state or 'null'}: {rule})", absent=why)
     return Leaf(method, offered, f"{' + '.join(sources)} ({state or 'null'}: {rule})")
 
 

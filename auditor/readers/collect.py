@@ -96,7 +96,9 @@ async def collect_async(options: CollectOptions) -> Snapshot:
         sections["sspr_policy"] = Section[SsprPolicyState].failed("portal", PORTAL_OFF)
         sections["onprem_writeback"] = Section[OnPremisesWritebackState].failed("portal", PORTAL_OFF)
     sections["gpo_sign_in_reset"] = Section[GpoSignInResetState].failed("smb:SYSVOL Registry.pol", GPO_NOT_READ)
-    return Snapshot(tool_version=__version__, origin=options.origin, **sections)
+    sync = sections["sync_features"]
+    tenant_id = sync.value.tenant_id if sync.readable else None
+    return Snapshot(tool_version=__version__, origin=options.origin, tenant_id=tenant_id, **sections)
 
 
 async def _optional(task: asyncio.Future[Any] | None) -> Any:

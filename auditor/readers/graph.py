@@ -21,6 +21,7 @@ from auditor.graph_fields import (
     EXCLUDE_TARGETS,
     INCLUDE_TARGETS,
     METHODS_FIELDS,
+    RECONFIRMATION_IN_DAYS,
 )
 from auditor.readers.credentials import GRAPH_SCOPE, tls_context
 from auditor.readers.graph_wire import AuthorizationPolicyWire, methods_policy, one, select
@@ -155,9 +156,11 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
         state = policy.get(field)
         if state is not None and not isinstance(state, str):
             raise ValueError(f"{field} is {type(state).__name__}, not a string or null")
+        days = policy.get(RECONFIRMATION_IN_DAYS)
         return MethodsPolicyState(
             migration_state=state,
             configurations=[_method_configuration(c) for c in configurations if isinstance(c, dict)],
+            reconfirmation_in_days=days if isinstance(days, int) and not isinstance(days, bool) else None,
         )
 
     return await _read(source, fetch)
@@ -166,21 +169,36 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
 def _method_configuration(config: dict[str, Any]) -> MethodConfiguration:
     state = config.get(CONFIGURATION_FIELDS["state"])
     office = config.get(CONFIGURATION_FIELDS["is_office_phone_allowed"])
+    oath = config.get(CONFIGURATION_FIELDS["is_software_oath_enabled"])
     return MethodConfiguration(
         id=str(config.get("id")),
         state=state if state in ("enabled", "disabled") else None,
         include_target_ids=_target_ids(config, INCLUDE_TARGETS),
         exclude_target_ids=_target_ids(config, EXCLUDE_TARGETS),
         is_office_phone_allowed=office if isinstance(office, bool) else None,
+        is_software_oath_enabled=oath if isinstance(oath, bool) else None,
+        target_types=_target_types(config),
         passwordless_only_target_ids=[str(t["id"]) for t in config.get(INCLUDE_TARGETS) or []
                                       if isinstance(t, dict) and t.get("id")
                                       and t.get("authenticationMode") == "deviceBasedPush"],
     )
 
 
+def _target_types(config: dict[str, Any]) -> dict[str, str]:
+    """Lower-case target id → targetType, for every include and exclude target (authenticationmethodtarget:
+    "The possible values are: user, group"). A target without targetType is kept as "" (not guessed)."""
+    types: dict[str, str] = {}
+    for name in (INCLUDE_TARGETS, EXCLUDE_TARGETS):
+        for target in config.get(name) or []:
+            if isinstance(target, dict) and target.get("id"):
+                kind = target.get("targetType")
+                types[str(target["id"]).lower()] = kind if isinstance(kind, str) else ""
+    return types
+
+
 def _target_ids(config: dict[str, Any], name: str) -> list[str]:
     """The ids of a configuration's include or exclude targets (learn.microsoft.com/graph/api/resources/
-    authenticationmethodtarget: `id` is a group's object id or `all_users`; `targetType` is `group`).
+    authenticationmethodtarget: `id` is a user's or group's object id, or `all_users`; `targetType` says which).
     A missing list is refused: read as empty it would silently mean "nobody" (include) or "no one excluded"."""
     targets = config.get(name)
     if targets is None and name == "excludeTargets":
@@ -207,9 +225,11 @@ async def read_sync_features(client: Any) -> Section[SyncFeaturesState]:
             return SyncFeaturesState()
         features = items[0].get("features") or {}
         writeback, sync = features.get("passwordWritebackEnabled"), features.get("passwordSyncEnabled")
+        tenant = items[0].get("id")  # documented as the tenant id: what binds a portal snapshot to its tenant
         return SyncFeaturesState(
             password_writeback_enabled=writeback if isinstance(writeback, bool) else None,
             password_sync_enabled=sync if isinstance(sync, bool) else None,
+            tenant_id=tenant.strip().lower() if isinstance(tenant, str) and tenant.strip() else None,
         )
 
     return await _read(source, fetch)

@@ -5,11 +5,14 @@ pipeline that wants those verdicts live needs a user's refresh token. `sspr-audi
 device authorization grant with MSAL (the library azure-identity is built on) for a dedicated reader account
 and writes MSAL's token cache, sealed, to one file:
 
-* the key comes only from the environment (`SSPR_LOGIN_KEY`, at least 32 characters: a CI secret);
+* the key comes only from the environment (`SSPR_LOGIN_KEY`, read as bytes and judged by `auditor.keys`:
+  at least 32 bytes that look random, e.g. `openssl rand -base64 32`; a CI secret);
 * scrypt (n=2^14, r=8, p=1) turns it into an AES-256-GCM key; the file's header (format, version, KDF
   parameters) is the associated data, so nothing in the file can be changed without the key noticing;
 * the file is written atomically with mode 0600, and again after each silent refresh (Entra rotates
-  refresh tokens), never in clear, never into a log, snapshot or report.
+  refresh tokens), never in clear, never into a log, snapshot or report;
+* the file is read only when it is a regular file (not a link) that this user owns and nobody else may
+  read or write, as ssh treats a private key; and only for the tenant it was signed in to.
 
 azure-identity's own persistent cache is not used: on Linux it encrypts through the desktop keyring
 (libsecret), which CI runners lack, or else stores the cache unencrypted; neither takes a key from the
@@ -44,7 +47,6 @@ __all__ = [
 
 LOGIN_KEY_VARIABLE = "SSPR_LOGIN_KEY"
 LOGIN_CACHE_VARIABLE = "SSPR_LOGIN_CACHE"
-MIN_KEY_CHARS = 32
 FORMAT = "sspr-auditor-login-cache"
 VERSION = 1
 SCRYPT = {"name": "scrypt", "n": 2**14, "r": 8, "p": 1}
@@ -78,13 +80,17 @@ class LoginRecord(BaseModel):
 # --- the key and the seal ---------------------------------------------------------------------
 
 
-def login_key() -> str:
-    key = os.environ.get(LOGIN_KEY_VARIABLE) or ""
-    if not key:
-        raise LoginCacheError(f"set {LOGIN_KEY_VARIABLE} (at least {MIN_KEY_CHARS} characters, e.g. a CI secret): "
-                              "the login cache is encrypted with it")
-    if len(key) < MIN_KEY_CHARS:
-        raise LoginCacheError(f"{LOGIN_KEY_VARIABLE} has {len(key)} characters; use at least {MIN_KEY_CHARS}")
+def login_key() -> bytes:
+    """The key from the environment, as bytes (any byte string; judged by auditor.keys before any network)."""
+    from auditor.keys import GOOD_KEY, KeyStrengthError, key_from_environment
+
+    try:
+        key = key_from_environment(LOGIN_KEY_VARIABLE)
+    except KeyStrengthError as exc:
+        raise LoginCacheError(str(exc)) from None
+    if key is None:
+        raise LoginCacheError(f"set {LOGIN_KEY_VARIABLE} (a CI secret of {GOOD_KEY}): the login cache is "
+                              "encrypted with it")
     return key
 
 
@@ -100,13 +106,14 @@ def _associated(header: dict[str, Any]) -> bytes:
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _derive(key: str, salt: bytes, kdf: dict[str, Any]) -> bytes:
+def _derive(key: bytes | str, salt: bytes, kdf: dict[str, Any]) -> bytes:
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-    return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(key.encode())
+    material = key.encode("utf-8") if isinstance(key, str) else key  # a str key: as a UTF-8 environment holds it
+    return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(material)
 
 
-def seal(record: LoginRecord, key: str) -> bytes:
+def seal(record: LoginRecord, key: bytes | str) -> bytes:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     salt, nonce = os.urandom(16), os.urandom(12)
@@ -116,7 +123,7 @@ def seal(record: LoginRecord, key: str) -> bytes:
     return json.dumps({**header, "nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}, indent=1).encode() + b"\n"
 
 
-def unseal(data: bytes, key: str, where: str) -> LoginRecord:
+def unseal(data: bytes, key: bytes | str, where: str) -> LoginRecord:
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -163,19 +170,85 @@ def default_cache_path() -> Path:
     return base / "sspr-auditor" / "login-cache.json"
 
 
-def load_login_cache(path: Path) -> LoginRecord:
-    from auditor.files import InputFileError, read_bounded
-
+def load_login_cache(path: Path, tenant_id: str | None = None) -> LoginRecord:
+    """The record sealed in `path`: a private file of this user's, for `tenant_id` when one is given."""
     key = login_key()
+    record = unseal(read_private_file(path), key, str(path))
+    refuse_other_tenant(record, tenant_id, str(path))
+    return record
+
+
+def refuse_other_tenant(record: LoginRecord, tenant_id: str | None, where: str) -> None:
+    """A cache signed in to one tenant never serves another: `tenant_id` must be its tenant id (the `tid` the
+    identity platform returned) or the tenant name it signed in with (the authority's last segment)."""
+    if not tenant_id:
+        return
+    names = {record.tenant_id.casefold(), record.authority.rstrip("/").rsplit("/", 1)[-1].casefold()}
+    if tenant_id.strip().casefold() not in names:
+        from auditor.text import one_line
+
+        raise LoginCacheError(f"{where}: the login cache is for tenant {one_line(record.tenant_id)}, not for "
+                              f"--tenant-id {one_line(tenant_id)}: sign in to that tenant into another file "
+                              "(`sspr-audit login --tenant-id … --cache …`)")
+
+
+def read_private_file(path: Path) -> bytes:
+    """The bytes of `path` when it is a regular file (not a link) owned by this user and private to it.
+
+    As OpenSSH does for a private key (ssh(1), FILES: "ssh will simply ignore a private key file if it is
+    accessible by others"; https://man.openbsd.org/ssh#FILES) and sshd for authorized_keys (sshd(8), FILES: a
+    file others could modify or replace is not used unless StrictModes is off; https://man.openbsd.org/sshd#FILES),
+    a cache that group or others may read or write, or that another user owns (and so can replace), is refused.
+    A symbolic link is refused too: the cache is rewritten on each refresh, and a rename would put a regular
+    file where the link was. The checks are made on the opened descriptor (O_NOFOLLOW), so a link swapped in
+    meanwhile is not followed.
+    """
+    import errno
+    import stat
+
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        data = read_bounded(path, MAX_CACHE_BYTES, what="login cache")
-    except InputFileError as exc:
-        raise LoginCacheError(str(exc)) from None
-    return unseal(data, key, str(path))
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (path.is_symlink() and exc.errno == errno.ENOENT):
+            raise LoginCacheError(_is_a_link(path)) from None
+        raise LoginCacheError(f"{path}: cannot read login cache: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise LoginCacheError(f"{path}: the login cache must be a regular file")
+        if info.st_uid != os.geteuid():
+            raise LoginCacheError(f"{path}: the login cache is owned by uid {info.st_uid}, not by this user (uid "
+                                  f"{os.geteuid()}): another user could replace it; refused, as ssh refuses such "
+                                  "a private key")
+        if info.st_mode & 0o077:
+            raise LoginCacheError(f"{path}: the login cache has mode {stat.S_IMODE(info.st_mode):04o}, open to "
+                                  f"group or others: `chmod 600 {path}` (ssh refuses a private key in that state)")
+        chunks, size = [], 0
+        while size <= MAX_CACHE_BYTES:
+            chunk = os.read(fd, MAX_CACHE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_CACHE_BYTES:
+            raise LoginCacheError(f"{path}: the login cache is larger than {MAX_CACHE_BYTES} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise LoginCacheError(f"{path}: cannot read login cache: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _is_a_link(path: Path) -> str:
+    return (f"{path}: the login cache is a symbolic link: each refresh rewrites the cache, which would put a "
+            "file where the link is; give the real path (--login-cache or SSPR_LOGIN_CACHE)")
 
 
 def refuse_to_replace_other_files(path: Path) -> None:
     """`login --cache FILE` replaces FILE: only when it is absent or already a login cache (never a policy)."""
+    if path.is_symlink():
+        raise LoginCacheError(_is_a_link(path))
     if not path.exists():
         return
     try:
@@ -190,8 +263,11 @@ def refuse_to_replace_other_files(path: Path) -> None:
 def write_login_cache(path: Path, record: LoginRecord) -> Path:
     from auditor.files import write_atomically
 
+    sealed = seal(record, login_key())
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return write_atomically(path, seal(record, login_key()), mode=0o600)
+    if path.is_symlink():  # a link put there since the cache was read: never replaced by a file
+        raise LoginCacheError(_is_a_link(path))
+    return write_atomically(path, sealed, mode=0o600)
 
 
 # --- MSAL ------------------------------------------------------------------------------------
@@ -279,9 +355,9 @@ class LoginCacheCredential:
     repeated without another request: one clear error per run, which the portal reader reports as unknown.
     """
 
-    def __init__(self, path: Path, timeout_seconds: float = 30.0) -> None:
+    def __init__(self, path: Path, timeout_seconds: float = 30.0, tenant_id: str | None = None) -> None:
         self.path = path
-        self.record = load_login_cache(path)
+        self.record = load_login_cache(path, tenant_id)
         self._timeout = timeout_seconds
         self._failure: str | None = None
         self._tokens: dict[tuple[str, ...], Any] = {}

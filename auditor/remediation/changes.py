@@ -271,6 +271,8 @@ class PlanSource(Frozen):
     ad_base_dn: str | None = None
     smb_host: str | None = None
     ephemeral: bool = Field(False, description="True for an in-process lab that is gone once `plan` ends")
+    read_tenant_id: str | None = Field(None, description="The tenant the plan's state was read from, as Graph "
+                                                         "reported it: apply refuses to write to another")
 
 
 PLAN_VERSION = 2

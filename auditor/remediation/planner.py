@@ -27,7 +27,14 @@ from auditor.ad.sd import canonical_ace, inherited_right
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.base import Finding, Status
 from auditor.derive import gpo_precedence
-from auditor.derive.sspr_methods import METHOD_CONFIGS, carrying_configurations, effective_state, reaches_everyone
+from auditor.derive.sspr_methods import (
+    AUTHENTICATOR,
+    METHOD_CONFIGS,
+    carrying_configurations,
+    effective_state,
+    offers,
+    reaches_everyone,
+)
 from auditor.exit_codes import Exit
 from auditor.graph_fields import (
     GROUP_SETTINGS_PATH,
@@ -58,6 +65,7 @@ from auditor.remediation.changes import (
 from auditor.snapshot.directory import DirectoryState, GpoTemplate, SecuredObject, SysvolState
 from auditor.snapshot.models import MethodsPolicyState, Snapshot, SsprPolicyState
 from auditor.snapshot.store import fingerprint
+from auditor.text import same_name
 
 # Writers run in this order: the cloud policy objects, then the methods policy's migration
 # state (which switches the policy that governs methods, so it goes after the method fixes),
@@ -114,7 +122,10 @@ def make_plan(policy: Policy, snapshot: Snapshot, findings: Iterable[Finding],
     """The plan that fixes every failing finding it can, and lists the others as manual steps."""
     planner = _Planner(policy, snapshot, list(findings))
     planner.run()
-    return planner.plan(source or PlanSource(origin=snapshot.origin))
+    source = source or PlanSource(origin=snapshot.origin)
+    if snapshot.tenant_id and not source.read_tenant_id:  # bound to the tenant Graph said it read
+        source = source.model_copy(update={"read_tenant_id": snapshot.tenant_id})
+    return planner.plan(source)
 
 
 class _Planner:
@@ -216,12 +227,12 @@ class _Planner:
             pairs: dict[str, Any] = {"enablement": wanted.scope.value}
             if wanted.scope == Scope.selected and wanted.group is not None:
                 group = wanted.group
-                same_name = group.name is not None and (live.group_name or "").casefold() == group.name.casefold()
+                named_alike = same_name(live.group_name, group.name)
                 if group.id:
                     pairs["group_ids"] = [group.id]
                     if group.name:
                         pairs["group_name"] = group.name
-                elif not same_name:
+                elif not named_alike:
                     for finding in scope_findings:
                         self.manual_step(finding, "the policy names the SSPR group by name only: give its object id "
                                                   "as sspr.group.id so the plan can set it")
@@ -598,11 +609,10 @@ def offered(method: str, state: str, legacy: dict[str, bool | None], configs: di
     if uses_policy:
         for config_id in METHOD_CONFIGS[method]:
             config = configs.get(config_id)
-            if config is None or config.get("state") != "enabled":
-                continue
-            if method == "office_phone" and not config.get("is_office_phone_allowed"):
-                continue
-            on = True
+            if config is not None and offers(method, config_id, config.get("state"),
+                                             config.get("is_office_phone_allowed"),
+                                             config.get("is_software_oath_enabled")):
+                on = True
     if uses_legacy:
         on = on or bool(legacy.get(method))
     return on
@@ -622,7 +632,9 @@ def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState |
     def usable(toggles: dict[str, Any]) -> dict[str, Any]:
         """The toggles as SSPR sees them: a method the portal does not allow is off whatever its toggle."""
         return {m: (v and m not in disallowed) for m, v in toggles.items()}
-    old_configs = {c.id: {"state": c.state, "is_office_phone_allowed": c.is_office_phone_allowed}
+    old_configs = {c.id: {"state": c.state, "is_office_phone_allowed": c.is_office_phone_allowed,
+                          **({"is_software_oath_enabled": c.is_software_oath_enabled}
+                             if c.id.lower() == AUTHENTICATOR else {})}
                    for c in methods_policy.configurations}
     configs = {k: dict(v) for k, v in old_configs.items()}
     uses_policy = state != PRE
@@ -633,9 +645,12 @@ def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState |
             configs[config_id][name] = value
 
     if uses_policy:
-        if not wanted["mobile_app_notification"] or not wanted["mobile_app_code"]:
+        if not wanted["mobile_app_notification"]:
             config_set("MicrosoftAuthenticator", "state", "disabled")
         if not wanted["mobile_app_code"]:
+            # the app's code is its own switch (isSoftwareOathEnabled): notifications can stay
+            if configs.get("MicrosoftAuthenticator", {}).get("state") == "enabled":
+                config_set("MicrosoftAuthenticator", "is_software_oath_enabled", False)
             config_set("SoftwareOath", "state", "disabled")
         if not wanted["email"]:
             config_set("Email", "state", "disabled")
@@ -659,6 +674,8 @@ def solve_methods(wanted: dict[str, bool], state: str, legacy: SsprPolicyState |
             config_set(config_id, "state", "enabled")
             if method == "office_phone":
                 config_set(config_id, "is_office_phone_allowed", True)
+            if method == "mobile_app_code" and config_id == "MicrosoftAuthenticator":
+                config_set(config_id, "is_software_oath_enabled", True)
     for method, on in wanted.items():
         legacy_governs = uses_legacy or method == QUESTIONS
         policy_offers = offered(method, COMPLETE, {}, configs) if method != QUESTIONS else False

@@ -57,7 +57,8 @@ _ODATA_TYPES = {
     "fido2": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
     "temporaryaccesspass": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
 }
-_GRAPH_PROPERTIES = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed"}
+_GRAPH_PROPERTIES = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",
+                     "is_software_oath_enabled": "isSoftwareOathEnabled"}
 
 
 def quote(value: object) -> str:

@@ -8,6 +8,7 @@ reviewer approved, and what a backup held before apply. The MAC covers exactly t
 `SSPR_PLAN_KEY` in the environment (a CI secret, never written to any file), `plan` and `apply`
 sign what they write with HMAC-SHA256, and `apply` and `rollback` refuse a file whose MAC is missing
 or wrong. A signed file read without the key is refused too, so dropping the key is not a way around it.
+The same seal covers a portal snapshot (`collect --portal-only`): its tenant, its time and its values.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from typing import Any
 
+from auditor.keys import MIN_KEY_BYTES, KeyStrengthError, key_from_environment
+
 KEY_VARIABLE = "SSPR_PLAN_KEY"
-MIN_KEY_LENGTH = 32
+MIN_KEY_LENGTH = MIN_KEY_BYTES
 SEAL_FIELDS = frozenset({"digest", "mac"})
 
 
@@ -28,14 +30,12 @@ class SealError(Exception):
 
 
 def plan_key() -> bytes | None:
-    """The signing key from the environment, or None; a short key is an error, never silently used."""
-    value = os.environ.get(KEY_VARIABLE)
-    if not value:
-        return None
-    if len(value) < MIN_KEY_LENGTH:
-        raise SealError(f"{KEY_VARIABLE} is {len(value)} characters; use at least {MIN_KEY_LENGTH} random "
-                        "characters (e.g. `openssl rand -hex 32`)")
-    return value.encode("utf-8")
+    """The signing key from the environment (as bytes: any byte string), or None; a short or regular key is an
+    error, never silently used."""
+    try:
+        return key_from_environment(KEY_VARIABLE)
+    except KeyStrengthError as exc:
+        raise SealError(str(exc)) from None
 
 
 def canonical(model: Any) -> bytes:
@@ -71,7 +71,8 @@ def check_seal(model: Any, what: str) -> str | None:
     if not model.mac:
         return (f"{KEY_VARIABLE} is set but the {what} is not signed (it was written without the key): "
                 "make it again with the key set")
-    if not hmac.compare_digest(model.mac, mac_of(model, key)):
+    # as bytes: hmac.compare_digest refuses a str with a non-ASCII character (TypeError), and the MAC is read
+    if not hmac.compare_digest(str(model.mac).encode("utf-8"), mac_of(model, key).encode("utf-8")):
         return f"the {what}'s signature does not match {KEY_VARIABLE}: it was edited, or signed with another key"
     return None
 

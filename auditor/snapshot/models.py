@@ -71,6 +71,12 @@ class MethodConfiguration(Model):
         default_factory=list, description="includeTargets[].id: group ids, or `all_users`; empty = nobody")
     exclude_target_ids: list[str] = Field(default_factory=list, description="excludeTargets[].id: group ids")
     is_office_phone_allowed: bool | None = None
+    is_software_oath_enabled: bool | None = Field(
+        default=None, description="MicrosoftAuthenticator's isSoftwareOathEnabled (the app's OTP code); None: not "
+                                  "returned")
+    target_types: dict[str, str] = Field(
+        default_factory=dict, description="lower-case target id → its targetType (`group` or `user`); an id not "
+                                          "listed is a group (snapshots written before targetType was read)")
     passwordless_only_target_ids: list[str] = Field(
         default_factory=list, description="Authenticator includeTargets whose authenticationMode is deviceBasedPush "
                                           "(passwordless only): no push notification for them")
@@ -80,6 +86,9 @@ class MethodsPolicyState(Model):
     migration_state: str | None = Field(
         description="policyMigrationState; None when Graph returns null (a tenant with no legacy method settings)")
     configurations: list[MethodConfiguration] = Field(default_factory=list)
+    reconfirmation_in_days: int | None = Field(
+        default=None, description="reconfirmationInDays (v1.0 schema; Microsoft documents no meaning for it): "
+                                  "reported beside the portal's interval, never used for a verdict")
 
     def configuration(self, method_id: str) -> MethodConfiguration | None:
         return next((c for c in self.configurations if c.id.lower() == method_id.lower()), None)
@@ -90,6 +99,9 @@ class SyncFeaturesState(Model):
 
     password_writeback_enabled: bool | None = None
     password_sync_enabled: bool | None = None
+    tenant_id: str | None = Field(None, description="The object's `id`: Microsoft documents it as the tenant id "
+                                                    "(learn.microsoft.com/graph/api/resources/"
+                                                    "onpremisesdirectorysynchronization)")
 
 
 class SsprPolicyState(Model):
@@ -142,6 +154,11 @@ class Snapshot(BaseModel):
     created_at: AwareDatetime = Field(default_factory=utc_now)
     origin: str = Field(description="`lab:<scenario>`, `live:<tenant id>` or `graph:<url>`")
     collected_by: str | None = Field(None, description="Who ran `collect --portal-only` (user@host), for its label")
+    tenant_id: str | None = Field(None, description="The tenant read, as Graph reported it (the id of "
+                                                    "/directory/onPremisesSynchronization); None when not read")
+    digest: str | None = Field(None, description="A portal snapshot's SHA-256 over all but the seal "
+                                                 "(auditor.remediation.seal)")
+    mac: str | None = Field(None, description="A portal snapshot's HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
     authorization_policy: Section[AuthorizationPolicyState] | None = None
     methods_policy: Section[MethodsPolicyState] | None = None

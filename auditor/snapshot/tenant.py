@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from auditor.text import same_name
+
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -123,7 +125,7 @@ class ScopeGroupsState(Model):
                 return group
             if group_id and group.query.lower() == group_id.lower():
                 return group
-            if not group_id and name and (group.display_name or group.query).casefold() == name.casefold():
+            if not group_id and name and same_name(group.display_name or group.query, name):
                 return group
         return None
 

@@ -262,9 +262,29 @@ def test_portal_and_registration_details_both_unreadable_leave_the_scope_unknown
     snapshot = collect_lab(LabOptions(scenario="baseline", forbidden=("portal", "registration_details")))
     result = audit(cloud_policy(), snapshot, ExitPolicy())
     for check in ("sspr.scope", "registration.coverage", "licensing.in_scope"):
-        (finding,) = [f for f in result.findings if f.check == check]
+        finding = next(f for f in result.findings if f.check == check)
         assert finding.status == Status.unknown, finding
         assert "403" in (finding.reason or "")
+    # the scope the policy asks for (all) needs neither: its licences are still judged, from the users
+    (asked,) = [f for f in result.findings if f.check == "licensing.in_scope" and f.target != "in-scope users"]
+    assert asked.status == Status.passed and asked.target.startswith("users in the scope the policy asks for")
+
+
+def test_portal_403_keeps_the_policy_scope_licence_fail() -> None:
+    """Issue #30: in the demo lab the policy's scope (all) holds unlicensed and unregistered users outside the
+    group in force; with the portal answering 403 those fails disappeared. They stay, with the same counts."""
+    def asked(forbidden: tuple[str, ...]) -> dict[str, Any]:
+        result = audit(cloud_policy(), collect_lab(LabOptions(scenario="demo", forbidden=forbidden)), ExitPolicy())
+        return {f.check: f for f in result.findings if f.check in ("licensing.in_scope", "registration.coverage")
+                and f.target.startswith("users in the scope the policy asks for")}
+
+    normal, forbidden = asked(()), asked(("portal",))
+    assert normal["licensing.in_scope"].status == Status.failed
+    assert set(forbidden) == set(normal) == {"licensing.in_scope", "registration.coverage"}
+    for check, finding in normal.items():
+        kept = forbidden[check]
+        assert (kept.target, kept.status, kept.actual) == (finding.target, finding.status, finding.actual)
+        assert any(e.source.startswith("portal:") and e.field == "(section)" for e in kept.evidence)
 
 
 # --- the lab scenarios --------------------------------------------------------------------------------

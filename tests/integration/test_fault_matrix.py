@@ -103,8 +103,9 @@ class ReadFault:
     """endpoint → exact number of requests it received (retries, or none)"""
 
 
-SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "sspr.notify_admins",
-                                "sspr.notify_users", "sspr.registration"})
+# sspr.methods_available too: the number of methods a reset needs is only in the portal's policy (issue #30)
+SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "sspr.methods_available",
+                                "sspr.notify_admins", "sspr.notify_users", "sspr.registration"})
 ONPREM_CHECKS = frozenset({"writeback.enabled", "writeback.unlock"})
 METHODS_CHECKS = frozenset({"methods_policy.migration", "sspr.methods", "sspr.methods_available"})
 COVERAGE_CHECKS = frozenset({"licensing.in_scope", "registration.coverage"})
@@ -315,17 +316,19 @@ APPLY_FAULTS = [
                {"fail_writes_after": 0, "fail_writes_with": "throttle", "retry_after": {"portal": 180}}, "429", 0),
     ApplyFault("apply re-read 403", "403 on the portal while apply re-reads targets",
                {"forbidden": {"portal_onprem"}}, "403", 0, backup=False),
-    # the Password Rule Settings are the demo plan's last (9th) change: a PATCH, or a POST when none exist
-    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (9th write)",
-               {"fail_writes_after": 8}, "500", 8, later_changes=False),
+    # the Password Rule Settings are the demo plan's last (10th) change: a PATCH, or a POST when none exist (the 9th
+    # is Authenticator's isSoftwareOathEnabled, which keeps the app's code once the migration leaves the legacy
+    # toggle behind: issue 30)
+    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (10th write)",
+               {"fail_writes_after": 9}, "500", 9, later_changes=False),
     ApplyFault("apply reset groupSettings", "Password Rule Settings PATCH made, then connection dropped",
-               {"fail_writes_after": 8, "fail_writes_with": "reset"}, "RemoteProtocolError", 9, later_changes=False),
-    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (9th write)",
-               {"fail_writes_after": 8, "fail_writes_with": "forbidden"}, "403", 8, later_changes=False),
+               {"fail_writes_after": 9, "fail_writes_with": "reset"}, "RemoteProtocolError", 10, later_changes=False),
+    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (10th write)",
+               {"fail_writes_after": 9, "fail_writes_with": "forbidden"}, "403", 9, later_changes=False),
     ApplyFault("apply 500 create", "none existed: 500 on the POST that creates them",
-               {"fail_writes_after": 8}, "500", 8, later_changes=False, without_password_rules=True),
+               {"fail_writes_after": 9}, "500", 9, later_changes=False, without_password_rules=True),
     ApplyFault("apply reset create", "none existed: POST made, then connection dropped (rollback deletes)",
-               {"fail_writes_after": 8, "fail_writes_with": "reset"}, "RemoteProtocolError", 9,
+               {"fail_writes_after": 9, "fail_writes_with": "reset"}, "RemoteProtocolError", 10,
                later_changes=False, without_password_rules=True),
 ]
 

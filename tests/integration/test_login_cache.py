@@ -177,7 +177,7 @@ def test_a_cache_that_cannot_be_opened_is_a_usage_error_before_any_read(
     elif case == "short key":
         monkeypatch.setenv("SSPR_LOGIN_KEY", "short")
     elif case == "other key":
-        monkeypatch.setenv("SSPR_LOGIN_KEY", "x" * 40)
+        monkeypatch.setenv("SSPR_LOGIN_KEY", "other-login-key-6d2b9f04e7a1c853b0d4")
     elif case == "edited":
         envelope = json.loads(cache.read_text())
         envelope["nonce"] = envelope["nonce"][::-1]

@@ -80,10 +80,13 @@ def test_sms_with_an_empty_include_list_reaches_nobody(targeted) -> None:
 def test_an_excluded_group_of_in_scope_users_does_not_get_the_app(targeted) -> None:
     snapshot, who = targeted
     got = findings_of(snapshot)
-    for method in ("mobile_app_notification", "mobile_app_code"):
-        finding = got[("sspr.methods", method)]
-        assert finding.status == Status.failed, finding
-        assert finding.actual["not_reached"] == len(who["contractors"])
+    finding = got[("sspr.methods", "mobile_app_notification")]
+    assert finding.status == Status.failed, finding
+    assert finding.actual["not_reached"] == len(who["contractors"])
+    # the tenant's Authenticator has isSoftwareOathEnabled false and SoftwareOath is disabled: the app's code is
+    # offered to no one (how-to-authentication-methods-manage, "OATH tokens"; issue 30)
+    code = got[("sspr.methods", "mobile_app_code")]
+    assert code.status == Status.failed and code.actual is False, code
 
 
 def test_users_who_cannot_reach_two_methods_are_a_finding(targeted) -> None:

@@ -89,8 +89,16 @@ def take_snapshot(lab: LabServer, tmp_path: Path, taken: datetime | None = None)
     if taken is not None:  # an older snapshot, as a pipeline finds the artifact days later
         data = json.loads(path.read_text())
         data["created_at"] = taken.isoformat().replace("+00:00", "Z")
-        path.write_text(json.dumps(data))
+        path.write_text(resealed(data))
     return path
+
+
+def resealed(data: dict[str, Any]) -> str:
+    """`data` with its digest recomputed (and its MAC, when SSPR_PLAN_KEY is set), as a file written then."""
+    from auditor.remediation.seal import seal
+    from auditor.snapshot.models import Snapshot
+
+    return seal(Snapshot.model_validate(data)).model_dump_json()
 
 
 def test_portal_only_holds_the_portal_sections_and_who_read_them(lab: LabServer, tmp_path: Path) -> None:

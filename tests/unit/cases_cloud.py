@@ -91,6 +91,24 @@ def policy_with(**sspr_changes: Any) -> Policy:
     return Policy.model_validate(data)
 
 
+def email_for_pilot_only(*, phones: bool = True) -> Snapshot:
+    """Scope all over the coverage cases' users; Email targets only the pilot group (5 of the 10 members), so
+    whom it reaches needs the group's members and the users (scope_groups, cloud_users)."""
+    from auditor.snapshot.tenant import ScopeGroup, ScopeGroupsState
+    from tests.unit.cases_coverage import PILOT, USERS, coverage_snapshot
+
+    configurations = [c.model_copy(update={"include_target_ids": [PILOT]}) if c.id == "Email"
+                      else c.model_copy(update={"state": "disabled"}) if c.id in ("Sms", "Voice") and not phones
+                      else c for c in compliant_methods().configurations]
+    groups = ScopeGroupsState(groups=[ScopeGroup(query=PILOT, why=["methods"], found=True, id=PILOT,
+                                                 display_name="SSPR-Pilot", user_ids=[u.id for u in USERS[:5]])])
+    return coverage_snapshot(
+        methods_policy=Section[MethodsPolicyState].ok(
+            "graph:GET /policies/authenticationMethodsPolicy",
+            compliant_methods().model_copy(update={"configurations": configurations})),
+        scope_groups=Section[ScopeGroupsState].ok("graph:GET /groups/{id}/transitiveMembers", groups))
+
+
 def _ok(snapshot_factory: Callable[[], Snapshot]) -> Case:
     return lambda: (baseline_policy(), snapshot_factory())
 
@@ -102,7 +120,8 @@ CASES: dict[str, dict[str, Case]] = {
     },
     "sspr.gates": {"pass": _ok(compliant_snapshot), "fail": _ok(lambda: with_sspr(methods_required=1))},
     "sspr.methods": {"pass": _ok(compliant_snapshot),
-                     "fail": _ok(lambda: with_sspr(security_questions=True))},
+                     "fail": _ok(lambda: with_sspr(security_questions=True)),
+                     "fail: a targeted method": lambda: (baseline_policy(), email_for_pilot_only())},
     "sspr.methods_available": {
         "pass": _ok(compliant_snapshot),
         # only the Authenticator app is left (notification and code count once): one method, two needed
@@ -110,6 +129,8 @@ CASES: dict[str, dict[str, Case]] = {
             "graph:test", compliant_methods().model_copy(update={"configurations": [
                 c.model_copy(update={"state": "disabled"}) if c.id in ("Email", "Sms", "Voice") else c
                 for c in compliant_methods().configurations]})))),
+        # email reaches only the pilot group: the users outside it are offered the app alone
+        "fail: a targeted method": lambda: (baseline_policy(), email_for_pilot_only(phones=False)),
     },
     "sspr.security_questions": {
         "pass": lambda: (policy_with(methods={**baseline_policy().sspr.methods.model_dump(),  # type: ignore[union-attr]

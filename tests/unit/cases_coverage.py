@@ -141,12 +141,22 @@ CASES: dict[str, dict[str, Case]] = {
         "pass": _ok(coverage_snapshot),
         "fail": _ok(lambda: coverage_snapshot(cloud_users=users_section(
             [*USERS[:9], user(10, licensed=False), *USERS[10:]]))),
+        # the pilot in force is licensed; the policy's scope (all) holds user 10, who is not (issue #30: this fail
+        # must stay when the portal is unreadable)
+        "fail: the policy's scope": _ok(lambda: selected_scope_snapshot(
+            USERS[:5], cloud_users=users_section([*USERS[:9], user(10, licensed=False), *USERS[10:]]),
+            registration_details=registration_section(
+                [record(u, enabled=u in USERS[:5]) for u in USERS if u.enabled and not u.guest]))),
     },
     "registration.coverage": {
         "pass": _ok(coverage_snapshot),
         # 8 of 10 registered is 80%, below the baseline's 90%
         "fail": _ok(lambda: coverage_snapshot(registration_details=registration_section(
             [record(u, registered=u.id not in {USERS[0].id, USERS[1].id}) for u in USERS[:10]]))),
+        # the pilot in force is registered; 2 of the 10 the policy's scope (all) holds are not
+        "fail: the policy's scope": _ok(lambda: selected_scope_snapshot(
+            USERS[:5], registration_details=registration_section(
+                [record(u, enabled=u in USERS[:5], registered=u not in USERS[8:10]) for u in USERS[:10]]))),
     },
     "scope.group_members": {
         "pass": lambda: (pilot_policy(scope_group={"intended": "all_members"}),

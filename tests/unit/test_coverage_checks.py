@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
+
 from auditor.checks.base import Finding, Status
 from auditor.checks.registry import all_checks, run_check
 from auditor.derive.figures import UserRef, coverage_report
@@ -203,6 +205,29 @@ def test_only_users_in_scope_need_a_licence_and_the_policy_scope_is_judged_too()
     assert asked.status == Status.failed and asked.actual["unlicensed"] == 1
     pilot = pilot_policy()  # the policy asks for the pilot group that is in force: judged once
     assert len(findings_of_check("licensing.in_scope", pilot, snapshot)) == 1
+
+
+@pytest.mark.parametrize("check_id", ["licensing.in_scope", "registration.coverage"])
+def test_an_unreadable_portal_keeps_the_policy_scope_fail(check_id: str) -> None:
+    """Issue #30: with the portal answering 403, the finding for the scope the policy asks for disappeared.
+    The pilot (5 users) is in force; the policy asks for all 10, who hold an unlicensed and 2 unregistered users."""
+    unlicensed = users_section([*USERS[:9], user(10, licensed=False), *USERS[10:]])
+    records = registration_section([record(u, enabled=u in USERS[:5], registered=u not in USERS[8:10])
+                                    for u in USERS if u.enabled and not u.guest])
+    snapshot = selected_scope_snapshot(USERS[:5], cloud_users=unlicensed, registration_details=records)
+    normal = findings_of_check(check_id, baseline_policy(), snapshot)
+    forbidden = snapshot.model_copy(update={"sspr_policy": Section.failed(
+        "portal:GET /PasswordReset/PasswordResetPolicies", "HTTP 403: Forbidden")})
+    broken = findings_of_check(check_id, baseline_policy(), forbidden)
+    asked = [f for f in normal if f.target.startswith("users in the scope the policy asks for")]
+    assert len(asked) == 1 and asked[0].status == Status.failed
+    kept = [f for f in broken if f.target == asked[0].target]
+    assert len(kept) == 1, [(f.target, f.status) for f in broken]
+    assert (kept[0].status, kept[0].actual, kept[0].reason) == (asked[0].status, asked[0].actual, asked[0].reason)
+    assert any("403" in str(e.value) or e.source.startswith("portal:") for e in kept[0].evidence)
+    # the scope in force is inferred from isSsprEnabled (the pilot's 5 users) and says so
+    (live,) = [f for f in broken if f.target == "in-scope users"]
+    assert live.status == Status.passed and "inferred" in live.reason and live.actual["in_scope"] == 5
 
 
 # --- scope.group_members --------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import pytest
 
 from auditor.readers.login_cache import LoginCacheError, LoginRecord, login_key, seal, unseal
 
-KEY = "k" * 40
+KEY = b"login-seal-test-key-7c3e91d05fa8b264"
+OTHER = b"other-seal-test-key-2b8d4f60e19ac735"
 
 
 def record() -> LoginRecord:
@@ -21,7 +22,7 @@ def record() -> LoginRecord:
 def test_a_sealed_record_opens_with_its_key_and_holds_nothing_in_clear() -> None:
     kept = record()
     data = seal(kept, KEY)
-    assert b"refresh-canary" not in data and b"reader@example.org" not in data and KEY.encode() not in data
+    assert b"refresh-canary" not in data and b"reader@example.org" not in data and KEY not in data
     assert unseal(data, KEY, "f") == kept
     assert seal(kept, KEY) != data  # a fresh salt and nonce each time
 
@@ -52,7 +53,7 @@ def test_a_file_that_is_not_a_cache_is_one_clear_error(data: bytes) -> None:
 
 def test_another_key_cannot_open_it() -> None:
     with pytest.raises(LoginCacheError, match="cannot be decrypted with SSPR_LOGIN_KEY"):
-        unseal(seal(record(), KEY), "o" * 40, "f")
+        unseal(seal(record(), KEY), OTHER, "f")
 
 
 def test_the_key_comes_from_the_environment_and_is_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,5 +63,5 @@ def test_the_key_comes_from_the_environment_and_is_long_enough(monkeypatch: pyte
     monkeypatch.setenv("SSPR_LOGIN_KEY", "short")
     with pytest.raises(LoginCacheError, match="at least 32"):
         login_key()
-    monkeypatch.setenv("SSPR_LOGIN_KEY", KEY)
+    monkeypatch.setenv("SSPR_LOGIN_KEY", KEY.decode())
     assert login_key() == KEY

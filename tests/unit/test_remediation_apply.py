@@ -210,7 +210,7 @@ def test_a_backup_object_moved_to_another_target_is_refused_even_with_its_digest
         load_backup(tmp_path / "moved.json")
 
 
-KEY = "k" * 40
+KEY = "apply-test-key-8f1c4e7a2d95b3060c7e1f4a"
 
 
 def test_with_a_key_plans_and_backups_are_signed_and_an_unsigned_or_resigned_one_is_refused(
@@ -226,7 +226,7 @@ def test_with_a_key_plans_and_backups_are_signed_and_an_unsigned_or_resigned_one
     assert signed.mac and signed.mac.startswith("hmac-sha256:")
     save_plan(signed, tmp_path / "signed.json")
     assert load_plan(tmp_path / "signed.json") == signed
-    monkeypatch.setenv("SSPR_PLAN_KEY", "o" * 40)  # an attacker re-signs with a key of their own
+    monkeypatch.setenv("SSPR_PLAN_KEY", "attacker-key-3b7e0a9d51c6f28e4a0b9d7c")  # an attacker re-signs
     with pytest.raises(PlanError, match="signature does not match"):
         load_plan(tmp_path / "signed.json")
     monkeypatch.delenv("SSPR_PLAN_KEY")

@@ -166,10 +166,24 @@ def test_office_phone_off_keeps_voice_for_mobile_by_disallowing_office_phone() -
     assert solution.legacy == {} and solution.unresolved == {}
 
 
-def test_app_notification_without_the_app_code_cannot_be_expressed_after_migration() -> None:
+def test_app_notification_without_the_app_code_turns_off_only_the_apps_code() -> None:
+    """The app's code is its own control (isSoftwareOathEnabled, how-to-authentication-methods-manage "OATH
+    tokens"): notifications without codes keep Authenticator enabled (main disabled it, losing notifications)."""
     wanted = {**WANT, "mobile_app_code": False}
     solution = solve_methods(wanted, "migrationComplete", compliant_sspr(), compliant_methods())
-    assert "mobile_app_notification" in solution.unresolved or "mobile_app_code" in solution.unresolved
+    assert solution.unresolved == {}
+    assert solution.configs["MicrosoftAuthenticator"] == {"is_software_oath_enabled": (None, False)}
+    assert solution.configs["SoftwareOath"] == {"state": ("enabled", "disabled")}
+
+
+def test_app_code_from_authenticator_turns_on_its_oath_flag() -> None:
+    methods = compliant_methods().model_copy(update={"configurations": [
+        c.model_copy(update={"is_software_oath_enabled": False}) if c.id == "MicrosoftAuthenticator" else
+        c.model_copy(update={"state": "disabled"}) if c.id == "SoftwareOath" else c
+        for c in compliant_methods().configurations]})
+    solution = solve_methods(WANT, "migrationComplete", compliant_sspr(), methods)
+    assert solution.unresolved == {}
+    assert solution.configs == {"MicrosoftAuthenticator": {"is_software_oath_enabled": (False, True)}}
 
 
 def test_before_migration_only_legacy_toggles_change() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
 from auditor.derive import gpo_precedence
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
 from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState
@@ -22,6 +22,15 @@ SPEC = CheckSpec(
     severity=Severity.low,
     policy_key="client.sign_in_reset",
     sections=("intune_sign_in_reset", "gpo_sign_in_reset", "directory"),
+    # two sources, either of which can turn the link on: each is optional, and what one leaves open is unknown
+    optional=(
+        OptionalSection("intune_sign_in_reset", "Group Policy alone decides a pass (every member computer gets 1); "
+                        "a fail or a pass for `off` needs Intune read, so the finding is unknown, naming it"),
+        OptionalSection("gpo_sign_in_reset", "Intune alone decides a pass when it turns the link on, and the finding "
+                        "names Group Policy as not read; anything else is unknown"),
+        OptionalSection("directory", "where the member computers are comes from the directory: without it Group "
+                        "Policy is not read, as without gpo_sign_in_reset"),
+    ),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-windows",
         "https://learn.microsoft.com/windows/client-management/mdm/policy-csp-authentication#allowaadpasswordreset",
@@ -60,9 +69,13 @@ def evaluate(ctx: Context) -> list[Finding]:
     if wanted:
         if enabled_by:
             partial = group is not None and not group.all_on and group.off
+            reason = (f"Intune turns it on; Group Policy leaves {group.off} domain computer(s) without it, which the "
+                      "Intune profile must reach" if partial and group else None)
+            if unread:  # the pass stands on the source that turns it on; say which one was not read
+                reason = ((reason + "; ") if reason else f"{' and '.join(enabled_by)} turn(s) it on; ") + (
+                    f"{' and '.join(unread)} not read: " + "; ".join(reasons))
             return [ctx.result(Status.passed, target="sign-in screen", expected=True, actual=actual, evidence=evidence,
-                               reason=f"Intune turns it on; Group Policy leaves {group.off} domain computer(s) without "
-                                      "it, which the Intune profile must reach" if partial and group else None)]
+                               reason=reason)]
         if intune_on is False and group is not None and (group.off or not group.computers_seen):
             what = (f"Group Policy leaves {group.off} of {group.total} member computer(s) without it: "
                     + "; ".join(group.off_where) if group.off else "the domain has no member computer for a GPO "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
 from auditor.checks.scope_views import in_both_scopes
 from auditor.derive.figures import ScopeResolution, licence_stats, shown
 
@@ -11,7 +11,18 @@ SPEC = CheckSpec(
     title="Every user in SSPR scope holds an Entra ID P1 (or better) service plan",
     severity=Severity.medium,
     policy_key="coverage.require_license",
-    sections=("cloud_users", "sspr_policy", "registration_details", "scope_groups"),
+    sections=("cloud_users", "sspr_policy", "registration_details", "scope_groups", "subscribed_skus"),
+    optional=(
+        OptionalSection("sspr_policy", "the scope in force is inferred from userRegistrationDetails.isSsprEnabled and "
+                    "its finding says so, carrying the portal's evidence; the scope the policy asks for is judged from "
+                    "the policy itself whenever it covers other users than the inferred one"),
+        OptionalSection("registration_details", "read only to infer the scope in force when the portal's policy "
+                    "was not read; without both, that finding is unknown"),
+        OptionalSection("scope_groups", "read only when a scope (the one in force or the one the policy asks for) is a "
+                    "selected group: that scope's finding is unknown, naming the groups it could not read; a scope of "
+                    "all or none does not need it"),
+        OptionalSection("subscribed_skus", "the seat count is left out of the evidence; no verdict uses it"),
+    ),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-licensing",
         "https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference",
@@ -48,10 +59,10 @@ def _judge(ctx: Context, scope: ScopeResolution, users: object, target: str, who
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("cloud_users"), field="assignedPlans[].servicePlanId",
                          value={"licensed": stats.licensed, "in_scope": stats.in_scope})]
-    skus = ctx.snapshot.subscribed_skus
-    if skus is not None and skus.value is not None:
-        seats, used = skus.value.seats_with({p.lower() for p in coverage.license_service_plans})
-        evidence.append(Evidence(source=skus.source, field="prepaidUnits.enabled / consumedUnits",
+    skus = ctx.section_or_none("subscribed_skus", [], [])  # evidence only: no verdict rests on the seats
+    if skus is not None:
+        seats, used = skus.seats_with({p.lower() for p in coverage.license_service_plans})
+        evidence.append(Evidence(source=ctx.source("subscribed_skus"), field="prepaidUnits.enabled / consumedUnits",
                                  value={"seats": seats, "used": used}))
     expected = {"unlicensed": 0, "service_plans": list(coverage.license_service_plans)}
     actual = {"in_scope": stats.in_scope, "licensed": stats.licensed, "unlicensed": len(stats.unlicensed),

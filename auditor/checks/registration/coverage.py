@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
 from auditor.checks.scope_views import in_both_scopes
 from auditor.derive.figures import ScopeResolution, registration_stats, shown
 
@@ -12,6 +12,14 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key="coverage.registration_min_percent",
     sections=("registration_details", "sspr_policy", "cloud_users", "scope_groups"),
+    optional=(
+        OptionalSection("sspr_policy", "the scope in force is inferred from userRegistrationDetails.isSsprEnabled and "
+                    "its finding says so, carrying the portal's evidence; the scope the policy asks for is judged from "
+                    "the policy itself whenever it covers other users than the inferred one"),
+        OptionalSection("scope_groups", "read only when a scope (the one in force or the one the policy asks for) is a "
+                    "selected group: that scope's finding is unknown, naming the groups it could not read; a scope of "
+                    "all or none does not need it"),
+    ),
     references=(
         "https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails",
         "https://learn.microsoft.com/entra/identity/authentication/howto-registration-mfa-sspr-combined",
@@ -35,8 +43,7 @@ def evaluate(ctx: Context) -> list[Finding]:
 def _judge(ctx: Context, records: object, scope: ScopeResolution, target: str, who: str, also: str) -> Finding:
     coverage = ctx.policy.coverage
     assert coverage is not None
-    users_section = ctx.snapshot.cloud_users
-    users = users_section.value if users_section is not None and users_section.readable else None
+    users = ctx.section_or_none("cloud_users", [], [])  # names for the lists (an inferred scope needs no more)
     stats = registration_stats(scope, records, users)  # type: ignore[arg-type]
     wanted = coverage.registration_min_percent
     evidence = [*scope.evidence,

@@ -3,26 +3,51 @@
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.checks.base import (
+    CheckSpec,
+    Context,
+    Evidence,
+    Finding,
+    Fix,
+    OptionalSection,
+    Severity,
+    Status,
+    Unreadable,
+)
 from auditor.derive.figures import folded
 from auditor.derive.method_reach import Audience, method_reach
 from auditor.derive.sspr_methods import (
+    APP_CODE,
+    AUTHENTICATOR,
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
+    OATH_FLAG,
     known_state,
     rule_for,
     uses_legacy,
     uses_methods_policy,
 )
 from auditor.portal_fields import METHOD_ALLOWED
-from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
+from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, SsprPolicyState
 
 SPEC = CheckSpec(
     id="sspr.methods",
     title="SSPR offers only the verification methods the policy allows",
     severity=Severity.medium,
     policy_key="sspr.methods",
-    sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users"),
+    sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users", "registration_details"),
+    optional=(
+        OptionalSection("sspr_policy", "a method the legacy toggles could offer (security questions always, every "
+                        "method before migration is complete) is unknown, with the portal's reason; a method the "
+                        "methods policy alone decides stands"),
+        OptionalSection("scope_groups", "read only when a method targets groups (or the SSPR scope is a selected "
+                    "group): that method's reach is unknown, naming the section; a method every in-scope user "
+                    "gets, or nobody gets, stands"),
+        OptionalSection("cloud_users", "read only when a method targets groups, to know the in-scope users it reaches: "
+                    "that method's reach is unknown; the UPNs shown fall back to object ids"),
+        OptionalSection("registration_details", "read only to infer the in-scope users of a targeted method when the "
+                        "portal's policy was not read; without both, that method is unknown"),
+    ),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",
         "https://learn.microsoft.com/entra/identity/authentication/how-to-authentication-methods-manage",
@@ -76,9 +101,10 @@ def _method_finding(
         configs = [c for c in (methods_policy.configuration(i) for i in METHOD_CONFIGS[method]) if c is not None]
         evidence.append(Evidence(
             source=ctx.source("methods_policy"),
-            field=f"{'/'.join(METHOD_CONFIGS[method])}.state, includeTargets, excludeTargets (migration: {state})",
-            value={c.id: {"state": c.state, "include": c.include_target_ids, "exclude": c.exclude_target_ids}
-                   for c in configs} or "not configured"))
+            field=f"{'/'.join(METHOD_CONFIGS[method])}.state, includeTargets, excludeTargets"
+                  + (f", MicrosoftAuthenticator.{OATH_FLAG}" if method == APP_CODE else "")
+                  + f" (migration: {state})",
+            value={c.id: _configuration_evidence(method, c) for c in configs} or "not configured"))
     readable_legacy = None if isinstance(legacy, Unreadable) else legacy
     if uses_legacy(method, state) and readable_legacy is not None:
         evidence.append(Evidence(source=ctx.source("sspr_policy"), field=LEGACY_METHOD_FIELDS[method],
@@ -121,3 +147,14 @@ def _method_finding(
     return ctx.result(Status.failed, target=method, expected=wanted, actual=actual, evidence=evidence, key=key,
                       reason=f"{method} is offered to {len(reached)} of {len(in_scope)} in-scope users although the "
                              f"policy does not allow it ({targets}; decided by: {rule})")
+
+
+def _configuration_evidence(method: str, config: MethodConfiguration) -> dict[str, object]:
+    shown: dict[str, object] = {"state": config.state, "include": config.include_target_ids,
+                                "exclude": config.exclude_target_ids}
+    users = sorted(t for t, kind in config.target_types.items() if kind == "user")
+    if users:
+        shown["user_targets"] = users  # targetType user: the user itself, not a group
+    if method == APP_CODE and config.id.lower() == AUTHENTICATOR:
+        shown[OATH_FLAG] = config.is_software_oath_enabled  # the app's code needs it true (how-to-...-manage)
+    return shown

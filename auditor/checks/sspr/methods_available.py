@@ -9,10 +9,20 @@ credits one app twice.
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.checks.base import (
+    CheckSpec,
+    Context,
+    Evidence,
+    Finding,
+    Fix,
+    OptionalSection,
+    Severity,
+    Status,
+    Unreadable,
+)
 from auditor.derive.figures import folded
 from auditor.derive.method_reach import Audience, MethodReach, distinct_methods, method_reach
-from auditor.derive.sspr_methods import METHOD_CONFIGS, known_state, uses_legacy
+from auditor.derive.sspr_methods import METHOD_CONFIGS, known_state
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 
 SPEC = CheckSpec(
@@ -21,6 +31,14 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="sspr.methods_required",
     sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users"),
+    # sspr_policy is required: numberOfAuthenticationMethodsRequired is only there (no stand-in number)
+    optional=(
+        OptionalSection("scope_groups", "read only when a method targets groups (or the SSPR scope is a selected "
+                        "group): that method's reach is unknown, naming the section; a method every in-scope "
+                        "user gets, or nobody gets, stands"),
+        OptionalSection("cloud_users", "read only when a method targets groups, to know the in-scope users it "
+                        "reaches: that method's reach is unknown; the UPNs shown fall back to object ids"),
+    ),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",
         "https://learn.microsoft.com/graph/api/resources/authenticationmethodtarget",
@@ -41,49 +59,44 @@ def evaluate(ctx: Context) -> list[Finding]:
     state = methods_policy.migration_state
     if not known_state(state):
         raise Unreadable(f"unrecognised policyMigrationState {state!r}; cannot tell which policy governs methods")
-    legacy: SsprPolicyState | None
-    try:
-        legacy = ctx.section("sspr_policy")
-        required = int(legacy.methods_required or 0)
-        note = ""
-    except Unreadable:
-        legacy, required = None, 2
-        note = " (the portal policy was not read: judged against the strictest setting, 2)"
+    # how many methods a reset needs is only in the portal's policy: unreadable, the check is unknown (never a
+    # stand-in number; issue #30)
+    legacy: SsprPolicyState = ctx.section("sspr_policy")
+    required = int(legacy.methods_required or 0)
     if required < 1:
         raise Unreadable("numberOfAuthenticationMethodsRequired was not returned")
     audience = Audience(ctx.snapshot)
     sure: dict[str, MethodReach] = {}
     uncertain: list[str] = []
+    unread: list[Unreadable] = []
     for method in METHOD_CONFIGS:
         try:
             found = method_reach(method, state, legacy, methods_policy, audience)
-        except Unreadable:
+        except Unreadable as exc:
             uncertain.append(method)
+            unread.append(exc)
             continue
-        if legacy is None and uses_legacy(method, state) and not found.everyone:
-            uncertain.append(method)  # the unread legacy toggle could offer it
         sure[method] = found
     everyone = [m for m, r in sure.items() if r.everyone]
     targeted = {m: r for m, r in sure.items() if not r.everyone and not r.nobody}
     expected = {"methods_per_user_at_least": required}
     evidence = [Evidence(source=ctx.source("methods_policy"), field="methods offered to every in-scope user",
                          value=sorted(everyone))]
-    if legacy is not None:
-        evidence.append(Evidence(source=ctx.source("sspr_policy"), field="numberOfAuthenticationMethodsRequired",
-                                 value=required))
+    evidence.append(Evidence(source=ctx.source("sspr_policy"), field="numberOfAuthenticationMethodsRequired",
+                             value=required))
     if distinct_methods(everyone) >= required:  # no one's identity matters: every in-scope user gets enough
         return [ctx.result(Status.passed, target="in-scope users", expected=expected,
                            actual={"offered_to_everyone": sorted(everyone), "required": required},
                            evidence=evidence,
                            reason=f"every in-scope user is offered {distinct_methods(everyone)} distinct methods "
-                                  f"({', '.join(sorted(everyone))}); a reset needs {required}{note}")]
+                                  f"({', '.join(sorted(everyone))}); a reset needs {required}")]
     if not targeted and not uncertain:
         return [ctx.result(Status.failed, target="in-scope users", expected=expected,
                            actual={"offered_to_everyone": sorted(everyone), "required": required},
                            evidence=evidence,
                            reason=f"no in-scope user can reset: only {distinct_methods(everyone)} distinct method(s) "
                                   f"({', '.join(sorted(everyone)) or 'none'}) are offered, and a reset needs "
-                                  f"{required}{note}")]
+                                  f"{required}")]
     in_scope = audience.in_scope()
     short, maybe = [], []
     for user in in_scope:
@@ -101,12 +114,13 @@ def evaluate(ctx: Context) -> list[Finding]:
         return [ctx.result(Status.failed, target="in-scope users", expected=expected, actual=actual,
                            evidence=evidence,
                            reason=f"{len(short)} of {len(in_scope)} in-scope users are offered fewer than the "
-                                  f"{required} methods a reset needs, so they cannot reset{note}")]
+                                  f"{required} methods a reset needs, so they cannot reset")]
     if maybe:
+        why = "; ".join(dict.fromkeys(exc.reason for exc in unread))
         return [ctx.result(Status.unknown, target="in-scope users", expected=expected, actual=actual,
-                           evidence=evidence,
+                           evidence=evidence + [e for exc in unread for e in exc.evidence],
                            reason=f"{len(maybe)} in-scope users reach {required} methods only if "
-                                  f"{', '.join(uncertain)} (not read) reach them{note}")]
+                                  f"{', '.join(uncertain)} (not read: {why}) reach them")]
     return [ctx.result(Status.passed, target="in-scope users", expected=expected, actual=actual, evidence=evidence,
                        reason=f"each of the {len(in_scope)} in-scope users is offered at least {required} "
-                              f"methods{note}")]
+                              f"methods")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.checks.sspr import portal_setting
+from auditor.graph_fields import RECONFIRMATION_IN_DAYS
 from auditor.snapshot.models import SsprPolicyState
 
 SPEC = CheckSpec(
@@ -29,8 +30,9 @@ def evaluate(ctx: Context) -> list[Finding]:
     findings = [
         portal_setting(ctx, "sspr.registration.require_on_sign_in", target="register at sign-in",
                        what="registration at sign-in"),
-        portal_setting(ctx, "sspr.registration.reconfirm_days", target="reconfirm interval",
-                       what="the reconfirmation interval in days"),
+        _with_methods_policy_interval(ctx, portal_setting(ctx, "sspr.registration.reconfirm_days",
+                                                          target="reconfirm interval",
+                                                          what="the reconfirmation interval in days")),
     ]
     if wanted.max_skip_days is not None and wanted.require_on_sign_in:
         findings.append(_skip(ctx, wanted.max_skip_days, live, source))
@@ -57,3 +59,25 @@ def _skip(ctx: Context, limit: int, live: SsprPolicyState, source: str) -> Findi
         return ctx.result(Status.passed, actual=days, **common)
     return ctx.result(Status.failed, actual=days, reason=f"users may dismiss the registration prompt for up to {days} "
                       f"day(s), so they can reach their first reset unregistered; the policy allows {limit}", **common)
+
+
+def _with_methods_policy_interval(ctx: Context, finding: Finding) -> Finding:
+    """The methods policy's own `reconfirmationInDays`, reported beside the portal's interval.
+
+    It is in Graph v1.0's authenticationMethodsPolicy schema (msgraph-sdk's model has `reconfirmation_in_days`), but
+    Microsoft documents no meaning for it and no rule for which of the two intervals SSPR follows
+    (learn.microsoft.com/graph/api/resources/authenticationmethodspolicy lists no description). So it never
+    decides the verdict: it is shown, and a disagreement with the portal's interval is said in the reason.
+    """
+    section = ctx.snapshot.methods_policy
+    if section is None or not section.readable or section.value is None:
+        return finding
+    days = section.value.reconfirmation_in_days
+    evidence = [*finding.evidence, Evidence(source=section.source, field=RECONFIRMATION_IN_DAYS, value=days)]
+    portal = finding.actual
+    if days is None or portal is None or days == portal:
+        return finding.model_copy(update={"evidence": evidence})
+    note = (f"the methods policy's own {RECONFIRMATION_IN_DAYS} is {days}, the portal's interval {portal}: "
+            "Microsoft documents no rule for which one SSPR follows, so the verdict is the portal's")
+    reason = f"{finding.reason}; {note}" if finding.reason else note
+    return finding.model_copy(update={"evidence": evidence, "reason": reason})

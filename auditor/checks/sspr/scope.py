@@ -8,10 +8,21 @@ neither readable the check is unknown.
 
 from __future__ import annotations
 
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.checks.base import (
+    CheckSpec,
+    Context,
+    Evidence,
+    Finding,
+    Fix,
+    OptionalSection,
+    Severity,
+    Status,
+    Unreadable,
+)
 from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
 from auditor.policy.models import Scope
 from auditor.snapshot.models import SsprPolicyState
+from auditor.text import NAME_RULE, name_key, same_name
 
 SPEC = CheckSpec(
     id="sspr.scope",
@@ -19,6 +30,16 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="sspr.scope",
     sections=("sspr_policy", "registration_details", "scope_groups", "cloud_users"),
+    optional=(
+        OptionalSection("sspr_policy", "the scope is inferred from userRegistrationDetails.isSsprEnabled, and the "
+                        "finding says so with the portal's reason"),
+        OptionalSection("registration_details", "read only to infer the scope when the portal's policy was not "
+                        "read; without both, the check is unknown"),
+        OptionalSection("scope_groups", "read only to tell the scope group: by name when the portal gives no name, "
+                        "or by its members when the scope is inferred; that finding is unknown, naming the section"),
+        OptionalSection("cloud_users", "read only to compare an inferred scope with the group's enabled members: "
+                        "that finding is unknown, naming the section"),
+    ),
     also_reads=("sspr.group",),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr",
@@ -61,19 +82,23 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
     actual = {"id": live.group_ids[0] if live.group_ids else None, "name": live.group_name}
     if group.id:
         matches = [i.lower() for i in live.group_ids] == [group.id.lower()]
-    elif live.group_name:
-        matches = live.group_name.casefold() == (group.name or "").casefold()
+    elif name_key(live.group_name):
+        matches = same_name(live.group_name, group.name)
+        evidence.append(Evidence(source=source, field="passwordResetEnabledGroupName (how compared)",
+                                 value=NAME_RULE))
     else:
         # the portal can answer passwordResetEnabledGroupName "" with the ids filled in: resolve the policy's
         # group name to its id over Graph (the scope_groups section) and compare ids instead
-        resolved = _resolved_by_name(ctx, group.name or "")
+        why: list[str] = []
+        resolved = _resolved_by_name(ctx, group.name or "", why, evidence)
         evidence.append(Evidence(source=ctx.source("scope_groups"), field=f"id of group named {group.name!r}",
                                  value=resolved))
         if resolved is None:
             return ctx.result(Status.unknown, target="scope group", expected=expected, actual=actual,
                               evidence=evidence, key="sspr.group",
                               reason="the portal returned no group name, and the policy's group could not be "
-                                     "resolved to an id over Graph, so whether they are the same group is unknown")
+                                     "resolved to an id over Graph, so whether they are the same group is unknown"
+                                     + "".join(f" ({w})" for w in why))
         matches = [i.lower() for i in live.group_ids] == [resolved.lower()]
     if matches:
         return ctx.result(Status.passed, target="scope group", expected=expected, actual=actual,
@@ -83,11 +108,11 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
                       reason="SSPR is enabled for a different group than the policy names")
 
 
-def _resolved_by_name(ctx: Context, name: str) -> str | None:
-    section = ctx.snapshot.scope_groups
-    if section is None or not section.readable or section.value is None:
+def _resolved_by_name(ctx: Context, name: str, reasons: list[str], evidence: list[Evidence]) -> str | None:
+    groups = ctx.section_or_none("scope_groups", reasons, evidence)
+    if groups is None:
         return None
-    found = section.value.find(name=name)
+    found = groups.find(name=name)
     return found.id if found is not None and found.found and found.error is None else None
 
 

@@ -192,6 +192,8 @@ class GraphWriter(Writer):
             model.state = AuthenticationMethodState(values["state"])
         if "is_office_phone_allowed" in values:
             model.is_office_phone_allowed = values["is_office_phone_allowed"]
+        if "is_software_oath_enabled" in values:
+            model.is_software_oath_enabled = values["is_software_oath_enabled"]
         return model
 
     def matches(self, obj: BackupObject) -> bool:

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.ad import wanted
-from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
+from auditor.checks.base import (
+    CheckSpec,
+    Context,
+    Evidence,
+    Finding,
+    Fix,
+    OptionalSection,
+    Severity,
+    Status,
+    Unreadable,
+)
 from auditor.derive import gpo_precedence
 from auditor.snapshot.directory import DirectoryState, GpoTemplate, SysvolState
 
@@ -24,6 +34,9 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory", "sysvol"),
+    optional=(OptionalSection("sysvol", "the GPO finding is unknown with SYSVOL's reason; the domain's minPwdAge "
+                              "finding stands on the directory and carries SYSVOL's evidence (whether a GPO will "
+                              "overwrite the value is not known)"),),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",
         "https://learn.microsoft.com/windows/security/threat-protection/security-policy-settings/"
@@ -50,7 +63,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     gpo_days = outcome.value if outcome is not None and not outcome.uncertain else None
     domain_days = domain.min_pwd_age_days if isinstance(domain, DirectoryState) else None
     return [_gpo_finding(ctx, limit, domain, sysvol, outcome, sysvol_error or domain_error, domain_days),
-            _domain_finding(ctx, limit, domain, domain_error, gpo_days, outcome)]
+            _domain_finding(ctx, limit, domain, domain_error, gpo_days, outcome, sysvol_error)]
 
 
 def _read(ctx: Context, name: str) -> tuple[object | None, Unreadable | None]:
@@ -155,7 +168,8 @@ def _evidence(ctx: Context, domain: DirectoryState, sysvol: SysvolState, outcome
 
 
 def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unreadable | None,
-                    gpo_days: int | None, outcome: gpo_precedence.Outcome | None) -> Finding:
+                    gpo_days: int | None, outcome: gpo_precedence.Outcome | None,
+                    sysvol_error: Unreadable | None) -> Finding:
     if not isinstance(domain, DirectoryState):
         assert error is not None
         return ctx.result(Status.unknown, target="domain minPwdAge", expected=_expected(limit),
@@ -164,6 +178,8 @@ def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unre
     winner = target_of(outcome)
     evidence = [Evidence(source=domain.base_dn, field="minPwdAge", value=domain.min_pwd_age),
                 Evidence(source=winner, field="MinimumPasswordAge", value=gpo_days)]
+    if sysvol_error is not None:  # the GPOs could not be compared: say so, the verdict stands on the directory
+        evidence += sysvol_error.evidence
     if days is None:
         return ctx.result(Status.unknown, target=domain.base_dn, expected=_expected(limit), evidence=evidence,
                           reason="the domain head returned no minPwdAge")
@@ -174,5 +190,8 @@ def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unre
     if gpo_days is not None and gpo_days != days:
         reason = ((reason + "; ") if reason else "") + (
             f"the winning GPO, {winner}, says {gpo_days} day(s) and will overwrite this value on Windows DCs")
+    if sysvol_error is not None:
+        reason = ((reason + "; ") if reason else "") + (
+            f"the GPOs were not read ({sysvol_error.reason}): whether one overwrites this value is not known")
     return ctx.result(status, target=domain.base_dn, expected=_expected(limit), actual=days, evidence=evidence,
                       reason=reason)
