@@ -83,9 +83,12 @@ class _Object(BaseModel):
 
 
 class TargetWire(_Object):
-    """An authenticationMethodTarget: `id` is a group's object id or `all_users`."""
+    """An authenticationMethodTarget: `id` is a group's object id, a user's, or `all_users`; `targetType` user or
+    group (https://learn.microsoft.com/graph/api/resources/authenticationmethodtarget). A target without
+    `targetType` is read as not known (readers.graph._target_types), so the field is typed but not required."""
 
     id: str
+    targetType: str | None = None
 
 
 class AuthenticatorTargetWire(TargetWire):
@@ -108,9 +111,13 @@ class ConfigurationWire(_Object):
 
 
 class AuthenticatorConfigurationWire(ConfigurationWire):
-    """The MicrosoftAuthenticator configuration: its targets carry `authenticationMode`."""
+    """The MicrosoftAuthenticator configuration: its targets carry `authenticationMode`. `isSoftwareOathEnabled`
+    (the app's code, https://learn.microsoft.com/graph/api/resources/
+    microsoftauthenticatorauthenticationmethodconfiguration) is typed but not required: absent, the methods rule
+    says the app's code is unknown (derive.sspr_methods)."""
 
     includeTargets: list[AuthenticatorTargetWire]  # type: ignore[assignment]
+    isSoftwareOathEnabled: bool | None = None
 
 
 class VoiceConfigurationWire(ConfigurationWire):
