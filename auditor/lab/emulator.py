@@ -42,7 +42,8 @@ Fault injection (:class:`Faults`) is read on every request from ``app.state.lab.
 so tests can change it while a server runs: 403 per endpoint, 429 and 503 storms with
 ``Retry-After`` (per endpoint), any error status, a connection dropped mid-answer, a body that
 is not JSON, a broken ``@odata.nextLink``, a slow endpoint, fields dropped or renamed (an API
-whose shape changed), and writes that fail after N succeeded (or are made and then never answered,
+whose shape changed), nested fields deleted, nulled or retyped in every row (``FieldFault``), and
+writes that fail after N succeeded (or are made and then never answered,
 ``fail_writes_with="stall"``). ``app.state.lab`` is the
 :class:`EmulatorState`: tenant state, faults and the request log.
 """
@@ -82,6 +83,7 @@ __all__ = [
     "SETTING_TEMPLATES",
     "EmulatorState",
     "Faults",
+    "FieldFault",
     "Paging",
     "RequestRecord",
     "create_app",
@@ -113,6 +115,92 @@ def _check_names(names: Iterable[str]) -> None:
     if unknown:
         known = ", ".join(sorted(ENDPOINT_NAMES | set(ALIASES)))
         raise ValueError(f"unknown endpoint name(s) {', '.join(unknown)}; known: {known}")
+
+
+PathStep = str | int | None
+"""One step of a field path: a key, a list index, or None for every item of a list (``[*]``)."""
+_STEP = re.compile(r"\.?([^.\[\]\"]+)|\[(\*|\d+)\]|\[\"([^\"]+)\"\]")
+
+
+def parse_field_path(path: str) -> tuple[PathStep, ...]:
+    """``value[*].assignedPlans[0].servicePlanId`` as its steps (a key with dots in brackets and quotes:
+    ``value[*]["@odata.type"]``); a ValueError naming the path if it is not one."""
+    steps: list[PathStep] = []
+    at = 0
+    while at < len(path):
+        found = _STEP.match(path, at)
+        if found is None or (at == 0 and path.startswith(".")):
+            raise ValueError(f"field path {path!r}: unexpected {path[at:]!r} at character {at + 1}")
+        key, index, quoted = found.groups()
+        steps.append(key if key is not None else quoted if quoted is not None else None if index == "*"
+                     else int(index))
+        at = found.end()
+    if not steps:
+        raise ValueError("a field path must not be empty")
+    return tuple(steps)
+
+
+def retyped(value: Any) -> Any:
+    """``value`` as another JSON type that a lax reader could mistake for it: a boolean or number as its text,
+    a string inside a list, a list as an object keyed by position, an object inside a list, null as "null"."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return {str(i): item for i, item in enumerate(value)}
+    return [value]
+
+
+class FieldFault(BaseModel):
+    """One nested field changed in an answer: ``delete`` (the key left out), ``null``, ``retype`` (another JSON
+    type, see :func:`retyped`) or ``set`` (to ``value``). A path that matches nothing changes nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    action: Literal["delete", "null", "retype", "set"] = "delete"
+    value: Any = None
+
+    @field_validator("path")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse_field_path(value)
+        return value
+
+    def apply(self, body: Any) -> int:
+        """Change ``body`` in place; how many places changed."""
+        return self._at(body, parse_field_path(self.path))
+
+    def _at(self, node: Any, steps: tuple[PathStep, ...]) -> int:
+        step, rest = steps[0], steps[1:]
+        if isinstance(step, str):
+            if not isinstance(node, dict) or step not in node:
+                return 0
+            if rest:
+                return self._at(node[step], rest)
+            if self.action == "delete":
+                del node[step]
+            else:
+                node[step] = self._new(node[step])
+            return 1
+        if not isinstance(node, list):
+            return 0
+        indexes = range(len(node)) if step is None else [step] if step < len(node) else []
+        if rest:
+            return sum(self._at(node[i], rest) for i in indexes)
+        if self.action == "delete":
+            for i in sorted(indexes, reverse=True):
+                del node[i]
+        else:
+            for i in indexes:
+                node[i] = self._new(node[i])
+        return len(indexes)
+
+    def _new(self, old: Any) -> Any:
+        return None if self.action == "null" else retyped(old) if self.action == "retype" else copy.deepcopy(self.value)
 
 
 class Faults(BaseModel):
@@ -155,6 +243,10 @@ class Faults(BaseModel):
     """Endpoint -> top-level fields left out of its JSON answers (an API whose shape changed)."""
     rename_fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Endpoint -> {old: new} top-level fields renamed in its JSON answers."""
+    field_faults: dict[str, list[FieldFault]] = Field(default_factory=dict)
+    """Endpoint -> nested fields deleted, nulled or retyped in its JSON answers, by path into the JSON as
+    served (``value[*].accountEnabled``, ``value[*].assignedPlans[*].servicePlanId``): a row Graph sends
+    without a field, or with it of another type."""
 
     @field_validator("forbidden")
     @classmethod
@@ -170,7 +262,8 @@ class Faults(BaseModel):
             raise ValueError("counts must not be negative")
         return value
 
-    @field_validator("reset_connection", "malformed_json", "broken_next_link", "drop_fields", "rename_fields")
+    @field_validator("reset_connection", "malformed_json", "broken_next_link", "drop_fields", "rename_fields",
+                     "field_faults")
     @classmethod
     def _known_endpoints(cls, value: Any) -> Any:
         _check_names(value)
@@ -244,6 +337,9 @@ class EmulatorState:
     kept: dict[tuple[Any, ...], tuple[Any, Any]] = field(default_factory=dict, repr=False)
     """Other answers worked out once and kept with what they were worked out from (history as served in
     this second, the items a `$filter` matched, the member types of a group)."""
+    field_fault_hits: dict[str, int] = field(default_factory=dict)
+    """Field fault path -> how many places in the answers served it changed (a test can tell a fault that
+    matched nothing from one that was read and survived)."""
     portal_token_problem: Callable[[str], str | None] | None = field(default=None, repr=False)
     """When set (by the lab identity platform), why a portal request's bearer token is refused, or None:
     the real portal takes only a delegated user token for its own resource."""
@@ -260,6 +356,7 @@ class EmulatorState:
     def clear_log(self) -> None:
         with self.lock:
             self.request_log.clear()
+            self.field_fault_hits.clear()
 
     def take_fault_count(self, table: dict[str, int], endpoint: str) -> bool:
         """Consume one count for ``endpoint`` (or an alias covering it); True if consumed."""
@@ -453,18 +550,24 @@ def _write_lost(lab: EmulatorState, method: str) -> Literal["reset", "stall"] | 
     return None
 
 
-def _reshaped(faults: Faults, endpoint: str, response: Response) -> Response:
+def _reshaped(lab: EmulatorState, endpoint: str, response: Response) -> Response:
     """The answer with the changed-shape and malformed-body faults for ``endpoint`` applied."""
+    faults = lab.faults
     if faults.for_endpoint(faults.malformed_json, endpoint) is not None:
         return Response(response.body[: max(1, len(response.body) // 2)] or b"{", status_code=response.status_code,
                         media_type=response.media_type)
     dropped = faults.for_endpoint(faults.drop_fields, endpoint) or []
     renamed = faults.for_endpoint(faults.rename_fields, endpoint) or {}
-    if not (dropped or renamed) or not response.body:
+    nested: list[FieldFault] = faults.for_endpoint(faults.field_faults, endpoint) or []
+    if not (dropped or renamed or nested) or not response.body:
         return response
     body = json.loads(response.body)
     if isinstance(body, dict):
         body = {renamed.get(key, key): value for key, value in body.items() if key not in dropped}
+    for fault in nested:
+        changed = fault.apply(body)
+        with lab.lock:
+            lab.field_fault_hits[fault.path] = lab.field_fault_hits.get(fault.path, 0) + changed
     return JSONResponse(body, status_code=response.status_code, media_type=response.media_type)
 
 
@@ -499,7 +602,7 @@ def _endpoint(name: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
             return Response(status_code=499)  # nobody is listening any more
         if answer_lost:
             return _DroppedConnection()
-        return _reshaped(lab.faults, name, response)
+        return _reshaped(lab, name, response)
 
     run.__name__ = f"{name}_{handler.__name__}"
     return run

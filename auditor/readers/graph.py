@@ -24,6 +24,7 @@ from auditor.graph_fields import (
     RECONFIRMATION_IN_DAYS,
 )
 from auditor.readers.credentials import GRAPH_SCOPE, tls_context
+from auditor.readers.graph_wire import AuthorizationPolicyWire, methods_policy, one, select
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
     MethodConfiguration,
@@ -72,6 +73,10 @@ def describe_error(exc: BaseException) -> str:
         return ": ".join(str(p) for p in parts if p)
     import httpx
 
+    from auditor.readers.graph_wire import WireError
+
+    if isinstance(exc, WireError):
+        return f"unexpected response shape: {exc}"
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
     if isinstance(exc, httpx.HTTPError):
@@ -130,9 +135,10 @@ async def read_authorization_policy(client: Any) -> Section[AuthorizationPolicyS
     async def fetch() -> AuthorizationPolicyState:
         builder = client.policies.authorization_policy
         field = AUTHORIZATION_FIELDS["allowed_to_use_sspr"]
-        policy = _object(await get_json(builder, query(builder, select=["id", field])))
-        allowed = policy.get(field)
-        return AuthorizationPolicyState(allowed_to_use_sspr=allowed if isinstance(allowed, bool) else None)
+        policy = _object(await get_json(builder, query(builder, select=["id", *select(AuthorizationPolicyWire)])))
+        # absent, null or not a boolean: the section is unreadable with the field named (graph_wire), not None
+        wire = one(AuthorizationPolicyWire, policy, "authorization policies")
+        return AuthorizationPolicyState(allowed_to_use_sspr=getattr(wire, field))
 
     return await _read(source, fetch)
 
@@ -142,6 +148,7 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
 
     async def fetch() -> MethodsPolicyState:
         policy = _object(await get_json(client.policies.authentication_methods_policy))
+        methods_policy(policy)  # every field a verdict reads is there and typed (graph_wire), or the section fails
         configurations = policy.get(CONFIGURATIONS)
         if not isinstance(configurations, list):  # missing is a changed shape, not "no methods"
             raise ValueError(f"the response has no {CONFIGURATIONS}")

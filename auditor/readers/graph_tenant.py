@@ -29,6 +29,7 @@ from auditor.ad.dn import parent
 from auditor.derive.sspr_methods import target_group_ids
 from auditor.graph_fields import BANNED_PASSWORD_LIST, PASSWORD_RULE_FIELDS, PASSWORD_RULE_TEMPLATE, password_rule_value
 from auditor.readers.graph import _read, get_bytes, get_json
+from auditor.readers.graph_wire import MemberWire, RegistrationWire, Rows, UserWire, WireError, select
 from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
 from auditor.snapshot.tenant import (
     ActivityDay,
@@ -180,22 +181,23 @@ async def read_cloud_users(client: Any) -> Section[CloudUsersState]:
     source = "graph:GET /users"
 
     async def fetch() -> CloudUsersState:
-        # onPremisesDistinguishedName: "populated only for customers who are synchronizing their on-premises
-        # directory to Microsoft Entra ID via Microsoft Entra Connect" (Microsoft Graph v1.0, user resource type)
-        select = ["id", "userPrincipalName", "displayName", "accountEnabled", "userType", "onPremisesSyncEnabled",
-                  "onPremisesDistinguishedName", "assignedPlans"]
+        # every field of the row is validated (graph_wire.UserWire): one missing or mistyped makes the section
+        # unreadable with the field named, never a default (issue #30: a missing accountEnabled read as false)
         plan_sets: dict[tuple[str, ...], int] = {}
         containers: dict[str, int] = {}
         seen: dict[tuple[Any, ...], int] = {}  # assignedPlans as sent -> its plan set: most users share a few
         rows: list[UserRow] = []
+        wire = Rows(UserWire, "users")
         counting = asyncio.ensure_future(_count_users(client)) if progress.wants_totals() else None
         try:
-            async for page in _raw_pages(client.users, select=select, top=USERS_PAGE):
-                _user_rows(page, rows, plan_sets, seen)
-                _count_containers(page, containers)
+            async for page in _raw_pages(client.users, select=select(UserWire), top=USERS_PAGE):
+                users = wire.page(page)
+                _user_rows(users, rows, plan_sets, seen)
+                _count_containers(users, containers)
         finally:
             if counting is not None and not counting.done():
                 counting.cancel()
+        wire.check()
         # built from typed rows just made: validating them again would rebuild every row (0.3 s per 100,000)
         return CloudUsersState.model_construct(users=rows, plan_sets=[list(plans) for plans in plan_sets],
                                                synced_containers=containers)
@@ -220,34 +222,28 @@ async def _count_users(client: Any) -> None:
         progress.total("Graph", "users", count, "rows")
 
 
-def _user_rows(page: list[dict[str, Any]], rows: list[UserRow], plan_sets: dict[tuple[str, ...], int],
+def _user_rows(page: list[UserWire], rows: list[UserRow], plan_sets: dict[tuple[str, ...], int],
                seen: dict[tuple[Any, ...], int]) -> None:
     for user in page:
-        assigned = user.get("assignedPlans") or []
-        raw: tuple[Any, ...] | None = tuple((p.get("servicePlanId"), p.get("capabilityStatus"))
-                                            for p in assigned)
-        try:
-            index = seen.get(raw)  # type: ignore[arg-type]
-        except TypeError:  # a value that cannot be a key (a shape Graph never sends): no shortcut
-            raw, index = None, None
+        assigned = user["assignedPlans"]
+        raw = tuple((p["servicePlanId"], p["capabilityStatus"]) for p in assigned)
+        index = seen.get(raw)
         if index is None:
-            plans = tuple(sorted({str(p["servicePlanId"]).lower() for p in assigned if p.get("servicePlanId")
-                                  and str(p.get("capabilityStatus") or "").lower() in ACTIVE_PLAN_STATES}))
+            plans = tuple(sorted({plan.lower() for plan, status in raw
+                                  if plan and status.lower() in ACTIVE_PLAN_STATES}))
             index = plan_sets.setdefault(plans, len(plan_sets)) if plans else -1
-            if raw is not None:
-                seen[raw] = index
+            seen[raw] = index
         # every field typed here: the rows are not validated again (model_construct in read_cloud_users)
-        rows.append(UserRow(str(user["id"]), str(user.get("userPrincipalName") or ""),
-                            str(user.get("displayName") or ""), bool(user.get("accountEnabled")),
-                            str(user.get("userType") or "").lower() == "guest",
-                            bool(user.get("onPremisesSyncEnabled")), index))
+        rows.append(UserRow(user["id"], user.get("userPrincipalName") or "", user.get("displayName") or "",
+                            user["accountEnabled"], user["userType"].lower() == "guest",
+                            user["onPremisesSyncEnabled"] is True, index))
 
 
-def _count_containers(page: list[dict[str, Any]], containers: dict[str, int]) -> None:
+def _count_containers(page: list[UserWire], containers: dict[str, int]) -> None:
     """The parent container of each synced user's on-premises DN (as sent: DNs are compared later by key)."""
     for user in page:
-        dn = user.get("onPremisesDistinguishedName")
-        if user.get("onPremisesSyncEnabled") and isinstance(dn, str) and "," in dn:
+        dn = user["onPremisesDistinguishedName"]
+        if user["onPremisesSyncEnabled"] and isinstance(dn, str) and "," in dn:
             where = parent(dn)
             containers[where] = containers.get(where, 0) + 1
 
@@ -278,22 +274,20 @@ async def read_registration_details(client: Any) -> Section[RegistrationState]:
     source = "graph:GET /reports/authenticationMethods/userRegistrationDetails"
 
     async def fetch() -> RegistrationState:
-        select = ["id", "userPrincipalName", "isSsprEnabled", "isSsprRegistered", "isSsprCapable", "isAdmin",
-                  "userType", "methodsRegistered"]
         rows = []
         shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # most users register the same few sets of methods
+        wire = Rows(RegistrationWire, "registration rows")
         # the page size of this report is Graph's to choose (undocumented): follow nextLink
         builder = client.reports.authentication_methods.user_registration_details
-        async for page in _raw_pages(builder, select=select):
-            for record in page:
-                raw = record.get("methodsRegistered")
-                methods = tuple(m for m in raw if isinstance(m, str)) if isinstance(raw, list) else ()
-                rows.append(RegistrationRow(str(record["id"]), str(record.get("userPrincipalName") or ""),
-                                            record.get("isSsprEnabled") is True,
-                                            record.get("isSsprRegistered") is True,
-                                            record.get("isSsprCapable") is True, record.get("isAdmin") is True,
-                                            str(record.get("userType") or "").lower() == "guest",
+        async for page in _raw_pages(builder, select=select(RegistrationWire)):
+            for record in wire.page(page):
+                methods = tuple(record["methodsRegistered"])
+                rows.append(RegistrationRow(record["id"], record.get("userPrincipalName") or "",
+                                            record["isSsprEnabled"], record["isSsprRegistered"],
+                                            record["isSsprCapable"], record["isAdmin"],
+                                            record["userType"].lower() == "guest",
                                             shared.setdefault(methods, methods)))
+        wire.check()
         return RegistrationState.model_construct(records=rows)  # typed rows just made (as for the users)
 
     return await _read(source, fetch)
@@ -378,7 +372,7 @@ async def _scope_group(client: Any, query: str, why: list[str], by_id: bool) -> 
         try:
             user_ids, others = await (members if members is not None else _member_ids(client, group_id))
             members = None
-        except APIError as exc:
+        except (APIError, WireError) as exc:  # this group's members are unknown, not the other groups'
             members = None
             return ScopeGroup(query=query, why=why, found=True, id=group_id, display_name=name,
                               error=describe_error(exc))
@@ -402,12 +396,14 @@ async def _member_ids(client: Any, group_id: str) -> tuple[list[str], int]:
     user_ids: list[str] = []
     others = 0
     members = client.groups.by_group_id(group_id).transitive_members
-    async for page in _raw_pages(members, select=["id"], top=USERS_PAGE):
-        for member in page:
-            if str(member.get("@odata.type") or "").lower() == "#microsoft.graph.user":
-                user_ids.append(str(member["id"]))
+    wire = Rows(MemberWire, f"members of group {group_id}")
+    async for page in _raw_pages(members, select=select(MemberWire), top=USERS_PAGE):
+        for member in wire.page(page):
+            if member["@odata.type"].lower() == "#microsoft.graph.user":
+                user_ids.append(member["id"])
             else:
                 others += 1
+    wire.check()  # a member without its type is not "not a user": the group's members are unknown
     return user_ids, others
 
 

@@ -31,8 +31,9 @@ ONPREM_PATH = "/PasswordReset/OnPremisesPasswordResetPolicies"
 
 
 class _Wire(BaseModel):
-    # The portal adds fields over time; unknown ones are fine, missing or mistyped ones are not.
-    model_config = ConfigDict(extra="allow")
+    # The portal adds fields over time; unknown ones are fine, missing or mistyped ones are not. Strict: a
+    # "true" is not a boolean and "2" is not a number (a changed shape is unknown, never read as the old one).
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class PasswordResetPoliciesWire(_Wire):
