@@ -105,20 +105,26 @@ def read_bounded(path: str | Path, limit: int, what: str) -> bytes:
             raise InputFileError(f"{path}: {what} must be a regular file, not {_kind_of(info.st_mode)}")
         if info.st_size > limit:
             raise InputFileError(f"{path}: {what} is {info.st_size} bytes; the limit is {limit}")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
+        content = read_descriptor(fd, limit)
+        if content is None:
             raise InputFileError(f"{path}: {what} is larger than the limit of {limit} bytes")
-        return b"".join(chunks)
+        return content
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+def read_descriptor(fd: int, limit: int) -> bytes | None:
+    """All of an open file, or None when it holds more than `limit` bytes (read at most `limit` + 1)."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 def _kind_of(mode: int) -> str:

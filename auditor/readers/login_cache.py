@@ -38,6 +38,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from auditor.files import read_descriptor
 from auditor.readers.credentials import PORTAL_SCOPE
 
 __all__ = [
@@ -224,16 +225,10 @@ def read_private_file(path: Path) -> bytes:
         if info.st_mode & 0o077:
             raise LoginCacheError(f"{path}: the login cache has mode {stat.S_IMODE(info.st_mode):04o}, open to "
                                   f"group or others: `chmod 600 {path}` (ssh refuses a private key in that state)")
-        chunks, size = [], 0
-        while size <= MAX_CACHE_BYTES:
-            chunk = os.read(fd, MAX_CACHE_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > MAX_CACHE_BYTES:
+        content = read_descriptor(fd, MAX_CACHE_BYTES)
+        if content is None:
             raise LoginCacheError(f"{path}: the login cache is larger than {MAX_CACHE_BYTES} bytes")
-        return b"".join(chunks)
+        return content
     except OSError as exc:
         raise LoginCacheError(f"{path}: cannot read login cache: {exc.strerror or exc}") from None
     finally:
