@@ -53,6 +53,17 @@ def measure(run: Runner, page: Path, selectors: Sequence[str], width: int = WIDT
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
 
+def with_findings_hidden(page: Path, folder: Path) -> Path:
+    """A copy of the report with its findings hidden, so the sections after them (coverage first) are drawn on the
+    first screen of a screenshot: the findings lead the page (issue 32)."""
+    html = page.read_text(encoding="utf-8")
+    if '<section id="findings"' not in html:
+        raise ValueError(f"{page}: no findings section")
+    copy = folder / f"{page.stem}-findings-hidden.html"
+    copy.write_text(html.replace('<section id="findings"', '<section hidden id="findings"', 1), encoding="utf-8")
+    return copy
+
+
 def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
     from auditor.app.browser import CHROMIUM_FLAGS, find_chromium
 
