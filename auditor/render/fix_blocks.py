@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.findings import Finding, Status
-from auditor.render.plain import CODE_FIXES, fix_steps, value_words
+from auditor.render.plain import CODE_FIXES, FIX_LABELS, fix_steps, value_words
 from auditor.report import AuditReport
 from auditor.text import HIDDEN_CHARACTERS, one_line
 
@@ -130,9 +130,10 @@ def fix_block(findings: list[Finding], anchors: dict[int, str], report: AuditRep
     first = failing[0]
     fills = _fills(first.check)
     steps, per_object_commands = [], []
-    for kind, label, text in fix_steps(first.fix, first.check):
-        if kind not in CODE_FIXES:
-            steps.append(FixStep(kind, label, text, kind not in ("portal",) and kind not in CODE_FIXES, False))
+    labelled = fix_steps(first.fix, first.check)
+    for kind, label, text in labelled:
+        if kind not in CODE_FIXES:  # console steps are prose; a kind this build does not know is shown as code
+            steps.append(FixStep(kind, label, text, kind not in FIX_LABELS, False))
             continue
         filled = [fill(text, fills, f, report) for f in failing]
         per_object = len(set(filled)) > 1
@@ -144,9 +145,9 @@ def fix_block(findings: list[Finding], anchors: dict[int, str], report: AuditRep
         objects.append(FixObject(target=finding.target, anchor=anchors.get(id(finding)),
                                  reason=one_line(finding.reason or ""), now=_now(finding.actual),
                                  commands=commands))
-    return FixBlock(check=first.check, title=first.title, console=fix_steps(first.fix, first.check)[0][1]
-                    if first.fix.get("portal") else "", steps=tuple(steps), objects=tuple(objects),
-                    references=tuple(first.references))
+    console = next((label for kind, label, _ in labelled if kind == "portal"), "")
+    return FixBlock(check=first.check, title=first.title, console=console, steps=tuple(steps),
+                    objects=tuple(objects), references=tuple(first.references))
 
 
 def _now(actual: Any) -> str:
