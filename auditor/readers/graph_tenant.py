@@ -355,8 +355,7 @@ async def _scope_group(client: Any, query: str, why: list[str], by_id: bool) -> 
                 builder = client.groups.by_group_id(query)
                 group = _group_json(await get_json(builder, _query(builder, select=["id", "displayName"])))
             else:
-                escaped = query.replace("'", "''")
-                found = [g async for page in _raw_pages(client.groups, filter=f"displayName eq '{escaped}'",
+                found = [g async for page in _raw_pages(client.groups, filter=display_name_filter(query),
                                                         select=["id", "displayName"]) for g in page]
                 if len(found) > 1:
                     return ScopeGroup(query=query, why=why, found=False,
@@ -382,6 +381,18 @@ async def _scope_group(client: Any, query: str, why: list[str], by_id: bool) -> 
         if members is not None:  # the group was not found, or its GET failed: its member pages are not wanted
             members.cancel()
             await asyncio.gather(members, return_exceptions=True)
+
+
+def display_name_filter(name: str) -> str:
+    """`displayName eq '<name>'` for a group named in a policy or the portal: the name trimmed as `text.name_key`
+    trims it (Graph's `eq` compares the whole string, case-insensitively, so a trailing space would find nothing),
+    and each single quote doubled, as OData's string literal requires ("single quotes within the string are
+    represented as two consecutive single quotes", OData 4.01 URL Conventions 5.1.1.6.1,
+    https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html; Graph's own page,
+    https://learn.microsoft.com/graph/query-parameters#escaping-single-quotes). Graph ignores the case of a
+    displayName in `eq` (https://learn.microsoft.com/graph/filter-query-parameter)."""
+    literal = name.strip().replace("'", "''")
+    return f"displayName eq '{literal}'"
 
 
 def _group_json(group: Any) -> tuple[str, str | None] | None:
