@@ -39,8 +39,8 @@ def _sku(**changes: Any) -> dict[str, Any]:
     # the shape of https://learn.microsoft.com/graph/api/subscribedsku-list (Example 1's response)
     sku = {"capabilityStatus": "Enabled", "consumedUnits": 14, "id": "48a80680-7326-48cd-9935-b556b81d3a4e_c7df2760",
            "prepaidUnits": {"enabled": 25, "suspended": 0, "warning": 0, "lockedOut": 0},
-           "servicePlans": [{"servicePlanId": "8c098270-9dd4-4350-9b30-ba4703f3b36b", "servicePlanName": "ADALLOM_S_O365",
-                             "provisioningStatus": "Success", "appliesTo": "User"}],
+           "servicePlans": [{"servicePlanId": "8c098270-9dd4-4350-9b30-ba4703f3b36b",
+                             "servicePlanName": "ADALLOM_S_O365", "provisioningStatus": "Success", "appliesTo": "User"}],
            "skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "skuPartNumber": "ENTERPRISEPREMIUM", "appliesTo": "User"}
     sku.update(changes)
     return sku
@@ -84,5 +84,5 @@ def test_a_custom_profile_without_its_oma_settings_is_named() -> None:
             {"@odata.type": "#microsoft.graph.windows10GeneralConfiguration", "id": "c2"}]
     assert _rows(DeviceConfigurationWire, rows)
     assert device_configuration_problems(rows) == {("omaSettings", "absent"): 1}
-    with pytest.raises(WireError, match="`@odata.type` absent"):
+    with pytest.raises(WireError, match=re.escape("`@odata.type` absent")):
         _rows(DeviceConfigurationWire, [{"id": "c3"}])
