@@ -40,7 +40,8 @@ def _sku(**changes: Any) -> dict[str, Any]:
     sku = {"capabilityStatus": "Enabled", "consumedUnits": 14, "id": "48a80680-7326-48cd-9935-b556b81d3a4e_c7df2760",
            "prepaidUnits": {"enabled": 25, "suspended": 0, "warning": 0, "lockedOut": 0},
            "servicePlans": [{"servicePlanId": "8c098270-9dd4-4350-9b30-ba4703f3b36b",
-                             "servicePlanName": "ADALLOM_S_O365", "provisioningStatus": "Success", "appliesTo": "User"}],
+                             "servicePlanName": "ADALLOM_S_O365", "provisioningStatus": "Success",
+                             "appliesTo": "User"}],
            "skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "skuPartNumber": "ENTERPRISEPREMIUM", "appliesTo": "User"}
     sku.update(changes)
     return sku
