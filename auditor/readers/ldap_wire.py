@@ -1,10 +1,10 @@
 """What the DC must return for a verdict: the LDAP attributes the on-premises checks depend on, per object class.
 
 An attribute a DC always holds on an object of its class (a schema `mustContain`, or one the DC writes when it
-creates the object) comes back absent only when the bind account may not read it: Active Directory leaves an
-attribute out of a search result when a DACL denies reading it, exactly as when it is not set ([MS-ADTS] 3.1.1.4.4
-"Extended Access Checks" and 5.1.3.3.3 "Checking Object Visibility"; Samba does the same, tested in
-tests/integration/test_samba_ldap_wire.py). So for these attributes absent is never a default: the object (or the
+creates the object) comes back absent when the bind account may not read it: a DC leaves an attribute whose read
+a DACL denies out of a search result, exactly as when it is not set (seen on Samba with a deny-read-property ACE in
+tests/integration/test_samba_ldap_wire.py; [MS-ADTS] 5.1.3 describes the read-property access check). So for
+these attributes absent is never a default: the object (or the
 section) is unreadable with the attribute and the object's DN named. Attributes whose absence is a documented state
 (gPLink: nothing linked; gPCWQLFilter: no WMI filter; mobile: no phone; msDS-ResultantPSO: no PSO applies) keep
 that meaning, and docs/semantics.md lists the residual risk that a denied read looks the same.
