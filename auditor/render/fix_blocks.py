@@ -9,9 +9,10 @@ placeholder as it is: a report never invents a value, and tenant text never beco
 
 PowerShell's single-quoted strings: "a verbatim string … To include a single quotation mark in a single-quoted
 string, use a second consecutive single quote" (https://learn.microsoft.com/powershell/module/
-microsoft.powershell.core/about/about_quoting_rules); its tokenizer also takes the typographic quotes U+2018–U+201B
-as single quotes, so a value holding one is never filled. cmd expands %VAR% (and !VAR! with delayed expansion)
-inside double quotes (https://learn.microsoft.com/windows-server/administration/windows-commands/set_1).
+microsoft.powershell.core/about/about_quoting_rules); PowerShell also takes U+2018–U+201B as single quotes
+(Microsoft KB 2918008, https://support.microsoft.com/kb/2918008), so a value holding one is never filled. cmd
+expands %VAR% on the line, and !VAR! with delayed expansion (`cmd /v`), quotes or not
+(https://learn.microsoft.com/windows-server/administration/windows-commands/cmd).
 """
 
 from __future__ import annotations
