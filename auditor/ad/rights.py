@@ -49,6 +49,10 @@ DOMAIN_DNS_CLASS = "19195a5b-6da0-11d0-afd3-00c04fd930c9"
 USER_ACCOUNT_RESTRICTIONS = "4c164200-20c0-11d0-a768-00aa006e0529"
 """Property set User-Account-Restrictions, which holds `pwdLastSet`."""
 
+GROUP_POLICY_CONTAINER_CLASS = "f30e3bc2-9ff0-11d1-b603-0000f80367c1"
+"""schemaIDGUID of the `groupPolicyContainer` class (learn.microsoft.com/windows/win32/adschema/
+c-grouppolicycontainer): the object a GPO's security filtering is read from."""
+
 RightKind = Literal["extended", "write_property"]
 
 
@@ -96,3 +100,9 @@ UNEXPIRE_PASSWORD = Right(
 
 WRITEBACK_RIGHTS: tuple[Right, ...] = (RESET_PASSWORD, CHANGE_PASSWORD, WRITE_LOCKOUT_TIME, WRITE_PWD_LAST_SET)
 RIGHTS_BY_NAME: dict[str, Right] = {r.name: r for r in (*WRITEBACK_RIGHTS, UNEXPIRE_PASSWORD)}
+
+APPLY_GROUP_POLICY = Right("apply_group_policy", "Apply Group Policy", "extended",
+                           "edacfd8f-ffb3-11d1-b41d-00a0c968f939")
+"""Apply-Group-Policy (learn.microsoft.com/windows/win32/adschema/r-apply-group-policy): the extended right a
+computer or user must hold on a groupPolicyContainer for the GPO to apply to it ([MS-GPOL] 3.2.5.1.6, security
+filtering). Not a writeback right: not in RIGHTS_BY_NAME."""

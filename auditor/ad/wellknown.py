@@ -5,6 +5,11 @@ from __future__ import annotations
 EVERYONE = "S-1-1-0"
 AUTHENTICATED_USERS = "S-1-5-11"
 
+ENTERPRISE_DOMAIN_CONTROLLERS = "S-1-5-9"
+"""Every domain controller's token carries it ([MS-DTYP] 2.4.2.4, well-known SID structures)."""
+DOMAIN_CONTROLLERS_RID = 516
+DOMAIN_COMPUTERS_RID = 515
+
 IMPLICIT_TOKEN_SIDS: tuple[str, ...] = (EVERYONE, AUTHENTICATED_USERS)
 """SIDs every authenticated account carries, whatever its group memberships."""
 

@@ -30,6 +30,7 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.readers import gpo_filtering
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
     DirectoryState,
@@ -286,6 +287,8 @@ class _Reader:
             min_pwd_age, min_pwd_age_error = required_int(head, base_dn, "minPwdAge"), None
         except LdapWireError as exc:
             min_pwd_age, min_pwd_age_error = None, str(exc)
+        gpos = gpo_filtering.with_wmi_filters(self, base_dn, self.gpos(base_dn, _text(head, "gPLink") or "", computers))
+        member_tokens, dc_tokens = gpo_filtering.computer_tokens(self, base_dn, domain_sid, gpos)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
         return DirectoryState(
@@ -296,8 +299,8 @@ class _Reader:
             service_account_query=self.policy.service_account, service_account=account,
             target_ous=[self.secured(ou) for ou in self.policy.target_ous],
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
-            gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
-            blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            gpos=gpos, blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            computer_tokens=member_tokens, dc_tokens=dc_tokens,
         )
 
     def secured(self, dn: str) -> SecuredObject:
@@ -506,16 +509,19 @@ class _Reader:
         linked = {key for key, _, _ in parse_gp_link(gp_link)}
         links = self.gpo_links(base_dn, gp_link, computers)
         out = []
-        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter"]
+        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter",
+                      "nTSecurityDescriptor"]
         for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
-                                  attributes, scope="LEVEL"):
+                                  attributes, scope="LEVEL", sd=True):
             flags, version, path, error = _gpo_wire(dn, raw)
+            dacl, dacl_error = gpo_filtering.gpo_dacl(dn, raw)
             out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
                                    display_name=_text(raw, "displayName"),
                                    file_sys_path=path, version_number=version,
                                    linked_to_domain=dn_key(dn) in linked, flags=flags, error=error,
                                    links=links.get(dn_key(dn), []),
-                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None))
+                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None,
+                                   dacl=dacl, dacl_error=dacl_error))
         out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
         return out
 

@@ -145,8 +145,16 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
         possible = place.outcome.possible_values()
         winner = place.outcome.winner
         said = f"{winner.applied.describe()} sets {winner.value}" if winner else "no GPO sets it"
-        winners[place.container] = {"computers": place.computers, "winner": said,
-                                    "not certain": gpo_precedence.describe_uncertain(place.outcome)}
+        dropped = gpo_precedence.describe_filtered(place.outcome)
+        entry: dict[str, Any] = {"computers": place.computers, "winner": said,
+                                 "not certain": gpo_precedence.describe_uncertain(place.outcome)}
+        if dropped:
+            entry["not applied (security filtering)"] = dropped
+            out.notes += [d for d in dropped if d not in out.notes]
+        if place.token is not None:
+            entry["token SIDs"] = place.token.sids
+        key = place.container if place.container not in winners else f"{place.container} ({len(winners)})"
+        winners[key] = entry
         if possible is None or len({p == 1 for p in possible}) > 1:
             out.unknown += place.computers
             out.unknown_where.append(f"{place.container}: " + "; ".join(gpo_precedence.describe_uncertain(
@@ -155,7 +163,8 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
             out.on += place.computers
         else:
             out.off += place.computers
-            out.off_where.append(f"{place.container} ({place.computers}: {said})")
+            out.off_where.append(f"{place.container} ({place.computers}: {said}"
+                                 + "".join(f"; {d}" for d in dropped) + ")")
     evidence.append(Evidence(source=source, field=r"AllowPasswordReset that wins per container of member computers "
                                                   r"(Machine\Registry.pol or Preferences\Registry\Registry.xml)",
                              value=winners))
@@ -165,8 +174,8 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
         if v.error is not None and v.linked:
             evidence.append(Evidence(source=v.gpo_guid, field=r"Machine\Registry.pol", value=v.error))
     evidence.append(Evidence(source="auditor.derive.gpo_precedence", field="not evaluated",
-                             value=gpo_precedence.NOT_EVALUATED))
-    out.notes = [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU "
+                             value=gpo_precedence.not_evaluated(state)))
+    out.notes += [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU "
                  "holding computers" for v in gpo.values if not v.linked and v.value is not None and v.error is None]
     return out
 
