@@ -59,13 +59,13 @@ def test_a_security_filtered_domain_gpo_does_not_set_the_domain_password_age() -
                                        files={gpttmpl.GPO_FILE: gpttmpl.windows_template(2).to_bytes()})
             gpo_filters.security_filter(dc, conn, guid, [sales])
             snapshot = snapshot_of(dc)
-            state = snapshot.directory.value
-            assert state.dc_tokens and all(ENTERPRISE_DOMAIN_CONTROLLERS in t.sids for t in state.dc_tokens)
             age = finding(snapshot, "ad.gpo.min_password_age")
             # before: a fail, 2 days from the filtered GPO at link order 1
             assert age.status == Status.passed and age.actual == 0, age.reason
             assert f"{FILTERED} (link order 1 on {BASE}) does not apply" in (age.reason or "")
             assert "Apply Group Policy does not reach the domain controllers" in (age.reason or "")
+            state = snapshot.directory.value
+            assert state.dc_tokens and all(ENTERPRISE_DOMAIN_CONTROLLERS in t.sids for t in state.dc_tokens)
 
             domain_controllers = f"{state.domain_sid}-516"  # the DCs' primary group
             gpo_filters.security_filter(dc, conn, guid, [sales, domain_controllers])
@@ -89,13 +89,14 @@ def test_a_wmi_filtered_domain_gpo_leaves_the_verdict_unknown_naming_the_filter(
             ident = gpo_filters.add_wmi_filter(dc, conn, "Servers only", gpo_filters.SERVERS_ONLY)
             gpo_filters.bind_wmi_filter(dc, conn, guid, ident)
             snapshot = snapshot_of(dc)
-            gpo = next(g for g in snapshot.directory.value.gpos if g.guid == guid)
-            assert (gpo.wmi_filter_name, gpo.wmi_filter_error) == ("Servers only", None)
             age = finding(snapshot, "ad.gpo.min_password_age")
             assert age.status == Status.unknown, age.reason  # never a pass: on servers the GPO's 2 days win
             reason = age.reason or ""
+            # before: named only by its gPCWQLFilter string, [corp.example.test;{id};0]
             assert WMI_GPO in reason and "'Servers only'" in reason, reason
             assert gpo_filters.SERVERS_ONLY in reason and "cannot evaluate" in reason
+            gpo = next(g for g in snapshot.directory.value.gpos if g.guid == guid)
+            assert (gpo.wmi_filter_name, gpo.wmi_filter_error) == ("Servers only", None)
         finally:
             conn.unbind()
 
