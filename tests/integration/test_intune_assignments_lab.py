@@ -33,7 +33,7 @@ def sign_in_reset(tmp_path: Path, assignments: list[dict[str, Any]] | None, faul
     data.pop("lab_domain_users", None)
     [profile] = data["device_configurations"]
     if assignments is None:
-        profile.pop("assignments")
+        profile.pop("assignments", None)
     else:
         profile["assignments"] = assignments
     path = tmp_path / "intune.yaml"
