@@ -52,6 +52,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from auditor.lab_domain.folders import default_state_dir, private_folder  # noqa: E402  (after sys.path above)
+from auditor.readers.graph_tenant import SIGN_IN_RESET_OMA_URI  # noqa: E402
 
 DEFAULT_CACHE = default_state_dir() / "bench"
 GENERATOR_VERSION = "1"  # bump when the cached tenants must be made again
@@ -161,7 +162,12 @@ def tenant_sizes(server: Any) -> dict[str, Any]:
             audits += 1
     return {"users": len(tenant.users), "registration_details": len(tenant.user_registration_details),
             "group_members": members, "directory_audits": audits,
-            "device_configurations": len(tenant.device_configurations)}
+            "device_configurations": len(tenant.device_configurations),
+            # each profile carrying the sign-in reset setting: its assignments are read after the list
+            "sign_in_profiles": sum(1 for c in tenant.device_configurations
+                                    if any(str(s.get("omaUri") or "").strip().lower() == SIGN_IN_RESET_OMA_URI.lower()
+                                           for s in c.get("omaSettings") or [])),
+            }
 
 
 class LabProcess:
@@ -211,6 +217,7 @@ def request_floor(sizes: dict[str, Any], group_known: bool) -> dict[str, Any]:
         "registration_details": pages(sizes["registration_details"], PAGE["registration_details"]),
         "directory_audits": pages(sizes["directory_audits"], PAGE["directory_audits"]),
         "device_configurations": pages(sizes["device_configurations"], PAGE["device_configurations"]),
+        "device_configuration_assignments": sizes["sign_in_profiles"],
         "groups": len(sizes["group_members"]),  # GET /groups/{id}: its name
         "group_members": members,
         **dict.fromkeys(SINGLE_REQUESTS, 1),
@@ -220,7 +227,8 @@ def request_floor(sizes: dict[str, Any], group_known: bool) -> dict[str, Any]:
     group_chain = max((pages(m, PAGE["group_members"]) for m in sizes["group_members"].values()), default=0)
     chains = {
         "users": fewest["users"], "registration_details": fewest["registration_details"],
-        "directory_audits": fewest["directory_audits"], "device_configurations": fewest["device_configurations"],
+        "directory_audits": fewest["directory_audits"],
+        "device_configurations": fewest["device_configurations"] + (1 if sizes["sign_in_profiles"] else 0),
         "portal_sspr → groups": (0 if group_known else 1) + group_chain,
     }
     longest = max(chains, key=lambda k: chains[k])
