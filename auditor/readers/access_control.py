@@ -1,0 +1,253 @@
+"""Read who else holds power over the in-scope users and the sync account (`AccessControl`).
+
+Beside the users' full descriptors (read by `directory._Reader.users` with owner and DACL), this reads the
+users' ancestors up to the domain head, every protected account (adminCount=1 or a member of a protected group,
+anywhere in the domain), the sync account's own descriptor, the DACLs of its groups and, for a gMSA, its
+msDS-GroupMSAMembership; then resolves every SID that an ACE able to write or control names (and every owner)
+and expands each group to the accounts inside it, nested groups (LDAP_MATCHING_RULE_IN_CHAIN) and primary
+groups (primaryGroupID) followed. Which of them matter is the checks' business (`auditor.derive.delegation`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from auditor.ad.dn import dn_key, is_within, parent
+from auditor.ad.rights import AccessMask
+from auditor.ad.sd import DaclFacts, DescriptorError, parse_dacl
+from auditor.ad.sid import rid, sid_from_bytes
+from auditor.ad.wellknown import PROTECTED_DOMAIN_GROUP_RIDS, admin_group_sids, well_known_name
+from auditor.snapshot.directory import (
+    AccessControl,
+    DirectoryUser,
+    Member,
+    Principal,
+    PrincipalKind,
+    ProtectedAccount,
+    SecuredObject,
+    ServiceAccount,
+)
+
+if TYPE_CHECKING:
+    from auditor.readers.directory import _Reader
+
+SD_FLAGS_OWNER_DACL = 0x05  # OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION
+MAX_MEMBERS = 2000  # accounts kept per group (Domain Users can hold them all): more is marked truncated
+# an ACE whose mask holds none of these can neither write, act nor change the descriptor: its SID is not resolved
+_CONTROL_BITS = int(AccessMask.WRITE_PROPERTY | AccessMask.CONTROL_ACCESS | AccessMask.SELF | AccessMask.WRITE_DAC
+                    | AccessMask.WRITE_OWNER | AccessMask.GENERIC_ALL | AccessMask.GENERIC_WRITE)
+_ACCOUNT_ATTRIBUTES = ["objectSid", "objectClass", "sAMAccountName", "memberOf", "primaryGroupID"]
+_GMSA_CLASS = b"msds-groupmanagedserviceaccount"
+
+
+def read_access_control(reader: _Reader, base_dn: str, domain_sid: str, account: ServiceAccount | None,
+                        users: list[DirectoryUser], dacls: dict[str, DaclFacts],
+                        extra: list[DaclFacts]) -> AccessControl:
+    """The delegation view; adds the protected accounts' descriptors to `dacls` (shared keys). `extra` are
+    descriptors already read (AdminSDHolder, the target OUs) whose trustees must be resolved too."""
+    containers = [_owner_secured(reader, dn) for dn in _ancestors(users, base_dn)]
+    protected = _protected_accounts(reader, base_dn, domain_sid, dacls)
+    own: SecuredObject | None = None
+    readers: DaclFacts | None = None
+    groups: list[SecuredObject] = []
+    if account is not None:
+        own = _owner_secured(reader, account.dn)
+        groups = [_owner_secured(reader, g.dn) for g in account.groups if g.dn]
+        if any(c.lower() == _GMSA_CLASS.decode() for c in account.object_classes):
+            raw = reader.base(account.dn, ["msDS-GroupMSAMembership"]) or {}
+            values = raw.get("msDS-GroupMSAMembership") or []
+            readers = parse_dacl(bytes(values[0])) if values else DaclFacts(protected=False)
+    descriptors = [*dacls.values(), *extra, *(c.dacl for c in containers if c.dacl),
+                   *(g.dacl for g in groups if g.dacl), *([own.dacl] if own and own.dacl else [])]
+    sids = {*admin_group_sids(domain_sid)}
+    for dacl in descriptors:
+        sids.update(a.sid for a in dacl.aces if a.mask & _CONTROL_BITS)
+        if dacl.owner:
+            sids.add(dacl.owner)
+    if readers is not None:
+        sids.update(a.sid for a in readers.aces)
+    principals = _principals(reader, base_dn, domain_sid, sorted(sids))
+    admins = set()
+    for sid in admin_group_sids(domain_sid):
+        admins.add(sid)
+        admins.update(m.sid for m in principals[sid].members or [])
+    return AccessControl(principals=principals, admin_sids=sorted(admins), containers=containers,
+                         protected_accounts=protected, service_account=own, service_account_groups=groups,
+                         managed_password_readers=readers)
+
+
+def _ancestors(users: list[DirectoryUser], base_dn: str) -> list[str]:
+    """Every container between an in-scope user and the domain head, the head included."""
+    seen: dict[str, str] = {}
+    for container in {dn_key(parent(u.dn)): parent(u.dn) for u in users}.values():
+        current = container
+        while is_within(current, base_dn) and dn_key(current) not in seen:
+            seen[dn_key(current)] = current
+            if dn_key(current) == dn_key(base_dn):
+                break
+            current = parent(current)
+    return sorted(seen.values(), key=lambda dn: (len(dn), dn))
+
+
+def _owner_secured(reader: _Reader, dn: str) -> SecuredObject:
+    """An object's owner and DACL (the reader's own control asks for the DACL only)."""
+    import base64
+
+    from ldap3 import BASE
+    from ldap3.protocol.microsoft import security_descriptor_control
+
+    ok = reader.conn.search(dn, "(objectClass=*)", BASE, attributes=["nTSecurityDescriptor"],
+                            controls=security_descriptor_control(sdflags=SD_FLAGS_OWNER_DACL))
+    entries = [r for r in reader.conn.response or [] if r.get("type") == "searchResEntry"] if ok else []
+    if not entries:
+        return SecuredObject(dn=dn, exists=False, error="no such object or not readable")
+    values = entries[0]["raw_attributes"].get("nTSecurityDescriptor") or []
+    if not values:
+        return SecuredObject(dn=dn, error="the DC returned no nTSecurityDescriptor (no right to read it)")
+    blob = bytes(values[0])
+    try:
+        return SecuredObject(dn=dn, dacl=parse_dacl(blob), descriptor_b64=base64.b64encode(blob).decode())
+    except DescriptorError as exc:
+        return SecuredObject(dn=dn, error=str(exc))
+
+
+def _protected_accounts(reader: _Reader, base_dn: str, domain_sid: str,
+                        dacls: dict[str, DaclFacts]) -> list[ProtectedAccount]:
+    from ldap3.utils.conv import escape_filter_chars
+
+    from auditor.readers.directory import _USERS, _int, _text, _texts
+
+    privileged = reader.privileged_groups(base_dn, domain_sid)
+    terms = ["(adminCount=1)", *(f"(primaryGroupID={r})" for r in PROTECTED_DOMAIN_GROUP_RIDS)]
+    # the closure is keyed by dn_key: a DN, lower-cased, which the DC compares without case
+    terms += [f"(memberOf={escape_filter_chars(key)})" for key in privileged]
+    out: dict[str, ProtectedAccount] = {}
+    parsed: dict[bytes, str] = {}
+    for start in range(0, len(terms), 50):
+        search = f"(&{_USERS}(|{''.join(terms[start:start + 50])}))"
+        for dn, raw in reader.paged(base_dn, search, ["sAMAccountName", "objectSid", "adminCount", "memberOf",
+                                                      "primaryGroupID", "userAccountControl", "nTSecurityDescriptor"],
+                                    sd=True, sd_flags=SD_FLAGS_OWNER_DACL):
+            if dn_key(dn) in out:
+                continue
+            via = sorted({privileged[k] for k in map(dn_key, _texts(raw, "memberOf")) if k in privileged})
+            primary = _int(raw, "primaryGroupID")
+            if primary in PROTECTED_DOMAIN_GROUP_RIDS:
+                via = sorted({*via, PROTECTED_DOMAIN_GROUP_RIDS[primary]})
+            key = None
+            if raw.get("nTSecurityDescriptor"):
+                blob = bytes(raw["nTSecurityDescriptor"][0])
+                key = parsed.get(blob)
+                if key is None:
+                    facts = parse_dacl(blob)
+                    key = parsed[blob] = facts.key()
+                    dacls.setdefault(key, facts)
+            sid = sid_from_bytes(raw["objectSid"][0]) if raw.get("objectSid") else None
+            if sid and rid(sid) == 500 and sid.startswith(domain_sid + "-"):
+                via = sorted({*via, "Administrator (built-in account)"})
+            out[dn_key(dn)] = ProtectedAccount(
+                dn=dn, sid=sid, name=_text(raw, "sAMAccountName"), admin_count=_int(raw, "adminCount"),
+                privileged_via=via, enabled=not (_int(raw, "userAccountControl") or 0) & 0x2, dacl_key=key)
+    return list(out.values())
+
+
+def _kind(classes: list[bytes]) -> PrincipalKind:
+    names = {bytes(c).lower() for c in classes}
+    if b"group" in names:
+        return "group"
+    if _GMSA_CLASS in names or b"msds-managedserviceaccount" in names:
+        return "managed_service_account"
+    if b"computer" in names:
+        return "computer"
+    return "user"
+
+
+def _principals(reader: _Reader, base_dn: str, domain_sid: str, sids: list[str]) -> dict[str, Principal]:
+    from ldap3.utils.conv import escape_filter_chars
+
+    from auditor.readers.directory import _chunks, _text
+
+    found: dict[str, tuple[str, dict[str, list[bytes]]]] = {}
+    for chunk in _chunks(sids, 50):
+        terms = "".join(f"(objectSid={escape_filter_chars(s)})" for s in chunk)
+        for dn, raw in reader.paged(base_dn, f"(|{terms})", _ACCOUNT_ATTRIBUTES):
+            found[sid_from_bytes(raw["objectSid"][0])] = (dn, raw)
+    out: dict[str, Principal] = {}
+    for sid in sids:
+        name = well_known_name(sid)
+        if name is not None or sid not in found:  # a well-known SID may have a ForeignSecurityPrincipals entry
+            out[sid] = Principal(sid=sid, name=name or sid, kind="well_known" if name else "unresolved")
+            continue
+        dn, raw = found[sid]
+        kind = _kind(raw.get("objectClass", []))
+        name = _text(raw, "sAMAccountName") or dn
+        if kind != "group":
+            out[sid] = Principal(sid=sid, name=name, dn=dn, kind=kind)
+            continue
+        members, truncated = _expand(reader, base_dn, domain_sid, dn, sid, name)
+        out[sid] = Principal(sid=sid, name=name, dn=dn, kind="group", members=members, members_truncated=truncated)
+    return out
+
+
+def _expand(reader: _Reader, base_dn: str, domain_sid: str, group_dn: str, group_sid: str,
+            group_name: str) -> tuple[list[Member], bool]:
+    """Every account inside the group: nested groups and primary groups followed, with the path to each."""
+    from ldap3.utils.conv import escape_filter_chars
+
+    from auditor.readers.directory import _text, _texts
+
+    search = f"(memberOf:1.2.840.113556.1.4.1941:={escape_filter_chars(group_dn)})"
+    groups: dict[str, tuple[str, str, list[str]]] = {dn_key(group_dn): (group_name, group_sid, [])}
+    accounts: list[tuple[str, dict[str, list[bytes]]]] = []
+    for dn, raw in reader.paged(base_dn, search, _ACCOUNT_ATTRIBUTES):
+        if _kind(raw.get("objectClass", [])) == "group":
+            groups[dn_key(dn)] = (_text(raw, "sAMAccountName") or dn, sid_from_bytes(raw["objectSid"][0]),
+                                  [dn_key(p) for p in _texts(raw, "memberOf")])
+        else:
+            accounts.append((dn, raw))
+    paths = _paths(groups, dn_key(group_dn))
+    members: dict[str, Member] = {}
+    truncated = False
+    for dn, raw in accounts:
+        parents = [p for p in map(dn_key, _texts(raw, "memberOf")) if p in paths]
+        best = min(parents, key=lambda p: len(paths[p]), default=dn_key(group_dn))
+        _add(members, dn, raw, paths.get(best, []))
+    for key, (name, sid, _) in groups.items():  # accounts whose primary group is the group or a nested one
+        if not sid.startswith(domain_sid + "-") or key not in paths:
+            continue
+        for dn, raw in reader.paged(base_dn, f"(primaryGroupID={rid(sid)})", _ACCOUNT_ATTRIBUTES):
+            if len(members) >= MAX_MEMBERS:
+                truncated = True
+                break
+            _add(members, dn, raw, [*paths[key][:-1], f"{name} (primary group)"] if paths[key] else
+                 [f"{name} (primary group)"])
+    if len(members) > MAX_MEMBERS:
+        truncated = True
+    return list(members.values())[:MAX_MEMBERS], truncated
+
+
+def _paths(groups: dict[str, tuple[str, str, list[str]]], top: str) -> dict[str, list[str]]:
+    """dn_key of each nested group → the group names from below the top group down to it (breadth first)."""
+    paths: dict[str, list[str]] = {top: []}
+    frontier = [top]
+    while frontier:
+        following = []
+        for current in frontier:
+            for key, (name, _, parents) in groups.items():
+                if key not in paths and current in parents:
+                    paths[key] = [*paths[current], name]
+                    following.append(key)
+        frontier = following
+    return paths
+
+
+def _add(members: dict[str, Member], dn: str, raw: dict[str, list[bytes]], via: list[str]) -> None:
+    from auditor.readers.directory import _text
+
+    if not raw.get("objectSid"):
+        return
+    sid = sid_from_bytes(raw["objectSid"][0])
+    if sid in members:
+        return
+    members[sid] = Member(sid=sid, name=_text(raw, "sAMAccountName") or dn, dn=dn,
+                          kind=_kind(raw.get("objectClass", [])), via=via)
