@@ -383,7 +383,7 @@ class Client(Strict):
 class Waiver(Strict):
     """An accepted exception: a failing check (optionally one target) waived until a date."""
 
-    check: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="The check id waived")]
+    check: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$", description="The check id waived")]
     target: str | None = Field(None, description="The one target waived (a user, an OU); omitted = all")
     reason: Annotated[str, Field(min_length=3, description="Why the failure is accepted")]
     owner: Annotated[str, Field(min_length=1, description="Who answers for it")]

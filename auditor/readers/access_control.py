@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from auditor import progress
 from auditor.ad.dn import dn_key, is_within, parent
 from auditor.ad.rights import AccessMask
 from auditor.ad.sd import DaclFacts, DescriptorError, parse_dacl
@@ -102,6 +103,7 @@ def _owner_secured(reader: _Reader, dn: str) -> SecuredObject:
     if not entries:
         return SecuredObject(dn=dn, exists=False, error="no such object or not readable")
     values = entries[0]["raw_attributes"].get("nTSecurityDescriptor") or []
+    progress.advance("LDAP", "descriptors", 1, "descriptors")
     if not values:
         return SecuredObject(dn=dn, error="the DC returned no nTSecurityDescriptor (no right to read it)")
     blob = bytes(values[0])
