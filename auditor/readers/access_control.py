@@ -175,6 +175,7 @@ def _principals(reader: _Reader, base_dn: str, domain_sid: str, sids: list[str])
         for dn, raw in reader.paged(base_dn, f"(|{terms})", _ACCOUNT_ATTRIBUTES):
             found[sid_from_bytes(raw["objectSid"][0])] = (dn, raw)
     out: dict[str, Principal] = {}
+    expansions: dict[str, tuple[dict[str, Member], dict[str, tuple[str, list[str]]]]] = {}
     for sid in sids:
         name = well_known_name(sid)
         if name is not None or sid not in found:  # a well-known SID may have a ForeignSecurityPrincipals entry
@@ -186,61 +187,65 @@ def _principals(reader: _Reader, base_dn: str, domain_sid: str, sids: list[str])
         if kind != "group":
             out[sid] = Principal(sid=sid, name=name, dn=dn, kind=kind)
             continue
-        members, truncated = _expand(reader, base_dn, domain_sid, dn, sid, name)
-        out[sid] = Principal(sid=sid, name=name, dn=dn, kind="group", members=members, members_truncated=truncated)
+        expansions[sid] = _nested(reader, base_dn, dn, sid, name)
+        out[sid] = Principal(sid=sid, name=name, dn=dn, kind="group")
+    _primary_members(reader, base_dn, domain_sid, expansions)
+    for sid, (members, _) in expansions.items():
+        listed = list(members.values())
+        out[sid] = out[sid].model_copy(update={"members": listed[:MAX_MEMBERS],
+                                               "members_truncated": len(listed) > MAX_MEMBERS})
     return out
 
 
-def _expand(reader: _Reader, base_dn: str, domain_sid: str, group_dn: str, group_sid: str,
-            group_name: str) -> tuple[list[Member], bool]:
-    """Every account inside the group: nested groups and primary groups followed, with the path to each."""
+def _nested(reader: _Reader, base_dn: str, group_dn: str, group_sid: str,
+            group_name: str) -> tuple[dict[str, Member], dict[str, tuple[str, list[str]]]]:
+    """The accounts inside a group through `member` (range-read), nested groups followed breadth first, and every
+    group met (SID → its name and the path of groups down to it). Reading `member` lists and then the members by
+    DN costs a few indexed searches; asking the DC for LDAP_MATCHING_RULE_IN_CHAIN makes Samba walk every object
+    of the domain for each group (a second per group at 5,000 users)."""
     from ldap3.utils.conv import escape_filter_chars
 
-    from auditor.readers.directory import _text, _texts
+    from auditor.readers.directory import _chunks, _text
 
-    search = f"(memberOf:1.2.840.113556.1.4.1941:={escape_filter_chars(group_dn)})"
-    groups: dict[str, tuple[str, str, list[str]]] = {dn_key(group_dn): (group_name, group_sid, [])}
-    accounts: list[tuple[str, dict[str, list[bytes]]]] = []
-    for dn, raw in reader.paged(base_dn, search, _ACCOUNT_ATTRIBUTES):
-        if _kind(raw.get("objectClass", [])) == "group":
-            groups[dn_key(dn)] = (_text(raw, "sAMAccountName") or dn, sid_from_bytes(raw["objectSid"][0]),
-                                  [dn_key(p) for p in _texts(raw, "memberOf")])
-        else:
-            accounts.append((dn, raw))
-    paths = _paths(groups, dn_key(group_dn))
     members: dict[str, Member] = {}
-    truncated = False
-    for dn, raw in accounts:
-        parents = [p for p in map(dn_key, _texts(raw, "memberOf")) if p in paths]
-        best = min(parents, key=lambda p: len(paths[p]), default=dn_key(group_dn))
-        _add(members, dn, raw, paths.get(best, []))
-    for key, (name, sid, _) in groups.items():  # accounts whose primary group is the group or a nested one
-        if not sid.startswith(domain_sid + "-") or key not in paths:
-            continue
-        for dn, raw in reader.paged(base_dn, f"(primaryGroupID={rid(sid)})", _ACCOUNT_ATTRIBUTES):
-            if len(members) >= MAX_MEMBERS:
-                truncated = True
-                break
-            _add(members, dn, raw, [*paths[key][:-1], f"{name} (primary group)"] if paths[key] else
-                 [f"{name} (primary group)"])
-    if len(members) > MAX_MEMBERS:
-        truncated = True
-    return list(members.values())[:MAX_MEMBERS], truncated
-
-
-def _paths(groups: dict[str, tuple[str, str, list[str]]], top: str) -> dict[str, list[str]]:
-    """dn_key of each nested group → the group names from below the top group down to it (breadth first)."""
-    paths: dict[str, list[str]] = {top: []}
-    frontier = [top]
-    while frontier:
-        following = []
-        for current in frontier:
-            for key, (name, _, parents) in groups.items():
-                if key not in paths and current in parents:
-                    paths[key] = [*paths[current], name]
-                    following.append(key)
+    groups: dict[str, tuple[str, list[str]]] = {group_sid: (group_name, [])}
+    seen = {dn_key(group_dn)}
+    frontier: list[tuple[str, list[str]]] = [(group_dn, [])]
+    while frontier and len(members) <= MAX_MEMBERS:
+        following: list[tuple[str, list[str]]] = []
+        for dn, path in frontier:
+            fresh = [m for m in reader.members(dn) if dn_key(m) not in seen]
+            seen.update(dn_key(m) for m in fresh)
+            for chunk in _chunks(fresh, 60):
+                terms = "".join(f"(distinguishedName={escape_filter_chars(m)})" for m in chunk)
+                for member_dn, raw in reader.paged(base_dn, f"(|{terms})", _ACCOUNT_ATTRIBUTES):
+                    if not raw.get("objectSid"):
+                        continue
+                    if _kind(raw.get("objectClass", [])) == "group":
+                        name = _text(raw, "sAMAccountName") or member_dn
+                        groups[sid_from_bytes(raw["objectSid"][0])] = (name, [*path, name])
+                        following.append((member_dn, [*path, name]))
+                    else:
+                        _add(members, member_dn, raw, path)
         frontier = following
-    return paths
+    return members, groups
+
+
+def _primary_members(reader: _Reader, base_dn: str, domain_sid: str,
+                     expansions: dict[str, tuple[dict[str, Member], dict[str, tuple[str, list[str]]]]]) -> None:
+    """Accounts whose primary group is an expanded group or one nested in it: one search for all of them."""
+    from auditor.readers.directory import _chunks, _int
+
+    rids = sorted({rid(g) for _, groups in expansions.values() for g in groups if g.startswith(domain_sid + "-")})
+    for chunk in _chunks(rids, 50):
+        terms = "".join(f"(primaryGroupID={r})" for r in chunk)
+        for dn, raw in reader.paged(base_dn, f"(&(objectSid=*)(|{terms}))", _ACCOUNT_ATTRIBUTES):
+            primary = f"{domain_sid}-{_int(raw, 'primaryGroupID')}"
+            for members, groups in expansions.values():
+                if primary in groups and len(members) <= MAX_MEMBERS:
+                    name, path = groups[primary]
+                    _add(members, dn, raw, [*path[:-1], f"{name} (primary group)"] if path else
+                         [f"{name} (primary group)"])
 
 
 def _add(members: dict[str, Member], dn: str, raw: dict[str, list[bytes]], via: list[str]) -> None:
@@ -251,5 +256,6 @@ def _add(members: dict[str, Member], dn: str, raw: dict[str, list[bytes]], via: 
     sid = sid_from_bytes(raw["objectSid"][0])
     if sid in members:
         return
-    members[sid] = Member(sid=sid, name=_text(raw, "sAMAccountName") or dn, dn=dn,
-                          kind=_kind(raw.get("objectClass", [])), via=via)
+    known = well_known_name(sid)  # Authenticated Users and the like, nested through ForeignSecurityPrincipals
+    members[sid] = Member(sid=sid, name=known or _text(raw, "sAMAccountName") or dn, dn=dn,
+                          kind="well_known" if known else _kind(raw.get("objectClass", [])), via=via)

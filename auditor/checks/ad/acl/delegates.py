@@ -61,9 +61,10 @@ def found(state: DirectoryState, control: AccessControl) -> tuple[dict[str, list
         if key not in memo:
             memo[key] = holders(dacl, user.dn, PASSWORD_POWERS, index, containers)
         for holder in memo[key]:
-            if holder.ace is None or not holder.ace.inherited:
-                holder = replace(holder, where=user.dn)
-            by_account.setdefault(holder.sid, {}).setdefault(holder.power, holder)
+            powers = by_account.setdefault(holder.sid, {})
+            if holder.power not in powers:  # the first user names where an explicit ACE or ownership is
+                explicit = holder.ace is None or not holder.ace.inherited
+                powers[holder.power] = replace(holder, where=user.dn) if explicit else holder
             reached.setdefault(holder.sid, set()).add(user.dn)
     return {sid: list(powers.values()) for sid, powers in by_account.items()}, reached, unread
 
