@@ -13,11 +13,10 @@ its tenant, its time and its values. The same seal and the same rules hold for t
   A file with no seal at all (written by an older sspr-audit, or a test's own) is read only without the key,
   with a note that it is taken on trust: without the key anyone can recompute a digest anyway.
 
-And the tenant: a policy that names its tenant (`tenant.tenant_id`) is audited only against that tenant. The
-tenant a run reads (live, lab or a snapshot file) and the fleet inventory's id for the policy's tenant must be
-the policy's; another tenant is an input error (exit 2) naming the policy's line and both ids, never a report
-of one tenant's settings under another's name. A login cache (the portal's delegated reader) is of the tenant
-it signed in to: it must be the tenant Graph reports, whether or not `--tenant-id` was given.
+And the tenant: a policy that names its tenant (`tenant.tenant_id`) is audited only against that tenant
+(`auditor.policy.tenant_binding`): a snapshot file of another tenant is refused here. A login cache (the
+portal's delegated reader) is of the tenant it signed in to: it must be the tenant Graph reports, whether or
+not `--tenant-id` was given.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.policy.tenant_binding import refuse_other_tenant
 from auditor.remediation.seal import check_seal, plan_key, seal
 from auditor.text import one_line
 
@@ -33,15 +33,14 @@ if TYPE_CHECKING:
     from auditor.policy.models import Policy
     from auditor.snapshot.models import Snapshot
 
-POLICY_TENANT_KEY = "tenant.tenant_id"
-
-
 def seal_problem(snapshot: Snapshot, name: str, remake: str) -> str | None:
     """Why the file's seal does not hold (None when it does); `remake` is the command that writes it again.
     A file with no seal at all is a problem here; `unsealed_is_trusted` says when a full snapshot may be one."""
     if snapshot.digest is None:
-        return (f"the {name} has no seal and names no tenant (made by an older sspr-audit, or by hand): make it "
-                f"again with `{remake}`")
+        tenant = "" if snapshot.tenant_id else " and names no tenant"
+        keyed = ", and SSPR_PLAN_KEY is set" if plan_key() is not None else ""
+        return (f"the {name} has no seal{tenant} (made by an older sspr-audit, or by hand){keyed}: make it again "
+                f"with `{remake}`")
     return check_seal(snapshot, name)
 
 
@@ -74,24 +73,6 @@ def load_trusted_snapshot(path: str | Path, policy: Policy | None,
     if policy is not None:
         refuse_other_tenant(policy, snapshot.tenant_id, f"the snapshot {path} was read from")
     return snapshot
-
-
-def refuse_other_tenant(policy: Policy, tenant_id: str | None, where: str) -> None:
-    """A policy that names its tenant is never audited against another: PolicyError at `tenant.tenant_id`'s line,
-    naming both ids. `where` says whose id `tenant_id` is ("the tenant Graph reports", "the fleet inventory
-    names"). Nothing to compare (the policy or the source names no tenant) is no error."""
-    from auditor.policy.loader import PolicyError, PolicyIssue
-
-    ours = policy.tenant.tenant_id
-    if not ours or not tenant_id or ours.strip().casefold() == tenant_id.strip().casefold():
-        return
-    location = policy.location(POLICY_TENANT_KEY)
-    file, line, column = (location.file, location.line, location.column) if location else (
-        policy.source_file or "policy", 1, 1)
-    raise PolicyError([PolicyIssue(file, line, column, POLICY_TENANT_KEY,
-                                   f"the policy is for tenant {one_line(ours)}, but {where} tenant "
-                                   f"{one_line(tenant_id)}: another tenant's settings are never audited under "
-                                   "this policy (fix `tenant.tenant_id`, or point the run at the policy's tenant)")])
 
 
 def login_cache_tenant_problem(snapshot: Snapshot, cache_tenant: str, cache: str) -> str | None:
