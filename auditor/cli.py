@@ -244,8 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write only the portal's SSPR sections, with when and by whom they were read (run by "
                               "an admin with --portal; a pipeline then takes them with check --portal-snapshot)")
     collect.add_argument("--discover", action="store_true",
-                         help="with --ad-host and no --policy (with --lab, the default): find the synced OUs and the sync account as "
-                              "export does, and read them (then `export --snapshot` writes the `directory` section)")
+                         help="with --ad-host and no --policy (with --lab, the default): find the synced OUs and "
+                              "the sync account as export does, and read them (then `export --snapshot` writes the "
+                              "`directory` section)")
     collect.set_defaults(handler=cmd_collect)
 
     export = commands.add_parser("export", help="write the live state (or the lab's) as a policy file, "

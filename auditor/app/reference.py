@@ -143,7 +143,7 @@ def _section(key: str, prop: dict[str, Any], schema: dict[str, Any], judges: dic
     else:
         lines += ["| key | type | default | meaning | judged by |", "|---|---|---|---|---|",
                   _row(key, prop, schema, judges, required=False)]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _rows(prefix: str, model: dict[str, Any], schema: dict[str, Any], judges: dict[str, list[str]]) -> list[str]:
@@ -241,7 +241,8 @@ def with_blocks(readme: str) -> str:
         pattern = re.compile(re.escape(begin) + r"\n.*?\n" + re.escape(end), re.DOTALL)
         if not pattern.search(readme):
             raise ValueError(f"README.md has no `{begin}` … `{end}` block")
-        readme = pattern.sub(lambda _: f"{begin}\n{make()}\n{end}", readme, count=1)
+        block = f"{begin}\n{make()}\n{end}"
+        readme = pattern.sub(lambda _, block=block: block, readme, count=1)
     return readme
 
 
