@@ -238,7 +238,7 @@ def with_blocks(readme: str) -> str:
     """`readme` with every generated block replaced by what the code says now (a missing marker: ValueError)."""
     for name, make in README_BLOCKS.items():
         begin, end = BEGIN.format(name=name), END.format(name=name)
-        pattern = re.compile(re.escape(begin) + r"\n.*?\n" + re.escape(end), re.DOTALL)
+        pattern = re.compile(re.escape(begin) + r"\n(?:.*?\n)?" + re.escape(end), re.DOTALL)
         if not pattern.search(readme):
             raise ValueError(f"README.md has no `{begin}` … `{end}` block")
         block = f"{begin}\n{make()}\n{end}"
