@@ -65,3 +65,19 @@ def test_a_written_key_and_an_absent_section_are_not_defaulted(tmp_path: Path) -
     where = policy.location("sspr.registration.reconfirm_days")
     assert where is not None and not where.defaulted and where.line == 6
     assert policy.location("writeback.enabled").defaulted is False  # no section: not checked, not a default
+
+
+def test_a_defaulted_keys_drift_is_planned_as_a_change(tmp_path: Path) -> None:
+    """Joined by key, defaulted or not: the reconfirm interval left at its default is a portal change, as it is when
+    written out (it was a false "manual: the plan has no writer" while the finding pointed at `sspr`)."""
+    from auditor.checks.registry import run_checks
+    from auditor.remediation.planner import make_plan
+
+    live = compliant_sspr().model_copy(update={"reconfirm_days": 0})
+    snapshot = compliant_snapshot(sspr_policy=Section[SsprPolicyState].ok("portal:GET x", live))
+    for text in (FIRST_POLICY, FIRST_POLICY + "  registration:\n    reconfirm_days: 180\n"):
+        policy = _policy(tmp_path, text)
+        findings = run_checks(policy, snapshot)
+        interval = next(f for f in findings if f.target == "reconfirm interval")
+        plan = make_plan(policy, snapshot, findings)
+        assert plan.fixes(interval) is True, plan.manual
