@@ -25,7 +25,7 @@ LAB_ENDPOINTS = {  # the emulator's endpoint names (auditor/lab/emulator.py ENDP
     "GroupMember.Read.All": ("groups",),
     "LicenseAssignment.Read.All": ("subscribed_skus",),
     "SecurityEvents.Read.All": ("secure_scores", "secure_score_profiles"),
-    "Directory.Read.All": ("group_settings",),
+    "GroupSettings.Read.All": ("group_settings",),
     "DeviceManagementConfiguration.Read.All": ("device_configurations",),
     "Security Administrator (portal, delegated)": ("portal",),
 }
