@@ -34,6 +34,9 @@ class Location(BaseModel):
     line: int
     column: int
     key: str
+    defaulted: bool = Field(False, description="The key is not written in the policy, so its default applies: `key` "
+                                               "names it, and line and column are those of the nearest key above it "
+                                               "that is written")
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -438,14 +441,37 @@ class Policy(Strict):
         return self._source.sha256 if self._source is not None else None
 
     def location(self, key: str) -> Location | None:
-        """Where `key` (a dotted path like `sspr.methods_required`) was declared, or its nearest parent."""
+        """Where `key` (a dotted path like `sspr.methods_required`) was declared. A key left out of a section that
+        is declared holds its default: the location keeps the key's own path and says `defaulted`, at the line of
+        the nearest key above it that is written."""
         if self._source is None:
             return None
         parts = key.split(".")
         while parts:
             found = self._source.positions.get(".".join(parts))
             if found is not None:
-                return Location(file=self._source.file_of(".".join(parts)), line=found[0], column=found[1],
-                                key=".".join(parts))
+                written = ".".join(parts)
+                defaulted = written != key and self.value_at(key) is not None and self._is_field(key)
+                return Location(file=self._source.file_of(written), line=found[0], column=found[1],
+                                key=key if defaulted else written, defaulted=defaulted)
             parts.pop()
         return Location(file=self._source.file, line=1, column=1, key="")
+
+    @staticmethod
+    def _is_field(key: str) -> bool:
+        """Whether `key` is a path of the policy model's fields (`sspr.registration.reconfirm_days`)."""
+        model: Any = Policy
+        for part in key.split("."):
+            fields = getattr(model, "model_fields", None)
+            if not fields or part not in fields:
+                return False
+            model = _section_model(fields[part].annotation)
+        return True
+
+
+def _section_model(annotation: Any) -> Any:
+    """The model class an annotation holds (`Sspr | None` → Sspr), or None for a plain value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    found = [arg for arg in get_args(annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    return found[0] if len(found) == 1 else None
