@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.app.errors import SourceError
 from auditor.checks.base import Finding, Severity
 from auditor.checks.exit_codes import Summary, exit_code
 from auditor.policy.models import Policy
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-
-class SourceError(Exception):
-    """The live-state source is misconfigured (bad option combination, missing credential)."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +188,13 @@ def collect_lab(options: LabOptions) -> Snapshot:
 
 
 def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None = None) -> AuditResult:
+    from auditor.derive.memo import run_memo
+
+    with run_memo():  # the checks and the report's views share this run's derived figures, and no other run's
+        return _audit(policy, snapshot, exit_policy, today)
+
+
+def _audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None) -> AuditResult:
     from auditor.checks.base import unmatched_waivers
     from auditor.checks.registry import all_checks, run_checks
 

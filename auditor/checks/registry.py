@@ -55,9 +55,12 @@ def _as_check(module: ModuleType, dotted: str) -> Check:
 
 
 def run_checks(policy: Policy, snapshot: Snapshot, today: date | None = None) -> list[Finding]:
+    from auditor.derive.memo import run_memo
+
     findings: list[Finding] = []
-    for check in all_checks():
-        findings.extend(run_check(check, policy, snapshot))
+    with run_memo():  # the checks share one run's derived figures (a caller's run, when it has one)
+        for check in all_checks():
+            findings.extend(run_check(check, policy, snapshot))
     return apply_waivers(findings, policy.waivers, today or date.today())
 
 

@@ -15,7 +15,6 @@ key only the reviewer's environment holds.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -454,41 +453,3 @@ def json_position(text: str, loc: list[str]) -> tuple[int, int]:
             continue
         found = (line + 1, column + 1)
     return found
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if value is None:
-        return "(unset)"
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict | str) else str(value)
-
-
-def describe_plan(plan: Plan) -> list[str]:
-    """The plan as a readable diff: old → new per setting, ACEs to add as SDDL, then manual steps."""
-    from auditor.remediation.impact import impact_lines
-
-    impacts = {impact.change_id: impact for impact in plan.impact}
-    lines = []
-    for change in plan.changes:
-        flag = "" if change.reversible else "  [not reversible]"
-        lines.append(f"  ~ {change.id}. [{change.writer}] {change.summary}{flag}")
-        lines.append(f"      target: {change.target}")
-        if isinstance(change, LdapDaclChange):
-            lines.extend(f"      + {ace.sddl()}" for ace in change.add_aces)
-        else:
-            lines.extend(f"      {s.name}: {_shown(s.old)} → {_shown(s.new)}" for s in change.settings_list())
-        lines.extend(f"      fixes {ref.label()}" for ref in change.fixes)
-        if change.note:
-            lines.append(f"      note: {change.note}")
-        if change.id in impacts:  # who it brings in or leaves out, under the change itself
-            lines += ["    " + line for line in impact_lines([impacts[change.id]])]
-    for number, step in enumerate(plan.manual, start=1):
-        lines.append(f"  ! manual {number}. {step.finding.label()}")
-        lines.append(f"      why: {step.why_manual}")
-        how = step.how.get("portal") or step.how.get("powershell") or step.how.get("graph")
-        if how:
-            lines.append(f"      how: {how}")
-    for item in plan.unplanned:
-        lines.append(f"  ? not planned (could not read): {item.finding.label()}: {item.reason}")
-    return lines

@@ -24,11 +24,11 @@ from auditor.remediation.changes import (
     GraphMethodConfigurationChange,
     Plan,
     PlanError,
-    describe_plan,
     load_plan,
     object_key,
     save_plan,
 )
+from auditor.remediation.describe import describe_plan
 from auditor.remediation.planner import make_plan, plan_exit_code, solve_methods, with_fixability
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
