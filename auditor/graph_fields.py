@@ -23,9 +23,9 @@ CONFIGURATION_PATH = METHODS_PATH + "/authenticationMethodConfigurations/{id}"
 AUTHORIZATION_FIELDS = {"allowed_to_use_sspr": "allowedToUseSSPR"}
 """`AuthorizationPolicyState` field → authorizationPolicy property."""
 METHODS_FIELDS = {"migration_state": "policyMigrationState"}
+"""`MethodsPolicyState` field → authenticationMethodsPolicy property."""
 RECONFIRMATION_IN_DAYS = "reconfirmationInDays"
 """authenticationMethodsPolicy's own reconfirmation interval (read and reported only; see `docs/semantics.md`)."""
-"""`MethodsPolicyState` field → authenticationMethodsPolicy property."""
 CONFIGURATION_FIELDS = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",
                         "is_software_oath_enabled": "isSoftwareOathEnabled"}
 """`MethodConfiguration` field → authenticationMethodConfiguration property (the writable ones)."""

@@ -235,16 +235,17 @@ def findings_of(policy: Policy, snapshot: Snapshot, today: date | None = None) -
 
 
 def checked_report(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy) -> AuditReport:
-    """The audit's report with each failing finding marked fixable by the plan, or a manual step."""
-    from auditor.remediation.planner import make_plan, with_fixability
+    """The audit's report with each failing finding marked fixable (a check's fixer proposes a change for it) or
+    not (a manual step), asked of the fixers without building a plan."""
+    from auditor.remediation.planner import mark_fixable
 
     report = audit(policy, snapshot, exit_policy).report
     try:
-        plan = make_plan(policy, snapshot, report.findings)
-    except Exception:  # a planner bug must never stop an audit: the marks are left out instead
+        marked = mark_fixable(policy, snapshot, report.findings)
+    except Exception:  # a fixer bug must never stop an audit: the marks are left out instead
         log.warning("could not tell which findings the plan can fix", exc_info=True)
         return report
-    return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
+    return report.model_copy(update={"findings": marked})
 
 
 def _is_loopback(url: str) -> bool:

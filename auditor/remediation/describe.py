@@ -3,19 +3,8 @@ manual steps and what could not be planned."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from auditor.remediation.changes import LdapDaclChange, Plan
+from auditor.remediation.changes import Plan
 from auditor.remediation.impact import impact_lines
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if value is None:
-        return "(unset)"
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict | str) else str(value)
 
 
 def describe_plan(plan: Plan) -> list[str]:
@@ -26,10 +15,7 @@ def describe_plan(plan: Plan) -> list[str]:
         flag = "" if change.reversible else "  [not reversible]"
         lines.append(f"  ~ {change.id}. [{change.writer}] {change.summary}{flag}")
         lines.append(f"      target: {change.target}")
-        if isinstance(change, LdapDaclChange):
-            lines.extend(f"      + {ace.sddl()}" for ace in change.add_aces)
-        else:
-            lines.extend(f"      {s.name}: {_shown(s.old)} → {_shown(s.new)}" for s in change.settings_list())
+        lines.extend(f"      {line}" for line in change.shown())
         lines.extend(f"      fixes {ref.label()}" for ref in change.fixes)
         if change.note:
             lines.append(f"      note: {change.note}")

@@ -22,6 +22,8 @@ SPEC = CheckSpec(
         powershell="Enable-ADAccount -Identity <sync account>",
     ),
     description="Writeback runs as the Entra Connect AD DS connector account (MSOL_… or a gMSA for cloud sync).",
+    manual=("the sync account belongs to Entra Connect: create or enable it with the Entra Connect "
+            "wizard, not by hand"),
 )
 
 

@@ -25,6 +25,7 @@ SPEC = CheckSpec(
               "{user id}\"}",
         powershell="New-MgGroupMember -GroupId <group id> -DirectoryObjectId <user id>",
     ),
+    manual=("who belongs in the SSPR group is an identity decision the plan cannot make"),
 )
 
 

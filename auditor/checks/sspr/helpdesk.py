@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.sspr import portal_change
+from auditor.fixes.fixer import FixContext, Fixer
 
 SPEC = CheckSpec(
     id="sspr.helpdesk",
@@ -31,3 +33,14 @@ def evaluate(ctx: Context) -> list[Finding]:
             [Evidence(source=source, field="customHelpdeskEmailOrUrl", value=live.helpdesk_email_or_url)],
             target="helpdesk target", key="sspr.helpdesk.email_or_url", what="the helpdesk email or URL"))
     return findings
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    sspr = fx.policy.sspr
+    if sspr is not None:
+        keys = ("sspr.helpdesk.customize", "sspr.helpdesk.email_or_url") if sspr.helpdesk.customize else \
+            ("sspr.helpdesk.customize",)
+        portal_change(fx, failing, lambda live: "custom helpdesk link", keys)
+
+
+FIXER = Fixer(plan=fix, after=("sspr.notify_admins",))

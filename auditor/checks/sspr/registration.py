@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.checks.sspr import portal_setting
+from auditor.checks.sspr import portal_change, portal_setting
+from auditor.fixes.fixer import FixContext, Fixer, on
 from auditor.graph_fields import RECONFIRMATION_IN_DAYS
 from auditor.snapshot.models import SsprPolicyState
 
@@ -19,6 +20,9 @@ SPEC = CheckSpec(
 )
 
 
+REGISTER, RECONFIRM, SKIP = "register at sign-in", "reconfirm interval", "skip registration"
+
+
 def evaluate(ctx: Context) -> list[Finding]:
     sspr = ctx.policy.sspr
     assert sspr is not None
@@ -28,10 +32,10 @@ def evaluate(ctx: Context) -> list[Finding]:
     source = ctx.source("sspr_policy")
     wanted = sspr.registration
     findings = [
-        portal_setting(ctx, "sspr.registration.require_on_sign_in", target="register at sign-in",
+        portal_setting(ctx, "sspr.registration.require_on_sign_in", target=REGISTER,
                        what="registration at sign-in"),
         _with_methods_policy_interval(ctx, portal_setting(ctx, "sspr.registration.reconfirm_days",
-                                                          target="reconfirm interval",
+                                                          target=RECONFIRM,
                                                           what="the reconfirmation interval in days")),
     ]
     if wanted.max_skip_days is not None and wanted.require_on_sign_in:
@@ -45,7 +49,7 @@ def _skip(ctx: Context, limit: int, live: SsprPolicyState, source: str) -> Findi
                 Evidence(source=source, field="skipRegistrationMaxAllowedDays", value=live.skip_registration_max_days),
                 Evidence(source=source, field="registrationConditionalAccessPolicies (count)",
                          value=live.registration_ca_policies)]
-    common = {"target": "skip registration", "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
+    common = {"target": SKIP, "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
               "evidence": evidence}
     if live.skip_registration_allowed is None:
         return ctx.result(Status.unknown, reason="the portal returned no skipRegistrationAllowed", **common)
@@ -81,3 +85,29 @@ def _with_methods_policy_interval(ctx: Context, finding: Finding) -> Finding:
             "Microsoft documents no rule for which one SSPR follows, so the verdict is the portal's")
     reason = f"{finding.reason}; {note}" if finding.reason else note
     return finding.model_copy(update={"evidence": evidence, "reason": reason})
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Each failing setting by its finding's target, so a key the policy leaves to its default is fixed as a
+    written one is (its finding's location is then the section's)."""
+    sspr = fx.policy.sspr
+    if sspr is None:
+        return
+    wanted = sspr.registration
+
+    def about(target: str) -> list[Finding]:
+        return [f for f in failing if f.target == target]
+
+    portal_change(fx, about(REGISTER), lambda live: f"require registration at sign-in: "
+                  f"{on(live.registration_required_on_sign_in)} → {on(wanted.require_on_sign_in)}",
+                  ("sspr.registration.require_on_sign_in",))
+    portal_change(fx, about(RECONFIRM), lambda live: f"days before users reconfirm their methods: "
+                  f"{live.reconfirm_days} → {wanted.reconfirm_days}", ("sspr.registration.reconfirm_days",))
+    if wanted.max_skip_days is not None:
+        skip = ({"skip_registration_allowed": False} if wanted.max_skip_days == 0 else
+                {"skip_registration_max_days": wanted.max_skip_days})
+        portal_change(fx, about(SKIP), lambda live: f"days users may skip registering: "
+                      f"{live.skip_registration_max_days} → {wanted.max_skip_days}", pairs=skip)
+
+
+FIXER = Fixer(plan=fix, after=("sspr.security_questions",))

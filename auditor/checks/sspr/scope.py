@@ -8,6 +8,8 @@ neither readable the check is unknown.
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.checks.base import (
     CheckSpec,
     Context,
@@ -19,7 +21,9 @@ from auditor.checks.base import (
     Status,
     Unreadable,
 )
+from auditor.checks.sspr import portal_change
 from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
+from auditor.fixes.fixer import FixContext, Fixer
 from auditor.policy.models import Scope
 from auditor.snapshot.models import SsprPolicyState
 from auditor.text import NAME_RULE, name_key, same_name
@@ -158,3 +162,29 @@ def _inferred_group(ctx: Context, scope: ScopeResolution, evidence: list[Evidenc
                       evidence=group_evidence,
                       reason=f"inferred: {len(extra)} user(s) enabled for SSPR are not in {label} and {len(missing)} "
                              f"of its members are not enabled, so SSPR is scoped to another group")
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Who SSPR is enabled for, and the group by its object id (a group the policy names by name only, that the
+    portal does not already show under that name, cannot be set: the plan does not look groups up)."""
+    live: SsprPolicyState | None = fx.value("sspr_policy")
+    wanted = fx.policy.sspr
+    if live is None or wanted is None or not failing:
+        return
+    pairs: dict[str, Any] = {"enablement": wanted.scope.value}
+    if wanted.scope == Scope.selected and wanted.group is not None:
+        group = wanted.group
+        if group.id:
+            pairs["group_ids"] = [group.id]
+            if group.name:
+                pairs["group_name"] = group.name
+        elif not same_name(live.group_name, group.name):
+            for finding in failing:
+                fx.manual_step(finding, "the policy names the SSPR group by name only: give its object id as "
+                                        "sspr.group.id so the plan can set it")
+            return
+    portal_change(fx, failing, lambda live: f"SSPR enabled for: {live.enablement} → {wanted.scope.value}",
+                  pairs=pairs)
+
+
+FIXER = Fixer(plan=fix)

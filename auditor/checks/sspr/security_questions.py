@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.sspr import portal_change
+from auditor.fixes.fixer import FixContext, Fixer
 
 SPEC = CheckSpec(
     id="sspr.security_questions",
@@ -35,3 +37,13 @@ def evaluate(ctx: Context) -> list[Finding]:
                     target="questions to reset", key="sspr.security_questions.number_to_reset",
                     what="the number of questions to reset"),
     ]
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    sspr = fx.policy.sspr
+    if sspr is not None and sspr.security_questions is not None:
+        portal_change(fx, failing, lambda live: "security questions to register / to reset",
+                      ("sspr.security_questions.number_to_register", "sspr.security_questions.number_to_reset"))
+
+
+FIXER = Fixer(plan=fix, after=("sspr.gates",))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.checks.writeback import onprem_change
+from auditor.fixes.fixer import FixContext, Fixer
 from auditor.snapshot.models import OnPremisesWritebackState
 
 SPEC = CheckSpec(
@@ -21,6 +23,9 @@ SPEC = CheckSpec(
 )
 
 
+ENTRA_CONNECT, CLOUD_SYNC = "Entra Connect writeback", "Cloud Sync writeback"
+
+
 def evaluate(ctx: Context) -> list[Finding]:
     wanted = ctx.policy.writeback
     assert wanted is not None
@@ -34,7 +39,7 @@ def evaluate(ctx: Context) -> list[Finding]:
             wanted.cloud_sync, live.cloud_sync_writeback_enabled,
             [Evidence(source=source, field="cloudProvisioningEnablementForTenant",
                       value=live.cloud_sync_writeback_enabled)],
-            target="Cloud Sync writeback", key="writeback.cloud_sync", what="Cloud Sync password writeback"))
+            target=CLOUD_SYNC, key="writeback.cloud_sync", what="Cloud Sync password writeback"))
     return findings
 
 
@@ -43,7 +48,7 @@ def _entra_connect(ctx: Context, wanted: bool, live: OnPremisesWritebackState, e
     tenant's on-premises integration is on" and O365Essentials (Set-O365PasswordReset) PUTs
     `passwordWritebackSupported` to turn writeback on and off (tests/fixtures/real/portal/FIELDS.md). So writeback
     counts as on only when both are true, and as off only when either is false: never a pass on one reading."""
-    target = "Entra Connect writeback"
+    target = ENTRA_CONNECT
     fields = {"enablementForTenant": live.writeback_enabled, "passwordWritebackSupported": live.writeback_supported}
     off = [k for k, v in fields.items() if v is False]
     if not off and any(v is None for v in fields.values()):
@@ -62,3 +67,16 @@ def _entra_connect(ctx: Context, wanted: bool, live: OnPremisesWritebackState, e
     return ctx.result(Status.failed, target=target, expected=False, actual=True, evidence=evidence,
                       reason="password writeback is on (enablementForTenant and passwordWritebackSupported are "
                              "true), but the policy wants it off")
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    wanted = fx.policy.writeback
+    if wanted is None:
+        return
+    onprem_change(fx, [f for f in failing if f.target == ENTRA_CONNECT], "writeback_enabled", wanted.enabled,
+                  "password writeback", lambda live: live.writeback_supported)
+    onprem_change(fx, [f for f in failing if f.target == CLOUD_SYNC], "cloud_sync_writeback_enabled",
+                  wanted.cloud_sync, "Cloud Sync password writeback", lambda live: True)
+
+
+FIXER = Fixer(plan=fix)

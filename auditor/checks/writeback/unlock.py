@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.writeback import onprem_change
+from auditor.fixes.fixer import FixContext, Fixer
 
 SPEC = CheckSpec(
     id="writeback.unlock",
@@ -24,3 +26,12 @@ def evaluate(ctx: Context) -> list[Finding]:
     evidence = [Evidence(source=source, field="accountUnlockEnabled", value=live.unlock_enabled),
                 Evidence(source=source, field="accountUnlockSupported", value=live.unlock_supported)]
     return [ctx.compare(wanted.unlock, live.unlock_enabled, evidence, what="unlock without reset")]
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    if fx.policy.writeback is not None:
+        onprem_change(fx, failing, "unlock_enabled", fx.policy.writeback.unlock, "unlock without reset",
+                      lambda live: live.unlock_supported)
+
+
+FIXER = Fixer(plan=fix, after=("writeback.enabled",))

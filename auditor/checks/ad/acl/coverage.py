@@ -33,6 +33,8 @@ SPEC = CheckSpec(
         powershell="dsacls <user DN> /P:N   # re-enable inheritance on one user",
     ),
     description="Evaluates each in-scope user's own DACL (as the DC computed it) for the sync account's SIDs.",
+    manual=("fixing a user's own DACL (re-enabling inheritance, or granting on AdminSDHolder) brings "
+            "back or stamps permissions beyond writeback: decide per account"),
 )
 
 
