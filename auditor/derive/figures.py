@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.derive.memo import memo
 from auditor.findings import Evidence, Unreadable, section_value
-from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Location, Policy, Scope
+from auditor.graph_fields import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN
+from auditor.policy.models import Location, Policy, Scope
 from auditor.snapshot.models import Snapshot
 from auditor.snapshot.tenant import (
     CloudUsersState,

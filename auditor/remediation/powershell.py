@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor.graph_fields import (
+    CONFIGURATION_FIELDS,
+    METHOD_CONFIGURATION_TYPES,
     PASSWORD_RULE_FIELDS,
     PASSWORD_RULE_TEMPLATE,
     password_rule_values,
@@ -47,17 +49,6 @@ PORTAL_PATHS = {
     "portal.sspr_policy": "Entra admin center > Protection > Password reset",
     "portal.onprem_writeback": "Entra admin center > Protection > Password reset > On-premises integration",
 }
-_ODATA_TYPES = {
-    "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
-    "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",
-    "voice": "#microsoft.graph.voiceAuthenticationMethodConfiguration",
-    "microsoftauthenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
-    "softwareoath": "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
-    "fido2": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
-    "temporaryaccesspass": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-}
-_GRAPH_PROPERTIES = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",
-                     "is_software_oath_enabled": "isSoftwareOathEnabled"}
 
 
 def quote(value: object) -> str:
@@ -206,13 +197,13 @@ def _methods_policy(change: GraphMethodsPolicyChange) -> list[str]:
 
 
 def _method_configuration(change: GraphMethodConfigurationChange) -> list[str]:
-    odata = _ODATA_TYPES.get(change.configuration_id.lower(), "")
+    odata = METHOD_CONFIGURATION_TYPES.get(change.configuration_id.lower(), "")
     pairs = [f"'@odata.type' = {quote(odata)}"]
-    pairs += [f"{_GRAPH_PROPERTIES[s.name]} = {literal(s.new)}" for s in change.settings]
+    pairs += [f"{CONFIGURATION_FIELDS[s.name]} = {literal(s.new)}" for s in change.settings]
     first = change.settings[0]
     read = (f"(Get-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
             f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)})")
-    current = (f"{read}.AdditionalProperties[{quote(_GRAPH_PROPERTIES[first.name])}]"
+    current = (f"{read}.AdditionalProperties[{quote(CONFIGURATION_FIELDS[first.name])}]"
                if first.name != "state" else f"{read}.State")
     return _guarded(
         change.configuration_id, "Update the authentication method configuration", current, literal(first.old),

@@ -24,6 +24,7 @@ from auditor.checks.base import (
 from auditor.checks.sspr import portal_change
 from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
 from auditor.fixes.fixer import FixContext, Fixer
+from auditor.graph_fields import SSPR_CONTROL
 from auditor.policy.models import Scope
 from auditor.snapshot.models import SsprPolicyState
 from auditor.text import NAME_RULE, name_key, same_name
@@ -51,7 +52,7 @@ SPEC = CheckSpec(
     ),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Properties > "
                    "Self service password reset enabled: None / Selected (choose the group) / All"),
-    secure_score_control="SelfServicePasswordReset",
+    secure_score_control=SSPR_CONTROL,
 )
 
 

@@ -20,6 +20,7 @@ from auditor.graph_fields import (
     CONFIGURATION_FIELDS,
     CONFIGURATION_PATH,
     GROUP_SETTINGS_PATH,
+    METHOD_CONFIGURATION_TYPES,
     METHODS_FIELDS,
     METHODS_PATH,
     PASSWORD_RULE_DEFAULTS,
@@ -38,25 +39,19 @@ if TYPE_CHECKING:
     from auditor.remediation.session import BackupObject
 
 
-# @odata.type of each built-in configuration → the msgraph-sdk model that serialises it
-_CONFIGURATION_MODELS = {
-    "#microsoft.graph.emailAuthenticationMethodConfiguration":
-        ("email_authentication_method_configuration", "EmailAuthenticationMethodConfiguration"),
-    "#microsoft.graph.smsAuthenticationMethodConfiguration":
-        ("sms_authentication_method_configuration", "SmsAuthenticationMethodConfiguration"),
-    "#microsoft.graph.voiceAuthenticationMethodConfiguration":
-        ("voice_authentication_method_configuration", "VoiceAuthenticationMethodConfiguration"),
-    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration":
-        ("microsoft_authenticator_authentication_method_configuration",
-         "MicrosoftAuthenticatorAuthenticationMethodConfiguration"),
-    "#microsoft.graph.softwareOathAuthenticationMethodConfiguration":
-        ("software_oath_authentication_method_configuration", "SoftwareOathAuthenticationMethodConfiguration"),
-    "#microsoft.graph.fido2AuthenticationMethodConfiguration":
-        ("fido2_authentication_method_configuration", "Fido2AuthenticationMethodConfiguration"),
-    "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration":
-        ("temporary_access_pass_authentication_method_configuration",
-         "TemporaryAccessPassAuthenticationMethodConfiguration"),
-}
+# each built-in configuration's @odata.type (graph_fields) → the msgraph-sdk model that serialises it
+_CONFIGURATION_MODELS = {METHOD_CONFIGURATION_TYPES[config_id]: model for config_id, model in {
+    "email": ("email_authentication_method_configuration", "EmailAuthenticationMethodConfiguration"),
+    "sms": ("sms_authentication_method_configuration", "SmsAuthenticationMethodConfiguration"),
+    "voice": ("voice_authentication_method_configuration", "VoiceAuthenticationMethodConfiguration"),
+    "microsoftauthenticator": ("microsoft_authenticator_authentication_method_configuration",
+                               "MicrosoftAuthenticatorAuthenticationMethodConfiguration"),
+    "softwareoath": ("software_oath_authentication_method_configuration",
+                     "SoftwareOathAuthenticationMethodConfiguration"),
+    "fido2": ("fido2_authentication_method_configuration", "Fido2AuthenticationMethodConfiguration"),
+    "temporaryaccesspass": ("temporary_access_pass_authentication_method_configuration",
+                            "TemporaryAccessPassAuthenticationMethodConfiguration"),
+}.items()}
 
 
 class GraphWriter(Writer):
