@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
 from auditor.checks.sspr import portal_change
 from auditor.fixes.fixer import FixContext, Fixer
+from auditor.portal_fields import SSPR_FIELDS
 
 SPEC = CheckSpec(
     id="sspr.helpdesk",
@@ -24,13 +25,14 @@ def evaluate(ctx: Context) -> list[Finding]:
     live = ctx.section("sspr_policy")
     source = ctx.source("sspr_policy")
     findings = [ctx.compare(wanted.customize, live.customize_helpdesk,
-                            [Evidence(source=source, field="customizeHelpdeskLink", value=live.customize_helpdesk)],
+                            [Evidence(source=source, field=SSPR_FIELDS["customize_helpdesk"],
+                                      value=live.customize_helpdesk)],
                             target="customize link", key="sspr.helpdesk.customize",
                             what="the custom helpdesk link")]
     if wanted.customize:
         findings.append(ctx.compare(
             wanted.email_or_url, live.helpdesk_email_or_url,
-            [Evidence(source=source, field="customHelpdeskEmailOrUrl", value=live.helpdesk_email_or_url)],
+            [Evidence(source=source, field=SSPR_FIELDS["helpdesk_email_or_url"], value=live.helpdesk_email_or_url)],
             target="helpdesk target", key="sspr.helpdesk.email_or_url", what="the helpdesk email or URL"))
     return findings
 

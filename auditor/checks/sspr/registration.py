@@ -6,6 +6,7 @@ from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Seve
 from auditor.checks.sspr import portal_change, portal_setting
 from auditor.fixes.fixer import FixContext, Fixer, on
 from auditor.graph_fields import RECONFIRMATION_IN_DAYS
+from auditor.portal_fields import REGISTRATION_CA_POLICIES, SSPR_FIELDS
 from auditor.snapshot.models import SsprPolicyState
 
 SPEC = CheckSpec(
@@ -45,20 +46,20 @@ def evaluate(ctx: Context) -> list[Finding]:
 
 def _skip(ctx: Context, limit: int, live: SsprPolicyState, source: str) -> Finding:
     """Skipping the registration prompt undermines "require users to register when signing in": judge how long."""
-    evidence = [Evidence(source=source, field="skipRegistrationAllowed", value=live.skip_registration_allowed),
-                Evidence(source=source, field="skipRegistrationMaxAllowedDays", value=live.skip_registration_max_days),
-                Evidence(source=source, field="registrationConditionalAccessPolicies (count)",
+    allowed, max_days = SSPR_FIELDS["skip_registration_allowed"], SSPR_FIELDS["skip_registration_max_days"]
+    evidence = [Evidence(source=source, field=allowed, value=live.skip_registration_allowed),
+                Evidence(source=source, field=max_days, value=live.skip_registration_max_days),
+                Evidence(source=source, field=f"{REGISTRATION_CA_POLICIES} (count)",
                          value=live.registration_ca_policies)]
     common = {"target": SKIP, "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
               "evidence": evidence}
     if live.skip_registration_allowed is None:
-        return ctx.result(Status.unknown, reason="the portal returned no skipRegistrationAllowed", **common)
+        return ctx.result(Status.unknown, reason=f"the portal returned no {allowed}", **common)
     if live.skip_registration_allowed is False:
         return ctx.result(Status.passed, actual=0, **common)
     days = live.skip_registration_max_days
     if days is None:
-        return ctx.result(Status.unknown, reason="skipping is allowed but the portal returned no "
-                                                 "skipRegistrationMaxAllowedDays", **common)
+        return ctx.result(Status.unknown, reason=f"skipping is allowed but the portal returned no {max_days}", **common)
     if days <= limit:
         return ctx.result(Status.passed, actual=days, **common)
     return ctx.result(Status.failed, actual=days, reason=f"users may dismiss the registration prompt for up to {days} "

@@ -26,6 +26,7 @@ from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
 from auditor.fixes.fixer import FixContext, Fixer
 from auditor.graph_fields import SSPR_CONTROL
 from auditor.policy.models import Scope
+from auditor.portal_fields import SSPR_FIELDS
 from auditor.snapshot.models import SsprPolicyState
 from auditor.text import NAME_RULE, name_key, same_name
 
@@ -69,7 +70,7 @@ def evaluate(ctx: Context) -> list[Finding]:
                              f"{registration.reason}", portal.evidence + registration.evidence) from None
         return _inferred(ctx, infer_scope(ctx.snapshot, records), portal.reason)
     source = ctx.source("sspr_policy")
-    evidence = [Evidence(source=source, field="enablementType", value=live.enablement)]
+    evidence = [Evidence(source=source, field=SSPR_FIELDS["enablement"], value=live.enablement)]
     findings = [ctx.compare(sspr.scope.value, live.enablement, evidence, what="the SSPR scope")]
     if sspr.scope == Scope.selected and live.enablement == Scope.selected.value and sspr.group is not None:
         findings.append(_group_finding(ctx, live, source))
@@ -80,8 +81,8 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
     assert ctx.policy.sspr is not None and ctx.policy.sspr.group is not None
     group = ctx.policy.sspr.group
     evidence = [
-        Evidence(source=source, field="passwordResetEnabledGroupIds", value=live.group_ids),
-        Evidence(source=source, field="passwordResetEnabledGroupName", value=live.group_name),
+        Evidence(source=source, field=SSPR_FIELDS["group_ids"], value=live.group_ids),
+        Evidence(source=source, field=SSPR_FIELDS["group_name"], value=live.group_name),
     ]
     expected = {"id": group.id, "name": group.name}
     actual = {"id": live.group_ids[0] if live.group_ids else None, "name": live.group_name}
@@ -89,7 +90,7 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
         matches = [i.lower() for i in live.group_ids] == [group.id.lower()]
     elif name_key(live.group_name):
         matches = same_name(live.group_name, group.name)
-        evidence.append(Evidence(source=source, field="passwordResetEnabledGroupName (how compared)",
+        evidence.append(Evidence(source=source, field=f"{SSPR_FIELDS['group_name']} (how compared)",
                                  value=NAME_RULE))
     else:
         # the portal can answer passwordResetEnabledGroupName "" with the ids filled in: resolve the policy's
