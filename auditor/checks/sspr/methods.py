@@ -73,6 +73,7 @@ SPEC = CheckSpec(
               '{"@odata.type": "#microsoft.graph.<method>AuthenticationMethodConfiguration", "state": "enabled"}',
         powershell="Update-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
                    "-AuthenticationMethodConfigurationId <id> -BodyParameter @{...; state = 'enabled'}",
+        shell="PowerShell (Microsoft Graph module)",
     ),
 )
 

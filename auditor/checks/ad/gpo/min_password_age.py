@@ -52,7 +52,10 @@ SPEC = CheckSpec(
         portal="Group Policy Management > Default Domain Policy > Edit > Computer Configuration > Policies > "
                "Windows Settings > Security Settings > Account Policies > Password Policy > Minimum password "
                "age = 0 days",
-        powershell="Set-ADDefaultDomainPasswordPolicy -Identity <domain> -MinPasswordAge 0.00:00:00",
+        powershell="Set-ADDefaultDomainPasswordPolicy -Identity '<domain>' -MinPasswordAge 0.00:00:00",
+        console="Group Policy Management Console",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<domain>", "domain"),),
     ),
     description="Reads MinimumPasswordAge from the GptTmpl.inf of every GPO linked to the domain head over SMB, "
                 "takes the one that wins by Group Policy precedence (enforced links, then link order), and the "
@@ -188,7 +191,7 @@ def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unre
         evidence += sysvol_error.evidence
     if days is None:
         return ctx.result(Status.unknown, target=domain.base_dn, expected=_expected(limit), evidence=evidence,
-                          reason="the domain head returned no minPwdAge")
+                          reason=domain.min_pwd_age_error or "the domain head returned no minPwdAge")
     status = Status.passed if days <= limit else Status.failed
     reason = None if status == Status.passed else (
         f"the domain's effective minimum password age is {days} day(s) (minPwdAge {domain.min_pwd_age}): "
