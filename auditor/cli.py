@@ -651,7 +651,8 @@ def _next_step(args: argparse.Namespace, report: Any) -> str | None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from auditor.app.audit import findings_of
     from auditor.policy.loader import load_policy
-    from auditor.remediation.changes import describe_plan, save_plan
+    from auditor.remediation.changes import save_plan
+    from auditor.remediation.describe import describe_plan
     from auditor.remediation.planner import make_plan, plan_exit_code
     from auditor.remediation.powershell import render_powershell
 

@@ -81,6 +81,9 @@ class CheckSpec:
     also_reads: tuple[str, ...] = ()  # other policy keys the check judges besides `policy_key` (init's notes)
     optional: tuple[OptionalSection, ...] = ()
     """The sections among `sections` the check can do without, each with what its absence does."""
+    manual: str | None = None
+    """Why no writer fixes this check's failures (a decision only people make); a plan lists them as manual steps
+    with this reason. A check that can be fixed declares `FIXER` in its module instead."""
 
     def __post_init__(self) -> None:
         stray = [o.name for o in self.optional if o.name not in self.sections]
