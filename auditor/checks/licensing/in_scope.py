@@ -35,9 +35,13 @@ SPEC = CheckSpec(
               "\"removeLicenses\": []}",
         powershell="Set-MgUserLicense -UserId <upn> -AddLicenses @{SkuId='<SKU with AAD_PREMIUM>'} "
                    "-RemoveLicenses @()",
+        console="Microsoft 365 admin center",
+        shell="PowerShell (Microsoft Graph module)",
     ),
     description="SSPR for cloud users needs P1 only for some features, but password writeback and SSPR for "
                 "synced users need Entra ID P1 or P2 for every user who uses them.",
+    manual=("assigning licences changes what the tenant pays for and who may use which service: an "
+            "admin decides it in the admin center or through group-based licensing"),
 )
 
 
@@ -59,8 +63,13 @@ def _judge(ctx: Context, scope: ScopeResolution, users: object, target: str, who
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("cloud_users"), field="assignedPlans[].servicePlanId",
                          value={"licensed": stats.licensed, "in_scope": stats.in_scope})]
-    skus = ctx.section_or_none("subscribed_skus", [], [])  # evidence only: no verdict rests on the seats
-    if skus is not None:
+    # evidence only: no verdict rests on the seats; unreadable (a count absent, issue #30), its reason is evidence
+    unread: list[str] = []
+    skus = ctx.section_or_none("subscribed_skus", unread, [])
+    if skus is None:
+        evidence.append(Evidence(source=ctx.source("subscribed_skus"), field="prepaidUnits.enabled / consumedUnits",
+                                 value="not read: " + "; ".join(unread)))
+    else:
         seats, used = skus.seats_with({p.lower() for p in coverage.license_service_plans})
         evidence.append(Evidence(source=ctx.source("subscribed_skus"), field="prepaidUnits.enabled / consumedUnits",
                                  value={"seats": seats, "used": used}))
