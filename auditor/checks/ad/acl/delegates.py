@@ -34,7 +34,9 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Active Directory Users and Computers > View > Advanced Features > the OU or user > Properties > "
                "Security > Advanced: remove the principal's entry (or declare it under directory.delegates.accepted)",
-        powershell='dsacls "<DN where the ACE is set>" /R "<DOMAIN>\\<principal>"',
+        powershell="dsacls '<DN where the ACE is set>' /R '<DOMAIN>\\<principal>'",
+        console="Active Directory Users and Computers",
+        shell="PowerShell with the AD DS tools (dsacls)",
     ),
     description="Reads every in-scope user's owner and full DACL, expands each trustee group (nested and primary "
                 "groups), and decides per account with its own token whether it can reset the password, write "

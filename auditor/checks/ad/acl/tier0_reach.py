@@ -40,7 +40,9 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Remove the ACE from CN=AdminSDHolder,CN=System (or from the protected account), or move protected "
                "accounts out of the OUs others administer",
-        powershell='dsacls "CN=AdminSDHolder,CN=System,<domain DN>" /R "<DOMAIN>\\<principal>"',
+        powershell="dsacls 'CN=AdminSDHolder,CN=System,<domain DN>' /R '<DOMAIN>\\<principal>'",
+        console="Active Directory Users and Computers",
+        shell="PowerShell with the AD DS tools (dsacls)",
     ),
     description="Evaluates AdminSDHolder's DACL and every protected account's owner and DACL for who, besides the "
                 "domain's admins, can reset the password or write pwdLastSet/lockoutTime.",

@@ -47,6 +47,7 @@ SPEC = CheckSpec(
                "Windows Settings > Security Settings > Local Policies > Security Options > Network access: Restrict "
                "clients allowed to make remote calls to SAM > Edit Security > add the sync account (Allow)",
         powershell=None,
+        console="Group Policy Management Console",
     ),
     description="Reads RestrictRemoteSAM from the GptTmpl.inf of every GPO applying to OU=Domain Controllers, takes "
                 "the one that wins by precedence, parses its SDDL and checks READ_CONTROL for the sync account's "

@@ -50,8 +50,10 @@ SPEC = CheckSpec(
         portal="Active Directory Users and Computers > the sync account (and its groups) > Properties > Security > "
                "Advanced: remove every entry but SYSTEM, Administrators, Domain Admins and Enterprise Admins; "
                "Set-ADSyncRestrictedPermissions does this for the account",
-        powershell="Import-Module ADSyncConfig; Set-ADSyncRestrictedPermissions -ADConnectorAccountDN <account DN> "
+        powershell="Import-Module ADSyncConfig; Set-ADSyncRestrictedPermissions -ADConnectorAccountDN '<account DN>' "
                    "-Credential (Get-Credential)",
+        console="Active Directory Users and Computers",
+        shell="PowerShell on the Entra Connect server (ADSyncConfig module)",
     ),
     description="Reads the sync account's owner and DACL, the DACLs of the groups that carry its rights and, for a "
                 "gMSA, msDS-GroupMSAMembership; any account besides the domain's admins that can take it over fails.",
