@@ -10,7 +10,7 @@ groups (primaryGroupID) followed. Which of them matter is the checks' business (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor import progress
 from auditor.ad.dn import dn_key, is_within, parent
@@ -18,6 +18,11 @@ from auditor.ad.rights import AccessMask
 from auditor.ad.sd import DaclFacts, DescriptorError, parse_dacl
 from auditor.ad.sid import rid, sid_from_bytes
 from auditor.ad.wellknown import PROTECTED_DOMAIN_GROUP_RIDS, admin_group_sids, well_known_name
+from auditor.readers.ldap_values import USERS as _USERS
+from auditor.readers.ldap_values import chunks as _chunks
+from auditor.readers.ldap_values import integer as _int
+from auditor.readers.ldap_values import text as _text
+from auditor.readers.ldap_values import texts as _texts
 from auditor.snapshot.directory import (
     AccessControl,
     DirectoryUser,
@@ -30,7 +35,23 @@ from auditor.snapshot.directory import (
 )
 
 if TYPE_CHECKING:
-    from auditor.readers.directory import _Reader
+    from collections.abc import Iterator
+
+
+class DirectoryReader(Protocol):
+    """What this module needs of the directory reader (`directory._Reader`), named here so the two modules do not
+    import each other."""
+
+    conn: Any
+
+    def base(self, dn: str, attributes: list[str], *, sd: bool = False) -> dict[str, list[bytes]] | None: ...
+
+    def paged(self, base: str, search_filter: str, attributes: list[str], *, scope: str = "SUBTREE",
+              sd: bool = False, sd_flags: int = 0x04) -> Iterator[tuple[str, dict[str, list[bytes]]]]: ...
+
+    def members(self, group: str) -> list[str]: ...
+
+    def privileged_groups(self, base_dn: str, domain_sid: str) -> dict[str, str]: ...
 
 SD_FLAGS_OWNER_DACL = 0x05  # OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION
 MAX_MEMBERS = 2000  # accounts kept per group (Domain Users can hold them all): more is marked truncated
@@ -41,7 +62,7 @@ _ACCOUNT_ATTRIBUTES = ["objectSid", "objectClass", "sAMAccountName", "memberOf",
 _GMSA_CLASS = b"msds-groupmanagedserviceaccount"
 
 
-def read_access_control(reader: _Reader, base_dn: str, domain_sid: str, account: ServiceAccount | None,
+def read_access_control(reader: DirectoryReader, base_dn: str, domain_sid: str, account: ServiceAccount | None,
                         users: list[DirectoryUser], dacls: dict[str, DaclFacts],
                         extra: list[DaclFacts]) -> AccessControl:
     """The delegation view; adds the protected accounts' descriptors to `dacls` (shared keys). `extra` are
@@ -90,7 +111,7 @@ def _ancestors(users: list[DirectoryUser], base_dn: str) -> list[str]:
     return sorted(seen.values(), key=lambda dn: (len(dn), dn))
 
 
-def _owner_secured(reader: _Reader, dn: str) -> SecuredObject:
+def _owner_secured(reader: DirectoryReader, dn: str) -> SecuredObject:
     """An object's owner and DACL (the reader's own control asks for the DACL only)."""
     import base64
 
@@ -113,11 +134,10 @@ def _owner_secured(reader: _Reader, dn: str) -> SecuredObject:
         return SecuredObject(dn=dn, error=str(exc))
 
 
-def _protected_accounts(reader: _Reader, base_dn: str, domain_sid: str,
+def _protected_accounts(reader: DirectoryReader, base_dn: str, domain_sid: str,
                         dacls: dict[str, DaclFacts]) -> list[ProtectedAccount]:
     from ldap3.utils.conv import escape_filter_chars
 
-    from auditor.readers.directory import _USERS, _int, _text, _texts
 
     privileged = reader.privileged_groups(base_dn, domain_sid)
     terms = ["(adminCount=1)", *(f"(primaryGroupID={r})" for r in PROTECTED_DOMAIN_GROUP_RIDS)]
@@ -164,10 +184,9 @@ def _kind(classes: list[bytes]) -> PrincipalKind:
     return "user"
 
 
-def _principals(reader: _Reader, base_dn: str, domain_sid: str, sids: list[str]) -> dict[str, Principal]:
+def _principals(reader: DirectoryReader, base_dn: str, domain_sid: str, sids: list[str]) -> dict[str, Principal]:
     from ldap3.utils.conv import escape_filter_chars
 
-    from auditor.readers.directory import _chunks, _text
 
     found: dict[str, tuple[str, dict[str, list[bytes]]]] = {}
     for chunk in _chunks(sids, 50):
@@ -197,7 +216,7 @@ def _principals(reader: _Reader, base_dn: str, domain_sid: str, sids: list[str])
     return out
 
 
-def _nested(reader: _Reader, base_dn: str, group_dn: str, group_sid: str,
+def _nested(reader: DirectoryReader, base_dn: str, group_dn: str, group_sid: str,
             group_name: str) -> tuple[dict[str, Member], dict[str, tuple[str, list[str]]]]:
     """The accounts inside a group through `member` (range-read), nested groups followed breadth first, and every
     group met (SID → its name and the path of groups down to it). Reading `member` lists and then the members by
@@ -205,7 +224,6 @@ def _nested(reader: _Reader, base_dn: str, group_dn: str, group_sid: str,
     of the domain for each group (a second per group at 5,000 users)."""
     from ldap3.utils.conv import escape_filter_chars
 
-    from auditor.readers.directory import _chunks, _text
 
     members: dict[str, Member] = {}
     groups: dict[str, tuple[str, list[str]]] = {group_sid: (group_name, [])}
@@ -231,10 +249,9 @@ def _nested(reader: _Reader, base_dn: str, group_dn: str, group_sid: str,
     return members, groups
 
 
-def _primary_members(reader: _Reader, base_dn: str, domain_sid: str,
+def _primary_members(reader: DirectoryReader, base_dn: str, domain_sid: str,
                      expansions: dict[str, tuple[dict[str, Member], dict[str, tuple[str, list[str]]]]]) -> None:
     """Accounts whose primary group is an expanded group or one nested in it: one search for all of them."""
-    from auditor.readers.directory import _chunks, _int
 
     rids = sorted({rid(g) for _, groups in expansions.values() for g in groups if g.startswith(domain_sid + "-")})
     for chunk in _chunks(rids, 50):
@@ -249,7 +266,6 @@ def _primary_members(reader: _Reader, base_dn: str, domain_sid: str,
 
 
 def _add(members: dict[str, Member], dn: str, raw: dict[str, list[bytes]], via: list[str]) -> None:
-    from auditor.readers.directory import _text
 
     if not raw.get("objectSid"):
         return

@@ -31,6 +31,11 @@ from auditor.ad.wellknown import (
     protected_group_sids,
 )
 from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
+from auditor.readers.ldap_values import USERS
+from auditor.readers.ldap_values import chunks as _chunks
+from auditor.readers.ldap_values import integer as _int
+from auditor.readers.ldap_values import text as _text
+from auditor.readers.ldap_values import texts as _texts
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
     DirectoryState,
@@ -55,7 +60,7 @@ SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
 # computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
 _MEMBER_COMPUTERS = "(&(objectCategory=computer)(!(userAccountControl:1.2.840.113556.1.4.803:=8192)))"
-_USERS = "(&(objectCategory=person)(objectClass=user))"
+_USERS = USERS
 _RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
     "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
@@ -619,25 +624,3 @@ def _user(dn: str, raw: dict[str, list[bytes]], target: str, privileged: dict[st
         telephone_number=_text(raw, "telephoneNumber"), resultant_pso=_text(raw, "msDS-ResultantPSO"),
         privileged_via=via, dacl_key=dacl_key,
     )
-
-
-def _text(raw: dict[str, list[bytes]], name: str) -> str | None:
-    values = raw.get(name) or []
-    return bytes(values[0]).decode("utf-8", "replace") if values else None
-
-
-def _texts(raw: dict[str, list[bytes]], name: str) -> list[str]:
-    return [bytes(v).decode("utf-8", "replace") for v in raw.get(name) or []]
-
-
-def _int(raw: dict[str, list[bytes]], name: str) -> int | None:
-    text = _text(raw, name)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
