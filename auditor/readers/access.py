@@ -61,10 +61,10 @@ ACCESS: tuple[Access, ...] = (
     Access("GroupSettings.Read.All", "graph", ("password_rules",),
            "GET /groupSettings (Password Rule Settings; Directory.Read.All also grants it)",
            _GRAPH + "group-list-settings"),
+    # the same permission reads each profile's assignments (/deviceConfigurations/{id}/assignments,
+    # learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfigurationassignment-list)
     Access("DeviceManagementConfiguration.Read.All", "graph", ("intune_sign_in_reset",),
-           "GET /deviceManagement/deviceConfigurations and, for each profile carrying the sign-in screen setting, "
-           "/deviceConfigurations/{id}/assignments (optional: Intune's sign-in screen setting; the same permission, "
-           "learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfigurationassignment-list)",
+           "GET /deviceManagement/deviceConfigurations (optional: Intune's sign-in screen setting)",
            _GRAPH + "intune-deviceconfig-deviceconfiguration-list"),
     Access("Security Administrator (portal, delegated)", "portal", ("sspr_policy", "onprem_writeback"),
            "the portal's PasswordResetPolicies and OnPremisesPasswordResetPolicies (`--portal`, a signed-in admin)",
