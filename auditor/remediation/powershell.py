@@ -13,6 +13,7 @@ quotes doubled, and into comments with line breaks removed; no credential is eve
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from auditor.graph_fields import (
@@ -320,3 +321,14 @@ def _manual(number: int, step: ManualStep) -> list[str]:
     for where, how in step.how.items():
         lines.append(f"#   {comment(where)}: {comment(how)}")
     return lines
+
+
+def write_powershell(plan: Plan, path: Path) -> Path:
+    """The plan's script, CRLF line ends and a UTF-8 BOM: Windows PowerShell 5.1 reads a script without a BOM in
+    the system's ANSI code page ("Without a BOM, PowerShell 5.1 ... uses the default ANSI code page",
+    https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.core/about/about_character_encoding)."""
+    from auditor.files import write_atomically
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    script = render_powershell(plan).replace("\r\n", "\n").replace("\n", "\r\n")
+    return write_atomically(path, script.encode("utf-8-sig"))

@@ -29,6 +29,7 @@ from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
 from auditor.readers.collect import CollectOptions, collect
 from auditor.readers.credentials import LabTokenCredential
+from auditor.readers.reach import Reached
 from auditor.remediation.apply import Targets, load_backup
 from auditor.remediation.changes import FindingRef, Plan, load_plan, save_plan
 from auditor.remediation.planner import make_plan
@@ -52,8 +53,8 @@ def credential() -> LabTokenCredential:
 
 
 def snapshot_of(lab: LabServer) -> Any:
-    return collect(CollectOptions(origin="lab:demo", graph_url=lab.graph_url, graph_credential=credential(),
-                                  portal_url=lab.portal_url, portal_credential=credential()))
+    return collect(CollectOptions(Reached(origin="lab:demo", graph_url=lab.graph_url, graph_credential=credential(),
+                                  portal_url=lab.portal_url, portal_credential=credential())))
 
 
 def targets(lab: LabServer) -> Targets:
