@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from auditor import __version__
 from auditor.checks.base import Finding, Severity
 from auditor.checks.exit_codes import Summary, exit_code
-from auditor.endpoints import Endpoints, LabSelection
+from auditor.endpoints import AuthKind, Endpoints, LabSelection
 from auditor.policy.models import Policy
 from auditor.report import AuditReport, ReportSummary, section_statuses, tenant_of_origin
 from auditor.snapshot.models import Snapshot
@@ -85,7 +85,7 @@ def collect_live(endpoints: Endpoints, coverage: CoverageOptions | None = None) 
 
 
 @contextmanager
-def running_lab(lab: LabSelection) -> Iterator[Reached]:
+def running_lab(lab: LabSelection, timeout: float = 30.0) -> Iterator[Reached]:
     """Start the lab emulator in-process with the chosen scenario and faults: its URLs and the lab's token."""
     from pydantic import ValidationError
 
@@ -109,8 +109,10 @@ def running_lab(lab: LabSelection) -> Iterator[Reached]:
         raise SourceError(f"--lab {lab.scenario}: {str(exc).splitlines()[0][:500]}") from None
     with LabServer(scenario, faults=faults) as server:
         credential = LabTokenCredential()
-        yield Reached(graph_url=server.graph_url, graph_credential=credential, portal_url=server.portal_url,
-                      portal_credential=credential, origin=f"lab:{lab.scenario}")
+        endpoints = Endpoints(lab=lab, graph_url=server.graph_url, portal=True, portal_url=server.portal_url,
+                              auth=AuthKind.lab, portal_auth=AuthKind.lab, timeout=timeout)
+        yield Reached(endpoints, graph_credential=credential, portal_credential=credential,
+                      origin=f"lab:{lab.scenario}")
 
 
 def collect_lab(lab: LabSelection | str, coverage: CoverageOptions | None = None) -> Snapshot:
@@ -180,8 +182,7 @@ def open_targets(endpoints: Endpoints, *, ephemeral_origin: str | None = None) -
     from auditor.readers.reach import open_endpoints
 
     if endpoints.lab is not None:
-        with running_lab(endpoints.lab) as reached:
-            reached.timeout_seconds = endpoints.timeout
+        with running_lab(endpoints.lab, endpoints.timeout) as reached:
             yield reached
         return
     if ephemeral_origin is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.endpoints import Endpoints
+from auditor.exit_codes import Exit
 from auditor.policy.fleet import FleetTenant, LoadedFleet
 from auditor.render.fleet import TenantResult
 
@@ -80,7 +81,7 @@ def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantR
     except Exception as exc:  # the tenant's failure, never the fleet's: reported as that tenant's unknown
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         log.warning("tenant %s could not be audited: %s", tenant.name, reason, exc_info=log.isEnabledFor(10))
-        return TenantResult(name=tenant.name, exit_code=3, error=reason[:500])
+        return TenantResult(name=tenant.name, exit_code=Exit.incomplete, error=reason[:500])
     by_suffix = {path.suffix: path for path in paths}
     return TenantResult(name=tenant.name, exit_code=report.summary.exit_code, report=report,
                         report_json=by_suffix.get(".json"), report_html=by_suffix.get(".html"))
@@ -97,7 +98,8 @@ def run_fleet(loaded: LoadedFleet, out: Path, *, only: list[str] | None = None, 
 
     def one(tenant: FleetTenant) -> TenantResult:
         if stop.is_set():
-            return TenantResult(name=tenant.name, exit_code=3, error="not audited: the fleet run was stopped")
+            return TenantResult(name=tenant.name, exit_code=Exit.incomplete,
+                                error="not audited: the fleet run was stopped")
         notify(FleetEvent(tenant.name, "started"))
         started = time.monotonic()
         result = audit_tenant(loaded, tenant, out)

@@ -182,8 +182,9 @@ def read_targets(targets: Targets, policy: Policy, origin: str) -> Snapshot:
     if targets.graph_url and targets.graph_credential is not None:
         from auditor.readers.collect import CollectOptions, collect
 
+        portal_url = targets.portal_url if targets.portal_credential is not None else None
         reached = replace(targets, origin=origin,
-                          portal_url=targets.portal_url if targets.portal_credential is not None else None)
+                          endpoints=targets.endpoints.model_copy(update={"portal_url": portal_url}))
         snapshot = collect(CollectOptions(reached=reached, **coverage_options(policy).collect_options()))
     else:
         snapshot = Snapshot(tool_version=__version__, origin=origin)

@@ -32,17 +32,28 @@ class EndpointError(Exception):
     """Endpoints that cannot be opened as configured (a missing credential, an insecure or non-loopback choice)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reached:
-    """Endpoints opened: where to send requests and with which credentials. Never serialised, never logged."""
+    """Endpoints opened: the URLs to send requests to (as `endpoints` names them) and the credentials to send.
+    Never serialised, never logged."""
 
-    graph_url: str | None = None
+    endpoints: Endpoints = field(default_factory=Endpoints)
     graph_credential: Any = field(default=None, repr=False)
-    portal_url: str | None = None
     portal_credential: Any = field(default=None, repr=False)
     ad: AdSettings | None = field(default=None, repr=False)
-    timeout_seconds: float = 30.0
     origin: str = ""
+
+    @property
+    def graph_url(self) -> str | None:
+        return self.endpoints.graph_url
+
+    @property
+    def portal_url(self) -> str | None:
+        return self.endpoints.portal_url
+
+    @property
+    def timeout_seconds(self) -> float:
+        return self.endpoints.timeout
 
 
 def open_endpoints(endpoints: Endpoints, purpose: Purpose = "read", *, with_ad: bool = True) -> Reached:
@@ -56,13 +67,11 @@ def open_endpoints(endpoints: Endpoints, purpose: Purpose = "read", *, with_ad: 
         kinds = ", ".join(k.value for k in GRAPH_AUTH if k is not AuthKind.lab)
         raise EndpointError(f"choose a credential with --auth ({kinds}), or audit the lab with --lab demo")
     graph = _credential(chosen.auth, chosen.graph_url, chosen, purpose)
-    portal = _credential(chosen.portal_auth if chosen.auth is not None or purpose == "write" else None,
-                         chosen.portal_url, chosen, purpose)
+    portal = _credential(chosen.portal_auth, chosen.portal_url, chosen, purpose)
     origin = (f"graph:{chosen.graph_url}" if chosen.auth is AuthKind.lab
               else f"live:{chosen.tenant_id or 'tenant'}")
-    return Reached(graph_url=chosen.graph_url, graph_credential=graph, portal_url=chosen.portal_url,
-                   portal_credential=portal, ad=ad_settings(chosen, purpose) if with_ad else None,
-                   timeout_seconds=chosen.timeout, origin=origin)
+    return Reached(chosen, graph_credential=graph, portal_credential=portal,
+                   ad=ad_settings(chosen, purpose) if with_ad else None, origin=origin)
 
 
 def _credential(kind: AuthKind | None, url: str | None, endpoints: Endpoints, purpose: Purpose) -> Any:
@@ -120,5 +129,4 @@ def ad_settings(endpoints: Endpoints, purpose: Purpose = "read") -> AdSettings |
         log.warning("--ad-tls none: the AD password crosses the network in clear")
     from auditor.readers.directory import AdSettings
 
-    return AdSettings(host=ad.host, user=ad.user, password=password, tls=ad.tls, ca_file=ad.ca_file,
-                      tls_name=ad.tls_name, base_dn=ad.base_dn, smb_host=ad.smb_host, timeout=endpoints.timeout)
+    return AdSettings(ad, password=password, timeout=endpoints.timeout)
