@@ -13,42 +13,29 @@ methods, so the opener, the plan and the messages agree.
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from auditor.endpoint_kinds import (
+    AD_PASSWORD_VARIABLE,
+    GRAPH_AUTH,
+    PORTAL_AUTH,
+    UNATTENDED_AUTH,
+    WRITE_PORTAL_AUTH,
+    AuthKind,
+    TlsMode,
+)
+
+__all__ = ["AD_PASSWORD_VARIABLE", "GRAPH_AUTH", "GRAPH_URL", "PORTAL_AUTH", "PORTAL_URL", "UNATTENDED_AUTH",
+           "WRITE_PORTAL_AUTH", "AdEndpoint", "AuthKind", "Endpoints", "LabSelection", "TlsMode", "is_loopback"]
+
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 # the Entra admin center's SSPR API (undocumented; docs/semantics.md); what the portal itself calls
 PORTAL_URL = "https://main.iam.ad.ext.azure.com/api"
-AD_PASSWORD_VARIABLE = "SSPR_AD_PASSWORD"
-"""The environment variable holding the AD bind password by default (never an option, never in a plan)."""
 
 
-class AuthKind(StrEnum):
-    """Every credential kind a run can use; the `--auth` / `--portal-auth` choices derive from it."""
-
-    secret = "secret"
-    certificate = "certificate"
-    workload_identity = "workload-identity"
-    github_oidc = "github-oidc"
-    azure_cli = "azure-cli"
-    device_code = "device-code"
-    login_cache = "login-cache"  # the reader's sealed `sspr-audit login` cache: the portal, reads only
-    lab = "lab"  # the lab emulator's fixed token: loopback only
-
-
-GRAPH_AUTH = tuple(k for k in AuthKind if k is not AuthKind.login_cache)
-"""For Graph (application or delegated)."""
-PORTAL_AUTH = (AuthKind.azure_cli, AuthKind.device_code, AuthKind.login_cache, AuthKind.lab)
-"""For the portal API, which takes a delegated admin token only."""
-WRITE_PORTAL_AUTH = tuple(k for k in PORTAL_AUTH if k is not AuthKind.login_cache)
-"""For writing to the portal (`apply`, `rollback`): the reader's login cache is for reading."""
-UNATTENDED_AUTH = tuple(k for k in GRAPH_AUTH if k is not AuthKind.device_code)
-"""For a fleet tenant, audited without anyone at a terminal."""
-
-TlsMode = Literal["ldaps", "starttls", "none"]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.commands.common import UsageError, non_negative_int, seconds
-from auditor.endpoints import AD_PASSWORD_VARIABLE, GRAPH_AUTH, PORTAL_AUTH, WRITE_PORTAL_AUTH, AuthKind
+from auditor.endpoint_kinds import (
+    AD_PASSWORD_VARIABLE,
+    GRAPH_AUTH,
+    PORTAL_AUTH,
+    TLS_MODES,
+    WRITE_PORTAL_AUTH,
+    AuthKind,
+)
 
 if TYPE_CHECKING:
     from auditor.endpoints import Endpoints
@@ -81,7 +88,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--ad-host", AD, {"help": "domain controller IP or name (as on its TLS certificate)"},
            "domain controller to write to (overrides the plan's)"),
     Option("--ad-user", AD, {"help": "bind account: user@REALM, DOMAIN\\user or a DN (also used for SYSVOL)"}),
-    Option("--ad-tls", AD, {"choices": ("ldaps", "starttls", "none"), "default": "ldaps",
+    Option("--ad-tls", AD, {"choices": TLS_MODES, "default": "ldaps",
                             "help": "ldaps (636, default) or starttls (389), both verifying the certificate; "
                                     "none = plain LDAP with the password in clear: refused unless --insecure-ldap"}),
     Option("--insecure-ldap", AD, {"action": "store_true",
