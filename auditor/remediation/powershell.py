@@ -324,9 +324,10 @@ def _manual(number: int, step: ManualStep) -> list[str]:
 
 
 def write_powershell(plan: Plan, path: Path) -> Path:
-    """The plan's script, CRLF line ends and a UTF-8 BOM: Windows PowerShell 5.1 reads a script without a BOM in
-    the system's ANSI code page ("Without a BOM, PowerShell 5.1 ... uses the default ANSI code page",
-    https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.core/about/about_character_encoding)."""
+    """The plan's script with CRLF line ends and a UTF-8 BOM, so Windows PowerShell 5.1 reads it as UTF-8: a script
+    with non-ASCII text is to be saved with a BOM so that any application reads it correctly (PSScriptAnalyzer's
+    rule UseBOMForUnicodeEncodedFile, https://learn.microsoft.com/powershell/utility-modules/psscriptanalyzer/
+    rules/usebomforunicodeencodedfile); without one, Windows PowerShell reads the legacy ANSI code page."""
     from auditor.files import write_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
