@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.app.errors import SourceError
 from auditor.checks.base import Finding, Severity
 from auditor.checks.exit_codes import Summary, exit_code
 from auditor.endpoints import AuthKind, Endpoints, LabSelection
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-
-class SourceError(Exception):
-    """The live-state source is misconfigured (bad option combination, missing credential)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,26 @@ def collect_live(endpoints: Endpoints, coverage: CoverageOptions | None = None) 
     from auditor.readers.reach import open_endpoints
 
     reached = open_endpoints(endpoints, "read", with_ad=False)  # the DC is read by the on-premises thread
-    return collect(CollectOptions(reached=reached, **(coverage or CoverageOptions()).collect_options()))
+    snapshot = collect(CollectOptions(reached=reached, **(coverage or CoverageOptions()).collect_options()))
+    if reached.portal_url is not None and reached.endpoints.portal_auth is AuthKind.login_cache:
+        return _of_the_login_cache_tenant(snapshot, reached.portal_credential)
+    return snapshot
+
+
+def _of_the_login_cache_tenant(snapshot: Snapshot, credential: Any) -> Snapshot:
+    """`snapshot` when the login cache that read its portal sections is of the tenant Graph reports; another
+    tenant is a SourceError (exit 2), and a tenant Graph did not report leaves the portal sections unknown."""
+    from auditor.app.portal_snapshot import PORTAL_SECTIONS
+    from auditor.app.snapshot_trust import login_cache_tenant_problem
+
+    problem = login_cache_tenant_problem(snapshot, credential.record.tenant_id, str(credential.path))
+    if problem is None:
+        return snapshot
+    if snapshot.tenant_id:
+        raise SourceError(problem)
+    failed = {name: type(section).failed(section.source, problem) for name in PORTAL_SECTIONS
+              if (section := getattr(snapshot, name)) is not None}
+    return snapshot.model_copy(update=failed)
 
 
 @contextmanager
@@ -123,6 +139,13 @@ def collect_lab(lab: LabSelection | str, coverage: CoverageOptions | None = None
 
 
 def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None = None) -> AuditResult:
+    from auditor.derive.memo import run_memo
+
+    with run_memo():  # the checks and the report's views share this run's derived figures, and no other run's
+        return _audit(policy, snapshot, exit_policy, today)
+
+
+def _audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None) -> AuditResult:
     from auditor.checks.base import unmatched_waivers
     from auditor.checks.registry import all_checks, run_checks
 
@@ -163,16 +186,17 @@ def findings_of(policy: Policy, snapshot: Snapshot, today: date | None = None) -
 
 
 def checked_report(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy) -> AuditReport:
-    """The audit's report with each failing finding marked fixable by the plan, or a manual step."""
-    from auditor.remediation.planner import make_plan, with_fixability
+    """The audit's report with each failing finding marked fixable (a check's fixer proposes a change for it) or
+    not (a manual step), asked of the fixers without building a plan."""
+    from auditor.remediation.planner import mark_fixable
 
     report = audit(policy, snapshot, exit_policy).report
     try:
-        plan = make_plan(policy, snapshot, report.findings)
-    except Exception:  # a planner bug must never stop an audit: the marks are left out instead
+        marked = mark_fixable(policy, snapshot, report.findings)
+    except Exception:  # a fixer bug must never stop an audit: the marks are left out instead
         log.warning("could not tell which findings the plan can fix", exc_info=True)
         return report
-    return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
+    return report.model_copy(update={"findings": marked})
 
 
 @contextmanager

@@ -22,8 +22,9 @@ def register(commands: Any) -> None:
                          help="write only the portal's SSPR sections, with when and by whom they were read (run by "
                               "an admin with --portal; a pipeline then takes them with check --portal-snapshot)")
     collect.add_argument("--discover", action="store_true",
-                         help="with --lab or --ad-host and no --policy: find the synced OUs and the sync account as "
-                              "export does, and read them (then `export --snapshot` writes the `directory` section)")
+                         help="with --ad-host and no --policy (with --lab, the default): find the synced OUs and "
+                              "the sync account as export does, and read them (then `export --snapshot` writes the "
+                              "`directory` section)")
     collect.set_defaults(handler=run, command="collect")
 
 
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         if not (args.lab or args.ad_host):
             raise UsageError("--discover reads a domain: give --lab SCENARIO or --ad-host (and --ad-user)")
         snapshot = discovered_snapshot(args)
+    elif args.lab and not args.policy and not args.portal_only:  # the lab's domain, found as --discover finds it:
+        snapshot = discovered_snapshot(args)  # `check --snapshot` then reads what `check --lab` reads
     else:
         snapshot = snapshot_of(args, load_policy(args.policy) if args.policy else None)
     if args.portal_only:
@@ -62,5 +65,9 @@ def run(args: argparse.Namespace) -> int:
         except PortalSnapshotError as exc:  # an input this run could not read: incomplete, not a usage error
             print(f"error: {exc}", file=sys.stderr)
             return Exit.incomplete
+    if not args.portal_only:  # bound to its tenant and sealed as a portal snapshot is (auditor.app.snapshot_trust)
+        from auditor.app.snapshot_trust import sealed_snapshot
+
+        snapshot = sealed_snapshot(snapshot)
     print_snapshot(snapshot, save_snapshot(snapshot, args.out), portal_only=args.portal_only)
     return Exit.ok

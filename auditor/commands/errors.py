@@ -36,7 +36,7 @@ def _file(exc: Exception) -> str:
 
 def table() -> tuple[tuple[tuple[type[BaseException], ...], Exit, Callable[[Exception], str]], ...]:
     """(exception types, exit code, message) rows, first match wins."""
-    from auditor.app.audit import SourceError
+    from auditor.app.errors import SourceError
     from auditor.app.portal_snapshot import PortalSnapshotError
     from auditor.commands.common import UsageError
     from auditor.diff import TrendError

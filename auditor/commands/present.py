@@ -27,31 +27,19 @@ def print_summary(report: Any, paths: list[Path], out: TextIO, next_step: str | 
     import shutil
 
     from auditor.findings import STATUS_ORDER, Severity
+    from auditor.render.terminal import finding_lines
 
     counts = report.summary.by_status
     width = max(60, shutil.get_terminal_size((120, 24)).columns)  # COLUMNS wins, as in every CLI
     print(f"sspr-audit {report.tool_version}: {clip(report.policy_file, 200)} against {clip(report.origin, 200)}",
           file=out)
     shown = [f for f in report.findings if f.status.value not in ("pass", "not_applicable")]
-    target_width = 28 if width >= 100 else 20
-    fixed = 2 + 9 + 27 + target_width + 1
     for severity in sorted(Severity, key=lambda s: -list(Severity).index(s)):
         group = sorted((f for f in shown if f.severity == severity), key=lambda f: STATUS_ORDER.index(f.status))
         if not group:
             continue
         print(f"  {severity.value} ({len(group)})", file=out)
-        for finding in group:
-            detail = finding.reason or ""
-            if finding.waiver is not None and finding.waiver.expired:
-                detail = f"[waiver expired {finding.waiver.expires.isoformat()}] {detail}"
-            head = (f"  {finding.status.value.upper():<8} {clip(finding.check, 26):<26} "
-                    f"{clip(finding.target, target_width):<{target_width}}")
-            if width - fixed >= 30:
-                print(f"{head} {clip(detail, width - fixed)}".rstrip(), file=out)
-            else:  # a narrow terminal: the reason on its own line
-                print(head.rstrip(), file=out)
-                if detail:
-                    print(f"      {clip(detail, width - 6)}", file=out)
+        print("\n".join(finding_lines(group, width)), file=out)  # each reason wrapped, never cut
     print("  " + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER), file=out)
     expired = [f for f in report.findings if f.waiver is not None and f.waiver.expired]
     if expired:
@@ -87,7 +75,7 @@ def print_fleet(report: Any, paths: list[Path]) -> None:
 
 
 def print_plan(plan: Any, policy_file: str, origin: str, path: Path) -> None:
-    from auditor.remediation.changes import describe_plan
+    from auditor.remediation.describe import describe_plan
 
     print(f"sspr-audit plan: {policy_file} against {origin}")
     for line in describe_plan(plan):

@@ -13,9 +13,9 @@ def snapshot_of(args: argparse.Namespace, policy: Any = None) -> Any:
     """The snapshot the options name: a saved file, or the lab or live tenant read as `policy` asks."""
     refuse_mixed_sources(args)
     if getattr(args, "snapshot", None):
-        from auditor.snapshot.store import load_snapshot
+        from auditor.app.snapshot_trust import load_trusted_snapshot
 
-        return load_snapshot(args.snapshot)
+        return load_trusted_snapshot(args.snapshot, policy, warn=lambda note: print(f"note: {note}", file=sys.stderr))
     from auditor.app.sources import snapshot_with_portal_file
     from auditor.progress_display import shown
 

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
             if args.show:
                 from auditor.policy.show import expanded_yaml
 
-                print(f"# {path}, as checked (`extends` merged; each key: the file and line that set it)")
+                print(f"# {path}, as checked (`extends` merged, defaults filled in; each key: the file and line "
+                      "that set it, or `default`)")
                 print(expanded_yaml(policy), end="")
     return Exit.usage if failed else Exit.ok
