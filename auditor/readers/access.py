@@ -68,7 +68,7 @@ ACCESS: tuple[Access, ...] = (
            "the portal's PasswordResetPolicies and OnPremisesPasswordResetPolicies (`--portal`, a signed-in admin)",
            _DELEGATE),
     Access("AD: read the target OUs, their users, the sync account, AdminSDHolder and the GPO links", "ad",
-           ("directory",), "LDAP(S): attributes and DACLs (SD flags control: the DACL only)",
+           ("directory",), "LDAP(S): attributes, DACLs and owners (SD flags control: owner and DACL, never the SACL)",
            "https://learn.microsoft.com/openspecs/windows_protocols/ms-adts/"
            "3888c2b7-35b9-45b7-afeb-b772aa932dd0"),
     Access("AD: read SYSVOL (the linked GPOs' files)", "ad", ("sysvol", "gpo_sign_in_reset"),

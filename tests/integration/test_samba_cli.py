@@ -201,7 +201,10 @@ def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout
     descriptors = [int(n.replace(",", "")) for n in re.findall(r"LDAP descriptors\s+([\d,]+) descriptors", plain)]
     assert users and users[-1] == len(directory["users"]) > 0, plain[-2000:]
     # every user's DACL, each target OU's, the domain head's and AdminSDHolder's
-    assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2
+    control = directory["access_control"]  # the delegation view: ancestors, protected accounts, the account, its groups
+    extra = (len(control["containers"]) + len(control["protected_accounts"]) + 1
+             + len(control["service_account_groups"]))
+    assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2 + extra
     cloud = len(json.loads(snapshot.read_text())["cloud_users"]["value"]["users"])
     totals = re.findall(r"Graph users\s+[\d,]+ pages?, ([\d,]+) of ([\d,]+) rows", plain)
     assert totals and totals[-1] == (f"{cloud:,}", f"{cloud:,}"), plain[-2000:]  # Graph's $count, as read
