@@ -250,9 +250,11 @@ def cloud_worker(args: argparse.Namespace) -> int:
     phases: dict[str, float] = {}
     started = time.perf_counter()
     from auditor.app.audit import ExitPolicy, checked_report, coverage_options
+    from auditor.endpoints import Endpoints
     from auditor.policy.loader import load_policy
     from auditor.readers.collect import CollectOptions, collect
     from auditor.readers.credentials import LabTokenCredential
+    from auditor.readers.reach import Reached
     from auditor.render import write_reports
     from auditor.snapshot.store import save_snapshot
 
@@ -261,9 +263,9 @@ def cloud_worker(args: argparse.Namespace) -> int:
     out = Path(args.out)
     credential = LabTokenCredential()
     mark = time.perf_counter()
-    snapshot = collect(CollectOptions(origin="bench", graph_url=args.graph_url, graph_credential=credential,
-                                      portal_url=args.portal_url, portal_credential=credential,
-                                      **coverage_options(policy).collect_options()))  # type: ignore[arg-type]
+    endpoints = Endpoints(graph_url=args.graph_url, portal=True, portal_url=args.portal_url)
+    reached = Reached(endpoints, graph_credential=credential, portal_credential=credential, origin="bench")
+    snapshot = collect(CollectOptions(reached=reached, **coverage_options(policy).collect_options()))
     phases["collect"] = time.perf_counter() - mark
     mark = time.perf_counter()
     report = checked_report(policy, snapshot, ExitPolicy())

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor import progress
 from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
@@ -30,6 +30,7 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.endpoints import AdEndpoint, TlsMode
 from auditor.readers import gpo_filtering
 from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
 from auditor.readers.ldap_values import USERS
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
 # computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
@@ -72,19 +72,42 @@ _USER_ATTRIBUTES = [
 
 @dataclass(frozen=True)
 class AdSettings:
-    """How to reach the DC. Use an IP or the name on its certificate for `host`."""
+    """The DC's endpoint (auditor/endpoints.py: host, bind account, TLS, CA, TLS name, base DN, SMB host) opened
+    with the bind password. Use an IP or the name on its certificate for the host."""
 
-    host: str
-    user: str  # UPN (user@REALM), DOMAIN\\user or a DN
+    endpoint: AdEndpoint
     password: str = field(repr=False)
-    tls: TlsMode = "ldaps"
-    ca_file: str | None = None
-    tls_name: str | None = None
-    base_dn: str | None = None
-    smb_host: str | None = None
     port: int | None = None
     timeout: float = 15.0
     page_size: int = 1000
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def user(self) -> str:
+        return self.endpoint.user or ""
+
+    @property
+    def tls(self) -> TlsMode:
+        return self.endpoint.tls
+
+    @property
+    def ca_file(self) -> str | None:
+        return self.endpoint.ca_file
+
+    @property
+    def tls_name(self) -> str | None:
+        return self.endpoint.tls_name
+
+    @property
+    def base_dn(self) -> str | None:
+        return self.endpoint.base_dn
+
+    @property
+    def smb_host(self) -> str | None:
+        return self.endpoint.smb_host
 
     @property
     def url(self) -> str:
