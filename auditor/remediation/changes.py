@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from auditor.checks.base import Finding
 from auditor.endpoints import Endpoints
 from auditor.files import write_atomically
-from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's change types)
+from auditor.fixes.changes import (
     SID_PATTERN,
     Change,
     FindingRef,
@@ -44,6 +44,26 @@ from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's
 from auditor.snapshot.models import utc_now
 
 PLAN_FORMAT = "sspr-auditor-plan"
+
+# re-exported from auditor.fixes.changes (the plan file's change types); the names this module defines are public anyway
+__all__ = [
+    "SID_PATTERN",
+    "Change",
+    "FindingRef",
+    "Frozen",
+    "GraphAuthorizationChange",
+    "GraphMethodConfigurationChange",
+    "GraphMethodsPolicyChange",
+    "GraphPasswordRulesChange",
+    "LdapDaclChange",
+    "LdapPasswordAgeChange",
+    "PortalOnPremChange",
+    "PortalSsprChange",
+    "SettingChange",
+    "SysvolPasswordAgeChange",
+    "WriterName",
+    "object_key",
+]
 
 
 class ManualStep(Frozen):

@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from pydantic import Field
 
 from auditor.interrupts import run
-from auditor.readers.reach import Reached as Targets  # the endpoints opened for writing (auditor/readers/reach.py)
+from auditor.readers.reach import Reached
 from auditor.remediation.changes import Frozen
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# the endpoints opened for writing (auditor/readers/reach.py)
+Targets: TypeAlias = Reached
 W = TypeVar("W")  # the writer type (auditor.remediation.writers.base.Writer), which imports this module
 
 
