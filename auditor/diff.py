@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from auditor.report import Trend, TrendEntry, ValueChange
 
@@ -53,7 +53,7 @@ def load_run(path: str | Path) -> AuditReport | Snapshot:
     except InputFileError as exc:
         raise TrendError(str(exc)) from None
     kind = data.get("format") if isinstance(data, dict) else None
-    model: type[BaseModel]
+    model: type[AuditReport] | type[Snapshot]
     if kind == REPORT_FORMAT:
         model = AuditReport
     elif kind == SNAPSHOT_FORMAT:
@@ -61,7 +61,7 @@ def load_run(path: str | Path) -> AuditReport | Snapshot:
     else:
         raise TrendError(f"{path}: not an sspr-audit JSON report or snapshot (format is {kind!r})")
     try:
-        return model.model_validate(data)  # type: ignore[return-value]
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"

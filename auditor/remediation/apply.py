@@ -30,7 +30,7 @@ import logging
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from pydantic import Field
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BACKUP_FORMAT = "sspr-auditor-backup"
+BACKUP_FORMAT: Final = "sspr-auditor-backup"
 T = TypeVar("T")
 
 ChangeStatus = Literal["pending", "already", "applied", "stale", "not_derived", "failed", "not_attempted"]
@@ -57,7 +57,7 @@ Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 
 # -- backup ---------------------------------------------------------------------------------
 
-BACKUP_VERSION = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
+BACKUP_VERSION: Final = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
 READABLE_VERSIONS = (4,)  # 2 and 3 recorded the endpoints field by field: restored by the version that wrote them
 
 

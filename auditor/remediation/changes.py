@@ -16,7 +16,7 @@ key only the reviewer's environment holds.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
@@ -43,7 +43,10 @@ from auditor.fixes.changes import (
 )
 from auditor.snapshot.models import utc_now
 
-PLAN_FORMAT = "sspr-auditor-plan"
+if TYPE_CHECKING:
+    from auditor.remediation.seal import Sealable
+
+PLAN_FORMAT: Final = "sspr-auditor-plan"
 
 # re-exported from auditor.fixes.changes (the plan file's change types); the names this module defines are public anyway
 __all__ = [
@@ -96,7 +99,7 @@ class PlanSource(Frozen):
 
 
 # 3: the endpoints recorded as one `endpoints` object (auditor/endpoints.py), with the auth actually used
-PLAN_VERSION = 3
+PLAN_VERSION: Final = 3
 
 
 class ChangeImpact(Frozen):
@@ -143,7 +146,7 @@ class Plan(Frozen):
     def sealed(self) -> Plan:
         from auditor.remediation.seal import seal
 
-        return seal(self)  # type: ignore[no-any-return]
+        return seal(self)
 
     def compute_digest(self) -> str:
         from auditor.remediation.seal import digest_of
@@ -197,7 +200,7 @@ def repeated_change(plan: Plan) -> tuple[int, str] | None:
     return None
 
 
-def require_seal(model: Any, text: str, path: Path, what: str, then: str) -> None:
+def require_seal(model: Sealable, text: str, path: Path, what: str, then: str) -> None:
     """PlanError naming `path:line:column` when `model`'s digest or MAC does not hold."""
     from auditor.remediation.seal import SealError, check_seal
 

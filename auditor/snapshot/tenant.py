@@ -140,7 +140,7 @@ class ScorePoint(NamedTuple):
     day: date
     score: float | None
     percent: float | None
-    count: int | None
+    counted: int | None  # controlScores[].count (a field named `count` would shadow tuple.count)
     total: int | None
 
 
