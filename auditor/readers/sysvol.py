@@ -120,8 +120,9 @@ def _gpt_ini_version(smbclient: Any, path: str, cache: dict[str, Any]) -> int | 
 
     try:
         with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
-            return gpttmpl.gpt_ini_version(handle.read())
-        progress.advance("SYSVOL", "GPO files", 1, "files")
+            data = handle.read()
+        progress.advance("SYSVOL", "GPO files", 1, "files")  # once the file is read, as for GptTmpl.inf
+        return gpttmpl.gpt_ini_version(data)
     except SMBOSError as exc:
         if exc.errno == 2:
             return None
