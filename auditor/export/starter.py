@@ -171,7 +171,7 @@ def _inline(value: Any) -> str:
     if isinstance(value, str) and value and _plain_ok(value):
         return value
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -181,6 +181,6 @@ def _plain_ok(text: str) -> bool:
     if text != text.strip() or any(c in text for c in ":#{}[],&*!|>'\"%@`\n"):
         return False
     try:
-        return YAML(typ="safe").load(text) == text
+        return bool(YAML(typ="safe").load(text) == text)
     except Exception:  # anything plain YAML cannot read back as the same string gets quotes
         return False

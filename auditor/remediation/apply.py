@@ -228,7 +228,8 @@ def _result(change: Any, status: ChangeStatus, detail: str | None = None) -> Cha
                         status=status, detail=detail)
 
 
-def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, backup_path: Path | None) -> ApplyResult:
+def _apply(plan: Plan, session: Session[Writer], *, derived: Derivation, yes: bool,
+           backup_path: Path | None) -> ApplyResult:
     observed = []
     for change in plan.changes:
         try:
@@ -435,7 +436,7 @@ def _changed_since_apply(obj: BackupObject, writer: Writer, backup: Backup) -> s
 
 
 def _difference(after: dict[str, Any], now: dict[str, Any]) -> str:
-    names = []
+    names: list[str] = []
     for key in sorted(set(after) | set(now)):
         left, right = after.get(key), now.get(key)
         if isinstance(left, dict) and isinstance(right, dict):
@@ -453,7 +454,7 @@ def result_json(result: ApplyResult | RollbackResult) -> str:
     return json.dumps(result.model_dump(mode="json"), indent=2)
 
 
-def _make_writer(name: str, session: Session) -> Writer:
+def _make_writer(name: str, session: Session[Writer]) -> Writer:
     from auditor.remediation.writers import make_writer
 
     return make_writer(name, session)

@@ -83,7 +83,8 @@ def journal_problem(journal: list[JournalEntry], changes: list[Any], objects: li
         if entry.event == "intent":
             if entry.prior is None:
                 return f"{where}: it holds no state before the write"
-            states = [("before the write", entry.prior, "old"), ("the write was to make", entry.expect, "new")]
+            states: list[tuple[str, dict[str, Any] | None, str | None]] = [
+                ("before the write", entry.prior, "old"), ("the write was to make", entry.expect, "new")]
             open_intent[entry.key] = entry.change
         else:
             if open_intent.get(entry.key) != entry.change:
