@@ -137,7 +137,7 @@ def _about(path: str, info: FieldInfo, nested: type[BaseModel] | None, judges: d
 
 def _default(info: FieldInfo) -> Any:
     if info.default_factory is not None:
-        made = info.default_factory()  # type: ignore[call-arg]
+        made = info.get_default(call_default_factory=True)
         return made.model_dump(mode="json", by_alias=True) if isinstance(made, BaseModel) else made
     return info.default
 
