@@ -124,7 +124,7 @@ def load_backup(path: str | Path) -> Backup:
     return backup
 
 
-def identity_problem(obj: BackupObject, changes: list[Any]) -> str | None:
+def identity_problem(obj: BackupObject, changes: list[Change]) -> str | None:
     """Why `obj` is not the object one of `changes` writes (key, writer, DN, path), or None."""
     change = next((c for c in changes if object_key(c) == obj.key), None)
     if change is None:
@@ -160,7 +160,7 @@ def _states_problem(obj: BackupObject, mine: list[Any]) -> str | None:
     return None
 
 
-def _identity(change: Any) -> dict[str, str]:
+def _identity(change: Change) -> dict[str, str]:
     from auditor.remediation.writers import writer_class
 
     return writer_class(change.writer).identity(change)
@@ -223,7 +223,7 @@ def apply(plan: Plan, targets: Targets, *, derived: Derivation, yes: bool = Fals
         return _apply(plan, session, derived=derived, yes=yes, backup_path=backup_path)
 
 
-def _result(change: Any, status: ChangeStatus, detail: str | None = None) -> ChangeResult:
+def _result(change: Change, status: ChangeStatus, detail: str | None = None) -> ChangeResult:
     return ChangeResult(id=change.id, kind=change.kind, target=change.target, summary=change.summary,
                         status=status, detail=detail)
 

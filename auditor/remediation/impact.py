@@ -18,6 +18,7 @@ from auditor.derive.impact import (
     with_migration_state,
 )
 from auditor.findings import Unreadable
+from auditor.fixes.changes import Change
 from auditor.policy.models import Policy
 from auditor.remediation.changes import ChangeImpact
 from auditor.snapshot.models import Snapshot
@@ -44,7 +45,7 @@ def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> li
     return out
 
 
-def _after(before: Snapshot, change: Any) -> Snapshot | None:
+def _after(before: Snapshot, change: Change) -> Snapshot | None:
     """The state once `change` is written, for the changes that change who can reset; None for the others."""
     after = _AFTER.get(change.kind)
     return after(before, change, {s.name: s.new for s in change.settings_list()}) if after is not None else None
