@@ -31,6 +31,7 @@ from auditor.ad.wellknown import (
     protected_group_sids,
 )
 from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
+from auditor.readers.change_metadata import read_change_metadata
 from auditor.readers.ldap_values import USERS
 from auditor.readers.ldap_values import chunks as _chunks
 from auditor.readers.ldap_values import integer as _int
@@ -38,6 +39,7 @@ from auditor.readers.ldap_values import text as _text
 from auditor.readers.ldap_values import texts as _texts
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
+    ChangeMetadata,
     DirectoryState,
     DirectoryUser,
     GpoLink,
@@ -301,6 +303,14 @@ class _Reader:
             min_pwd_age, min_pwd_age_error = None, str(exc)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
+        gpos = self.gpos(base_dn, _text(head, "gPLink") or "", computers)
+        objects = [base_dn, holder.dn, *(o.dn for o in target_ous), *(p.dn for p in psos),
+                   *(g.dn for g in gpos), *(link.container for g in gpos for link in g.links)]
+        if account is not None:
+            objects += [account.dn, *(g.dn for g in account.groups if g.dn)]
+        if control is not None:
+            objects += [*(c.dn for c in control.containers), *(p.dn for p in control.protected_accounts)]
+        changes, changes_error = self.change_metadata(base_dn, objects)
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
@@ -309,9 +319,20 @@ class _Reader:
             service_account_query=self.policy.service_account, service_account=account,
             target_ous=target_ous, access_control=control,
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
-            gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
-            blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            gpos=gpos, blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            change_metadata=changes, change_metadata_error=changes_error,
         )
+
+    def change_metadata(self, base_dn: str, objects: list[str]) -> tuple[ChangeMetadata | None, str | None]:
+        """When the attributes behind the verdicts last changed (attribution only: a failure here is named, and the
+        rest of the directory stands)."""
+        from ldap3.core.exceptions import LDAPException
+
+        try:
+            return read_change_metadata(self, base_dn, objects, self.policy.target_ous), None
+        except (DirectoryReadError, LDAPException, OSError) as exc:
+            log.debug("replication metadata not read", exc_info=True)
+            return None, f"replication metadata not read: {exc}"
 
     def secured(self, dn: str) -> SecuredObject:
         raw = self.base(dn, ["nTSecurityDescriptor"], sd=True)
