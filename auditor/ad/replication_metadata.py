@@ -73,8 +73,9 @@ def attid_of(oid: str, int_id: int | None = None) -> int | None:
     return (index << 16) | int(last)
 
 
-def parse_repl_property_meta_data(blob: bytes) -> list[MetaEntry]:
-    """Every entry of a replPropertyMetaData blob (MetadataError when it is not one)."""
+def parse_repl_property_meta_data(blob: bytes, attids: frozenset[int] | None = None) -> list[MetaEntry]:
+    """The entries of a replPropertyMetaData blob, those of `attids` only when given (MetadataError when it is not
+    one)."""
     if len(blob) < _HEADER.size:
         raise MetadataError(f"replPropertyMetaData of {len(blob)} bytes is shorter than its header")
     version, _, count, _ = _HEADER.unpack_from(blob)
@@ -86,6 +87,8 @@ def parse_repl_property_meta_data(blob: bytes) -> list[MetaEntry]:
     for index in range(count):
         attid, entry_version, seconds, guid, originating, _local = _ENTRY.unpack_from(
             blob, _HEADER.size + index * _ENTRY.size)
+        if attids is not None and attid not in attids:
+            continue
         out.append(MetaEntry(version=entry_version, changed_at=_EPOCH_1601 + timedelta(seconds=seconds),
                              invocation_id=str(uuid.UUID(bytes_le=guid)), originating_usn=originating,
                              attid=attid))

@@ -1,7 +1,8 @@
 """Read when, where and how often the attributes behind the checks' verdicts last changed (`ChangeMetadata`).
 
 Per object the DC is asked for `msDS-ReplAttributeMetaData` (Windows: the attribute named, and the originating DC's
-NTDS Settings DN) and `replPropertyMetaData` (every DC, Samba only this: attributes named by attid, mapped through
+NTDS Settings DN) and `replPropertyMetaData` (every DC, Samba only this; the users' comes with the user search, a
+stored attribute every DC returns in a subtree search: attributes named by attid, mapped through
 the schema's `attributeID`/`msDS-IntId`, `auditor.ad.replication_metadata`). An invocation id is named by the DC
 whose NTDS Settings object holds it (`invocationId`); a retired or unknown one stays an id.
 
@@ -23,7 +24,6 @@ from auditor.ad.replication_metadata import (
     parse_repl_attribute_meta_data,
     parse_repl_property_meta_data,
 )
-from auditor.readers.ldap_values import USERS
 from auditor.readers.ldap_values import chunks as _chunks
 from auditor.readers.ldap_values import integer as _int
 from auditor.readers.ldap_values import text as _text
@@ -44,9 +44,14 @@ _ASKED = ["msDS-ReplAttributeMetaData", "replPropertyMetaData"]
 _DENIED = "the DC returned no replication metadata (no right to read it)"
 
 
+# on a user: what the user checks judge (the service account and protected accounts are read as `objects`)
+USER_ATTRIBUTES = ("nTSecurityDescriptor", "mobile", "telephoneNumber", "pwdLastSet", "adminCount")
+
+
 def read_change_metadata(reader: DirectoryReader, base_dn: str, objects: Iterable[str],
-                         user_ous: Iterable[str]) -> ChangeMetadata:
-    """The last change of ATTRIBUTES on each of `objects` and on every user below `user_ous`."""
+                         users: dict[str, bytes | None]) -> ChangeMetadata:
+    """The last change of ATTRIBUTES on each of `objects`, and of USER_ATTRIBUTES on each user from the
+    replPropertyMetaData the user search returned (`users`: DN → blob, None when the DC returned none)."""
     root = reader.base("", ["schemaNamingContext", "configurationNamingContext", "dnsHostName"]) or {}
     schema = _text(root, "schemaNamingContext") or f"CN=Schema,CN=Configuration,{base_dn}"
     configuration = _text(root, "configurationNamingContext") or f"CN=Configuration,{base_dn}"
@@ -60,9 +65,11 @@ def read_change_metadata(reader: DirectoryReader, base_dn: str, objects: Iterabl
         raw = reader.base(dn, _ASKED)
         if raw is not None:
             found[dn_key(dn)] = _changes(dn, raw, by_attid, dcs, forms)
-    for ou in user_ous:
-        for dn, raw in reader.paged(ou, USERS, _ASKED):
-            found.setdefault(dn_key(dn), _changes(dn, raw, by_attid, dcs, forms))
+    user_attids = {attid: name for attid, name in by_attid.items() if name in USER_ATTRIBUTES}
+    for dn, blob in users.items():
+        if dn_key(dn) not in found:
+            found[dn_key(dn)] = _changes(dn, {"replPropertyMetaData": [blob]} if blob else {}, user_attids, dcs,
+                                         forms)
     where = _text(root, "dnsHostName") or "the DC"
     return ChangeMetadata(source=f"{' and '.join(sorted(forms)) or 'replication metadata'} on {where}",
                           objects=found)
@@ -108,9 +115,8 @@ def _changes(dn: str, raw: dict[str, list[bytes]], by_attid: dict[int, str], dcs
                     entries.append((wanted[entry.name.lower()], entry))
         elif raw.get("replPropertyMetaData"):
             forms.add("replPropertyMetaData")
-            for entry in parse_repl_property_meta_data(bytes(raw["replPropertyMetaData"][0])):
-                if entry.attid in by_attid:
-                    entries.append((by_attid[entry.attid], entry))
+            for entry in parse_repl_property_meta_data(bytes(raw["replPropertyMetaData"][0]), frozenset(by_attid)):
+                entries.append((by_attid[entry.attid or 0], entry))
         else:
             return ObjectChanges(dn=dn, error=_DENIED)
     except MetadataError as exc:
@@ -123,4 +129,5 @@ def _change(entry: MetaEntry, dcs: dict[str, str]) -> AttributeChange:
     if name is None and entry.originating_dsa:  # Windows names the DC's NTDS Settings object
         name = rdn_value(parent(entry.originating_dsa)) or None
     return AttributeChange(changed_at=entry.changed_at, version=entry.version,
-                           originating_dc=name or entry.invocation_id, invocation_id=entry.invocation_id)
+                           originating_dc=name or entry.invocation_id,
+                           invocation_id=None if name else entry.invocation_id)

@@ -67,7 +67,7 @@ _RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
     "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
     "isCriticalSystemObject", "mobile", "telephoneNumber", "memberOf", "primaryGroupID", "msDS-ResultantPSO",
-    "nTSecurityDescriptor",
+    "nTSecurityDescriptor", "replPropertyMetaData",  # the last change of each (auditor.readers.change_metadata)
 ]
 
 
@@ -219,6 +219,7 @@ class _Reader:
         from ldap3.protocol.microsoft import security_descriptor_control
 
         self.conn, self.settings, self._policy = conn, settings, policy
+        self.user_metadata: dict[str, bytes | None] = {}  # DN → the user's replPropertyMetaData (users())
         self.sd_control = security_descriptor_control(sdflags=SD_FLAGS_DACL)
 
     # primitives
@@ -329,7 +330,7 @@ class _Reader:
         from ldap3.core.exceptions import LDAPException
 
         try:
-            return read_change_metadata(self, base_dn, objects, self.policy.target_ous), None
+            return read_change_metadata(self, base_dn, objects, self.user_metadata), None
         except (DirectoryReadError, LDAPException, OSError) as exc:
             log.debug("replication metadata not read", exc_info=True)
             return None, f"replication metadata not read: {exc}"
@@ -458,6 +459,8 @@ class _Reader:
                         dacls.setdefault(dacl_key, facts)
                 owner = next((t for k, t in targets if key == k or key.endswith("," + k)), ou)
                 users[key] = _user(dn, raw, owner, privileged, domain_sid, dacl_key)
+                blobs = raw.get("replPropertyMetaData") or []
+                self.user_metadata[dn] = bytes(blobs[0]) if blobs else None
         if psos:
             self.resultant_psos(users, psos, outermost)
         return list(users.values()), dacls

@@ -200,7 +200,7 @@ class AttributeChange(Model):
     version: int = Field(description="How many originating writes the attribute has had")
     originating_dc: str = Field(description="The DC the change was made on: its name where the configuration "
                                             "names its invocation id, else the invocation id")
-    invocation_id: str
+    invocation_id: str | None = Field(None, description="The originating invocation id when no DC is named by it")
 
 
 class ObjectChanges(Model):
