@@ -95,7 +95,8 @@ log = logging.getLogger(__name__)
 GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
     "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
-    "directory_audits", "group_settings", "device_configurations",
+    "directory_audits", "group_settings", "device_configurations", "ca_policies", "named_locations",
+    "directory_roles",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -1543,6 +1544,9 @@ def _routes() -> list[Route]:
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),
         (f"{portal}/OnPremisesPasswordResetPolicies", "PUT", "portal_onprem", put_portal_onprem),
     ]
+    from auditor.lab import emulator_ca  # its handlers build on this module's helpers
+
+    table += emulator_ca.routes(graph)
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for path, method, name, handler in table:
         by_path.setdefault(path, {})[method] = (name, handler)

@@ -11,6 +11,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from auditor.snapshot.conditional_access import ConditionalAccessState
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
     CloudUsersState,
@@ -178,3 +179,6 @@ class Snapshot(BaseModel):
     password_rules: Section[PasswordRulesState] | None = None
     intune_sign_in_reset: Section[IntuneSignInResetState] | None = None
     gpo_sign_in_reset: Section[GpoSignInResetState] | None = None
+    conditional_access: Section[ConditionalAccessState] | None = Field(
+        None, description="Conditional Access policies, named locations, and the members of the groups and roles the "
+                          "policies on registering security info name")
