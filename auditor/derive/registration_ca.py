@@ -119,7 +119,7 @@ def _guest_match(condition: GuestCondition | None, person: Person) -> Tri:
     if condition.tenants == "enumerated":
         return None  # the guest's home tenant is not read
     named = types & (GUEST_TYPES | {"otherexternaluser"})
-    if GUEST_TYPES <= types:
+    if types >= GUEST_TYPES:
         return True
     return None if named else False
 

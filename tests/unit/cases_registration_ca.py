@@ -19,8 +19,8 @@ from auditor.snapshot.conditional_access import (
 )
 from auditor.snapshot.models import Section, Snapshot
 
-from .cases_coverage import USERS, coverage_snapshot, policy_with
 from .cases_cloud import baseline_policy
+from .cases_coverage import USERS, coverage_snapshot, policy_with
 
 Case = Callable[[], tuple[Policy, Snapshot]]
 SOURCE = "graph:GET /identity/conditionalAccess/policies, /identity/conditionalAccess/namedLocations"
