@@ -38,6 +38,7 @@ SPEC = CheckSpec(
         "https://learn.microsoft.com/entra/identity/authentication/howto-registration-mfa-sspr-combined",
         "https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy",
         "https://learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-report-only",
+        "https://maester.dev/docs/tests/MT.1011",
     ),
     fix=Fix(
         portal="Entra admin center > Protection > Conditional Access > Create new policy from templates > "
