@@ -192,7 +192,7 @@ CONTROLS: dict[str, tuple[Mapping, ...]] = {
            requires=REGISTRATION_DEVICE),
         _c(SCUBA, "MS.AAD.3.8v1", "Managed Devices SHOULD be required to register MFA.", requires=REGISTRATION_DEVICE),
         _c(MAESTER, "MT.1011", "At least one Conditional Access policy is configured to secure security info "
-                               "registration only from a trusted location.", partial=True,  # Maester reads any one policy
+                               "registration only from a trusted location.", partial=True,  # any one policy
            requires=REGISTRATION_LOCATION),
     ),
     "secure_score.sspr": (
