@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 
 from auditor.lab.emulator import Faults, FieldFault
 from auditor.lab.server import LabServer
+from auditor.readers.conditional_access_wire import RegistrationPolicyWire
 from auditor.readers.graph_wire import (
     AuthenticatorConfigurationWire,
     AuthorizationPolicyWire,
@@ -66,6 +67,7 @@ WIRES = (
     Wire(PasswordResetPoliciesWire, "portal_sspr", "", "sspr_policy"),
     Wire(OnPremisesPasswordResetPoliciesWire, "portal_onprem", "", "onprem_writeback"),
     Wire(MemberWire, "groups", "value[*]", "scope_groups", "demo"),  # the baseline scopes SSPR to all users
+    Wire(RegistrationPolicyWire, "ca_policies", "value[*]", "conditional_access"),
 )
 
 

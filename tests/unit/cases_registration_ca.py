@@ -84,3 +84,31 @@ CASES: dict[str, dict[str, Case]] = {
             groups=[Members(id=EXEMPT, error="HTTP 403")])),
     },
 }
+
+
+def tap_snapshot(state: str = "enabled", include: tuple[str, ...] = ("all_users",), **overrides: Any) -> Snapshot:
+    from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, TapSettings
+
+    tap = MethodConfiguration(id="TemporaryAccessPass", state=state, include_target_ids=list(include),
+                              target_types={t.lower(): "group" for t in include},
+                              temporary_access_pass=TapSettings(is_usable_once=True, default_lifetime_minutes=60))
+    methods = MethodsPolicyState(migration_state="migrationComplete", configurations=[tap])
+    return ca_snapshot(ca_policy(), methods_policy=Section[MethodsPolicyState].ok(
+        "graph:GET /policies/authenticationMethodsPolicy", methods), **overrides)
+
+
+def tap_pilot_snapshot() -> Snapshot:
+    from auditor.snapshot.tenant import ScopeGroup, ScopeGroupsState
+
+    groups = ScopeGroupsState(groups=[ScopeGroup(query=EXEMPT, why=["methods"], found=True, id=EXEMPT,
+                                                 user_ids=[USERS[0].id])])
+    return tap_snapshot(include=(EXEMPT,), scope_groups=Section[ScopeGroupsState].ok(
+        "graph:GET /groups/{id}/transitiveMembers", groups))
+
+
+CASES["registration.temporary_access_pass"] = {
+    "pass": lambda: (ca_policy_file(temporary_access_pass="forbidden"), tap_snapshot(state="disabled")),
+    "pass: allowed": lambda: (ca_policy_file(temporary_access_pass="allowed"), tap_snapshot()),
+    "fail": lambda: (ca_policy_file(temporary_access_pass="forbidden"), tap_snapshot()),
+    "fail: a group": lambda: (ca_policy_file(temporary_access_pass="forbidden"), tap_pilot_snapshot()),
+}
