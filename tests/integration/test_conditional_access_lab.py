@@ -131,3 +131,19 @@ def test_the_lab_tenants(scenario: str, expected: Status) -> None:
         uncovered = found[0].actual["uncovered"]
         assert [u.split(":")[0] for u in uncovered] == ["ann.lee@corp.example.test", "ben.singh@corp.example.test"]
         assert all("excludes group 'Registration-Exempt'" in u and "is report-only" in u for u in uncovered)
+
+
+def test_export_writes_the_registration_section_from_the_live_policies(tmp_path: Path) -> None:
+    """demo: the enabled policy asks MFA; the two users its excluded group leaves out are exported as the accounts
+    that may be left out, each with why, and the Temporary Access Pass (enabled) as allowed."""
+    from auditor.export import export_text
+    from auditor.policy.loader import load_policy as load
+
+    text, _ = export_text(collect_lab(LabOptions(scenario="demo")))
+    path = tmp_path / "exported.yaml"
+    path.write_text(text, encoding="utf-8")
+    wanted = load(path).sspr.registration.conditional_access  # type: ignore[union-attr]
+    assert wanted is not None and wanted.require == "mfa" and wanted.temporary_access_pass == "allowed"
+    assert wanted.break_glass == ["ann.lee@corp.example.test", "ben.singh@corp.example.test"]
+    assert "# ann.lee@corp.example.test: 'Require MFA to register security info' excludes group " \
+           "'Registration-Exempt'" in text

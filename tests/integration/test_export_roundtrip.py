@@ -56,7 +56,8 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
             "sspr.notify_admins", "sspr.helpdesk", "admin_sspr", "methods_policy.migration",
             "writeback.enabled", "writeback.unlock", "ad.service_account", "ad.acl.writeback_rights",
             "ad.acl.unexpire_password", "ad.gpo.min_password_age", "ad.fgpp.min_password_age",
-            "password_protection", "client.sign_in_reset"} <= passed
+            "password_protection", "client.sign_in_reset", "registration.conditional_access",
+            "registration.temporary_access_pass"} <= passed
     if scenario == "baseline":  # the clean lab passes the per-user checks too, with nothing waived
         assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged"} <= passed
 
