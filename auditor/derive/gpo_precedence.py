@@ -162,6 +162,8 @@ def resolve(chain: list[Applied], read: Callable[[GroupPolicy], tuple[Any, str |
     overridden: list[Said] = []
     for applied in chain:
         value, error = read(applied.gpo)
+        # a GPO whose flags, version or file path were not read (ldap_wire) may not apply at all: never certain
+        error = applied.gpo.error or error
         said = Said(applied, value, error)
         if winner is not None:
             if value is not None and error is None:

@@ -30,6 +30,7 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
     DirectoryState,
     DirectoryUser,
@@ -111,7 +112,7 @@ def guarded_read(settings: AdSettings, policy: Directory | None,
         return source, None, str(exc)
     try:
         return source, work(_Reader(conn, settings, policy)), None
-    except DirectoryReadError as exc:
+    except (DirectoryReadError, LdapWireError) as exc:  # an attribute a verdict needs, named with its object
         return source, None, str(exc)
     except LDAPException as exc:
         return source, None, f"LDAP error while reading: {_describe(exc)}"
@@ -281,11 +282,15 @@ class _Reader:
         psos, psos_readable = self.password_settings(base_dn)
         users, dacls = self.users(base_dn, domain_sid, token, psos if psos_readable else None)
         computers = self.member_computers(base_dn)
+        try:  # the domain's own minimum age: one finding needs it, the rest of the directory stands without it
+            min_pwd_age, min_pwd_age_error = required_int(head, base_dn, "minPwdAge"), None
+        except LdapWireError as exc:
+            min_pwd_age, min_pwd_age_error = None, str(exc)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
-            domain_sid=domain_sid, min_pwd_age=_int(head, "minPwdAge"),
+            domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
             domain=_secured(base_dn, head),
             admin_sd_holder=self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}"),
             service_account_query=self.policy.service_account, service_account=account,
@@ -318,7 +323,7 @@ class _Reader:
         if not matches:
             return None
         dn, raw = matches[0]
-        sid = sid_from_bytes(raw["objectSid"][0])
+        sid = sid_from_bytes(required_binary(raw, dn, "objectSid"))
         token_raw = self.base(dn, ["tokenGroups"]) or {}
         group_sids = [sid_from_bytes(v) for v in token_raw.get("tokenGroups", [])]
         if not group_sids:  # tokenGroups not readable for this bind account: walk memberships instead
@@ -326,7 +331,7 @@ class _Reader:
         groups = self.resolve_groups(base_dn, group_sids)
         return ServiceAccount(
             dn=dn, sam_account_name=_text(raw, "sAMAccountName") or wanted, sid=sid,
-            user_account_control=_int(raw, "userAccountControl") or 0,
+            user_account_control=required_int(raw, dn, "userAccountControl"),  # absent is not "enabled"
             object_classes=[v.decode() for v in raw.get("objectClass", [])],
             groups=groups, token_sids=sorted({sid, *group_sids, *IMPLICIT_TOKEN_SIDS}),
         )
@@ -489,9 +494,10 @@ class _Reader:
         out = []
         attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo"]
         for dn, raw in self.paged(container, "(objectClass=msDS-PasswordSettings)", attributes, scope="LEVEL"):
+            # both are in msDS-PasswordSettings' mustContain: absent means not readable, never "no minimum"
             out.append(PasswordSettings(dn=dn, name=_text(raw, "cn") or rdn_value(dn),
-                                        precedence=_int(raw, "msDS-PasswordSettingsPrecedence"),
-                                        min_pwd_age=_int(raw, "msDS-MinimumPasswordAge"),
+                                        precedence=required_int(raw, dn, "msDS-PasswordSettingsPrecedence"),
+                                        min_pwd_age=required_int(raw, dn, "msDS-MinimumPasswordAge"),
                                         applies_to=_texts(raw, "msDS-PSOAppliesTo")))
         return out, True
 
@@ -503,11 +509,11 @@ class _Reader:
         attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter"]
         for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
                                   attributes, scope="LEVEL"):
+            flags, version, path, error = _gpo_wire(dn, raw)
             out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
                                    display_name=_text(raw, "displayName"),
-                                   file_sys_path=_text(raw, "gPCFileSysPath"),
-                                   version_number=_int(raw, "versionNumber"),
-                                   linked_to_domain=dn_key(dn) in linked, flags=_int(raw, "flags"),
+                                   file_sys_path=path, version_number=version,
+                                   linked_to_domain=dn_key(dn) in linked, flags=flags, error=error,
                                    links=links.get(dn_key(dn), []),
                                    wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None))
         out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
@@ -559,6 +565,21 @@ def parse_gp_link(gp_link: str) -> list[tuple[str, int, int]]:
     return [(key, options, len(entries) - index) for index, (key, options) in enumerate(entries)]
 
 
+def _gpo_wire(dn: str, raw: dict[str, list[bytes]]) -> tuple[int | None, int | None, str | None, str | None]:
+    """(flags, versionNumber, gPCFileSysPath, why not all three): a GPO whose `flags` are not read may have its
+    computer settings off, so whether it applies is unknown (`GroupPolicy.error`), never "enabled"."""
+    problems = []
+    values: list[Any] = []
+    for attribute, read in (("flags", required_int), ("versionNumber", required_int),
+                            ("gPCFileSysPath", required_text)):
+        try:
+            values.append(read(raw, dn, attribute))
+        except LdapWireError as exc:
+            values.append(None)
+            problems.append(str(exc))
+    return values[0], values[1], values[2], "; ".join(problems) or None
+
+
 def _search_failure(dn: str, result: dict[str, Any]) -> str:
     return f"search of {dn} failed: {result.get('description')} {(result.get('message') or '').strip()}".strip()
 
@@ -577,12 +598,13 @@ def _user(dn: str, raw: dict[str, list[bytes]], target: str, privileged: dict[st
     primary = _int(raw, "primaryGroupID")
     if primary in PROTECTED_DOMAIN_GROUP_RIDS:
         via = sorted({*via, PROTECTED_DOMAIN_GROUP_RIDS[primary]})
-    sid = sid_from_bytes(raw["objectSid"][0]) if raw.get("objectSid") else None
-    if sid and sid.startswith(domain_sid + "-") and rid(sid) == 500:
+    sid = sid_from_bytes(required_binary(raw, dn, "objectSid"))
+    if sid.startswith(domain_sid + "-") and rid(sid) == 500:
         via = sorted({*via, "Administrator (built-in account)"})
     return DirectoryUser(
         dn=dn, sam_account_name=_text(raw, "sAMAccountName"), user_principal_name=_text(raw, "userPrincipalName"),
-        sid=sid, target_ou=target, user_account_control=_int(raw, "userAccountControl") or 0,
+        # absent was read as 0, an enabled account: a user whose state is not read is never counted in scope
+        sid=sid, target_ou=target, user_account_control=required_int(raw, dn, "userAccountControl"),
         pwd_last_set=_int(raw, "pwdLastSet"), admin_count=_int(raw, "adminCount"),
         critical=_text(raw, "isCriticalSystemObject") == "TRUE", mobile=_text(raw, "mobile"),
         telephone_number=_text(raw, "telephoneNumber"), resultant_pso=_text(raw, "msDS-ResultantPSO"),

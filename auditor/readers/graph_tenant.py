@@ -29,7 +29,21 @@ from auditor.ad.dn import parent
 from auditor.derive.sspr_methods import tap_group_ids, target_group_ids
 from auditor.graph_fields import BANNED_PASSWORD_LIST, PASSWORD_RULE_FIELDS, PASSWORD_RULE_TEMPLATE, password_rule_value
 from auditor.readers.graph import _read, get_bytes, get_json
-from auditor.readers.graph_wire import MemberWire, RegistrationWire, Rows, UserWire, WireError, select
+from auditor.readers.graph_wire import (
+    DeviceConfigurationWire,
+    DirectoryAuditWire,
+    GroupSettingWire,
+    MemberWire,
+    RegistrationWire,
+    Rows,
+    SecureScoreProfileWire,
+    SecureScoreWire,
+    SubscribedSkuWire,
+    UserWire,
+    WireError,
+    device_configuration_problems,
+    select,
+)
 from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
 from auditor.snapshot.tenant import (
     ActivityDay,
@@ -252,16 +266,15 @@ async def read_subscribed_skus(client: Any) -> Section[SubscribedSkusState]:
     source = "graph:GET /subscribedSkus"
 
     async def fetch() -> SubscribedSkusState:
-        select = ["skuId", "skuPartNumber", "capabilityStatus", "prepaidUnits", "consumedUnits", "servicePlans"]
+        # every count validated (graph_wire.SubscribedSkuWire): a missing consumedUnits was read as 0 seats used
         rows = []
-        async for page in _raw_pages(client.subscribed_skus, select=select):
-            for sku in page:
-                units = sku.get("prepaidUnits") or {}
-                rows.append(SkuRow(str(sku.get("skuId") or ""), sku.get("skuPartNumber") or "",
-                                   sku.get("capabilityStatus") or "", int(units.get("enabled") or 0),
-                                   int(sku.get("consumedUnits") or 0),
-                                   [str(p["servicePlanId"]).lower() for p in sku.get("servicePlans") or []
-                                    if p.get("servicePlanId")]))
+        wire = Rows(SubscribedSkuWire, "subscriptions")
+        async for page in _raw_pages(client.subscribed_skus, select=select(SubscribedSkuWire)):
+            for sku in wire.page(page):
+                rows.append(SkuRow(sku["skuId"], sku.get("skuPartNumber") or "", sku["capabilityStatus"],
+                                   sku["prepaidUnits"]["enabled"], sku["consumedUnits"],
+                                   [p["servicePlanId"].lower() for p in sku["servicePlans"] if p["servicePlanId"]]))
+        wire.check()
         return SubscribedSkusState(skus=rows)
 
     return await _read(source, fetch)
@@ -356,8 +369,7 @@ async def _scope_group(client: Any, query: str, why: list[str], by_id: bool) -> 
                 builder = client.groups.by_group_id(query)
                 group = _group_json(await get_json(builder, _query(builder, select=["id", "displayName"])))
             else:
-                escaped = query.replace("'", "''")
-                found = [g async for page in _raw_pages(client.groups, filter=f"displayName eq '{escaped}'",
+                found = [g async for page in _raw_pages(client.groups, filter=display_name_filter(query),
                                                         select=["id", "displayName"]) for g in page]
                 if len(found) > 1:
                     return ScopeGroup(query=query, why=why, found=False,
@@ -383,6 +395,18 @@ async def _scope_group(client: Any, query: str, why: list[str], by_id: bool) -> 
         if members is not None:  # the group was not found, or its GET failed: its member pages are not wanted
             members.cancel()
             await asyncio.gather(members, return_exceptions=True)
+
+
+def display_name_filter(name: str) -> str:
+    """`displayName eq '<name>'` for a group named in a policy or the portal: the name trimmed as `text.name_key`
+    trims it (Graph's `eq` compares the whole string, case-insensitively, so a trailing space would find nothing),
+    and each single quote doubled, as OData's string literal requires ("single quotes within the string are
+    represented as two consecutive single quotes", OData 4.01 URL Conventions 5.1.1.6.1,
+    https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html; Graph's own page,
+    https://learn.microsoft.com/graph/query-parameters#escaping-single-quotes). Graph ignores the case of a
+    displayName in `eq` (https://learn.microsoft.com/graph/filter-query-parameter)."""
+    literal = name.strip().replace("'", "''")
+    return f"displayName eq '{literal}'"
 
 
 def _group_json(group: Any) -> tuple[str, str | None] | None:
@@ -428,11 +452,17 @@ async def read_secure_score(client: Any, days: int) -> Section[SecureScoreState]
 
     async def fetch() -> SecureScoreState:
         async def read_scores() -> list[dict[str, Any]]:
-            return [s async for page in _raw_pages(client.security.secure_scores, top=days) for s in page]
+            wire = Rows(SecureScoreWire, "Secure Scores")
+            rows = [s async for page in _raw_pages(client.security.secure_scores, top=days) for s in wire.page(page)]
+            wire.check()
+            return rows  # type: ignore[return-value]
 
         async def read_profiles() -> list[dict[str, Any]]:
-            return [p async for page in _raw_pages(client.security.secure_score_control_profiles,
-                                                   filter=f"id eq '{SSPR_CONTROL}'") for p in page]
+            wire = Rows(SecureScoreProfileWire, "Secure Score control profiles")
+            rows = [p async for page in _raw_pages(client.security.secure_score_control_profiles,
+                                                   filter=f"id eq '{SSPR_CONTROL}'") for p in wire.page(page)]
+            wire.check()
+            return rows  # type: ignore[return-value]
 
         scores, profiles = await asyncio.gather(read_scores(), read_profiles())
         dated = sorted(((_parse_time(s.get("createdDateTime")), s) for s in scores),
@@ -483,17 +513,17 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
               f"and activityDateTime ge {since}")
 
     async def fetch() -> SsprActivityState:
-        select = ["id", "activityDateTime", "activityDisplayName", "category", "result", "initiatedBy",
-                  "targetResources"]
+        fields = select(DirectoryAuditWire)
         query = f"loggedByService eq '{SSPR_SERVICE}' and activityDateTime ge {since}"
         counts: dict[date, list[int]] = {}
         writeback: list[WritebackEvent] = []
         settings: list[SettingsEvent] = []
         blocked_users: set[str] = set()
         events = 0
-        async for page in _raw_pages(client.audit_logs.directory_audits, filter=query, select=select,
+        wire = Rows(DirectoryAuditWire, "audit events")
+        async for page in _raw_pages(client.audit_logs.directory_audits, filter=query, select=fields,
                                      top=AUDITS_PAGE):
-            for audit in page:
+            for audit in wire.page(page):
                 at = _parse_time(audit.get("activityDateTime"))
                 if at is None or not start <= at <= end + timedelta(minutes=5):
                     continue  # outside the window asked for: a service that ignored the filter
@@ -519,6 +549,7 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
                     writeback.append(WritebackEvent(at, name == WRITEBACK_ON, _initiator(audit)))
                 else:
                     day[5] += 1
+        wire.check()  # an event without its time, name, category or result is not "another event": unknown
         days_seen = [ActivityDay(day, *values) for day, values in sorted(counts.items())]
         writeback.sort(key=lambda e: e.at)
         settings.sort(key=lambda e: e.at)
@@ -549,7 +580,9 @@ async def read_password_rules(client: Any) -> Section[PasswordRulesState]:
     source = "graph:GET /groupSettings"
 
     async def fetch() -> PasswordRulesState:
-        settings = [s async for page in _raw_pages(client.group_settings) for s in page]
+        wire = Rows(GroupSettingWire, "setting objects")
+        settings: list[Any] = [s async for page in _raw_pages(client.group_settings) for s in wire.page(page)]
+        wire.check()  # a row without templateId may be the Password Rule Settings: never "Microsoft's defaults"
         rules = next((s for s in settings if str(s.get("templateId") or "").lower() == PASSWORD_RULE_TEMPLATE), None)
         if rules is None:
             return PasswordRulesState()  # no object: the tenant runs on Microsoft's defaults
@@ -573,8 +606,10 @@ async def read_intune_sign_in_reset(client: Any) -> Section[IntuneSignInResetSta
     async def fetch() -> IntuneSignInResetState:
         read = 0
         found = []
+        wire = Rows(DeviceConfigurationWire, "device configurations")
         async for page in _raw_pages(client.device_management.device_configurations):
-            for config in page:
+            wire.problems.update(device_configuration_problems(page))
+            for config in wire.page(page):
                 read += 1
                 for setting in config.get("omaSettings") or []:
                     if not isinstance(setting, dict):
@@ -583,6 +618,7 @@ async def read_intune_sign_in_reset(client: Any) -> Section[IntuneSignInResetSta
                         value = setting.get("value")
                         found.append(IntuneSetting(str(config.get("id")), config.get("displayName") or "",
                                                    None if value is None else str(value)))
+        wire.check()
         return IntuneSignInResetState(configurations_read=read, settings=found)
 
     return await _read(source, fetch)

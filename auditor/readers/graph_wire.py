@@ -175,6 +175,136 @@ class AuthorizationPolicyWire(BaseModel):
     allowedToUseSSPR: bool
 
 
+# --- licences, Secure Score, the audit log, Password Rule Settings, Intune (issue #30, second part) ---------------
+
+
+class LicenseUnitsWire(TypedDict):
+    """licenseUnitsDetail (https://learn.microsoft.com/graph/api/resources/licenseunitsdetail): `enabled` (Int32),
+    "The number of units that are enabled for the active subscription"."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    enabled: int
+
+
+class ServicePlanInfoWire(TypedDict):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    servicePlanId: str
+
+
+class SubscribedSkuWire(TypedDict):
+    """GET /subscribedSkus: one subscription (https://learn.microsoft.com/graph/api/resources/subscribedsku):
+    `capabilityStatus` (Enabled, Warning, Suspended, Deleted, LockedOut), `consumedUnits` (Int32, "The number of
+    licenses that have been assigned"), `prepaidUnits` (licenseUnitsDetail), `servicePlans` (servicePlanInfo
+    collection). A missing count was read as 0 seats: now the section is unreadable naming it."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    skuId: str
+    skuPartNumber: NotRequired[str | None]  # evidence only
+    capabilityStatus: str
+    prepaidUnits: LicenseUnitsWire
+    consumedUnits: int
+    servicePlans: list[ServicePlanInfoWire]
+
+
+class ControlScoreWire(TypedDict):
+    """controlScore (https://learn.microsoft.com/graph/api/resources/controlscore): `controlName` (String),
+    `score` (Double). `scoreInPercentage`, `count`, `total` and `implementationStatus` are not on the documented
+    resource (an open type: real tenants send them): typed as sent where present, read leniently."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    controlName: str
+    score: float
+    scoreInPercentage: NotRequired[Any]
+    count: NotRequired[Any]
+    total: NotRequired[Any]
+    implementationStatus: NotRequired[Any]
+
+
+class SecureScoreWire(TypedDict):
+    """GET /security/secureScores: one day (https://learn.microsoft.com/graph/api/resources/securescore):
+    `createdDateTime` (DateTimeOffset), `currentScore`, `maxScore` (Double), `controlScores`."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    createdDateTime: str
+    currentScore: NotRequired[float | None]  # the tenant's total: evidence only
+    maxScore: NotRequired[float | None]
+    controlScores: list[ControlScoreWire]
+
+
+class SecureScoreProfileWire(TypedDict):
+    """GET /security/secureScoreControlProfiles (https://learn.microsoft.com/graph/api/resources/
+    securescorecontrolprofile): `id`, `maxScore` (Double), `deprecated` (Boolean), `title`."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    id: str
+    maxScore: float
+    deprecated: NotRequired[bool | None]
+    title: NotRequired[str | None]
+
+
+class DirectoryAuditWire(TypedDict):
+    """GET /auditLogs/directoryAudits: one event (https://learn.microsoft.com/graph/api/resources/directoryaudit):
+    `activityDateTime` (DateTimeOffset), `activityDisplayName`, `category`, `result` (success, failure, timeout,
+    unknownFutureValue): each decides which figure the event counts in. `initiatedBy` and `targetResources` name
+    who (Microsoft's own example spells a target's type `Type`, so they are read leniently)."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    id: str
+    activityDateTime: str
+    activityDisplayName: str
+    category: str
+    result: str
+    initiatedBy: NotRequired[Any]
+    targetResources: NotRequired[Any]
+
+
+class SettingValueWire(TypedDict):
+    """settingValue (https://learn.microsoft.com/graph/api/resources/settingvalue): `name`, `value` (String)."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    name: str
+    value: str | None
+
+
+class GroupSettingWire(TypedDict):
+    """GET /groupSettings: one setting object (https://learn.microsoft.com/graph/api/resources/groupsetting):
+    `templateId` says which template it instantiates (Password Rule Settings is 5cf42378-...): a row without it
+    was read as "no Password Rule Settings", i.e. Microsoft's defaults."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    id: str
+    displayName: NotRequired[str | None]
+    templateId: str
+    values: list[SettingValueWire]
+
+
+class OmaSettingWire(TypedDict):
+    """omaSetting (https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-omasetting): `omaUri`, and
+    the derived type's `value` (omaSettingInteger: Int32; omaSettingString: String; ...)."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    omaUri: str
+    value: NotRequired[Any]
+
+
+DeviceConfigurationWire = TypedDict("DeviceConfigurationWire", {
+    "@odata.type": str, "id": str, "displayName": NotRequired[str | None],
+    "omaSettings": NotRequired[list[OmaSettingWire]]}, total=True)
+"""GET /deviceManagement/deviceConfigurations: one profile (https://learn.microsoft.com/graph/api/resources/
+intune-deviceconfig-deviceconfiguration, abstract): `@odata.type` names the derived type; a
+windows10CustomConfiguration carries `omaSettings` (https://learn.microsoft.com/graph/api/resources/
+intune-deviceconfig-windows10customconfiguration), checked by `device_configurations`."""
+DeviceConfigurationWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+CUSTOM_CONFIGURATION = "#microsoft.graph.windows10customconfiguration"
+
+
+def device_configuration_problems(rows: list[Any]) -> Counter[tuple[str, str]]:
+    """A Windows 10 custom profile (the only type with OMA-URI settings) without its `omaSettings` list: read as
+    "no setting", it would hide the profile that turns the reset link on or off."""
+    return Counter(("omaSettings", "absent") for row in rows
+                   if str(row.get("@odata.type", "")).lower() == CUSTOM_CONFIGURATION and "omaSettings" not in row)
+
+
 def select(wire: type[Any]) -> list[str]:
     """The `$select` for a wire model: every field it names (`@odata.type` comes with every directoryObject)."""
     names = wire.model_fields if isinstance(wire, type) and issubclass(wire, BaseModel) else wire.__annotations__

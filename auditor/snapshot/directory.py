@@ -119,6 +119,8 @@ class GroupPolicy(Model):
     flags: int | None = Field(None, description="0 enabled, 1 user settings off, 2 computer settings off, 3 both")
     links: list[GpoLink] = Field(default_factory=list, description="Where the GPO is linked: domain head and OUs")
     wmi_filter: str | None = Field(None, description="gPCWQLFilter: the WMI filter the GPO is bound to, if any")
+    error: str | None = Field(None, description="An attribute whether the GPO applies depends on (flags, "
+                                                "versionNumber, gPCFileSysPath) was not read: the attribute and DN")
 
     @property
     def computer_settings_enabled(self) -> bool:
@@ -139,6 +141,8 @@ class DirectoryState(Model):
     dns_domain: str
     domain_sid: str
     min_pwd_age: int | None = Field(None, description="The domain head's minPwdAge (interval)")
+    min_pwd_age_error: str | None = Field(None, description="Why minPwdAge is None: absent or not an integer, named "
+                                                            "with the domain head's DN")
     domain: SecuredObject
     admin_sd_holder: SecuredObject
     service_account_query: str = Field(description="The name or DN the policy gave for the sync account")

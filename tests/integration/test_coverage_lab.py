@@ -114,6 +114,22 @@ async def _none() -> None:
     return None
 
 
+def test_a_group_named_with_surrounding_spaces_is_looked_up_trimmed(paged_lab: LabServer) -> None:
+    """Issue #30 item 5: the policy's group name is sent trimmed in `displayName eq '...'` (as `text.same_name`
+    compares it); untrimmed, Graph's whole-string `eq` found no group and the scope read as a deleted group."""
+    paged_lab.state.clear_log()
+
+    async def groups(client: Any) -> Section[Any]:
+        return await graph_tenant.read_scope_groups(client, _none(), graph_tenant.GroupHint(name=" SSPR-Users\t "))
+
+    section = read(paged_lab, groups)
+    assert section.readable, section.error
+    (group,) = section.value.groups
+    assert group.found and group.display_name == "SSPR-Users", group
+    lookups = [r.query for r in paged_lab.requests("groups") if "filter" in r.query]
+    assert lookups and all("SSPR-Users%27" in q or "SSPR-Users'" in q for q in lookups), lookups
+
+
 def test_audit_events_are_filtered_to_the_sspr_service_and_window(paged_lab: LabServer, tenant: Any) -> None:
     paged_lab.state.clear_log()
     section = read(paged_lab, lambda client: graph_tenant.read_sspr_activity(client, 30))

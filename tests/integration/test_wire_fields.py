@@ -33,9 +33,15 @@ from auditor.readers.conditional_access_wire import RegistrationPolicyWire
 from auditor.readers.graph_wire import (
     AuthenticatorConfigurationWire,
     AuthorizationPolicyWire,
+    DeviceConfigurationWire,
+    DirectoryAuditWire,
+    GroupSettingWire,
     MemberWire,
     MethodsPolicyWire,
     RegistrationWire,
+    SecureScoreProfileWire,
+    SecureScoreWire,
+    SubscribedSkuWire,
     UserWire,
     VoiceConfigurationWire,
     required_fields,
@@ -54,6 +60,8 @@ class Wire:
     rows: str  # the path to one row in the JSON the endpoint serves: "value[*]" for a collection, "" for an object
     section: str
     scenario: str = "baseline"
+    named_in: str = "reason"  # where a finding names the field: an unknown's reason, or "evidence" of a
+    # section no verdict rests on (the seats are licensing's evidence), or "" when no check reads the section
 
 
 WIRES = (
@@ -67,6 +75,12 @@ WIRES = (
     Wire(PasswordResetPoliciesWire, "portal_sspr", "", "sspr_policy"),
     Wire(OnPremisesPasswordResetPoliciesWire, "portal_onprem", "", "onprem_writeback"),
     Wire(MemberWire, "groups", "value[*]", "scope_groups", "demo"),  # the baseline scopes SSPR to all users
+    Wire(SubscribedSkuWire, "subscribed_skus", "value[*]", "subscribed_skus", named_in="evidence"),
+    Wire(SecureScoreWire, "secure_scores", "value[*]", "secure_score"),
+    Wire(SecureScoreProfileWire, "secure_score_profiles", "value[*]", "secure_score"),
+    Wire(DirectoryAuditWire, "directory_audits", "value[*]", "sspr_activity", named_in=""),  # the report's figures
+    Wire(GroupSettingWire, "group_settings", "value[*]", "password_rules"),
+    Wire(DeviceConfigurationWire, "device_configurations", "value[*]", "intune_sign_in_reset"),
     Wire(RegistrationPolicyWire, "ca_policies", "value[*]", "conditional_access"),
 )
 
@@ -206,8 +220,12 @@ def test_field_absent_or_retyped_is_never_a_verdict(case: Case, labs: Callable[[
         else:
             assert not section["readable"], f"{case.path} {case.action}: {case.wire.section} still readable"
             assert name in section["error"], section["error"]
-        named = [f for f in report["findings"] if f["status"] == "unknown" and name in (f["reason"] or "")]
-        assert named, f"{case.path} {case.action}: no finding is unknown naming {name}"
+        if case.wire.named_in == "reason":
+            named = [f for f in report["findings"] if f["status"] == "unknown" and name in (f["reason"] or "")]
+            assert named, f"{case.path} {case.action}: no finding is unknown naming {name}"
+        elif case.wire.named_in == "evidence":
+            named = [f for f in report["findings"] if any(name in str(e["value"]) for e in f["evidence"])]
+            assert named, f"{case.path} {case.action}: no finding's evidence names {name}"
 
 
 @pytest.mark.parametrize("probe", PROBES)

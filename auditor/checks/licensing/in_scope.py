@@ -59,8 +59,13 @@ def _judge(ctx: Context, scope: ScopeResolution, users: object, target: str, who
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("cloud_users"), field="assignedPlans[].servicePlanId",
                          value={"licensed": stats.licensed, "in_scope": stats.in_scope})]
-    skus = ctx.section_or_none("subscribed_skus", [], [])  # evidence only: no verdict rests on the seats
-    if skus is not None:
+    # evidence only: no verdict rests on the seats; unreadable (a count absent, issue #30), its reason is evidence
+    unread: list[str] = []
+    skus = ctx.section_or_none("subscribed_skus", unread, [])
+    if skus is None:
+        evidence.append(Evidence(source=ctx.source("subscribed_skus"), field="prepaidUnits.enabled / consumedUnits",
+                                 value="not read: " + "; ".join(unread)))
+    else:
         seats, used = skus.seats_with({p.lower() for p in coverage.license_service_plans})
         evidence.append(Evidence(source=ctx.source("subscribed_skus"), field="prepaidUnits.enabled / consumedUnits",
                                  value={"seats": seats, "used": used}))

@@ -182,7 +182,7 @@ def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unre
         evidence += sysvol_error.evidence
     if days is None:
         return ctx.result(Status.unknown, target=domain.base_dn, expected=_expected(limit), evidence=evidence,
-                          reason="the domain head returned no minPwdAge")
+                          reason=domain.min_pwd_age_error or "the domain head returned no minPwdAge")
     status = Status.passed if days <= limit else Status.failed
     reason = None if status == Status.passed else (
         f"the domain's effective minimum password age is {days} day(s) (minPwdAge {domain.min_pwd_age}): "
