@@ -123,6 +123,22 @@ async def post_policy(request: Request, lab: EmulatorState) -> Response:
                   **copy.deepcopy(item)}, status=201)
 
 
+async def patch_policy(request: Request, lab: EmulatorState) -> Response:
+    """conditionalaccesspolicy-update: "204 No Content"; the lab takes `state` (what the plan writes) and refuses
+    other properties it does not emulate."""
+    item = _policy(lab, request.path_params["policy_id"])
+    body = await _json_object(request)
+    unknown = sorted(set(body) - {"state", "@odata.type"})
+    if unknown:
+        raise _bad_request(f"The lab does not emulate updating '{unknown[0]}' of a conditional access policy.")
+    if "state" in body:
+        if body["state"] not in STATES:
+            raise _bad_request(f"Invalid value for state: {body['state']!r}.")
+        item["state"] = body["state"]
+        item["modifiedDateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return Response(status_code=204)
+
+
 async def delete_policy(request: Request, lab: EmulatorState) -> Response:
     item = _policy(lab, request.path_params["policy_id"])
     lab.tenant.conditional_access_policies.remove(item)
@@ -161,6 +177,7 @@ def routes(graph: str) -> list[tuple[str, str, str, Any]]:
         (policies, "GET", "ca_policies", list_policies),
         (policies, "POST", "ca_policies", post_policy),
         (f"{policies}/{{policy_id}}", "GET", "ca_policies", get_policy),
+        (f"{policies}/{{policy_id}}", "PATCH", "ca_policies", patch_policy),
         (f"{policies}/{{policy_id}}", "DELETE", "ca_policies", delete_policy),
         (f"{graph}/identity/conditionalAccess/namedLocations", "GET", "named_locations", list_named_locations),
         (f"{graph}/directoryRoles", "GET", "directory_roles", list_directory_roles),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,11 +44,12 @@ from auditor.graph_fields import (
     PASSWORD_RULE_TEMPLATE,
     password_rule_value,
 )
-from auditor.policy.models import Policy, Scope
+from auditor.policy.models import GUID_PATTERN, Policy, Scope
 from auditor.portal_fields import METHOD_ALLOWED, POLICY_KEYS
 from auditor.remediation.changes import (
     FindingRef,
     GraphAuthorizationChange,
+    GraphCaPolicyChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     GraphPasswordRulesChange,
@@ -71,8 +73,9 @@ from auditor.text import same_name
 # state (which switches the policy that governs methods, so it goes after the method fixes),
 # the tenant's password rules (independent of the others), then the directory, then SYSVOL
 # (which bumps the GPO version through LDAP too).
+GUID = re.compile(GUID_PATTERN)
 _ORDER = ("portal.sspr_policy", "portal.onprem_writeback", "graph.method_configuration",
-          "graph.authorization_policy", "graph.methods_policy", "graph.password_rules", "ldap.dacl",
+          "graph.authorization_policy", "graph.methods_policy", "graph.password_rules", "graph.ca_policy", "ldap.dacl",
           "ldap.password_age", "sysvol.gpttmpl")
 
 PRE, IN_PROGRESS, COMPLETE = "preMigration", "migrationInProgress", "migrationComplete"
@@ -184,6 +187,7 @@ class _Planner:
         self.onprem()
         self.authorization()
         self.password_rules()
+        self.registration_policy()
         self.directory_acls()
         self.password_age()
         for finding in self.failing:
@@ -489,6 +493,106 @@ class _Planner:
                  note="no Password Rule Settings object exists, so the tenant runs on defaults: the plan creates "
                       "one with every value of the template (the ones above; the banned password list empty, the "
                       "template's default); rollback deletes it, which returns the tenant to its defaults")
+
+    # -- Conditional Access on registering security info ---------------------------------------
+
+    def registration_policy(self) -> None:
+        """The failing registration.conditional_access findings: the policy the plan owns, created report-only
+        (targeting the SSPR scope the policy file asks, excluding its break-glass accounts, granting its control);
+        once it exists report-only, `enforce: true` turns it on, and without it the step stays manual."""
+        from auditor.graph_fields import BUILT_IN_STRENGTHS, CA_POLICIES_PATH, REGISTRATION_POLICY_NAME, REPORT_ONLY
+        from auditor.snapshot.conditional_access import ConditionalAccessState
+
+        findings = self.failing_of("registration.conditional_access")
+        state: ConditionalAccessState | None = self.value("conditional_access")
+        wanted = self.policy.value_at("sspr.registration.conditional_access")
+        if not findings or state is None or wanted is None or self.policy.sspr is None:
+            return
+        ours = [p for p in state.policies if same_name(p.display_name, REGISTRATION_POLICY_NAME)]
+        depends = self.depends("conditional_access", "cloud_users", "scope_groups")
+        if len(ours) > 1:
+            for finding in findings:
+                self.manual_step(finding, f"{len(ours)} policies are named {REGISTRATION_POLICY_NAME!r}: keep one")
+            return
+        if ours:
+            policy = ours[0]
+            if policy.state == "enabled":
+                return  # it is on and still fails: what it misses is for the finding's reasons, by hand
+            if not wanted.enforce:
+                for finding in findings:
+                    self.manual_step(finding, f"the policy {REGISTRATION_POLICY_NAME!r} runs {policy.state}: review "
+                                              "its report-only results in the sign-in logs, then set "
+                                              "sspr.registration.conditional_access.enforce: true and plan again")
+                return
+            self.add(GraphCaPolicyChange, findings, target=f"graph {CA_POLICIES_PATH}/{policy.id}",
+                     display_name=policy.display_name, policy_id=policy.id,
+                     setting=SettingChange(name="state", old=policy.state, new="enabled"), depends_on=depends,
+                     summary=f"turn on the Conditional Access policy {policy.display_name!r} ({policy.state} → "
+                             "enabled)",
+                     note="users it covers must then meet its control to register security info: a mistake locks "
+                          "them out of registration")
+            return
+        scope = self._registration_scope(findings)
+        if scope is None:
+            return
+        users = self.value("cloud_users")
+        by_upn = {u.upn.lower(): u.id for u in users.users} if users is not None else {}
+        ids = {u.id.lower() for u in users.users} if users is not None else set()
+        exclude, unknown = [], []
+        for account in wanted.break_glass:
+            found = account if account.lower() in ids else by_upn.get(account.lower())
+            (exclude.append(found) if found else unknown.append(account))
+        if unknown:
+            for finding in findings:
+                self.manual_step(finding, f"the break-glass account(s) {', '.join(unknown)} are not in the tenant's "
+                                          "users: the plan creates no policy that could lock them out")
+            return
+        built_in: list[str] = {"mfa": ["mfa"], "compliant_or_joined_device": ["compliantDevice", "domainJoinedDevice"],
+                               "block_untrusted_locations": ["block"], "authentication_strength": []}[wanted.require]
+        strength = None
+        if wanted.require == "authentication_strength":
+            strength = wanted.authentication_strength if GUID.match(wanted.authentication_strength or "") else \
+                BUILT_IN_STRENGTHS.get((wanted.authentication_strength or "").lower())
+            if strength is None:
+                for finding in findings:
+                    self.manual_step(finding, f"the authentication strength {wanted.authentication_strength!r} is "
+                                              "not a built-in one: name it by id in the policy file, or create the "
+                                              "policy by hand")
+                return
+        locations = wanted.require == "block_untrusted_locations" or wanted.trusted_locations_exempt
+        # report-only fixes nothing yet: the findings stay manual steps that say how the policy is turned on
+        for finding in findings:
+            self.manual_step(finding, f"the plan creates the policy {REGISTRATION_POLICY_NAME!r} report-only: review "
+                                      "its report-only results in the sign-in logs, then set "
+                                      "sspr.registration.conditional_access.enforce: true and plan again")
+        self.add(GraphCaPolicyChange, [], target=f"graph {CA_POLICIES_PATH} (new)",
+                 display_name=REGISTRATION_POLICY_NAME, policy_id=None,
+                 setting=SettingChange(name="state", old=None, new=REPORT_ONLY), depends_on=depends,
+                 include_users=scope[0], include_groups=scope[1], exclude_users=sorted(exclude), built_in=built_in,
+                 strength_id=strength, exclude_trusted_locations=locations,
+                 summary=f"create the Conditional Access policy {REGISTRATION_POLICY_NAME!r} on registering security "
+                         f"info, report-only: {wanted.require.replace('_', ' ')} for "
+                         f"{'all users' if scope[0] else 'the SSPR group'}"
+                         + (f", excluding {len(exclude)} break-glass account(s)" if exclude else ""),
+                 note="report-only enforces nothing: the findings stay failing until "
+                      "sspr.registration.conditional_access.enforce is true and a later plan turns it on; rollback "
+                      "deletes the policy")
+
+    def _registration_scope(self, findings: list[Finding]) -> tuple[list[str], list[str]] | None:
+        """(includeUsers, includeGroups) for the SSPR scope the policy file asks for; None (manual) otherwise."""
+        sspr = self.policy.sspr
+        assert sspr is not None
+        if sspr.scope.value == "all":
+            return ["All"], []
+        group = sspr.group
+        groups = self.value("scope_groups")
+        found = groups.find(group.id, group.name) if groups is not None and group is not None else None
+        group_id = (group.id if group is not None and group.id else None) or (found.id if found else None)
+        if sspr.scope.value == "selected" and group_id:
+            return [], [group_id]
+        for finding in findings:
+            self.manual_step(finding, "the SSPR scope the policy asks for has no group id the plan could target")
+        return None
 
     # -- the directory: ACEs ---------------------------------------------------------------
 

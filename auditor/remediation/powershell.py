@@ -23,6 +23,7 @@ from auditor.graph_fields import (
 )
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
+    GraphCaPolicyChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     GraphPasswordRulesChange,
@@ -39,6 +40,9 @@ GRAPH_SCOPES = {
     "graph.authorization_policy": "Policy.ReadWrite.Authorization",
     "graph.methods_policy": "Policy.ReadWrite.AuthenticationMethod",
     "graph.method_configuration": "Policy.ReadWrite.AuthenticationMethod",
+    # learn.microsoft.com/graph/api/conditionalaccessroot-post-policies: Policy.ReadWrite.ConditionalAccess
+    # (with Policy.Read.All)
+    "graph.ca_policy": "Policy.ReadWrite.ConditionalAccess",
 }
 # Least privileged: updating a groupSetting takes GroupSettings.ReadWrite.All
 # (https://learn.microsoft.com/graph/api/groupsetting-update), creating one Directory.ReadWrite.All
@@ -211,6 +215,8 @@ def _step(change: Any) -> list[str]:
             change.id)
     if isinstance(change, GraphPasswordRulesChange):
         return lines + _password_rules(change)
+    if isinstance(change, GraphCaPolicyChange):
+        return lines + _ca_policy(change)
     if isinstance(change, LdapDaclChange):
         return lines + _dacl(change)
     if isinstance(change, LdapPasswordAgeChange):
@@ -235,6 +241,30 @@ def _step(change: Any) -> list[str]:
             f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}",
         ]
     raise TypeError(f"no PowerShell for {type(change).__name__}")
+
+
+def _ca_policy(change: GraphCaPolicyChange) -> list[str]:
+    """New-MgIdentityConditionalAccessPolicy with the body apply POSTs, or Update-... of its state."""
+    import json
+
+    if change.policy_id is None:
+        body = json.dumps(change.body()).replace("'", "''")
+        return [
+            f"if ($PSCmdlet.ShouldProcess({quote(change.display_name)}, 'Create the Conditional Access policy')) {{",
+            f"    $existing = Get-MgIdentityConditionalAccessPolicy -All | Where-Object DisplayName -eq "
+            f"{quote(change.display_name)}",
+            "    if ($existing) {",
+            f"        Write-Warning {quote(f'Change {change.id} skipped: a policy with this name exists')}",
+            "    } else {",
+            f"        New-MgIdentityConditionalAccessPolicy -BodyParameter ('{body}' | ConvertFrom-Json -AsHashtable)",
+            "    }",
+            "}",
+        ]
+    return _guarded(change.display_name, f"Set the state to {change.setting.new}",
+                    f"(Get-MgIdentityConditionalAccessPolicy -ConditionalAccessPolicyId {quote(change.policy_id)})"
+                    ".State", quote(change.setting.old),
+                    [f"Update-MgIdentityConditionalAccessPolicy -ConditionalAccessPolicyId {quote(change.policy_id)} "
+                     f"-State {quote(change.setting.new)}"], change.id)
 
 
 def _password_rules(change: GraphPasswordRulesChange) -> list[str]:

@@ -20,6 +20,7 @@ from auditor.ad.dn import dn_key
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.policy.models import Policy
 from auditor.remediation.changes import (
+    GraphCaPolicyChange,
     GraphPasswordRulesChange,
     LdapDaclChange,
     LdapPasswordAgeChange,
@@ -45,6 +46,8 @@ def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None
             return (f"the change writes groupSetting {change.setting_id or '(a new one)'}, the tenant's Password Rule "
                     f"Settings are {rules.value.setting_id or '(none)'}")
         return None
+    if isinstance(change, GraphCaPolicyChange):
+        return _ca_outside(change, policy, snapshot)
     if not isinstance(change, LdapDaclChange | LdapPasswordAgeChange | SysvolPasswordAgeChange):
         return None  # portal and Graph kinds each name one fixed object
     directory = snapshot.directory.value if snapshot.directory is not None and snapshot.directory.readable else None
@@ -78,4 +81,26 @@ def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None
     path = change.path.casefold()
     if f"\\{guid.casefold()}\\" not in path or not path.endswith(GPTTMPL_SUFFIX):
         return f"{change.path} is not the GptTmpl.inf of GPO {change.gpo_guid}"
+    return None
+
+
+def _ca_outside(change: GraphCaPolicyChange, policy: Policy, snapshot: Snapshot) -> str | None:
+    """Only the policy the plan owns, on registering security info, created report-only or turned on when the
+    policy file says enforce."""
+    from auditor.graph_fields import REGISTRATION_POLICY_NAME, REPORT_ONLY
+
+    wanted = policy.value_at("sspr.registration.conditional_access")
+    if wanted is None:
+        return "the policy has no sspr.registration.conditional_access section"
+    if change.display_name.strip().casefold() != REGISTRATION_POLICY_NAME.casefold():
+        return f"the change writes the policy {change.display_name!r}, not the one the plan owns"
+    if change.policy_id is None and change.setting.new != REPORT_ONLY:
+        return "a policy the plan creates starts report-only"
+    if change.setting.new == "enabled" and not wanted.enforce:
+        return "the policy file does not say enforce"
+    section = snapshot.conditional_access
+    if section is None or not section.readable or section.value is None:
+        return "the Conditional Access policies were not read, so none is in scope"
+    if change.policy_id is not None and not any(p.id == change.policy_id for p in section.value.policies):
+        return f"the policy {change.policy_id} was not read"
     return None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.graph_fields import (
     AUTHORIZATION_FIELDS,
     AUTHORIZATION_PATH,
+    CA_POLICIES_PATH,
     CONFIGURATION_FIELDS,
     CONFIGURATION_PATH,
     GROUP_SETTINGS_PATH,
@@ -29,6 +30,7 @@ from auditor.graph_fields import (
 )
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
+    GraphCaPolicyChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     GraphPasswordRulesChange,
@@ -114,11 +116,15 @@ class GraphWriter(Writer):
 
     @staticmethod
     def identity(change: Any) -> dict[str, str]:
+        if isinstance(change, GraphCaPolicyChange):
+            return {"path": CA_POLICIES_PATH, "display_name": change.display_name, "kind": change.kind}
         if isinstance(change, GraphPasswordRulesChange):
             return {"path": GROUP_SETTINGS_PATH, "template_id": PASSWORD_RULE_TEMPLATE, "kind": change.kind}
         return {"path": _path_and_fields(change)[0], "kind": change.kind}
 
     def read(self, change: Any) -> dict[str, Any]:
+        if isinstance(change, GraphCaPolicyChange):
+            return {**self.identity(change), "json": self._ca_policy(change.display_name)}
         if isinstance(change, GraphPasswordRulesChange):
             return {**self.identity(change), "json": self._password_rules()}
         path = _path_and_fields(change)[0]
@@ -126,6 +132,8 @@ class GraphWriter(Writer):
 
     @staticmethod
     def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        if isinstance(change, GraphCaPolicyChange):
+            return _ca_policy_state(change, data)
         if isinstance(change, GraphPasswordRulesChange):
             return _password_rules_state(change, data)
         fields = _path_and_fields(change)[1]
@@ -135,7 +143,11 @@ class GraphWriter(Writer):
         return Observation(state, detail, data)
 
     @staticmethod
-    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        if isinstance(change, GraphCaPolicyChange):
+            if change.policy_id is None or data.get("json") is None:
+                return None  # Graph assigns the new policy's id and times
+            return {**data, "json": {**data["json"], "state": change.setting.new}}
         if isinstance(change, GraphPasswordRulesChange):
             if change.setting_id is None or data.get("json") is None:
                 values = password_rule_values({s.name: s.new for s in change.settings})
@@ -148,6 +160,9 @@ class GraphWriter(Writer):
         return {**data, "json": {**data["json"], **{fields[s.name]: s.new for s in change.settings_list()}}}
 
     def write(self, change: Any) -> None:
+        if isinstance(change, GraphCaPolicyChange):
+            self._write_ca_policy(change)
+            return
         if isinstance(change, GraphPasswordRulesChange):
             self._write_password_rules(change)
             return
@@ -197,6 +212,11 @@ class GraphWriter(Writer):
         return model
 
     def matches(self, obj: BackupObject) -> bool:
+        if obj.data["kind"] == "graph.ca_policy":
+            current, old = self._ca_policy(obj.data["display_name"]), obj.data["json"]
+            if old is None or current is None:
+                return old is None and current is None
+            return bool(current.get("id") == old.get("id") and current.get("state") == old.get("state"))
         if obj.data["kind"] == "graph.password_rules":
             return _same_rules(self._password_rules(), obj.data["json"])
         return not self._differences(obj)
@@ -209,12 +229,70 @@ class GraphWriter(Writer):
                 for name, prop in fields.items() if prop in old and current.get(prop) != old.get(prop)]
 
     def restore(self, obj: BackupObject) -> None:
+        if obj.data["kind"] == "graph.ca_policy":
+            self._restore_ca_policy(obj.data["display_name"], obj.data["json"])
+            return
         if obj.data["kind"] == "graph.password_rules":
             self._restore_password_rules(obj.data["json"])
             return
         settings = self._differences(obj)
         if settings:
             self._patch(obj.data["kind"], obj.data["path"], settings)
+
+    # -- the Conditional Access policy on registering security info --------------------------------
+
+    def _ca_policy(self, display_name: str) -> dict[str, Any] | None:
+        """The policy named `display_name`, as Graph returns it; None if none (two: refused)."""
+        body = self.get(CA_POLICIES_PATH)
+        found: list[Any] = []
+        for _ in range(_MAX_PAGES):
+            if not isinstance(body.get("value"), list):
+                raise ApplyError(f"Graph GET {CA_POLICIES_PATH} answered without a `value` list")
+            found += [p for p in body["value"] if isinstance(p, dict)
+                      and str(p.get("displayName") or "").strip().casefold() == display_name.strip().casefold()]
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                break
+            body = self.get(str(next_link), absolute=True)
+        else:
+            raise ApplyError(f"Graph GET {CA_POLICIES_PATH}: paging would never end")
+        if len(found) > 1:
+            raise ApplyError(f"the tenant has {len(found)} Conditional Access policies named {display_name!r}")
+        return found[0] if found else None
+
+    def _write_ca_policy(self, change: GraphCaPolicyChange) -> None:
+        if change.policy_id is None:
+            if self._ca_policy(change.display_name) is not None:
+                raise ApplyError(f"a policy named {change.display_name!r} exists now: the plan was made to create it")
+            self._send("POST", CA_POLICIES_PATH, change.body())
+            return
+        boundary(f"change {change.id}: inside the write, before PATCH")
+        self._send("PATCH", f"{CA_POLICIES_PATH}/{change.policy_id}", {"state": change.setting.new})
+
+    def _restore_ca_policy(self, display_name: str, old: dict[str, Any] | None) -> None:
+        current = self._ca_policy(display_name)
+        if old is None:  # apply created it: rollback deletes it
+            if current is not None:
+                self._send("DELETE", f"{CA_POLICIES_PATH}/{current['id']}", None)
+            return
+        if current is None:
+            raise ApplyError(f"the policy {display_name!r} was deleted since the apply: nothing to put back")
+        self._send("PATCH", f"{CA_POLICIES_PATH}/{current['id']}", {"state": old.get("state")})
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> None:
+        """One write through the SDK's adapter (auth, retry, OData errors) with a JSON body as given: the policy
+        is sent exactly as `GraphCaPolicyChange.body` builds it."""
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        adapter = self.client.request_adapter
+        info = RequestInformation(Method[method], "{+baseurl}" + path)
+        info.path_parameters["baseurl"] = adapter.base_url
+        info.headers.try_add("Accept", "application/json")
+        if body is not None:
+            info.set_stream_content(json.dumps(body).encode(), "application/json")
+        self.session.run(adapter.send_no_response_content_async(info, {"XXX": ODataError}))
 
     # -- the Password Rule Settings ----------------------------------------------------------------
 
@@ -327,6 +405,23 @@ def _password_rules_state(change: GraphPasswordRulesChange, data: dict[str, Any]
     if change.setting_id is None and setting is not None and state != "new":
         return Observation("other", f"Password Rule Settings {setting.get('id')} exist now: the plan was made to "
                                     "create them" + (f" ({detail})" if detail else ""), data)
+    return Observation(state, detail, data)
+
+
+def _ca_policy_state(change: GraphCaPolicyChange, data: dict[str, Any]) -> Observation:
+    policy = data.get("json")
+    if policy is not None and not isinstance(policy, dict):
+        raise ValueError("not a conditionalAccessPolicy")
+    if change.policy_id is None:
+        if policy is None:
+            return Observation("old", "", data)
+        if policy.get("state") == change.setting.new:
+            return Observation("new", "", data)
+        return Observation("other", f"a policy named {change.display_name!r} exists ({policy.get('state')}): the "
+                                    "plan was made to create it", data)
+    if policy is None or str(policy.get("id")).lower() != change.policy_id.lower():
+        return Observation("other", f"the policy {change.policy_id} is no longer named {change.display_name!r}", data)
+    state, detail = classify([("state", policy.get("state"), change.setting.old, change.setting.new)])
     return Observation(state, detail, data)
 
 
