@@ -130,7 +130,11 @@ async def _group(client: Any, group_id: str) -> Members:
     try:
         found, (user_ids, _others) = await asyncio.gather(
             get_json(builder, query(builder, select=["id", "displayName"])), _member_ids(client, group_id))
-    except (APIError, WireError) as exc:
+    except APIError as exc:
+        if getattr(exc, "response_status_code", None) == 404:  # deleted: a policy naming it reaches nobody by it
+            return Members(id=group_id, display_name=f"{group_id} (not found)")
+        return Members(id=group_id, error=describe_error(exc))
+    except WireError as exc:
         return Members(id=group_id, error=describe_error(exc))
     name = found.get("displayName") if isinstance(found, dict) else None
     return Members(id=group_id, display_name=name if isinstance(name, str) else None, user_ids=user_ids)

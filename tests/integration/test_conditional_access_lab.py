@@ -147,3 +147,21 @@ def test_export_writes_the_registration_section_from_the_live_policies(tmp_path:
     assert wanted.break_glass == ["ann.lee@corp.example.test", "ben.singh@corp.example.test"]
     assert "# ann.lee@corp.example.test: 'Require MFA to register security info' excludes group " \
            "'Registration-Exempt'" in text
+
+
+def test_a_group_the_policy_names_that_no_longer_exists_holds_nobody_and_one_unreadable_is_unknown() -> None:
+    from auditor.lab.emulator import Faults
+
+    scenario = load_scenario("demo")
+    policy = copy.deepcopy(scenario.conditional_access_policies[0])
+    gone = "00000000-0000-4000-8000-00000000dead"
+    policy["conditions"]["users"]["excludeGroups"] = [gone, "2e4a6c8d-0f1b-4d3e-9a5c-7b9d1f3a5c7e"]
+    with LabServer(scenario.model_copy(update={"conditional_access_policies": [policy]})) as lab:
+        section = read(lab, read_conditional_access)
+        lab.faults = Faults(error_status={"groups": 403})
+        denied = read(lab, read_conditional_access)
+    assert section.readable, section.error
+    by_id = {g.id: g for g in section.value.groups}
+    assert by_id[gone].error is None and by_id[gone].user_ids == []
+    assert len(by_id["2e4a6c8d-0f1b-4d3e-9a5c-7b9d1f3a5c7e"].user_ids) == 2
+    assert denied.readable and all(g.error and "403" in g.error for g in denied.value.groups)
