@@ -72,6 +72,7 @@ def evaluate(ctx: Context) -> list[Finding]:
 def _judge(ctx: Context, state: ConditionalAccessState, directory: Directory, users: dict[str, object],
            need: Requirement, wanted: RegistrationConditionalAccess, scope: ScopeResolution, target: str, who: str,
            also: str) -> Finding:
+    also = (f" (scope {scope.note})" if scope.basis == "inferred" else "") + also
     verdicts: dict[str, list[tuple[str, Verdict]]] = {"covered": [], "uncovered": [], "unknown": [], "exempt": []}
     for uid in sorted(scope.ids):
         row = users.get(uid)

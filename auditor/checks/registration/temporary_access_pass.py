@@ -11,7 +11,7 @@ from __future__ import annotations
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
 from auditor.checks.scope_views import in_both_scopes
 from auditor.derive.figures import ScopeResolution, folded
-from auditor.derive.sspr_methods import TAP, TargetsUnread, config_reach, group_members_map
+from auditor.derive.sspr_methods import TAP, TargetsUnread, config_reach, group_members_map, target_kind
 from auditor.snapshot.models import MethodsPolicyState
 
 KEY = "sspr.registration.conditional_access.temporary_access_pass"
@@ -29,7 +29,6 @@ SPEC = CheckSpec(
                         "unreadable: then that scope's finding is unknown"),
         OptionalSection("scope_groups", "read when a scope is a selected group or the pass targets groups: whom it "
                         "reaches is then unknown, naming the group"),
-        OptionalSection("cloud_users", "only names the users the pass reaches; without it they are listed by id"),
     ),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/howto-authentication-temporary-access-pass",
@@ -55,6 +54,7 @@ def evaluate(ctx: Context) -> list[Finding]:
 
 def _judge(ctx: Context, methods: MethodsPolicyState, allowed: str, scope: ScopeResolution, target: str, who: str,
            also: str) -> Finding:
+    also = (f" (scope {scope.note})" if scope.basis == "inferred" else "") + also
     config = methods.configuration(TAP)
     source = ctx.source("methods_policy")
     expected = {"temporary_access_pass": allowed}
@@ -70,7 +70,9 @@ def _judge(ctx: Context, methods: MethodsPolicyState, allowed: str, scope: Scope
                 Evidence(source=source, field=f"{TAP}.excludeTargets", value=config.exclude_target_ids),
                 Evidence(source=source, field=f"{TAP} settings", value=shown)]
     reasons: list[str] = []
-    groups = ctx.section_or_none("scope_groups", reasons, evidence)
+    targets_groups = any(t.lower() != "all_users" and target_kind(config, t) == "group"
+                         for t in (*config.include_target_ids, *config.exclude_target_ids))
+    groups = ctx.section_or_none("scope_groups", reasons, evidence) if targets_groups else None
     members = group_members_map(groups.groups if groups is not None else [])
     try:
         reached = config_reach(config, scope.ids, members)
