@@ -30,11 +30,26 @@ from auditor.snapshot.models import Section, Snapshot
 
 @dataclass(frozen=True)
 class Fix:
-    """How to reach the secure state by hand."""
+    """How to reach the secure state by hand: the steps in a console, and the commands.
+
+    `console` names the tool the `portal` steps are made in (reports label the steps with it); `shell` names what
+    runs the `powershell` command. `fills` says which `<placeholder>` in the commands a report may fill with a
+    value it knows, and from what (`auditor.render.fix_blocks.FILL_SOURCES`); a placeholder without a fill, or
+    whose value the report does not know, stays as it is. A command never carries an example value that could be
+    pasted as real data.
+    """
 
     portal: str
     graph: str | None = None
     powershell: str | None = None
+    console: str = "Entra admin center"
+    shell: str = "PowerShell"
+    fills: tuple[tuple[str, str], ...] = ()
+
+    def steps(self) -> dict[str, str]:
+        """The steps a finding carries (its `fix`): portal, Graph and PowerShell texts, the ones given."""
+        return {k: v for k, v in (("portal", self.portal), ("graph", self.graph), ("powershell", self.powershell))
+                if v}
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,9 @@ class CheckSpec:
     also_reads: tuple[str, ...] = ()  # other policy keys the check judges besides `policy_key` (init's notes)
     optional: tuple[OptionalSection, ...] = ()
     """The sections among `sections` the check can do without, each with what its absence does."""
+    manual: str | None = None
+    """Why no writer fixes this check's failures (a decision only people make); a plan lists them as manual steps
+    with this reason. A check that can be fixed declares `FIXER` in its module instead."""
 
     def __post_init__(self) -> None:
         stray = [o.name for o in self.optional if o.name not in self.sections]
@@ -135,6 +153,9 @@ class Context:
         key: str | None = None,
         subject: Subject | None = None,
     ) -> Finding:
+        location = self.location(key)
+        if location is not None and location.defaulted and status != Status.not_applicable:
+            evidence, reason = self._defaulted(location, status, evidence, reason)
         return Finding(
             check=self.spec.id,
             title=self.spec.title,
@@ -144,12 +165,24 @@ class Context:
             expected=expected,
             actual=actual,
             evidence=evidence or [],
-            policy_location=self.location(key),
+            policy_location=location,
             subject=subject,
             reason=reason,
-            fix={k: v for k, v in vars(self.spec.fix).items() if v},
+            fix=self.spec.fix.steps(),
             references=list(self.spec.references),
         )
+
+    def _defaulted(self, location: Location, status: Status, evidence: list[Evidence] | None,
+                   reason: str | None) -> tuple[list[Evidence], str | None]:
+        """A finding that judges a key the policy does not write says so: the key and its default in the evidence,
+        and for a failure in the reason too (a default is enforced like a written value, never silently)."""
+        value = self.policy.value_at(location.key)
+        shown = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        note = Evidence(source=f"policy default (not written in {location.file})", field=location.key, value=shown)
+        said = f"`{location.key}` is not written in the policy: its default {_show(shown)} applies"
+        if status == Status.failed:
+            reason = f"{reason}; {said}" if reason else said
+        return [*(evidence or []), note], reason
 
     def compare(
         self,

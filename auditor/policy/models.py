@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -22,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from auditor.graph_fields import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, SSPR_CONTROL
+
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DN_COMPONENT = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C)=(?:[^,\\]|\\.)+\s*$", re.IGNORECASE)
@@ -34,6 +37,9 @@ class Location(BaseModel):
     line: int
     column: int
     key: str
+    defaulted: bool = Field(False, description="The key is not written in the policy, so its default applies: `key` "
+                                               "names it, and line and column are those of the nearest key above it "
+                                               "that is written")
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -336,12 +342,6 @@ class Directory(Strict):
         return value
 
 
-# Service plans that give Entra ID P1 (AAD_PREMIUM) and P2 (AAD_PREMIUM_P2): SSPR with writeback
-# needs P1. Matched by service plan, not SKU: M365 E3/E5, EMS and Business Premium all carry them.
-AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
-AAD_PREMIUM_P2_PLAN = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
-
-
 class ScopeGroupMembers(Strict):
     """Who the SSPR scope group should hold (checked when `sspr.scope` is `selected`)."""
 
@@ -368,7 +368,7 @@ class Coverage(Strict):
     )
     scope_group: ScopeGroupMembers = Field(default_factory=ScopeGroupMembers)
     secure_score_min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
-        100, description="Lowest score of the Secure Score control SelfServicePasswordReset, in percent of its maximum"
+        100, description=f"Lowest score of the Secure Score control {SSPR_CONTROL}, in percent of its maximum"
     )
     activity_window_days: Annotated[int, Field(ge=1, le=30)] = Field(
         30, description="Days of SSPR audit events to summarise (Entra keeps 30 days with P1)"
@@ -463,7 +463,11 @@ class Policy(Strict):
         return self._source.file if self._source is not None else None
 
     def value_at(self, key: str) -> Any:
-        """The value of a dotted policy key (`sspr.registration.reconfirm_days`); None along an absent section."""
+        """The value of a dotted policy key (`sspr.registration.reconfirm_days`); None along an absent section.
+
+        KeyError for a key the policy model does not have (a misspelt key is a bug, never a silent None)."""
+        if not policy_key_exists(key):
+            raise KeyError(f"{key!r} is not a key of the policy model")
         value: Any = self
         for part in key.split("."):
             value = getattr(value, part, None) if value is not None else None
@@ -474,14 +478,41 @@ class Policy(Strict):
         return self._source.sha256 if self._source is not None else None
 
     def location(self, key: str) -> Location | None:
-        """Where `key` (a dotted path like `sspr.methods_required`) was declared, or its nearest parent."""
+        """Where `key` (a dotted path like `sspr.methods_required`) was declared. A key left out of a section that
+        is declared holds its default: the location keeps the key's own path and says `defaulted`, at the line of
+        the nearest key above it that is written."""
         if self._source is None:
             return None
         parts = key.split(".")
         while parts:
             found = self._source.positions.get(".".join(parts))
             if found is not None:
-                return Location(file=self._source.file_of(".".join(parts)), line=found[0], column=found[1],
-                                key=".".join(parts))
+                written = ".".join(parts)
+                defaulted = written != key and policy_key_exists(key) and self.value_at(key) is not None
+                return Location(file=self._source.file_of(written), line=found[0], column=found[1],
+                                key=key if defaulted else written, defaulted=defaulted)
             parts.pop()
         return Location(file=self._source.file, line=1, column=1, key="")
+
+
+@cache
+def policy_key_exists(key: str) -> bool:
+    """Whether dotted `key` names a field of the policy model (by the model's schema, not a policy's values)."""
+    model: Any = Policy
+    for part in key.split("."):
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return False
+        model = _model_of(fields[part].annotation)
+    return True
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside `annotation` (`Sspr | None`, `Annotated[Registration, ...]`), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

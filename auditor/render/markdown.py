@@ -1,15 +1,20 @@
 """A compact Markdown summary for `$GITHUB_STEP_SUMMARY` (or a pull-request comment).
 
-Verdict and counts first; then the failing and unknown findings with expected, actual and the
-policy line; the waivers, active and expired; warnings; the framework controls; the coverage and
+Verdict and counts first; then the failing findings (severity, check, target and the reason, four columns
+that fit a pull-request page, values in words: never JSON), each one's expected and actual values and policy
+line folded below them in a `<details>`; the unknown findings with why; the waivers, active and expired;
+warnings; the framework controls (folded); the coverage and
 on-premises sections of the HTML page as tables (`section_facts`: rights per OU, users per check,
 every password-age source, the sign-in GPOs, Secure Score, the activity, with the daily series folded);
 and, with `check --previous`, what changed since the last run. Passing checks are only counted.
 
 Everything from the tenant or the policy is text, never markup: `escape` turns HTML
 characters into entities, backslash-escapes Markdown punctuation (so a value cannot open a
-link, emphasis, code span or table cell), defuses `@mentions` and autolinks, and shows
-control and bidirectional-override characters as `[U+202E]`.
+link, emphasis, code span or table cell), defuses `@mentions` and autolinks (GFM's extended
+autolinks too: an address-shaped run around an `@` is a code span), and shows
+control and bidirectional-override characters as `[U+202E]`. A `:` is an entity only after a scheme GFM makes an
+autolink of (`http:`, `https:`, `mailto:`, `xmpp:`: https://github.github.com/gfm/#autolinks-extension-), so a
+policy line reads `baseline.yaml:12`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 from auditor.checks.base import Finding, Severity, Status
 from auditor.render.base import Renderer, register
-from auditor.render.plain import describe, location_text, ordered, value_text
+from auditor.render.plain import describe, location_text, ordered, value_words
 from auditor.render.section_facts import Part, SectionFacts, report_sections
 from auditor.report import AuditReport, Trend, TrendEntry
 from auditor.text import reveal_hidden
@@ -32,7 +37,16 @@ VERDICTS = {0: "✅ compliant", 1: "❌ drift found", 2: "⚠️ usage or policy
 STATUS_HEADINGS = (("fail", "fail"), ("unknown", "unknown"), ("waived", "waived"), ("pass", "pass"),
                    ("not_applicable", "n/a"))
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", ":": "&#58;"}
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;"}
+_SCHEME_COLON = re.compile(r"(?i)(https?|mailto|xmpp):")
+# GFM's extended autolinks (https://github.github.com/gfm/#autolinks-extension-): `www.` and `http(s)://` are
+# recognised in the raw source, so the escaped `.` and the scheme's `&#58;` already keep them text; an email address
+# (`a.b@example.com`, also after `mailto:` or `xmpp:`) is recognised in the text *after* escapes and entities are
+# decoded (cmark-gfm, which GitHub renders with, links `a\.b&#64;example\.com`). Its autolink extension rewrites
+# text only, never a code span, so a run of the characters an address is made of on both sides of an `@` is shown as a
+# code span: the same characters, as text. The run holds only these ASCII characters, so it needs no escaping inside
+# the span (no backtick, no `|`). tests/unit/test_trust_markup.py renders with cmark-gfm itself (cmarkgfm).
+_AT_RUN = re.compile(r"([A-Za-z0-9.+_-]+@[A-Za-z0-9._-]+)", re.ASCII)
 
 
 @register
@@ -47,12 +61,19 @@ class MarkdownRenderer(Renderer):
 
 def escape(value: Any, limit: int = MAX_CELL) -> str:
     """`value` as inert Markdown text on one line, clipped to `limit` characters before escaping."""
-    text = value if isinstance(value, str) else value_text(value)
+    text = value if isinstance(value, str) else value_words(value)
     text = " ".join(reveal_hidden(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    parts = _AT_RUN.split(text)  # even: text to escape; odd: an address-shaped run, shown as a code span
+    return "".join(f"`{part}`" if odd else _escaped(part) for odd, part in
+                   ((index % 2 == 1, part) for index, part in enumerate(parts)))
+
+
+def _escaped(text: str) -> str:
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
+    return _SCHEME_COLON.sub(r"\1&#58;", text)
 
 
 def markdown_summary(report: AuditReport) -> str:
@@ -88,13 +109,15 @@ def _controls(report: AuditReport) -> list[str]:
     """The findings grouped by the framework controls they evidence (auditor.checks.frameworks)."""
     if not report.controls:
         return []
-    out = ["", "### Framework controls", "", "| framework | control | status | checks | note |",
-           "|---|---|---|---|---|"]
+    failing = sum(1 for row in report.controls if row.status == Status.failed)
+    out = ["", "### Framework controls", "", f"{len(report.controls)} controls, {failing} failing.", "",
+           "<details><summary>Each control, its status and the checks that evidence it</summary>", "",
+           "| framework | control | status | checks | note |", "|---|---|---|---|---|"]
     for row in report.controls:
         partial = " (partly)" if row.partial else ""
         out.append(f"| {escape(row.framework)} | {escape(row.id)} {escape(row.title, limit=120)}{partial} | "
                    f"{row.status.value} | {escape(', '.join(row.checks))} | {escape(row.note or '')} |")
-    return out
+    return [*out, "", "</details>"]
 
 
 def _section(section: SectionFacts) -> list[str]:
@@ -118,14 +141,30 @@ def _part(part: Part) -> list[str]:
 
 
 def _failing(findings: list[Finding]) -> list[str]:
+    """Four columns and the reason in words; each finding's expected, actual and policy line folded below."""
     failing = [f for f in ordered(findings) if f.status == Status.failed]
     if not failing:
         return []
-    rows = [f"| {f.severity.value} | {_check(f)} | {escape(f.target)} | {escape(f.expected)} | "
-            f"{escape(f.actual)} | {escape(location_text(f.policy_location))} |" for f in failing]
+    rows = [f"| {f.severity.value} | {_check(f)} | {escape(f.target)} | {escape(_reason(f), limit=600)} |"
+            for f in failing]
+    values = [f"- {_check(f)} · {escape(f.target)}: the policy asks {escape(f.expected)}; the tenant has "
+              f"{escape(f.actual)}; policy line {escape(location_text(f.policy_location) or 'none')}"
+              for f in failing]
     return ["", f"### Failing ({len(failing)})", "",
-            "| severity | check | target | expected | actual | policy line |", "|---|---|---|---|---|---|",
-            *_capped(rows)]
+            "| severity | check | target | reason |", "|---|---|---|---|", *_capped(rows), "",
+            "<details><summary>Expected and actual values, and the policy line of each</summary>", "",
+            *_capped(values), "", "</details>"]
+
+
+def _reason(finding: Finding) -> str:
+    if finding.reason:
+        return finding.reason
+    return f"the policy asks {_clipped(finding.expected)}; the tenant has {_clipped(finding.actual)}"
+
+
+def _clipped(value: Any, limit: int = 200) -> str:
+    text = value_words(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _check(finding: Finding) -> str:
@@ -139,10 +178,10 @@ def _unknown(findings: list[Finding]) -> list[str]:
     unknown = [f for f in ordered(findings) if f.status == Status.unknown]
     if not unknown:
         return []
-    rows = [f"| {f.severity.value} | {escape(f.check)} | {escape(f.target)} | {escape(describe(f))} | "
-            f"{escape(location_text(f.policy_location))} |" for f in unknown]
+    rows = [f"| {f.severity.value} | {escape(f.check)} | {escape(f.target)} | {escape(describe(f), limit=600)} |"
+            for f in unknown]
     return ["", f"### Unknown: could not be checked ({len(unknown)})", "",
-            "| severity | check | target | why | policy line |", "|---|---|---|---|---|", *_capped(rows)]
+            "| severity | check | target | why |", "|---|---|---|---|", *_capped(rows)]
 
 
 def _waivers(findings: list[Finding]) -> list[str]:

@@ -35,9 +35,13 @@ SPEC = CheckSpec(
               "\"removeLicenses\": []}",
         powershell="Set-MgUserLicense -UserId <upn> -AddLicenses @{SkuId='<SKU with AAD_PREMIUM>'} "
                    "-RemoveLicenses @()",
+        console="Microsoft 365 admin center",
+        shell="PowerShell (Microsoft Graph module)",
     ),
     description="SSPR for cloud users needs P1 only for some features, but password writeback and SSPR for "
                 "synced users need Entra ID P1 or P2 for every user who uses them.",
+    manual=("assigning licences changes what the tenant pays for and who may use which service: an "
+            "admin decides it in the admin center or through group-based licensing"),
 )
 
 

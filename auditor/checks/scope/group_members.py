@@ -24,7 +24,9 @@ SPEC = CheckSpec(
         graph="POST /groups/{id}/members/$ref {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/"
               "{user id}\"}",
         powershell="New-MgGroupMember -GroupId <group id> -DirectoryObjectId <user id>",
+        shell="PowerShell (Microsoft Graph module)",
     ),
+    manual=("who belongs in the SSPR group is an identity decision the plan cannot make"),
 )
 
 

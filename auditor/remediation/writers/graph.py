@@ -10,15 +10,17 @@ backup holds the Graph objects exactly as Graph returned them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auditor.graph_fields import (
     AUTHORIZATION_FIELDS,
     AUTHORIZATION_PATH,
-    CA_POLICIES_PATH,
     CONFIGURATION_FIELDS,
     CONFIGURATION_PATH,
     GROUP_SETTINGS_PATH,
+    METHOD_CONFIGURATION_TYPES,
     METHODS_FIELDS,
     METHODS_PATH,
     PASSWORD_RULE_DEFAULTS,
@@ -28,14 +30,7 @@ from auditor.graph_fields import (
     password_rule_values,
     password_rule_wire,
 )
-from auditor.remediation.changes import (
-    GraphAuthorizationChange,
-    GraphCaPolicyChange,
-    GraphMethodConfigurationChange,
-    GraphMethodsPolicyChange,
-    GraphPasswordRulesChange,
-    SettingChange,
-)
+from auditor.remediation.changes import GraphPasswordRulesChange, SettingChange
 from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
@@ -44,35 +39,19 @@ if TYPE_CHECKING:
     from auditor.remediation.session import BackupObject
 
 
-# @odata.type of each built-in configuration → the msgraph-sdk model that serialises it
-_CONFIGURATION_MODELS = {
-    "#microsoft.graph.emailAuthenticationMethodConfiguration":
-        ("email_authentication_method_configuration", "EmailAuthenticationMethodConfiguration"),
-    "#microsoft.graph.smsAuthenticationMethodConfiguration":
-        ("sms_authentication_method_configuration", "SmsAuthenticationMethodConfiguration"),
-    "#microsoft.graph.voiceAuthenticationMethodConfiguration":
-        ("voice_authentication_method_configuration", "VoiceAuthenticationMethodConfiguration"),
-    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration":
-        ("microsoft_authenticator_authentication_method_configuration",
-         "MicrosoftAuthenticatorAuthenticationMethodConfiguration"),
-    "#microsoft.graph.softwareOathAuthenticationMethodConfiguration":
-        ("software_oath_authentication_method_configuration", "SoftwareOathAuthenticationMethodConfiguration"),
-    "#microsoft.graph.fido2AuthenticationMethodConfiguration":
-        ("fido2_authentication_method_configuration", "Fido2AuthenticationMethodConfiguration"),
-    "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration":
-        ("temporary_access_pass_authentication_method_configuration",
-         "TemporaryAccessPassAuthenticationMethodConfiguration"),
-}
-
-
-def _path_and_fields(change: Any) -> tuple[str, dict[str, str]]:
-    if isinstance(change, GraphAuthorizationChange):
-        return AUTHORIZATION_PATH, AUTHORIZATION_FIELDS
-    if isinstance(change, GraphMethodsPolicyChange):
-        return METHODS_PATH, METHODS_FIELDS
-    if isinstance(change, GraphMethodConfigurationChange):
-        return CONFIGURATION_PATH.format(id=change.configuration_id), CONFIGURATION_FIELDS
-    raise TypeError(f"the Graph writer does not write {type(change).__name__}")
+# each built-in configuration's @odata.type (graph_fields) → the msgraph-sdk model that serialises it
+_CONFIGURATION_MODELS = {METHOD_CONFIGURATION_TYPES[config_id]: model for config_id, model in {
+    "email": ("email_authentication_method_configuration", "EmailAuthenticationMethodConfiguration"),
+    "sms": ("sms_authentication_method_configuration", "SmsAuthenticationMethodConfiguration"),
+    "voice": ("voice_authentication_method_configuration", "VoiceAuthenticationMethodConfiguration"),
+    "microsoftauthenticator": ("microsoft_authenticator_authentication_method_configuration",
+                               "MicrosoftAuthenticatorAuthenticationMethodConfiguration"),
+    "softwareoath": ("software_oath_authentication_method_configuration",
+                     "SoftwareOathAuthenticationMethodConfiguration"),
+    "fido2": ("fido2_authentication_method_configuration", "Fido2AuthenticationMethodConfiguration"),
+    "temporaryaccesspass": ("temporary_access_pass_authentication_method_configuration",
+                            "TemporaryAccessPassAuthenticationMethodConfiguration"),
+}.items()}
 
 
 class GraphWriter(Writer):
@@ -116,57 +95,21 @@ class GraphWriter(Writer):
 
     @staticmethod
     def identity(change: Any) -> dict[str, str]:
-        if isinstance(change, GraphCaPolicyChange):
-            return {"path": CA_POLICIES_PATH, "display_name": change.display_name, "kind": change.kind}
-        if isinstance(change, GraphPasswordRulesChange):
-            return {"path": GROUP_SETTINGS_PATH, "template_id": PASSWORD_RULE_TEMPLATE, "kind": change.kind}
-        return {"path": _path_and_fields(change)[0], "kind": change.kind}
+        return _OBJECTS[change.kind].identity(change)
 
     def read(self, change: Any) -> dict[str, Any]:
-        if isinstance(change, GraphCaPolicyChange):
-            return {**self.identity(change), "json": self._ca_policy(change.display_name)}
-        if isinstance(change, GraphPasswordRulesChange):
-            return {**self.identity(change), "json": self._password_rules()}
-        path = _path_and_fields(change)[0]
-        return {"path": path, "kind": change.kind, "json": self.get(path)}
+        return _OBJECTS[change.kind].read(self, change)
 
     @staticmethod
     def state_of(change: Any, data: dict[str, Any]) -> Observation:
-        if isinstance(change, GraphCaPolicyChange):
-            return _ca_policy_state(change, data)
-        if isinstance(change, GraphPasswordRulesChange):
-            return _password_rules_state(change, data)
-        fields = _path_and_fields(change)[1]
-        body = data["json"]
-        pairs = [(s.name, body.get(fields[s.name]), s.old, s.new) for s in change.settings_list()]
-        state, detail = classify(pairs)
-        return Observation(state, detail, data)
+        return _OBJECTS[change.kind].state_of(change, data)
 
     @staticmethod
-    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
-        if isinstance(change, GraphCaPolicyChange):
-            if change.policy_id is None or data.get("json") is None:
-                return None  # Graph assigns the new policy's id and times
-            return {**data, "json": {**data["json"], "state": change.setting.new}}
-        if isinstance(change, GraphPasswordRulesChange):
-            if change.setting_id is None or data.get("json") is None:
-                values = password_rule_values({s.name: s.new for s in change.settings})
-                return {**data, "json": {"templateId": PASSWORD_RULE_TEMPLATE,
-                                         "values": [{"name": name, "value": value} for name, value in values]}}
-            new = {PASSWORD_RULE_FIELDS[s.name]: password_rule_wire(s.name, s.new) for s in change.settings}
-            values = _values_with(data["json"].get("values"), new)
-            return {**data, "json": {**data["json"], "values": [{"name": n, "value": v} for n, v in values]}}
-        fields = _path_and_fields(change)[1]
-        return {**data, "json": {**data["json"], **{fields[s.name]: s.new for s in change.settings_list()}}}
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
+        return _OBJECTS[change.kind].expected(change, data)
 
     def write(self, change: Any) -> None:
-        if isinstance(change, GraphCaPolicyChange):
-            self._write_ca_policy(change)
-            return
-        if isinstance(change, GraphPasswordRulesChange):
-            self._write_password_rules(change)
-            return
-        self._patch(change.kind, _path_and_fields(change)[0], change.settings_list())
+        _OBJECTS[change.kind].write(self, change)
 
     def _patch(self, kind: str, path: str, settings: list[SettingChange]) -> None:
         values = {s.name: s.new for s in settings}
@@ -212,11 +155,6 @@ class GraphWriter(Writer):
         return model
 
     def matches(self, obj: BackupObject) -> bool:
-        if obj.data["kind"] == "graph.ca_policy":
-            current, old = self._ca_policy(obj.data["display_name"]), obj.data["json"]
-            if old is None or current is None:
-                return old is None and current is None
-            return bool(current.get("id") == old.get("id") and current.get("state") == old.get("state"))
         if obj.data["kind"] == "graph.password_rules":
             return _same_rules(self._password_rules(), obj.data["json"])
         return not self._differences(obj)
@@ -229,70 +167,12 @@ class GraphWriter(Writer):
                 for name, prop in fields.items() if prop in old and current.get(prop) != old.get(prop)]
 
     def restore(self, obj: BackupObject) -> None:
-        if obj.data["kind"] == "graph.ca_policy":
-            self._restore_ca_policy(obj.data["display_name"], obj.data["json"])
-            return
         if obj.data["kind"] == "graph.password_rules":
             self._restore_password_rules(obj.data["json"])
             return
         settings = self._differences(obj)
         if settings:
             self._patch(obj.data["kind"], obj.data["path"], settings)
-
-    # -- the Conditional Access policy on registering security info --------------------------------
-
-    def _ca_policy(self, display_name: str) -> dict[str, Any] | None:
-        """The policy named `display_name`, as Graph returns it; None if none (two: refused)."""
-        body = self.get(CA_POLICIES_PATH)
-        found: list[Any] = []
-        for _ in range(_MAX_PAGES):
-            if not isinstance(body.get("value"), list):
-                raise ApplyError(f"Graph GET {CA_POLICIES_PATH} answered without a `value` list")
-            found += [p for p in body["value"] if isinstance(p, dict)
-                      and str(p.get("displayName") or "").strip().casefold() == display_name.strip().casefold()]
-            next_link = body.get("@odata.nextLink")
-            if not next_link:
-                break
-            body = self.get(str(next_link), absolute=True)
-        else:
-            raise ApplyError(f"Graph GET {CA_POLICIES_PATH}: paging would never end")
-        if len(found) > 1:
-            raise ApplyError(f"the tenant has {len(found)} Conditional Access policies named {display_name!r}")
-        return found[0] if found else None
-
-    def _write_ca_policy(self, change: GraphCaPolicyChange) -> None:
-        if change.policy_id is None:
-            if self._ca_policy(change.display_name) is not None:
-                raise ApplyError(f"a policy named {change.display_name!r} exists now: the plan was made to create it")
-            self._send("POST", CA_POLICIES_PATH, change.body())
-            return
-        boundary(f"change {change.id}: inside the write, before PATCH")
-        self._send("PATCH", f"{CA_POLICIES_PATH}/{change.policy_id}", {"state": change.setting.new})
-
-    def _restore_ca_policy(self, display_name: str, old: dict[str, Any] | None) -> None:
-        current = self._ca_policy(display_name)
-        if old is None:  # apply created it: rollback deletes it
-            if current is not None:
-                self._send("DELETE", f"{CA_POLICIES_PATH}/{current['id']}", None)
-            return
-        if current is None:
-            raise ApplyError(f"the policy {display_name!r} was deleted since the apply: nothing to put back")
-        self._send("PATCH", f"{CA_POLICIES_PATH}/{current['id']}", {"state": old.get("state")})
-
-    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> None:
-        """One write through the SDK's adapter (auth, retry, OData errors) with a JSON body as given: the policy
-        is sent exactly as `GraphCaPolicyChange.body` builds it."""
-        from kiota_abstractions.method import Method
-        from kiota_abstractions.request_information import RequestInformation
-        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-
-        adapter = self.client.request_adapter
-        info = RequestInformation(Method[method], "{+baseurl}" + path)
-        info.path_parameters["baseurl"] = adapter.base_url
-        info.headers.try_add("Accept", "application/json")
-        if body is not None:
-            info.set_stream_content(json.dumps(body).encode(), "application/json")
-        self.session.run(adapter.send_no_response_content_async(info, {"XXX": ODataError}))
 
     # -- the Password Rule Settings ----------------------------------------------------------------
 
@@ -408,23 +288,6 @@ def _password_rules_state(change: GraphPasswordRulesChange, data: dict[str, Any]
     return Observation(state, detail, data)
 
 
-def _ca_policy_state(change: GraphCaPolicyChange, data: dict[str, Any]) -> Observation:
-    policy = data.get("json")
-    if policy is not None and not isinstance(policy, dict):
-        raise ValueError("not a conditionalAccessPolicy")
-    if change.policy_id is None:
-        if policy is None:
-            return Observation("old", "", data)
-        if policy.get("state") == change.setting.new:
-            return Observation("new", "", data)
-        return Observation("other", f"a policy named {change.display_name!r} exists ({policy.get('state')}): the "
-                                    "plan was made to create it", data)
-    if policy is None or str(policy.get("id")).lower() != change.policy_id.lower():
-        return Observation("other", f"the policy {change.policy_id} is no longer named {change.display_name!r}", data)
-    state, detail = classify([("state", policy.get("state"), change.setting.old, change.setting.new)])
-    return Observation(state, detail, data)
-
-
 def _same_rules(current: dict[str, Any] | None, old: dict[str, Any] | None) -> bool:
     """Does the tenant hold `old` (None: no object): every value it held, byte for byte?"""
     if old is None or current is None:
@@ -434,3 +297,70 @@ def _same_rules(current: dict[str, Any] | None, old: dict[str, Any] | None) -> b
 
 
 _ABSENT = object()
+
+
+@dataclass(frozen=True)
+class _Patched:
+    """A policy object written by a PATCH of the changed properties (`fields`: snapshot field → property)."""
+
+    path_of: Callable[[Any], str]
+    fields: dict[str, str]
+
+    def identity(self, change: Any) -> dict[str, str]:
+        return {"path": self.path_of(change), "kind": change.kind}
+
+    def read(self, writer: GraphWriter, change: Any) -> dict[str, Any]:
+        path = self.path_of(change)
+        return {"path": path, "kind": change.kind, "json": writer.get(path)}
+
+    def state_of(self, change: Any, data: dict[str, Any]) -> Observation:
+        body = data["json"]
+        state, detail = classify([(s.name, body.get(self.fields[s.name]), s.old, s.new)
+                                  for s in change.settings_list()])
+        return Observation(state, detail, data)
+
+    def expected(self, change: Any, data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "json": {**data["json"], **{self.fields[s.name]: s.new for s in change.settings_list()}}}
+
+    def write(self, writer: GraphWriter, change: Any) -> None:
+        writer._patch(change.kind, self.path_of(change), change.settings_list())
+
+
+class _PasswordRules:
+    """The tenant's Password Rule Settings: the whole values array PATCHed, or a new object POSTed."""
+
+    @staticmethod
+    def identity(change: GraphPasswordRulesChange) -> dict[str, str]:
+        return {"path": GROUP_SETTINGS_PATH, "template_id": PASSWORD_RULE_TEMPLATE, "kind": change.kind}
+
+    @classmethod
+    def read(cls, writer: GraphWriter, change: GraphPasswordRulesChange) -> dict[str, Any]:
+        return {**cls.identity(change), "json": writer._password_rules()}
+
+    @staticmethod
+    def state_of(change: GraphPasswordRulesChange, data: dict[str, Any]) -> Observation:
+        return _password_rules_state(change, data)
+
+    @staticmethod
+    def expected(change: GraphPasswordRulesChange, data: dict[str, Any]) -> dict[str, Any]:
+        if change.setting_id is None or data.get("json") is None:
+            values = password_rule_values({s.name: s.new for s in change.settings})
+            return {**data, "json": {"templateId": PASSWORD_RULE_TEMPLATE,
+                                     "values": [{"name": name, "value": value} for name, value in values]}}
+        new = {PASSWORD_RULE_FIELDS[s.name]: password_rule_wire(s.name, s.new) for s in change.settings}
+        values = _values_with(data["json"].get("values"), new)
+        return {**data, "json": {**data["json"], "values": [{"name": n, "value": v} for n, v in values]}}
+
+    @staticmethod
+    def write(writer: GraphWriter, change: GraphPasswordRulesChange) -> None:
+        writer._write_password_rules(change)
+
+
+# change kind → the Graph object it writes, and how
+_OBJECTS: dict[str, Any] = {
+    "graph.authorization_policy": _Patched(lambda change: AUTHORIZATION_PATH, AUTHORIZATION_FIELDS),
+    "graph.methods_policy": _Patched(lambda change: METHODS_PATH, METHODS_FIELDS),
+    "graph.method_configuration": _Patched(lambda change: CONFIGURATION_PATH.format(id=change.configuration_id),
+                                           CONFIGURATION_FIELDS),
+    "graph.password_rules": _PasswordRules,
+}
