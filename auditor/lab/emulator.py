@@ -1502,7 +1502,7 @@ async def put_portal_onprem(request: Request, lab: EmulatorState) -> Response:
 # --- the app -----------------------------------------------------------------------------
 
 
-def _routes() -> list[Route]:
+def _routes(extra: Iterable[tuple[str, str, str, Handler]] = ()) -> list[Route]:
     graph = "/v1.0"
     methods_policy = f"{graph}/policies/authenticationMethodsPolicy"
     portal = "/api/PasswordReset"
@@ -1544,9 +1544,7 @@ def _routes() -> list[Route]:
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),
         (f"{portal}/OnPremisesPasswordResetPolicies", "PUT", "portal_onprem", put_portal_onprem),
     ]
-    from auditor.lab import emulator_ca  # its handlers build on this module's helpers
-
-    table += emulator_ca.routes(graph)
+    table += list(extra)  # routes of modules that build on this one's helpers (lab/emulator_ca.py)
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for path, method, name, handler in table:
         by_path.setdefault(path, {})[method] = (name, handler)
@@ -1574,11 +1572,13 @@ async def _not_found(request: Request, exc: Exception) -> Response:
                          "(the sspr-auditor lab does not emulate this path)."))
 
 
-def create_app(scenario: Scenario, faults: Faults | None = None, *, paging: Paging | None = None) -> Starlette:
-    """An emulator app serving a private, mutable copy of ``scenario``."""
+def create_app(scenario: Scenario, faults: Faults | None = None, *, paging: Paging | None = None,
+               extra_routes: Iterable[tuple[str, str, str, Handler]] = ()) -> Starlette:
+    """An emulator app serving a private, mutable copy of ``scenario`` (and `extra_routes`: path, method,
+    endpoint name, handler)."""
     lab = EmulatorState(tenant=scenario.materialized(), faults=faults or Faults(), paging=paging or Paging())
     app = Starlette(
-        routes=_routes(),
+        routes=_routes(extra_routes),
         middleware=[Middleware(_LabMiddleware, lab=lab)],
         exception_handlers={404: _not_found, 405: _not_found},
     )

@@ -143,9 +143,12 @@ async def _group(client: Any, group_id: str) -> Members:
 async def _roles(client: Any, template_ids: list[str]) -> list[Members]:
     if not template_ids:
         return []
-    active = {str(r.get("roleTemplateId") or "").lower(): r
-              async for page in _raw_pages(client.directory_roles, select=["id", "displayName", "roleTemplateId"])
-              for r in page}
+    try:
+        active = {str(r.get("roleTemplateId") or "").lower(): r
+                  async for page in _raw_pages(client.directory_roles, select=["id", "displayName", "roleTemplateId"])
+                  for r in page}
+    except Exception as exc:  # the roles' holders are unknown (RoleManagement.Read.Directory), not the policies
+        return [Members(id=t, error=describe_error(exc)) for t in template_ids]
 
     async def one(template_id: str) -> Members:
         role = active.get(template_id)

@@ -40,6 +40,8 @@ SPEC = CheckSpec(
         graph="PATCH /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass",
     ),
     description="A Temporary Access Pass lets its holder register methods, and so reset the password.",
+    manual=("who may be issued a Temporary Access Pass is the organisation's decision: disable the method or narrow "
+            "its targets to the groups that onboard or recover accounts"),
 )
 
 
