@@ -32,9 +32,11 @@ def all_checks() -> tuple[Check, ...]:
     found = []
     prefix = checks_package.__name__ + "."
     for info in pkgutil.walk_packages(checks_package.__path__, prefix):
-        if info.ispkg or info.name.rsplit(".", 1)[-1] in _NOT_CHECKS:
+        if info.name.rsplit(".", 1)[-1] in _NOT_CHECKS:
             continue
         module = importlib.import_module(info.name)
+        if info.ispkg and getattr(module, "SPEC", None) is None:  # a package is a check only when it has a SPEC
+            continue
         found.append(_as_check(module, info.name.removeprefix(prefix)))
     return tuple(sorted(found, key=lambda c: c.spec.id))
 

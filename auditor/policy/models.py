@@ -312,6 +312,20 @@ DistinguishedName = Annotated[str, Field(min_length=4, max_length=2048), AfterVa
 AccountName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
 
 
+class Delegates(Strict):
+    """Who besides the sync account and the domain's own admins (SYSTEM, Administrators, Domain Admins, Enterprise
+    Admins and their members) may reset the password of, or write pwdLastSet/lockoutTime on, an in-scope user.
+
+    Each entry is a sAMAccountName or a SID; naming a group accepts every account the power reaches through it.
+    """
+
+    accepted: list[AccountName] = Field(default_factory=list, description="Accepted delegates over in-scope users "
+                                        "(e.g. a helpdesk group); the sync account is always accepted")
+    tier0: list[AccountName] = Field(default_factory=list, description="Delegates accepted to hold these rights "
+                                     "over protected (adminCount=1, tier-0) accounts too; the sync account's own "
+                                     "reach is accepted by rights.admin_sd_holder")
+
+
 class Directory(Strict):
     """The on-premises AD domain writeback writes to: the sync account, the synced OUs, what they need."""
 
@@ -326,6 +340,7 @@ class Directory(Strict):
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(
         default_factory=list, description="AD phone attributes every in-scope user must have in `+CC NUMBER` form")
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
+    delegates: Delegates = Field(default_factory=Delegates)
 
     @field_validator("target_ous")
     @classmethod
@@ -404,7 +419,7 @@ class Client(Strict):
 class Waiver(Strict):
     """An accepted exception: a failing check (optionally one target) waived until a date."""
 
-    check: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="The check id waived")]
+    check: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$", description="The check id waived")]
     target: str | None = Field(None, description="The one target waived (a user, an OU); omitted = all")
     reason: Annotated[str, Field(min_length=3, description="Why the failure is accepted")]
     owner: Annotated[str, Field(min_length=1, description="Who answers for it")]

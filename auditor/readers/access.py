@@ -66,6 +66,8 @@ ACCESS: tuple[Access, ...] = (
            "GET /directoryRoles, /directoryRoles/{id}/members (the roles a Conditional Access policy on registering "
            "security info names; without it their holders are unknown, the section is still read)",
            _GRAPH + "directoryrole-list-members"),
+    # the same permission reads each profile's assignments (/deviceConfigurations/{id}/assignments,
+    # learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfigurationassignment-list)
     Access("DeviceManagementConfiguration.Read.All", "graph", ("intune_sign_in_reset",),
            "GET /deviceManagement/deviceConfigurations (optional: Intune's sign-in screen setting)",
            _GRAPH + "intune-deviceconfig-deviceconfiguration-list"),
@@ -73,7 +75,7 @@ ACCESS: tuple[Access, ...] = (
            "the portal's PasswordResetPolicies and OnPremisesPasswordResetPolicies (`--portal`, a signed-in admin)",
            _DELEGATE),
     Access("AD: read the target OUs, their users, the sync account, AdminSDHolder and the GPO links", "ad",
-           ("directory",), "LDAP(S): attributes and DACLs (SD flags control: the DACL only)",
+           ("directory",), "LDAP(S): attributes, DACLs and owners (SD flags control: owner and DACL, never the SACL)",
            "https://learn.microsoft.com/openspecs/windows_protocols/ms-adts/"
            "3888c2b7-35b9-45b7-afeb-b772aa932dd0"),
     Access("AD: read SYSVOL (the linked GPOs' files)", "ad", ("sysvol", "gpo_sign_in_reset"),

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor import progress
 from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
@@ -30,6 +30,14 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.endpoints import AdEndpoint, TlsMode
+from auditor.readers import gpo_filtering
+from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
+from auditor.readers.ldap_values import USERS
+from auditor.readers.ldap_values import chunks as _chunks
+from auditor.readers.ldap_values import integer as _int
+from auditor.readers.ldap_values import text as _text
+from auditor.readers.ldap_values import texts as _texts
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
     DirectoryState,
@@ -49,12 +57,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
 # computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
 _MEMBER_COMPUTERS = "(&(objectCategory=computer)(!(userAccountControl:1.2.840.113556.1.4.803:=8192)))"
-_USERS = "(&(objectCategory=person)(objectClass=user))"
+_USERS = USERS
 _RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
     "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
@@ -65,19 +72,42 @@ _USER_ATTRIBUTES = [
 
 @dataclass(frozen=True)
 class AdSettings:
-    """How to reach the DC. Use an IP or the name on its certificate for `host`."""
+    """The DC's endpoint (auditor/endpoints.py: host, bind account, TLS, CA, TLS name, base DN, SMB host) opened
+    with the bind password. Use an IP or the name on its certificate for the host."""
 
-    host: str
-    user: str  # UPN (user@REALM), DOMAIN\\user or a DN
+    endpoint: AdEndpoint
     password: str = field(repr=False)
-    tls: TlsMode = "ldaps"
-    ca_file: str | None = None
-    tls_name: str | None = None
-    base_dn: str | None = None
-    smb_host: str | None = None
     port: int | None = None
     timeout: float = 15.0
     page_size: int = 1000
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def user(self) -> str:
+        return self.endpoint.user or ""
+
+    @property
+    def tls(self) -> TlsMode:
+        return self.endpoint.tls
+
+    @property
+    def ca_file(self) -> str | None:
+        return self.endpoint.ca_file
+
+    @property
+    def tls_name(self) -> str | None:
+        return self.endpoint.tls_name
+
+    @property
+    def base_dn(self) -> str | None:
+        return self.endpoint.base_dn
+
+    @property
+    def smb_host(self) -> str | None:
+        return self.endpoint.smb_host
 
     @property
     def url(self) -> str:
@@ -231,14 +261,17 @@ class _Reader:
         return entries[0]["raw_attributes"] if entries else None
 
     def paged(self, base: str, search_filter: str, attributes: list[str], *, scope: str = "SUBTREE",
-              sd: bool = False) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
-        """(dn, raw attributes) of every match, one page at a time."""
+              sd: bool = False, sd_flags: int = SD_FLAGS_DACL) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+        """(dn, raw attributes) of every match, one page at a time (descriptors with `sd_flags` when `sd`)."""
         import ldap3
+        from ldap3.protocol.microsoft import security_descriptor_control
 
         cookie: bytes | None = None
+        control = (self.sd_control if sd_flags == SD_FLAGS_DACL else security_descriptor_control(sdflags=sd_flags)
+                   ) if sd else None
         while True:
             ok = self.conn.search(base, search_filter, getattr(ldap3, scope), attributes=attributes,
-                                  controls=self.sd_control if sd else None, paged_size=self.settings.page_size,
+                                  controls=control, paged_size=self.settings.page_size,
                                   paged_cookie=cookie)
             if not ok and self.conn.result.get("result") not in (0, None):
                 if self.conn.result.get("result") == _NO_SUCH_OBJECT:
@@ -282,22 +315,28 @@ class _Reader:
         psos, psos_readable = self.password_settings(base_dn)
         users, dacls = self.users(base_dn, domain_sid, token, psos if psos_readable else None)
         computers = self.member_computers(base_dn)
+        holder = self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}")
+        target_ous = [self.secured(ou) for ou in self.policy.target_ous]
+        control = read_access_control(self, base_dn, domain_sid, account, users, dacls,
+                                      [o.dacl for o in (holder, *target_ous) if o.dacl is not None])
         try:  # the domain's own minimum age: one finding needs it, the rest of the directory stands without it
             min_pwd_age, min_pwd_age_error = required_int(head, base_dn, "minPwdAge"), None
         except LdapWireError as exc:
             min_pwd_age, min_pwd_age_error = None, str(exc)
+        gpos = gpo_filtering.with_wmi_filters(self, base_dn, self.gpos(base_dn, _text(head, "gPLink") or "", computers))
+        member_tokens, dc_tokens = gpo_filtering.computer_tokens(self, base_dn, domain_sid, gpos)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
             domain=_secured(base_dn, head),
-            admin_sd_holder=self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}"),
+            admin_sd_holder=holder,
             service_account_query=self.policy.service_account, service_account=account,
-            target_ous=[self.secured(ou) for ou in self.policy.target_ous],
+            target_ous=target_ous, access_control=control,
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
-            gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
-            blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            gpos=gpos, blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            computer_tokens=member_tokens, dc_tokens=dc_tokens,
         )
 
     def secured(self, dn: str) -> SecuredObject:
@@ -408,7 +447,8 @@ class _Reader:
         # a target below another target: the outer subtree search finds its users
         outermost = [t for k, t in targets if not any(o != k and k.endswith("," + o) for o, _ in targets)]
         for ou in outermost:
-            for dn, raw in self.paged(ou, _USERS, attributes, sd=True):
+            # owner and DACL: who else can reset these users (auditor.readers.access_control) needs every ACE
+            for dn, raw in self.paged(ou, _USERS, attributes, sd=True, sd_flags=SD_FLAGS_OWNER_DACL):
                 key = dn_key(dn)
                 if key in users:
                     continue
@@ -418,7 +458,7 @@ class _Reader:
                     blob = bytes(raw["nTSecurityDescriptor"][0])
                     dacl_key = parsed.get(blob)
                     if dacl_key is None:
-                        facts = parse_dacl(blob).only_for(token)
+                        facts = parse_dacl(blob)
                         dacl_key = parsed[blob] = facts.key()
                         dacls.setdefault(dacl_key, facts)
                 owner = next((t for k, t in targets if key == k or key.endswith("," + k)), ou)
@@ -506,16 +546,19 @@ class _Reader:
         linked = {key for key, _, _ in parse_gp_link(gp_link)}
         links = self.gpo_links(base_dn, gp_link, computers)
         out = []
-        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter"]
+        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter",
+                      "nTSecurityDescriptor"]
         for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
-                                  attributes, scope="LEVEL"):
+                                  attributes, scope="LEVEL", sd=True):
             flags, version, path, error = _gpo_wire(dn, raw)
+            dacl, dacl_error = gpo_filtering.gpo_dacl(dn, raw)
             out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
                                    display_name=_text(raw, "displayName"),
                                    file_sys_path=path, version_number=version,
                                    linked_to_domain=dn_key(dn) in linked, flags=flags, error=error,
                                    links=links.get(dn_key(dn), []),
-                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None))
+                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None,
+                                   dacl=dacl, dacl_error=dacl_error))
         out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
         return out
 
@@ -610,25 +653,3 @@ def _user(dn: str, raw: dict[str, list[bytes]], target: str, privileged: dict[st
         telephone_number=_text(raw, "telephoneNumber"), resultant_pso=_text(raw, "msDS-ResultantPSO"),
         privileged_via=via, dacl_key=dacl_key,
     )
-
-
-def _text(raw: dict[str, list[bytes]], name: str) -> str | None:
-    values = raw.get(name) or []
-    return bytes(values[0]).decode("utf-8", "replace") if values else None
-
-
-def _texts(raw: dict[str, list[bytes]], name: str) -> list[str]:
-    return [bytes(v).decode("utf-8", "replace") for v in raw.get(name) or []]
-
-
-def _int(raw: dict[str, list[bytes]], name: str) -> int | None:
-    text = _text(raw, name)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
