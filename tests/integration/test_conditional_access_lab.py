@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from auditor.app.audit import ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import ExitPolicy, audit, collect_lab
 from auditor.checks.base import Status
+from auditor.endpoints import LabSelection
 from auditor.lab.scenario import load_scenario
 from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
@@ -124,7 +125,7 @@ def test_roles_and_nested_groups_are_resolved_through_graph() -> None:
 
 @pytest.mark.parametrize(("scenario", "expected"), [("demo", Status.failed), ("baseline", Status.passed)])
 def test_the_lab_tenants(scenario: str, expected: Status) -> None:
-    result = audit(load_policy(BASELINE), collect_lab(LabOptions(scenario=scenario)), ExitPolicy())
+    result = audit(load_policy(BASELINE), collect_lab(LabSelection(scenario=scenario)), ExitPolicy())
     found = [f for f in result.findings if f.check == "registration.conditional_access"]
     assert found and found[0].status == expected, [(f.target, f.status, f.reason) for f in found]
     if expected == Status.failed:
@@ -139,7 +140,7 @@ def test_export_writes_the_registration_section_from_the_live_policies(tmp_path:
     from auditor.export import export_text
     from auditor.policy.loader import load_policy as load
 
-    text, _ = export_text(collect_lab(LabOptions(scenario="demo")))
+    text, _ = export_text(collect_lab(LabSelection(scenario="demo")))
     path = tmp_path / "exported.yaml"
     path.write_text(text, encoding="utf-8")
     wanted = load(path).sspr.registration.conditional_access  # type: ignore[union-attr]
