@@ -29,6 +29,7 @@ from auditor.fixes.changes import (
     FindingRef,
     Frozen,
     GraphAuthorizationChange,
+    GraphCaPolicyChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     GraphPasswordRulesChange,
