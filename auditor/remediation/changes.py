@@ -56,6 +56,7 @@ __all__ = [
     "FindingRef",
     "Frozen",
     "GraphAuthorizationChange",
+    "GraphCaPolicyChange",
     "GraphMethodConfigurationChange",
     "GraphMethodsPolicyChange",
     "GraphPasswordRulesChange",

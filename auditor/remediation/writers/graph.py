@@ -108,7 +108,7 @@ class GraphWriter(Writer):
 
     @staticmethod
     def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
-        return _OBJECTS[change.kind].expected(change, data)  # type: ignore[no-any-return]
+        return _OBJECTS[change.kind].expected(change, data)
 
     def write(self, change: Any) -> None:
         _OBJECTS[change.kind].write(self, change)
@@ -465,7 +465,7 @@ class _CaPolicy:
 
 
 # change kind → the Graph object it writes, and how
-_OBJECTS: dict[str, _Patched | type[_PasswordRules]] = {
+_OBJECTS: dict[str, _Patched | type[_PasswordRules] | type[_CaPolicy]] = {
     "graph.authorization_policy": _Patched(lambda change: AUTHORIZATION_PATH, AUTHORIZATION_FIELDS),
     "graph.methods_policy": _Patched(lambda change: METHODS_PATH, METHODS_FIELDS),
     "graph.method_configuration": _Patched(lambda change: CONFIGURATION_PATH.format(id=change.configuration_id),
