@@ -21,6 +21,7 @@ from auditor.ad.sd import effective_right, inherited_right
 from auditor.checks.ad import describe, sample
 from auditor.derive import gpo_precedence
 from auditor.export.blocks import Block, Leaf, readable
+from auditor.export.seams import lockout_block
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, ServiceAccount, SysvolState
 from auditor.snapshot.models import Snapshot
 
@@ -46,6 +47,7 @@ def directory_block(snapshot: Snapshot) -> Block:
         _password_age(state, snapshot),
         _contact_attributes(state, source),
         _users(state, source),
+        lockout_block(state, snapshot),
     ], comment="On-premises AD: the account writeback runs as, the synced OUs and what they must hold.")
 
 

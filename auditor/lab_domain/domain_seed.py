@@ -50,7 +50,7 @@ from auditor.ad.rights import UNEXPIRE_PASSWORD, WRITE_PWD_LAST_SET, WRITEBACK_R
 from auditor.ad.sd import canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.lab_domain import samba
+from auditor.lab_domain import samba, seams_seed
 from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC, SambaError
 
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCENARIOS = ("demo", "baseline", "traps")
-SEED_VERSION = "5"
+SEED_VERSION = "6"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -148,12 +148,15 @@ class Seeder:
         self._service_accounts()
         self._delegation()
         self._password_policies()
+        seams_seed.seed_lockout(self)
         if self.demo:
             self._plant_user_drift()
         self._workstations()
         if self.traps:
             self._plant_gpo_traps()
-        write_default_domain_policy_template(self.dc, minimum_password_age_days=1 if self.demo else 0)
+        days = 1 if self.demo else 0
+        write_default_domain_policy_template(self.dc, minimum_password_age_days=days,
+                                             template=seams_seed.default_domain_template(self.scenario, days))
         self.conn.unbind()
         log.info("seeded lab domain %s as %s", self.dc.realm, self.scenario)
 

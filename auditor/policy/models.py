@@ -251,6 +251,18 @@ class DirectoryUsers(Strict):
     )
 
 
+class Lockout(Strict):
+    """On-premises account lockout against Entra smart lockout: lockout status is not synced, so AD must not
+    lock an account out before Entra's smart lockout does (Microsoft: howto-password-smart-lockout)."""
+
+    compare_with_smart_lockout: bool = Field(
+        True, description="Judge AD's lockout threshold and reset window (domain, winning GPO, PSOs) against the "
+                          "tenant's smart lockout threshold and duration")
+    threshold_multiple: Annotated[int, Field(ge=1, le=10)] = Field(
+        2, description="AD's lockout threshold must be at least this many times Entra's (Microsoft: two or three "
+                       "times); 0 on-premises (never locked out) passes")
+
+
 def _no_control_characters(value: str) -> str:
     # a raw NUL ends the string on the DC (Samba matches `svc\0sync` as `svc`): never send one
     if _CONTROL.search(value):
@@ -284,6 +296,7 @@ class Directory(Strict):
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(
         default_factory=list, description="AD phone attributes every in-scope user must have in `+CC NUMBER` form")
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
+    lockout: Lockout = Field(default_factory=Lockout)
 
     @field_validator("target_ous")
     @classmethod

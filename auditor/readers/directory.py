@@ -32,6 +32,7 @@ from auditor.ad.wellknown import (
 )
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
+    AccountLockout,
     DirectoryState,
     DirectoryUser,
     GpoLink,
@@ -276,7 +277,8 @@ class _Reader:
         return root, base_dn, head, sid_from_bytes(head["objectSid"][0])
 
     def read(self) -> DirectoryState:
-        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "gPLink", "nTSecurityDescriptor"])
+        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "gPLink", "nTSecurityDescriptor",
+                                                               *DOMAIN_LOCKOUT])
         account = self.service_account(base_dn, domain_sid)
         token = set(account.token_sids) if account else set()
         psos, psos_readable = self.password_settings(base_dn)
@@ -291,7 +293,7 @@ class _Reader:
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
-            domain=_secured(base_dn, head),
+            lockout=account_lockout(head, base_dn, DOMAIN_LOCKOUT), domain=_secured(base_dn, head),
             admin_sd_holder=self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}"),
             service_account_query=self.policy.service_account, service_account=account,
             target_ous=[self.secured(ou) for ou in self.policy.target_ous],
@@ -492,13 +494,15 @@ class _Reader:
         if self.base(container, ["cn"]) is None:
             return [], False
         out = []
-        attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo"]
+        attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo",
+                      *PSO_LOCKOUT]
         for dn, raw in self.paged(container, "(objectClass=msDS-PasswordSettings)", attributes, scope="LEVEL"):
             # both are in msDS-PasswordSettings' mustContain: absent means not readable, never "no minimum"
             out.append(PasswordSettings(dn=dn, name=_text(raw, "cn") or rdn_value(dn),
                                         precedence=required_int(raw, dn, "msDS-PasswordSettingsPrecedence"),
                                         min_pwd_age=required_int(raw, dn, "msDS-MinimumPasswordAge"),
-                                        applies_to=_texts(raw, "msDS-PSOAppliesTo")))
+                                        applies_to=_texts(raw, "msDS-PSOAppliesTo"),
+                                        lockout=account_lockout(raw, dn, PSO_LOCKOUT)))
         return out, True
 
     def gpos(self, base_dn: str, gp_link: str, computers: dict[str, int]) -> list[GroupPolicy]:
@@ -578,6 +582,29 @@ def _gpo_wire(dn: str, raw: dict[str, list[bytes]]) -> tuple[int | None, int | N
             values.append(None)
             problems.append(str(exc))
     return values[0], values[1], values[2], "; ".join(problems) or None
+
+
+# The domain head's lockout attributes (threshold, observation window, duration) and a PSO's, in that order
+# (learn.microsoft.com/windows/win32/adschema/a-lockoutthreshold, a-lockoutobservationwindow, a-lockoutduration;
+# a-msds-lockoutthreshold etc.: all three in msDS-PasswordSettings' mustContain, c-msds-passwordsettings).
+DOMAIN_LOCKOUT = ("lockoutThreshold", "lockOutObservationWindow", "lockoutDuration")
+PSO_LOCKOUT = ("msDS-LockoutThreshold", "msDS-LockoutObservationWindow", "msDS-LockoutDuration")
+
+
+def account_lockout(raw: dict[str, list[bytes]], dn: str, names: tuple[str, str, str]) -> AccountLockout:
+    """The three lockout values; one absent or not an integer is named in `error` (the rest of the object stands:
+    only the lockout finding needs them)."""
+    values: list[int | None] = []
+    problems = []
+    for name in names:
+        key = next((k for k in raw if k.lower() == name.lower()), name)  # lockOutObservationWindow's odd case
+        try:
+            values.append(required_int(raw, dn, key))
+        except LdapWireError as exc:
+            values.append(None)
+            problems.append(str(exc).replace(f"`{key}`", f"`{name}`"))
+    return AccountLockout(threshold=values[0], observation_window=values[1], duration=values[2],
+                          error="; ".join(problems) or None)
 
 
 def _search_failure(dn: str, result: dict[str, Any]) -> str:

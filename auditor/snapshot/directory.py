@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.ad.dn import dn_key, is_within
-from auditor.ad.intervals import interval_whole_days
+from auditor.ad.intervals import interval_seconds, interval_whole_days
 from auditor.ad.sd import DaclFacts
 
 UF_ACCOUNTDISABLE = 0x2
@@ -79,6 +79,24 @@ class DirectoryUser(Model):
         return {"mobile": self.mobile, "telephoneNumber": self.telephone_number}.get(name)
 
 
+class AccountLockout(Model):
+    """AD account lockout as the domain head (lockoutThreshold, lockoutObservationWindow, lockoutDuration) or a
+    PSO (their msDS- forms) holds it. Windows intervals: negative 100-ns ticks."""
+
+    threshold: int | None = Field(None, description="Failed logons before lockout; 0 = never locked out")
+    observation_window: int | None = Field(None, description="Interval after which the failed-logon count resets")
+    duration: int | None = Field(None, description="Interval an account stays locked; 'never' = until unlocked")
+    error: str | None = Field(None, description="Which attribute was absent or not an integer, with the object's DN")
+
+    @property
+    def window_seconds(self) -> int | None:
+        return None if self.observation_window is None else interval_seconds(self.observation_window)
+
+    @property
+    def duration_seconds(self) -> int | None:
+        return None if self.duration is None else interval_seconds(self.duration)
+
+
 class PasswordSettings(Model):
     """A fine-grained password policy (msDS-PasswordSettings object)."""
 
@@ -87,6 +105,8 @@ class PasswordSettings(Model):
     precedence: int | None = None
     min_pwd_age: int | None = Field(None, description="msDS-MinimumPasswordAge (interval)")
     applies_to: list[str] = Field(default_factory=list, description="msDS-PSOAppliesTo DNs")
+    lockout: AccountLockout | None = Field(None, description="msDS-LockoutThreshold, -ObservationWindow, -Duration; "
+                                                             "None in snapshots that did not read them")
 
     @property
     def min_age_days(self) -> int | None:
@@ -143,6 +163,8 @@ class DirectoryState(Model):
     min_pwd_age: int | None = Field(None, description="The domain head's minPwdAge (interval)")
     min_pwd_age_error: str | None = Field(None, description="Why minPwdAge is None: absent or not an integer, named "
                                                             "with the domain head's DN")
+    lockout: AccountLockout | None = Field(None, description="The domain head's account lockout; None in snapshots "
+                                                             "that did not read it")
     domain: SecuredObject
     admin_sd_holder: SecuredObject
     service_account_query: str = Field(description="The name or DN the policy gave for the sync account")
@@ -199,6 +221,10 @@ class GpoTemplate(Model):
     encoding: str | None = None
     newline: str | None = Field(None, description="CRLF or LF")
     minimum_password_age: int | None = Field(None, description="[System Access] MinimumPasswordAge, days")
+    lockout_bad_count: int | None = Field(None, description="[System Access] LockoutBadCount (0 = never locked out)")
+    reset_lockout_count: int | None = Field(None, description="[System Access] ResetLockoutCount, minutes")
+    lockout_duration: int | None = Field(None, description="[System Access] LockoutDuration, minutes (-1 = until "
+                                                           "an administrator unlocks)")
     content_b64: str | None = Field(None, description="The file as read, base64 (for a later rewrite)")
     gpt_ini_version: int | None = Field(None, description="GPT.INI [General] Version")
     error: str | None = Field(None, description="Why this GPO's template could not be read (then nothing is known)")

@@ -58,7 +58,8 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
             "ad.acl.unexpire_password", "ad.gpo.min_password_age", "ad.fgpp.min_password_age",
             "password_protection", "client.sign_in_reset"} <= passed
     if scenario == "baseline":  # the clean lab passes the per-user checks too, with nothing waived
-        assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged"} <= passed
+        assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged",
+                "hybrid.lockout"} <= passed
 
 
 DEMO_WAIVED = {("ad.acl.coverage", "CN=Nora Quinn,OU=Staff,DC=corp,DC=example,DC=test"),
@@ -93,6 +94,9 @@ def test_the_exported_directory_is_the_lab_domains_ground_truth(scenario: str, t
     assert protection is not None and policy.client is not None
     assert protection.on_premises == ("audit" if demo else "enforce")
     assert protection.lockout_threshold_at_most == (20 if demo else 10)
+    # demo: the domain locks out after 5 (Entra 20) and counts for 30 minutes (Entra 60 s); baseline 30 / 1 minute
+    assert directory.lockout.compare_with_smart_lockout is not demo
+    assert directory.lockout.threshold_multiple == (2 if demo else 3)
     assert policy.client.sign_in_reset is not demo  # demo: the sign-in GPO is linked to OU=Staff, no computers
     # in a stable order (by check, then target), whatever order the DC returns the users in
     assert [w.target for w in policy.waivers] == (sorted((t for _, t in DEMO_WAIVED), key=str.casefold) if demo

@@ -1,0 +1,56 @@
+"""What the lab domain holds for the checks across the Entra/AD seam (issue #35), kept apart from the rest of
+the seeding (domain_seed calls these).
+
+Account lockout (`hybrid.lockout`), against the lab tenants' smart lockout (baseline: 10 attempts, 120 s;
+demo: 20 attempts, 60 s):
+
+| scenario | domain head and Default Domain Policy |
+|---|---|
+| baseline | 30 failed sign-ins, counter reset after 1 minute, locked for 1 minute |
+| demo | 5 failed sign-ins, counter reset after 30 minutes, locked for 30 minutes |
+
+Baseline follows Microsoft's example (Entra 120 s, AD 1 minute). The PSOs keep lockout off (threshold 0),
+as domain_seed.add_pso writes them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from auditor.ad import gpttmpl
+from auditor.ad.intervals import minutes_to_interval
+
+if TYPE_CHECKING:
+    from auditor.lab_domain.domain_seed import Seeder
+
+
+class LabLockout(NamedTuple):
+    threshold: int
+    window_minutes: int
+    duration_minutes: int
+
+
+LOCKOUT = {"baseline": LabLockout(30, 1, 1), "demo": LabLockout(5, 30, 30), "traps": LabLockout(30, 1, 1)}
+
+
+def seed_lockout(seeder: Seeder) -> None:
+    """The domain head's lockoutThreshold, lockOutObservationWindow and lockoutDuration for the scenario."""
+    from ldap3 import MODIFY_REPLACE
+
+    wanted = LOCKOUT[seeder.scenario]
+    seeder.modify(seeder.base, {
+        "lockoutThreshold": [(MODIFY_REPLACE, [str(wanted.threshold)])],
+        "lockOutObservationWindow": [(MODIFY_REPLACE, [str(minutes_to_interval(wanted.window_minutes))])],
+        "lockoutDuration": [(MODIFY_REPLACE, [str(minutes_to_interval(wanted.duration_minutes))])],
+    })
+
+
+def default_domain_template(scenario: str, minimum_password_age_days: int) -> gpttmpl.GptTmpl:
+    """The Default Domain Policy's GptTmpl.inf as Windows writes it, with the scenario's lockout policy."""
+    wanted = LOCKOUT[scenario]
+    template = gpttmpl.windows_template(minimum_password_age_days)
+    for key, value in ((gpttmpl.LOCKOUT_BAD_COUNT, wanted.threshold),
+                       (gpttmpl.RESET_LOCKOUT_COUNT, wanted.window_minutes),
+                       (gpttmpl.LOCKOUT_DURATION, wanted.duration_minutes)):
+        template = template.with_value(gpttmpl.SYSTEM_ACCESS, key, str(value))
+    return template

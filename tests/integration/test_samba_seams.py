@@ -1,0 +1,52 @@
+"""The checks across the Entra/AD seam (issue #35) on the real lab: the emulator's tenant and the Samba domain,
+read by the real readers. `demo` fails each of them, `baseline` passes each of them."""
+
+from __future__ import annotations
+
+import pytest
+from samba_fixtures import (  # noqa: F401  (fixtures)
+    baseline_dc_fixture,
+    baseline_policy,
+    demo_dc_fixture,
+    settings,
+)
+
+from auditor.app.audit import LabOptions, collect_lab, coverage_options
+from auditor.checks.registry import check_by_id, run_check
+from auditor.lab_domain.samba import SambaDC
+from auditor.readers.onpremises import read_on_premises
+from auditor.snapshot.models import Snapshot
+
+pytestmark = pytest.mark.samba
+
+BASE = "DC=corp,DC=example,DC=test"
+THRESHOLD = "AD lockout threshold against smart lockout"
+WINDOW = "AD lockout reset window against smart lockout duration"
+
+
+def lab_snapshot(scenario: str, dc: SambaDC) -> Snapshot:
+    policy = baseline_policy()
+    assert policy.directory is not None
+    cloud = collect_lab(LabOptions(scenario=scenario, coverage=coverage_options(policy)))
+    return cloud.model_copy(update=read_on_premises(settings(dc), policy.directory)._asdict())
+
+
+def statuses(check_id: str, snapshot: Snapshot) -> dict[str, str]:
+    return {f.target: f.status.value for f in run_check(check_by_id(check_id), baseline_policy(), snapshot)}
+
+
+def test_lockout_demo_fails_with_each_source_and_baseline_passes(demo_dc: SambaDC, baseline_dc: SambaDC) -> None:
+    demo = lab_snapshot("demo", demo_dc)
+    assert demo.directory is not None and demo.directory.value is not None
+    lockout = demo.directory.value.lockout
+    assert lockout is not None and (lockout.threshold, lockout.window_seconds, lockout.error) == (5, 1800, None)
+    assert demo.sysvol is not None and demo.sysvol.value is not None
+    assert (demo.sysvol.value.lockout_bad_count, demo.sysvol.value.reset_lockout_count) == (5, 30)
+    found = {f.target: f for f in run_check(check_by_id("hybrid.lockout"), baseline_policy(), demo)}
+    assert found[THRESHOLD].status.value == found[WINDOW].status.value == "fail"
+    sources = {e.source for e in found[THRESHOLD].evidence}
+    assert BASE in sources and any(s.endswith("GptTmpl.inf") for s in sources)
+    assert any(s.startswith("graph") or "groupSettings" in s for s in sources), sources
+    baseline = statuses("hybrid.lockout", lab_snapshot("baseline", baseline_dc))
+    assert set(baseline.values()) == {"pass"}, baseline
+    assert {THRESHOLD, WINDOW} <= set(baseline)

@@ -1,0 +1,70 @@
+"""Golden cases for the checks across the Entra/AD seam (issue #35), on top of cases_ad's compliant directory.
+
+The compliant seam: Entra smart lockout 10 attempts / 120 s; AD (domain head, Default Domain Policy and
+PSO-Sales) 30 attempts, counter reset after 1 minute. Each failing case changes one thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.ad.intervals import minutes_to_interval
+from auditor.snapshot.directory import AccountLockout, DirectoryState, SysvolState
+from auditor.snapshot.models import Section, Snapshot
+from auditor.snapshot.tenant import PasswordRulesState
+
+from .cases_ad import PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
+
+SETTING_ID = "8b16b029-bb31-48c8-b4df-5ee419596688"
+
+
+def ad_lockout(threshold: int = 30, window_minutes: int = 1, duration_minutes: int = 1) -> AccountLockout:
+    return AccountLockout(threshold=threshold, observation_window=minutes_to_interval(window_minutes),
+                          duration=minutes_to_interval(duration_minutes))
+
+
+def seam_directory(pso: AccountLockout | None = None, **overrides: Any) -> DirectoryState:
+    base = compliant_directory()
+    psos = [p.model_copy(update={"lockout": pso or ad_lockout()}) if p.dn == PSO_SALES else p
+            for p in base.password_settings]
+    return base.model_copy(update={"lockout": ad_lockout(), "password_settings": psos, **overrides})
+
+
+def seam_sysvol(bad_count: int = 30, reset_minutes: int = 1) -> SysvolState:
+    return sysvol().model_copy(update={"lockout_bad_count": bad_count, "reset_lockout_count": reset_minutes,
+                                       "lockout_duration": 1})
+
+
+def rules(threshold: int = 10, duration: int = 120) -> PasswordRulesState:
+    return PasswordRulesState(setting_id=SETTING_ID, banned_on_premises_enabled=True,
+                              banned_on_premises_mode="Enforce", custom_list_enabled=True, custom_list_size=3,
+                              lockout_threshold=threshold, lockout_duration_seconds=duration)
+
+
+def seam_snapshot(directory: DirectoryState | None = None, gpo: SysvolState | None = None,
+                  password_rules: PasswordRulesState | None = None) -> Snapshot:
+    snap = snapshot(directory or seam_directory(), gpo or seam_sysvol())
+    return snap.model_copy(update={"password_rules": Section[PasswordRulesState].ok(
+        "graph:/groupSettings", password_rules or rules())})
+
+
+def _case(policy: Any, snap: Snapshot) -> Case:
+    return lambda: (policy, snap)
+
+
+def _cases() -> dict[str, dict[str, Case]]:
+    policy = baseline_policy()
+    return {
+        "hybrid.lockout": {
+            "pass": _case(policy, seam_snapshot()),
+            "fail": _case(policy, seam_snapshot(gpo=seam_sysvol(bad_count=5, reset_minutes=30))),
+            "fail_pso": _case(policy, seam_snapshot(seam_directory(pso=ad_lockout(threshold=3)))),
+            "fail_domain": _case(policy, seam_snapshot(seam_directory(lockout=ad_lockout(window_minutes=30)))),
+            "fail_cloud_default": _case(policy, seam_snapshot(password_rules=PasswordRulesState())),
+            "unread_domain": _case(policy, seam_snapshot(seam_directory(lockout=AccountLockout(
+                error="`lockoutThreshold` absent on DC=corp,DC=example,DC=test")))),
+        },
+    }
+
+
+CASES = _cases()
