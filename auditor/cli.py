@@ -1115,31 +1115,19 @@ def _print_summary(report: Any, paths: list[Path], out: TextIO, next_step: str |
     import shutil
 
     from auditor.findings import STATUS_ORDER, Severity
+    from auditor.render.terminal import finding_lines
 
     counts = report.summary.by_status
     width = max(60, shutil.get_terminal_size((120, 24)).columns)  # COLUMNS wins, as in every CLI
     print(f"sspr-audit {report.tool_version}: {_clip(report.policy_file, 200)} against {_clip(report.origin, 200)}",
           file=out)
     shown = [f for f in report.findings if f.status.value not in ("pass", "not_applicable")]
-    target_width = 28 if width >= 100 else 20
-    fixed = 2 + 9 + 27 + target_width + 1
     for severity in sorted(Severity, key=lambda s: -list(Severity).index(s)):
         group = sorted((f for f in shown if f.severity == severity), key=lambda f: STATUS_ORDER.index(f.status))
         if not group:
             continue
         print(f"  {severity.value} ({len(group)})", file=out)
-        for finding in group:
-            detail = finding.reason or ""
-            if finding.waiver is not None and finding.waiver.expired:
-                detail = f"[waiver expired {finding.waiver.expires.isoformat()}] {detail}"
-            head = (f"  {finding.status.value.upper():<8} {_clip(finding.check, 26):<26} "
-                    f"{_clip(finding.target, target_width):<{target_width}}")
-            if width - fixed >= 30:
-                print(f"{head} {_clip(detail, width - fixed)}".rstrip(), file=out)
-            else:  # a narrow terminal: the reason on its own line
-                print(head.rstrip(), file=out)
-                if detail:
-                    print(f"      {_clip(detail, width - 6)}", file=out)
+        print("\n".join(finding_lines(group, width)), file=out)  # each reason wrapped, never cut
     print("  " + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in STATUS_ORDER), file=out)
     expired = [f for f in report.findings if f.waiver is not None and f.waiver.expired]
     if expired:

@@ -6,6 +6,11 @@ any other change of status (fail → waived, pass → unknown, …) is listed as
 value (`actual`) that differs is a changed value whatever the statuses. Between two snapshots
 there is no policy, so only the values (and whether each section could be read) are compared.
 
+What every run changes is not a change: the moments a value was read or computed (`as_of`, a reading window's
+`window_start` and `window_end`, `collected_at`, `generated_at`) and run ids are left out of the comparison
+(`RUN_FACTS`), so two runs of an unchanged tenant differ in nothing. A finding's real settings (a lockout
+`duration`, an expiry) are compared as they are.
+
 Nothing here reads the clock: both sides carry their own timestamps.
 """
 
@@ -24,6 +29,8 @@ if TYPE_CHECKING:
     from auditor.snapshot.models import Snapshot
 
 MAX_COMPARE_BYTES = 64 * 1024 * 1024
+RUN_FACTS = frozenset({"as_of", "window_start", "window_end", "collected_at", "generated_at", "run_id"})
+"""Keys whose values say when or in which run something was read, not what the tenant holds."""
 
 
 class TrendError(Exception):
@@ -101,7 +108,7 @@ def diff_reports(old: AuditReport, new: AuditReport, previous_label: str = "prev
         bucket = _bucket(entry.status_before, entry.status_after)
         if bucket:
             buckets[bucket].append(entry)
-        if was is not None and now is not None and _plain(was.actual) != _plain(now.actual):
+        if was is not None and now is not None and _stable(was.actual) != _stable(now.actual):
             changed.append(ValueChange(subject=f"{key[0]} [{key[1]}]", before=_plain(was.actual),
                                        after=_plain(now.actual)))
     return Trend(kind="reports", previous_label=previous_label, previous_at=old.generated_at,
@@ -155,7 +162,7 @@ def _snapshot_values(snapshot: Snapshot) -> dict[str, Any]:
             continue
         out[f"{name}.(read)"] = "ok" if section.readable else f"error: {section.error or 'no value'}"
         if section.value is not None:
-            _flatten(section.value.model_dump(mode="json"), name, out)
+            _flatten(_stable(section.value.model_dump(mode="json")), name, out)
     return out
 
 
@@ -170,6 +177,18 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def _stable(value: Any) -> Any:
+    """`value` JSON-shaped without the run facts (RUN_FACTS) in any mapping within it."""
+    def strip(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {k: strip(v) for k, v in item.items() if k not in RUN_FACTS}
+        if isinstance(item, list):
+            return [strip(v) for v in item]
+        return item
+
+    return strip(_plain(value))
+
+
 def _plain(value: Any) -> Any:
     """JSON-shaped, so values from a parsed report and a fresh one compare equal."""
     return json.loads(json.dumps(value, default=str, sort_keys=True))
@@ -182,6 +201,9 @@ def trend_lines(trend: Trend) -> list[str]:
     """A plain-text account of `trend`, one line per item, for `sspr-audit diff`."""
     when = f" ({trend.previous_at.isoformat()})" if trend.previous_at else ""
     lines = [f"since {trend.previous_label}{when}:"]
+    if not (trend.new_failures or trend.fixed or trend.other_changes or trend.changed_values):
+        lines.append("  no change" + (": the same statuses and values" if trend.kind == "reports" else
+                                      ": the same values"))
     if trend.kind == "reports":
         sections = (("new failures", trend.new_failures), ("fixed", trend.fixed),
                     ("still failing", trend.still_failing), ("other status changes", trend.other_changes))

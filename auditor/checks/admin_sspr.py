@@ -19,6 +19,8 @@ SPEC = CheckSpec(
         portal="No portal switch: use Graph or PowerShell",
         graph='PATCH /policies/authorizationPolicy {"allowedToUseSSPR": <true|false>}',
         powershell="Update-MgPolicyAuthorizationPolicy -AllowedToUseSspr:$<true|false>",
+        shell="PowerShell (Microsoft Graph module)",
+        fills=(("<true|false>", "expected"),),
     ),
 )
 

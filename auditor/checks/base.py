@@ -30,11 +30,26 @@ from auditor.snapshot.models import Section, Snapshot
 
 @dataclass(frozen=True)
 class Fix:
-    """How to reach the secure state by hand."""
+    """How to reach the secure state by hand: the steps in a console, and the commands.
+
+    `console` names the tool the `portal` steps are made in (reports label the steps with it); `shell` names what
+    runs the `powershell` command. `fills` says which `<placeholder>` in the commands a report may fill with a
+    value it knows, and from what (`auditor.render.fix_blocks.FILL_SOURCES`); a placeholder without a fill, or
+    whose value the report does not know, stays as it is. A command never carries an example value that could be
+    pasted as real data.
+    """
 
     portal: str
     graph: str | None = None
     powershell: str | None = None
+    console: str = "Entra admin center"
+    shell: str = "PowerShell"
+    fills: tuple[tuple[str, str], ...] = ()
+
+    def steps(self) -> dict[str, str]:
+        """The steps a finding carries (its `fix`): portal, Graph and PowerShell texts, the ones given."""
+        return {k: v for k, v in (("portal", self.portal), ("graph", self.graph), ("powershell", self.powershell))
+                if v}
 
 
 @dataclass(frozen=True)
@@ -147,7 +162,7 @@ class Context:
             policy_location=self.location(key),
             subject=subject,
             reason=reason,
-            fix={k: v for k, v in vars(self.spec.fix).items() if v},
+            fix=self.spec.fix.steps(),
             references=list(self.spec.references),
         )
 

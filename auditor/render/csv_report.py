@@ -72,7 +72,7 @@ def _finding_row(finding: Finding) -> dict[str, str]:
         "target": finding.target,
         "expected": value_text(finding.expected),
         "actual": value_text(finding.actual),
-        "fix": "\n".join(f"{label}: {how}" for label, how in fix_lines(finding.fix)),
+        "fix": "\n".join(f"{label}: {how}" for label, how in fix_lines(finding.fix, finding.check)),
         "owner": waiver.owner if waiver else "",
         "due_date": waiver.expires.isoformat() if waiver else "",
         "policy_line": location_text(finding.policy_location),

@@ -123,10 +123,41 @@ def fleet_json(report: FleetReport) -> bytes:
     return (report.model_dump_json(indent=2) + "\n").encode("utf-8")
 
 
+LEGEND = {
+    "fail": "the tenant's live value differs from the policy; the number is how many of its findings fail",
+    "unknown": "an input the check needs could not be read, so it is neither pass nor fail; the number is how many "
+               "findings are unknown (each reason is listed below the grid)",
+    "waived": "it would fail, but a current waiver in the tenant's policy covers it",
+    "pass": "the live value matches the policy",
+    "not_applicable": "the tenant's policy does not ask for it",
+}
+
+
+@dataclass(frozen=True)
+class UnknownCell:
+    """Why one tenant's check is unknown, for the list under the grid."""
+
+    tenant: str
+    check: str
+    title: str
+    reason: str
+
+
+def unknown_cells(report: FleetReport) -> list[UnknownCell]:
+    """Every unknown cell of a tenant that was audited (a tenant that could not be is explained once, in its row)."""
+    titles = {check.id: check.title for check in report.checks}
+    return [UnknownCell(row.name, check, titles.get(check, check), cell.detail or "no reason recorded")
+            for row in report.tenants if row.error is None
+            for check, cell in sorted(row.cells.items()) if cell.status == "unknown"]
+
+
 def fleet_html(report: FleetReport) -> bytes:
     template = _environment().get_template("fleet.html.j2")
     statuses = ("fail", "unknown", "waived", "pass", "not_applicable")
-    return template.render(report=report, csp=CONTENT_SECURITY_POLICY, statuses=statuses,
+    failing = {check.id: sum(1 for row in report.tenants if (cell := row.cells.get(check.id)) is not None
+                             and cell.status == "fail") for check in report.checks}
+    return template.render(report=report, csp=CONTENT_SECURITY_POLICY, statuses=statuses, legend=LEGEND,
+                           unknown=unknown_cells(report), failing=failing,
                            labels={"fail": "Fail", "unknown": "Unknown", "waived": "Waived", "pass": "Pass",
                                    "not_applicable": "N/A"}).encode("utf-8")
 

@@ -1,4 +1,6 @@
-"""The HTML report: one self-contained file, summary first, every finding with its proof.
+"""The HTML report: one self-contained file, summary first, then what failed (worst first, each rule's fix
+collapsed once below its findings, naming the objects it affects), then coverage, on-premises, frameworks and
+the data sources; every finding with its proof.
 
 Everything a tenant or a policy supplies is data: the template is rendered with autoescape
 on for every template (a `.html.j2` name would slip past `select_autoescape`'s defaults),
@@ -22,6 +24,7 @@ from auditor import exit_codes
 from auditor.findings import STATUS_ORDER, Evidence, Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view
+from auditor.render.fix_blocks import FixBlock, fix_block
 from auditor.render.onprem_page import finding_anchors, onprem_view
 from auditor.report import AuditReport
 from auditor.text import HIDDEN_CHARACTERS, reveal_hidden
@@ -51,8 +54,6 @@ STATUS_BLURBS = {
 }
 # Statuses whose findings start folded away: they need no action.
 FOLDED_STATUSES = frozenset({Status.passed, Status.not_applicable})
-FIX_LABELS = {"portal": "Entra admin center", "graph": "Microsoft Graph", "powershell": "PowerShell"}
-CODE_FIXES = frozenset({"graph", "powershell"})
 
 
 _MAX_VALUE_DEPTH = 8
@@ -174,14 +175,6 @@ class EvidenceView:
 
 
 @dataclass(frozen=True)
-class FixStep:
-    key: str
-    label: str
-    text: str
-    is_code: bool
-
-
-@dataclass(frozen=True)
 class FindingView:
     anchor: str
     finding: Finding
@@ -189,9 +182,17 @@ class FindingView:
     expected: ValueView
     actual: ValueView
     evidence: list[EvidenceView]
-    fix: list[FixStep]
     ticket_href: str | None
     references: list[str]
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """The findings of one check within a status group, and (for failures) the rule's one fix block."""
+
+    check: str
+    findings: list[FindingView]
+    fix: FixBlock | None
 
 
 @dataclass(frozen=True)
@@ -201,13 +202,14 @@ class FindingGroup:
     blurb: str
     folded: bool
     findings: list[FindingView]
+    rules: list[RuleGroup]
 
 
 def report_context(report: AuditReport, beside: str | None = None) -> dict[str, Any]:
     """Everything the template shows, computed here so the template only lays it out; `beside`: the file
     stem of the report, when full lists too long to inline may be written as CSV files beside it."""
     summary = report.summary
-    groups = group_findings(report.findings)
+    groups = group_findings(report.findings, report)
     anchors = finding_anchors([(view.finding, view.anchor) for group in groups for view in group.findings])
     return {
         "report": report,
@@ -262,10 +264,11 @@ def exit_meaning(exit_code: int) -> dict[str, str]:
     return {"title": row.title, "meaning": detail[:1].upper() + detail[1:] + ".", "tone": row.tone}
 
 
-def group_findings(findings: list[Finding]) -> list[FindingGroup]:
+def group_findings(findings: list[Finding], report: AuditReport | None = None) -> list[FindingGroup]:
     """Non-empty groups in status order; most severe first within each, then by check and target.
 
-    Findings are numbered through the whole page, so each has a stable `#finding-N` anchor.
+    Findings are numbered through the whole page, so each has a stable `#finding-N` anchor. Within a group the
+    findings of one check sit together (a check has one severity); a failing check carries its fix once.
     """
     ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.check, f.target))
     groups = []
@@ -277,8 +280,18 @@ def group_findings(findings: list[Finding]) -> list[FindingGroup]:
         views = [finding_view(f, numbered + offset) for offset, f in enumerate(members, start=1)]
         numbered += len(members)
         groups.append(FindingGroup(status, STATUS_LABELS[status], STATUS_BLURBS[status],
-                                   status in FOLDED_STATUSES, views))
+                                   status in FOLDED_STATUSES, views, _rules(views, status, report)))
     return groups
+
+
+def _rules(views: list[FindingView], status: Status, report: AuditReport | None) -> list[RuleGroup]:
+    by_check: dict[str, list[FindingView]] = {}
+    for view in views:
+        by_check.setdefault(view.finding.check, []).append(view)
+    anchors = {id(view.finding): view.anchor for view in views}
+    return [RuleGroup(check, members,
+                      fix_block([v.finding for v in members], anchors, report) if status == Status.failed else None)
+            for check, members in by_check.items()]
 
 
 def finding_view(finding: Finding, number: int) -> FindingView:
@@ -290,7 +303,6 @@ def finding_view(finding: Finding, number: int) -> FindingView:
         expected=view_value(finding.expected),
         actual=view_value(finding.actual),
         evidence=[evidence_view(e) for e in finding.evidence],
-        fix=fix_steps(finding.fix),
         ticket_href=safe_href(ticket),
         references=[href for href in map(safe_href, finding.references) if href],
     )
@@ -298,17 +310,6 @@ def finding_view(finding: Finding, number: int) -> FindingView:
 
 def evidence_view(evidence: Evidence) -> EvidenceView:
     return EvidenceView(source=evidence.source, field=evidence.field, value=view_value(evidence.value))
-
-
-def fix_steps(fix: dict[str, str]) -> list[FixStep]:
-    """The fix texts, portal first, then Graph, then PowerShell, then anything else."""
-    known = [key for key in FIX_LABELS if key in fix]
-    others = sorted(key for key in fix if key not in FIX_LABELS)
-    return [
-        FixStep(key, FIX_LABELS.get(key, key), fix[key], key in CODE_FIXES or key not in FIX_LABELS)
-        for key in known + others
-        if fix[key]
-    ]
 
 
 @cache
@@ -326,4 +327,5 @@ def _environment() -> Environment:
     )
     environment.filters["when"] = format_when
     environment.filters["iso"] = lambda moment: moment.isoformat()
+    environment.filters["safe_href"] = safe_href
     return environment

@@ -128,7 +128,7 @@ def _details(finding: Finding) -> str:
         lines.append(f"policy: {location_text(finding.policy_location)} ({finding.policy_location.key})")
     if finding.waiver is not None:
         lines.append(waiver_text(finding.waiver))
-    lines += [f"fix ({label}): {how}" for label, how in fix_lines(finding.fix)]
+    lines += [f"fix ({label}): {how}" for label, how in fix_lines(finding.fix, finding.check)]
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
 """A compact Markdown summary for `$GITHUB_STEP_SUMMARY` (or a pull-request comment).
 
-Verdict and counts first; then the failing and unknown findings with expected, actual and the
-policy line; the waivers, active and expired; warnings; the framework controls; the coverage and
+Verdict and counts first; then the failing findings (severity, check, target and the reason, four columns
+that fit a pull-request page, values in words: never JSON), each one's expected and actual values and policy
+line folded below them in a `<details>`; the unknown findings with why; the waivers, active and expired;
+warnings; the framework controls (folded); the coverage and
 on-premises sections of the HTML page as tables (`section_facts`: rights per OU, users per check,
 every password-age source, the sign-in GPOs, Secure Score, the activity, with the daily series folded);
 and, with `check --previous`, what changed since the last run. Passing checks are only counted.
@@ -9,7 +11,9 @@ and, with `check --previous`, what changed since the last run. Passing checks ar
 Everything from the tenant or the policy is text, never markup: `escape` turns HTML
 characters into entities, backslash-escapes Markdown punctuation (so a value cannot open a
 link, emphasis, code span or table cell), defuses `@mentions` and autolinks, and shows
-control and bidirectional-override characters as `[U+202E]`.
+control and bidirectional-override characters as `[U+202E]`. A `:` is an entity only after a scheme GFM makes an
+autolink of (`http:`, `https:`, `mailto:`, `xmpp:`: https://github.github.com/gfm/#autolinks-extension-), so a
+policy line reads `baseline.yaml:12`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from auditor.checks.base import Finding, Severity, Status
 from auditor.render.base import Renderer, register
-from auditor.render.plain import describe, location_text, ordered, value_text
+from auditor.render.plain import describe, location_text, ordered, value_words
 from auditor.render.section_facts import Part, SectionFacts, report_sections
 from auditor.report import AuditReport, Trend, TrendEntry
 from auditor.text import reveal_hidden
@@ -32,7 +36,8 @@ VERDICTS = {0: "✅ compliant", 1: "❌ drift found", 2: "⚠️ usage or policy
 STATUS_HEADINGS = (("fail", "fail"), ("unknown", "unknown"), ("waived", "waived"), ("pass", "pass"),
                    ("not_applicable", "n/a"))
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", ":": "&#58;"}
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;"}
+_SCHEME_COLON = re.compile(r"(?i)(https?|mailto|xmpp):")
 
 
 @register
@@ -47,12 +52,13 @@ class MarkdownRenderer(Renderer):
 
 def escape(value: Any, limit: int = MAX_CELL) -> str:
     """`value` as inert Markdown text on one line, clipped to `limit` characters before escaping."""
-    text = value if isinstance(value, str) else value_text(value)
+    text = value if isinstance(value, str) else value_words(value)
     text = " ".join(reveal_hidden(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+    text = "".join(_ENTITIES.get(ch, ch) for ch in text)
+    return _SCHEME_COLON.sub(r"\1&#58;", text)
 
 
 def markdown_summary(report: AuditReport) -> str:
@@ -88,13 +94,15 @@ def _controls(report: AuditReport) -> list[str]:
     """The findings grouped by the framework controls they evidence (auditor.checks.frameworks)."""
     if not report.controls:
         return []
-    out = ["", "### Framework controls", "", "| framework | control | status | checks | note |",
-           "|---|---|---|---|---|"]
+    failing = sum(1 for row in report.controls if row.status == Status.failed)
+    out = ["", "### Framework controls", "", f"{len(report.controls)} controls, {failing} failing.", "",
+           "<details><summary>Each control, its status and the checks that evidence it</summary>", "",
+           "| framework | control | status | checks | note |", "|---|---|---|---|---|"]
     for row in report.controls:
         partial = " (partly)" if row.partial else ""
         out.append(f"| {escape(row.framework)} | {escape(row.id)} {escape(row.title, limit=120)}{partial} | "
                    f"{row.status.value} | {escape(', '.join(row.checks))} | {escape(row.note or '')} |")
-    return out
+    return [*out, "", "</details>"]
 
 
 def _section(section: SectionFacts) -> list[str]:
@@ -118,14 +126,30 @@ def _part(part: Part) -> list[str]:
 
 
 def _failing(findings: list[Finding]) -> list[str]:
+    """Four columns and the reason in words; each finding's expected, actual and policy line folded below."""
     failing = [f for f in ordered(findings) if f.status == Status.failed]
     if not failing:
         return []
-    rows = [f"| {f.severity.value} | {_check(f)} | {escape(f.target)} | {escape(f.expected)} | "
-            f"{escape(f.actual)} | {escape(location_text(f.policy_location))} |" for f in failing]
+    rows = [f"| {f.severity.value} | {_check(f)} | {escape(f.target)} | {escape(_reason(f), limit=600)} |"
+            for f in failing]
+    values = [f"- {_check(f)} · {escape(f.target)}: the policy asks {escape(f.expected)}; the tenant has "
+              f"{escape(f.actual)}; policy line {escape(location_text(f.policy_location) or 'none')}"
+              for f in failing]
     return ["", f"### Failing ({len(failing)})", "",
-            "| severity | check | target | expected | actual | policy line |", "|---|---|---|---|---|---|",
-            *_capped(rows)]
+            "| severity | check | target | reason |", "|---|---|---|---|", *_capped(rows), "",
+            "<details><summary>Expected and actual values, and the policy line of each</summary>", "",
+            *_capped(values), "", "</details>"]
+
+
+def _reason(finding: Finding) -> str:
+    if finding.reason:
+        return finding.reason
+    return f"the policy asks {_clipped(finding.expected)}; the tenant has {_clipped(finding.actual)}"
+
+
+def _clipped(value: Any, limit: int = 200) -> str:
+    text = value_words(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _check(finding: Finding) -> str:
@@ -139,10 +163,10 @@ def _unknown(findings: list[Finding]) -> list[str]:
     unknown = [f for f in ordered(findings) if f.status == Status.unknown]
     if not unknown:
         return []
-    rows = [f"| {f.severity.value} | {escape(f.check)} | {escape(f.target)} | {escape(describe(f))} | "
-            f"{escape(location_text(f.policy_location))} |" for f in unknown]
+    rows = [f"| {f.severity.value} | {escape(f.check)} | {escape(f.target)} | {escape(describe(f), limit=600)} |"
+            for f in unknown]
     return ["", f"### Unknown: could not be checked ({len(unknown)})", "",
-            "| severity | check | target | why | policy line |", "|---|---|---|---|---|", *_capped(rows)]
+            "| severity | check | target | why |", "|---|---|---|---|", *_capped(rows)]
 
 
 def _waivers(findings: list[Finding]) -> list[str]:

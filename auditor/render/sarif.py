@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 from auditor.checks.base import CheckSpec, Finding, Severity, Status
 from auditor.render.base import Renderer, register
-from auditor.render.plain import describe, fix_lines, value_text, waiver_text
+from auditor.render.plain import CODE_FIXES, describe, fix_lines, fix_steps, value_text, waiver_text
 from auditor.report import AuditReport
 
 if TYPE_CHECKING:
@@ -137,9 +137,9 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
 def _rule(check_id: str, source: CheckSpec | Finding) -> dict[str, Any]:
     if isinstance(source, CheckSpec):
         title, severity, description = source.title, source.severity, source.description or source.title
-        fix = {k: v for k, v in vars(source.fix).items() if v}
+        fix = source.fix.steps()
         references, policy_key = list(source.references), source.policy_key
-        help_ = _help(fix, references, policy_key)
+        help_ = _help(fix, references, policy_key, check_id)
     else:  # a check this build does not know, described by a report (fleet merge): its text is data, never markup
         title, severity, description = source.title, source.severity, source.title
         fix, references = dict(source.fix), list(source.references)
@@ -203,12 +203,12 @@ def control_tags(check_id: str) -> list[str]:
     return list(dict.fromkeys(f"{m.control.framework.upper()}-{m.control.id}" for m in CONTROLS.get(check_id, ())))
 
 
-def _help(fix: dict[str, str], references: list[str], policy_key: str) -> dict[str, str]:
+def _help(fix: dict[str, str], references: list[str], policy_key: str, check_id: str) -> dict[str, str]:
     text = [f"The expected value comes from the policy key `{policy_key}`."] if policy_key else []
     markdown = list(text)
-    for label, how in fix_lines(fix):
+    for kind, label, how in fix_steps(fix, check_id):
         text.append(f"{label}: {how}")
-        is_code = label in ("Microsoft Graph", "PowerShell")
+        is_code = kind in CODE_FIXES
         markdown.append(f"**{label}**\n\n```\n{how}\n```" if is_code else f"**{label}**: {how}")
     if references:
         text.append("References: " + " ".join(references))

@@ -23,6 +23,7 @@ from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.render import write_reports
 from auditor.report import AuditReport
+from tests.helpers.page_layout import with_findings_hidden
 from tests.helpers.report_factory import parse_html
 
 pytestmark = pytest.mark.browser
@@ -77,8 +78,9 @@ def test_the_csv_downloads_hold_every_listed_user(headless: Headless, page: Path
 
 
 def test_screenshot_shows_the_charts(headless: Headless, page: Path, tmp_path: Path) -> None:
+    shown = with_findings_hidden(page, tmp_path)  # the findings lead the page: coverage onto the first screen
     screenshot = tmp_path / "coverage.png"
-    headless(f"--screenshot={screenshot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", page.as_uri())
+    headless(f"--screenshot={screenshot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", shown.as_uri())
     width, height, pixels = read_png(screenshot.read_bytes())
     assert (width, height) == WINDOW
     colours = Counter(pixels)

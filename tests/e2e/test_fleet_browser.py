@@ -72,3 +72,24 @@ def test_the_screenshot_shows_the_failing_and_passing_cells(headless: Headless, 
     keep = ROOT / "reports" / "fleet-screenshot.png"
     if keep.parent.is_dir():
         shutil.copyfile(screenshot, keep)  # for a human to look at; reports/ is not committed
+
+
+def test_the_page_explains_its_colours_names_its_checks_and_says_why_each_unknown(headless: Headless,
+                                                                                    fleet_out: Path) -> None:
+    """Issue 32: a legend, each check's title beside its id, and the reason of every unknown cell on the page."""
+    report = json.loads((fleet_out / "sspr-fleet.json").read_text())
+    dom = parse_html(headless("--dump-dom", (fleet_out / "sspr-fleet.html").as_uri()).stdout)
+    text = dom.text
+    assert "Fail the tenant's live value differs from the policy" in text
+    assert "Unknown an input the check needs could not be read" in text
+    assert "blank the check did not run for that tenant" in text
+    for check in report["checks"]:
+        assert f"{check['id']} {check['title']} {check['severity']}" in text, check["id"]
+    unknown = [(row["name"], check, cell["detail"]) for row in report["tenants"] if row["error"] is None
+               for check, cell in row["cells"].items() if cell["status"] == "unknown"]
+    assert unknown, "the lab fleet has an audited tenant with an unknown check"
+    listed = [(a["data-unknown-tenant"], a["data-unknown-check"]) for a in dom.tags("tr")
+              if "data-unknown-tenant" in a]
+    assert sorted(listed) == sorted((tenant, check) for tenant, check, _ in unknown)
+    for _, _, detail in unknown:
+        assert " ".join(detail.split()) in text

@@ -152,3 +152,35 @@ def test_report_json_keeps_the_trend(tmp_path: Path) -> None:
     report = new.model_copy(update={"trend": diff_reports(old, new, "old.json")})
     data = json.loads(get_renderer("json").render(report))
     assert [e["check"] for e in data["trend"]["new_failures"]] == ["sspr.gates", "sspr.registration"]
+
+
+def test_what_every_run_changes_is_no_change() -> None:
+    """Issue 32: two runs of an unchanged tenant differ only in when they read (Secure Score's `as_of`)."""
+    def run(as_of: str, generated: str):  # type: ignore[no-untyped-def]
+        score = {"percent": 65.08, "max_score": 1.0, "as_of": as_of}
+        return build_report([finding("secure_score.sspr", Status.failed, Severity.low, actual=score),
+                             finding("sspr.gates", Status.failed, Severity.high, expected=2, actual=1)],
+                            generated_at=generated)
+
+    trend = diff_reports(run("2026-12-05T22:13:51+00:00", "2026-12-06T02:56:53+00:00"),
+                         run("2026-12-05T22:14:02+00:00", "2026-12-06T02:57:10+00:00"), "old.json")
+    assert trend.changed_values == [] and not trend.new_failures and not trend.fixed
+    assert trend_lines(trend)[1] == "  no change: the same statuses and values"
+
+
+def test_a_real_change_beside_a_run_fact_is_still_a_change() -> None:
+    def run(percent: float, as_of: str):  # type: ignore[no-untyped-def]
+        return build_report([finding("secure_score.sspr", Status.failed, actual={"percent": percent, "as_of": as_of})])
+
+    trend = diff_reports(run(65.08, "2026-12-05T22:13:51+00:00"), run(70.0, "2026-12-05T22:14:02+00:00"))
+    [change] = trend.changed_values
+    assert (change.before["percent"], change.after["percent"]) == (65.08, 70.0)
+    assert "no change" not in "\n".join(trend_lines(trend))
+
+
+def test_snapshots_read_at_other_moments_are_no_change() -> None:
+    old = compliant_snapshot()
+    new = old.model_copy(update={"created_at": old.created_at.replace(year=old.created_at.year + 1)})
+    trend = diff_snapshots(old, new)
+    assert trend.changed_values == []
+    assert trend_lines(trend)[1] == "  no change: the same values"

@@ -93,8 +93,8 @@ def test_header_names_the_run(page: ParsedPage) -> None:
         assert expected in text
 
 
-def test_summary_comes_before_sources_and_findings(html: str) -> None:
-    positions = [html.index(marker) for marker in ('id="summary"', 'id="sources"', 'id="findings"')]
+def test_summary_then_the_findings_then_the_data_sources(html: str) -> None:
+    positions = [html.index(marker) for marker in ('id="summary"', 'id="findings"', 'id="sources"')]
     assert positions == sorted(positions)
 
 
@@ -163,7 +163,9 @@ def test_a_failure_shows_expected_actual_reason_location_evidence_and_fix(html: 
     assert "Expected (policy) 2 Actual (live) 1" in text
     assert "policies/baseline.yaml:7 · sspr.methods_required" in text
     assert "portal:GET /PasswordResetPolicies › numberOfAuthenticationMethodsRequired = 1" in text
-    assert f"How to fix Entra admin center {PORTAL_FIX_GATES}" in text
+    assert "Fix How to fix this ↓" in text
+    [block] = [d for d in re.findall(r'<details class="fix" id="fix-sspr.gates">.*?</details>', html, re.DOTALL)]
+    assert f"Entra admin center {PORTAL_FIX_GATES}" in parse_html(block).text
 
 
 def test_structured_values_are_readable(html: str) -> None:
@@ -175,13 +177,22 @@ def test_structured_values_are_readable(html: str) -> None:
     assert "Expected (policy) on Actual (live) off" in card(html, "sspr.notify_admins").text
 
 
-def test_graph_and_powershell_fixes_are_code(html: str) -> None:
-    article = re.search(r"<article\b[^>]*>(?:(?!</article>).)*admin_sspr.*?</article>", html, re.DOTALL)
-    assert article is not None
-    blocks = re.findall(r"<pre><code>(.*?)</code></pre>", article.group(), re.DOTALL)
-    assert [parse_html(block).text for block in blocks] == [
+def test_graph_and_powershell_fixes_are_code() -> None:
+    failing = finding("admin_sspr", Status.failed, expected=False, actual=True,
+                      fix={"portal": "Entra admin center > Protection > Password reset",
+                           "graph": GRAPH_FIX_ADMIN, "powershell": POWERSHELL_FIX_ADMIN})
+    block = re.search(r'<details class="fix" id="fix-admin_sspr">.*?</details>', render(build_report([failing])),
+                      re.DOTALL)
+    assert block is not None
+    blocks = re.findall(r"<pre><code>(.*?)</code></pre>", block.group(), re.DOTALL)
+    assert [parse_html(code).text for code in blocks] == [
         " ".join(GRAPH_FIX_ADMIN.split()), POWERSHELL_FIX_ADMIN]
-    assert "&#34;allowedToUseSSPR&#34;: false" in article.group()
+    assert "&#34;allowedToUseSSPR&#34;: false" in block.group()
+
+
+def test_an_unknown_finding_has_no_fix_block(html: str) -> None:
+    assert 'id="fix-admin_sspr"' not in html
+    assert "How to fix" not in card(html, "admin_sspr").text
 
 
 def test_unknown_finding_carries_its_reason(html: str) -> None:

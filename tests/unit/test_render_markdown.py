@@ -43,11 +43,32 @@ def test_counts_table_has_every_status() -> None:
     assert "| " + " | ".join(str(n) for n in expected) + f" | {len(realistic_report().findings)} |" in text
 
 
-def test_failing_findings_with_expected_actual_and_policy_line() -> None:
+def test_failing_findings_with_their_reason_in_four_columns() -> None:
     rows = table_rows(markdown(realistic_report()), "Failing")
     gates = next(row for row in rows if row[1] == r"sspr\.gates")
-    assert gates == ["high", r"sspr\.gates", "tenant", "2", "1", r"policies/baseline\.yaml&#58;7"]
+    assert gates == ["high", r"sspr\.gates", "tenant", "the number of methods required is 1, the policy asks for 2"]
     assert len(rows) == realistic_report().summary.by_status["fail"]
+
+
+def test_expected_actual_and_policy_line_are_folded_below_in_words() -> None:
+    text = markdown(realistic_report())
+    folded = text.split("### Failing", 1)[1].split("<details><summary>Expected and actual values", 1)[1]
+    folded = folded.split("</details>", 1)[0]
+    assert (r"- sspr\.scope · tenant: the policy asks scope selected; group SSPR\-Pilot; the tenant has scope all; "
+            r"group none; policy line policies/baseline\.yaml:4") in folded
+
+
+def test_a_failure_without_a_reason_says_the_values_in_words() -> None:
+    item = finding("sspr.methods", Status.failed, expected={"email": True}, actual={"email": False, "sms": [1, 2]})
+    (row,) = table_rows(markdown(build_report([item])), "Failing")
+    assert row[3] == "the policy asks email on; the tenant has email off; sms \\(1, 2\\)"
+
+
+def test_no_raw_json_and_no_escaped_colon_outside_a_link_scheme() -> None:
+    text = markdown(realistic_report())
+    assert '{"' not in text and '\\{"' not in text and '["' not in text
+    assert "&#58;" not in text.replace("https&#58;//", "")
+    assert "lab:demo" in text
 
 
 def test_unknown_findings_with_the_reason() -> None:
@@ -103,7 +124,7 @@ def test_hostile_report_does_not_break_tables() -> None:
     text = markdown(report)
     assert SCRIPT_TAG not in text and "<img" not in text
     for row in table_rows(text, "Failing"):
-        assert len(row) == 6
+        assert len(row) == 4
 
 
 def test_long_values_are_clipped() -> None:
@@ -139,7 +160,7 @@ def test_each_section_says_its_policy_line_and_summary() -> None:
     coverage = text.split("### Coverage: who can actually reset", 1)[1].split("\n### ", 1)[0]
     coverage_line = escape(f"{BASELINE}:{line_of_key('coverage')}")
     assert f"Policy key `coverage`: {coverage_line}\n" in coverage
-    assert coverage.lstrip().startswith("Coverage&#58; 10 user\\(s\\) in scope")
+    assert coverage.lstrip().startswith("Coverage: 10 user\\(s\\) in scope")
     onprem = text.split("### On-premises Active Directory", 1)[1]
     directory_line = escape(f"{BASELINE}:{line_of_key('directory')}")
     assert f"Policy key `directory`: {directory_line}\n" in onprem
@@ -152,7 +173,7 @@ def test_coverage_tables_carry_scope_registration_licences_score_and_activity() 
     assert figures["enabled members"] == "10" and figures["in scope"] == "10" and figures["guests"] == "1"
     assert figures["registered"] == "10 = 100.0% of in scope (meets the policy minimum 90%)"
     assert figures["licence seats"] == "10 used of 25"
-    score = {row[0]: unescaped(row[1]) for row in part_rows(text, section, r"Secure Score&#58; SSPR control")}
+    score = {row[0]: unescaped(row[1]) for row in part_rows(text, section, r"Secure Score: SSPR control")}
     assert score["score"] == "1 of 1 (100.0%)" and score["projected"].startswith("1 (+0), an estimate")
     activity = {row[0]: unescaped(row[1]) for row in part_rows(text, section, "SSPR activity, last 30 days")}
     assert (activity["resets"], activity["resets failed"], activity["unlocks"]) == ("2", "1", "1")
@@ -175,7 +196,7 @@ def test_on_premises_tables_carry_rights_per_ou_users_password_age_and_gpos() ->
     assert unescaped(ages["PSO-Sales"][4]) == "precedence 10, wins for 2 in-scope users"
     assert "precedence 1" in unescaped(ages["Default Domain Policy"][3])  # the GPO's precedence on the domain
     gpos = {unescaped(row[0]): row for row in part_rows(
-        text, section, r"Reset link on the Windows sign\-in screen&#58; AllowPasswordReset per GPO")}
+        text, section, r"Reset link on the Windows sign\-in screen: AllowPasswordReset per GPO")}
     assert unescaped(gpos["SSPR sign-in screen"][2]) == "1 (shows the link)"
     assert "(link disabled)" in unescaped(gpos["SSPR sign-in screen"][3])
 

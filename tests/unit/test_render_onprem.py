@@ -148,8 +148,8 @@ def test_an_unreadable_directory_says_why_and_judges_nothing() -> None:
 # --- the page -------------------------------------------------------------------------------------
 
 
-def test_the_section_sits_between_coverage_and_the_sources(html: str) -> None:
-    assert html.index('id="on-premises"') < html.index('id="sources"') < html.index('id="findings"')
+def test_the_section_sits_after_the_findings_and_before_the_sources(html: str) -> None:
+    assert html.index('id="findings"') < html.index('id="on-premises"') < html.index('id="sources"')
 
 
 def test_rights_per_ou_are_present_or_missing_and_link_to_their_finding(html: str, page: ParsedPage) -> None:

@@ -19,7 +19,10 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Active Directory Users and Computers > find the AD DS connector account > Enable Account (or "
                "correct directory.service_account in the policy)",
-        powershell="Enable-ADAccount -Identity <sync account>",
+        powershell="Enable-ADAccount -Identity '<sync account>'",
+        console="Active Directory Users and Computers",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<sync account>", "sync_account"),),
     ),
     description="Writeback runs as the Entra Connect AD DS connector account (MSOL_… or a gMSA for cloud sync).",
 )

@@ -40,6 +40,7 @@ SPEC = CheckSpec(
                "OMA-URI ./Vendor/MSFT/Policy/Config/Authentication/AllowAadPasswordReset, Integer, 1 (assign it to "
                "the devices); or a GPO linked to the computers that sets HKLM\\SOFTWARE\\Policies\\Microsoft\\"
                "AzureADAccount AllowPasswordReset (DWORD) = 1",
+        console="Intune admin center (or Group Policy Management Console)",
     ),
 )
 

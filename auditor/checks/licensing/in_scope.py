@@ -35,6 +35,8 @@ SPEC = CheckSpec(
               "\"removeLicenses\": []}",
         powershell="Set-MgUserLicense -UserId <upn> -AddLicenses @{SkuId='<SKU with AAD_PREMIUM>'} "
                    "-RemoveLicenses @()",
+        console="Microsoft 365 admin center",
+        shell="PowerShell (Microsoft Graph module)",
     ),
     description="SSPR for cloud users needs P1 only for some features, but password writeback and SSPR for "
                 "synced users need Entra ID P1 or P2 for every user who uses them.",

@@ -24,6 +24,8 @@ SPEC = CheckSpec(
         portal="Entra admin center > Protection > Authentication methods > Policies > Manage migration",
         graph='PATCH /policies/authenticationMethodsPolicy {"policyMigrationState": "<state>"}',
         powershell="Update-MgPolicyAuthenticationMethodPolicy -PolicyMigrationState <state>",
+        shell="PowerShell (Microsoft Graph module)",
+        fills=(("<state>", "expected"),),
     ),
 )
 

@@ -24,6 +24,7 @@ SPEC = CheckSpec(
         graph="POST /groups/{id}/members/$ref {\"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/"
               "{user id}\"}",
         powershell="New-MgGroupMember -GroupId <group id> -DirectoryObjectId <user id>",
+        shell="PowerShell (Microsoft Graph module)",
     ),
 )
 

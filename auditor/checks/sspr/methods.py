@@ -59,6 +59,7 @@ SPEC = CheckSpec(
               '{"@odata.type": "#microsoft.graph.<method>AuthenticationMethodConfiguration", "state": "enabled"}',
         powershell="Update-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
                    "-AuthenticationMethodConfigurationId <id> -BodyParameter @{...; state = 'enabled'}",
+        shell="PowerShell (Microsoft Graph module)",
     ),
 )
 

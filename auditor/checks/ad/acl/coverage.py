@@ -30,7 +30,10 @@ SPEC = CheckSpec(
         portal="Active Directory Users and Computers > the user > Properties > Security > Advanced > Enable "
                "inheritance; for adminCount=1 users either move them out of the synced OUs or grant the rights "
                "on CN=AdminSDHolder,CN=System",
-        powershell="dsacls <user DN> /P:N   # re-enable inheritance on one user",
+        powershell='dsacls "<user DN>" /P:N',
+        console="Active Directory Users and Computers",
+        shell="Command prompt (dsacls)",
+        fills=(("<user DN>", "target"),),
     ),
     description="Evaluates each in-scope user's own DACL (as the DC computed it) for the sync account's SIDs.",
 )

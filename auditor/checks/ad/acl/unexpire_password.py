@@ -24,6 +24,9 @@ SPEC = CheckSpec(
         portal="Active Directory Users and Computers > the domain > Properties > Security > Advanced > Add the "
                "sync account, Applies to: This object only, tick Unexpire Password",
         powershell='dsacls "<domain DN>" /G "<DOMAIN>\\<sync account>:CA;Unexpire Password"',
+        console="Active Directory Users and Computers",
+        shell="Command prompt (dsacls)",
+        fills=(("<domain DN>", "domain_dn"), ("<sync account>", "sync_account")),
     ),
     description="Only needed when on-premises passwords expire and users reset an expired password.",
 )

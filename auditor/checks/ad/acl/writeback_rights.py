@@ -31,7 +31,10 @@ SPEC = CheckSpec(
                "Advanced > Add the sync account, Applies to: Descendant User objects, and tick Reset password, "
                "Change password, Write lockoutTime, Write pwdLastSet",
         powershell="Import-Module ADSyncConfig; Set-ADSyncPasswordWritebackPermissions "
-                   "-ADConnectorAccountDN <account DN> -ADObjectDN <OU DN>",
+                   "-ADConnectorAccountDN '<account DN>' -ADObjectDN '<OU DN>'",
+        console="Active Directory Users and Computers",
+        shell="PowerShell on the Entra Connect server (ADSyncConfig module)",
+        fills=(("<OU DN>", "target"),),
     ),
     description="Reads each target OU's DACL and decides, in DACL order (deny first), whether an inheritable ACE "
                 "for the sync account or one of its groups grants the right to descendant user objects. "

@@ -26,7 +26,10 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Active Directory Administrative Center > System > Password Settings Container > the policy > "
                "Enforce minimum password age: 0",
-        powershell="Set-ADFineGrainedPasswordPolicy -Identity <policy> -MinPasswordAge 0.00:00:00",
+        powershell="Set-ADFineGrainedPasswordPolicy -Identity '<policy DN>' -MinPasswordAge 0.00:00:00",
+        console="Active Directory Administrative Center",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<policy DN>", "target"),),
     ),
     description="Uses each user's msDS-ResultantPSO (the policy that wins by precedence) and the policy's "
                 "msDS-MinimumPasswordAge.",

@@ -46,7 +46,10 @@ SPEC = CheckSpec(
         portal="Group Policy Management > Default Domain Policy > Edit > Computer Configuration > Policies > "
                "Windows Settings > Security Settings > Account Policies > Password Policy > Minimum password "
                "age = 0 days",
-        powershell="Set-ADDefaultDomainPasswordPolicy -Identity <domain> -MinPasswordAge 0.00:00:00",
+        powershell="Set-ADDefaultDomainPasswordPolicy -Identity '<domain>' -MinPasswordAge 0.00:00:00",
+        console="Group Policy Management Console",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<domain>", "domain"),),
     ),
     description="Reads MinimumPasswordAge from the GptTmpl.inf of every GPO linked to the domain head over SMB, "
                 "takes the one that wins by Group Policy precedence (enforced links, then link order), and the "

@@ -18,9 +18,12 @@ SPEC = CheckSpec(
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-authenticationdata",
     ),
     fix=Fix(
-        portal="Active Directory Users and Computers > the user > Telephones > Mobile: +1 4255550100 (country "
-               "code, a space, then digits only)",
-        powershell="Set-ADUser <user> -MobilePhone '+1 4255550100'",
+        portal="Active Directory Users and Computers > the user > Telephones > Mobile (and Telephone number): the "
+               "user's own number as +, the country code, a space, then the number in digits only",
+        powershell="Set-ADUser -Identity '<user DN>' -MobilePhone '<+CC NUMBER>'",
+        console="Active Directory Users and Computers",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<user DN>", "target"),),
     ),
     description="Entra Connect syncs mobile and telephoneNumber to the authentication phones only in the form "
                 "+CountryCode Number; other forms leave users without a phone method for SSPR.",

@@ -21,7 +21,10 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Move the admin account to an OU that is not synced (or out of the sync scope filter) and use a "
                "separate cloud-only admin account",
-        powershell="Move-ADObject -Identity <user DN> -TargetPath <non-synced OU DN>",
+        powershell="Move-ADObject -Identity '<user DN>' -TargetPath '<non-synced OU DN>'",
+        console="Active Directory Users and Computers",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<user DN>", "target"),),
     ),
     description="A user counts as privileged with adminCount=1 or membership (direct, nested or primary group) "
                 "of a group AdminSDHolder protects (Domain Admins, Administrators, Account Operators, …).",

@@ -20,7 +20,10 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Active Directory Users and Computers > the user > Account > clear 'User must change password at "
                "next logon' once the user has set a password",
-        powershell="Set-ADUser <user> -ChangePasswordAtLogon $false",
+        powershell="Set-ADUser -Identity '<user DN>' -ChangePasswordAtLogon $false",
+        console="Active Directory Users and Computers",
+        shell="PowerShell (ActiveDirectory module)",
+        fills=(("<user DN>", "target"),),
     ),
     description="pwdLastSet = 0 marks a temporary password: it is not synced, and the user cannot sign in to "
                 "the cloud to reset until they change it on-premises.",
