@@ -21,7 +21,7 @@ from auditor.ad.sd import effective_right, inherited_right
 from auditor.checks.ad import describe, sample
 from auditor.derive import gpo_precedence
 from auditor.export.blocks import Block, Leaf, readable
-from auditor.export.seams import lockout_block
+from auditor.export.seams import lockout_block, reach_leaf
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, ServiceAccount, SysvolState
 from auditor.snapshot.models import Snapshot
 
@@ -127,6 +127,7 @@ def _rights(state: DirectoryState, account: ServiceAccount) -> Block:
         on = bool(held_rights) and len(stamped) == len(held_rights)
         children.append(Leaf("admin_sd_holder", on, f"ldap:nTSecurityDescriptor of {state.admin_sd_holder.dn}: "
                                                     f"{len(stamped)} of the {len(held_rights)} held rights"))
+    children.append(reach_leaf(state))
     return Block("rights", children)
 
 

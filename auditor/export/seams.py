@@ -19,6 +19,27 @@ from auditor.snapshot.tenant import PasswordRulesState
 MULTIPLE_CAP = 10  # the policy model's bound
 
 
+def reach_leaf(state: DirectoryState) -> Leaf:
+    """`rights.allow_beyond_target_ous`: true when the sync account's Reset Password reaches users outside the
+    target OUs today (with who), as `ad.acl.reach_beyond` judges it."""
+    reach = state.reach_beyond
+    if reach is None or reach.error is not None:
+        return Leaf("allow_beyond_target_ous", absent=reach.error if reach is not None else
+                    "this snapshot did not read where the sync account's rights reach")
+    if not reach.users:
+        where = f"grants at {', '.join(p.dn for p in reach.grant_points)} reach no user yet" if reach.grant_points \
+            else "no container outside the target OUs grants Reset Password"
+        return Leaf("allow_beyond_target_ous", False, f"ldap:nTSecurityDescriptor of {reach.containers_read} "
+                                                      f"containers: {where}")
+    protected = [u.sam_account_name or u.dn for u in reach.users if u.protected]
+    names = [u.sam_account_name or u.dn for u in reach.users]
+    return Leaf("allow_beyond_target_ous", True,
+                f"ldap:nTSecurityDescriptor: Reset Password from {', '.join(p.dn for p in reach.grant_points)} "
+                f"reaches {len(names)} user(s) outside the target OUs ({len(protected)} protected); set false once "
+                "the grant is narrowed", before=(f"reached: {', '.join(names[:20])}",
+                                                 f"protected among them: {', '.join(protected) or 'none'}"))
+
+
 def lockout_block(state: DirectoryState, snapshot: Snapshot) -> Block:
     rules, rules_source, rules_why = readable(snapshot, "password_rules")
     sysvol, _, sysvol_why = readable(snapshot, "sysvol")

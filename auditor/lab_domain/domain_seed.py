@@ -147,6 +147,7 @@ class Seeder:
         self._users()
         self._service_accounts()
         self._delegation()
+        seams_seed.seed_reach(self)
         self._password_policies()
         seams_seed.seed_lockout(self)
         if self.demo:

@@ -11,6 +11,12 @@ demo: 20 attempts, 60 s):
 
 Baseline follows Microsoft's example (Entra 120 s, AD 1 minute). The PSOs keep lockout off (threshold 0),
 as domain_seed.add_pso writes them.
+
+Reach beyond the target OUs (`ad.acl.reach_beyond`), `demo` only: the sync account also holds Reset Password at
+the domain head, inherited by user objects, as an Express install grants it; and `svc-sql` in OU=Service
+Accounts is in Backup Operators with adminCount=1 but its DACL still inherits (Samba runs no SDProp, which
+would stamp AdminSDHolder's DACL on it within the hour): the demo names the service accounts, the users in
+CN=Users and svc-sql (protected) as reached.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from auditor.ad import gpttmpl
 from auditor.ad.intervals import minutes_to_interval
+from auditor.ad.rights import RESET_PASSWORD
+from auditor.ad.sd import canonical_ace
 
 if TYPE_CHECKING:
     from auditor.lab_domain.domain_seed import Seeder
@@ -54,3 +62,20 @@ def default_domain_template(scenario: str, minimum_password_age_days: int) -> gp
                        (gpttmpl.LOCKOUT_DURATION, wanted.duration_minutes)):
         template = template.with_value(gpttmpl.SYSTEM_ACCESS, key, str(value))
     return template
+
+
+PROTECTED_SERVICE_ACCOUNT = "svc-sql"
+
+
+def seed_reach(seeder: Seeder) -> None:
+    """`demo`: an Express-style Reset Password grant at the domain head and a protected, inheriting service account."""
+    from ldap3 import MODIFY_ADD, MODIFY_REPLACE
+
+    from auditor.lab_domain.domain_seed import LabUser, dn
+
+    if not seeder.demo:
+        return
+    seeder.grant(seeder.base, [canonical_ace(seeder.msol_sid, RESET_PASSWORD)])
+    sql = seeder.add_user(LabUser(PROTECTED_SERVICE_ACCOUNT, "OU=Service Accounts", None))
+    seeder.modify(dn("CN=Backup Operators,CN=Builtin", seeder.base), {"member": [(MODIFY_ADD, [sql])]})
+    seeder.modify(sql, {"adminCount": [(MODIFY_REPLACE, ["1"])]})

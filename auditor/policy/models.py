@@ -231,6 +231,10 @@ class DirectoryRights(Strict):
     admin_sd_holder: bool = Field(
         False, description="Also expect the rights on AdminSDHolder so adminCount=1 users get them"
     )
+    allow_beyond_target_ous: bool = Field(
+        False, description="Accept a grant that lets the sync account reset users outside the target OUs (an "
+                           "Express install grants the rights at the domain head): such users are not synced, "
+                           "and whoever takes the Entra Connect server can reset them")
 
 
 class PasswordAge(Strict):

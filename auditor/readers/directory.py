@@ -39,6 +39,7 @@ from auditor.snapshot.directory import (
     GroupPolicy,
     GroupRef,
     PasswordSettings,
+    ReachBeyond,
     SecuredObject,
     ServiceAccount,
 )
@@ -300,7 +301,19 @@ class _Reader:
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
             gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
             blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            reach_beyond=self.reach_beyond(base_dn, domain_sid, account, head),
         )
+
+    def reach_beyond(self, base_dn: str, domain_sid: str, account: ServiceAccount | None,
+                     head: dict[str, list[bytes]]) -> ReachBeyond:
+        """The sync account's Reset Password beyond the target OUs (its own finding: an error stays in it)."""
+        from auditor.readers.reach import read_reach_beyond
+
+        try:
+            return read_reach_beyond(self, base_dn, domain_sid, account, self.policy.target_ous,
+                                     _secured(base_dn, head).dacl)
+        except (DirectoryReadError, LdapWireError, ValueError) as exc:
+            return ReachBeyond(error=str(exc))
 
     def secured(self, dn: str) -> SecuredObject:
         raw = self.base(dn, ["nTSecurityDescriptor"], sd=True)

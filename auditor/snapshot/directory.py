@@ -113,6 +113,37 @@ class PasswordSettings(Model):
         return None if self.min_pwd_age is None else interval_whole_days(self.min_pwd_age)
 
 
+class ReachedUser(Model):
+    """A user outside the target OUs whom the sync account can reset (its own DACL grants Reset Password)."""
+
+    dn: str
+    sam_account_name: str | None = None
+    enabled: bool = True
+    admin_count: int | None = None
+    privileged_via: list[str] = Field(default_factory=list, description="Protected groups it is in (nested too)")
+    ace: str = Field(description="The ACE on the user's DACL that grants it, in SDDL")
+
+    @property
+    def protected(self) -> bool:
+        return self.admin_count == 1 or bool(self.privileged_via)
+
+
+class GrantPoint(Model):
+    """A container outside (or above) the target OUs whose own ACE passes Reset Password down to user objects."""
+
+    dn: str
+    ace: str = Field(description="The explicit ACE, in SDDL")
+
+
+class ReachBeyond(Model):
+    """Where the sync account's Reset Password reaches beyond the policy's target OUs (`read_reach_beyond`)."""
+
+    grant_points: list[GrantPoint] = Field(default_factory=list)
+    users: list[ReachedUser] = Field(default_factory=list, description="Users outside the target OUs it reaches")
+    containers_read: int = Field(0, description="Containers whose DACL was read to find grant points")
+    error: str | None = Field(None, description="Why the reach could not be read (then nothing is known)")
+
+
 GPO_COMPUTER_SETTINGS_DISABLED = 0x2  # groupPolicyContainer `flags`
 
 
@@ -183,6 +214,8 @@ class DirectoryState(Model):
         None, description="OUs whose gPOptions blocks inheritance (bit 1); None in snapshots that did not read it")
     member_computers: dict[str, int] | None = Field(
         None, description="Container DN → member computers (not DCs) directly in it; None: not read")
+    reach_beyond: ReachBeyond | None = Field(
+        None, description="The sync account's Reset Password beyond the target OUs; None: not read")
 
     @property
     def min_pwd_age_days(self) -> int | None:

@@ -60,6 +60,7 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
     if scenario == "baseline":  # the clean lab passes the per-user checks too, with nothing waived
         assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged",
                 "hybrid.lockout"} <= passed
+    assert "ad.acl.reach_beyond" in passed
 
 
 DEMO_WAIVED = {("ad.acl.coverage", "CN=Nora Quinn,OU=Staff,DC=corp,DC=example,DC=test"),
@@ -83,6 +84,8 @@ def test_the_exported_directory_is_the_lab_domains_ground_truth(scenario: str, t
     assert rights.write_pwd_last_set is not demo  # demo: OU=Sales lacks the write pwdLastSet ACE
     # baseline grants it to the account; Samba's default domain DACL grants it to Authenticated Users anyway
     assert rights.unexpire_password is True and rights.admin_sd_holder is False
+    assert rights.allow_beyond_target_ous is demo  # demo: Reset Password at the domain head (seams_seed)
+    assert ("svc-sql" in text) is demo
     assert "Unexpire Password granted to Authenticated Users by (OA;;CR;ccc2dc7d" in text or not demo
     assert directory.password_age.minimum_days == (1 if demo else 0)  # demo: DDP, minPwdAge and PSO-Sales say 1
     assert directory.contact_attributes == ([] if demo else ["mobile"])  # demo: malformed mobiles

@@ -50,3 +50,28 @@ def test_lockout_demo_fails_with_each_source_and_baseline_passes(demo_dc: SambaD
     baseline = statuses("hybrid.lockout", lab_snapshot("baseline", baseline_dc))
     assert set(baseline.values()) == {"pass"}, baseline
     assert {THRESHOLD, WINDOW} <= set(baseline)
+
+
+def test_reach_beyond_demo_names_the_unsynced_and_protected_users_baseline_passes(
+        demo_dc: SambaDC, baseline_dc: SambaDC) -> None:
+    policy = baseline_policy()
+    assert policy.directory is not None
+    demo = read_on_premises(settings(demo_dc), policy.directory).directory.value
+    assert demo is not None and demo.reach_beyond is not None and demo.reach_beyond.error is None
+    assert [p.dn for p in demo.reach_beyond.grant_points] == [BASE]
+    reached = {u.sam_account_name: u for u in demo.reach_beyond.users}
+    assert {"svc-sql", "svc-backup", "svc-print"} <= set(reached)
+    assert reached["svc-sql"].protected and "Backup Operators" in reached["svc-sql"].privileged_via
+    assert not any(u.dn.endswith(f"OU=Staff,{BASE}") or u.dn.endswith(f"OU=Sales,{BASE}") for u in reached.values())
+    # Samba runs no SDProp, so even the built-in Administrator still inherits from the domain head: named, protected
+    assert reached["Administrator"].protected
+    assert [u.protected for u in demo.reach_beyond.users] == sorted((u.protected for u in reached.values()),
+                                                                    reverse=True)  # protected first
+    snapshot = Snapshot(tool_version="test", origin="lab", directory=read_on_premises(
+        settings(demo_dc), policy.directory).directory)
+    (finding,) = run_check(check_by_id("ad.acl.reach_beyond"), policy, snapshot)
+    assert finding.status.value == "fail" and finding.target == BASE
+    assert "svc-sql (Backup Operators)" in (finding.reason or "") and "of them protected" in (finding.reason or "")
+    baseline = Snapshot(tool_version="test", origin="lab", directory=read_on_premises(
+        settings(baseline_dc), policy.directory).directory)
+    assert [f.status.value for f in run_check(check_by_id("ad.acl.reach_beyond"), policy, baseline)] == ["pass"]

@@ -9,11 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.ad.intervals import minutes_to_interval
-from auditor.snapshot.directory import AccountLockout, DirectoryState, SysvolState
+from auditor.snapshot.directory import (
+    AccountLockout,
+    DirectoryState,
+    GrantPoint,
+    ReachBeyond,
+    ReachedUser,
+    SysvolState,
+)
 from auditor.snapshot.models import Section, Snapshot
 from auditor.snapshot.tenant import PasswordRulesState
 
-from .cases_ad import PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
+from .cases_ad import BASE, PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
 
 SETTING_ID = "8b16b029-bb31-48c8-b4df-5ee419596688"
 
@@ -48,6 +55,21 @@ def seam_snapshot(directory: DirectoryState | None = None, gpo: SysvolState | No
         "graph:/groupSettings", password_rules or rules())})
 
 
+ROOT_ACE = "(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-1148)"
+INHERITED = ROOT_ACE.replace("CIIO", "CIID")
+
+
+def reached(cn: str, where: str = "OU=Service Accounts", **fields: Any) -> ReachedUser:
+    return ReachedUser(dn=f"CN={cn},{where},{BASE}", sam_account_name=cn.lower(), ace=INHERITED, **fields)
+
+
+def express_reach(*users: ReachedUser) -> ReachBeyond:
+    """An Express install: the sync account's Reset Password at the domain head reaches the service accounts."""
+    return ReachBeyond(grant_points=[GrantPoint(dn=BASE, ace=ROOT_ACE)], containers_read=9, users=list(users) or [
+        reached("svc-sql", admin_count=1, privileged_via=["Backup Operators"]), reached("svc-backup"),
+        reached("Guest Kiosk", "CN=Users")])
+
+
 def _case(policy: Any, snap: Snapshot) -> Case:
     return lambda: (policy, snap)
 
@@ -63,6 +85,12 @@ def _cases() -> dict[str, dict[str, Case]]:
             "fail_cloud_default": _case(policy, seam_snapshot(password_rules=PasswordRulesState())),
             "unread_domain": _case(policy, seam_snapshot(seam_directory(lockout=AccountLockout(
                 error="`lockoutThreshold` absent on DC=corp,DC=example,DC=test")))),
+        },
+        "ad.acl.reach_beyond": {
+            "pass": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(containers_read=9)))),
+            "fail": _case(policy, seam_snapshot(seam_directory(reach_beyond=express_reach()))),
+            "unread": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(
+                error="search of OU=Service Accounts failed: insufficientAccessRights")))),
         },
     }
 
