@@ -502,9 +502,9 @@ def _plan_source(args: argparse.Namespace, origin: str) -> Any:
 def _snapshot_from_args(args: argparse.Namespace, policy: Any = None) -> Any:
     _refuse_mixed_sources(args)
     if getattr(args, "snapshot", None):
-        from auditor.snapshot.store import load_snapshot
+        from auditor.app.snapshot_trust import load_trusted_snapshot
 
-        return load_snapshot(args.snapshot)
+        return load_trusted_snapshot(args.snapshot, policy, warn=lambda note: print(f"note: {note}", file=sys.stderr))
     from auditor.app.sources import snapshot_with_portal_file
     from auditor.progress_display import shown
 
@@ -822,6 +822,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
         except PortalSnapshotError as exc:  # an input this run could not read: incomplete, not a usage error
             print(f"error: {exc}", file=sys.stderr)
             return Exit.incomplete
+    if not args.portal_only:  # bound to its tenant and sealed as a portal snapshot is (auditor.app.snapshot_trust)
+        from auditor.app.snapshot_trust import sealed_snapshot
+
+        snapshot = sealed_snapshot(snapshot)
     path = save_snapshot(snapshot, args.out)
     for name, section in snapshot:
         if hasattr(section, "source"):

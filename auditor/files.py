@@ -1,8 +1,10 @@
 """Write a file whole or not at all: a temporary file beside the target, flushed to disk, then renamed over it.
 
-The one atomic writer for reports, exports, snapshots, plans and backups. The temporary name is random
-(`mkstemp`, created with O_EXCL and mode 0600), so a file or link planted beside the target is never
-written through; `os.replace` is atomic on one file system, so a reader sees the old file or the new one.
+The one atomic writer for reports, exports, snapshots, plans, backups and the login cache. The temporary name is
+random (created with O_EXCL | O_NOFOLLOW and mode 0600), so a file or link planted beside the target is never
+written through; `os.replace` is atomic on one file system, so a reader sees the old file or the new one. Both
+are made relative to one descriptor of the folder (`open_folder`, `locked_folder`), so a folder checked once is
+the folder written.
 """
 
 from __future__ import annotations
@@ -13,31 +15,60 @@ import re
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def write_atomically(path: str | Path, content: bytes, *, mode: int | None = None) -> Path:
-    """Write `content` to `path` atomically; `mode` (e.g. 0o600) is set before the rename."""
+def write_atomically(path: str | Path, content: bytes, *, mode: int | None = None, folder: int | None = None) -> Path:
+    """Write `content` to `path` atomically; `mode` (e.g. 0o600) is set before the rename.
+
+    `folder` is a descriptor of the folder to write in (`open_folder`, `locked_folder`): the file is then made and
+    renamed relative to it (openat/renameat), so a folder checked once is the folder written, whatever is renamed or
+    linked in its place meanwhile. Without one, `path`'s folder is opened as the path names it, once."""
     path = Path(path)
+    if folder is not None:
+        return _write_in(folder, path, content, mode)
     try:
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:  # a read-only, immutable or missing folder: say which file could not be written
+        handle = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:  # a missing folder, or not a folder: say which file could not be written
+        raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        return _write_in(handle, path, content, mode)
+    finally:
+        os.close(handle)
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_in(folder: int, path: Path, content: bytes, mode: int | None) -> Path:
+    """The temporary file is a new random name made with O_EXCL | O_NOFOLLOW (mode 0600, as `mkstemp` makes it) in
+    `folder`, written, flushed to disk, then renamed over `path.name` in the same folder."""
+    import secrets
+
+    temp_name = f".{path.name}.{secrets.token_hex(8)}.tmp"
+    try:
+        handle = os.open(temp_name, _WRITE_FLAGS, 0o600, dir_fd=folder)
+    except OSError as exc:  # a read-only, immutable or full folder
         raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as temp_file:
             temp_file.write(content)
             temp_file.flush()
             os.fsync(temp_file.fileno())
-        if mode is not None:
-            os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
+            if mode is not None:
+                os.fchmod(temp_file.fileno(), mode)
+        os.replace(temp_name, path.name, src_dir_fd=folder, dst_dir_fd=folder)
     except OSError as exc:  # a full disk, an immutable target
-        Path(temp_name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name, dir_fd=folder)
         raise OutputPathError(f"{path}: cannot write: {exc.strerror or exc}") from None
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name, dir_fd=folder)
         raise
-    _sync_directory(path.parent)
+    with contextlib.suppress(OSError):  # flush the rename itself (POSIX); some file systems cannot
+        os.fsync(folder)
     return path
 
 
@@ -345,21 +376,58 @@ def wide_encoding(raw: bytes) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class OpenFolder:
+    """A folder opened without following a link (`open_folder`): files are written relative to `fd`."""
+
+    path: Path
+    fd: int
+
+    def write(self, name: str, content: bytes, *, mode: int | None = None) -> Path:
+        """`content` as the file `name` in this folder, atomically (`write_atomically`)."""
+        return write_atomically(self.path / name, content, mode=mode, folder=self.fd)
+
+    def is_link(self, name: str) -> bool:
+        """Whether `name` in this folder is a symbolic link (lstat relative to the folder)."""
+        try:
+            return stat.S_ISLNK(os.stat(name, dir_fd=self.fd, follow_symlinks=False).st_mode)
+        except FileNotFoundError:
+            return False
+
+
+def open_folder(path: Path, *, what: str = "the reports folder", follow: bool = False) -> int:
+    """A descriptor of `path`, which must be a folder. Unless `follow`, its last component must not be a link:
+    open(2) with O_NOFOLLOW fails on one ("If the trailing component … of pathname is a symbolic link, then the
+    open fails, with the error ELOOP", https://man7.org/linux/man-pages/man2/open.2.html), and the check is the open
+    itself, so nothing can be swapped in between. The caller closes it."""
+    import errno
+
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0) | (0 if follow else os.O_NOFOLLOW)
+    try:
+        return os.open(path, flags)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise OutputPathError(f"{path}: {what} is a symlink or not a folder; sspr-audit never writes through "
+                                  "a link") from None
+        raise OutputPathError(f"{path}: cannot use {what}: {exc.strerror or exc}") from None
+
+
+class FolderBusy(OutputPathError):
+    """Another process held the folder's lock for longer than the caller would wait."""
+
+
 @contextlib.contextmanager
-def locked_folder(path: Path, *, wait_seconds: float = 120.0) -> Iterator[Path]:
+def locked_folder(path: Path, *, wait_seconds: float = 120.0, what: str = "the reports folder") -> Iterator[OpenFolder]:
     """`path` (made if missing; a link there is refused) while this process holds an exclusive flock on the folder
     itself, so two runs writing the same reports folder write one after the other, never a mix of both. The lock is
-    taken on the descriptor opened with O_NOFOLLOW, so it is the folder written, and it leaves no file behind
-    (flock(2) works on any open file, a directory included, and ends when the holder dies)."""
+    taken on the descriptor opened with O_NOFOLLOW, and the files are written relative to that descriptor
+    (`OpenFolder.write`), so the folder locked is the folder written; it leaves no file behind (flock(2) works on
+    any open file, a directory included, and ends when the holder dies). `wait_seconds=0` refuses at once."""
     import fcntl
     import time
 
     path.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        raise OutputPathError(f"{path}: the reports folder is a symlink or not a folder; sspr-audit never writes "
-                              "through a link") from None
+    handle = open_folder(path, what=what)
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -368,9 +436,9 @@ def locked_folder(path: Path, *, wait_seconds: float = 120.0) -> Iterator[Path]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise OutputPathError(f"{path}: another run held the folder's lock for {wait_seconds:g} s: "
-                                          "nothing written") from None
+                    waited = f"held the folder's lock for {wait_seconds:g} s" if wait_seconds else "holds its lock"
+                    raise FolderBusy(f"{path}: another run {waited}: nothing written") from None
                 time.sleep(0.05)
-        yield path
+        yield OpenFolder(path, handle)
     finally:
         os.close(handle)  # releases the lock

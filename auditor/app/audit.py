@@ -131,11 +131,30 @@ def collect_live(options: LiveOptions) -> Snapshot:
         portal_credential = login_cache_credential(options.login_cache, options.timeout_seconds, options.tenant_id)
     elif not options.portal:
         portal_credential = None
-    return collect(CollectOptions(
+    snapshot = collect(CollectOptions(
         origin=origin, graph_url=graph_url, graph_credential=graph_credential,
         portal_url=portal_url if options.portal else None, portal_credential=portal_credential,
         timeout_seconds=options.timeout_seconds, **options.coverage.collect_options(),  # type: ignore[arg-type]
     ))
+    if options.portal and options.portal_auth == "login-cache":
+        return _of_the_login_cache_tenant(snapshot, portal_credential)
+    return snapshot
+
+
+def _of_the_login_cache_tenant(snapshot: Snapshot, credential: Any) -> Snapshot:
+    """`snapshot` when the login cache that read its portal sections is of the tenant Graph reports; another
+    tenant is a SourceError (exit 2), and a tenant Graph did not report leaves the portal sections unknown."""
+    from auditor.app.portal_snapshot import PORTAL_SECTIONS
+    from auditor.app.snapshot_trust import login_cache_tenant_problem
+
+    problem = login_cache_tenant_problem(snapshot, credential.record.tenant_id, str(credential.path))
+    if problem is None:
+        return snapshot
+    if snapshot.tenant_id:
+        raise SourceError(problem)
+    failed = {name: type(section).failed(section.source, problem) for name in PORTAL_SECTIONS
+              if (section := getattr(snapshot, name)) is not None}
+    return snapshot.model_copy(update=failed)
 
 
 def login_cache_credential(path: str | None, timeout_seconds: float = 30.0, tenant_id: str | None = None) -> Any:

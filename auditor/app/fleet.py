@@ -66,7 +66,6 @@ def formats_of(loaded: LoadedFleet) -> list[str]:
 def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantResult:
     """One tenant, as `check` would audit it; a failure of any kind is this tenant's unknown result."""
     from auditor.app.audit import ExitPolicy, checked_report
-    from auditor.app.fleet_folders import open_tenant_folder
     from auditor.app.report_trust import sealed
     from auditor.app.sources import snapshot_with_portal_file
     from auditor.checks.base import Severity
@@ -80,8 +79,8 @@ def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantR
         report = checked_report(policy, snapshot, ExitPolicy(Severity(settings.fail_on), settings.unknown == "fail"))
         # the report names its tenant (merge refuses it under another name) and is sealed where a key is set
         report = sealed(report.model_copy(update={"tenant": tenant.name}))
-        folder = open_tenant_folder(out, tenant.name)  # never through a link planted as the tenant's folder
-        paths = write_reports(report, folder, formats_of(loaded), stem=STEM)
+        # the tenant's folder opened without following a link and written relative to it (auditor.files)
+        paths = write_reports(report, out / tenant.name, formats_of(loaded), stem=STEM)
     except Exception as exc:  # the tenant's failure, never the fleet's: reported as that tenant's unknown
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         log.warning("tenant %s could not be audited: %s", tenant.name, reason, exc_info=log.isEnabledFor(10))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from auditor.remediation.seal import check_seal, seal
+from auditor.remediation.seal import seal
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
 
 PORTAL_SECTIONS = ("sspr_policy", "onprem_writeback")
@@ -56,11 +56,11 @@ def portal_only(snapshot: Snapshot, collected_by: str) -> Snapshot:
 
 
 def seal_problem(portal: Snapshot, name: str = "portal snapshot") -> str | None:
-    """Why the snapshot's seal does not hold (None when it does): nothing in it can be trusted then."""
-    if portal.digest is None:
-        return (f"the {name} has no seal and names no tenant (made by an older sspr-audit, or by hand): collect it "
-                "again with `sspr-audit collect --portal-only`")
-    return check_seal(portal, name)
+    """Why the snapshot's seal does not hold (None when it does): nothing in it can be trusted then. The rule every
+    snapshot file follows (`auditor.app.snapshot_trust`); a portal snapshot without a seal is never read."""
+    from auditor.app.snapshot_trust import seal_problem as snapshot_seal_problem
+
+    return snapshot_seal_problem(portal, name, "sspr-audit collect --portal-only")
 
 
 def _tenant_problem(live: Snapshot, portal: Snapshot, label: str) -> str | None:

@@ -96,6 +96,10 @@ def snapshot_with_portal_file(request: SourceRequest, policy: Policy | None, por
         request = replace(request, known_sspr_policy=portal.sspr_policy)
     with (around_collect() if around_collect is not None else nullcontext()):
         snapshot = snapshot_for(request, policy)
+    if policy is not None:  # a policy of another tenant than the one read: refused before any verdict
+        from auditor.policy.tenant_binding import refuse_other_tenant
+
+        refuse_other_tenant(policy, snapshot.tenant_id, "Graph reports")
     if portal is None or portal_snapshot is None:
         return snapshot
     limit = policy.sources.portal.max_age_days if policy is not None else 7

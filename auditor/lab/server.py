@@ -257,8 +257,17 @@ class LabIdentityServer(_BackgroundServer):
         return f"{self.base_url}/{self.state.tenant_id}"
 
     def guard(self, lab: LabServer) -> None:
-        """Make `lab`'s portal endpoints accept only live user tokens for the portal issued here."""
+        """Make `lab`'s portal endpoints accept only live user tokens for the portal issued here, signed in to the
+        lab's own tenant (the id its Graph reports), as a real tenant's sign-in is."""
         lab.state.portal_token_problem = self.state.portal_token_problem
+        self.sign_in_to(lab)
+
+    def sign_in_to(self, lab: LabServer) -> None:
+        """Sign users in to `lab`'s tenant (the id its Graph reports for /directory/onPremisesSynchronization), so a
+        login cache made here is of the tenant the lab's Graph reads."""
+        sync = lab.state.tenant.on_premises_synchronization
+        if sync and sync[0].get("id"):
+            self.state.tenant_id = str(sync[0]["id"])
 
 
 def serve_forever(scenario: str | Scenario, host: str = "127.0.0.1", port: int = 8765,

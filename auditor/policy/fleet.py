@@ -209,9 +209,25 @@ def load_fleet(path: str | Path) -> LoadedFleet:
             policies[tenant.name] = _tenant_policy(path, tenant, f"tenants.{index}.policy", positions, boundary)
         except PolicyError as exc:
             issues.extend(exc.issues)
+    issues += _policies_of_other_tenants(fleet, policies, name)
     if issues:
         raise PolicyError(issues)
     return LoadedFleet(path, fleet, policies)
+
+
+def _policies_of_other_tenants(fleet: Fleet, policies: dict[str, Policy], name: str) -> list[PolicyIssue]:
+    """A tenant whose policy names another tenant id (`tenant.tenant_id`) than the inventory gives it (a GUID: a
+    domain cannot be compared with one without asking the directory), at the policy's line."""
+    from auditor.policy.tenant_binding import other_tenant_issue
+
+    issues = []
+    for tenant in fleet.tenants:
+        if tenant.tenant_id and GUID.fullmatch(tenant.tenant_id) and tenant.name in policies:
+            where = f"the fleet inventory {name} names tenant {tenant.name} by"
+            issue = other_tenant_issue(policies[tenant.name], tenant.tenant_id, where)
+            if issue is not None:
+                issues.append(issue)
+    return issues
 
 
 def _duplicate_tenant_ids(fleet: Fleet, name: str, positions: dict[str, tuple[int, int]]) -> list[PolicyIssue]:

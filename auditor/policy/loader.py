@@ -123,7 +123,7 @@ def load_policy(path: str | Path, *, boundary: Boundary | None = None, named_by:
     name = str(path)
     boundary = boundary or Boundary.of(path)
     document, positions, files, raw = _load_document(path, chain=(), boundary=boundary, named_by=named_by)
-    return _validated(document, name, positions, files, raw)
+    return _validated(document, name, positions, files, raw, own=named_by is None)
 
 
 def resolve_reference(ref: Reference, folder: Path, boundary: Boundary) -> Path:
@@ -271,12 +271,14 @@ def _merged(base: Any, override: Any, prefix: str, replaced: list[str]) -> Any:
 
 
 def _validated(document: dict[str, Any], name: str, positions: dict[str, tuple[int, int]],
-               files: dict[str, str], raws: list[bytes]) -> Policy:
+               files: dict[str, str], raws: list[bytes], *, own: bool = True) -> Policy:
+    """`document` as a Policy. `own`: `name` is the file the user named (not one another file named): its values
+    may be echoed in a message; a value from any other file (a base it `extends`) never is."""
     _refuse_empty_sections(document, name, positions, files)
     try:
         policy = Policy.model_validate(document)
     except ValidationError as exc:
-        raise PolicyError(_issues_from_validation(exc, name, positions, files)) from None
+        raise PolicyError(_issues_from_validation(exc, name, positions, files, own=own)) from None
     _refuse_nothing_to_audit(policy, name)
     # one digest over the file and every file it extends: a plan names the policy exactly, bases included
     digest = hashlib.sha256(raws[0]) if len(raws) == 1 else hashlib.sha256(
@@ -513,8 +515,13 @@ def _file_of(path: str, name: str, files: dict[str, str]) -> str:
 
 
 def _issues_from_validation(
-    exc: ValidationError, name: str, positions: dict[str, tuple[int, int]], files: dict[str, str] | None = None
+    exc: ValidationError, name: str, positions: dict[str, tuple[int, int]], files: dict[str, str] | None = None,
+    *, own: bool = True,
 ) -> list[PolicyIssue]:
+    """One issue per validation error, at its key's line. A value is echoed ("(got …)", a validator's own words
+    about it) only from the user's own file (`own`, and the key declared in `name`): a file reached through
+    `extends` (or named by a fleet inventory) may be one a pull request pointed at to have its values printed in
+    the CI log, as a file that is not a policy at all is refused without its content (`_named_document`)."""
     issues = []
     for error in exc.errors(include_url=False):
         loc: list[str] = []
@@ -523,9 +530,9 @@ def _issues_from_validation(
                 loc.append(str(part))
         path = ".".join(loc)
         line, column = _nearest_position(loc, positions)
-        message = _message(error, loc)
-        issues.append(PolicyIssue(_file_of(_nearest_key(loc, positions), name, files or {}), line, column, path,
-                                  message))
+        file = _file_of(_nearest_key(loc, positions), name, files or {})
+        message = _message(error, loc, echo=own and file == name)
+        issues.append(PolicyIssue(file, line, column, path, message))
     issues.sort(key=lambda i: (i.line, i.column))
     return issues
 
@@ -552,7 +559,11 @@ def _nearest_position(loc: list[str], positions: dict[str, tuple[int, int]]) -> 
     return (1, 1)
 
 
-def _message(error: dict[str, Any], loc: list[str]) -> str:
+NOT_ECHOED = ("the value is not shown: the file is not the policy named on the command line (`sspr-audit validate` "
+              "on it says more if it is yours)")
+
+
+def _message(error: dict[str, Any], loc: list[str], echo: bool = True) -> str:
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden" and loc:
@@ -566,6 +577,9 @@ def _message(error: dict[str, Any], loc: list[str]) -> str:
         return text
     if kind == "missing":
         return "required key is missing"
+    if not echo:  # pydantic's own messages name what was expected, never the input; a validator's may quote it
+        text = "not a valid value here" if kind in ("value_error", "assertion_error") else error["msg"]
+        return f"{text} ({NOT_ECHOED})"
     text = error["msg"].removeprefix("Value error, ")
     if kind in ("enum", "literal_error") or kind.endswith("_type") or kind.endswith("_parsing"):
         text += f" (got {_short(given)})"

@@ -171,10 +171,11 @@ def default_cache_path() -> Path:
     return base / "sspr-auditor" / "login-cache.json"
 
 
-def load_login_cache(path: Path, tenant_id: str | None = None) -> LoginRecord:
-    """The record sealed in `path`: a private file of this user's, for `tenant_id` when one is given."""
+def load_login_cache(path: Path, tenant_id: str | None = None, folder: int | None = None) -> LoginRecord:
+    """The record sealed in `path`: a private file of this user's, for `tenant_id` when one is given; read relative
+    to `folder` (a descriptor of `path`'s folder) when one is given."""
     key = login_key()
-    record = unseal(read_private_file(path), key, str(path))
+    record = unseal(read_private_file(path, folder), key, str(path))
     refuse_other_tenant(record, tenant_id, str(path))
     return record
 
@@ -193,7 +194,7 @@ def refuse_other_tenant(record: LoginRecord, tenant_id: str | None, where: str) 
                               "(`sspr-audit login --tenant-id … --cache …`)")
 
 
-def read_private_file(path: Path) -> bytes:
+def read_private_file(path: Path, folder: int | None = None) -> bytes:
     """The bytes of `path` when it is a regular file (not a link) owned by this user and private to it.
 
     As OpenSSH does for a private key (ssh(1), FILES: "ssh will simply ignore a private key file if it is
@@ -202,14 +203,15 @@ def read_private_file(path: Path) -> bytes:
     a cache that group or others may read or write, or that another user owns (and so can replace), is refused.
     A symbolic link is refused too: the cache is rewritten on each refresh, and a rename would put a regular
     file where the link was. The checks are made on the opened descriptor (O_NOFOLLOW), so a link swapped in
-    meanwhile is not followed.
+    meanwhile is not followed. With `folder` (a descriptor of the cache's folder), the name is opened relative to
+    it: the folder the cache is read from is the one it is written back to (`write_login_cache`).
     """
     import errno
     import stat
 
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path.name, flags, dir_fd=folder) if folder is not None else os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP or (path.is_symlink() and exc.errno == errno.ENOENT):
             raise LoginCacheError(_is_a_link(path)) from None
@@ -255,14 +257,26 @@ def refuse_to_replace_other_files(path: Path) -> None:
         raise LoginCacheError(f"{path} exists and is not a login cache: choose another --cache, or remove it first")
 
 
-def write_login_cache(path: Path, record: LoginRecord) -> Path:
-    from auditor.files import write_atomically
+def write_login_cache(path: Path, record: LoginRecord, folder: int | None = None) -> Path:
+    """`record` sealed into `path` (mode 0600). A refresh passes `folder`, the descriptor of the folder the cache was
+    read from: the file is then made and renamed relative to it (`auditor.files.write_atomically`), so a link or
+    another folder put in place of the cache's folder since it was read is never written through, and a link put
+    in place of the cache itself is refused (looked up relative to the same descriptor, never followed)."""
+    from auditor.files import OpenFolder, open_folder, write_atomically
 
     sealed = seal(record, login_key())
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.is_symlink():  # a link put there since the cache was read: never replaced by a file
-        raise LoginCacheError(_is_a_link(path))
-    return write_atomically(path, sealed, mode=0o600)
+    if folder is None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = held = open_folder(path.parent, what="the login cache's folder", follow=True)
+    else:
+        held = None
+    try:
+        if OpenFolder(path.parent, folder).is_link(path.name):  # put there since the cache was read
+            raise LoginCacheError(_is_a_link(path))
+        return write_atomically(path, sealed, mode=0o600, folder=folder)
+    finally:
+        if held is not None:
+            os.close(held)
 
 
 # --- MSAL ------------------------------------------------------------------------------------
@@ -351,8 +365,17 @@ class LoginCacheCredential:
     """
 
     def __init__(self, path: Path, timeout_seconds: float = 30.0, tenant_id: str | None = None) -> None:
+        import weakref
+
+        from auditor.files import OutputPathError, open_folder
+
         self.path = path
-        self.record = load_login_cache(path, tenant_id)
+        try:  # the folder is pinned: the cache is read from it and every refresh is written back into it
+            self._folder = open_folder(path.parent, what="the login cache's folder", follow=True)
+        except OutputPathError as exc:
+            raise LoginCacheError(f"{path}: cannot read login cache: {exc}") from None
+        weakref.finalize(self, os.close, self._folder)
+        self.record = load_login_cache(path, tenant_id, self._folder)
         self._timeout = timeout_seconds
         self._failure: str | None = None
         self._tokens: dict[tuple[str, ...], Any] = {}
@@ -401,5 +424,5 @@ class LoginCacheCredential:
                                   f"({_refusal(result)}): run `sspr-audit login` again")
         if cache.has_state_changed:  # a refresh rotated the refresh token: keep the new one, sealed
             self.record = record.model_copy(update={"msal_cache": cache.serialize()})
-            write_login_cache(self.path, self.record)
+            write_login_cache(self.path, self.record, self._folder)
         return AccessToken(str(result["access_token"]), int(time.time()) + int(result.get("expires_in", 0)))

@@ -12,7 +12,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-from auditor.files import locked_folder, write_atomically
+from auditor.files import locked_folder
+from auditor.files import write_atomically as write_atomically  # re-exported by auditor.render
 from auditor.report import AuditReport
 
 
@@ -72,5 +73,5 @@ def write_reports(
     """
     renderers = [get_renderer(name) for name in dict.fromkeys(formats)]
     rendered = [pair for renderer in renderers for pair in renderer.render_files(report, stem).items()]
-    with locked_folder(out_dir):
-        return [write_atomically(out_dir / filename, content) for filename, content in rendered]
+    with locked_folder(out_dir) as folder:  # written relative to the locked descriptor: never through a link
+        return [folder.write(filename, content) for filename, content in rendered]

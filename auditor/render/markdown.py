@@ -10,7 +10,8 @@ and, with `check --previous`, what changed since the last run. Passing checks ar
 
 Everything from the tenant or the policy is text, never markup: `escape` turns HTML
 characters into entities, backslash-escapes Markdown punctuation (so a value cannot open a
-link, emphasis, code span or table cell), defuses `@mentions` and autolinks, and shows
+link, emphasis, code span or table cell), defuses `@mentions` and autolinks (GFM's extended
+autolinks too: an address-shaped run around an `@` is a code span), and shows
 control and bidirectional-override characters as `[U+202E]`. A `:` is an entity only after a scheme GFM makes an
 autolink of (`http:`, `https:`, `mailto:`, `xmpp:`: https://github.github.com/gfm/#autolinks-extension-), so a
 policy line reads `baseline.yaml:12`.
@@ -38,6 +39,14 @@ STATUS_HEADINGS = (("fail", "fail"), ("unknown", "unknown"), ("waived", "waived"
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;"}
 _SCHEME_COLON = re.compile(r"(?i)(https?|mailto|xmpp):")
+# GFM's extended autolinks (https://github.github.com/gfm/#autolinks-extension-): `www.` and `http(s)://` are
+# recognised in the raw source, so the escaped `.` and the scheme's `&#58;` already keep them text; an email address
+# (`a.b@example.com`, also after `mailto:` or `xmpp:`) is recognised in the text *after* escapes and entities are
+# decoded (cmark-gfm, which GitHub renders with, links `a\.b&#64;example\.com`). Its autolink extension rewrites
+# text only, never a code span, so a run of the characters an address is made of on both sides of an `@` is shown as a
+# code span: the same characters, as text. The run holds only these ASCII characters, so it needs no escaping inside
+# the span (no backtick, no `|`). tests/unit/test_trust_markup.py renders with cmark-gfm itself (cmarkgfm).
+_AT_RUN = re.compile(r"([A-Za-z0-9.+_-]+@[A-Za-z0-9._-]+)", re.ASCII)
 
 
 @register
@@ -56,6 +65,12 @@ def escape(value: Any, limit: int = MAX_CELL) -> str:
     text = " ".join(reveal_hidden(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    parts = _AT_RUN.split(text)  # even: text to escape; odd: an address-shaped run, shown as a code span
+    return "".join(f"`{part}`" if odd else _escaped(part) for odd, part in
+                   ((index % 2 == 1, part) for index, part in enumerate(parts)))
+
+
+def _escaped(text: str) -> str:
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
     text = "".join(_ENTITIES.get(ch, ch) for ch in text)
     return _SCHEME_COLON.sub(r"\1&#58;", text)

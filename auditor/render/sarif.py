@@ -249,7 +249,7 @@ def _result(finding: Finding, rule_index: int, report: AuditReport, base_dir: Pa
         result["kind"], result["level"] = "open", "none"
     else:
         result["kind"], result["level"] = "fail", FAIL_LEVEL[finding.severity]
-    result["message"] = {"text": _message(finding)}
+    result["message"] = {"text": message_text(_message(finding))}
     result["locations"] = [_location(finding, report, base_dir)]
     subject = finding.subject.right if finding.subject is not None and finding.subject.right else None
     # one finding per right shares check and target (an OU, AdminSDHolder): the subject keeps their alerts apart
@@ -283,7 +283,7 @@ def _section_result(section: SectionFacts, rule_index: int, report: AuditReport,
         "ruleIndex": rule_index,
         "kind": "informational",
         "level": SECTION_LEVEL,
-        "message": {"text": _revealed(section.summary)},
+        "message": {"text": message_text(section.summary)},
         "locations": [{"physicalLocation": physical, "logicalLocations": [_revealed(logical)]}],
         # one result per section and run: its identity is the section and its policy key, never a figure
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(rule_id, section.policy_key)},
@@ -305,6 +305,22 @@ def _revealed(value: Any) -> Any:
     return value
 
 
+def message_text(text: str) -> str:
+    """`text` as a SARIF plain-text message that says only what it says: hidden characters revealed (a
+    code-scanning UI shows bidi overrides as they are), then every `\\`, `[` and `]` escaped with a backslash.
+    A plain-text message may embed links, `[text](N)` to a location or `[text](uri)` (SARIF 2.1.0 §3.11.6,
+    https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html), and a viewer
+    turns them into links and unescapes `\\[`, `\\]` and `\\\\` back to the text (GitHub's CodeQL extension:
+    `unescapeSarifText` in github/vscode-codeql extensions/ql-vscode/src/common/sarif-utils.ts): so a tenant's
+    name such as `[sign in](https://evil.example)` is shown as written, never as a link."""
+    from auditor.text import reveal_hidden
+
+    return _SARIF_SPECIAL.sub(r"\\\g<0>", reveal_hidden(text))
+
+
+_SARIF_SPECIAL = re.compile(r"[\\\[\]]")
+
+
 def _message(finding: Finding) -> str:
     where = f" ({finding.target})" if finding.target else ""
     if finding.status == Status.unknown:
@@ -315,9 +331,7 @@ def _message(finding: Finding) -> str:
                      f"found {value_text(finding.actual) or '(none)'}.")
     if finding.waiver is not None:
         parts.append(waiver_text(finding.waiver)[:1].upper() + waiver_text(finding.waiver)[1:] + ".")
-    from auditor.text import reveal_hidden
-
-    return reveal_hidden(" ".join(parts))  # a code-scanning UI shows bidi overrides as they are: reveal them
+    return " ".join(parts)
 
 
 def _location(finding: Finding, report: AuditReport, base_dir: Path) -> dict[str, Any]:
@@ -346,12 +360,12 @@ def _artifact(file: str, base_dir: Path) -> dict[str, str]:
 
 def _invocation(report: AuditReport) -> dict[str, Any]:
     notifications = [
-        {"level": "warning", "message": {"text": _revealed(warning)}, "descriptor": {"id": "sspr-audit/warning"}}
+        {"level": "warning", "message": {"text": message_text(warning)}, "descriptor": {"id": "sspr-audit/warning"}}
         for warning in report.warnings
     ]
     notifications += [
         {"level": "warning",
-         "message": {"text": _revealed(f"could not read {s.name} from {s.source}: {s.error or 'no value'}")},
+         "message": {"text": message_text(f"could not read {s.name} from {s.source}: {s.error or 'no value'}")},
          "descriptor": {"id": "sspr-audit/unreadable-section"}}
         for s in report.sections if not s.readable
     ]

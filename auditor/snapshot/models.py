@@ -156,9 +156,9 @@ class Snapshot(BaseModel):
     collected_by: str | None = Field(None, description="Who ran `collect --portal-only` (user@host), for its label")
     tenant_id: str | None = Field(None, description="The tenant read, as Graph reported it (the id of "
                                                     "/directory/onPremisesSynchronization); None when not read")
-    digest: str | None = Field(None, description="A portal snapshot's SHA-256 over all but the seal "
-                                                 "(auditor.remediation.seal)")
-    mac: str | None = Field(None, description="A portal snapshot's HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
+    digest: str | None = Field(None, description="The file's SHA-256 over all but the seal (auditor.remediation.seal; "
+                                                 "auditor.app.snapshot_trust)")
+    mac: str | None = Field(None, description="The file's HMAC-SHA256 with SSPR_PLAN_KEY, when that was set")
 
     authorization_policy: Section[AuthorizationPolicyState] | None = None
     methods_policy: Section[MethodsPolicyState] | None = None

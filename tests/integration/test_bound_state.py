@@ -191,7 +191,7 @@ def test_a_login_cache_of_one_tenant_refuses_another_tenant_id(
     lab, identity = labs
     cache = tmp_path / "cache.json"
     assert login(identity, cache).code == 0
-    other = "9c1d7e4b-2a3f-4b5c-8d6e-7f8091a2b3c4"
+    other = "0b7c4a2e-5d1f-4e8a-9c3b-6f2d1e0a9b8c"  # not the lab's tenant, which the reader signs in to
     assert other != identity.state.tenant_id
     lab.state.clear_log()
     run = check_with(lab, cache, tmp_path / "out", "--tenant-id", other)

@@ -202,7 +202,9 @@ def test_fleet_previous_listing_another_tenant_id_under_a_name_is_refused(runs: 
 def test_with_the_key_reports_are_sealed_and_an_edit_or_a_missing_seal_is_refused(
         runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSPR_PLAN_KEY", KEY)
-    made = run_cli("check", str(ROOT / "policies" / "baseline.yaml"), "--snapshot", str(runs / "snap.json"),
+    snapshot = tmp_path / "snap.json"  # collected with the key: a snapshot made without it is refused with it
+    assert run_cli("collect", "--lab", "demo", "--out", str(snapshot)).code == 0
+    made = run_cli("check", str(ROOT / "policies" / "baseline.yaml"), "--snapshot", str(snapshot),
                    "--format", "json,html", "--out", str(tmp_path / "signed"))
     assert made.code == 1, made.stderr
     data = json.loads((tmp_path / "signed" / "sspr-audit.json").read_text())
@@ -219,7 +221,7 @@ def test_with_the_key_reports_are_sealed_and_an_edit_or_a_missing_seal_is_refuse
     placed(tmp_path / "jobs", "contoso", unsigned)
     refused_in_one_line(run_cli("fleet", "merge", str(path), "--out", str(tmp_path / "o2")), str(path), "not signed")
     signed = tmp_path / "signed" / "sspr-audit.json"
-    again = run_cli("check", str(ROOT / "policies" / "baseline.yaml"), "--snapshot", str(runs / "snap.json"),
+    again = run_cli("check", str(ROOT / "policies" / "baseline.yaml"), "--snapshot", str(snapshot),
                     "--format", "json", "--out", str(tmp_path / "again"), "--previous", str(signed))
     assert again.code == 1, again.stderr
     monkeypatch.delenv("SSPR_PLAN_KEY")
@@ -261,12 +263,11 @@ def test_fleet_check_never_writes_through_a_symlinked_tenant_folder(lab_fleet: P
 
 
 def test_a_second_fleet_run_into_the_same_out_is_refused(lab_fleet: Path, runs: Path, tmp_path: Path) -> None:
-    from filelock import FileLock
+    from auditor.files import locked_folder
 
     out = tmp_path / "out"
     out.mkdir()
-    held = FileLock(str(out / ".sspr-fleet.lock"), timeout=0)
-    with held:  # the first run, still writing
+    with locked_folder(out, wait_seconds=0):  # the first run, still writing: it holds the folder's own lock
         run = run_cli("fleet", "check", str(lab_fleet), "--out", str(out), "--progress", "never")
         merged = run_cli("fleet", "merge", f"demo={runs / 'report' / 'sspr-audit.json'}", "--out", str(out))
     assert_no_traceback(run)

@@ -81,6 +81,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     try:
         with dc, LabServer("demo") as lab, LabIdentityServer() as identity:
             identity.state.access_token_seconds = 60  # so the login-cache run refreshes (and rotates) too
+            identity.sign_in_to(lab)  # the login-cache run's reader is of the tenant the lab's Graph reads
             yield Session(lab, dc, tmp_path_factory.mktemp("secrets"), identity)
     finally:
         samba.remove(dc)

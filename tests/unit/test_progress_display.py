@@ -95,8 +95,11 @@ def test_the_findings_table_fits_a_narrow_terminal_groups_by_severity_and_says_w
                       and "(" in line and line.split()[0] in ("critical", "high", "medium", "low", "info")]
         order = ["critical", "high", "medium", "low", "info"]
         assert severities == sorted(severities, key=order.index) and severities
-        reason_line = next(i for i, line in enumerate(lines) if "FAIL" in line)
-        assert ("the number of methods" not in lines[reason_line]) is wrapped
+        fail_line = next(i for i, line in enumerate(lines) if "FAIL" in line)
+        reason = [line.strip() for line in lines[fail_line + 1:] if line.startswith("           ")]
+        reason = reason[:next((i for i, text in enumerate(reason) if "portal" in text), len(reason))]
+        assert " ".join(reason) == ("the number of methods required is 1 " * 4).strip()  # whole, never cut
+        assert (len(reason) > 1) is wrapped  # under its finding, wrapped to the width only when needed
         assert lines[-1] == "next: sspr-audit plan policies/baseline.yaml --lab demo --out plan.json"
         assert "--unknown warn" not in out.getvalue()
 

@@ -47,4 +47,4 @@ def test_a_second_writer_waits_for_the_first_then_gives_up_with_one_line(tmp_pat
     finally:
         holder.communicate("", timeout=30)
     with locked_folder(tmp_path / "out", wait_seconds=0.2) as folder:  # released with its holder: ours now
-        assert list(folder.iterdir()) == []  # and it leaves no lock file among the reports
+        assert list(folder.path.iterdir()) == []  # and it leaves no lock file among the reports

@@ -313,7 +313,10 @@ def test_the_portal_snapshot_template_gates_on_every_check_without_unknown_warn(
     workflow = load(PORTAL_SNAPSHOT)
     audit = audit_step(workflow)
     assert audit["with"]["portal-snapshot"] == "snapshots/portal.json" and "unknown" not in audit["with"]
-    assert "secrets." not in PORTAL_SNAPSHOT.read_text(encoding="utf-8")
+    # issue 29: the one secret is the key that checks the snapshot's seal, given to the audit step only, as env
+    assert audit["env"] == {"SSPR_PLAN_KEY": "${{ secrets.SSPR_PLAN_KEY }}"}
+    text = PORTAL_SNAPSHOT.read_text(encoding="utf-8")
+    assert text.count("secrets.") == 1 and "SSPR_PLAN_KEY=" in text  # and the admin collects with the same key
     guard = next(s for s in steps(workflow) if "snapshots/portal.json" in s.get("run", ""))
     assert steps(workflow).index(guard) < steps(workflow).index(audit)
 
