@@ -80,6 +80,22 @@ def lockout_block(state: DirectoryState, snapshot: Snapshot) -> Block:
     ])
 
 
+def agent_leaf(snapshot: Snapshot) -> Leaf:
+    """`password_protection.agent_on_every_dc`: true when every DC runs the DC agent, as `hybrid.dc_agents` reads
+    it; false (naming the DCs without one) when one does not; absent when not read."""
+    state, source, why = readable(snapshot, "directory")
+    agents = state.password_protection_agents if isinstance(state, DirectoryState) else None
+    if why or agents is None or agents.error is not None:
+        return Leaf("agent_on_every_dc", absent=why or (agents.error if agents is not None else
+                                                        "the DC agents' service connection points were not read"))
+    missing = [dc.dns_host_name or dc.dn for dc in agents.domain_controllers if dc.agent is None]
+    if missing:
+        return Leaf("agent_on_every_dc", False, f"{source}: no DC agent service connection point below "
+                                                f"{', '.join(missing)}; set true once it is installed")
+    return Leaf("agent_on_every_dc", True, f"{source}: a DC agent service connection point below each of the "
+                                           f"{len(agents.domain_controllers)} domain controller(s)")
+
+
 def _absent(why: str) -> Block:
     return Block("lockout", [Leaf("compare_with_smart_lockout", absent=why)])
 

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCENARIOS = ("demo", "baseline", "traps")
-SEED_VERSION = "6"
+SEED_VERSION = "7"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -150,6 +150,7 @@ class Seeder:
         seams_seed.seed_reach(self)
         self._password_policies()
         seams_seed.seed_lockout(self)
+        seams_seed.seed_password_protection_agents(self)
         if self.demo:
             self._plant_user_drift()
         self._workstations()

@@ -17,6 +17,11 @@ the domain head, inherited by user objects, as an Express install grants it; and
 Accounts is in Backup Operators with adminCount=1 but its DACL still inherits (Samba runs no SDProp, which
 would stamp AdminSDHolder's DACL on it within the hour): the demo names the service accounts, the users in
 CN=Users and svc-sql (protected) as reached.
+
+Password Protection DC agent (`hybrid.dc_agents`), `baseline` only: the agent's service connection point below
+the DC's computer object (`CN=AzureADPasswordProtectionDCAgent`, keywords `{2bac71e6-…};Domain=<dns>`,
+msDS-Settings JSON), and a proxy's below it too, as the agent and proxy services register them. `demo` has none:
+its policy asks for enforce, so the DC without an agent fails.
 """
 
 from __future__ import annotations
@@ -79,3 +84,28 @@ def seed_reach(seeder: Seeder) -> None:
     sql = seeder.add_user(LabUser(PROTECTED_SERVICE_ACCOUNT, "OU=Service Accounts", None))
     seeder.modify(dn("CN=Backup Operators,CN=Builtin", seeder.base), {"member": [(MODIFY_ADD, [sql])]})
     seeder.modify(sql, {"adminCount": [(MODIFY_REPLACE, ["1"])]})
+
+
+def seed_password_protection_agents(seeder: Seeder) -> None:
+    """`baseline`: the DC agent's and a proxy's service connection points below every DC's computer object."""
+    import json
+
+    from auditor.readers.dc_agents import DC_AGENT_KEYWORD, PROXY_KEYWORD
+
+    if seeder.scenario != "baseline":
+        return
+    seeder.conn.search(seeder.base, "(&(objectCategory=computer)(userAccountControl:1.2.840.113556.1.4.803:=8192))",
+                       attributes=["dNSHostName"])
+    for entry in [e for e in seeder.conn.response if e.get("type") == "searchResEntry"]:
+        dc, host = entry["dn"], str(entry["attributes"]["dNSHostName"])
+        settings = {"SoftwareVersion": "1.2.177.1", "ServerFQDN": host, "HeartbeatUTC": "2026-12-01T08:00:00.0Z",
+                    "Domain": seeder.dc.dns_domain, "Forest": seeder.dc.dns_domain}
+        for name, keyword, extra in (("AzureADPasswordProtectionDCAgent", DC_AGENT_KEYWORD,
+                                      {"msDS-Settings": json.dumps(settings)}),
+                                     ("AzureADPasswordProtectionProxy", PROXY_KEYWORD, {})):
+            target = f"CN={name},{dc}"
+            if not seeder.conn.add(target, ["top", "leaf", "connectionPoint", "serviceConnectionPoint"],
+                                   {"keywords": [f"{keyword};Domain={seeder.dc.dns_domain}"], **extra}):
+                from auditor.lab_domain.samba import SambaError
+
+                raise SambaError(f"add {target}: {seeder.conn.result['description']} {seeder.conn.result['message']}")

@@ -365,6 +365,10 @@ class PasswordProtection(Strict):
     custom_banned_list: bool | None = Field(
         None, description="Enforce the custom banned password list (None = not checked)"
     )
+    agent_on_every_dc: bool = Field(
+        True, description="Every domain controller runs the Password Protection DC agent whenever the policy or "
+                          "the tenant turns on-premises password protection on (a DC without it validates nothing, "
+                          "written-back resets included)")
     lockout_threshold_at_most: Annotated[int, Field(ge=1, le=50)] = Field(
         10, description="Highest allowed smart lockout threshold (failed sign-ins before lockout)"
     )

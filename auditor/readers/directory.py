@@ -38,6 +38,7 @@ from auditor.snapshot.directory import (
     GpoLink,
     GroupPolicy,
     GroupRef,
+    PasswordProtectionAgents,
     PasswordSettings,
     ReachBeyond,
     SecuredObject,
@@ -302,7 +303,17 @@ class _Reader:
             gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
             blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
             reach_beyond=self.reach_beyond(base_dn, domain_sid, account, head),
+            password_protection_agents=self.dc_agents(base_dn),
         )
+
+    def dc_agents(self, base_dn: str) -> PasswordProtectionAgents:
+        """The DCs and their Entra Password Protection DC agents (its own finding: an error stays in it)."""
+        from auditor.readers.dc_agents import read_dc_agents
+
+        try:
+            return read_dc_agents(self, base_dn)
+        except DirectoryReadError as exc:
+            return PasswordProtectionAgents(error=str(exc))
 
     def reach_beyond(self, base_dn: str, domain_sid: str, account: ServiceAccount | None,
                      head: dict[str, list[bytes]]) -> ReachBeyond:

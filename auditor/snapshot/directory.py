@@ -144,6 +144,28 @@ class ReachBeyond(Model):
     error: str | None = Field(None, description="Why the reach could not be read (then nothing is known)")
 
 
+class DcAgent(Model):
+    """The Entra Password Protection DC agent's service connection point under a DC's computer object."""
+
+    dn: str
+    software_version: str | None = Field(None, description="msDS-Settings SoftwareVersion, when readable")
+    heartbeat_utc: str | None = Field(None, description="msDS-Settings HeartbeatUTC, when readable")
+
+
+class DomainController(Model):
+    dn: str
+    dns_host_name: str | None = None
+    agent: DcAgent | None = Field(None, description="None: no DC agent service connection point below it")
+
+
+class PasswordProtectionAgents(Model):
+    """Which domain controllers run the Entra Password Protection DC agent (`readers/dc_agents.py`)."""
+
+    domain_controllers: list[DomainController] = Field(default_factory=list)
+    proxies: list[str] = Field(default_factory=list, description="Proxy service connection points (DNs)")
+    error: str | None = Field(None, description="Why they could not be read (then nothing is known)")
+
+
 GPO_COMPUTER_SETTINGS_DISABLED = 0x2  # groupPolicyContainer `flags`
 
 
@@ -216,6 +238,8 @@ class DirectoryState(Model):
         None, description="Container DN → member computers (not DCs) directly in it; None: not read")
     reach_beyond: ReachBeyond | None = Field(
         None, description="The sync account's Reset Password beyond the target OUs; None: not read")
+    password_protection_agents: PasswordProtectionAgents | None = Field(
+        None, description="The DCs and their Entra Password Protection DC agents; None: not read")
 
     @property
     def min_pwd_age_days(self) -> int | None:

@@ -59,7 +59,7 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
             "password_protection", "client.sign_in_reset"} <= passed
     if scenario == "baseline":  # the clean lab passes the per-user checks too, with nothing waived
         assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged",
-                "hybrid.lockout"} <= passed
+                "hybrid.lockout", "hybrid.dc_agents"} <= passed
     assert "ad.acl.reach_beyond" in passed
 
 
@@ -97,6 +97,7 @@ def test_the_exported_directory_is_the_lab_domains_ground_truth(scenario: str, t
     assert protection is not None and policy.client is not None
     assert protection.on_premises == ("audit" if demo else "enforce")
     assert protection.lockout_threshold_at_most == (20 if demo else 10)
+    assert protection.agent_on_every_dc is not demo  # demo: the DC runs no Password Protection DC agent
     # demo: the domain locks out after 5 (Entra 20) and counts for 30 minutes (Entra 60 s); baseline 30 / 1 minute
     assert directory.lockout.compare_with_smart_lockout is not demo
     assert directory.lockout.threshold_multiple == (2 if demo else 3)

@@ -75,3 +75,18 @@ def test_reach_beyond_demo_names_the_unsynced_and_protected_users_baseline_passe
     baseline = Snapshot(tool_version="test", origin="lab", directory=read_on_premises(
         settings(baseline_dc), policy.directory).directory)
     assert [f.status.value for f in run_check(check_by_id("ad.acl.reach_beyond"), policy, baseline)] == ["pass"]
+
+
+def test_dc_agents_demo_fails_the_dc_without_one_baseline_passes(demo_dc: SambaDC, baseline_dc: SambaDC) -> None:
+    demo = lab_snapshot("demo", demo_dc)
+    found = run_check(check_by_id("hybrid.dc_agents"), baseline_policy(), demo)
+    assert [f.status.value for f in found] == ["fail"]
+    assert found[0].target.startswith("CN=DC1,OU=Domain Controllers,") and "runs no" in (found[0].reason or "")
+    baseline = lab_snapshot("baseline", baseline_dc)
+    assert baseline.directory is not None and baseline.directory.value is not None
+    agents = baseline.directory.value.password_protection_agents
+    assert agents is not None and agents.error is None and len(agents.proxies) == 1
+    (dc,) = agents.domain_controllers
+    assert dc.agent is not None and dc.agent.software_version == "1.2.177.1"
+    assert [f.status.value for f in run_check(check_by_id("hybrid.dc_agents"), baseline_policy(), baseline)] == [
+        "pass"]

@@ -11,8 +11,11 @@ from typing import Any
 from auditor.ad.intervals import minutes_to_interval
 from auditor.snapshot.directory import (
     AccountLockout,
+    DcAgent,
     DirectoryState,
+    DomainController,
     GrantPoint,
+    PasswordProtectionAgents,
     ReachBeyond,
     ReachedUser,
     SysvolState,
@@ -70,6 +73,18 @@ def express_reach(*users: ReachedUser) -> ReachBeyond:
         reached("Guest Kiosk", "CN=Users")])
 
 
+DC1 = f"CN=DC1,OU=Domain Controllers,{BASE}"
+DC2 = f"CN=DC2,OU=Domain Controllers,{BASE}"
+
+
+def agents(*without: str) -> PasswordProtectionAgents:
+    """DC1 and DC2, each with its DC agent SCP unless named in `without`."""
+    dcs = [DomainController(dn=dc, dns_host_name=f"{rdn}.corp.example.test", agent=None if dc in without else DcAgent(
+        dn=f"CN=AzureADPasswordProtectionDCAgent,{dc}", software_version="1.2.177.1",
+        heartbeat_utc="2026-12-01T08:00:00Z")) for dc, rdn in ((DC1, "dc1"), (DC2, "dc2"))]
+    return PasswordProtectionAgents(domain_controllers=dcs, proxies=[f"CN=AzureADPasswordProtectionProxy,{DC1}"])
+
+
 def _case(policy: Any, snap: Snapshot) -> Case:
     return lambda: (policy, snap)
 
@@ -85,6 +100,12 @@ def _cases() -> dict[str, dict[str, Case]]:
             "fail_cloud_default": _case(policy, seam_snapshot(password_rules=PasswordRulesState())),
             "unread_domain": _case(policy, seam_snapshot(seam_directory(lockout=AccountLockout(
                 error="`lockoutThreshold` absent on DC=corp,DC=example,DC=test")))),
+        },
+        "hybrid.dc_agents": {
+            "pass": _case(policy, seam_snapshot(seam_directory(password_protection_agents=agents()))),
+            "fail": _case(policy, seam_snapshot(seam_directory(password_protection_agents=agents(DC2)))),
+            "unread": _case(policy, seam_snapshot(seam_directory(password_protection_agents=PasswordProtectionAgents(
+                error="search of DC=corp,DC=example,DC=test failed: insufficientAccessRights")))),
         },
         "ad.acl.reach_beyond": {
             "pass": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(containers_read=9)))),
