@@ -13,8 +13,8 @@ from auditor.ad.dn import dn_key
 from auditor.checks.hybrid.lockout import Value, cloud_of, domain_values
 from auditor.export.blocks import Block, Leaf, readable
 from auditor.snapshot.directory import DirectoryState, SysvolState
-from auditor.snapshot.models import Snapshot
-from auditor.snapshot.tenant import PasswordRulesState
+from auditor.snapshot.models import Snapshot, SyncFeaturesState
+from auditor.snapshot.tenant import DomainsState, PasswordRulesState
 
 MULTIPLE_CAP = 10  # the policy model's bound
 
@@ -94,6 +94,25 @@ def agent_leaf(snapshot: Snapshot) -> Leaf:
                                                 f"{', '.join(missing)}; set true once it is installed")
     return Leaf("agent_on_every_dc", True, f"{source}: a DC agent service connection point below each of the "
                                            f"{len(agents.domain_controllers)} domain controller(s)")
+
+
+def authentication_leaves(snapshot: Snapshot) -> list[Leaf]:
+    """`writeback.federated_domains_allowed` (true when a verified domain is federated today) and
+    `writeback.password_hash_sync` (the sync features' passwordSyncEnabled), as `hybrid.authentication` reads them."""
+    domains, source, why = readable(snapshot, "domains")
+    if why or not isinstance(domains, DomainsState) or not domains.verified():
+        federated = Leaf("federated_domains_allowed", absent=why or f"{source}: no verified domain listed")
+    else:
+        names = [d.id for d in domains.verified() if d.federated]
+        federated = Leaf("federated_domains_allowed", bool(names),
+                         f"{source} authenticationType: " + ", ".join(f"{d.id} {d.authentication_type}"
+                                                                     for d in domains.verified()))
+    sync, sync_source, sync_why = readable(snapshot, "sync_features")
+    value = sync.password_sync_enabled if isinstance(sync, SyncFeaturesState) else None
+    phs = (Leaf("password_hash_sync", value, f"{sync_source} features.passwordSyncEnabled") if value is not None
+           else Leaf("password_hash_sync", absent=sync_why or f"{sync_source} features.passwordSyncEnabled was not "
+                                                              "in the response"))
+    return [federated, phs]
 
 
 def _absent(why: str) -> Block:

@@ -218,6 +218,13 @@ class Writeback(Strict):
     enabled: bool = Field(description="Write passwords back to on-premises AD")
     unlock: bool = Field(False, description="Let users unlock their account without resetting")
     cloud_sync: bool | None = Field(None, description="Writeback via Entra Cloud Sync (None = not checked)")
+    federated_domains_allowed: bool = Field(
+        True, description="Verified domains may be federated (AD FS signs their users in, so Entra smart lockout "
+                          "and the cloud's password checks do not see those sign-ins); false: every verified "
+                          "domain is managed (password hash sync or pass-through)")
+    password_hash_sync: bool | None = Field(
+        None, description="Password hash sync must be on (Microsoft recommends it, also beside pass-through or "
+                          "federation, as a backup and for leaked-credential detection); None = not checked")
 
 
 class DirectoryRights(Strict):

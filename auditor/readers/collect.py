@@ -50,7 +50,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import graph, graph_tenant, portal
+    from auditor.readers import graph, graph_domains, graph_tenant, portal
 
     client = graph.build_client(options.graph_url, options.graph_credential, options.timeout_seconds)
     portal_client = (
@@ -79,6 +79,7 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             "sspr_activity": graph_tenant.read_sspr_activity(client, options.activity_days),
             "password_rules": graph_tenant.read_password_rules(client),
             "intune_sign_in_reset": graph_tenant.read_intune_sign_in_reset(client),
+            "domains": graph_domains.read_domains(client),
         }
         if portal_client is not None:
             cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
     CloudUsersState,
+    DomainsState,
     GpoSignInResetState,
     IntuneSignInResetState,
     PasswordRulesState,
@@ -176,5 +177,6 @@ class Snapshot(BaseModel):
     secure_score: Section[SecureScoreState] | None = None
     sspr_activity: Section[SsprActivityState] | None = None
     password_rules: Section[PasswordRulesState] | None = None
+    domains: Section[DomainsState] | None = None
     intune_sign_in_reset: Section[IntuneSignInResetState] | None = None
     gpo_sign_in_reset: Section[GpoSignInResetState] | None = None

@@ -34,6 +34,7 @@ from auditor.readers.graph_wire import (
     AuthorizationPolicyWire,
     DeviceConfigurationWire,
     DirectoryAuditWire,
+    DomainWire,
     GroupSettingWire,
     MemberWire,
     MethodsPolicyWire,
@@ -80,6 +81,7 @@ WIRES = (
     Wire(DirectoryAuditWire, "directory_audits", "value[*]", "sspr_activity", named_in=""),  # the report's figures
     Wire(GroupSettingWire, "group_settings", "value[*]", "password_rules"),
     Wire(DeviceConfigurationWire, "device_configurations", "value[*]", "intune_sign_in_reset"),
+    Wire(DomainWire, "domains", "value[*]", "domains"),  # hybrid.authentication (issue #35)
 )
 
 

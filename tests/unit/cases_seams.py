@@ -20,8 +20,8 @@ from auditor.snapshot.directory import (
     ReachedUser,
     SysvolState,
 )
-from auditor.snapshot.models import Section, Snapshot
-from auditor.snapshot.tenant import PasswordRulesState
+from auditor.snapshot.models import Section, Snapshot, SyncFeaturesState
+from auditor.snapshot.tenant import DomainsState, PasswordRulesState, TenantDomain
 
 from .cases_ad import BASE, PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
 
@@ -85,6 +85,18 @@ def agents(*without: str) -> PasswordProtectionAgents:
     return PasswordProtectionAgents(domain_controllers=dcs, proxies=[f"CN=AzureADPasswordProtectionProxy,{DC1}"])
 
 
+def domains_snapshot(federated: bool = False, hash_sync: bool | None = True) -> Snapshot:
+    domains = [TenantDomain(id="contoso-lab.onmicrosoft.com", authentication_type="Managed", is_verified=True),
+               TenantDomain(id="corp.example.test", authentication_type="Federated" if federated else "Managed",
+                            is_verified=True, is_default=True),
+               TenantDomain(id="unverified.example", authentication_type="Federated", is_verified=False)]
+    return Snapshot(tool_version="test", origin="test",
+                    domains=Section[DomainsState].ok("graph:GET /domains", DomainsState(domains=domains)),
+                    sync_features=Section[SyncFeaturesState].ok(
+                        "graph:GET /directory/onPremisesSynchronization",
+                        SyncFeaturesState(password_sync_enabled=hash_sync)))
+
+
 def _case(policy: Any, snap: Snapshot) -> Case:
     return lambda: (policy, snap)
 
@@ -106,6 +118,11 @@ def _cases() -> dict[str, dict[str, Case]]:
             "fail": _case(policy, seam_snapshot(seam_directory(password_protection_agents=agents(DC2)))),
             "unread": _case(policy, seam_snapshot(seam_directory(password_protection_agents=PasswordProtectionAgents(
                 error="search of DC=corp,DC=example,DC=test failed: insufficientAccessRights")))),
+        },
+        "hybrid.authentication": {
+            "pass": _case(policy, domains_snapshot()),
+            "fail": _case(policy, domains_snapshot(federated=True)),
+            "fail_hash_sync": _case(policy, domains_snapshot(hash_sync=False)),
         },
         "ad.acl.reach_beyond": {
             "pass": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(containers_read=9)))),
