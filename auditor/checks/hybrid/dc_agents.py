@@ -33,6 +33,8 @@ SPEC = CheckSpec(
         portal="Install the Microsoft Entra Password Protection DC agent (AzureADPasswordProtectionDCAgentSetup.msi) "
                "on the domain controller and restart it; a proxy must be registered in the forest",
         powershell="Get-AzureADPasswordProtectionDCAgent (on the proxy server) lists the DCs that run the agent",
+        console="the domain controller (Windows Installer)",
+        shell="PowerShell on the Password Protection proxy server (AzureADPasswordProtection module)",
     ),
     description="Lists the domain controllers (SERVER_TRUST_ACCOUNT computers) and the DC agent service connection "
                 "points (keywords {2bac71e6-a293-4d5b-ba3b-50b995237946}) below them.",

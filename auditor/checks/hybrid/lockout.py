@@ -66,6 +66,8 @@ SPEC = CheckSpec(
                "duration (or raise Entra's: Protection > Authentication methods > Password protection)",
         powershell="Set-ADDefaultDomainPasswordPolicy -Identity <domain> -LockoutThreshold <n> "
                    "-LockoutObservationWindow 00:01:00",
+        console="Group Policy Management Console",
+        shell="PowerShell with the ActiveDirectory module",
     ),
     description="Reads lockoutThreshold and lockOutObservationWindow of the domain head over LDAP, LockoutBadCount "
                 "and ResetLockoutCount of the winning GPO over SMB, and msDS-Lockout* of the PSOs that win for "

@@ -34,6 +34,8 @@ SPEC = CheckSpec(
         powershell="Import-Module ADSyncConfig; Set-ADSyncPasswordWritebackPermissions "
                    "-ADConnectorAccountDN '<account DN>' -ADObjectDN '<target OU DN>' (then remove the broad ACE "
                    "with dsacls '<container DN>' /R '<DOMAIN>\\<sync account>')",
+        console="Active Directory Users and Computers",
+        shell="PowerShell on the Entra Connect server (ADSyncConfig module)",
     ),
     description="Finds containers outside the target OUs (the domain head, OUs, the containers below the head) "
                 "whose own ACE passes Reset Password down to user objects for the sync account or its groups, "
