@@ -244,8 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write only the portal's SSPR sections, with when and by whom they were read (run by "
                               "an admin with --portal; a pipeline then takes them with check --portal-snapshot)")
     collect.add_argument("--discover", action="store_true",
-                         help="with --lab or --ad-host and no --policy: find the synced OUs and the sync account as "
-                              "export does, and read them (then `export --snapshot` writes the `directory` section)")
+                         help="with --ad-host and no --policy (with --lab, the default): find the synced OUs and "
+                              "the sync account as export does, and read them (then `export --snapshot` writes the "
+                              "`directory` section)")
     collect.set_defaults(handler=cmd_collect)
 
     export = commands.add_parser("export", help="write the live state (or the lab's) as a policy file, "
@@ -368,7 +369,8 @@ def _add_source_options(parser: argparse.ArgumentParser, allow_snapshot: bool) -
     source = parser.add_argument_group("where the live state comes from (one of)")
     choice = source.add_mutually_exclusive_group()
     choice.add_argument("--lab", metavar="SCENARIO",
-                        help="start the built-in lab emulator with this scenario (demo, baseline, hostile)")
+                        help="start the built-in lab emulator with this scenario (demo, baseline, traps, hostile; or a "
+                             "`lab generate` tenant file)")
     if allow_snapshot:
         choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
         source.add_argument("--portal-snapshot", type=Path, metavar="FILE",
@@ -456,7 +458,8 @@ def _add_ad_options(parser: argparse.ArgumentParser) -> None:
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("where to write (default: the endpoints recorded in the plan; "
                                       "secrets only from the environment)")
-    where.add_argument("--lab", metavar="SCENARIO", help="write to a fresh in-process lab emulator with this scenario")
+    where.add_argument("--lab", metavar="SCENARIO", help="write to a fresh in-process lab emulator with this scenario "
+                                                       "(demo, baseline, traps, hostile)")
     where.add_argument("--graph-url", help="Graph base URL")
     where.add_argument("--portal-url", help="portal API base URL")
     where.add_argument("--auth", choices=("secret", "certificate", "workload-identity", "github-oidc", "azure-cli",
@@ -648,7 +651,8 @@ def _next_step(args: argparse.Namespace, report: Any) -> str | None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from auditor.app.audit import findings_of
     from auditor.policy.loader import load_policy
-    from auditor.remediation.changes import describe_plan, save_plan
+    from auditor.remediation.changes import save_plan
+    from auditor.remediation.describe import describe_plan
     from auditor.remediation.planner import make_plan, plan_exit_code
     from auditor.remediation.powershell import render_powershell
 
@@ -806,6 +810,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
         if not (args.lab or args.ad_host):
             raise UsageError("--discover reads a domain: give --lab SCENARIO or --ad-host (and --ad-user)")
         snapshot = _export_snapshot(args)
+    elif args.lab and not args.policy and not args.portal_only:  # the lab's domain, found as --discover finds it:
+        snapshot = _export_snapshot(args)  # `check --snapshot` then reads what `check --lab` reads
     else:
         snapshot = _snapshot_from_args(args, load_policy(args.policy) if args.policy else None)
     if args.portal_only:
@@ -1042,7 +1048,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if args.show:
                 from auditor.policy.show import expanded_yaml
 
-                print(f"# {path}, as checked (`extends` merged; each key: the file and line that set it)")
+                print(f"# {path}, as checked (`extends` merged, defaults filled in; each key: the file and line "
+                      "that set it, or `default`)")
                 print(expanded_yaml(policy), end="")
     return Exit.usage if failed else Exit.ok
 

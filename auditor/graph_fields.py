@@ -23,9 +23,9 @@ CONFIGURATION_PATH = METHODS_PATH + "/authenticationMethodConfigurations/{id}"
 AUTHORIZATION_FIELDS = {"allowed_to_use_sspr": "allowedToUseSSPR"}
 """`AuthorizationPolicyState` field → authorizationPolicy property."""
 METHODS_FIELDS = {"migration_state": "policyMigrationState"}
+"""`MethodsPolicyState` field → authenticationMethodsPolicy property."""
 RECONFIRMATION_IN_DAYS = "reconfirmationInDays"
 """authenticationMethodsPolicy's own reconfirmation interval (read and reported only; see `docs/semantics.md`)."""
-"""`MethodsPolicyState` field → authenticationMethodsPolicy property."""
 CONFIGURATION_FIELDS = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",
                         "is_software_oath_enabled": "isSoftwareOathEnabled"}
 """`MethodConfiguration` field → authenticationMethodConfiguration property (the writable ones)."""
@@ -98,3 +98,28 @@ def password_rule_values(settings: dict[str, object]) -> list[tuple[str, str]]:
     (`PasswordRulesState` field → value) as Graph stores them, the template's default for the others."""
     given = {PASSWORD_RULE_FIELDS[field]: password_rule_wire(field, value) for field, value in settings.items()}
     return [(name, given.get(name, default)) for name, default in PASSWORD_RULE_DEFAULTS]
+
+
+# --- Microsoft facts the checks, readers, writers and the lab share (each written once) ---------------------
+
+# Service plans (servicePlanId in subscribedSkus and a user's assignedPlans) that give Entra ID P1 (AAD_PREMIUM) and
+# P2 (AAD_PREMIUM_P2): SSPR with writeback needs P1. Matched by service plan, not SKU: M365 E3/E5, EMS and Business
+# Premium all carry them (https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference).
+AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+AAD_PREMIUM_P2_PLAN = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+PREMIUM_PLANS = frozenset({AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN})
+SSPR_CONTROL = "SelfServicePasswordReset"
+"""Secure Score's control for SSPR (secureScoreControlProfiles id, controlScores[].controlName)."""
+SSPR_SERVICE = "Self-service Password Management"
+"""The directory audit service of SSPR's activities (loggedByService)."""
+METHOD_CONFIGURATION_TYPES = {
+    "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
+    "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",
+    "voice": "#microsoft.graph.voiceAuthenticationMethodConfiguration",
+    "microsoftauthenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+    "softwareoath": "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
+    "fido2": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+    "temporaryaccesspass": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+}
+"""A built-in authentication method configuration's id (lower case) → its @odata.type, which a PATCH of it must
+carry (https://learn.microsoft.com/graph/api/resources/authenticationmethodconfiguration)."""

@@ -191,3 +191,25 @@ def gpt_ini_version(data: bytes) -> int | None:
         return int(raw) if raw is not None else None
     except ValueError:
         raise GptTmplError(f"GPT.INI Version is not a number: {raw!r}") from None
+
+
+REGISTRY_VALUES = "Registry Values"
+RESTRICT_REMOTE_SAM = r"MACHINE\System\CurrentControlSet\Control\Lsa\RestrictRemoteSAM"
+""""Network access: Restrict clients allowed to make remote calls to SAM" as a security template stores it:
+`[Registry Values]` `MACHINE\\System\\CurrentControlSet\\Control\\Lsa\\RestrictRemoteSAM=1,"<SDDL>"` (type 1 is
+REG_SZ; learn.microsoft.com/windows/security/threat-protection/security-policy-settings/
+network-access-restrict-clients-allowed-to-make-remote-sam-calls)."""
+
+
+def registry_value(template: GptTmpl, path: str) -> tuple[int, str] | None:
+    """(registry type, value text without quotes) of `path` in `[Registry Values]`; None when not set."""
+    raw = template.get(REGISTRY_VALUES, path)
+    if raw is None:
+        return None
+    kind, separator, value = raw.partition(",")
+    if not separator or not kind.strip().isdigit():
+        raise GptTmplError(f"[{REGISTRY_VALUES}] {path} is not `type,value`: {raw[:80]!r}")
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return int(kind), value

@@ -49,7 +49,7 @@ DOMAIN_DNS_CLASS = "19195a5b-6da0-11d0-afd3-00c04fd930c9"
 USER_ACCOUNT_RESTRICTIONS = "4c164200-20c0-11d0-a768-00aa006e0529"
 """Property set User-Account-Restrictions, which holds `pwdLastSet`."""
 
-RightKind = Literal["extended", "write_property"]
+RightKind = Literal["extended", "write_property", "standard"]
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,18 @@ class Right:
     kind: RightKind
     guid: str
     property_set: str | None = None
+    standard_bits: int = 0
+    """For a `standard` right (WriteDacl, WriteOwner, READ_CONTROL): the mask bits that grant it besides
+    GenericAll. Such a right is checked on the object itself, so only an ACE naming no object type (or the
+    object's class) covers it ([MS-DTYP] 2.5.3.2: the object type list's root)."""
 
     @property
     def granting_bits(self) -> int:
         """Mask bits of which any one grants (or, in a deny ACE, denies) this right."""
         if self.kind == "extended":
             return _EXTENDED_GRANTS
+        if self.kind == "standard":
+            return self.standard_bits | int(AccessMask.GENERIC_ALL)
         return _WRITE_GRANTS
 
     @property
@@ -96,3 +102,39 @@ UNEXPIRE_PASSWORD = Right(
 
 WRITEBACK_RIGHTS: tuple[Right, ...] = (RESET_PASSWORD, CHANGE_PASSWORD, WRITE_LOCKOUT_TIME, WRITE_PWD_LAST_SET)
 RIGHTS_BY_NAME: dict[str, Right] = {r.name: r for r in (*WRITEBACK_RIGHTS, UNEXPIRE_PASSWORD)}
+
+# Powers over an object that amount to its password: with WriteDacl a principal grants itself Reset Password,
+# with WriteOwner it takes ownership, and an owner is implicitly granted READ_CONTROL and WRITE_DAC
+# ([MS-DTYP] 2.5.3.2 "the owner of an object ... is granted READ_CONTROL and WRITE_DAC").
+WRITE_DACL = Right("write_dacl", "WriteDacl", "standard", "", standard_bits=int(AccessMask.WRITE_DAC))
+WRITE_OWNER = Right("write_owner", "WriteOwner", "standard", "", standard_bits=int(AccessMask.WRITE_OWNER))
+
+PUBLIC_INFORMATION = "e48d0154-bcf8-11d1-8702-00c04fb96050"
+"""Property set Public-Information, which holds `servicePrincipalName`."""
+MEMBERSHIP = "bc0ac240-79a9-11d0-9020-00c04fc2d4cf"
+"""Property set Membership, which holds `member`."""
+WRITE_SPN = Right("write_spn", "Write servicePrincipalName", "write_property",
+                  "f3a64788-5306-11d1-a9c5-0000f80367c1", property_set=PUBLIC_INFORMATION)
+WRITE_MEMBER = Right("write_member", "Write member", "write_property", "bf9679c0-0de6-11d0-a285-00aa003049e2",
+                     property_set=MEMBERSHIP)
+GROUP_CLASS = "bf967a9c-0de6-11d0-a285-00aa003049e2"
+"""schemaIDGUID of the `group` class."""
+
+REPLICATION_GET_CHANGES = Right("replication_get_changes", "Replicating Directory Changes", "extended",
+                                "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2")
+REPLICATION_GET_CHANGES_ALL = Right("replication_get_changes_all", "Replicating Directory Changes All", "extended",
+                                    "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2")
+"""DS-Replication-Get-Changes(-All): together they let an account read every password hash (DCSync)."""
+
+READ_MANAGED_PASSWORD = Right("read_managed_password", "Retrieve the managed password", "standard", "",
+                              standard_bits=int(AccessMask.READ_PROPERTY | AccessMask.GENERIC_READ))
+"""An allow ACE in a gMSA's msDS-GroupMSAMembership lets its trustee read msDS-ManagedPassword."""
+
+REMOTE_SAM = Right("remote_sam", "Remote SAM calls (READ_CONTROL)", "standard", "",
+                   standard_bits=int(AccessMask.READ_CONTROL | AccessMask.GENERIC_READ))
+"""RestrictRemoteSAM's descriptor allows a caller the remote SAM call when it grants READ_CONTROL ("RC")."""
+
+PASSWORD_POWERS: tuple[Right, ...] = (RESET_PASSWORD, WRITE_PWD_LAST_SET, WRITE_LOCKOUT_TIME, WRITE_DACL, WRITE_OWNER)
+"""What `ad.acl.delegates` looks for on an in-scope user (ownership besides)."""
+WRITEBACK_POWERS: tuple[Right, ...] = (RESET_PASSWORD, WRITE_PWD_LAST_SET, WRITE_LOCKOUT_TIME)
+"""The rights password writeback uses on a user: what `ad.acl.tier0_reach` looks for on protected accounts."""

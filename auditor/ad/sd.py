@@ -110,6 +110,9 @@ class DaclFacts(BaseModel):
     aces: tuple[AceFact, ...] = ()
     null_dacl: bool = False
     complete: bool = True
+    owner: str | None = None
+    """The owner SID when the descriptor was read with it (SD flags OWNER): implicitly granted READ_CONTROL and
+    WRITE_DAC ([MS-DTYP] 2.5.3.2)."""
 
     def key(self) -> str:
         """A short content hash, so identical DACLs of many users are stored once."""
@@ -194,9 +197,11 @@ def parse_dacl(raw: bytes) -> DaclFacts:
         sd = SECURITY_DESCRIPTOR.from_bytes(raw)
         control = int(sd.Control or 0)
         protected = bool(control & SE_DACL_PROTECTED)
+        owner = str(sd.Owner) if sd.Owner is not None else None
         if sd.Dacl is None:
-            return DaclFacts(protected=protected, null_dacl=True)
-        return DaclFacts(protected=protected, aces=tuple(f for f in map(_fact, sd.Dacl.aces) if f is not None))
+            return DaclFacts(protected=protected, null_dacl=True, owner=owner)
+        return DaclFacts(protected=protected, aces=tuple(f for f in map(_fact, sd.Dacl.aces) if f is not None),
+                         owner=owner)
     except DescriptorError:
         raise
     except Exception as exc:  # winacl raises whatever its struct reads hit: one documented error instead

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 EVERYONE = "S-1-1-0"
 AUTHENTICATED_USERS = "S-1-5-11"
+SELF = "S-1-5-10"
+SYSTEM = "S-1-5-18"
+BUILTIN_ADMINISTRATORS = "S-1-5-32-544"
+
+# learn.microsoft.com/windows-server/identity/ad-ds/manage/understand-security-identifiers (well-known SIDs)
+WELL_KNOWN_NAMES: dict[str, str] = {
+    EVERYONE: "Everyone", AUTHENTICATED_USERS: "Authenticated Users", SELF: "SELF (the object itself)",
+    SYSTEM: "SYSTEM", "S-1-3-0": "CREATOR OWNER", "S-1-3-1": "CREATOR GROUP", "S-1-3-4": "OWNER RIGHTS",
+    "S-1-5-7": "ANONYMOUS LOGON", "S-1-5-9": "Enterprise Domain Controllers", "S-1-5-2": "NETWORK",
+    "S-1-5-4": "INTERACTIVE", "S-1-5-6": "SERVICE", "S-1-5-19": "LOCAL SERVICE", "S-1-5-20": "NETWORK SERVICE",
+    "S-1-5-12": "RESTRICTED", "S-1-5-33": "WRITE RESTRICTED", "S-1-15-2-1": "ALL APPLICATION PACKAGES",
+}
 
 IMPLICIT_TOKEN_SIDS: tuple[str, ...] = (EVERYONE, AUTHENTICATED_USERS)
 """SIDs every authenticated account carries, whatever its group memberships."""
@@ -32,6 +44,16 @@ PROTECTED_BUILTIN_GROUPS: dict[str, str] = {
     "S-1-5-32-552": "Replicator",
 }
 PROTECTED_ACCOUNT_RIDS: dict[int, str] = {500: "Administrator", 502: "krbtgt"}
+
+
+def well_known_name(sid: str) -> str | None:
+    return WELL_KNOWN_NAMES.get(sid)
+
+
+def admin_group_sids(domain_sid: str) -> tuple[str, ...]:
+    """The domain's own admins: SYSTEM, BUILTIN\\Administrators, Domain Admins and Enterprise Admins (in a
+    single-domain forest the root domain's SID is the domain's)."""
+    return (SYSTEM, BUILTIN_ADMINISTRATORS, f"{domain_sid}-512", f"{domain_sid}-519")
 
 
 def protected_group_sids(domain_sid: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
+from auditor.app.errors import SourceError
 from auditor.checks.base import Finding, Severity
 from auditor.checks.exit_codes import Summary, exit_code
 from auditor.policy.models import Policy
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-
-class SourceError(Exception):
-    """The live-state source is misconfigured (bad option combination, missing credential)."""
 
 
 @dataclass(frozen=True)
@@ -210,6 +207,13 @@ def collect_lab(options: LabOptions) -> Snapshot:
 
 
 def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None = None) -> AuditResult:
+    from auditor.derive.memo import run_memo
+
+    with run_memo():  # the checks and the report's views share this run's derived figures, and no other run's
+        return _audit(policy, snapshot, exit_policy, today)
+
+
+def _audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None) -> AuditResult:
     from auditor.checks.base import unmatched_waivers
     from auditor.checks.registry import all_checks, run_checks
 
@@ -250,16 +254,17 @@ def findings_of(policy: Policy, snapshot: Snapshot, today: date | None = None) -
 
 
 def checked_report(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy) -> AuditReport:
-    """The audit's report with each failing finding marked fixable by the plan, or a manual step."""
-    from auditor.remediation.planner import make_plan, with_fixability
+    """The audit's report with each failing finding marked fixable (a check's fixer proposes a change for it) or
+    not (a manual step), asked of the fixers without building a plan."""
+    from auditor.remediation.planner import mark_fixable
 
     report = audit(policy, snapshot, exit_policy).report
     try:
-        plan = make_plan(policy, snapshot, report.findings)
-    except Exception:  # a planner bug must never stop an audit: the marks are left out instead
+        marked = mark_fixable(policy, snapshot, report.findings)
+    except Exception:  # a fixer bug must never stop an audit: the marks are left out instead
         log.warning("could not tell which findings the plan can fix", exc_info=True)
         return report
-    return report.model_copy(update={"findings": with_fixability(report.findings, plan)})
+    return report.model_copy(update={"findings": marked})
 
 
 def _is_loopback(url: str) -> bool:

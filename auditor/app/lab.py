@@ -14,7 +14,7 @@ LAB_EXTRA_INSTALL = "pip install 'sspr-auditor[lab]'"
 
 def require_lab_server(what: str) -> None:
     """Raise SourceError (one line naming the extra) when the lab's web server packages are not installed."""
-    from auditor.app.audit import SourceError
+    from auditor.app.errors import SourceError
 
     missing = []
     for name in LAB_SERVER_PACKAGES:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.fixes.changes import GraphAuthorizationChange, SettingChange
+from auditor.fixes.fixer import FixContext, Fixer, on
 from auditor.graph_fields import AUTHORIZATION_FIELDS
+from auditor.snapshot.models import AuthorizationPolicyState
 
 SPEC = CheckSpec(
     id="admin_sspr",
@@ -43,3 +46,17 @@ def evaluate(ctx: Context) -> list[Finding]:
                            evidence=evidence, reason=ABSENT)]
     return [ctx.compare(ctx.policy.admin_sspr.allowed, live.allowed_to_use_sspr, evidence,
                         target="administrators", what="admin SSPR")]
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    live: AuthorizationPolicyState | None = fx.value("authorization_policy")
+    if live is None or fx.policy.admin_sspr is None or not failing:
+        return
+    new = fx.policy.admin_sspr.allowed
+    fx.add(GraphAuthorizationChange, failing, target="graph /policies/authorizationPolicy",
+           summary=f"administrators may use SSPR: {on(live.allowed_to_use_sspr)} → {on(new)}",
+           setting=SettingChange(name="allowed_to_use_sspr", old=live.allowed_to_use_sspr, new=new),
+           depends_on=fx.depends("authorization_policy"))
+
+
+FIXER = Fixer(plan=fix)

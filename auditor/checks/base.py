@@ -81,6 +81,9 @@ class CheckSpec:
     also_reads: tuple[str, ...] = ()  # other policy keys the check judges besides `policy_key` (init's notes)
     optional: tuple[OptionalSection, ...] = ()
     """The sections among `sections` the check can do without, each with what its absence does."""
+    manual: str | None = None
+    """Why no writer fixes this check's failures (a decision only people make); a plan lists them as manual steps
+    with this reason. A check that can be fixed declares `FIXER` in its module instead."""
 
     def __post_init__(self) -> None:
         stray = [o.name for o in self.optional if o.name not in self.sections]
@@ -150,6 +153,9 @@ class Context:
         key: str | None = None,
         subject: Subject | None = None,
     ) -> Finding:
+        location = self.location(key)
+        if location is not None and location.defaulted and status != Status.not_applicable:
+            evidence, reason = self._defaulted(location, status, evidence, reason)
         return Finding(
             check=self.spec.id,
             title=self.spec.title,
@@ -159,12 +165,24 @@ class Context:
             expected=expected,
             actual=actual,
             evidence=evidence or [],
-            policy_location=self.location(key),
+            policy_location=location,
             subject=subject,
             reason=reason,
             fix=self.spec.fix.steps(),
             references=list(self.spec.references),
         )
+
+    def _defaulted(self, location: Location, status: Status, evidence: list[Evidence] | None,
+                   reason: str | None) -> tuple[list[Evidence], str | None]:
+        """A finding that judges a key the policy does not write says so: the key and its default in the evidence,
+        and for a failure in the reason too (a default is enforced like a written value, never silently)."""
+        value = self.policy.value_at(location.key)
+        shown = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        note = Evidence(source=f"policy default (not written in {location.file})", field=location.key, value=shown)
+        said = f"`{location.key}` is not written in the policy: its default {_show(shown)} applies"
+        if status == Status.failed:
+            reason = f"{reason}; {said}" if reason else said
+        return [*(evidence or []), note], reason
 
     def compare(
         self,

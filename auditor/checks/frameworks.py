@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from auditor.findings import ControlRef, ControlResult, Finding, Status, worst
+from auditor.graph_fields import SSPR_CONTROL
 
 __all__ = ["CONTROLS", "FRAMEWORK_ALIASES", "FRAMEWORK_LABELS", "Framework", "Mapping", "control_results",
            "controls_of"]
@@ -170,7 +171,7 @@ CONTROLS: dict[str, tuple[Mapping, ...]] = {
            requires=_asks("coverage.registration_min_percent", lambda v: v >= 100, "100 (every member)")),
     ),
     "secure_score.sspr": (
-        _c(SS, "SelfServicePasswordReset", "Self-service password reset (Secure Score control)",
+        _c(SS, SSPR_CONTROL, "Self-service password reset (Secure Score control)",
            requires=_asks("coverage.secure_score_min_percent", lambda v: v >= 100, "100 (the full score)")),
     ),
 }

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
+from auditor.fixes.changes import GraphPasswordRulesChange, SettingChange
+from auditor.fixes.fixer import FixContext, Fixer, on
+from auditor.graph_fields import (
+    GROUP_SETTINGS_PATH,
+    PASSWORD_RULE_DEFAULTS,
+    PASSWORD_RULE_FIELDS,
+    PASSWORD_RULE_TEMPLATE,
+    password_rule_value,
+)
+from auditor.snapshot.models import PasswordRulesState
 
 SPEC = CheckSpec(
     id="password_protection",
@@ -28,7 +40,7 @@ SPEC = CheckSpec(
 # Smart lockout's documented defaults (howto-password-smart-lockout) apply while no setting object exists.
 DEFAULT_THRESHOLD = 10
 DEFAULT_DURATION_SECONDS = 60
-# One finding per setting, told apart by target (waivers name these, and the planner dispatches on them: a
+# One finding per setting, told apart by target (waivers name these, and the fixer below tells them apart by it: a
 # finding's policy key falls back to `password_protection` when the policy file leaves the setting to its default).
 TARGETS = {"on_premises": "password protection on-premises", "custom_banned_list": "custom banned password list",
            "lockout_threshold_at_most": "smart lockout threshold",
@@ -98,3 +110,101 @@ def _bound(ctx: Context, what: str, actual: int, limit: int, *, at_most: bool, e
     relation = "above the policy's maximum" if at_most else "below the policy's minimum"
     return ctx.result(Status.failed, target=what, expected=expected, actual=shown, evidence=evidence, key=key,
                       reason=f"the {what} is {actual}{' (default)' if defaulted else ''}, {relation} of {limit}")
+
+
+def fix(fx: FixContext, findings: list[Finding]) -> None:
+    """The values the failing findings ask for (one finding per setting), and nothing else.
+
+    An existing object gets only those values (rollback puts them back); a tenant with no object runs on
+    defaults, so the plan creates one, with every value the checks read set to what they saw or what the
+    failing findings ask for (rollback deletes it again).
+    """
+    live: PasswordRulesState | None = fx.value("password_rules")
+    wanted = fx.policy.password_protection
+    if live is None or wanted is None or not findings:
+        return
+
+    def failing(key: str) -> list[Finding]:
+        # by the check's target for the setting: the policy key of a setting the file leaves to its default
+        # is the section's (`password_protection`), shared by all four findings
+        return [f for f in findings if f.target == TARGETS[key]]
+
+    exists = live.setting_id is not None
+    new: dict[str, Any] = {}
+    fixes: list[Finding] = []
+    on_premises = failing("on_premises")
+    if on_premises:
+        new["banned_on_premises_enabled"] = wanted.on_premises != "off"
+        if wanted.on_premises != "off" and (live.banned_on_premises_mode or "Audit").lower() != wanted.on_premises:
+            new["banned_on_premises_mode"] = _MODES[wanted.on_premises]
+        fixes += on_premises
+    custom = failing("custom_banned_list")
+    if custom and wanted.custom_banned_list and not (exists and live.custom_list_size):
+        for finding in custom:
+            fx.manual_step(finding, "the custom banned password list is empty: which words to ban (the "
+                                    "organisation's names, brands, products, places) is a decision the plan "
+                                    "cannot make; add them in the Entra admin center (Password protection > "
+                                    "Custom banned password list), then plan again")
+    elif custom:
+        new["custom_list_enabled"] = bool(wanted.custom_banned_list)
+        fixes += custom
+    threshold = failing("lockout_threshold_at_most")
+    if threshold:
+        new["lockout_threshold"] = wanted.lockout_threshold_at_most
+        fixes += threshold
+    duration = failing("lockout_duration_seconds_at_least")
+    if duration:
+        new["lockout_duration_seconds"] = wanted.lockout_duration_seconds_at_least
+        fixes += duration
+    if not new:
+        return
+    if exists:
+        settings = [SettingChange(name=name, old=getattr(live, name), new=value) for name, value in new.items()
+                    if getattr(live, name) != value]
+        if not settings:
+            return
+        fx.add(GraphPasswordRulesChange, fixes, target=f"graph {GROUP_SETTINGS_PATH}/{live.setting_id}",
+               setting_id=live.setting_id, settings=settings, depends_on=fx.depends("password_rules"),
+               summary="Password Rule Settings: " + ", ".join(
+                   f"{_RULE_LABELS[s.name]} {on(s.old)} → {on(s.new)}" for s in settings),
+               note="Graph takes only the whole values array: every value not listed here (the banned "
+                    "password list too) is sent back exactly as read just before the write")
+        return
+    # No object: creating one writes every value, so each value a check reads keeps what that check saw
+    # (or gets what its failing finding asks for); an on-premises value the check could not judge
+    # (`unknown`: Microsoft documents its default inconsistently) gets the policy's.
+    enabled = wanted.on_premises != "off"
+    values: dict[str, Any] = {
+        "banned_on_premises_enabled": enabled,
+        "banned_on_premises_mode": _MODES[wanted.on_premises] if enabled else _template_default(
+            "banned_on_premises_mode"),
+        "custom_list_enabled": False if wanted.custom_banned_list is not None else _template_default(
+            "custom_list_enabled"),
+        "lockout_threshold": DEFAULT_THRESHOLD,
+        "lockout_duration_seconds": DEFAULT_DURATION_SECONDS,
+    } | new
+    settings = [SettingChange(name=name, old=None, new=values[name]) for name in PASSWORD_RULE_FIELDS]
+    fx.add(GraphPasswordRulesChange, fixes, target=f"graph {GROUP_SETTINGS_PATH} (new, from template "
+                                                   f"{PASSWORD_RULE_TEMPLATE})",
+           setting_id=None, settings=settings, depends_on=fx.depends("password_rules"),
+           summary="create the Password Rule Settings (none exists): " + ", ".join(
+               f"{_RULE_LABELS[s.name]} {on(s.new)}" for s in settings),
+           note="no Password Rule Settings object exists, so the tenant runs on defaults: the plan creates "
+                "one with every value of the template (the ones above; the banned password list empty, the "
+                "template's default); rollback deletes it, which returns the tenant to its defaults")
+
+
+def _template_default(name: str) -> Any:
+    """The Password Rule Settings template's default for a `PasswordRulesState` field, as that field holds it."""
+    wire = dict(PASSWORD_RULE_DEFAULTS)[PASSWORD_RULE_FIELDS[name]]
+    return password_rule_value(name, wire)
+
+
+_MODES = {"enforce": "Enforce", "audit": "Audit"}
+_RULE_LABELS = {"banned_on_premises_enabled": "on-premises banned-password check",
+                "banned_on_premises_mode": "on-premises mode", "custom_list_enabled": "custom banned list",
+                "lockout_threshold": "smart lockout threshold",
+                "lockout_duration_seconds": "smart lockout duration (s)"}
+
+
+FIXER = Fixer(plan=fix)

@@ -11,6 +11,7 @@ from types import ModuleType
 
 import auditor.checks as checks_package
 from auditor.checks.base import CheckSpec, Context, Evaluate, Finding, Status, Unreadable, apply_waivers
+from auditor.fixes.fixer import Fixer
 from auditor.policy.models import Policy
 from auditor.snapshot.models import Snapshot
 
@@ -22,6 +23,8 @@ class Check:
     spec: CheckSpec
     evaluate: Evaluate
     module: str
+    fixer: Fixer | None = None
+    """The module's `FIXER`, when a plan can fix the check's failures (`auditor.fixes.fixer`)."""
 
 
 @cache
@@ -29,9 +32,11 @@ def all_checks() -> tuple[Check, ...]:
     found = []
     prefix = checks_package.__name__ + "."
     for info in pkgutil.walk_packages(checks_package.__path__, prefix):
-        if info.ispkg or info.name.rsplit(".", 1)[-1] in _NOT_CHECKS:
+        if info.name.rsplit(".", 1)[-1] in _NOT_CHECKS:
             continue
         module = importlib.import_module(info.name)
+        if info.ispkg and getattr(module, "SPEC", None) is None:  # a package is a check only when it has a SPEC
+            continue
         found.append(_as_check(module, info.name.removeprefix(prefix)))
     return tuple(sorted(found, key=lambda c: c.spec.id))
 
@@ -51,13 +56,19 @@ def _as_check(module: ModuleType, dotted: str) -> Check:
         raise TypeError(f"check module {module.__name__} must define SPEC and evaluate()")
     if spec.id != dotted:
         raise TypeError(f"check id {spec.id!r} does not match its module path {dotted!r}")
-    return Check(spec=spec, evaluate=evaluate, module=module.__name__)
+    fixer = getattr(module, "FIXER", None)
+    if fixer is not None and not isinstance(fixer, Fixer):
+        raise TypeError(f"check module {module.__name__}: FIXER must be an auditor.fixes.fixer.Fixer")
+    return Check(spec=spec, evaluate=evaluate, module=module.__name__, fixer=fixer)
 
 
 def run_checks(policy: Policy, snapshot: Snapshot, today: date | None = None) -> list[Finding]:
+    from auditor.derive.memo import run_memo
+
     findings: list[Finding] = []
-    for check in all_checks():
-        findings.extend(run_check(check, policy, snapshot))
+    with run_memo():  # the checks share one run's derived figures (a caller's run, when it has one)
+        for check in all_checks():
+            findings.extend(run_check(check, policy, snapshot))
     return apply_waivers(findings, policy.waivers, today or date.today())
 
 

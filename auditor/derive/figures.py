@@ -21,15 +21,16 @@ Definitions (the report says them too):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.derive.memo import memo
 from auditor.findings import Evidence, Unreadable, section_value
-from auditor.policy.models import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, Location, Policy, Scope
+from auditor.graph_fields import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN
+from auditor.policy.models import Location, Policy, Scope
 from auditor.snapshot.models import Snapshot
 from auditor.snapshot.tenant import (
     CloudUsersState,
@@ -44,25 +45,6 @@ from auditor.snapshot.tenant import (
 INFERRED = "inferred from userRegistrationDetails.isSsprEnabled (the portal's SSPR policy was not read)"
 DEFAULT_PLANS = (AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN)
 SHOWN_IN_FINDINGS = 25
-R = TypeVar("R")
-_MEMO: dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], Any]] = {}
-
-
-def _memo(what: str, inputs: tuple[Any, ...], compute: Callable[[], R]) -> R:
-    """`compute()` once per `inputs` (by identity): the checks and the report ask the same questions of one
-    snapshot several times, and over 100,000 users each answer costs a tenth of a second. The inputs are
-    frozen models; they are kept with the answer, so an id is never reused for another object meanwhile."""
-    key = (what, tuple(map(id, inputs)))
-    hit = _MEMO.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], inputs, strict=True)):
-        return hit[1]  # type: ignore[no-any-return]
-    if len(_MEMO) >= 64:
-        _MEMO.clear()
-    value = compute()
-    _MEMO[key] = (inputs, value)
-    return value
-
-
 _value = section_value  # one rule for "a section or why it is missing" (auditor.findings)
 
 
@@ -86,26 +68,26 @@ class ScopeResolution:
 
 def enabled_members(users: CloudUsersState) -> dict[str, UserRow]:
     """Enabled member accounts by lower-case id (the same dict for the same state: do not change it)."""
-    return _memo("members", (users,), lambda: {u.id.lower(): u for u in users.users if u.enabled and not u.guest})
+    return memo("members", (users,), lambda: {u.id.lower(): u for u in users.users if u.enabled and not u.guest})
 
 
 def users_by_id(users: CloudUsersState) -> dict[str, UserRow]:
     """Every user by lower-case id (the same dict for the same state: do not change it)."""
-    return _memo("users", (users,), users.by_id)
+    return memo("users", (users,), users.by_id)
 
 
 def member_ids(group: ScopeGroup) -> frozenset[str]:
     """Lower-case ids of the users among the group's transitive members."""
-    return _memo("group", (group,), lambda: frozenset(i.lower() for i in group.user_ids))
+    return memo("group", (group,), lambda: frozenset(i.lower() for i in group.user_ids))
 
 
 def _records_by_id(records: RegistrationState) -> dict[str, Any]:
-    return _memo("records", (records,), records.by_id)
+    return memo("records", (records,), records.by_id)
 
 
 def resolve_scope(snapshot: Snapshot) -> ScopeResolution:
     """The users the SSPR policy in force covers; inferred from registration details without the portal."""
-    return _memo("scope", (snapshot,), lambda: _resolve_scope(snapshot))
+    return memo("scope", (snapshot,), lambda: _resolve_scope(snapshot))
 
 
 def _resolve_scope(snapshot: Snapshot) -> ScopeResolution:
@@ -200,7 +182,7 @@ class RegistrationStats:
 
 def registration_stats(scope: ScopeResolution, records: RegistrationState,
                        users: CloudUsersState | None) -> RegistrationStats:
-    return _memo("registration", (scope, records, users), lambda: _registration_stats(scope, records, users))
+    return memo("registration", (scope, records, users), lambda: _registration_stats(scope, records, users))
 
 
 def _registration_stats(scope: ScopeResolution, records: RegistrationState,
@@ -236,7 +218,7 @@ class LicenceStats:
 
 def licence_stats(scope: ScopeResolution, users: CloudUsersState, plans: list[str] | tuple[str, ...]) -> LicenceStats:
     key = tuple(sorted(p.lower() for p in plans))
-    return _memo(f"licences {key}", (scope, users), lambda: _licence_stats(scope, users, key))
+    return memo(f"licences {key}", (scope, users), lambda: _licence_stats(scope, users, key))
 
 
 def _licence_stats(scope: ScopeResolution, users: CloudUsersState, plans: tuple[str, ...]) -> LicenceStats:

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from auditor.graph_fields import CONFIGURATION_FIELDS
 from auditor.portal_fields import METHOD_ENABLED
 from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, SsprPolicyState
 
@@ -117,7 +118,7 @@ def rule_for(method: str, state: str | None) -> str:
 
 AUTHENTICATOR = "microsoftauthenticator"
 APP_CODE = "mobile_app_code"
-OATH_FLAG = "isSoftwareOathEnabled"
+OATH_FLAG = CONFIGURATION_FIELDS["is_software_oath_enabled"]
 
 
 def offers(method: str, config_id: str, state: str | None, is_office_phone_allowed: bool | None = None,

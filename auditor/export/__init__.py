@@ -123,8 +123,8 @@ def export_text(snapshot: Snapshot, today: date | None = None) -> tuple[str, lis
     document["waivers"] = waivers
     _attach(document, "waivers", [  # below the comment the first pass put there
         f"Found at export: {len(waivers)} object(s) no policy value can cover (their own DACL keeps the rights "
-        f"out). Each expires in {WAIVER_DAYS} days with no owner: fix the object, or give the waiver an owner and a "
-        "ticket.",
+        "out, or delegation drift no value accepts: tier-0 reach, control of the sync account, RestrictRemoteSAM). "
+        f"Each expires in {WAIVER_DAYS} days with no owner: fix the object, or give the waiver an owner and a ticket.",
     ], indent=0)
     return _header(snapshot) + _dump(document), commented_out
 

@@ -48,6 +48,7 @@ def directory_block(snapshot: Snapshot) -> Block:
         _contact_attributes(state, source),
         _users(state, source),
         lockout_block(state, snapshot),
+        _delegates(state, source),
     ], comment="On-premises AD: the account writeback runs as, the synced OUs and what they must hold.")
 
 
@@ -213,3 +214,31 @@ def _users(state: DirectoryState, source: str) -> Block:
              f"{source} adminCount=1 or a protected group: {len(privileged)} in-scope user(s)"
              + (f": {sample(privileged)}" if privileged else "")),
     ])
+
+
+def _delegates(state: DirectoryState, source: str) -> Block:
+    """Who else can reset in-scope users' passwords today, each entry with where its power comes from (the ACE's
+    trustee is listed: a group accepts every account inside it, as `ad.acl.delegates` judges)."""
+    from auditor.checks.ad.acl.delegates import found
+
+    control = state.access_control
+    if control is None or any(not d.complete for d in state.dacls.values()):
+        why = f"{source}: this snapshot did not read who else holds rights"
+        return Block("delegates", [Leaf("accepted", absent=why), Leaf("tier0", absent=why)])
+    sync_sid = state.service_account.sid if state.service_account else None
+    admins = set(control.admin_sids)
+    by_account, reached, _ = found(state, control)
+    entries: dict[str, list[str]] = {}
+    for sid, held in by_account.items():
+        if sid == sync_sid or sid in admins:
+            continue
+        for holder in held:
+            entries.setdefault(holder.trustee, []).append(f"{holder.name} ({len(reached[sid])} in-scope users): "
+                                                          f"{holder.source()}")
+    names = sorted(entries, key=str.lower)
+    before = tuple(f"{name} ← {line}" for name in names for line in dict.fromkeys(entries[name]))
+    return Block("delegates", [
+        Leaf("accepted", names, f"{source} owners and DACLs of the in-scope users: {len(names)} delegate(s) "
+                                "besides the sync account and the domain's admins", before=before),
+        Leaf("tier0", [], "none accepted over protected accounts: ad.acl.tier0_reach lists who reaches them"),
+    ], comment="Who besides the sync account and the domain's admins can reset in-scope users' passwords.")

@@ -16,7 +16,12 @@ from auditor.policy.models import Policy
 from auditor.snapshot.models import Snapshot
 
 DAYS = 30
-PER_OBJECT_CHECKS = ("ad.acl.coverage",)
+# ad.acl.tier0_reach: a principal whose writeback rights reach protected accounts (the sync account on an admin
+# SDProp has not stamped yet has no policy value to accept it but admin_sd_holder, which asks for more) is a
+# finding to review, not a value to export silently; so are who can take over the sync account and a
+# RestrictRemoteSAM that shuts it out (no policy value accepts them)
+PER_OBJECT_CHECKS = ("ad.acl.coverage", "ad.acl.tier0_reach", "ad.service_account.control",
+                     "ad.gpo.restrict_remote_sam")
 OWNER = "unassigned (sspr-audit export)"
 
 

@@ -24,13 +24,10 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.graph_fields import AAD_PREMIUM_PLAN, PREMIUM_PLANS, SSPR_CONTROL, SSPR_SERVICE
+
 JsonObject = dict[str, Any]
 
-AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
-AAD_PREMIUM_P2_PLAN = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
-PREMIUM_PLANS = frozenset({AAD_PREMIUM_PLAN, AAD_PREMIUM_P2_PLAN})
-SSPR_SERVICE = "Self-service Password Management"
-SSPR_CONTROL = "SelfServicePasswordReset"
 _ID_NAMESPACE = uuid.UUID("b3f1f0b4-5d0c-4c51-9a55-70c0a1f1e2d3")
 
 # Audit activity names of the SSPR service (howto-sspr-reporting; graph.md).

@@ -56,6 +56,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from auditor.derive.sspr_methods import REGISTERED_METHOD
+from auditor.graph_fields import AAD_PREMIUM_PLAN
 from auditor.lab.coverage_data import (
     GenerateHistory,
     History,
@@ -90,7 +91,6 @@ METHOD_CONFIGURATION_IDS = (
     "Fido2",
     "TemporaryAccessPass",
 )
-AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
 # A fixed origin for generated timestamps: scenarios never depend on the wall clock.
 _EPOCH = datetime(2025, 1, 6, 8, 0, 0, tzinfo=UTC)
 _ID_NAMESPACE = uuid.UUID("5e0c7a52-4a0e-4f55-9d51-2f3f4b8e6c11")

@@ -20,6 +20,18 @@ MSOL_…), so the audit has to follow group nesting.
 | the domain's minPwdAge = 1 day | the domain head |
 | malformed or missing `mobile` numbers | four Staff/Sales users |
 | sign-in screen GPO (AllowPasswordReset = 1) linked to a users-only OU | GPO `SSPR sign-in screen` → OU=Staff |
+| undeclared helpdesk group with Reset Password and write lockoutTime over a synced OU | GG-Helpdesk-Sales on OU=Sales |
+| an admin in that OU, reached by it (in Domain Admins; no SDProp yet) | CN=Olga Ops,OU=Sales |
+| an undeclared delegate: WriteDacl inherited by user objects | it.intern on OU=Staff |
+| a principal that can reset the sync account's password | svc-backup on MSOL_… |
+| RestrictRemoteSAM on the DCs allowing only Administrators | GPO `Restrict remote SAM` → OU=Domain Controllers |
+
+Olga was just added to Domain Admins: Samba has no SDProp, so, as in the hour before SDProp runs on Windows,
+her DACL still inherits the OU's ACEs.
+
+Both scenarios delegate Reset Password and write lockoutTime on OU=Staff to GG-Helpdesk-Staff (declared in
+policies/baseline.yaml), give the sync account the replication rights password hash sync needs on the domain head,
+and link `Restrict remote SAM` to OU=Domain Controllers; in `baseline` it allows GG-Sync-Accounts too.
 
 In both, OU=Workstations holds member computers and the `Workstation baseline` GPO, which does not
 set AllowPasswordReset. In `baseline` the `SSPR sign-in screen` GPO is linked there too, so Windows
@@ -46,8 +58,18 @@ from typing import TYPE_CHECKING, Any
 from auditor.ad import gpp_registry, gpttmpl, registry_pol
 from auditor.ad.dn import escape_value
 from auditor.ad.intervals import days_to_interval
-from auditor.ad.rights import UNEXPIRE_PASSWORD, WRITE_PWD_LAST_SET, WRITEBACK_RIGHTS
-from auditor.ad.sd import canonical_ace, with_aces
+from auditor.ad.rights import (
+    REPLICATION_GET_CHANGES,
+    REPLICATION_GET_CHANGES_ALL,
+    RESET_PASSWORD,
+    UNEXPIRE_PASSWORD,
+    USER_CLASS,
+    WRITE_LOCKOUT_TIME,
+    WRITE_PWD_LAST_SET,
+    WRITEBACK_RIGHTS,
+    AccessMask,
+)
+from auditor.ad.sd import AceFact, AceFlag, canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.lab_domain import samba, seams_seed
@@ -60,7 +82,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCENARIOS = ("demo", "baseline", "traps")
-SEED_VERSION = "7"
+SEED_VERSION = "8"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -74,6 +96,9 @@ WORKSTATIONS = 6
 WORKSTATION_GPO = "Workstation baseline"
 SIGN_IN_GPO = "SSPR sign-in screen"
 PASSWORD_GPO = "Password hardening"
+REMOTE_SAM_GPO = "Restrict remote SAM"
+HELPDESK_STAFF, HELPDESK_SALES = "GG-Helpdesk-Staff", "GG-Helpdesk-Sales"
+HELPDESK_RIGHTS = (RESET_PASSWORD, WRITE_LOCKOUT_TIME)
 OU_PASSWORD_GPO = "Staff laptops local accounts"
 KIOSKS = "OU=Kiosks,OU=Workstations"
 KIOSK_COMPUTERS = 2
@@ -151,8 +176,10 @@ class Seeder:
         self._password_policies()
         seams_seed.seed_lockout(self)
         seams_seed.seed_password_protection_agents(self)
+        self._helpdesk()
         if self.demo:
             self._plant_user_drift()
+            self._plant_delegation_drift()
         self._workstations()
         if self.traps:
             self._plant_gpo_traps()
@@ -283,6 +310,40 @@ class Seeder:
         self.grant(dn("OU=Sales", self.base), [canonical_ace(self.delegation_sid, r) for r in sales_rights])
         if not self.demo:
             self.grant(self.base, [canonical_ace(self.msol_sid, UNEXPIRE_PASSWORD, inherit_to=None)])
+        # password hash sync: the connector account replicates secrets (DCSync rights on the domain head)
+        self.grant(self.base, [canonical_ace(self.msol_sid, r, inherit_to=None)
+                               for r in (REPLICATION_GET_CHANGES, REPLICATION_GET_CHANGES_ALL)])
+
+    def _helpdesk(self) -> None:
+        """The declared helpdesk delegation (both scenarios) and the RestrictRemoteSAM GPO on the DCs."""
+        agent = self.add_user(LabUser("hd.staff", "OU=Service Accounts", None))
+        group = self.add_group(f"CN={HELPDESK_STAFF},OU=Groups", [agent], "Helpdesk for Staff (declared)")
+        self.grant(dn("OU=Staff", self.base), [canonical_ace(self.sid_of(group), r) for r in HELPDESK_RIGHTS])
+        sync_group = self.sid_of(dn("CN=GG-Sync-Accounts,OU=Groups", self.base))
+        sddl = "O:BAG:BAD:(A;;RC;;;BA)" + ("" if self.demo else f"(A;;RC;;;{sync_group})")
+        template = gpttmpl.windows_template(0)
+        template = gpttmpl.GptTmpl(template.encoding, template.newline,
+                                   tuple(line for line in template.lines if "Password" not in line))
+        template = template.with_value(gpttmpl.REGISTRY_VALUES, gpttmpl.RESTRICT_REMOTE_SAM, f'1,"{sddl}"')
+        add_gpo(self.dc, self.conn, REMOTE_SAM_GPO, None, link_to=[dn("OU=Domain Controllers", self.base)],
+                files={gpttmpl.GPO_FILE: template.to_bytes()})
+
+    def _plant_delegation_drift(self) -> None:
+        """`demo`: an undeclared helpdesk group over Sales reaching an admin, an undeclared WriteDacl delegate on
+        Staff, and a service account that can reset the sync account's password."""
+        from ldap3 import MODIFY_ADD
+
+        agent = self.add_user(LabUser("hd.sales", "OU=Service Accounts", None))
+        group = self.add_group(f"CN={HELPDESK_SALES},OU=Groups", [agent], "Helpdesk for Sales (not declared)")
+        self.grant(dn("OU=Sales", self.base), [canonical_ace(self.sid_of(group), r) for r in HELPDESK_RIGHTS])
+        olga = self.add_user(LabUser("Olga Ops", "OU=Sales", "+1 4255550193"))
+        self.modify(dn("CN=Domain Admins,CN=Users", self.base), {"member": [(MODIFY_ADD, [olga])]})
+        intern = self.sid_of(self.add_user(LabUser("it.intern", "OU=Service Accounts", None)))
+        self.grant(dn("OU=Staff", self.base), [AceFact(
+            allow=True, sid=intern, mask=int(AccessMask.WRITE_DAC),
+            flags=AceFlag.CONTAINER_INHERIT | AceFlag.INHERIT_ONLY, inherited_object_type=USER_CLASS)])
+        backup = self.sid_of(dn("CN=svc-backup,OU=Service Accounts", self.base))
+        self.grant(self.msol, [canonical_ace(backup, RESET_PASSWORD, inherit_to=None)])
 
     def grant(self, target: str, aces: list[Any]) -> None:
         raw = read_descriptor(self.conn, target)

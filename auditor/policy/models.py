@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -22,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from auditor.graph_fields import AAD_PREMIUM_P2_PLAN, AAD_PREMIUM_PLAN, SSPR_CONTROL
+
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DN_COMPONENT = re.compile(r"^\s*(CN|OU|DC|O|L|ST|C)=(?:[^,\\]|\\.)+\s*$", re.IGNORECASE)
@@ -34,6 +37,9 @@ class Location(BaseModel):
     line: int
     column: int
     key: str
+    defaulted: bool = Field(False, description="The key is not written in the policy, so its default applies: `key` "
+                                               "names it, and line and column are those of the nearest key above it "
+                                               "that is written")
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -293,6 +299,20 @@ DistinguishedName = Annotated[str, Field(min_length=4, max_length=2048), AfterVa
 AccountName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
 
 
+class Delegates(Strict):
+    """Who besides the sync account and the domain's own admins (SYSTEM, Administrators, Domain Admins, Enterprise
+    Admins and their members) may reset the password of, or write pwdLastSet/lockoutTime on, an in-scope user.
+
+    Each entry is a sAMAccountName or a SID; naming a group accepts every account the power reaches through it.
+    """
+
+    accepted: list[AccountName] = Field(default_factory=list, description="Accepted delegates over in-scope users "
+                                        "(e.g. a helpdesk group); the sync account is always accepted")
+    tier0: list[AccountName] = Field(default_factory=list, description="Delegates accepted to hold these rights "
+                                     "over protected (adminCount=1, tier-0) accounts too; the sync account's own "
+                                     "reach is accepted by rights.admin_sd_holder")
+
+
 class Directory(Strict):
     """The on-premises AD domain writeback writes to: the sync account, the synced OUs, what they need."""
 
@@ -308,6 +328,7 @@ class Directory(Strict):
         default_factory=list, description="AD phone attributes every in-scope user must have in `+CC NUMBER` form")
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
     lockout: Lockout = Field(default_factory=Lockout)
+    delegates: Delegates = Field(default_factory=Delegates)
 
     @field_validator("target_ous")
     @classmethod
@@ -322,12 +343,6 @@ class Directory(Strict):
                                  "case or spacing): list each OU once")
             seen[key] = index
         return value
-
-
-# Service plans that give Entra ID P1 (AAD_PREMIUM) and P2 (AAD_PREMIUM_P2): SSPR with writeback
-# needs P1. Matched by service plan, not SKU: M365 E3/E5, EMS and Business Premium all carry them.
-AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
-AAD_PREMIUM_P2_PLAN = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
 
 
 class ScopeGroupMembers(Strict):
@@ -356,7 +371,7 @@ class Coverage(Strict):
     )
     scope_group: ScopeGroupMembers = Field(default_factory=ScopeGroupMembers)
     secure_score_min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
-        100, description="Lowest score of the Secure Score control SelfServicePasswordReset, in percent of its maximum"
+        100, description=f"Lowest score of the Secure Score control {SSPR_CONTROL}, in percent of its maximum"
     )
     activity_window_days: Annotated[int, Field(ge=1, le=30)] = Field(
         30, description="Days of SSPR audit events to summarise (Entra keeps 30 days with P1)"
@@ -396,7 +411,7 @@ class Client(Strict):
 class Waiver(Strict):
     """An accepted exception: a failing check (optionally one target) waived until a date."""
 
-    check: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)*$", description="The check id waived")]
+    check: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$", description="The check id waived")]
     target: str | None = Field(None, description="The one target waived (a user, an OU); omitted = all")
     reason: Annotated[str, Field(min_length=3, description="Why the failure is accepted")]
     owner: Annotated[str, Field(min_length=1, description="Who answers for it")]
@@ -455,7 +470,11 @@ class Policy(Strict):
         return self._source.file if self._source is not None else None
 
     def value_at(self, key: str) -> Any:
-        """The value of a dotted policy key (`sspr.registration.reconfirm_days`); None along an absent section."""
+        """The value of a dotted policy key (`sspr.registration.reconfirm_days`); None along an absent section.
+
+        KeyError for a key the policy model does not have (a misspelt key is a bug, never a silent None)."""
+        if not policy_key_exists(key):
+            raise KeyError(f"{key!r} is not a key of the policy model")
         value: Any = self
         for part in key.split("."):
             value = getattr(value, part, None) if value is not None else None
@@ -466,14 +485,41 @@ class Policy(Strict):
         return self._source.sha256 if self._source is not None else None
 
     def location(self, key: str) -> Location | None:
-        """Where `key` (a dotted path like `sspr.methods_required`) was declared, or its nearest parent."""
+        """Where `key` (a dotted path like `sspr.methods_required`) was declared. A key left out of a section that
+        is declared holds its default: the location keeps the key's own path and says `defaulted`, at the line of
+        the nearest key above it that is written."""
         if self._source is None:
             return None
         parts = key.split(".")
         while parts:
             found = self._source.positions.get(".".join(parts))
             if found is not None:
-                return Location(file=self._source.file_of(".".join(parts)), line=found[0], column=found[1],
-                                key=".".join(parts))
+                written = ".".join(parts)
+                defaulted = written != key and policy_key_exists(key) and self.value_at(key) is not None
+                return Location(file=self._source.file_of(written), line=found[0], column=found[1],
+                                key=key if defaulted else written, defaulted=defaulted)
             parts.pop()
         return Location(file=self._source.file, line=1, column=1, key="")
+
+
+@cache
+def policy_key_exists(key: str) -> bool:
+    """Whether dotted `key` names a field of the policy model (by the model's schema, not a policy's values)."""
+    model: Any = Policy
+    for part in key.split("."):
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(fields, dict) or part not in fields:
+            return False
+        model = _model_of(fields[part].annotation)
+    return True
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside `annotation` (`Sspr | None`, `Annotated[Registration, ...]`), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

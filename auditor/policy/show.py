@@ -1,4 +1,5 @@
-"""`validate --show`: a policy as it is checked, its `extends` chain merged, each key marked with where it was set."""
+"""`validate --show`: a policy as it is checked, its `extends` chain merged and its defaults filled in; each key
+marked with where it was set, or `default` when no file writes it (a default is enforced like a written value)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from typing import Any
 
 from auditor.policy.models import Policy
 
+DEFAULT = "default"
+DEFAULT_UNSET = "default: unset"
+
+
+def effective(policy: Policy) -> dict[str, Any]:
+    """The policy as the checks see it: every key with its value, the sections left out (not checked) omitted."""
+    document = policy.model_dump(mode="json", by_alias=True, exclude={"extends"})
+    return {key: value for key, value in document.items() if value is not None}
+
 
 def expanded_yaml(policy: Policy) -> str:
-    """The merged document as YAML; every key carries `# FILE:LINE` of the file that set it."""
+    """The effective policy as YAML; every key carries `# FILE:LINE` of the file that set it, or `# default`."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -26,6 +36,8 @@ def expanded_yaml(policy: Policy) -> str:
                 where = source.positions.get(path)
                 if where is not None:
                     out.yaml_add_eol_comment(f"{source.file_of(path)}:{where[0]}", key)
+                else:
+                    out.yaml_add_eol_comment(DEFAULT_UNSET if value is None else DEFAULT, key)
             return out
         if isinstance(node, list):
             return CommentedSeq(build(item, f"{prefix}.{index}") for index, item in enumerate(node))
@@ -35,5 +47,5 @@ def expanded_yaml(policy: Policy) -> str:
     yaml.width = 120
     yaml.indent(mapping=2, sequence=4, offset=2)
     stream = io.StringIO()
-    yaml.dump(build(source.expanded, ""), stream)
+    yaml.dump(build(effective(policy), ""), stream)
     return stream.getvalue()

@@ -17,19 +17,18 @@ import json
 from typing import TYPE_CHECKING
 
 from auditor.ad.dn import dn_key, parent
+from auditor.readers.ldap_values import text as _text
 from auditor.snapshot.directory import DcAgent, DomainController, PasswordProtectionAgents
 
 if TYPE_CHECKING:
-    from auditor.readers.directory import _Reader
+    from auditor.readers.access_control import DirectoryReader
 
 DC_AGENT_KEYWORD = "{2bac71e6-a293-4d5b-ba3b-50b995237946}"
 PROXY_KEYWORD = "{ebefb703-6113-413d-9167-9f8dd4d24468}"
 _DOMAIN_CONTROLLERS = "(&(objectCategory=computer)(userAccountControl:1.2.840.113556.1.4.803:=8192))"
 
 
-def read_dc_agents(reader: _Reader, base_dn: str) -> PasswordProtectionAgents:
-    from auditor.readers.directory import _text
-
+def read_dc_agents(reader: DirectoryReader, base_dn: str) -> PasswordProtectionAgents:
     agents: dict[str, DcAgent] = {}
     proxies: list[str] = []
     for keyword, is_agent in ((DC_AGENT_KEYWORD, True), (PROXY_KEYWORD, False)):

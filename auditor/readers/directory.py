@@ -30,6 +30,12 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
+from auditor.readers.ldap_values import USERS
+from auditor.readers.ldap_values import chunks as _chunks
+from auditor.readers.ldap_values import integer as _int
+from auditor.readers.ldap_values import text as _text
+from auditor.readers.ldap_values import texts as _texts
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
     AccountLockout,
@@ -57,7 +63,7 @@ SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
 # computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
 _MEMBER_COMPUTERS = "(&(objectCategory=computer)(!(userAccountControl:1.2.840.113556.1.4.803:=8192)))"
-_USERS = "(&(objectCategory=person)(objectClass=user))"
+_USERS = USERS
 _RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
     "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
@@ -234,14 +240,17 @@ class _Reader:
         return entries[0]["raw_attributes"] if entries else None
 
     def paged(self, base: str, search_filter: str, attributes: list[str], *, scope: str = "SUBTREE",
-              sd: bool = False) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
-        """(dn, raw attributes) of every match, one page at a time."""
+              sd: bool = False, sd_flags: int = SD_FLAGS_DACL) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+        """(dn, raw attributes) of every match, one page at a time (descriptors with `sd_flags` when `sd`)."""
         import ldap3
+        from ldap3.protocol.microsoft import security_descriptor_control
 
         cookie: bytes | None = None
+        control = (self.sd_control if sd_flags == SD_FLAGS_DACL else security_descriptor_control(sdflags=sd_flags)
+                   ) if sd else None
         while True:
             ok = self.conn.search(base, search_filter, getattr(ldap3, scope), attributes=attributes,
-                                  controls=self.sd_control if sd else None, paged_size=self.settings.page_size,
+                                  controls=control, paged_size=self.settings.page_size,
                                   paged_cookie=cookie)
             if not ok and self.conn.result.get("result") not in (0, None):
                 if self.conn.result.get("result") == _NO_SUCH_OBJECT:
@@ -286,6 +295,10 @@ class _Reader:
         psos, psos_readable = self.password_settings(base_dn)
         users, dacls = self.users(base_dn, domain_sid, token, psos if psos_readable else None)
         computers = self.member_computers(base_dn)
+        holder = self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}")
+        target_ous = [self.secured(ou) for ou in self.policy.target_ous]
+        control = read_access_control(self, base_dn, domain_sid, account, users, dacls,
+                                      [o.dacl for o in (holder, *target_ous) if o.dacl is not None])
         try:  # the domain's own minimum age: one finding needs it, the rest of the directory stands without it
             min_pwd_age, min_pwd_age_error = required_int(head, base_dn, "minPwdAge"), None
         except LdapWireError as exc:
@@ -296,9 +309,9 @@ class _Reader:
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
             lockout=account_lockout(head, base_dn, DOMAIN_LOCKOUT), domain=_secured(base_dn, head),
-            admin_sd_holder=self.secured(f"CN=AdminSDHolder,CN=System,{base_dn}"),
+            admin_sd_holder=holder,
             service_account_query=self.policy.service_account, service_account=account,
-            target_ous=[self.secured(ou) for ou in self.policy.target_ous],
+            target_ous=target_ous, access_control=control,
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
             gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
             blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
@@ -434,7 +447,8 @@ class _Reader:
         # a target below another target: the outer subtree search finds its users
         outermost = [t for k, t in targets if not any(o != k and k.endswith("," + o) for o, _ in targets)]
         for ou in outermost:
-            for dn, raw in self.paged(ou, _USERS, attributes, sd=True):
+            # owner and DACL: who else can reset these users (auditor.readers.access_control) needs every ACE
+            for dn, raw in self.paged(ou, _USERS, attributes, sd=True, sd_flags=SD_FLAGS_OWNER_DACL):
                 key = dn_key(dn)
                 if key in users:
                     continue
@@ -444,7 +458,7 @@ class _Reader:
                     blob = bytes(raw["nTSecurityDescriptor"][0])
                     dacl_key = parsed.get(blob)
                     if dacl_key is None:
-                        facts = parse_dacl(blob).only_for(token)
+                        facts = parse_dacl(blob)
                         dacl_key = parsed[blob] = facts.key()
                         dacls.setdefault(dacl_key, facts)
                 owner = next((t for k, t in targets if key == k or key.endswith("," + k)), ou)
@@ -661,25 +675,3 @@ def _user(dn: str, raw: dict[str, list[bytes]], target: str, privileged: dict[st
         telephone_number=_text(raw, "telephoneNumber"), resultant_pso=_text(raw, "msDS-ResultantPSO"),
         privileged_via=via, dacl_key=dacl_key,
     )
-
-
-def _text(raw: dict[str, list[bytes]], name: str) -> str | None:
-    values = raw.get(name) or []
-    return bytes(values[0]).decode("utf-8", "replace") if values else None
-
-
-def _texts(raw: dict[str, list[bytes]], name: str) -> list[str]:
-    return [bytes(v).decode("utf-8", "replace") for v in raw.get(name) or []]
-
-
-def _int(raw: dict[str, list[bytes]], name: str) -> int | None:
-    text = _text(raw, name)
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -27,7 +27,14 @@ from typing import Any
 from auditor import progress
 from auditor.ad.dn import parent
 from auditor.derive.sspr_methods import target_group_ids
-from auditor.graph_fields import BANNED_PASSWORD_LIST, PASSWORD_RULE_FIELDS, PASSWORD_RULE_TEMPLATE, password_rule_value
+from auditor.graph_fields import (
+    BANNED_PASSWORD_LIST,
+    PASSWORD_RULE_FIELDS,
+    PASSWORD_RULE_TEMPLATE,
+    SSPR_CONTROL,
+    SSPR_SERVICE,
+    password_rule_value,
+)
 from auditor.readers.graph import _read, get_bytes, get_json
 from auditor.readers.graph_wire import (
     DeviceConfigurationWire,
@@ -69,8 +76,6 @@ log = logging.getLogger(__name__)
 
 USERS_PAGE = 999  # the most /users and group member lists return per page
 AUDITS_PAGE = 999
-SSPR_SERVICE = "Self-service Password Management"
-SSPR_CONTROL = "SelfServicePasswordReset"
 SIGN_IN_RESET_OMA_URI = "./Vendor/MSFT/Policy/Config/Authentication/AllowAadPasswordReset"
 ACTIVE_PLAN_STATES = frozenset({"enabled", "warning"})  # Warning: in the grace period, still works
 

@@ -18,16 +18,19 @@ from auditor.ad.dn import dn_key, is_within
 from auditor.ad.rights import RESET_PASSWORD, USER_CLASS
 from auditor.ad.sd import DaclFacts, effective_right, inherited_right, parse_dacl
 from auditor.ad.wellknown import PROTECTED_DOMAIN_GROUP_RIDS
+from auditor.readers.ldap_values import USERS
+from auditor.readers.ldap_values import integer as _int
+from auditor.readers.ldap_values import text as _text
+from auditor.readers.ldap_values import texts as _texts
 from auditor.snapshot.directory import GrantPoint, ReachBeyond, ReachedUser, ServiceAccount
 
 if TYPE_CHECKING:
-    from auditor.readers.directory import _Reader
+    from auditor.readers.access_control import DirectoryReader
 
-_USERS = "(&(objectCategory=person)(objectClass=user))"
 _UF_ACCOUNTDISABLE = 0x2
 
 
-def read_reach_beyond(reader: _Reader, base_dn: str, domain_sid: str, account: ServiceAccount | None,
+def read_reach_beyond(reader: DirectoryReader, base_dn: str, domain_sid: str, account: ServiceAccount | None,
                       target_ous: list[str], head_dacl: DaclFacts | None) -> ReachBeyond:
     if account is None:
         return ReachBeyond(error="the sync account does not exist")
@@ -51,17 +54,15 @@ def read_reach_beyond(reader: _Reader, base_dn: str, domain_sid: str, account: S
     return ReachBeyond(grant_points=points, users=users, containers_read=len(candidates))
 
 
-def _reached(reader: _Reader, base_dn: str, domain_sid: str, points: list[GrantPoint], target_ous: list[str],
+def _reached(reader: DirectoryReader, base_dn: str, domain_sid: str, points: list[GrantPoint], target_ous: list[str],
              token: set[str]) -> list[ReachedUser]:
-    from auditor.readers.directory import _int, _text, _texts
-
     privileged = reader.privileged_groups(base_dn, domain_sid)
     found: dict[str, ReachedUser] = {}
     decided: dict[bytes, str | None] = {}  # a descriptor's bytes → the granting ACE's SDDL (None: not granted)
     attributes = ["sAMAccountName", "userAccountControl", "adminCount", "memberOf", "primaryGroupID",
                   "nTSecurityDescriptor"]
     for point in points:
-        for dn, raw in reader.paged(point.dn, _USERS, attributes, sd=True):
+        for dn, raw in reader.paged(point.dn, USERS, attributes, sd=True):
             key = dn_key(dn)
             if key in found or any(is_within(dn, t) for t in target_ous):
                 continue

@@ -15,224 +15,34 @@ key only the reviewer's environment holds.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
-from auditor.ad.dn import dn_key
-from auditor.ad.sd import AceFact
-from auditor.ad.wellknown import GPO_GUID_PATTERN
 from auditor.checks.base import Finding
 from auditor.files import write_atomically
-from auditor.graph_fields import PASSWORD_RULE_TEMPLATE
+from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's change types)
+    SID_PATTERN,
+    Change,
+    FindingRef,
+    Frozen,
+    GraphAuthorizationChange,
+    GraphMethodConfigurationChange,
+    GraphMethodsPolicyChange,
+    GraphPasswordRulesChange,
+    LdapDaclChange,
+    LdapPasswordAgeChange,
+    PortalOnPremChange,
+    PortalSsprChange,
+    SettingChange,
+    SysvolPasswordAgeChange,
+    WriterName,
+    object_key,
+)
 from auditor.snapshot.models import utc_now
 
 PLAN_FORMAT = "sspr-auditor-plan"
-SID_PATTERN = r"^S-1-\d+(-\d+){1,15}$"
-
-WriterName = Literal["portal", "graph", "ldap", "sysvol"]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FindingRef(Frozen):
-    """Which finding a change fixes or a manual step is for: check, target and policy key."""
-
-    check: str
-    target: str
-    key: str | None = None
-    right: str | None = Field(None, description="The finding's typed subject, when it names an AD right")
-
-    @classmethod
-    def of(cls, finding: Finding) -> FindingRef:
-        key = finding.policy_location.key if finding.policy_location is not None else None
-        right = finding.subject.right if finding.subject is not None else None
-        return cls(check=finding.check, target=finding.target, key=key or None, right=right)
-
-    def matches(self, finding: Finding) -> bool:
-        return self == FindingRef.of(finding)
-
-    def label(self) -> str:
-        key = f" ({self.key}{', ' + self.right if self.right else ''})" if self.key or self.right else ""
-        return f"{self.check} · {self.target}{key}"
-
-
-class SettingChange(Frozen):
-    """One setting: its name in the snapshot model, the value seen, the value wanted."""
-
-    name: str
-    old: Any = None
-    new: Any = None
-
-
-class _Change(Frozen):
-    id: str = Field(description="Position in the plan, 1-based, as a string (`3`)")
-    target: str = Field(description="The object written: portal or Graph path, DN, or UNC path")
-    summary: str = Field(description="One line saying what changes")
-    reversible: bool = Field(True, description="Rollback from the backup restores the old value")
-    note: str | None = Field(None, description="A side effect or caveat the reviewer should know")
-    depends_on: dict[str, str] = Field(
-        default_factory=dict, description="Snapshot section → fingerprint of the section this change was derived from"
-    )
-    fixes: list[FindingRef] = Field(default_factory=list)
-
-    def settings_list(self) -> list[SettingChange]:
-        return []
-
-
-class PortalSsprChange(_Change):
-    """Fields of the portal's PasswordResetPolicies object, written with one GET-modify-PUT."""
-
-    kind: Literal["portal.sspr_policy"] = "portal.sspr_policy"
-    writer: Literal["portal"] = "portal"
-    settings: list[SettingChange]
-
-    def settings_list(self) -> list[SettingChange]:
-        return list(self.settings)
-
-
-class PortalOnPremChange(_Change):
-    """One field of OnPremisesPasswordResetPolicies: one field per PUT (the portal drops others)."""
-
-    kind: Literal["portal.onprem_writeback"] = "portal.onprem_writeback"
-    writer: Literal["portal"] = "portal"
-    setting: SettingChange
-
-    def settings_list(self) -> list[SettingChange]:
-        return [self.setting]
-
-
-class GraphAuthorizationChange(_Change):
-    kind: Literal["graph.authorization_policy"] = "graph.authorization_policy"
-    writer: Literal["graph"] = "graph"
-    setting: SettingChange
-
-    def settings_list(self) -> list[SettingChange]:
-        return [self.setting]
-
-
-class GraphMethodsPolicyChange(_Change):
-    kind: Literal["graph.methods_policy"] = "graph.methods_policy"
-    writer: Literal["graph"] = "graph"
-    setting: SettingChange
-
-    def settings_list(self) -> list[SettingChange]:
-        return [self.setting]
-
-
-class GraphMethodConfigurationChange(_Change):
-    """Fields of one authentication method configuration (`state`, `is_office_phone_allowed`)."""
-
-    kind: Literal["graph.method_configuration"] = "graph.method_configuration"
-    writer: Literal["graph"] = "graph"
-    configuration_id: str
-    settings: list[SettingChange]
-
-    def settings_list(self) -> list[SettingChange]:
-        return list(self.settings)
-
-
-class GraphPasswordRulesChange(_Change):
-    """Values of the tenant's Password Rule Settings (the groupSetting from template 5cf42378-...).
-
-    With `setting_id`, one PATCH of the whole values array as read just before it, only these values
-    changed (the banned words and every other value kept as they are). Without it, no such object exists
-    and one POST creates it with every value of the template: these settings, and the template's default
-    for any other (the banned word list, empty).
-    """
-
-    kind: Literal["graph.password_rules"] = "graph.password_rules"
-    writer: Literal["graph"] = "graph"
-    setting_id: str | None = Field(description="The groupSetting written; None when none exists and the change "
-                                               "creates it")
-    settings: list[SettingChange]
-
-    def settings_list(self) -> list[SettingChange]:
-        return list(self.settings)
-
-
-class LdapDaclChange(_Change):
-    """Allow ACEs added to an object's DACL in canonical order, written back with SD flags DACL."""
-
-    kind: Literal["ldap.dacl"] = "ldap.dacl"
-    writer: Literal["ldap"] = "ldap"
-    dn: str
-    principal: str = Field(description="Who receives the rights (the sync account's name)")
-    principal_sid: Annotated[str, Field(pattern=SID_PATTERN)]
-    rights: list[str] = Field(description="The rights' labels, for people")
-    add_aces: list[AceFact]
-    old_descriptor_sha256: str = Field(description="sha256 of the descriptor (DACL part) as read for the plan")
-
-    def settings_list(self) -> list[SettingChange]:
-        return [SettingChange(name="DACL", old="(as read)", new=[a.sddl() for a in self.add_aces])]
-
-
-class LdapPasswordAgeChange(_Change):
-    """The domain head's `minPwdAge` or a fine-grained policy's `msDS-MinimumPasswordAge` (intervals)."""
-
-    kind: Literal["ldap.password_age"] = "ldap.password_age"
-    writer: Literal["ldap"] = "ldap"
-    dn: str
-    scope: Literal["domain", "fine_grained"]
-    setting: SettingChange = Field(description="old/new as AD intervals (negative 100-ns ticks)")
-    old_days: int | None
-    new_days: int
-
-    def settings_list(self) -> list[SettingChange]:
-        return [self.setting]
-
-
-class SysvolPasswordAgeChange(_Change):
-    """`[System Access] MinimumPasswordAge` in a GPO's GptTmpl.inf, with the GPO version bumped."""
-
-    kind: Literal["sysvol.gpttmpl"] = "sysvol.gpttmpl"
-    writer: Literal["sysvol"] = "sysvol"
-    path: str = Field(description="UNC path of GptTmpl.inf as read")
-    gpo_guid: Annotated[str, Field(pattern=GPO_GUID_PATTERN)]
-    gpo_dn: str
-    setting: SettingChange = Field(description="MinimumPasswordAge in days; old None when unset or absent")
-    old_content_sha256: str | None = Field(description="sha256 of the file as read; None when it did not exist")
-    encoding: str | None = None
-    newline: str | None = None
-
-    def settings_list(self) -> list[SettingChange]:
-        return [self.setting]
-
-
-Change = Annotated[
-    PortalSsprChange | PortalOnPremChange | GraphAuthorizationChange | GraphMethodsPolicyChange
-    | GraphMethodConfigurationChange | GraphPasswordRulesChange | LdapDaclChange | LdapPasswordAgeChange
-    | SysvolPasswordAgeChange,
-    Field(discriminator="kind"),
-]
-
-
-def object_key(change: Any) -> str:
-    """The identity of the object a change writes; the backup holds one old value per object."""
-    match change:
-        case PortalSsprChange():
-            return "portal:PasswordResetPolicies"
-        case PortalOnPremChange():
-            return "portal:OnPremisesPasswordResetPolicies"
-        case GraphAuthorizationChange():
-            return "graph:authorizationPolicy"
-        case GraphMethodsPolicyChange():
-            return "graph:authenticationMethodsPolicy"
-        case GraphMethodConfigurationChange():
-            return f"graph:authenticationMethodConfigurations/{change.configuration_id.lower()}"
-        case GraphPasswordRulesChange():  # one per tenant, whatever its id (None until created)
-            return f"graph:groupSettings/{PASSWORD_RULE_TEMPLATE}"
-        case LdapDaclChange():
-            return f"ldap:{dn_key(change.dn)}:descriptor"
-        case LdapPasswordAgeChange():
-            return f"ldap:{dn_key(change.dn)}:{change.scope}-min-age"
-        case SysvolPasswordAgeChange():
-            return f"sysvol:{change.gpo_guid.upper()}"
-    raise TypeError(f"not a change: {type(change).__name__}")
 
 
 class ManualStep(Frozen):
@@ -454,41 +264,3 @@ def json_position(text: str, loc: list[str]) -> tuple[int, int]:
             continue
         found = (line + 1, column + 1)
     return found
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if value is None:
-        return "(unset)"
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict | str) else str(value)
-
-
-def describe_plan(plan: Plan) -> list[str]:
-    """The plan as a readable diff: old → new per setting, ACEs to add as SDDL, then manual steps."""
-    from auditor.remediation.impact import impact_lines
-
-    impacts = {impact.change_id: impact for impact in plan.impact}
-    lines = []
-    for change in plan.changes:
-        flag = "" if change.reversible else "  [not reversible]"
-        lines.append(f"  ~ {change.id}. [{change.writer}] {change.summary}{flag}")
-        lines.append(f"      target: {change.target}")
-        if isinstance(change, LdapDaclChange):
-            lines.extend(f"      + {ace.sddl()}" for ace in change.add_aces)
-        else:
-            lines.extend(f"      {s.name}: {_shown(s.old)} → {_shown(s.new)}" for s in change.settings_list())
-        lines.extend(f"      fixes {ref.label()}" for ref in change.fixes)
-        if change.note:
-            lines.append(f"      note: {change.note}")
-        if change.id in impacts:  # who it brings in or leaves out, under the change itself
-            lines += ["    " + line for line in impact_lines([impacts[change.id]])]
-    for number, step in enumerate(plan.manual, start=1):
-        lines.append(f"  ! manual {number}. {step.finding.label()}")
-        lines.append(f"      why: {step.why_manual}")
-        how = step.how.get("portal") or step.how.get("powershell") or step.how.get("graph")
-        if how:
-            lines.append(f"      how: {how}")
-    for item in plan.unplanned:
-        lines.append(f"  ? not planned (could not read): {item.finding.label()}: {item.reason}")
-    return lines

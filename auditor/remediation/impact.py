@@ -5,7 +5,7 @@ methods (`auditor.derive.impact`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from auditor.derive.figures import UserRef, folded, licence_plans
@@ -19,12 +19,7 @@ from auditor.derive.impact import (
 )
 from auditor.findings import Unreadable
 from auditor.policy.models import Policy
-from auditor.remediation.changes import (
-    ChangeImpact,
-    GraphMethodConfigurationChange,
-    GraphMethodsPolicyChange,
-    PortalSsprChange,
-)
+from auditor.remediation.changes import ChangeImpact
 from auditor.snapshot.models import Snapshot
 from auditor.text import one_line
 
@@ -51,14 +46,19 @@ def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> li
 
 def _after(before: Snapshot, change: Any) -> Snapshot | None:
     """The state once `change` is written, for the changes that change who can reset; None for the others."""
-    updates = {s.name: s.new for s in change.settings_list()}
-    if isinstance(change, PortalSsprChange):
-        return after_change(before, updates) if touches_who(updates) else None
-    if isinstance(change, GraphMethodConfigurationChange):
-        return with_configuration(before, change.configuration_id, updates)
-    if isinstance(change, GraphMethodsPolicyChange) and "migration_state" in updates:
-        return with_migration_state(before, updates["migration_state"])
-    return None
+    after = _AFTER.get(change.kind)
+    return after(before, change, {s.name: s.new for s in change.settings_list()}) if after is not None else None
+
+
+# change kind → the state after it, for the kinds that change who can reset (the others change nobody's reach)
+_AFTER: dict[str, Callable[[Snapshot, Any, dict[str, Any]], Snapshot | None]] = {
+    "portal.sspr_policy": lambda before, change, updates: (after_change(before, updates) if touches_who(updates)
+                                                           else None),
+    "graph.method_configuration": lambda before, change, updates: with_configuration(
+        before, change.configuration_id, updates),
+    "graph.methods_policy": lambda before, change, updates: (with_migration_state(before, updates["migration_state"])
+                                                             if "migration_state" in updates else None),
+}
 
 
 def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:

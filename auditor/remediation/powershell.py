@@ -13,9 +13,12 @@ quotes doubled, and into comments with line breaks removed; no credential is eve
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from auditor.graph_fields import (
+    CONFIGURATION_FIELDS,
+    METHOD_CONFIGURATION_TYPES,
     PASSWORD_RULE_FIELDS,
     PASSWORD_RULE_TEMPLATE,
     password_rule_values,
@@ -30,8 +33,6 @@ from auditor.remediation.changes import (
     LdapPasswordAgeChange,
     ManualStep,
     Plan,
-    PortalOnPremChange,
-    PortalSsprChange,
     SysvolPasswordAgeChange,
 )
 
@@ -48,17 +49,6 @@ PORTAL_PATHS = {
     "portal.sspr_policy": "Entra admin center > Protection > Password reset",
     "portal.onprem_writeback": "Entra admin center > Protection > Password reset > On-premises integration",
 }
-_ODATA_TYPES = {
-    "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
-    "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",
-    "voice": "#microsoft.graph.voiceAuthenticationMethodConfiguration",
-    "microsoftauthenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
-    "softwareoath": "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
-    "fido2": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
-    "temporaryaccesspass": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-}
-_GRAPH_PROPERTIES = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",
-                     "is_software_oath_enabled": "isSoftwareOathEnabled"}
 
 
 def quote(value: object) -> str:
@@ -131,7 +121,7 @@ def render_powershell(plan: Plan) -> str:
 
 
 def _scope(change: Any) -> str | None:
-    if isinstance(change, GraphPasswordRulesChange):
+    if change.kind == "graph.password_rules":  # one kind, two permissions: creating the object takes more
         return SETTINGS_SCOPES["create" if change.setting_id is None else "update"]
     return GRAPH_SCOPES.get(change.kind)
 
@@ -174,67 +164,77 @@ def _guarded(target: str, action: str, current: str, expected: str, body: list[s
 
 
 def _step(change: Any) -> list[str]:
-    lines = _header(change)
-    if isinstance(change, PortalSsprChange | PortalOnPremChange):
-        lines.append("# MANUAL: no supported cmdlet or Graph API sets this (only the Azure portal's own API does).")
-        lines.append(f"# In {PORTAL_PATHS[change.kind]}:")
-        for setting in change.settings_list():
-            lines.append(f"#   {comment(setting.name)}: {_shown(setting.old)} -> {_shown(setting.new)}")
-        lines.append(f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}")
-        return lines
-    if isinstance(change, GraphAuthorizationChange):
-        new = literal(change.setting.new)
-        return lines + _guarded(
-            "authorizationPolicy", f"Set allowedToUseSSPR to {change.setting.new}",
-            "(Get-MgPolicyAuthorizationPolicy).AllowedToUseSspr", literal(change.setting.old),
-            [f"Update-MgPolicyAuthorizationPolicy -AllowedToUseSspr:{new}"], change.id)
-    if isinstance(change, GraphMethodsPolicyChange):
-        return lines + _guarded(
-            "authenticationMethodsPolicy", f"Set policyMigrationState to {change.setting.new}",
-            "(Get-MgPolicyAuthenticationMethodPolicy).PolicyMigrationState", quote(change.setting.old),
-            [f"Update-MgPolicyAuthenticationMethodPolicy -PolicyMigrationState {quote(change.setting.new)}"],
-            change.id)
-    if isinstance(change, GraphMethodConfigurationChange):
-        odata = _ODATA_TYPES.get(change.configuration_id.lower(), "")
-        pairs = [f"'@odata.type' = {quote(odata)}"]
-        pairs += [f"{_GRAPH_PROPERTIES[s.name]} = {literal(s.new)}" for s in change.settings]
-        first = change.settings[0]
-        read = (f"(Get-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
-                f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)})")
-        current = (f"{read}.AdditionalProperties[{quote(_GRAPH_PROPERTIES[first.name])}]"
-                   if first.name != "state" else f"{read}.State")
-        return lines + _guarded(
-            change.configuration_id, "Update the authentication method configuration", current, literal(first.old),
-            [f"$body = @{{ {'; '.join(pairs)} }}",
-             "Update-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
-             f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)} -BodyParameter $body"],
-            change.id)
-    if isinstance(change, GraphPasswordRulesChange):
-        return lines + _password_rules(change)
-    if isinstance(change, LdapDaclChange):
-        return lines + _dacl(change)
-    if isinstance(change, LdapPasswordAgeChange):
-        timespan = quote(f"{change.new_days}.00:00:00")
-        if change.scope == "domain":
-            read = f"(Get-ADObject -Identity {quote(change.dn)} -Properties minPwdAge).minPwdAge"
-            body = [f"Set-ADDefaultDomainPasswordPolicy -Identity {quote(change.dn)} -MinPasswordAge {timespan}"]
-        else:
-            read = (f"(Get-ADObject -Identity {quote(change.dn)} -Properties 'msDS-MinimumPasswordAge')."
-                    "'msDS-MinimumPasswordAge'")
-            body = [f"Set-ADFineGrainedPasswordPolicy -Identity {quote(change.dn)} -MinPasswordAge {timespan}"]
-        return lines + _guarded(change.dn, f"Set the minimum password age to {change.new_days} day(s)", read,
-                                str(int(change.setting.old)), body, change.id)
-    if isinstance(change, SysvolPasswordAgeChange):
-        return [
-            *lines,
-            "# MANUAL: no supported cmdlet edits a GPO's security template; the Group Policy editor also bumps",
-            "# the GPO version so domain controllers apply it. In Group Policy Management:",
-            f"#   {comment(change.gpo_guid)} > Edit > Computer Configuration > Policies > Windows Settings >",
-            "#   Security Settings > Account Policies > Password Policy > Minimum password age = "
-            f"{comment(change.setting.new)} days (now {comment(change.setting.old)})",
-            f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}",
-        ]
-    raise TypeError(f"no PowerShell for {type(change).__name__}")
+    step = _STEPS.get(change.kind)
+    if step is None:
+        raise TypeError(f"no PowerShell for change kind {change.kind!r}")
+    return _header(change) + step(change)
+
+
+def _portal(change: Any) -> list[str]:
+    return [
+        "# MANUAL: no supported cmdlet or Graph API sets this (only the Azure portal's own API does).",
+        f"# In {PORTAL_PATHS[change.kind]}:",
+        *(f"#   {comment(setting.name)}: {_shown(setting.old)} -> {_shown(setting.new)}"
+          for setting in change.settings_list()),
+        f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}",
+    ]
+
+
+def _authorization(change: GraphAuthorizationChange) -> list[str]:
+    new = literal(change.setting.new)
+    return _guarded(
+        "authorizationPolicy", f"Set allowedToUseSSPR to {change.setting.new}",
+        "(Get-MgPolicyAuthorizationPolicy).AllowedToUseSspr", literal(change.setting.old),
+        [f"Update-MgPolicyAuthorizationPolicy -AllowedToUseSspr:{new}"], change.id)
+
+
+def _methods_policy(change: GraphMethodsPolicyChange) -> list[str]:
+    return _guarded(
+        "authenticationMethodsPolicy", f"Set policyMigrationState to {change.setting.new}",
+        "(Get-MgPolicyAuthenticationMethodPolicy).PolicyMigrationState", quote(change.setting.old),
+        [f"Update-MgPolicyAuthenticationMethodPolicy -PolicyMigrationState {quote(change.setting.new)}"],
+        change.id)
+
+
+def _method_configuration(change: GraphMethodConfigurationChange) -> list[str]:
+    odata = METHOD_CONFIGURATION_TYPES.get(change.configuration_id.lower(), "")
+    pairs = [f"'@odata.type' = {quote(odata)}"]
+    pairs += [f"{CONFIGURATION_FIELDS[s.name]} = {literal(s.new)}" for s in change.settings]
+    first = change.settings[0]
+    read = (f"(Get-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
+            f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)})")
+    current = (f"{read}.AdditionalProperties[{quote(CONFIGURATION_FIELDS[first.name])}]"
+               if first.name != "state" else f"{read}.State")
+    return _guarded(
+        change.configuration_id, "Update the authentication method configuration", current, literal(first.old),
+        [f"$body = @{{ {'; '.join(pairs)} }}",
+         "Update-MgPolicyAuthenticationMethodPolicyAuthenticationMethodConfiguration "
+         f"-AuthenticationMethodConfigurationId {quote(change.configuration_id)} -BodyParameter $body"],
+        change.id)
+
+
+def _password_age(change: LdapPasswordAgeChange) -> list[str]:
+    timespan = quote(f"{change.new_days}.00:00:00")
+    if change.scope == "domain":
+        read = f"(Get-ADObject -Identity {quote(change.dn)} -Properties minPwdAge).minPwdAge"
+        body = [f"Set-ADDefaultDomainPasswordPolicy -Identity {quote(change.dn)} -MinPasswordAge {timespan}"]
+    else:
+        read = (f"(Get-ADObject -Identity {quote(change.dn)} -Properties 'msDS-MinimumPasswordAge')."
+                "'msDS-MinimumPasswordAge'")
+        body = [f"Set-ADFineGrainedPasswordPolicy -Identity {quote(change.dn)} -MinPasswordAge {timespan}"]
+    return _guarded(change.dn, f"Set the minimum password age to {change.new_days} day(s)", read,
+                    str(int(change.setting.old)), body, change.id)
+
+
+def _gpttmpl(change: SysvolPasswordAgeChange) -> list[str]:
+    return [
+        "# MANUAL: no supported cmdlet edits a GPO's security template; the Group Policy editor also bumps",
+        "# the GPO version so domain controllers apply it. In Group Policy Management:",
+        f"#   {comment(change.gpo_guid)} > Edit > Computer Configuration > Policies > Windows Settings >",
+        "#   Security Settings > Account Policies > Password Policy > Minimum password age = "
+        f"{comment(change.setting.new)} days (now {comment(change.setting.old)})",
+        f"Write-Host {quote(f'Change {change.id} is manual: see the comment above.')}",
+    ]
 
 
 def _password_rules(change: GraphPasswordRulesChange) -> list[str]:
@@ -320,3 +320,17 @@ def _manual(number: int, step: ManualStep) -> list[str]:
     for where, how in step.how.items():
         lines.append(f"#   {comment(where)}: {comment(how)}")
     return lines
+
+
+# change kind → its PowerShell (after the common header)
+_STEPS: dict[str, Callable[[Any], list[str]]] = {
+    "portal.sspr_policy": _portal,
+    "portal.onprem_writeback": _portal,
+    "graph.authorization_policy": _authorization,
+    "graph.methods_policy": _methods_policy,
+    "graph.method_configuration": _method_configuration,
+    "graph.password_rules": _password_rules,
+    "ldap.dacl": _dacl,
+    "ldap.password_age": _password_age,
+    "sysvol.gpttmpl": _gpttmpl,
+}

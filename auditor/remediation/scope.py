@@ -14,17 +14,13 @@ bug, not a tampered file. The fence is checked anyway, change by change, before 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auditor.ad.dn import dn_key
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.policy.models import Policy
-from auditor.remediation.changes import (
-    GraphPasswordRulesChange,
-    LdapDaclChange,
-    LdapPasswordAgeChange,
-    SysvolPasswordAgeChange,
-)
+from auditor.policy.models import Directory, Policy
+from auditor.snapshot.directory import DirectoryState
 from auditor.snapshot.models import Snapshot
 
 GPTTMPL_SUFFIX = "\\machine\\microsoft\\windows nt\\secedit\\gpttmpl.inf"
@@ -35,37 +31,56 @@ PSO_CONTAINER = "CN=Password Settings Container,CN=System,"
 
 def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
     """Why `change` writes outside what the policy governs (None when it is inside)."""
-    if isinstance(change, GraphPasswordRulesChange):
-        rules = snapshot.password_rules
-        if rules is None or not rules.readable or rules.value is None:
-            return "the Password Rule Settings were not read, so they are not in scope"
-        if policy.password_protection is None:
-            return "the policy has no password_protection section"
-        if change.setting_id != rules.value.setting_id:
-            return (f"the change writes groupSetting {change.setting_id or '(a new one)'}, the tenant's Password Rule "
-                    f"Settings are {rules.value.setting_id or '(none)'}")
-        return None
-    if not isinstance(change, LdapDaclChange | LdapPasswordAgeChange | SysvolPasswordAgeChange):
-        return None  # portal and Graph kinds each name one fixed object
-    directory = snapshot.directory.value if snapshot.directory is not None and snapshot.directory.readable else None
-    if directory is None or policy.directory is None:
-        return "the directory was not read, so no on-premises object is in scope"
-    if isinstance(change, LdapDaclChange):
-        allowed = {dn_key(ou) for ou in policy.directory.target_ous} | {dn_key(directory.admin_sd_holder.dn)}
-        if dn_key(change.dn) not in allowed:
-            return f"{change.dn} is neither a target OU of the policy nor AdminSDHolder"
-        account = directory.service_account
-        if account is None or account.sid.upper() != change.principal_sid.upper():
-            return f"the rights go to {change.principal_sid}, not to the sync account the policy names"
-        if any(ace.sid.upper() != change.principal_sid.upper() for ace in change.add_aces):
-            return "an ACE names a trustee other than the sync account"
-        return None
-    if isinstance(change, LdapPasswordAgeChange):
-        if change.scope == "domain":
-            return None if dn_key(change.dn) == dn_key(directory.base_dn) else f"{change.dn} is not the domain head"
-        container = dn_key(PSO_CONTAINER + directory.base_dn)
-        parent = dn_key(change.dn.split(",", 1)[1]) if "," in change.dn else ""
-        return None if parent == container else f"{change.dn} is not in the domain's Password Settings Container"
+    fence = _FENCES.get(change.kind)
+    return fence(change, policy, snapshot) if fence is not None else None  # the portal and Graph kinds each name
+    # one fixed object
+
+
+def _password_rules(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
+    rules = snapshot.password_rules
+    if rules is None or not rules.readable or rules.value is None:
+        return "the Password Rule Settings were not read, so they are not in scope"
+    if policy.password_protection is None:
+        return "the policy has no password_protection section"
+    if change.setting_id != rules.value.setting_id:
+        return (f"the change writes groupSetting {change.setting_id or '(a new one)'}, the tenant's Password Rule "
+                f"Settings are {rules.value.setting_id or '(none)'}")
+    return None
+
+
+def _on_premises(fence: Callable[[Any, Directory, DirectoryState], str | None]) -> Fence:
+    """`fence` run with the policy's directory section and the directory as read; outside when either is missing."""
+    def check(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
+        directory = snapshot.directory.value if snapshot.directory is not None and snapshot.directory.readable \
+            else None
+        if directory is None or policy.directory is None:
+            return "the directory was not read, so no on-premises object is in scope"
+        return fence(change, policy.directory, directory)
+
+    return check
+
+
+def _dacl(change: Any, wanted: Directory, directory: DirectoryState) -> str | None:
+    allowed = {dn_key(ou) for ou in wanted.target_ous} | {dn_key(directory.admin_sd_holder.dn)}
+    if dn_key(change.dn) not in allowed:
+        return f"{change.dn} is neither a target OU of the policy nor AdminSDHolder"
+    account = directory.service_account
+    if account is None or account.sid.upper() != change.principal_sid.upper():
+        return f"the rights go to {change.principal_sid}, not to the sync account the policy names"
+    if any(ace.sid.upper() != change.principal_sid.upper() for ace in change.add_aces):
+        return "an ACE names a trustee other than the sync account"
+    return None
+
+
+def _password_age(change: Any, wanted: Directory, directory: DirectoryState) -> str | None:
+    if change.scope == "domain":
+        return None if dn_key(change.dn) == dn_key(directory.base_dn) else f"{change.dn} is not the domain head"
+    container = dn_key(PSO_CONTAINER + directory.base_dn)
+    parent = dn_key(change.dn.split(",", 1)[1]) if "," in change.dn else ""
+    return None if parent == container else f"{change.dn} is not in the domain's Password Settings Container"
+
+
+def _gpttmpl(change: Any, wanted: Directory, directory: DirectoryState) -> str | None:
     guid = change.gpo_guid.upper()
     gpo = next((g for g in directory.gpos if g.guid.upper() == guid), None)
     if guid != DEFAULT_DOMAIN_POLICY_GUID and (gpo is None or not gpo.linked_to_domain):
@@ -79,3 +94,14 @@ def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None
     if f"\\{guid.casefold()}\\" not in path or not path.endswith(GPTTMPL_SUFFIX):
         return f"{change.path} is not the GptTmpl.inf of GPO {change.gpo_guid}"
     return None
+
+
+Fence = Callable[[Any, Policy, Snapshot], "str | None"]
+# change kind → its fence; the portal and Graph kinds other than the Password Rule Settings each name one fixed
+# object, so they have none
+_FENCES: dict[str, Fence] = {
+    "graph.password_rules": _password_rules,
+    "ldap.dacl": _on_premises(_dacl),
+    "ldap.password_age": _on_premises(_password_age),
+    "sysvol.gpttmpl": _on_premises(_gpttmpl),
+}

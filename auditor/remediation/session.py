@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import Field
 
@@ -20,10 +20,10 @@ from auditor.remediation.changes import Frozen
 
 if TYPE_CHECKING:
     from auditor.readers.directory import AdSettings
-    from auditor.remediation.writers.base import Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+W = TypeVar("W")  # the writer type (auditor.remediation.writers.base.Writer), which imports this module
 
 
 @dataclass
@@ -60,16 +60,18 @@ class BackupObject(Frozen):
 
 # -- the session: clients and connections, opened on first use ------------------------------
 
-class Session:
-    """Clients for the writers, created when first needed and closed together."""
+class Session(Generic[W]):
+    """Clients for the writers, created when first needed and closed together.
 
-    def __init__(self, targets: Targets, make_writer: Callable[[str, Session], Writer]) -> None:
+    Generic in the writer type so this module need not import the writers, which import it."""
+
+    def __init__(self, targets: Targets, make_writer: Callable[[str, Session[W]], W]) -> None:
         self.targets = targets
         self._make_writer = make_writer
         self._runner = asyncio.Runner()
         self._clients: dict[str, Any] = {}
         self._closers: list[Callable[[], None]] = []
-        self._writers: dict[str, Writer] = {}
+        self._writers: dict[str, W] = {}
 
     def run(self, work: Awaitable[T]) -> T:
         return run(work, self._runner)  # a signal cancels the work wherever it waits (auditor.interrupts)
@@ -82,7 +84,7 @@ class Session:
                 self._closers.append(lambda: close(client))
         return self._clients[name]
 
-    def writer(self, name: str) -> Writer:
+    def writer(self, name: str) -> W:
         if name not in self._writers:
             self._writers[name] = self._make_writer(name, self)
         return self._writers[name]
@@ -95,7 +97,7 @@ class Session:
                 log.debug("closing a writer client failed", exc_info=True)
         self._runner.close()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Session[W]:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -7,6 +7,8 @@ domain head, AdminSDHolder) are kept base64-encoded so a plan can be made offlin
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.ad.dn import dn_key, is_within
@@ -206,6 +208,64 @@ class GroupPolicy(Model):
         return [link for link in self.links if link.enabled and link.holds_computers is not False]
 
 
+PrincipalKind = Literal["user", "computer", "group", "managed_service_account", "well_known", "unresolved"]
+
+
+class Member(Model):
+    """An account inside a group, nested or by primary group."""
+
+    sid: str
+    name: str
+    dn: str | None = None
+    kind: PrincipalKind = "user"
+    via: list[str] = Field(default_factory=list, description="Groups between the group and the account, outermost "
+                                                             "first; '<group> (primary group)' for a primary one")
+
+
+class Principal(Model):
+    """Who a SID in an ACE or an owner is, and for a group every account it holds."""
+
+    sid: str
+    name: str
+    dn: str | None = None
+    kind: PrincipalKind
+    members: list[Member] | None = Field(None, description="Groups: every account below it (nested and primary "
+                                                           "groups followed); None for an account or a well-known SID")
+    members_truncated: bool = Field(False, description="The group holds more accounts than were read")
+
+
+class ProtectedAccount(Model):
+    """An account AdminSDHolder protects: adminCount=1 or a member of a protected group (any OU)."""
+
+    dn: str
+    sid: str | None = None
+    name: str | None = None
+    admin_count: int | None = None
+    privileged_via: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    dacl_key: str | None = Field(None, description="Key into DirectoryState.dacls (owner and full DACL)")
+
+
+class AccessControl(Model):
+    """Who else holds power over the in-scope users and the sync account: full descriptors and who their SIDs are.
+
+    Read beside the sync account's view (`DirectoryState.dacls` then holds every in-scope user's full DACL and
+    owner). None in `DirectoryState.access_control` for snapshots from before it was read."""
+
+    principals: dict[str, Principal] = Field(default_factory=dict, description="SID → principal, for every trustee "
+                                             "of an ACE that can write or control, every owner and the admin groups")
+    admin_sids: list[str] = Field(default_factory=list, description="The domain's own admins: SYSTEM, Administrators, "
+                                  "Domain Admins, Enterprise Admins and every account inside them")
+    containers: list[SecuredObject] = Field(default_factory=list, description="The in-scope users' ancestors up to "
+                                            "the domain head, to name where an inherited ACE is set")
+    protected_accounts: list[ProtectedAccount] = Field(default_factory=list)
+    service_account: SecuredObject | None = Field(None, description="The sync account's own descriptor (owner, DACL)")
+    service_account_groups: list[SecuredObject] = Field(default_factory=list,
+                                                        description="The DACLs of the groups the sync account is in")
+    managed_password_readers: DaclFacts | None = Field(
+        None, description="A gMSA's msDS-GroupMSAMembership: who may retrieve its password; None for a user account")
+
+
 class DirectoryState(Model):
     """What the on-premises checks need from the directory, read once over LDAP."""
 
@@ -225,7 +285,8 @@ class DirectoryState(Model):
     target_ous: list[SecuredObject] = Field(default_factory=list)
     users: list[DirectoryUser] = Field(default_factory=list)
     dacls: dict[str, DaclFacts] = Field(
-        default_factory=dict, description="Users' DACLs kept for the sync account's SIDs, shared by key"
+        default_factory=dict, description="Users' DACLs (owner included), shared by key: every ACE when "
+        "access_control was read, else only the sync account's SIDs' (older snapshots)"
     )
     password_settings: list[PasswordSettings] = Field(default_factory=list)
     password_settings_readable: bool = Field(
@@ -240,6 +301,8 @@ class DirectoryState(Model):
         None, description="The sync account's Reset Password beyond the target OUs; None: not read")
     password_protection_agents: PasswordProtectionAgents | None = Field(
         None, description="The DCs and their Entra Password Protection DC agents; None: not read")
+    access_control: AccessControl | None = Field(
+        None, description="Full descriptors and principals for the delegation checks; None: not read")
 
     @property
     def min_pwd_age_days(self) -> int | None:

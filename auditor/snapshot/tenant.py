@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from auditor.graph_fields import SSPR_CONTROL
 from auditor.text import same_name
 
 
@@ -144,7 +145,7 @@ class ScorePoint(NamedTuple):
 
 
 class SecureScoreState(Model):
-    control: str = "SelfServicePasswordReset"
+    control: str = SSPR_CONTROL
     found: bool = Field(description="The latest Secure Score lists the control")
     as_of: AwareDatetime | None = Field(None, description="createdDateTime of the latest score")
     tenant_score: float | None = None

@@ -75,6 +75,24 @@ def test_collect_with_the_policy_then_check_offline(tmp_path: Path) -> None:
     assert ad_findings(tmp_path)[("ad.users.privileged", f"CN=Adam Admin,OU=Staff,{BASE}")] == "fail"
 
 
+
+def test_read_once_audit_offline_without_a_policy_gives_what_the_live_run_gives(tmp_path: Path) -> None:
+    """`collect --lab demo` (no --policy) reads the lab's domain as `check --lab demo` does (issue 32: it skipped AD,
+    so `check --snapshot` said 10 more `unknown` than the live run)."""
+    snap = tmp_path / "snap.json"
+    collected = run("collect", "--lab", "demo", "--out", str(snap))
+    assert collected.returncode == 0, collected.stderr
+    offline = run("check", str(BASELINE), "--snapshot", str(snap), "--out", str(tmp_path / "off"), "--format", "json")
+    live_run = run("check", str(BASELINE), "--lab", "demo", "--out", str(tmp_path / "live"), "--format", "json")
+    assert offline.returncode == live_run.returncode == 1, offline.stdout + live_run.stdout
+
+    def statuses(folder: Path) -> dict[tuple[str, str], str]:
+        report = json.loads((folder / "sspr-audit.json").read_text())
+        return {(f["check"], f["target"]): f["status"] for f in report["findings"]}
+
+    assert statuses(tmp_path / "off") == statuses(tmp_path / "live")
+    assert "unknown" not in statuses(tmp_path / "off").values()
+
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
     from auditor.lab.server import LabServer
@@ -183,7 +201,10 @@ def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout
     descriptors = [int(n.replace(",", "")) for n in re.findall(r"LDAP descriptors\s+([\d,]+) descriptors", plain)]
     assert users and users[-1] == len(directory["users"]) > 0, plain[-2000:]
     # every user's DACL, each target OU's, the domain head's and AdminSDHolder's
-    assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2
+    control = directory["access_control"]  # the delegation view: ancestors, protected accounts, the account, its groups
+    extra = (len(control["containers"]) + len(control["protected_accounts"]) + 1
+             + len(control["service_account_groups"]))
+    assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2 + extra
     cloud = len(json.loads(snapshot.read_text())["cloud_users"]["value"]["users"])
     totals = re.findall(r"Graph users\s+[\d,]+ pages?, ([\d,]+) of ([\d,]+) rows", plain)
     assert totals and totals[-1] == (f"{cloud:,}", f"{cloud:,}"), plain[-2000:]  # Graph's $count, as read

@@ -38,6 +38,14 @@ DEMO_FAILURES = {
     ("ad.users.contact", f"CN=Ivo Rossi,{SALES}", "directory.contact_attributes"),
     # the Express-style Reset Password grant at the domain head (auditor/lab_domain/seams_seed.py)
     ("ad.acl.reach_beyond", BASE, "directory.rights.allow_beyond_target_ous"),
+    ("ad.users.privileged", f"CN=Olga Ops,{SALES}", "directory.users.allow_privileged"),
+    ("ad.acl.delegates", "hd.sales", "directory.delegates.accepted"),
+    ("ad.acl.delegates", "it.intern", "directory.delegates.accepted"),
+    ("ad.acl.tier0_reach", "hd.sales", "directory.delegates.tier0"),
+    ("ad.acl.tier0_reach", "MSOL_0a1b2c3d4e5f", "directory.rights.admin_sd_holder"),
+    ("ad.service_account.control", "svc-backup", "directory.service_account"),
+    ("ad.gpo.restrict_remote_sam", "Restrict remote SAM {B3E51ACE-3383-548A-B3BC-A6C5ACA3A467}",
+     "directory.service_account"),
 }
 
 
@@ -102,7 +110,9 @@ def test_baseline_domain_passes_every_ad_check(baseline_dc) -> None:
     checks = {k[0] for k in outcomes}
     assert checks == {"ad.acl.writeback_rights", "ad.acl.coverage", "ad.acl.unexpire_password",
                       "ad.gpo.min_password_age", "ad.fgpp.min_password_age", "ad.users.temporary_password",
-                      "ad.users.privileged", "ad.users.contact", "ad.service_account", "ad.acl.reach_beyond"}
+                      "ad.users.privileged", "ad.users.contact", "ad.service_account",
+                      "ad.acl.delegates", "ad.acl.tier0_reach", "ad.service_account.control",
+                      "ad.gpo.restrict_remote_sam", "ad.acl.reach_beyond"}
 
 
 def test_baseline_domain_grants_unexpire_password_when_asked(baseline_dc) -> None:

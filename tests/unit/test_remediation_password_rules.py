@@ -20,7 +20,8 @@ from auditor.checks.registry import run_checks
 from auditor.graph_fields import PASSWORD_RULE_DEFAULTS, PASSWORD_RULE_TEMPLATE, password_rule_values
 from auditor.lab.emulator import SETTING_TEMPLATES
 from auditor.policy.models import Policy
-from auditor.remediation.changes import FindingRef, GraphPasswordRulesChange, Plan, describe_plan, object_key
+from auditor.remediation.changes import FindingRef, GraphPasswordRulesChange, Plan, object_key
+from auditor.remediation.describe import describe_plan
 from auditor.remediation.planner import make_plan
 from auditor.remediation.powershell import render_powershell
 from auditor.remediation.writers.graph import GraphWriter, _same_rules, _values_with

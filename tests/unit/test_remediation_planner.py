@@ -24,11 +24,11 @@ from auditor.remediation.changes import (
     GraphMethodConfigurationChange,
     Plan,
     PlanError,
-    describe_plan,
     load_plan,
     object_key,
     save_plan,
 )
+from auditor.remediation.describe import describe_plan
 from auditor.remediation.planner import make_plan, plan_exit_code, solve_methods, with_fixability
 from auditor.snapshot.models import (
     AuthorizationPolicyState,
@@ -266,9 +266,9 @@ def test_plan_round_trips_and_an_edited_plan_is_refused(tmp_path: Path) -> None:
 def test_the_planner_finds_the_right_from_the_typed_subject_never_the_text() -> None:
     """Issue 12: AdminSDHolder has one finding per right under one policy key; the subject tells them apart."""
     from auditor.ad.rights import CHANGE_PASSWORD, RESET_PASSWORD, WRITEBACK_RIGHTS
+    from auditor.checks.ad.acl.writeback_rights import _right_of
     from auditor.findings import Finding, Severity, Subject
     from auditor.policy.models import Location
-    from auditor.remediation.planner import _right_of
 
     def holder(right: str | None, expected: str) -> Finding:
         return Finding(check="ad.acl.writeback_rights", title="t", status=Status.failed, severity=Severity.high,
@@ -281,3 +281,33 @@ def test_the_planner_finds_the_right_from_the_typed_subject_never_the_text() -> 
     assert _right_of(change, list(WRITEBACK_RIGHTS)) == CHANGE_PASSWORD
     assert _right_of(holder(None, RESET_PASSWORD.label + " for sync"), list(WRITEBACK_RIGHTS)) is None
     assert FindingRef.of(reset) != FindingRef.of(change)
+
+
+# -- a defaulted key is planned like a written one (issue 32) ----------------------------------
+
+def _baseline_without(tmp_path: Path, *lines: str) -> Policy:
+    from auditor.policy.loader import load_policy
+    from tests.unit.cases_cloud import BASELINE
+
+    text = BASELINE.read_text(encoding="utf-8")
+    for line in lines:
+        assert line in text
+        text = text.replace(line, "")
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(path)
+
+
+@pytest.mark.parametrize("written", [True, False])
+def test_a_defaulted_reconfirm_interval_is_planned_like_a_written_one(tmp_path: Path, written: bool) -> None:
+    policy = (_baseline_without(tmp_path) if written else
+              _baseline_without(tmp_path, "    reconfirm_days: 180\n"))
+    assert policy.value_at("sspr.registration.reconfirm_days") == 180  # the default is the baseline's value
+    snapshot = compliant_snapshot(sspr_policy=Section[SsprPolicyState].ok(
+        "portal:test", compliant_sspr().model_copy(update={"reconfirm_days": 90})))
+    plan = plan_for(policy, snapshot)
+    [change] = plan.changes
+    assert change.kind == "portal.sspr_policy"
+    assert [(s.name, s.old, s.new) for s in change.settings_list()] == [("reconfirm_days", 90, 180)]
+    assert [(f.check, f.target) for f in change.fixes] == [("sspr.registration", "reconfirm interval")]
+    assert plan.manual == []

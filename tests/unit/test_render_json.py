@@ -55,7 +55,7 @@ def test_each_finding_carries_its_proof(data: dict[str, Any]) -> None:
     assert gates["evidence"] == [{"source": "portal:GET /PasswordResetPolicies",
                                   "field": "numberOfAuthenticationMethodsRequired", "value": 1}]
     assert gates["policy_location"] == {"file": "policies/baseline.yaml", "line": 7, "column": 3,
-                                        "key": "sspr.methods_required"}
+                                        "key": "sspr.methods_required", "defaulted": False}
 
 
 def test_waivers_keep_their_expiry(data: dict[str, Any]) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from auditor.ad.rights import WRITEBACK_RIGHTS, Right
 from auditor.ad.sd import AceFact, Decision
 from auditor.checks.base import Context, Evidence, Unreadable
+from auditor.derive.delegation import Holder
 from auditor.policy.models import Directory
-from auditor.snapshot.directory import DirectoryState, ServiceAccount
+from auditor.snapshot.directory import AccessControl, DirectoryState, ServiceAccount
 
 USER_SAMPLE = 10  # users named in a reason before "and N more"
 
@@ -71,3 +72,28 @@ def sample(names: list[str]) -> str:
 
 def in_scope_label(state: DirectoryState, directory: Directory) -> str:
     return f"{len(state.in_scope_users())} in-scope users under {len(directory.target_ous)} target OU(s)"
+
+
+def access_control(ctx: Context, state: DirectoryState) -> AccessControl:
+    """The delegation view of the directory, or Unreadable when this snapshot did not read it whole."""
+    control = state.access_control
+    if control is None:
+        raise Unreadable("this snapshot did not read who else holds rights (older snapshot): collect again",
+                         [Evidence(source=ctx.source("directory"), field="access_control", value=None)])
+    partial = [key for key, dacl in state.dacls.items() if not dacl.complete]
+    if partial:
+        raise Unreadable("the users' descriptors were kept only for the sync account's SIDs: collect again",
+                         [Evidence(source=ctx.source("directory"), field="dacls (complete)", value=False)])
+    return control
+
+
+def declared(holder: Holder, names: list[str]) -> bool:
+    """The policy list names the account, the ACE's trustee or a group between them (sAMAccountName or SID,
+    compared without case)."""
+    wanted = {n.strip().lower() for n in names}
+    trustee_sid = holder.ace.sid if holder.ace is not None else None
+    candidates = {holder.sid.lower(), holder.name.lower(), holder.trustee.lower(),
+                  *(v.split(" (primary group)")[0].lower() for v in holder.via)}
+    if trustee_sid:
+        candidates.add(trustee_sid.lower())
+    return bool(candidates & wanted)

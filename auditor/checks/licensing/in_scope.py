@@ -40,6 +40,8 @@ SPEC = CheckSpec(
     ),
     description="SSPR for cloud users needs P1 only for some features, but password writeback and SSPR for "
                 "synced users need Entra ID P1 or P2 for every user who uses them.",
+    manual=("assigning licences changes what the tenant pays for and who may use which service: an "
+            "admin decides it in the admin center or through group-based licensing"),
 )
 
 

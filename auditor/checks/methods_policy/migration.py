@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.derive.sspr_methods import NULL_STATE_RULE
+from auditor.fixes.changes import GraphMethodsPolicyChange, SettingChange
+from auditor.fixes.fixer import FixContext, Fixer
 from auditor.graph_fields import METHODS_FIELDS
+from auditor.snapshot.models import MethodsPolicyState
 
 SPEC = CheckSpec(
     id="methods_policy.migration",
@@ -45,3 +48,28 @@ def evaluate(ctx: Context) -> list[Finding]:
                                   f"{NULL_STATE_RULE}; since 30 September 2025 methods cannot be managed in the "
                                   "legacy policies, so declare migrationComplete")]
     return [ctx.compare(wanted, live.migration_state, evidence, what="the migration state")]
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """The migration state the policy declares. The `sspr.methods` fixer runs after this one: it keeps the change
+    only when the methods stay offered as asked in the new state (else it takes the change back)."""
+    live: MethodsPolicyState | None = fx.value("methods_policy")
+    wanted = fx.policy.methods_policy
+    if live is None or wanted is None or not failing:
+        return
+    new = wanted.migration_state.value
+    if live.migration_state is None:
+        for finding in failing:
+            fx.manual_step(finding, "policyMigrationState is null: this tenant has no legacy method settings to "
+                                    "migrate, and since 30 September 2025 methods cannot be managed in the legacy "
+                                    "policies; declare migrationComplete in the policy instead")
+        return
+    fx.add(GraphMethodsPolicyChange, failing, target="graph /policies/authenticationMethodsPolicy",
+           summary=f"methods policy migration state: {live.migration_state} → {new}",
+           setting=SettingChange(name="migration_state", old=live.migration_state, new=new),
+           depends_on=fx.depends("methods_policy"),
+           note="after migrationComplete the legacy SSPR and MFA method lists are ignored: only the "
+                "authentication methods policy decides which methods users get")
+
+
+FIXER = Fixer(plan=fix)

@@ -31,6 +31,8 @@ SPEC = CheckSpec(
                "User registration details shows them)",
     ),
     description="A user in scope who has not registered enough methods cannot reset and calls the helpdesk.",
+    manual=("only users can register their own verification methods; send them to "
+            "https://aka.ms/ssprsetup or keep registration at sign-in on"),
 )
 
 

@@ -26,6 +26,7 @@ SPEC = CheckSpec(
         powershell="New-MgGroupMember -GroupId <group id> -DirectoryObjectId <user id>",
         shell="PowerShell (Microsoft Graph module)",
     ),
+    manual=("who belongs in the SSPR group is an identity decision the plan cannot make"),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Unreadable
 from auditor.derive.figures import control_max, control_percent, project_secure_score
+from auditor.graph_fields import SSPR_CONTROL
 
 SPEC = CheckSpec(
     id="secure_score.sspr",
@@ -17,7 +18,7 @@ SPEC = CheckSpec(
     ),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Properties: enable SSPR for all users "
                    "(Secure Score recomputes the control within a day)"),
-    secure_score_control="SelfServicePasswordReset",
+    secure_score_control=SSPR_CONTROL,
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Finding, Fix, Severity, Status
-from auditor.checks.sspr import portal_setting
+from auditor.checks.sspr import portal_fixer, portal_setting
 
 SPEC = CheckSpec(
     id="sspr.gates",
@@ -23,3 +23,8 @@ def evaluate(ctx: Context) -> list[Finding]:
     if sspr.scope.value == "none":
         return [ctx.result(Status.not_applicable, reason="the policy turns SSPR off for users")]
     return [portal_setting(ctx, "sspr.methods_required", what="the number of methods required")]
+
+
+FIXER = portal_fixer("sspr.methods_required", after=("sspr.scope",),
+                     summary=lambda live, sspr: f"methods required to reset: {live.methods_required} → "
+                                                f"{sspr.methods_required}")

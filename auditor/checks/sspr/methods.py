@@ -22,11 +22,25 @@ from auditor.derive.sspr_methods import (
     LEGACY_METHOD_FIELDS,
     METHOD_CONFIGS,
     OATH_FLAG,
+    carrying_configurations,
+    effective_state,
     known_state,
+    reaches_everyone,
     rule_for,
     uses_legacy,
     uses_methods_policy,
 )
+from auditor.fixes.changes import (
+    FindingRef,
+    GraphMethodConfigurationChange,
+    GraphMethodsPolicyChange,
+    PortalSsprChange,
+    SettingChange,
+)
+from auditor.fixes.fixer import Draft, FixContext, Fixer, on
+from auditor.fixes.methods import QUESTIONS, solve_methods
+from auditor.graph_fields import CONFIGURATION_PATH
+from auditor.policy.models import Scope
 from auditor.portal_fields import METHOD_ALLOWED
 from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, SsprPolicyState
 
@@ -159,3 +173,73 @@ def _configuration_evidence(method: str, config: MethodConfiguration) -> dict[st
     if method == APP_CODE and config.id.lower() == AUTHENTICATOR:
         shown[OATH_FLAG] = config.is_software_oath_enabled  # the app's code needs it true (how-to-...-manage)
     return shown
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """The fewest method settings that make SSPR offer each method as asked (`auditor.fixes.methods`), in the
+    migration state the plan moves to (the `methods_policy.migration` fixer's change, which runs first). A
+    migration that would leave a passing method offered differently is taken back; a method whose targets are
+    narrower than everyone stays manual (widening them widens MFA sign-in too)."""
+    sspr = fx.policy.sspr
+    methods_policy: MethodsPolicyState | None = fx.value("methods_policy")
+    if sspr is None or methods_policy is None or sspr.scope == Scope.none:
+        return
+    migration: Draft | None = next(iter(fx.drafts_of(GraphMethodsPolicyChange)), None)
+    migrating = migration is not None and migration.fields["setting"].new != methods_policy.migration_state
+    if not failing and not migrating:
+        return
+    legacy: SsprPolicyState | None = fx.value("sspr_policy")
+    wanted = sspr.methods.model_dump()
+    by_method = {f.target: f for f in failing}
+    for method, finding in list(by_method.items()):
+        narrow = [c for c in carrying_configurations(method, methods_policy) if not reaches_everyone(c, method)]
+        if wanted.get(method) and narrow:
+            del by_method[method]
+            shown = "; ".join(f"{c.id} includes {', '.join(c.include_target_ids) or 'nobody'}"
+                              + (f", excludes {', '.join(c.exclude_target_ids)}" if c.exclude_target_ids else "")
+                              for c in narrow)
+            fx.manual_step(finding, f"{method} is enabled but targeted ({shown}): widen its targets to cover the SSPR "
+                                    "scope (the targets also govern MFA sign-in, so the plan does not change them)")
+    live_state = effective_state(methods_policy.migration_state)
+    state = migration.fields["setting"].new if migration is not None and migrating else live_state
+    solution = solve_methods(wanted, state, legacy, methods_policy)
+    broken = [m for m in solution.unresolved if m not in by_method]
+    if migration is not None and migrating and broken:
+        # never plan a change that turns a passing method into a failing one: keep the state
+        for finding in fx.withdraw(migration):
+            fx.manual_step(finding, f"moving to {state} would leave {', '.join(broken)} offered differently from "
+                                    f"the policy, and no method setting fixes that: {solution.unresolved[broken[0]]}")
+        migration, migrating, state = None, False, live_state
+        solution = solve_methods(wanted, state, legacy, methods_policy)
+    for method, reason in solution.unresolved.items():
+        if method in by_method:
+            fx.manual_step(by_method[method], reason)
+    fixable = {m: f for m, f in by_method.items() if m not in solution.unresolved}
+    if migration is not None and migrating:
+        fx.attach(migration, [f for m, f in fixable.items() if m != QUESTIONS])
+    # settings that keep passing methods right once the migration state changes serve that change
+    migration_refs = list(migration.fixes) if migration is not None and migrating else []
+    for method, (old, new) in solution.legacy.items():
+        legacy_draft = fx.add(PortalSsprChange, [f for m, f in fixable.items() if m == method],
+                              target="portal PasswordResetPolicies",
+                              summary=f"SSPR method {method.replace('_', ' ')} (legacy SSPR setting): {on(old)} → "
+                                      f"{on(new)}",
+                              settings=[SettingChange(name=method, old=old, new=new)],
+                              depends_on=fx.depends("sspr_policy", "methods_policy"))
+        legacy_draft.fixes += [r for r in migration_refs if r not in legacy_draft.fixes]
+    for config_id, changed in solution.configs.items():
+        touched = [f for m, f in fixable.items() if config_id in METHOD_CONFIGS[m]]
+        shown = ", ".join(f"{name} {on(old)} → {on(new)}" for name, (old, new) in changed.items())
+        config_draft = fx.add(GraphMethodConfigurationChange, touched,
+                              target=f"graph {CONFIGURATION_PATH.format(id=config_id)}",
+                              summary=f"authentication method {config_id}: {shown}", configuration_id=config_id,
+                              settings=[SettingChange(name=n, old=o, new=v) for n, (o, v) in changed.items()],
+                              depends_on=fx.depends("methods_policy"),
+                              note="the authentication methods policy also governs MFA sign-in methods")
+        config_draft.fixes += [r for r in migration_refs if r not in config_draft.fixes]
+    for finding in fixable.values():
+        if FindingRef.of(finding) not in fx.handled:
+            fx.manual_step(finding, "no change to the method settings makes this method offered as asked")
+
+
+FIXER = Fixer(plan=fix, after=("methods_policy.migration", "sspr.helpdesk"))

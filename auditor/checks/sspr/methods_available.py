@@ -23,6 +23,7 @@ from auditor.checks.base import (
 from auditor.derive.figures import folded
 from auditor.derive.method_reach import Audience, MethodReach, distinct_methods, method_reach
 from auditor.derive.sspr_methods import METHOD_CONFIGS, known_state
+from auditor.portal_fields import SSPR_FIELDS
 from auditor.snapshot.models import MethodsPolicyState, SsprPolicyState
 
 SPEC = CheckSpec(
@@ -64,7 +65,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     legacy: SsprPolicyState = ctx.section("sspr_policy")
     required = int(legacy.methods_required or 0)
     if required < 1:
-        raise Unreadable("numberOfAuthenticationMethodsRequired was not returned")
+        raise Unreadable(f"{SSPR_FIELDS['methods_required']} was not returned")
     audience = Audience(ctx.snapshot)
     sure: dict[str, MethodReach] = {}
     uncertain: list[str] = []
@@ -82,7 +83,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     expected = {"methods_per_user_at_least": required}
     evidence = [Evidence(source=ctx.source("methods_policy"), field="methods offered to every in-scope user",
                          value=sorted(everyone))]
-    evidence.append(Evidence(source=ctx.source("sspr_policy"), field="numberOfAuthenticationMethodsRequired",
+    evidence.append(Evidence(source=ctx.source("sspr_policy"), field=SSPR_FIELDS["methods_required"],
                              value=required))
     if distinct_methods(everyone) >= required:  # no one's identity matters: every in-scope user gets enough
         return [ctx.result(Status.passed, target="in-scope users", expected=expected,

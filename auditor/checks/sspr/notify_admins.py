@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Finding, Fix, Severity
-from auditor.checks.sspr import portal_setting
+from auditor.checks.sspr import portal_fixer, portal_setting
+from auditor.fixes.fixer import on
 
 SPEC = CheckSpec(
     id="sspr.notify_admins",
@@ -20,3 +21,8 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     assert ctx.policy.sspr is not None
     return [portal_setting(ctx, "sspr.notifications.notify_admins", what="notifying admins on admin resets")]
+
+
+FIXER = portal_fixer("sspr.notifications.notify_admins", after=("sspr.notify_users",),
+                     summary=lambda live, sspr: f"notify all admins when an admin resets: {on(live.notify_admins)} → "
+                                                f"{on(sspr.notifications.notify_admins)}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Finding, Fix, Severity
-from auditor.checks.sspr import portal_setting
+from auditor.checks.sspr import portal_fixer, portal_setting
+from auditor.fixes.fixer import on
 
 SPEC = CheckSpec(
     id="sspr.notify_users",
@@ -20,3 +21,8 @@ SPEC = CheckSpec(
 def evaluate(ctx: Context) -> list[Finding]:
     assert ctx.policy.sspr is not None
     return [portal_setting(ctx, "sspr.notifications.notify_users", what="notifying users on reset")]
+
+
+FIXER = portal_fixer("sspr.notifications.notify_users", after=("sspr.registration",),
+                     summary=lambda live, sspr: f"notify users on password reset: {on(live.notify_users)} → "
+                                                f"{on(sspr.notifications.notify_users)}")

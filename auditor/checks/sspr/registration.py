@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.checks.sspr import portal_setting
+from auditor.checks.sspr import portal_change, portal_setting
+from auditor.fixes.fixer import FixContext, Fixer, on
 from auditor.graph_fields import RECONFIRMATION_IN_DAYS
+from auditor.portal_fields import REGISTRATION_CA_POLICIES, SSPR_FIELDS
 from auditor.snapshot.models import SsprPolicyState
 
 SPEC = CheckSpec(
@@ -19,6 +21,9 @@ SPEC = CheckSpec(
 )
 
 
+REGISTER, RECONFIRM, SKIP = "register at sign-in", "reconfirm interval", "skip registration"
+
+
 def evaluate(ctx: Context) -> list[Finding]:
     sspr = ctx.policy.sspr
     assert sspr is not None
@@ -28,10 +33,10 @@ def evaluate(ctx: Context) -> list[Finding]:
     source = ctx.source("sspr_policy")
     wanted = sspr.registration
     findings = [
-        portal_setting(ctx, "sspr.registration.require_on_sign_in", target="register at sign-in",
+        portal_setting(ctx, "sspr.registration.require_on_sign_in", target=REGISTER,
                        what="registration at sign-in"),
         _with_methods_policy_interval(ctx, portal_setting(ctx, "sspr.registration.reconfirm_days",
-                                                          target="reconfirm interval",
+                                                          target=RECONFIRM,
                                                           what="the reconfirmation interval in days")),
     ]
     if wanted.max_skip_days is not None and wanted.require_on_sign_in:
@@ -41,20 +46,20 @@ def evaluate(ctx: Context) -> list[Finding]:
 
 def _skip(ctx: Context, limit: int, live: SsprPolicyState, source: str) -> Finding:
     """Skipping the registration prompt undermines "require users to register when signing in": judge how long."""
-    evidence = [Evidence(source=source, field="skipRegistrationAllowed", value=live.skip_registration_allowed),
-                Evidence(source=source, field="skipRegistrationMaxAllowedDays", value=live.skip_registration_max_days),
-                Evidence(source=source, field="registrationConditionalAccessPolicies (count)",
+    allowed, max_days = SSPR_FIELDS["skip_registration_allowed"], SSPR_FIELDS["skip_registration_max_days"]
+    evidence = [Evidence(source=source, field=allowed, value=live.skip_registration_allowed),
+                Evidence(source=source, field=max_days, value=live.skip_registration_max_days),
+                Evidence(source=source, field=f"{REGISTRATION_CA_POLICIES} (count)",
                          value=live.registration_ca_policies)]
-    common = {"target": "skip registration", "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
+    common = {"target": SKIP, "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
               "evidence": evidence}
     if live.skip_registration_allowed is None:
-        return ctx.result(Status.unknown, reason="the portal returned no skipRegistrationAllowed", **common)
+        return ctx.result(Status.unknown, reason=f"the portal returned no {allowed}", **common)
     if live.skip_registration_allowed is False:
         return ctx.result(Status.passed, actual=0, **common)
     days = live.skip_registration_max_days
     if days is None:
-        return ctx.result(Status.unknown, reason="skipping is allowed but the portal returned no "
-                                                 "skipRegistrationMaxAllowedDays", **common)
+        return ctx.result(Status.unknown, reason=f"skipping is allowed but the portal returned no {max_days}", **common)
     if days <= limit:
         return ctx.result(Status.passed, actual=days, **common)
     return ctx.result(Status.failed, actual=days, reason=f"users may dismiss the registration prompt for up to {days} "
@@ -81,3 +86,29 @@ def _with_methods_policy_interval(ctx: Context, finding: Finding) -> Finding:
             "Microsoft documents no rule for which one SSPR follows, so the verdict is the portal's")
     reason = f"{finding.reason}; {note}" if finding.reason else note
     return finding.model_copy(update={"evidence": evidence, "reason": reason})
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Each failing setting by its finding's target, so a key the policy leaves to its default is fixed as a
+    written one is (its finding's location is then the section's)."""
+    sspr = fx.policy.sspr
+    if sspr is None:
+        return
+    wanted = sspr.registration
+
+    def about(target: str) -> list[Finding]:
+        return [f for f in failing if f.target == target]
+
+    portal_change(fx, about(REGISTER), lambda live: f"require registration at sign-in: "
+                  f"{on(live.registration_required_on_sign_in)} → {on(wanted.require_on_sign_in)}",
+                  ("sspr.registration.require_on_sign_in",))
+    portal_change(fx, about(RECONFIRM), lambda live: f"days before users reconfirm their methods: "
+                  f"{live.reconfirm_days} → {wanted.reconfirm_days}", ("sspr.registration.reconfirm_days",))
+    if wanted.max_skip_days is not None:
+        skip = ({"skip_registration_allowed": False} if wanted.max_skip_days == 0 else
+                {"skip_registration_max_days": wanted.max_skip_days})
+        portal_change(fx, about(SKIP), lambda live: f"days users may skip registering: "
+                      f"{live.skip_registration_max_days} → {wanted.max_skip_days}", pairs=skip)
+
+
+FIXER = Fixer(plan=fix, after=("sspr.security_questions",))

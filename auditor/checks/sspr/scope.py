@@ -8,6 +8,8 @@ neither readable the check is unknown.
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.checks.base import (
     CheckSpec,
     Context,
@@ -19,8 +21,12 @@ from auditor.checks.base import (
     Status,
     Unreadable,
 )
+from auditor.checks.sspr import portal_change
 from auditor.derive.figures import ScopeResolution, enabled_members, infer_scope
+from auditor.fixes.fixer import FixContext, Fixer
+from auditor.graph_fields import SSPR_CONTROL
 from auditor.policy.models import Scope
+from auditor.portal_fields import SSPR_FIELDS
 from auditor.snapshot.models import SsprPolicyState
 from auditor.text import NAME_RULE, name_key, same_name
 
@@ -47,7 +53,7 @@ SPEC = CheckSpec(
     ),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Properties > "
                    "Self service password reset enabled: None / Selected (choose the group) / All"),
-    secure_score_control="SelfServicePasswordReset",
+    secure_score_control=SSPR_CONTROL,
 )
 
 
@@ -64,7 +70,7 @@ def evaluate(ctx: Context) -> list[Finding]:
                              f"{registration.reason}", portal.evidence + registration.evidence) from None
         return _inferred(ctx, infer_scope(ctx.snapshot, records), portal.reason)
     source = ctx.source("sspr_policy")
-    evidence = [Evidence(source=source, field="enablementType", value=live.enablement)]
+    evidence = [Evidence(source=source, field=SSPR_FIELDS["enablement"], value=live.enablement)]
     findings = [ctx.compare(sspr.scope.value, live.enablement, evidence, what="the SSPR scope")]
     if sspr.scope == Scope.selected and live.enablement == Scope.selected.value and sspr.group is not None:
         findings.append(_group_finding(ctx, live, source))
@@ -75,8 +81,8 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
     assert ctx.policy.sspr is not None and ctx.policy.sspr.group is not None
     group = ctx.policy.sspr.group
     evidence = [
-        Evidence(source=source, field="passwordResetEnabledGroupIds", value=live.group_ids),
-        Evidence(source=source, field="passwordResetEnabledGroupName", value=live.group_name),
+        Evidence(source=source, field=SSPR_FIELDS["group_ids"], value=live.group_ids),
+        Evidence(source=source, field=SSPR_FIELDS["group_name"], value=live.group_name),
     ]
     expected = {"id": group.id, "name": group.name}
     actual = {"id": live.group_ids[0] if live.group_ids else None, "name": live.group_name}
@@ -84,7 +90,7 @@ def _group_finding(ctx: Context, live: SsprPolicyState, source: str) -> Finding:
         matches = [i.lower() for i in live.group_ids] == [group.id.lower()]
     elif name_key(live.group_name):
         matches = same_name(live.group_name, group.name)
-        evidence.append(Evidence(source=source, field="passwordResetEnabledGroupName (how compared)",
+        evidence.append(Evidence(source=source, field=f"{SSPR_FIELDS['group_name']} (how compared)",
                                  value=NAME_RULE))
     else:
         # the portal can answer passwordResetEnabledGroupName "" with the ids filled in: resolve the policy's
@@ -158,3 +164,29 @@ def _inferred_group(ctx: Context, scope: ScopeResolution, evidence: list[Evidenc
                       evidence=group_evidence,
                       reason=f"inferred: {len(extra)} user(s) enabled for SSPR are not in {label} and {len(missing)} "
                              f"of its members are not enabled, so SSPR is scoped to another group")
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Who SSPR is enabled for, and the group by its object id (a group the policy names by name only, that the
+    portal does not already show under that name, cannot be set: the plan does not look groups up)."""
+    live: SsprPolicyState | None = fx.value("sspr_policy")
+    wanted = fx.policy.sspr
+    if live is None or wanted is None or not failing:
+        return
+    pairs: dict[str, Any] = {"enablement": wanted.scope.value}
+    if wanted.scope == Scope.selected and wanted.group is not None:
+        group = wanted.group
+        if group.id:
+            pairs["group_ids"] = [group.id]
+            if group.name:
+                pairs["group_name"] = group.name
+        elif not same_name(live.group_name, group.name):
+            for finding in failing:
+                fx.manual_step(finding, "the policy names the SSPR group by name only: give its object id as "
+                                        "sspr.group.id so the plan can set it")
+            return
+    portal_change(fx, failing, lambda live: f"SSPR enabled for: {live.enablement} → {wanted.scope.value}",
+                  pairs=pairs)
+
+
+FIXER = Fixer(plan=fix)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity
+from auditor.checks.writeback import onprem_change
+from auditor.fixes.fixer import FixContext, Fixer
+from auditor.portal_fields import ONPREM_FIELDS
 
 SPEC = CheckSpec(
     id="writeback.unlock",
@@ -21,6 +24,15 @@ def evaluate(ctx: Context) -> list[Finding]:
     assert wanted is not None
     live = ctx.section("onprem_writeback")
     source = ctx.source("onprem_writeback")
-    evidence = [Evidence(source=source, field="accountUnlockEnabled", value=live.unlock_enabled),
-                Evidence(source=source, field="accountUnlockSupported", value=live.unlock_supported)]
+    evidence = [Evidence(source=source, field=ONPREM_FIELDS["unlock_enabled"], value=live.unlock_enabled),
+                Evidence(source=source, field=ONPREM_FIELDS["unlock_supported"], value=live.unlock_supported)]
     return [ctx.compare(wanted.unlock, live.unlock_enabled, evidence, what="unlock without reset")]
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    if fx.policy.writeback is not None:
+        onprem_change(fx, failing, "unlock_enabled", fx.policy.writeback.unlock, "unlock without reset",
+                      lambda live: live.unlock_supported)
+
+
+FIXER = Fixer(plan=fix, after=("writeback.enabled",))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from auditor.remediation.session import BackupObject, Session
+from auditor.remediation.session import BackupObject, Session
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Observation:
 
 
 class Writer(ABC):
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session[Writer]) -> None:
         self.session = session
 
     @staticmethod

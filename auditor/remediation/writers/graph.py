@@ -10,6 +10,8 @@ backup holds the Graph objects exactly as Graph returned them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auditor.graph_fields import (
@@ -18,6 +20,7 @@ from auditor.graph_fields import (
     CONFIGURATION_FIELDS,
     CONFIGURATION_PATH,
     GROUP_SETTINGS_PATH,
+    METHOD_CONFIGURATION_TYPES,
     METHODS_FIELDS,
     METHODS_PATH,
     PASSWORD_RULE_DEFAULTS,
@@ -27,13 +30,7 @@ from auditor.graph_fields import (
     password_rule_values,
     password_rule_wire,
 )
-from auditor.remediation.changes import (
-    GraphAuthorizationChange,
-    GraphMethodConfigurationChange,
-    GraphMethodsPolicyChange,
-    GraphPasswordRulesChange,
-    SettingChange,
-)
+from auditor.remediation.changes import GraphPasswordRulesChange, SettingChange
 from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
@@ -42,35 +39,19 @@ if TYPE_CHECKING:
     from auditor.remediation.session import BackupObject
 
 
-# @odata.type of each built-in configuration → the msgraph-sdk model that serialises it
-_CONFIGURATION_MODELS = {
-    "#microsoft.graph.emailAuthenticationMethodConfiguration":
-        ("email_authentication_method_configuration", "EmailAuthenticationMethodConfiguration"),
-    "#microsoft.graph.smsAuthenticationMethodConfiguration":
-        ("sms_authentication_method_configuration", "SmsAuthenticationMethodConfiguration"),
-    "#microsoft.graph.voiceAuthenticationMethodConfiguration":
-        ("voice_authentication_method_configuration", "VoiceAuthenticationMethodConfiguration"),
-    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration":
-        ("microsoft_authenticator_authentication_method_configuration",
-         "MicrosoftAuthenticatorAuthenticationMethodConfiguration"),
-    "#microsoft.graph.softwareOathAuthenticationMethodConfiguration":
-        ("software_oath_authentication_method_configuration", "SoftwareOathAuthenticationMethodConfiguration"),
-    "#microsoft.graph.fido2AuthenticationMethodConfiguration":
-        ("fido2_authentication_method_configuration", "Fido2AuthenticationMethodConfiguration"),
-    "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration":
-        ("temporary_access_pass_authentication_method_configuration",
-         "TemporaryAccessPassAuthenticationMethodConfiguration"),
-}
-
-
-def _path_and_fields(change: Any) -> tuple[str, dict[str, str]]:
-    if isinstance(change, GraphAuthorizationChange):
-        return AUTHORIZATION_PATH, AUTHORIZATION_FIELDS
-    if isinstance(change, GraphMethodsPolicyChange):
-        return METHODS_PATH, METHODS_FIELDS
-    if isinstance(change, GraphMethodConfigurationChange):
-        return CONFIGURATION_PATH.format(id=change.configuration_id), CONFIGURATION_FIELDS
-    raise TypeError(f"the Graph writer does not write {type(change).__name__}")
+# each built-in configuration's @odata.type (graph_fields) → the msgraph-sdk model that serialises it
+_CONFIGURATION_MODELS = {METHOD_CONFIGURATION_TYPES[config_id]: model for config_id, model in {
+    "email": ("email_authentication_method_configuration", "EmailAuthenticationMethodConfiguration"),
+    "sms": ("sms_authentication_method_configuration", "SmsAuthenticationMethodConfiguration"),
+    "voice": ("voice_authentication_method_configuration", "VoiceAuthenticationMethodConfiguration"),
+    "microsoftauthenticator": ("microsoft_authenticator_authentication_method_configuration",
+                               "MicrosoftAuthenticatorAuthenticationMethodConfiguration"),
+    "softwareoath": ("software_oath_authentication_method_configuration",
+                     "SoftwareOathAuthenticationMethodConfiguration"),
+    "fido2": ("fido2_authentication_method_configuration", "Fido2AuthenticationMethodConfiguration"),
+    "temporaryaccesspass": ("temporary_access_pass_authentication_method_configuration",
+                            "TemporaryAccessPassAuthenticationMethodConfiguration"),
+}.items()}
 
 
 class GraphWriter(Writer):
@@ -114,44 +95,21 @@ class GraphWriter(Writer):
 
     @staticmethod
     def identity(change: Any) -> dict[str, str]:
-        if isinstance(change, GraphPasswordRulesChange):
-            return {"path": GROUP_SETTINGS_PATH, "template_id": PASSWORD_RULE_TEMPLATE, "kind": change.kind}
-        return {"path": _path_and_fields(change)[0], "kind": change.kind}
+        return _OBJECTS[change.kind].identity(change)
 
     def read(self, change: Any) -> dict[str, Any]:
-        if isinstance(change, GraphPasswordRulesChange):
-            return {**self.identity(change), "json": self._password_rules()}
-        path = _path_and_fields(change)[0]
-        return {"path": path, "kind": change.kind, "json": self.get(path)}
+        return _OBJECTS[change.kind].read(self, change)
 
     @staticmethod
     def state_of(change: Any, data: dict[str, Any]) -> Observation:
-        if isinstance(change, GraphPasswordRulesChange):
-            return _password_rules_state(change, data)
-        fields = _path_and_fields(change)[1]
-        body = data["json"]
-        pairs = [(s.name, body.get(fields[s.name]), s.old, s.new) for s in change.settings_list()]
-        state, detail = classify(pairs)
-        return Observation(state, detail, data)
+        return _OBJECTS[change.kind].state_of(change, data)
 
     @staticmethod
     def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(change, GraphPasswordRulesChange):
-            if change.setting_id is None or data.get("json") is None:
-                values = password_rule_values({s.name: s.new for s in change.settings})
-                return {**data, "json": {"templateId": PASSWORD_RULE_TEMPLATE,
-                                         "values": [{"name": name, "value": value} for name, value in values]}}
-            new = {PASSWORD_RULE_FIELDS[s.name]: password_rule_wire(s.name, s.new) for s in change.settings}
-            values = _values_with(data["json"].get("values"), new)
-            return {**data, "json": {**data["json"], "values": [{"name": n, "value": v} for n, v in values]}}
-        fields = _path_and_fields(change)[1]
-        return {**data, "json": {**data["json"], **{fields[s.name]: s.new for s in change.settings_list()}}}
+        return _OBJECTS[change.kind].expected(change, data)
 
     def write(self, change: Any) -> None:
-        if isinstance(change, GraphPasswordRulesChange):
-            self._write_password_rules(change)
-            return
-        self._patch(change.kind, _path_and_fields(change)[0], change.settings_list())
+        _OBJECTS[change.kind].write(self, change)
 
     def _patch(self, kind: str, path: str, settings: list[SettingChange]) -> None:
         values = {s.name: s.new for s in settings}
@@ -339,3 +297,70 @@ def _same_rules(current: dict[str, Any] | None, old: dict[str, Any] | None) -> b
 
 
 _ABSENT = object()
+
+
+@dataclass(frozen=True)
+class _Patched:
+    """A policy object written by a PATCH of the changed properties (`fields`: snapshot field → property)."""
+
+    path_of: Callable[[Any], str]
+    fields: dict[str, str]
+
+    def identity(self, change: Any) -> dict[str, str]:
+        return {"path": self.path_of(change), "kind": change.kind}
+
+    def read(self, writer: GraphWriter, change: Any) -> dict[str, Any]:
+        path = self.path_of(change)
+        return {"path": path, "kind": change.kind, "json": writer.get(path)}
+
+    def state_of(self, change: Any, data: dict[str, Any]) -> Observation:
+        body = data["json"]
+        state, detail = classify([(s.name, body.get(self.fields[s.name]), s.old, s.new)
+                                  for s in change.settings_list()])
+        return Observation(state, detail, data)
+
+    def expected(self, change: Any, data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "json": {**data["json"], **{self.fields[s.name]: s.new for s in change.settings_list()}}}
+
+    def write(self, writer: GraphWriter, change: Any) -> None:
+        writer._patch(change.kind, self.path_of(change), change.settings_list())
+
+
+class _PasswordRules:
+    """The tenant's Password Rule Settings: the whole values array PATCHed, or a new object POSTed."""
+
+    @staticmethod
+    def identity(change: GraphPasswordRulesChange) -> dict[str, str]:
+        return {"path": GROUP_SETTINGS_PATH, "template_id": PASSWORD_RULE_TEMPLATE, "kind": change.kind}
+
+    @classmethod
+    def read(cls, writer: GraphWriter, change: GraphPasswordRulesChange) -> dict[str, Any]:
+        return {**cls.identity(change), "json": writer._password_rules()}
+
+    @staticmethod
+    def state_of(change: GraphPasswordRulesChange, data: dict[str, Any]) -> Observation:
+        return _password_rules_state(change, data)
+
+    @staticmethod
+    def expected(change: GraphPasswordRulesChange, data: dict[str, Any]) -> dict[str, Any]:
+        if change.setting_id is None or data.get("json") is None:
+            values = password_rule_values({s.name: s.new for s in change.settings})
+            return {**data, "json": {"templateId": PASSWORD_RULE_TEMPLATE,
+                                     "values": [{"name": name, "value": value} for name, value in values]}}
+        new = {PASSWORD_RULE_FIELDS[s.name]: password_rule_wire(s.name, s.new) for s in change.settings}
+        values = _values_with(data["json"].get("values"), new)
+        return {**data, "json": {**data["json"], "values": [{"name": n, "value": v} for n, v in values]}}
+
+    @staticmethod
+    def write(writer: GraphWriter, change: GraphPasswordRulesChange) -> None:
+        writer._write_password_rules(change)
+
+
+# change kind → the Graph object it writes, and how
+_OBJECTS: dict[str, Any] = {
+    "graph.authorization_policy": _Patched(lambda change: AUTHORIZATION_PATH, AUTHORIZATION_FIELDS),
+    "graph.methods_policy": _Patched(lambda change: METHODS_PATH, METHODS_FIELDS),
+    "graph.method_configuration": _Patched(lambda change: CONFIGURATION_PATH.format(id=change.configuration_id),
+                                           CONFIGURATION_FIELDS),
+    "graph.password_rules": _PasswordRules,
+}

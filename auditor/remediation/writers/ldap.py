@@ -80,46 +80,21 @@ class LdapWriter(Writer):
 
     @staticmethod
     def identity(change: Any) -> dict[str, str]:
-        attribute = "nTSecurityDescriptor" if isinstance(change, LdapDaclChange) else AGE_ATTRIBUTES[change.scope]
-        return {"dn": change.dn, "attribute": attribute}
+        return {"dn": change.dn, "attribute": _OBJECTS[change.kind].attribute(change)}
 
     def read(self, change: Any) -> dict[str, Any]:
-        if isinstance(change, LdapDaclChange):
-            raw = self.descriptor(change.dn)
-            return {"dn": change.dn, "attribute": "nTSecurityDescriptor",
-                    "descriptor_b64": base64.b64encode(raw).decode()}
-        if isinstance(change, LdapPasswordAgeChange):
-            attribute = AGE_ATTRIBUTES[change.scope]
-            return {"dn": change.dn, "attribute": attribute, "value": self.integer(change.dn, attribute)}
-        raise TypeError(f"the LDAP writer does not write {type(change).__name__}")
+        return _OBJECTS[change.kind].read(self, change)
 
     @staticmethod
     def state_of(change: Any, data: dict[str, Any]) -> Observation:
-        if isinstance(change, LdapDaclChange):
-            raw = base64.b64decode(data["descriptor_b64"])
-            present = set(parse_dacl(raw).aces)
-            if all(ace in present for ace in change.add_aces):
-                return Observation("new", "", data)
-            if hashlib.sha256(raw).hexdigest() == change.old_descriptor_sha256:
-                return Observation("old", "", data)
-            return Observation("other", "the descriptor changed since the plan was made (its sha256 differs) and "
-                                        "does not hold the planned ACEs", data)
-        attribute = AGE_ATTRIBUTES[change.scope]
-        state, detail = classify([(attribute, data.get("value"), change.setting.old, change.setting.new)])
-        return Observation(state, detail, data)
+        return _OBJECTS[change.kind].state_of(change, data)
 
     @staticmethod
     def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
-        if isinstance(change, LdapDaclChange):
-            return None  # the DC keeps the DACL in its own canonical form: read back, never predicted
-        return {**data, "value": int(change.setting.new)}
+        return _OBJECTS[change.kind].expected(change, data)
 
     def write(self, change: Any) -> None:
-        if isinstance(change, LdapDaclChange):
-            self.replace(change.dn, "nTSecurityDescriptor", with_aces(self.descriptor(change.dn), change.add_aces),
-                         sd=True)
-        else:
-            self.replace(change.dn, AGE_ATTRIBUTES[change.scope], str(int(change.setting.new)))
+        _OBJECTS[change.kind].write(self, change)
 
     def matches(self, obj: BackupObject) -> bool:
         data = obj.data
@@ -140,3 +115,67 @@ class LdapWriter(Writer):
 def _ldap_result(conn: Any) -> str:
     result = conn.result or {}
     return f"{result.get('description')} {(result.get('message') or '').strip()}".strip()
+
+
+class _Descriptor:
+    """`ldap.dacl`: allow ACEs added to an object's DACL."""
+
+    @staticmethod
+    def attribute(change: LdapDaclChange) -> str:
+        return "nTSecurityDescriptor"
+
+    @staticmethod
+    def read(writer: LdapWriter, change: LdapDaclChange) -> dict[str, Any]:
+        raw = writer.descriptor(change.dn)
+        return {"dn": change.dn, "attribute": "nTSecurityDescriptor", "descriptor_b64": base64.b64encode(raw).decode()}
+
+    @staticmethod
+    def state_of(change: LdapDaclChange, data: dict[str, Any]) -> Observation:
+        raw = base64.b64decode(data["descriptor_b64"])
+        present = set(parse_dacl(raw).aces)
+        if all(ace in present for ace in change.add_aces):
+            return Observation("new", "", data)
+        if hashlib.sha256(raw).hexdigest() == change.old_descriptor_sha256:
+            return Observation("old", "", data)
+        return Observation("other", "the descriptor changed since the plan was made (its sha256 differs) and does "
+                                    "not hold the planned ACEs", data)
+
+    @staticmethod
+    def expected(change: LdapDaclChange, data: dict[str, Any]) -> dict[str, Any] | None:
+        return None  # the DC keeps the DACL in its own canonical form: read back, never predicted
+
+    @staticmethod
+    def write(writer: LdapWriter, change: LdapDaclChange) -> None:
+        writer.replace(change.dn, "nTSecurityDescriptor", with_aces(writer.descriptor(change.dn), change.add_aces),
+                       sd=True)
+
+
+class _PasswordAge:
+    """`ldap.password_age`: the domain head's minPwdAge or a fine-grained policy's msDS-MinimumPasswordAge."""
+
+    @staticmethod
+    def attribute(change: LdapPasswordAgeChange) -> str:
+        return AGE_ATTRIBUTES[change.scope]
+
+    @staticmethod
+    def read(writer: LdapWriter, change: LdapPasswordAgeChange) -> dict[str, Any]:
+        attribute = AGE_ATTRIBUTES[change.scope]
+        return {"dn": change.dn, "attribute": attribute, "value": writer.integer(change.dn, attribute)}
+
+    @staticmethod
+    def state_of(change: LdapPasswordAgeChange, data: dict[str, Any]) -> Observation:
+        state, detail = classify([(AGE_ATTRIBUTES[change.scope], data.get("value"), change.setting.old,
+                                   change.setting.new)])
+        return Observation(state, detail, data)
+
+    @staticmethod
+    def expected(change: LdapPasswordAgeChange, data: dict[str, Any]) -> dict[str, Any] | None:
+        return {**data, "value": int(change.setting.new)}
+
+    @staticmethod
+    def write(writer: LdapWriter, change: LdapPasswordAgeChange) -> None:
+        writer.replace(change.dn, AGE_ATTRIBUTES[change.scope], str(int(change.setting.new)))
+
+
+# change kind → how this writer reads, judges and writes its object
+_OBJECTS: dict[str, Any] = {"ldap.dacl": _Descriptor, "ldap.password_age": _PasswordAge}

@@ -53,46 +53,23 @@ class PortalWriter(Writer):
 
     @staticmethod
     def identity(change: Any) -> dict[str, str]:
-        return {"path": _path(change)}
+        return {"path": _OBJECTS[change.kind].path}
 
     def read(self, change: Any) -> dict[str, Any]:
-        path = _path(change)
+        path = _OBJECTS[change.kind].path
         return {"path": path, "json": self._get(path)}
 
     @staticmethod
     def state_of(change: Any, data: dict[str, Any]) -> Observation:
-        body = data["json"]
-        if isinstance(change, PortalSsprChange):
-            state = sspr_state_from_wire(PasswordResetPoliciesWire.model_validate(body))
-            pairs = [(s.name, getattr(state, s.name), s.old, s.new) for s in change.settings]
-        elif isinstance(change, PortalOnPremChange):
-            wire = OnPremisesPasswordResetPoliciesWire.model_validate(body)
-            field = ONPREM_FIELDS[change.setting.name]
-            pairs = [(change.setting.name, getattr(wire, field), change.setting.old, change.setting.new)]
-        else:
-            raise TypeError(f"the portal writer does not write {type(change).__name__}")
-        state_name, detail = classify(pairs)
+        state_name, detail = classify(_OBJECTS[change.kind].pairs(change, data["json"]))
         return Observation(state_name, detail, data)
 
     @staticmethod
     def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
-        body = dict(data["json"])
-        if isinstance(change, PortalSsprChange):
-            body.update({SSPR_FIELDS[s.name]: to_wire(s.name, s.new) for s in change.settings})
-        else:
-            body[ONPREM_FIELDS[change.setting.name]] = change.setting.new
-        return {**data, "json": body}
+        return {**data, "json": _OBJECTS[change.kind].written(change, dict(data["json"]))}
 
     def write(self, change: Any) -> None:
-        if isinstance(change, PortalSsprChange):
-            body = self._get(SSPR_PATH)
-            for setting in change.settings:
-                body[SSPR_FIELDS[setting.name]] = to_wire(setting.name, setting.new)
-            boundary(f"change {change.id}: inside the write, between GET and PUT")
-            self.session.run(self.portal.put_json(SSPR_PATH, body))
-        else:
-            field = ONPREM_FIELDS[change.setting.name]
-            self.session.run(self.portal.put_json(ONPREM_PATH, {field: change.setting.new}))
+        _OBJECTS[change.kind].write(self, change)
 
     def matches(self, obj: BackupObject) -> bool:
         return self._get(obj.data["path"]) == obj.data["json"]
@@ -108,5 +85,52 @@ class PortalWriter(Writer):
                 self.session.run(self.portal.put_json(ONPREM_PATH, {field: old[field]}))
 
 
-def _path(change: Any) -> str:
-    return SSPR_PATH if isinstance(change, PortalSsprChange) else ONPREM_PATH
+class _PasswordResetPolicies:
+    """`portal.sspr_policy`: the whole object, GET-modify-PUT (the portal takes it only whole)."""
+
+    path = SSPR_PATH
+
+    @staticmethod
+    def pairs(change: PortalSsprChange, body: dict[str, Any]) -> list[tuple[str, Any, Any, Any]]:
+        state = sspr_state_from_wire(PasswordResetPoliciesWire.model_validate(body))
+        return [(s.name, getattr(state, s.name), s.old, s.new) for s in change.settings]
+
+    @staticmethod
+    def written(change: PortalSsprChange, body: dict[str, Any]) -> dict[str, Any]:
+        body.update({SSPR_FIELDS[s.name]: to_wire(s.name, s.new) for s in change.settings})
+        return body
+
+    @staticmethod
+    def write(writer: PortalWriter, change: PortalSsprChange) -> None:
+        body = writer._get(SSPR_PATH)
+        for setting in change.settings:
+            body[SSPR_FIELDS[setting.name]] = to_wire(setting.name, setting.new)
+        boundary(f"change {change.id}: inside the write, between GET and PUT")
+        writer.session.run(writer.portal.put_json(SSPR_PATH, body))
+
+
+class _OnPremisesPasswordResetPolicies:
+    """`portal.onprem_writeback`: one field per PUT (the portal ignores unlock when it comes with others)."""
+
+    path = ONPREM_PATH
+
+    @staticmethod
+    def pairs(change: PortalOnPremChange, body: dict[str, Any]) -> list[tuple[str, Any, Any, Any]]:
+        wire = OnPremisesPasswordResetPoliciesWire.model_validate(body)
+        field = ONPREM_FIELDS[change.setting.name]
+        return [(change.setting.name, getattr(wire, field), change.setting.old, change.setting.new)]
+
+    @staticmethod
+    def written(change: PortalOnPremChange, body: dict[str, Any]) -> dict[str, Any]:
+        body[ONPREM_FIELDS[change.setting.name]] = change.setting.new
+        return body
+
+    @staticmethod
+    def write(writer: PortalWriter, change: PortalOnPremChange) -> None:
+        field = ONPREM_FIELDS[change.setting.name]
+        writer.session.run(writer.portal.put_json(ONPREM_PATH, {field: change.setting.new}))
+
+
+# change kind → the portal object it writes, and how
+_OBJECTS: dict[str, Any] = {"portal.sspr_policy": _PasswordResetPolicies,
+                            "portal.onprem_writeback": _OnPremisesPasswordResetPolicies}

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.ad import gpttmpl
 from auditor.readers import smb
-from auditor.remediation.changes import SysvolPasswordAgeChange
 from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer
@@ -107,8 +106,6 @@ class SysvolWriter(Writer):
         return {"gpo_dn": change.gpo_dn, "path": change.path}
 
     def read(self, change: Any) -> dict[str, Any]:
-        if not isinstance(change, SysvolPasswordAgeChange):
-            raise TypeError(f"the SYSVOL writer does not write {type(change).__name__}")
         template_path, ini_path = self.paths(change.path)
         data = self.read_file(template_path)
         ini = self.read_file(ini_path)

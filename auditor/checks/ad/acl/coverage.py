@@ -36,6 +36,8 @@ SPEC = CheckSpec(
         fills=(("<user DN>", "target"),),
     ),
     description="Evaluates each in-scope user's own DACL (as the DC computed it) for the sync account's SIDs.",
+    manual=("fixing a user's own DACL (re-enabling inheritance, or granting on AdminSDHolder) brings "
+            "back or stamps permissions beyond writeback: decide per account"),
 )
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD
 from auditor.ad.sd import effective_right
 from auditor.checks.ad import ace_evidence, describe, directory_state, wanted
+from auditor.checks.ad.acl import grant
+from auditor.checks.ad.acl.writeback_rights import NO_DESCRIPTOR
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Subject
+from auditor.fixes.fixer import FixContext, Fixer
+from auditor.snapshot.directory import DirectoryState
 
 KEY = "directory.rights.unexpire_password"
 SUBJECT = Subject(right=UNEXPIRE_PASSWORD.name)
@@ -57,3 +61,21 @@ def evaluate(ctx: Context) -> list[Finding]:
         evidence=[ace_evidence(domain.dn, "nTSecurityDescriptor (DACL)", decision.ace)],
         reason=None if decision.granted else
         "without it, writeback cannot reset a password that has expired on-premises")]
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Unexpire Password on the domain head itself (it joins a change `ad.acl.writeback_rights` makes there)."""
+    state: DirectoryState | None = fx.value("directory")
+    if state is None or fx.policy.directory is None or not failing:
+        return
+    account, domain = state.service_account, state.domain
+    if account is None or domain.dacl is None:
+        return
+    if domain.descriptor_b64 is None:
+        for finding in failing:
+            fx.manual_step(finding, NO_DESCRIPTOR)
+        return
+    grant(fx, account, domain, [(UNEXPIRE_PASSWORD, f) for f in failing], object_only=True)
+
+
+FIXER = Fixer(plan=fix, after=("ad.acl.writeback_rights",))

@@ -4,7 +4,7 @@ inherited by descendant user objects (and on AdminSDHolder when the policy asks)
 from __future__ import annotations
 
 from auditor.ad.dn import dn_key
-from auditor.ad.rights import USER_CLASS, Right
+from auditor.ad.rights import RIGHTS_BY_NAME, USER_CLASS, WRITEBACK_RIGHTS, Right
 from auditor.ad.sd import effective_right, inherited_right
 from auditor.checks.ad import (
     ace_evidence,
@@ -14,7 +14,10 @@ from auditor.checks.ad import (
     right_key,
     wanted,
 )
+from auditor.checks.ad.acl import grant
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Subject
+from auditor.fixes.fixer import FixContext, Fixer
+from auditor.snapshot.directory import DirectoryState, SecuredObject
 
 SPEC = CheckSpec(
     id="ad.acl.writeback_rights",
@@ -123,3 +126,56 @@ def _verb(name: str) -> str:
     return {"reset_password": "reset passwords", "change_password": "change passwords",
             "write_lockout_time": "unlock accounts (write lockoutTime)",
             "write_pwd_last_set": "write pwdLastSet"}.get(name, "act")
+
+
+NO_DESCRIPTOR = "the snapshot holds no descriptor bytes for this object: collect again"
+MISSING_OU = "the target OU does not exist: create it or correct directory.target_ous"
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Each missing right (the finding's typed subject) granted to the sync account: inheritable to user objects
+    on a target OU, on AdminSDHolder itself; one change per object."""
+    state: DirectoryState | None = fx.value("directory")
+    directory = fx.policy.directory
+    if state is None or directory is None:
+        return
+    account = state.service_account
+    wanted_rights = [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
+    holder_key = dn_key(state.admin_sd_holder.dn)
+    objects = {dn_key(o.dn): o for o in state.target_ous}
+    per_object: dict[str, tuple[SecuredObject, list[tuple[Right, Finding]]]] = {}
+    for finding in failing:
+        if finding.subject is None:  # about the OU itself, not a right: it does not exist
+            fx.manual_step(finding, MISSING_OU)
+            continue
+        key = dn_key(finding.target)
+        obj = state.admin_sd_holder if key == holder_key else objects.get(key)
+        right = _right_of(finding, wanted_rights)
+        if obj is None or not obj.exists or obj.dacl is None or right is None:
+            continue  # left to the check's manual step
+        if account is None:
+            fx.manual_step(finding, "the sync account does not exist (see ad.service_account): create it with Entra "
+                                    "Connect first, then plan again")
+            continue
+        if key != holder_key and inherited_right(obj.dacl, account.token_sids, right).denied:
+            fx.manual_step(finding, "a deny ACE for the sync account comes first in this DACL: an allow ACE would not "
+                                    "help; remove the deny by hand, then plan again")
+            continue
+        per_object.setdefault(key, (obj, []))[1].append((right, finding))
+    for key, (obj, pairs) in per_object.items():
+        assert account is not None
+        if obj.descriptor_b64 is None:
+            for _, finding in pairs:
+                fx.manual_step(finding, NO_DESCRIPTOR)
+            continue
+        grant(fx, account, obj, pairs, object_only=key == holder_key, holder=key == holder_key)
+
+
+def _right_of(finding: Finding, candidates: list[Right]) -> Right | None:
+    """The right a finding is about: its typed subject, never its text."""
+    name = finding.subject.right if finding.subject is not None else None
+    right = RIGHTS_BY_NAME.get(name or "")
+    return right if right in candidates else None
+
+
+FIXER = Fixer(plan=fix)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from auditor.ad.dn import dn_key, rdn_value
+from auditor.ad.intervals import days_to_interval
 from auditor.checks.ad import directory_state, sample, wanted
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
-from auditor.snapshot.directory import DirectoryUser
+from auditor.fixes.changes import LdapPasswordAgeChange, SettingChange
+from auditor.fixes.fixer import FixContext, Fixer
+from auditor.snapshot.directory import DirectoryState, DirectoryUser
 
 KEY = "directory.password_age.include_fine_grained"
 
@@ -82,3 +85,25 @@ def evaluate(ctx: Context) -> list[Finding]:
             evidence=[Evidence(source=ctx.source("directory"), field="msDS-PasswordSettings objects",
                                value=[p.name for p in state.password_settings])]))
     return findings
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """Each failing fine-grained policy's msDS-MinimumPasswordAge (the finding's target is its DN) to the policy's
+    minimum."""
+    directory = fx.policy.directory
+    state: DirectoryState | None = fx.value("directory")
+    if directory is None or state is None:
+        return
+    limit = directory.password_age.minimum_days
+    by_dn = state.password_settings_by_dn()
+    for finding in failing:
+        pso = by_dn.get(dn_key(finding.target))
+        if pso is None:
+            continue
+        fx.add(LdapPasswordAgeChange, [finding], target=pso.dn, dn=pso.dn, scope="fine_grained",
+               summary=f"fine-grained policy {pso.name}: minimum password age {pso.min_age_days} → {limit} day(s)",
+               setting=SettingChange(name="min_pwd_age", old=pso.min_pwd_age, new=days_to_interval(limit)),
+               old_days=pso.min_age_days, new_days=limit, depends_on=fx.depends("directory"))
+
+
+FIXER = Fixer(plan=fix, after=("ad.gpo.min_password_age",))

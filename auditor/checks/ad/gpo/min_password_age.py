@@ -9,6 +9,10 @@ listed as such, never judged.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
+from auditor.ad.intervals import days_to_interval
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
 from auditor.checks.ad import wanted
 from auditor.checks.base import (
@@ -23,6 +27,8 @@ from auditor.checks.base import (
     Unreadable,
 )
 from auditor.derive import gpo_precedence
+from auditor.fixes.changes import LdapPasswordAgeChange, SettingChange, SysvolPasswordAgeChange
+from auditor.fixes.fixer import FixContext, Fixer
 from auditor.snapshot.directory import DirectoryState, GpoTemplate, SysvolState
 
 KEY = "directory.password_age.minimum_days"
@@ -198,3 +204,53 @@ def _domain_finding(ctx: Context, limit: int, domain: object | None, error: Unre
             f"the GPOs were not read ({sysvol_error.reason}): whether one overwrites this value is not known")
     return ctx.result(status, target=domain.base_dn, expected=_expected(limit), actual=days, evidence=evidence,
                       reason=reason)
+
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """The domain head's minPwdAge (its finding's target is the domain's DN) and the GptTmpl.inf of the GPO that
+    wins for domain accounts (the other findings), both to the policy's minimum."""
+    directory = fx.policy.directory
+    state: DirectoryState | None = fx.value("directory")
+    if directory is None or state is None:
+        return
+    limit = directory.password_age.minimum_days
+    for finding in [f for f in failing if f.target == state.base_dn]:
+        fx.add(LdapPasswordAgeChange, [finding], target=state.base_dn, dn=state.base_dn, scope="domain",
+               summary=f"domain minPwdAge: {state.min_pwd_age_days} → {limit} day(s)",
+               setting=SettingChange(name="min_pwd_age", old=state.min_pwd_age, new=days_to_interval(limit)),
+               old_days=state.min_pwd_age_days, new_days=limit, depends_on=fx.depends("directory"),
+               note="on Windows DCs the Default Domain Policy rewrites this value: the GPO change matters most")
+    sysvol: SysvolState | None = fx.value("sysvol")
+    gpo_findings = [f for f in failing if f.target != state.base_dn]
+    if sysvol is None or not gpo_findings:
+        return
+    # the GPO to rewrite is the one that wins for domain accounts (None: no GPO sets it, so the
+    # Default Domain Policy gets the setting); a failing finding has no uncertain GPO above the winner
+    outcome = gpo_precedence.domain_password_age(state, sysvol)
+    template: GpoTemplate = sysvol
+    if outcome.winner is not None:
+        found = sysvol.all_templates().get(outcome.winner.applied.gpo.guid.upper())
+        if found is None or found.error is not None:
+            return
+        template = found
+    if template.present and template.content_b64 is None:
+        return
+    gpo = next((g for g in state.gpos if g.guid.upper() == template.gpo_guid.upper()), None)
+    gpo_dn = gpo.dn if gpo is not None else f"CN={template.gpo_guid},CN=Policies,CN=System,{state.base_dn}"
+    old_sha = (hashlib.sha256(base64.b64decode(template.content_b64)).hexdigest()
+               if template.content_b64 is not None else None)
+    name = ("the Default Domain Policy" if template.gpo_guid.upper() == DEFAULT_DOMAIN_POLICY_GUID else
+            f"{gpo.display_name if gpo is not None and gpo.display_name else 'GPO'} {template.gpo_guid}")
+    fx.add(SysvolPasswordAgeChange, gpo_findings, target=template.path, path=template.path,
+           gpo_guid=template.gpo_guid, gpo_dn=gpo_dn,
+           summary=f"{name}: [System Access] MinimumPasswordAge {template.minimum_password_age} → "
+                   f"{limit} (GptTmpl.inf; GPO version bumped)",
+           setting=SettingChange(name="minimum_password_age", old=template.minimum_password_age, new=limit),
+           old_content_sha256=old_sha, encoding=template.encoding, newline=template.newline,
+           depends_on=fx.depends("sysvol", "directory"),
+           note="rollback restores the file byte for byte but moves the GPO version forward again, so DCs "
+                "apply the restored setting" if template.present else
+           "the GPO has no GptTmpl.inf: the plan creates one (UTF-16LE, as Windows writes it)")
+
+
+FIXER = Fixer(plan=fix)

@@ -27,6 +27,8 @@ SPEC = CheckSpec(
     ),
     description="Entra Connect syncs mobile and telephoneNumber to the authentication phones only in the form "
                 "+CountryCode Number; other forms leave users without a phone method for SSPR.",
+    manual=("phone numbers are personal data the plan cannot know; correct them at the source (HR "
+            "system or the user's AD object)"),
 )
 
 

@@ -28,6 +28,8 @@ SPEC = CheckSpec(
     ),
     description="A user counts as privileged with adminCount=1 or membership (direct, nested or primary group) "
                 "of a group AdminSDHolder protects (Domain Admins, Administrators, Account Operators, …).",
+    manual=("whether an admin stays in the synced OUs or in an admin group is a decision about that "
+            "account; move it out of scope or waive the finding"),
 )
 
 

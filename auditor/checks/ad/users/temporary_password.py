@@ -27,6 +27,8 @@ SPEC = CheckSpec(
     ),
     description="pwdLastSet = 0 marks a temporary password: it is not synced, and the user cannot sign in to "
                 "the cloud to reset until they change it on-premises.",
+    manual=("the plan never sets passwords: the user (or an admin) must set a new one, which also "
+            "clears 'must change password at next logon'"),
 )
 
 

@@ -25,6 +25,8 @@ SPEC = CheckSpec(
         fills=(("<sync account>", "sync_account"),),
     ),
     description="Writeback runs as the Entra Connect AD DS connector account (MSOL_… or a gMSA for cloud sync).",
+    manual=("the sync account belongs to Entra Connect: create or enable it with the Entra Connect "
+            "wizard, not by hand"),
 )
 
 
