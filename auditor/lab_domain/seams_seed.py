@@ -26,15 +26,29 @@ its policy asks for enforce, so the DC without an agent fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from auditor.ad import gpttmpl
 from auditor.ad.intervals import minutes_to_interval
 from auditor.ad.rights import RESET_PASSWORD
 from auditor.ad.sd import canonical_ace
 
-if TYPE_CHECKING:
-    from auditor.lab_domain.domain_seed import Seeder
+
+class Seeder(Protocol):
+    """What these seeds use of `domain_seed.Seeder` (named here so the two modules do not import each other)."""
+
+    base: str
+    scenario: str
+    demo: bool
+    msol_sid: str
+    conn: Any
+    dc: Any
+
+    def add(self, rdns: str, classes: list[str], attributes: dict[str, Any]) -> str: ...
+
+    def modify(self, target: str, changes: dict[str, Any], controls: Any = None) -> None: ...
+
+    def grant(self, target: str, aces: list[Any]) -> None: ...
 
 
 class LabLockout(NamedTuple):
@@ -76,13 +90,14 @@ def seed_reach(seeder: Seeder) -> None:
     """`demo`: an Express-style Reset Password grant at the domain head and a protected, inheriting service account."""
     from ldap3 import MODIFY_ADD, MODIFY_REPLACE
 
-    from auditor.lab_domain.domain_seed import LabUser, dn
-
     if not seeder.demo:
         return
     seeder.grant(seeder.base, [canonical_ace(seeder.msol_sid, RESET_PASSWORD)])
-    sql = seeder.add_user(LabUser(PROTECTED_SERVICE_ACCOUNT, "OU=Service Accounts", None))
-    seeder.modify(dn("CN=Backup Operators,CN=Builtin", seeder.base), {"member": [(MODIFY_ADD, [sql])]})
+    name = PROTECTED_SERVICE_ACCOUNT
+    sql = seeder.add(f"CN={name},OU=Service Accounts", ["top", "person", "organizationalPerson", "user"], {
+        "sAMAccountName": name, "userPrincipalName": f"{name}@{seeder.dc.dns_domain}", "displayName": name,
+        "userAccountControl": str(0x200 | 0x20)})  # normal, enabled, no password needed (as bulk_users)
+    seeder.modify(f"CN=Backup Operators,CN=Builtin,{seeder.base}", {"member": [(MODIFY_ADD, [sql])]})
     seeder.modify(sql, {"adminCount": [(MODIFY_REPLACE, ["1"])]})
 
 
