@@ -18,7 +18,7 @@ Accounts is in Backup Operators with adminCount=1 but its DACL still inherits (S
 would stamp AdminSDHolder's DACL on it within the hour): the demo names the service accounts, the users in
 CN=Users and svc-sql (protected) as reached.
 
-Password Protection DC agent (`hybrid.dc_agents`), `baseline` only: the agent's service connection point below
+Password Protection DC agent (`hybrid.dc_agents`), `baseline` and `traps`: the agent's service connection point below
 the DC's computer object (`CN=AzureADPasswordProtectionDCAgent`, keywords `{2bac71e6-…};Domain=<dns>`,
 msDS-Settings JSON), and a proxy's below it too, as the agent and proxy services register them. `demo` has none:
 its policy asks for enforce, so the DC without an agent fails.
@@ -57,7 +57,9 @@ class LabLockout(NamedTuple):
     duration_minutes: int
 
 
-LOCKOUT = {"baseline": LabLockout(30, 1, 1), "demo": LabLockout(5, 30, 30), "traps": LabLockout(30, 1, 1)}
+# traps: its tenant sets no smart lockout (Microsoft's 60 s default, below any AD reset window of whole minutes), so
+# its domain keeps Samba's default, lockout off, which never locks out first
+LOCKOUT = {"baseline": LabLockout(30, 1, 1), "demo": LabLockout(5, 30, 30), "traps": LabLockout(0, 30, 30)}
 
 
 def seed_lockout(seeder: Seeder) -> None:
@@ -102,12 +104,13 @@ def seed_reach(seeder: Seeder) -> None:
 
 
 def seed_password_protection_agents(seeder: Seeder) -> None:
-    """`baseline`: the DC agent's and a proxy's service connection points below every DC's computer object."""
+    """`baseline` and `traps`: the DC agent's and a proxy's service connection points below every DC's computer
+    object."""
     import json
 
     from auditor.readers.dc_agents import DC_AGENT_KEYWORD, PROXY_KEYWORD
 
-    if seeder.scenario != "baseline":
+    if seeder.demo:
         return
     seeder.conn.search(seeder.base, "(&(objectCategory=computer)(userAccountControl:1.2.840.113556.1.4.803:=8192))",
                        attributes=["dNSHostName"])

@@ -50,19 +50,21 @@ def read_reach_beyond(reader: DirectoryReader, base_dn: str, domain_sid: str, ac
         decision = inherited_right(own, token, RESET_PASSWORD, USER_CLASS)
         if decision.granted and decision.ace is not None:
             points.append(GrantPoint(dn=dn, ace=decision.ace.sddl()))
-    users = _reached(reader, base_dn, domain_sid, points, target_ous, token) if points else []
-    return ReachBeyond(grant_points=points, users=users, containers_read=len(candidates))
+    users, read = _reached(reader, base_dn, domain_sid, points, target_ous, token) if points else ([], 0)
+    return ReachBeyond(grant_points=points, users=users, containers_read=len(candidates), users_read=read)
 
 
 def _reached(reader: DirectoryReader, base_dn: str, domain_sid: str, points: list[GrantPoint], target_ous: list[str],
-             token: set[str]) -> list[ReachedUser]:
+             token: set[str]) -> tuple[list[ReachedUser], int]:
     privileged = reader.privileged_groups(base_dn, domain_sid)
     found: dict[str, ReachedUser] = {}
+    read = 0
     decided: dict[bytes, str | None] = {}  # a descriptor's bytes → the granting ACE's SDDL (None: not granted)
     attributes = ["sAMAccountName", "userAccountControl", "adminCount", "memberOf", "primaryGroupID",
                   "nTSecurityDescriptor"]
     for point in points:
         for dn, raw in reader.paged(point.dn, USERS, attributes, sd=True):
+            read += 1
             key = dn_key(dn)
             if key in found or any(is_within(dn, t) for t in target_ous):
                 continue
@@ -83,4 +85,4 @@ def _reached(reader: DirectoryReader, base_dn: str, domain_sid: str, points: lis
             found[key] = ReachedUser(dn=dn, sam_account_name=_text(raw, "sAMAccountName"),
                                      enabled=not (_int(raw, "userAccountControl") or 0) & _UF_ACCOUNTDISABLE,
                                      admin_count=_int(raw, "adminCount"), privileged_via=via, ace=ace)
-    return sorted(found.values(), key=lambda u: (not u.protected, u.dn.lower()))
+    return sorted(found.values(), key=lambda u: (not u.protected, u.dn.lower())), read

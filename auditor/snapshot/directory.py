@@ -142,7 +142,9 @@ class ReachBeyond(Model):
 
     grant_points: list[GrantPoint] = Field(default_factory=list)
     users: list[ReachedUser] = Field(default_factory=list, description="Users outside the target OUs it reaches")
-    containers_read: int = Field(0, description="Containers whose DACL was read to find grant points")
+    containers_read: int = Field(0, description="Containers whose DACL was read to find grant points (the domain "
+                                               "head's included, read once for the whole directory)")
+    users_read: int = Field(0, description="User objects (with their DACL) returned below the grant points")
     error: str | None = Field(None, description="Why the reach could not be read (then nothing is known)")
 
 

@@ -83,6 +83,11 @@ class Value:
     field: str
     value: int | None
     error: str | None = None
+    named: str | None = None  # how a reason names it, when the field says where (a GPO) and the source is a path
+
+    @property
+    def label(self) -> str:
+        return self.named or f"{self.field} on {self.source}"
 
 
 @dataclass(frozen=True)
@@ -167,9 +172,9 @@ def _gpo_values(state: DirectoryState, sysvol: SysvolState, field: str, label: s
         source = template.path if template is not None else said.applied.gpo.dn
         where = f"{label}, rank {said.applied.rank}: {said.applied.describe()}"
         if said.error is not None:
-            out.append(Value(source, where, None, said.error))
+            out.append(Value(source, where, None, said.error, named=where))
         elif said.value is not None:
-            out.append(Value(source, where, said.value * scale if said.value >= 0 else said.value))
+            out.append(Value(source, where, said.value * scale if said.value >= 0 else said.value, named=where))
     return out
 
 
@@ -190,7 +195,7 @@ def _judge_threshold(ctx: Context, values: list[Value], cloud: Cloud, multiple: 
     if bad:
         return ctx.result(Status.failed, target=THRESHOLD_TARGET, expected=expected, actual=actual, key=KEY,
                           evidence=evidence, reason="; ".join(
-                              f"{v.field} on {v.source} is {v.value}: AD locks the account out after {v.value} "
+                              f"{v.label} is {v.value}: AD locks the account out after {v.value} "
                               f"failed sign-in(s), before or soon after smart lockout's {cloud.threshold}"
                               + _default_note(cloud, "threshold") for v in bad))
     return _unless_unread(ctx, THRESHOLD_TARGET, expected, actual, values, evidence, sysvol_error)
@@ -208,7 +213,7 @@ def _judge_window(ctx: Context, values: list[Value], thresholds: list[Value], cl
     if bad:
         return ctx.result(Status.failed, target=WINDOW_TARGET, expected=expected, actual=actual, key=KEY,
                           evidence=evidence, reason="; ".join(
-                              f"{v.field} on {v.source} is {v.value} s, not below smart lockout's {cloud.duration} s"
+                              f"{v.label} is {v.value} s, not below smart lockout's {cloud.duration} s"
                               + _default_note(cloud, "duration") + ": failed sign-ins counted on-premises outlast "
                               "the cloud lockout and add up to an AD lockout" for v in bad))
     return _unless_unread(ctx, WINDOW_TARGET, expected, actual, values, evidence, sysvol_error)
@@ -216,7 +221,7 @@ def _judge_window(ctx: Context, values: list[Value], thresholds: list[Value], cl
 
 def _unless_unread(ctx: Context, target: str, expected: str, actual: dict[str, int | None], values: list[Value],
                    evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
-    unread = [f"{v.field} on {v.source}: {v.error}" for v in values if v.error is not None]
+    unread = [f"{v.label}: {v.error}" for v in values if v.error is not None]
     if sysvol_error is not None:
         unread.append(f"the GPOs were not read ({sysvol_error.reason}): a GPO linked to the domain may set "
                       "another value, which Windows DCs apply")
