@@ -27,6 +27,10 @@ class Exit(IntEnum):
 
 SIGNAL_BASE = 128
 
+# what apply's and rollback's outcomes exit with
+OUTCOME_EXIT = {"nothing_to_do": Exit.ok, "dry_run": Exit.ok, "applied": Exit.ok, "restored": Exit.ok,
+                "failed": Exit.failed, "refused": Exit.refused, "partial": Exit.partial}
+
 
 @dataclass(frozen=True)
 class Meaning:

@@ -7,6 +7,7 @@ JSON reports of separate jobs); its JSON follows `fleet-report-schema.json`.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -153,3 +154,24 @@ def other_tenants(previous: FleetReport, current: FleetReport) -> list[str]:
         if before and now and before.casefold() != now.casefold():
             moved.append(f"{row.name} ({before[:80]!a} → {now})")
     return moved
+
+
+class FleetReportError(Exception):
+    """A file given as an earlier fleet report that is not one (exit 2)."""
+
+
+MAX_FLEET_REPORT_BYTES = 256 << 20
+
+
+def load_fleet_report(path: Path, option: str = "--previous") -> FleetReport:
+    """An earlier `sspr-fleet.json`, read bounded and validated; else a FleetReportError naming `path`."""
+    from pydantic import ValidationError
+
+    from auditor.files import parse_json_bounded, read_bounded
+
+    raw = read_bounded(path, MAX_FLEET_REPORT_BYTES, "fleet report").decode("utf-8", "replace")
+    try:
+        return FleetReport.model_validate(parse_json_bounded(raw, str(path), "fleet report"))
+    except ValidationError as exc:
+        raise FleetReportError(f"{path}: {option} takes an sspr-fleet.json ({exc.error_count()} problem(s))") \
+            from None

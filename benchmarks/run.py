@@ -52,6 +52,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from auditor.lab_domain.folders import default_state_dir, private_folder  # noqa: E402  (after sys.path above)
+from auditor.readers.graph_tenant import SIGN_IN_RESET_OMA_URI  # noqa: E402
 
 DEFAULT_CACHE = default_state_dir() / "bench"
 GENERATOR_VERSION = "1"  # bump when the cached tenants must be made again
@@ -161,7 +162,12 @@ def tenant_sizes(server: Any) -> dict[str, Any]:
             audits += 1
     return {"users": len(tenant.users), "registration_details": len(tenant.user_registration_details),
             "group_members": members, "directory_audits": audits,
-            "device_configurations": len(tenant.device_configurations)}
+            "device_configurations": len(tenant.device_configurations),
+            # each profile carrying the sign-in reset setting: its assignments are read after the list
+            "sign_in_profiles": sum(1 for c in tenant.device_configurations
+                                    if any(str(s.get("omaUri") or "").strip().lower() == SIGN_IN_RESET_OMA_URI.lower()
+                                           for s in c.get("omaSettings") or [])),
+            }
 
 
 class LabProcess:
@@ -211,6 +217,7 @@ def request_floor(sizes: dict[str, Any], group_known: bool) -> dict[str, Any]:
         "registration_details": pages(sizes["registration_details"], PAGE["registration_details"]),
         "directory_audits": pages(sizes["directory_audits"], PAGE["directory_audits"]),
         "device_configurations": pages(sizes["device_configurations"], PAGE["device_configurations"]),
+        "device_configuration_assignments": sizes["sign_in_profiles"],
         "groups": len(sizes["group_members"]),  # GET /groups/{id}: its name
         "group_members": members,
         **dict.fromkeys(SINGLE_REQUESTS, 1),
@@ -220,7 +227,8 @@ def request_floor(sizes: dict[str, Any], group_known: bool) -> dict[str, Any]:
     group_chain = max((pages(m, PAGE["group_members"]) for m in sizes["group_members"].values()), default=0)
     chains = {
         "users": fewest["users"], "registration_details": fewest["registration_details"],
-        "directory_audits": fewest["directory_audits"], "device_configurations": fewest["device_configurations"],
+        "directory_audits": fewest["directory_audits"],
+        "device_configurations": fewest["device_configurations"] + (1 if sizes["sign_in_profiles"] else 0),
         "portal_sspr → groups": (0 if group_known else 1) + group_chain,
     }
     longest = max(chains, key=lambda k: chains[k])
@@ -242,9 +250,11 @@ def cloud_worker(args: argparse.Namespace) -> int:
     phases: dict[str, float] = {}
     started = time.perf_counter()
     from auditor.app.audit import ExitPolicy, checked_report, coverage_options
+    from auditor.endpoints import Endpoints
     from auditor.policy.loader import load_policy
     from auditor.readers.collect import CollectOptions, collect
     from auditor.readers.credentials import LabTokenCredential
+    from auditor.readers.reach import Reached
     from auditor.render import write_reports
     from auditor.snapshot.store import save_snapshot
 
@@ -253,9 +263,9 @@ def cloud_worker(args: argparse.Namespace) -> int:
     out = Path(args.out)
     credential = LabTokenCredential()
     mark = time.perf_counter()
-    snapshot = collect(CollectOptions(origin="bench", graph_url=args.graph_url, graph_credential=credential,
-                                      portal_url=args.portal_url, portal_credential=credential,
-                                      **coverage_options(policy).collect_options()))  # type: ignore[arg-type]
+    endpoints = Endpoints(graph_url=args.graph_url, portal=True, portal_url=args.portal_url)
+    reached = Reached(endpoints, graph_credential=credential, portal_credential=credential, origin="bench")
+    snapshot = collect(CollectOptions(reached=reached, **coverage_options(policy).collect_options()))
     phases["collect"] = time.perf_counter() - mark
     mark = time.perf_counter()
     report = checked_report(policy, snapshot, ExitPolicy())

@@ -49,6 +49,10 @@ DOMAIN_DNS_CLASS = "19195a5b-6da0-11d0-afd3-00c04fd930c9"
 USER_ACCOUNT_RESTRICTIONS = "4c164200-20c0-11d0-a768-00aa006e0529"
 """Property set User-Account-Restrictions, which holds `pwdLastSet`."""
 
+GROUP_POLICY_CONTAINER_CLASS = "f30e3bc2-9ff0-11d1-b603-0000f80367c1"
+"""schemaIDGUID of the `groupPolicyContainer` class (learn.microsoft.com/windows/win32/adschema/
+c-grouppolicycontainer): the object a GPO's security filtering is read from."""
+
 RightKind = Literal["extended", "write_property", "standard"]
 
 
@@ -138,3 +142,9 @@ PASSWORD_POWERS: tuple[Right, ...] = (RESET_PASSWORD, WRITE_PWD_LAST_SET, WRITE_
 """What `ad.acl.delegates` looks for on an in-scope user (ownership besides)."""
 WRITEBACK_POWERS: tuple[Right, ...] = (RESET_PASSWORD, WRITE_PWD_LAST_SET, WRITE_LOCKOUT_TIME)
 """The rights password writeback uses on a user: what `ad.acl.tier0_reach` looks for on protected accounts."""
+
+APPLY_GROUP_POLICY = Right("apply_group_policy", "Apply Group Policy", "extended",
+                           "edacfd8f-ffb3-11d1-b41d-00a0c968f939")
+"""Apply-Group-Policy (learn.microsoft.com/windows/win32/adschema/r-apply-group-policy): the extended right a
+computer or user must hold on a groupPolicyContainer for the GPO to apply to it ([MS-GPOL] 3.2.5.1.6, security
+filtering). Not a writeback right: not in RIGHTS_BY_NAME."""

@@ -17,6 +17,11 @@ WELL_KNOWN_NAMES: dict[str, str] = {
     "S-1-5-12": "RESTRICTED", "S-1-5-33": "WRITE RESTRICTED", "S-1-15-2-1": "ALL APPLICATION PACKAGES",
 }
 
+ENTERPRISE_DOMAIN_CONTROLLERS = "S-1-5-9"
+"""Every domain controller's token carries it ([MS-DTYP] 2.4.2.4, well-known SID structures)."""
+DOMAIN_CONTROLLERS_RID = 516
+DOMAIN_COMPUTERS_RID = 515
+
 IMPLICIT_TOKEN_SIDS: tuple[str, ...] = (EVERYONE, AUTHENTICATED_USERS)
 """SIDs every authenticated account carries, whatever its group memberships."""
 

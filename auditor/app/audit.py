@@ -18,6 +18,7 @@ from auditor import __version__
 from auditor.app.errors import SourceError
 from auditor.checks.base import Finding, Severity
 from auditor.checks.exit_codes import Summary, exit_code
+from auditor.endpoints import AuthKind, Endpoints, LabSelection
 from auditor.policy.models import Policy
 from auditor.report import AuditReport, ReportSummary, section_statuses, tenant_of_origin
 from auditor.snapshot.models import Snapshot
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
     from auditor.policy.models import Directory
     from auditor.readers.directory import AdSettings
     from auditor.readers.onpremises import OnPremisesSections
-    from auditor.remediation.apply import Targets
-    from auditor.remediation.changes import PlanSource
+    from auditor.readers.reach import Reached
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +61,6 @@ def coverage_options(policy: Policy | None) -> CoverageOptions:
 
 
 @dataclass(frozen=True)
-class LiveOptions:
-    tenant_id: str | None = None
-    client_id: str | None = None
-    auth: str | None = None
-    portal: bool = False
-    portal_auth: str = "azure-cli"
-    login_cache: str | None = None
-    """The sealed `sspr-audit login` cache, when portal_auth is login-cache (default: SSPR_LOGIN_CACHE or
-    ~/.config/sspr-auditor/login-cache.json)."""
-    graph_url: str | None = None
-    portal_url: str | None = None
-    timeout_seconds: float = 30.0
-    coverage: CoverageOptions = field(default_factory=CoverageOptions)
-
-
-@dataclass(frozen=True)
-class LabOptions:
-    scenario: str
-    forbidden: tuple[str, ...] = ()
-    latency_ms: int = 0
-    coverage: CoverageOptions = field(default_factory=CoverageOptions)
-
-
-@dataclass(frozen=True)
 class ExitPolicy:
     fail_on: Severity = Severity.low
     unknown_fails: bool = True
@@ -96,45 +72,15 @@ class AuditResult:
     findings: list[Finding] = field(default_factory=list)
 
 
-def collect_live(options: LiveOptions) -> Snapshot:
+def collect_live(endpoints: Endpoints, coverage: CoverageOptions | None = None) -> Snapshot:
+    """Read a live tenant (or a running `lab serve`): the endpoints opened by `auditor.readers.reach`."""
     from auditor.readers.collect import CollectOptions, collect
-    from auditor.readers.credentials import AuthKind, LabTokenCredential, build_credential
-    from auditor.readers.graph import GRAPH_URL
-    from auditor.readers.portal import PORTAL_URL
+    from auditor.readers.reach import open_endpoints
 
-    graph_url = options.graph_url or GRAPH_URL
-    portal_url = options.portal_url or PORTAL_URL
-    lab_endpoints = _is_loopback(graph_url) and (not options.portal or _is_loopback(portal_url))
-    auth = options.auth or ("lab" if lab_endpoints else None)
-    if auth is None:
-        raise SourceError("choose a credential with --auth (secret, certificate, workload-identity, "
-                          "github-oidc, azure-cli, device-code), or audit the lab with --lab demo")
-    portal_credential: Any = None
-    if auth == "lab":
-        if not lab_endpoints:
-            raise SourceError("--auth lab only talks to a lab emulator on a loopback address")
-        graph_credential = portal_credential = LabTokenCredential()
-        origin = f"graph:{graph_url}"
-    else:
-        try:
-            graph_credential = build_credential(AuthKind(auth), options.tenant_id, options.client_id)
-            if options.portal and options.portal_auth != "login-cache":
-                portal_credential = build_credential(AuthKind(options.portal_auth), options.tenant_id,
-                                                     options.client_id)
-        except ValueError as exc:
-            raise SourceError(str(exc)) from None
-        origin = f"live:{options.tenant_id or 'tenant'}"
-    if options.portal and options.portal_auth == "login-cache":
-        portal_credential = login_cache_credential(options.login_cache, options.timeout_seconds, options.tenant_id)
-    elif not options.portal:
-        portal_credential = None
-    snapshot = collect(CollectOptions(
-        origin=origin, graph_url=graph_url, graph_credential=graph_credential,
-        portal_url=portal_url if options.portal else None, portal_credential=portal_credential,
-        timeout_seconds=options.timeout_seconds, **options.coverage.collect_options(),  # type: ignore[arg-type]
-    ))
-    if options.portal and options.portal_auth == "login-cache":
-        return _of_the_login_cache_tenant(snapshot, portal_credential)
+    reached = open_endpoints(endpoints, "read", with_ad=False)  # the DC is read by the on-premises thread
+    snapshot = collect(CollectOptions(reached=reached, **(coverage or CoverageOptions()).collect_options()))
+    if reached.portal_url is not None and reached.endpoints.portal_auth is AuthKind.login_cache:
+        return _of_the_login_cache_tenant(snapshot, reached.portal_credential)
     return snapshot
 
 
@@ -154,22 +100,9 @@ def _of_the_login_cache_tenant(snapshot: Snapshot, credential: Any) -> Snapshot:
     return snapshot.model_copy(update=failed)
 
 
-def login_cache_credential(path: str | None, timeout_seconds: float = 30.0, tenant_id: str | None = None) -> Any:
-    """The portal credential from `sspr-audit login`'s sealed cache; a missing key, a bad file or a cache of
-    another tenant than `tenant_id` is a SourceError."""
-    from pathlib import Path
-
-    from auditor.readers.login_cache import LoginCacheCredential, LoginCacheError, default_cache_path
-
-    try:
-        return LoginCacheCredential(Path(path) if path else default_cache_path(), timeout_seconds, tenant_id)
-    except LoginCacheError as exc:
-        raise SourceError(str(exc)) from None
-
-
 @contextmanager
-def running_lab(options: LabOptions) -> Iterator[object]:
-    """Start the lab emulator in-process with the chosen scenario and faults."""
+def running_lab(lab: LabSelection, timeout: float = 30.0) -> Iterator[Reached]:
+    """Start the lab emulator in-process with the chosen scenario and faults: its URLs and the lab's token."""
     from pydantic import ValidationError
 
     from auditor.app.lab import require_lab_server
@@ -178,32 +111,31 @@ def running_lab(options: LabOptions) -> Iterator[object]:
     from auditor.lab.emulator import Faults
     from auditor.lab.scenario import load_scenario
     from auditor.lab.server import LabServer
+    from auditor.readers.credentials import LabTokenCredential
+    from auditor.readers.reach import Reached
 
     try:
-        faults = Faults(forbidden=set(options.forbidden), latency_ms=options.latency_ms)
+        faults = Faults(forbidden=set(lab.forbid), latency_ms=lab.latency_ms)
     except ValidationError as exc:
         raise SourceError(f"--lab-forbid: {exc.errors(include_url=False)[0]['msg'].removeprefix('Value error, ')}") \
             from None
     try:
-        scenario = load_scenario(options.scenario)
+        scenario = load_scenario(lab.scenario)
     except ValueError as exc:  # unknown name, unreadable file, YAML syntax, a section of the wrong shape
-        raise SourceError(f"--lab {options.scenario}: {str(exc).splitlines()[0][:500]}") from None
+        raise SourceError(f"--lab {lab.scenario}: {str(exc).splitlines()[0][:500]}") from None
     with LabServer(scenario, faults=faults) as server:
-        yield server
-
-
-def collect_lab(options: LabOptions) -> Snapshot:
-    from auditor.readers.collect import CollectOptions, collect
-    from auditor.readers.credentials import LabTokenCredential
-
-    with running_lab(options) as server:
         credential = LabTokenCredential()
-        snapshot = collect(CollectOptions(
-            origin=f"lab:{options.scenario}", graph_url=server.graph_url,  # type: ignore[attr-defined]
-            graph_credential=credential, portal_url=server.portal_url,  # type: ignore[attr-defined]
-            portal_credential=credential, **options.coverage.collect_options(),  # type: ignore[arg-type]
-        ))
-    return snapshot
+        endpoints = Endpoints(lab=lab, graph_url=server.graph_url, portal=True, portal_url=server.portal_url,
+                              auth=AuthKind.lab, portal_auth=AuthKind.lab, timeout=timeout)
+        yield Reached(endpoints, graph_credential=credential, portal_credential=credential,
+                      origin=f"lab:{lab.scenario}")
+
+
+def collect_lab(lab: LabSelection | str, coverage: CoverageOptions | None = None) -> Snapshot:
+    from auditor.readers.collect import CollectOptions, collect
+
+    with running_lab(LabSelection(scenario=lab) if isinstance(lab, str) else lab) as reached:
+        return collect(CollectOptions(reached=reached, **(coverage or CoverageOptions()).collect_options()))
 
 
 def audit(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy, today: date | None = None) -> AuditResult:
@@ -267,29 +199,21 @@ def checked_report(policy: Policy, snapshot: Snapshot, exit_policy: ExitPolicy) 
     return report.model_copy(update={"findings": marked})
 
 
-def _is_loopback(url: str) -> bool:
-    from auditor.readers.credentials import is_loopback
-
-    return is_loopback(url)
-
-
 @contextmanager
-def open_targets(source: PlanSource, *, lab_scenario: str | None = None,
-                 timeout_seconds: float = 30.0, insecure_ldap: bool = False) -> Iterator[Targets]:
-    """Where apply and rollback write: the plan's targets, or with `lab_scenario` a fresh in-process lab."""
-    from auditor.remediation.apply import Targets
-    from auditor.remediation.endpoints import plan_targets
+def open_targets(endpoints: Endpoints, *, ephemeral_origin: str | None = None) -> Iterator[Reached]:
+    """Where apply and rollback write: `endpoints` opened for writing, or with `endpoints.lab` a fresh
+    in-process lab. `ephemeral_origin`: the plan was read from an in-process lab that is gone."""
+    from auditor.readers.reach import open_endpoints
 
-    if not lab_scenario:
-        yield plan_targets(source, timeout_seconds, insecure_ldap)
+    if endpoints.lab is not None:
+        with running_lab(endpoints.lab, endpoints.timeout) as reached:
+            yield reached
         return
-    from auditor.readers.credentials import LabTokenCredential
-
-    with running_lab(LabOptions(scenario=lab_scenario)) as server:
-        credential = LabTokenCredential()
-        yield Targets(graph_url=server.graph_url, graph_credential=credential,  # type: ignore[attr-defined]
-                      portal_url=server.portal_url, portal_credential=credential,  # type: ignore[attr-defined]
-                      timeout_seconds=timeout_seconds)
+    if ephemeral_origin is not None:
+        raise SourceError(f"the plan was made against an in-process lab ({ephemeral_origin}) that is gone: apply it "
+                          "to a fresh one with --lab SCENARIO, or plan against `sspr-audit lab serve` with "
+                          "--graph-url and --portal-url")
+    yield open_endpoints(endpoints, "write")
 
 
 # -- on-premises AD: a live DC, the lab domain, or not asked ---------------------------------------

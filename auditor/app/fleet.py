@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.endpoints import Endpoints
+from auditor.exit_codes import Exit
 from auditor.policy.fleet import FleetTenant, LoadedFleet
 from auditor.render.fleet import TenantResult
 
@@ -34,28 +36,22 @@ class FleetEvent:
     seconds: float = 0.0
 
 
-def source_request(loaded: LoadedFleet, tenant: FleetTenant) -> Any:
-    """The `SourceRequest` a single `check` would build for this tenant."""
-    from auditor.app.sources import SourceRequest
-
-    if tenant.lab is not None:
-        scenario = tenant.lab.scenario
-        candidate = loaded.path_of(scenario)
+def tenant_endpoints(loaded: LoadedFleet, tenant: FleetTenant) -> Endpoints:
+    """The tenant's endpoints as a single `check` would take them, its files found beside the inventory."""
+    fields = tenant.model_dump(include=set(Endpoints.model_fields))
+    endpoints = Endpoints.model_validate(fields)
+    if endpoints.lab is not None:
+        candidate = loaded.path_of(endpoints.lab.scenario)
         if candidate is not None and candidate.suffix in (".yaml", ".yml") and candidate.is_file():
-            scenario = str(candidate.resolve())
-        return SourceRequest(lab=scenario, lab_forbid=tuple(tenant.lab.forbid), lab_latency_ms=tenant.lab.latency_ms,
-                             timeout=tenant.timeout)
-    ad = tenant.ad
-    return SourceRequest(
-        tenant_id=tenant.tenant_id, client_id=tenant.client_id, auth=tenant.auth, portal=tenant.portal,
-        portal_auth=tenant.portal_auth, login_cache=str(loaded.path_of(tenant.login_cache)) if tenant.login_cache
-        else None, graph_url=tenant.graph_url, portal_url=tenant.portal_url, timeout=tenant.timeout,
-        ad_host=ad.host if ad else None, ad_user=ad.user if ad else None, ad_tls=ad.tls if ad else "ldaps",
-        insecure_ldap=ad.insecure_ldap if ad else False,
-        ad_ca_file=str(loaded.path_of(ad.ca_file)) if ad and ad.ca_file else None,
-        ad_tls_name=ad.tls_name if ad else None, ad_base_dn=ad.base_dn if ad else None,
-        smb_host=ad.smb_host if ad else None, ad_password_variable=ad.password_variable if ad else None,
-    )
+            lab = endpoints.lab.model_copy(update={"scenario": str(candidate.resolve())})
+            endpoints = endpoints.model_copy(update={"lab": lab})
+        return endpoints
+    update: dict[str, object] = {}
+    if endpoints.login_cache:
+        update["login_cache"] = str(loaded.path_of(endpoints.login_cache))
+    if endpoints.ad is not None and endpoints.ad.ca_file:
+        update["ad"] = endpoints.ad.model_copy(update={"ca_file": str(loaded.path_of(endpoints.ad.ca_file))})
+    return endpoints.model_copy(update=update)
 
 
 def formats_of(loaded: LoadedFleet) -> list[str]:
@@ -74,7 +70,7 @@ def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantR
     settings = loaded.fleet.fleet
     policy = loaded.policies[tenant.name]
     try:
-        snapshot = snapshot_with_portal_file(source_request(loaded, tenant), policy,
+        snapshot = snapshot_with_portal_file(tenant_endpoints(loaded, tenant), policy,
                                              loaded.path_of(tenant.portal_snapshot))
         report = checked_report(policy, snapshot, ExitPolicy(Severity(settings.fail_on), settings.unknown == "fail"))
         # the report names its tenant (merge refuses it under another name) and is sealed where a key is set
@@ -84,7 +80,7 @@ def audit_tenant(loaded: LoadedFleet, tenant: FleetTenant, out: Path) -> TenantR
     except Exception as exc:  # the tenant's failure, never the fleet's: reported as that tenant's unknown
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         log.warning("tenant %s could not be audited: %s", tenant.name, reason, exc_info=log.isEnabledFor(10))
-        return TenantResult(name=tenant.name, exit_code=3, error=reason[:500])
+        return TenantResult(name=tenant.name, exit_code=Exit.incomplete, error=reason[:500])
     by_suffix = {path.suffix: path for path in paths}
     return TenantResult(name=tenant.name, exit_code=report.summary.exit_code, report=report,
                         report_json=by_suffix.get(".json"), report_html=by_suffix.get(".html"))
@@ -101,7 +97,8 @@ def run_fleet(loaded: LoadedFleet, out: Path, *, only: list[str] | None = None, 
 
     def one(tenant: FleetTenant) -> TenantResult:
         if stop.is_set():
-            return TenantResult(name=tenant.name, exit_code=3, error="not audited: the fleet run was stopped")
+            return TenantResult(name=tenant.name, exit_code=Exit.incomplete,
+                                error="not audited: the fleet run was stopped")
         notify(FleetEvent(tenant.name, "started"))
         started = time.monotonic()
         result = audit_tenant(loaded, tenant, out)

@@ -15,12 +15,14 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.app.audit import coverage_options, findings_of
 
 if TYPE_CHECKING:
+    from auditor.endpoints import Endpoints
     from auditor.policy.models import Policy
     from auditor.remediation.apply import ApplyResult, Backup, RollbackResult
     from auditor.remediation.changes import Plan, PlanSource
@@ -57,23 +59,54 @@ def plan_policy(plan: Plan, override: Path | None = None) -> Policy:
 
 # -- where the plan goes -----------------------------------------------------------------------
 
-def other_target(plan: Plan, chosen: PlanSource, lab_scenario: str | None) -> str | None:
+def write_endpoints(source: PlanSource, **overrides: object) -> Endpoints:
+    """Where apply or rollback writes: the endpoints the plan (or backup) recorded, each option given winning.
+    The recorded lab is gone with its run: only a `lab` given now (a fresh in-process lab) is written to."""
+    return source.endpoints.model_copy(update={"lab": None}).with_overrides(**overrides)
+
+
+def still_ephemeral(source: PlanSource, chosen: Endpoints) -> str | None:
+    """The origin of the in-process lab the plan was read from, unless `chosen` names URLs of its own."""
+    if not source.ephemeral or chosen.lab is not None:
+        return None
+    recorded = source.endpoints
+    if chosen.graph_url != recorded.graph_url or chosen.portal_url != recorded.portal_url:
+        return None
+    return source.origin
+
+
+def describe_targets(chosen: Endpoints) -> str:
+    """One line naming every endpoint apply or rollback will write to (shown in the dry run too)."""
+    from auditor.text import one_line
+
+    if chosen.lab is not None:
+        return f"a fresh in-process lab emulator (scenario {one_line(chosen.lab.scenario)})"
+    return one_line(chosen.describe())
+
+
+def _compared(endpoints: Endpoints) -> dict[str, str | None]:
+    ad = endpoints.ad
+    return {"graph url": endpoints.graph_url, "portal url": endpoints.portal_url, "tenant id": endpoints.tenant_id,
+            "ad host": ad.host if ad else None, "smb host": ad.smb_host if ad else None}
+
+
+def other_target(plan: Plan, chosen: Endpoints) -> str | None:
     """Where writing to `chosen` writes, with where the plan's live state was read, when the two differ (None
     when they do not): it completes "the plan would be written to …"."""
     origin = plan.source.origin
-    if lab_scenario is not None:
-        wanted = f"lab:{lab_scenario}"
+    if chosen.lab is not None:
+        wanted = f"lab:{chosen.lab.scenario}"
         return None if origin == wanted else f"{wanted} (the plan was made from {origin})"
     differences = []
-    recorded = plan.source
     if origin.startswith("graph:") and chosen.graph_url and origin[len("graph:"):] != chosen.graph_url:
         differences.append(f"Graph {chosen.graph_url} (the state was read from {origin[len('graph:'):]})")
     if origin.startswith("live:") and chosen.tenant_id and origin[len("live:"):] not in ("tenant", chosen.tenant_id):
         differences.append(f"tenant {chosen.tenant_id} (the state was read from {origin[len('live:'):]})")
-    for name in ("graph_url", "portal_url", "tenant_id", "ad_host", "smb_host"):
-        then, now = getattr(recorded, name), getattr(chosen, name)
+    then_all, now_all = _compared(plan.source.endpoints), _compared(chosen)
+    for name, then in then_all.items():
+        now = now_all[name]
         if then and now and then != now:
-            differences.append(f"{name.replace('_', ' ')} {now} (the plan read {then})")
+            differences.append(f"{name} {now} (the plan read {then})")
     return "; ".join(differences) or None
 
 
@@ -149,12 +182,10 @@ def read_targets(targets: Targets, policy: Policy, origin: str) -> Snapshot:
     if targets.graph_url and targets.graph_credential is not None:
         from auditor.readers.collect import CollectOptions, collect
 
-        snapshot = collect(CollectOptions(
-            origin=origin, graph_url=targets.graph_url, graph_credential=targets.graph_credential,
-            portal_url=targets.portal_url if targets.portal_credential is not None else None,
-            portal_credential=targets.portal_credential, timeout_seconds=targets.timeout_seconds,
-            **coverage_options(policy).collect_options(),  # type: ignore[arg-type]
-        ))
+        portal_url = targets.portal_url if targets.portal_credential is not None else None
+        reached = replace(targets, origin=origin,
+                          endpoints=targets.endpoints.model_copy(update={"portal_url": portal_url}))
+        snapshot = collect(CollectOptions(reached=reached, **coverage_options(policy).collect_options()))
     else:
         snapshot = Snapshot(tool_version=__version__, origin=origin)
     if policy.directory is not None and targets.ad is not None:
@@ -198,18 +229,19 @@ def refuse_other_tenant(plan: Plan, targets: Targets, snapshot: Snapshot) -> Non
                            "that tenant")
 
 
-def backup_elsewhere(backup: Backup, chosen: PlanSource, lab_scenario: str | None) -> str | None:
+def backup_elsewhere(backup: Backup, chosen: Endpoints) -> str | None:
     """Why restoring `backup` to `chosen` would write somewhere else than the apply that made it (None when not):
     a backup holds one target's old values, which would overwrite another's."""
     recorded = backup.source
-    if lab_scenario is not None:
-        wanted = f"lab:{lab_scenario}"
+    if chosen.lab is not None:
+        wanted = f"lab:{chosen.lab.scenario}"
         return None if recorded.origin == wanted else f"{wanted} (the backup is of {recorded.origin})"
     differences = []
-    for name in ("graph_url", "portal_url", "tenant_id", "ad_host", "smb_host"):
-        then, now = getattr(recorded, name), getattr(chosen, name)
+    then_all, now_all = _compared(recorded.endpoints), _compared(chosen)
+    for name, then in then_all.items():
+        now = now_all[name]
         if then and now and then != now:
-            differences.append(f"{name.replace('_', ' ')} {now} (the backup is of {then})")
+            differences.append(f"{name} {now} (the backup is of {then})")
     return "; ".join(differences) or None
 
 

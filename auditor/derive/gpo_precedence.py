@@ -28,9 +28,22 @@ The one place the audit knows how Windows orders GPOs. Sources:
   threat-protection/security-policy-settings/password-policy; we found no sentence stating it word
   for word, so the finding lists OU-linked GPOs that set the value instead of hiding them).
 
-Not evaluated, and said so in every finding that uses this module: security filtering (who holds
-Apply Group Policy on the GPO) and site-linked GPOs. A GPO bound to a WMI filter may not apply; it is
-treated as one that might or might not win.
+- Security filtering ([MS-GPOL] 3.2.5.1.6 "GPO Filter Evaluation", learn.microsoft.com/openspecs/
+  windows_protocols/ms-gpol/5ead679e-5ec1-4f43-b927-1a339da316c7): a GPO applies to a computer only if its DACL
+  grants the computer's token the Apply Group Policy extended right (edacfd8f-ffb3-11d1-b41d-00a0c968f939,
+  learn.microsoft.com/windows/win32/adschema/r-apply-group-policy); a deny ACE for one of its SIDs makes it
+  "denied". The access check is `auditor.ad.sd.effective_right` ([MS-DTYP] 2.5.3.2, ACEs in stored order). A GPO
+  whose Apply right does not reach the computers drops out of their precedence list (`Outcome.filtered`, named in
+  the finding); one it reaches for some of them only, or whose DACL was not read, might or might not apply.
+  The domain's account policy is applied by the domain controllers, so it is their tokens that count
+  (`DirectoryState.dc_tokens`); a computer setting is decided per group of member computers sharing a token
+  (`DirectoryState.computer_tokens`). Snapshots older than this reading carry neither: security filtering is then
+  not evaluated, and said so.
+- WMI filters ([MS-GPOL] 3.2.5.1.9): evaluated on each computer by running the filter's WQL. The tool cannot run
+  it, so a WMI-filtered GPO that sets the value might or might not win; the finding names the filter (msWMI-Name)
+  and its query (msWMI-Parm2), and a verdict that depends on it is unknown.
+
+Not evaluated, and said so in every finding that uses this module: site-linked GPOs.
 """
 
 from __future__ import annotations
@@ -40,10 +53,57 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.ad.dn import dn_key, split_rdns
-from auditor.snapshot.directory import DirectoryState, GpoLink, GroupPolicy, SysvolState
+from auditor.ad.rights import APPLY_GROUP_POLICY, GROUP_POLICY_CONTAINER_CLASS
+from auditor.ad.sd import effective_right
+from auditor.snapshot.directory import ComputerToken, DirectoryState, GpoLink, GroupPolicy, SysvolState
 
 NOT_EVALUATED = ("security filtering (which computers hold Apply Group Policy on each GPO) and GPOs linked to "
                  "AD sites are not evaluated")
+SITES_NOT_EVALUATED = ("GPOs linked to AD sites are not evaluated; WMI filters cannot be run by the tool (a "
+                       "WMI-filtered GPO might or might not apply)")
+
+Applies = Callable[[GroupPolicy], tuple[bool | None, str | None]]
+"""Whether a GPO applies to the computers at hand: (True | False | None when not known, why not)."""
+
+
+def not_evaluated(state: DirectoryState) -> str:
+    """What precedence leaves out for this snapshot: security filtering only when its inputs were not read."""
+    return SITES_NOT_EVALUATED if state.dc_tokens is not None else NOT_EVALUATED
+
+
+def apply_decision(gpo: GroupPolicy, tokens: list[ComputerToken], whom: str) -> tuple[bool | None, str | None]:
+    """Does the GPO's Apply Group Policy right reach every computer of `tokens` ([MS-GPOL] 3.2.5.1.6)?
+
+    (True, None) for all of them; (False, why) for none; (None, why) for some only, or when the DACL is unknown.
+    """
+    if gpo.dacl is None:
+        return None, f"its DACL was not read ({gpo.dacl_error or 'not in this snapshot'}), so whether it applies " \
+                     f"to {whom} is not known"
+    if not tokens:
+        return True, None
+    reached = 0
+    deciding = []
+    for token in tokens:
+        decision = effective_right(gpo.dacl, token.sids, APPLY_GROUP_POLICY, GROUP_POLICY_CONTAINER_CLASS)
+        if decision.granted:
+            reached += token.computers
+        elif decision.ace is not None:
+            deciding.append(f"denied by {decision.ace.sddl()}")
+    total = sum(t.computers for t in tokens)
+    ace = f"; {'; '.join(dict.fromkeys(deciding))}" if deciding else ""
+    if reached == total:
+        return True, None
+    if reached == 0:
+        return False, f"Apply Group Policy does not reach {whom}{ace or ' (no ACE grants it to their tokens)'}"
+    return None, f"Apply Group Policy reaches {reached} of {total} of {whom}{ace}"
+
+
+def dc_applies(state: DirectoryState) -> Applies | None:
+    """Security filtering for the domain's account policy: the domain controllers apply it; None when not read."""
+    tokens = state.dc_tokens
+    if tokens is None:
+        return None
+    return lambda gpo: apply_decision(gpo, tokens, "the domain controllers")
 
 
 @dataclass(frozen=True)
@@ -70,6 +130,8 @@ class Said:
     applied: Applied
     value: Any = None
     error: str | None = None
+    doubt: str | None = None
+    """Why it might or might not apply (security filtering reaches some computers only, or its DACL is unknown)."""
 
 
 @dataclass(frozen=True)
@@ -77,13 +139,16 @@ class Outcome:
     """The winner of a precedence list for one setting, and what could still change it.
 
     `uncertain` are GPOs ranked above the winner whose say is not certain: their file could not be
-    read (`error`) or they are bound to a WMI filter (they win only where it matches).
+    read (`error`), they are bound to a WMI filter (they win only where it matches), or security filtering
+    lets them reach some of the computers only. `filtered` are GPOs whose Apply Group Policy right does not
+    reach the computers: they dropped out of precedence, with why.
     """
 
     chain: list[Applied]
     winner: Said | None = None
     uncertain: list[Said] = field(default_factory=list)
     overridden: list[Said] = field(default_factory=list)
+    filtered: list[tuple[Applied, str]] = field(default_factory=list)
 
     @property
     def value(self) -> Any:
@@ -152,28 +217,35 @@ def _chain(state: DirectoryState, scopes: list[str], by_scope: dict[str, list[tu
     return out
 
 
-def resolve(chain: list[Applied], read: Callable[[GroupPolicy], tuple[Any, str | None]]) -> Outcome:
+def resolve(chain: list[Applied], read: Callable[[GroupPolicy], tuple[Any, str | None]],
+            applies: Applies | None = None) -> Outcome:
     """Walk `chain` from the top: the first GPO that certainly sets the value wins.
 
-    `read(gpo)` gives (value or None when the GPO does not set it, error or None).
+    `read(gpo)` gives (value or None when the GPO does not set it, error or None); `applies(gpo)` says whether
+    security filtering lets it reach the computers (None: not evaluated).
     """
     uncertain: list[Said] = []
     winner: Said | None = None
     overridden: list[Said] = []
+    filtered: list[tuple[Applied, str]] = []
     for applied in chain:
+        reaches, why = applies(applied.gpo) if applies is not None else (True, None)
+        if reaches is False:
+            filtered.append((applied, why or "Apply Group Policy does not reach the computers"))
+            continue
         value, error = read(applied.gpo)
         # a GPO whose flags, version or file path were not read (ldap_wire) may not apply at all: never certain
         error = applied.gpo.error or error
-        said = Said(applied, value, error)
+        said = Said(applied, value, error, why if reaches is None else None)
         if winner is not None:
             if value is not None and error is None:
                 overridden.append(said)
             continue
-        if error is not None or (value is not None and applied.gpo.wmi_filter):
+        if error is not None or (value is not None and (applied.gpo.wmi_filter or said.doubt)):
             uncertain.append(said)
         elif value is not None:
             winner = said
-    return Outcome(chain=chain, winner=winner, uncertain=uncertain, overridden=overridden)
+    return Outcome(chain=chain, winner=winner, uncertain=uncertain, overridden=overridden, filtered=filtered)
 
 
 def describe_uncertain(outcome: Outcome) -> list[str]:
@@ -182,10 +254,26 @@ def describe_uncertain(outcome: Outcome) -> list[str]:
     for said in outcome.uncertain:
         if said.error is not None:
             out.append(f"{said.applied.describe()} could not be read ({said.error}) and ranks above the winner")
-        else:
+        elif said.doubt is not None:
+            out.append(f"{said.applied.describe()} sets {said.value} but {said.doubt}")
+        if said.error is None and said.applied.gpo.wmi_filter:
             out.append(f"{said.applied.describe()} sets {said.value} but is bound to the WMI filter "
-                       f"{said.applied.gpo.wmi_filter}: where the filter matches, it wins")
+                       f"{describe_wmi_filter(said.applied.gpo)}, which the tool cannot evaluate: where the filter "
+                       "matches, it wins")
     return out
+
+
+def describe_wmi_filter(gpo: GroupPolicy) -> str:
+    """The filter by name and query (msWMI-Som), else its gPCWQLFilter and why the object was not read."""
+    if gpo.wmi_filter_name or gpo.wmi_filter_query:
+        return f"{gpo.wmi_filter_name or gpo.wmi_filter!r} ({gpo.wmi_filter_query or 'query not read'})"
+    return f"{gpo.wmi_filter}" + (f" ({gpo.wmi_filter_error})" if gpo.wmi_filter_error else "")
+
+
+def describe_filtered(outcome: Outcome) -> list[str]:
+    """One phrase per GPO that security filtering took out of precedence ([MS-GPOL] 3.2.5.1.6)."""
+    return [f"{applied.describe()} does not apply: {why} (security filtering, [MS-GPOL] 3.2.5.1.6)"
+            for applied, why in outcome.filtered]
 
 
 def if_filtered(outcome: Outcome, unit: str = "") -> str | None:
@@ -214,7 +302,7 @@ def domain_account_setting(state: DirectoryState, sysvol: SysvolState, field: st
             return None, "its GptTmpl.inf was not read (this snapshot holds only the Default Domain Policy's)"
         return getattr(template, field), template.error
 
-    return resolve(domain_account_chain(state), read)
+    return resolve(domain_account_chain(state), read, dc_applies(state))
 
 
 def ou_only_password_ages(state: DirectoryState, sysvol: SysvolState) -> list[tuple[GroupPolicy, int]]:
@@ -233,15 +321,28 @@ def ou_only_password_ages(state: DirectoryState, sysvol: SysvolState) -> list[tu
 
 @dataclass(frozen=True)
 class ComputersOutcome:
-    """The setting's outcome for the member computers of one container."""
+    """The setting's outcome for the member computers of one container (sharing one token, when read)."""
 
     container: str
     computers: int
     outcome: Outcome
+    token: ComputerToken | None = None
 
 
 def computer_setting(state: DirectoryState, read: Callable[[GroupPolicy], tuple[Any, str | None]],
                      ) -> list[ComputersOutcome]:
-    """For every container holding member computers, which GPO's value of a computer setting wins there."""
-    return [ComputersOutcome(container, count, resolve(computer_chain(state, container), read))
-            for container, count in sorted((state.member_computers or {}).items()) if count]
+    """For every container holding member computers (per group of them sharing a token, when security filtering
+    was read), which GPO's value of a computer setting wins there."""
+    if state.computer_tokens is None:
+        return [ComputersOutcome(container, count, resolve(computer_chain(state, container), read))
+                for container, count in sorted((state.member_computers or {}).items()) if count]
+    out = []
+    for token in state.computer_tokens:
+        whom = f"the {token.computers} computer(s) in {token.container}"
+
+        def applies(gpo: GroupPolicy, token: ComputerToken = token, whom: str = whom) -> tuple[bool | None, str | None]:
+            return apply_decision(gpo, [token], whom)
+
+        out.append(ComputersOutcome(token.container, token.computers,
+                                    resolve(computer_chain(state, token.container), read, applies), token))
+    return out

@@ -95,7 +95,7 @@ log = logging.getLogger(__name__)
 GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
     "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
-    "directory_audits", "group_settings", "device_configurations", "domains",
+    "directory_audits", "group_settings", "device_configurations", "device_configuration_assignments", "domains",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -1422,9 +1422,26 @@ DEVICE_CONFIGURATIONS: Final = _Collection(
 async def list_device_configurations(request: Request, lab: EmulatorState) -> Response:
     body = _collection_body(request, lab, DEVICE_CONFIGURATIONS, lab.tenant.device_configurations)
     types = {str(c["id"]).casefold(): c.get("@odata.type") for c in lab.tenant.device_configurations}
-    body["value"] = [{"@odata.type": types.get(str(item.get("id")).casefold()), **item}
-                     for item in body["value"]]
+    # `assignments` is a relationship: Graph sends it only on $expand, which the lab does not emulate
+    body["value"] = [{"@odata.type": types.get(str(item.get("id")).casefold()),
+                      **{k: v for k, v in item.items() if k != "assignments"}} for item in body["value"]]
     return _json(body)
+
+
+async def list_device_configuration_assignments(request: Request, lab: EmulatorState) -> Response:
+    """GET /deviceManagement/deviceConfigurations/{id}/assignments (https://learn.microsoft.com/graph/api/
+    intune-deviceconfig-deviceconfigurationassignment-list): the scenario's `assignments` of the profile, one
+    page; a profile without the key has none."""
+    _check_options(request, _SUPPORTED_OPTIONS)
+    config_id = request.path_params["config_id"]
+    config = next((c for c in lab.tenant.device_configurations
+                   if str(c.get("id")).casefold() == config_id.casefold()), None)
+    if config is None:
+        raise GraphError(404, "ResourceNotFound", f"deviceConfiguration '{config_id}' was not found.")
+    context = _context(request, f"deviceManagement/deviceConfigurations('{config_id}')/assignments", None)
+    value = [{"@odata.type": "#microsoft.graph.deviceConfigurationAssignment", **a}
+             for a in config.get("assignments") or []]
+    return _json({"@odata.context": context, "value": value})
 
 
 # --- portal: the private PasswordReset API -----------------------------------------------
@@ -1550,6 +1567,8 @@ def _routes() -> list[Route]:
         (f"{graph}/groupSettings/{{setting_id}}", "DELETE", "group_settings", delete_group_setting),
         (f"{graph}/deviceManagement/deviceConfigurations", "GET", "device_configurations",
          list_device_configurations),
+        (f"{graph}/deviceManagement/deviceConfigurations/{{config_id}}/assignments", "GET",
+         "device_configuration_assignments", list_device_configuration_assignments),
         (f"{portal}/PasswordResetPolicies", "GET", "portal_sspr", get_portal_sspr),
         (f"{portal}/PasswordResetPolicies", "PUT", "portal_sspr", put_portal_sspr),
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),

@@ -576,9 +576,11 @@ def bulk_users(dc: SambaDC, count: int, ou_rdns: str = "OU=Staff", prefix: str =
 
 def reader_settings(dc: SambaDC) -> AdSettings:
     """Reader settings for a running lab DC: LDAPS to its address, trusting the lab CA."""
+    from auditor.endpoints import AdEndpoint
     from auditor.readers.directory import AdSettings
 
-    return AdSettings(host=dc.address, user=dc.admin_upn, password=dc.admin_password, ca_file=str(dc.ca_file))
+    return AdSettings(AdEndpoint(host=dc.address, user=dc.admin_upn, ca_file=str(dc.ca_file)),
+                      password=dc.admin_password)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from auditor.endpoints import PORTAL_AUTH, UNATTENDED_AUTH, AdEndpoint, AuthKind, Endpoints, LabSelection
 from auditor.policy.loader import (
     EXTENDS,
     Boundary,
@@ -59,54 +60,52 @@ def tenant_id_problem(value: str) -> str | None:
             "such as contoso.onmicrosoft.com")
 
 
-class LabSource(Strict):
-    """A built-in lab tenant (a scenario name or a scenario file), with the lab's faults."""
+class FleetTenant(Strict, Endpoints):
+    """One tenant of the fleet: its endpoints (auditor/endpoints.py, the fields every command takes) and its
+    policy, report folder name and the fleet's own settings."""
 
-    scenario: str = Field(description="A built-in scenario (demo, baseline, …) or a scenario YAML file")
-
-    @field_validator("scenario")
-    @classmethod
-    def _shaped_scenario(cls, value: str) -> str:
-        if not SCENARIO.fullmatch(value):
-            raise ValueError(f"{_shown(value)}: a scenario is a name or a relative path of letters, digits, "
-                             "`.`, `_`, `-` and `/` (it goes into fleet matrix's JSON)")
-        return value
-    forbid: list[str] = Field(default_factory=list, description="Endpoints answering 403 (a 403 storm: many)")
-    latency_ms: int = Field(0, ge=0, le=10_000)
-
-
-class AdEndpoint(Strict):
-    """The tenant's on-premises domain controller (the bind password comes from the environment)."""
-
-    host: str
-    user: str
-    tls: Literal["ldaps", "starttls", "none"] = "ldaps"
-    insecure_ldap: bool = False
-    ca_file: str | None = None
-    tls_name: str | None = None
-    base_dn: str | None = None
-    smb_host: str | None = None
-    password_variable: str = Field("SSPR_AD_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]{0,63}$",
-                                   description="The environment variable that holds this DC's bind password")
-
-
-class FleetTenant(Strict):
     name: str = Field(pattern=NAME_PATTERN, description="Short name: the tenant's report folder and matrix key")
     policy: str | dict[str, Any] = Field(description="A policy file, or an overlay `{extends: FILE, <keys>}`")
-    tenant_id: str | None = None
-    client_id: str | None = None
-    auth: Literal["secret", "certificate", "workload-identity", "github-oidc", "azure-cli", "lab"] | None = None
-    lab: LabSource | None = None
-    graph_url: str | None = None
-    portal: bool = False
-    portal_url: str | None = None
-    portal_auth: Literal["azure-cli", "device-code", "login-cache", "lab"] = "azure-cli"
-    login_cache: str | None = None
     portal_snapshot: str | None = None
-    ad: AdEndpoint | None = None
-    timeout: float = Field(30.0, gt=0, le=600)
     github_environment: str | None = Field(None, description="The GitHub environment whose OIDC subject this "
                                                              "tenant's federated credential trusts (fleet matrix)")
+
+    @field_validator("auth")
+    @classmethod
+    def _unattended(cls, value: AuthKind | None) -> AuthKind | None:
+        if value is not None and value not in UNATTENDED_AUTH:
+            raise ValueError(f"a fleet tenant is audited unattended: auth is one of "
+                             f"{', '.join(k.value for k in UNATTENDED_AUTH)}")
+        return value
+
+    @field_validator("portal_auth")
+    @classmethod
+    def _delegated(cls, value: AuthKind) -> AuthKind:
+        if value not in PORTAL_AUTH:
+            raise ValueError(f"portal_auth is one of {', '.join(k.value for k in PORTAL_AUTH)}")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _fleet_timeout(cls, value: float) -> float:
+        if value > 600:
+            raise ValueError("a fleet tenant's timeout is at most 600 seconds")
+        return value
+
+    @field_validator("lab")
+    @classmethod
+    def _shaped_scenario(cls, value: LabSelection | None) -> LabSelection | None:
+        if value is not None and not SCENARIO.fullmatch(value.scenario):
+            raise ValueError(f"{_shown(value.scenario)}: a scenario is a name or a relative path of letters, "
+                             "digits, `.`, `_`, `-` and `/` (it goes into fleet matrix's JSON)")
+        return value
+
+    @field_validator("ad")
+    @classmethod
+    def _bind_account(cls, value: AdEndpoint | None) -> AdEndpoint | None:
+        if value is not None and not value.user:
+            raise ValueError("ad.user: the bind account (user@REALM, DOMAIN\\user or a DN) is required")
+        return value
 
     @field_validator("tenant_id")
     @classmethod

@@ -61,6 +61,8 @@ ACCESS: tuple[Access, ...] = (
     Access("GroupSettings.Read.All", "graph", ("password_rules",),
            "GET /groupSettings (Password Rule Settings; Directory.Read.All also grants it)",
            _GRAPH + "group-list-settings"),
+    # the same permission reads each profile's assignments (/deviceConfigurations/{id}/assignments,
+    # learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfigurationassignment-list)
     Access("DeviceManagementConfiguration.Read.All", "graph", ("intune_sign_in_reset",),
            "GET /deviceManagement/deviceConfigurations (optional: Intune's sign-in screen setting)",
            _GRAPH + "intune-deviceconfig-deviceconfiguration-list"),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__, progress
 from auditor.interrupts import run
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
 from auditor.snapshot.tenant import GpoSignInResetState
+
+if TYPE_CHECKING:
+    from auditor.readers.reach import Reached
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +24,8 @@ GPO_NOT_READ = ("on-premises AD was not read in this run (it needs a `directory`
 
 @dataclass(frozen=True)
 class CollectOptions:
-    origin: str
-    graph_url: str
-    graph_credential: Any
-    portal_url: str | None = None
-    portal_credential: Any = None
-    timeout_seconds: float = 30.0
+    reached: Reached
+    """The tenant's endpoints, opened (auditor/readers/reach.py): Graph, the portal when read, the origin."""
     scope_group: Any = None
     """A `graph_tenant.GroupHint`: the policy's SSPR group, read as well as the live one."""
     activity_days: int = 30
@@ -52,10 +51,12 @@ def collect(options: CollectOptions) -> Snapshot:
 async def collect_async(options: CollectOptions) -> Snapshot:
     from auditor.readers import graph, graph_domains, graph_tenant, portal
 
-    client = graph.build_client(options.graph_url, options.graph_credential, options.timeout_seconds)
+    client = graph.build_client(options.reached.graph_url, options.reached.graph_credential,
+                                options.reached.timeout_seconds)
     portal_client = (
-        portal.PortalClient(options.portal_url, options.portal_credential, options.timeout_seconds)
-        if options.portal_url
+        portal.PortalClient(options.reached.portal_url, options.reached.portal_credential,
+                            options.reached.timeout_seconds)
+        if options.reached.portal_url
         else None
     )
     try:
@@ -99,7 +100,7 @@ async def collect_async(options: CollectOptions) -> Snapshot:
     sections["gpo_sign_in_reset"] = Section[GpoSignInResetState].failed("smb:SYSVOL Registry.pol", GPO_NOT_READ)
     sync = sections["sync_features"]
     tenant_id = sync.value.tenant_id if sync.readable else None
-    return Snapshot(tool_version=__version__, origin=options.origin, tenant_id=tenant_id, **sections)
+    return Snapshot(tool_version=__version__, origin=options.reached.origin, tenant_id=tenant_id, **sections)
 
 
 async def _optional(task: asyncio.Future[Any] | None) -> Any:

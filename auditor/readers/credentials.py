@@ -6,21 +6,13 @@ import functools
 import os
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
+
+from auditor.endpoints import AD_PASSWORD_VARIABLE, AuthKind
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PORTAL_RESOURCE = "74658136-14ec-4630-ad9b-26e160ff0fc6"
 PORTAL_SCOPE = f"{PORTAL_RESOURCE}/.default"
-
-
-class AuthKind(StrEnum):
-    secret = "secret"
-    certificate = "certificate"
-    workload_identity = "workload-identity"
-    github_oidc = "github-oidc"
-    azure_cli = "azure-cli"
-    device_code = "device-code"
 
 
 class CredentialError(Exception):
@@ -108,21 +100,6 @@ def _tls_context() -> Any:
     import httpx
 
     return httpx.create_ssl_context()
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def is_loopback(url: str) -> bool:
-    """Whether `url` points at this machine (the lab's loopback addresses), where the lab token is accepted."""
-    from urllib.parse import urlparse
-
-    host = urlparse(url).hostname or ""
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
-
-
-AD_PASSWORD_VARIABLE = "SSPR_AD_PASSWORD"
-"""The environment variable holding the AD bind password (never an option, never in a plan or snapshot)."""
 
 
 def ad_password(variable: str = AD_PASSWORD_VARIABLE) -> str | None:

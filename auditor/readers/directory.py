@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor import progress
 from auditor.ad.dn import dn_key, dns_domain, is_within, parent, rdn_value
@@ -30,6 +30,8 @@ from auditor.ad.wellknown import (
     PROTECTED_DOMAIN_GROUP_RIDS,
     protected_group_sids,
 )
+from auditor.endpoints import AdEndpoint, TlsMode
+from auditor.readers import gpo_filtering
 from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
 from auditor.readers.ldap_values import USERS
 from auditor.readers.ldap_values import chunks as _chunks
@@ -58,7 +60,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TlsMode = Literal["ldaps", "starttls", "none"]
 SD_FLAGS_DACL = 0x04
 _NO_SUCH_OBJECT = 32
 # computer accounts other than domain controllers (SERVER_TRUST_ACCOUNT 0x2000)
@@ -74,19 +75,42 @@ _USER_ATTRIBUTES = [
 
 @dataclass(frozen=True)
 class AdSettings:
-    """How to reach the DC. Use an IP or the name on its certificate for `host`."""
+    """The DC's endpoint (auditor/endpoints.py: host, bind account, TLS, CA, TLS name, base DN, SMB host) opened
+    with the bind password. Use an IP or the name on its certificate for the host."""
 
-    host: str
-    user: str  # UPN (user@REALM), DOMAIN\\user or a DN
+    endpoint: AdEndpoint
     password: str = field(repr=False)
-    tls: TlsMode = "ldaps"
-    ca_file: str | None = None
-    tls_name: str | None = None
-    base_dn: str | None = None
-    smb_host: str | None = None
     port: int | None = None
     timeout: float = 15.0
     page_size: int = 1000
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def user(self) -> str:
+        return self.endpoint.user or ""
+
+    @property
+    def tls(self) -> TlsMode:
+        return self.endpoint.tls
+
+    @property
+    def ca_file(self) -> str | None:
+        return self.endpoint.ca_file
+
+    @property
+    def tls_name(self) -> str | None:
+        return self.endpoint.tls_name
+
+    @property
+    def base_dn(self) -> str | None:
+        return self.endpoint.base_dn
+
+    @property
+    def smb_host(self) -> str | None:
+        return self.endpoint.smb_host
 
     @property
     def url(self) -> str:
@@ -303,6 +327,8 @@ class _Reader:
             min_pwd_age, min_pwd_age_error = required_int(head, base_dn, "minPwdAge"), None
         except LdapWireError as exc:
             min_pwd_age, min_pwd_age_error = None, str(exc)
+        gpos = gpo_filtering.with_wmi_filters(self, base_dn, self.gpos(base_dn, _text(head, "gPLink") or "", computers))
+        member_tokens, dc_tokens = gpo_filtering.computer_tokens(self, base_dn, domain_sid, gpos)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
         return DirectoryState(
@@ -313,8 +339,8 @@ class _Reader:
             service_account_query=self.policy.service_account, service_account=account,
             target_ous=target_ous, access_control=control,
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
-            gpos=self.gpos(base_dn, _text(head, "gPLink") or "", computers),
-            blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            gpos=gpos, blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
+            computer_tokens=member_tokens, dc_tokens=dc_tokens,
             reach_beyond=self.reach_beyond(base_dn, domain_sid, account, head),
             password_protection_agents=self.dc_agents(base_dn),
         )
@@ -331,7 +357,7 @@ class _Reader:
     def reach_beyond(self, base_dn: str, domain_sid: str, account: ServiceAccount | None,
                      head: dict[str, list[bytes]]) -> ReachBeyond:
         """The sync account's Reset Password beyond the target OUs (its own finding: an error stays in it)."""
-        from auditor.readers.reach import read_reach_beyond
+        from auditor.readers.sync_reach import read_reach_beyond
 
         try:
             return read_reach_beyond(self, base_dn, domain_sid, account, self.policy.target_ous,
@@ -548,16 +574,19 @@ class _Reader:
         linked = {key for key, _, _ in parse_gp_link(gp_link)}
         links = self.gpo_links(base_dn, gp_link, computers)
         out = []
-        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter"]
+        attributes = ["cn", "displayName", "gPCFileSysPath", "versionNumber", "flags", "gPCWQLFilter",
+                      "nTSecurityDescriptor"]
         for dn, raw in self.paged(f"CN=Policies,CN=System,{base_dn}", "(objectClass=groupPolicyContainer)",
-                                  attributes, scope="LEVEL"):
+                                  attributes, scope="LEVEL", sd=True):
             flags, version, path, error = _gpo_wire(dn, raw)
+            dacl, dacl_error = gpo_filtering.gpo_dacl(dn, raw)
             out.append(GroupPolicy(dn=dn, guid=(_text(raw, "cn") or rdn_value(dn)).upper(),
                                    display_name=_text(raw, "displayName"),
                                    file_sys_path=path, version_number=version,
                                    linked_to_domain=dn_key(dn) in linked, flags=flags, error=error,
                                    links=links.get(dn_key(dn), []),
-                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None))
+                                   wmi_filter=(_text(raw, "gPCWQLFilter") or "").strip() or None,
+                                   dacl=dacl, dacl_error=dacl_error))
         out.sort(key=lambda g: (g.guid != DEFAULT_DOMAIN_POLICY_GUID, g.display_name or ""))
         return out
 

@@ -35,7 +35,6 @@ from auditor.snapshot.models import (
 
 log = logging.getLogger(__name__)
 
-GRAPH_URL = "https://graph.microsoft.com/v1.0"
 T = TypeVar("T", bound=BaseModel)
 
 

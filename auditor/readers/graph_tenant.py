@@ -35,8 +35,9 @@ from auditor.graph_fields import (
     SSPR_SERVICE,
     password_rule_value,
 )
-from auditor.readers.graph import _read, get_bytes, get_json
+from auditor.readers.graph import _read, describe_error, get_bytes, get_json
 from auditor.readers.graph_wire import (
+    DeviceConfigurationAssignmentWire,
     DeviceConfigurationWire,
     DirectoryAuditWire,
     GroupSettingWire,
@@ -55,6 +56,7 @@ from auditor.snapshot.models import MethodsPolicyState, Section, SsprPolicyState
 from auditor.snapshot.tenant import (
     ActivityDay,
     CloudUsersState,
+    IntuneAssignment,
     IntuneSetting,
     IntuneSignInResetState,
     PasswordRulesState,
@@ -623,7 +625,36 @@ async def read_intune_sign_in_reset(client: Any) -> Section[IntuneSignInResetSta
                         found.append(IntuneSetting(str(config.get("id")), config.get("displayName") or "",
                                                    None if value is None else str(value)))
         wire.check()
+        # only the profiles that carry the setting: which devices each reaches (an unassigned one reaches none)
+        found = [await _with_assignments(client, setting) for setting in found]
         return IntuneSignInResetState(configurations_read=read, settings=found)
 
     return await _read(source, fetch)
+
+
+ASSIGNMENT_KINDS = {"#microsoft.graph.alldevicesassignmenttarget": "all_devices",
+                    "#microsoft.graph.alllicensedusersassignmenttarget": "all_licensed_users",
+                    "#microsoft.graph.groupassignmenttarget": "group",
+                    "#microsoft.graph.exclusiongroupassignmenttarget": "exclusion_group"}
+
+
+async def _with_assignments(client: Any, setting: IntuneSetting) -> IntuneSetting:
+    """The profile's assignments (GET /deviceManagement/deviceConfigurations/{id}/assignments,
+    https://learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfigurationassignment-list, permission
+    DeviceManagementConfiguration.Read.All); a failure is kept on the setting, never "assigned to all"."""
+    builder = client.device_management.device_configurations.by_device_configuration_id(setting.id).assignments
+    wire = Rows(DeviceConfigurationAssignmentWire, "assignments")
+    try:
+        rows = [row async for page in _raw_pages(builder) for row in wire.page(page)]
+        wire.check()
+    except Exception as exc:  # 403, 404, a wire problem: this profile's reach is unknown, the others stand
+        return setting._replace(assignments_error=f"GET /deviceManagement/deviceConfigurations/{setting.id}/"
+                                                  f"assignments: {describe_error(exc)}")
+    targets = []
+    for row in rows:
+        target = row["target"]
+        kind = str(target.get("@odata.type") or "")
+        group = target.get("groupId")
+        targets.append(IntuneAssignment(ASSIGNMENT_KINDS.get(kind.lower(), kind), group))
+    return setting._replace(assignments=targets)
 

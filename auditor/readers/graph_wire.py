@@ -284,6 +284,25 @@ intune-deviceconfig-windows10customconfiguration), checked by `device_configurat
 DeviceConfigurationWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
 CUSTOM_CONFIGURATION = "#microsoft.graph.windows10customconfiguration"
 
+AssignmentTargetWire = TypedDict("AssignmentTargetWire", {
+    "@odata.type": str, "groupId": NotRequired[str | None]}, total=True)
+"""deviceAndAppManagementAssignmentTarget (https://learn.microsoft.com/graph/api/resources/
+intune-shared-deviceandappmanagementassignmenttarget, abstract): `@odata.type` says whom the profile goes to:
+allDevicesAssignmentTarget, allLicensedUsersAssignmentTarget, groupAssignmentTarget and
+exclusionGroupAssignmentTarget (with `groupId`, https://learn.microsoft.com/graph/api/resources/
+intune-shared-groupassignmenttarget), configurationManagerCollectionAssignmentTarget."""
+AssignmentTargetWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+
+
+class DeviceConfigurationAssignmentWire(TypedDict):
+    """GET /deviceManagement/deviceConfigurations/{id}/assignments: one assignment (https://learn.microsoft.com/
+    graph/api/resources/intune-deviceconfig-deviceconfigurationassignment): `id`, `target`. A profile without
+    any is assigned to nobody: without `target` an assignment was not read, never "all devices"."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    id: str
+    target: AssignmentTargetWire
+
 
 def device_configuration_problems(rows: list[Any]) -> Counter[tuple[str, str]]:
     """A Windows 10 custom profile (the only type with OMA-URI settings) without its `omaSettings` list: read as

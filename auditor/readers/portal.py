@@ -25,7 +25,6 @@ from auditor.snapshot.models import OnPremisesWritebackState, Section, SsprPolic
 
 log = logging.getLogger(__name__)
 
-PORTAL_URL = "https://main.iam.ad.ext.azure.com/api"
 SSPR_PATH = "/PasswordReset/PasswordResetPolicies"
 ONPREM_PATH = "/PasswordReset/OnPremisesPasswordResetPolicies"
 

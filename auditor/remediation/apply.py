@@ -57,13 +57,13 @@ Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 
 # -- backup ---------------------------------------------------------------------------------
 
-BACKUP_VERSION = 3
-READABLE_VERSIONS = (2, 3)  # 2: `written` and `after` kept in the objects themselves, no journal
+BACKUP_VERSION = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
+READABLE_VERSIONS = (4,)  # 2 and 3 recorded the endpoints field by field: restored by the version that wrote them
 
 
 class Backup(Frozen):
     format: Literal["sspr-auditor-backup"] = BACKUP_FORMAT
-    format_version: Literal[2, 3] = BACKUP_VERSION
+    format_version: Literal[4] = BACKUP_VERSION
     tool_version: str = __version__
     created_at: datetime = Field(default_factory=utc_now)
     plan_digest: str
@@ -104,7 +104,7 @@ def load_backup(path: str | Path) -> Backup:
     from auditor.remediation.changes import json_position, load_json_model, require_seal
 
     path = Path(path)
-    backup, text = load_json_model(path, Backup, "backup")  # format_version: one of READABLE_VERSIONS
+    backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
     require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
     for index, obj in enumerate(backup.objects):
         mismatch = identity_problem(obj, backup.changes)

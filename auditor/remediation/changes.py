@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from auditor.checks.base import Finding
+from auditor.endpoints import Endpoints
 from auditor.files import write_atomically
 from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's change types)
     SID_PATTERN,
@@ -67,25 +68,15 @@ class PlanSource(Frozen):
     """Where the plan's live state came from and where apply should write. Never a secret."""
 
     origin: str
-    graph_url: str | None = None
-    portal_url: str | None = None
-    auth: str | None = None
-    portal_auth: str | None = None
-    tenant_id: str | None = None
-    client_id: str | None = None
-    ad_host: str | None = None
-    ad_user: str | None = None
-    ad_tls: str | None = None
-    ad_ca_file: str | None = None
-    ad_tls_name: str | None = Field(None, description="The name the DC's TLS certificate must carry (--ad-tls-name)")
-    ad_base_dn: str | None = None
-    smb_host: str | None = None
+    endpoints: Endpoints = Field(default_factory=Endpoints, description="As the state was read: the URLs, and "
+                                 "the auth each was read with (auditor/endpoints.py)")
     ephemeral: bool = Field(False, description="True for an in-process lab that is gone once `plan` ends")
     read_tenant_id: str | None = Field(None, description="The tenant the plan's state was read from, as Graph "
                                                          "reported it: apply refuses to write to another")
 
 
-PLAN_VERSION = 2
+# 3: the endpoints recorded as one `endpoints` object (auditor/endpoints.py), with the auth actually used
+PLAN_VERSION = 3
 
 
 class ChangeImpact(Frozen):
@@ -112,7 +103,7 @@ class ChangeImpact(Frozen):
 
 class Plan(Frozen):
     format: Literal["sspr-auditor-plan"] = PLAN_FORMAT
-    format_version: Literal[2] = PLAN_VERSION
+    format_version: Literal[3] = PLAN_VERSION
     tool_version: str
     created_at: AwareDatetime = Field(default_factory=utc_now)
     policy_file: str
@@ -217,8 +208,11 @@ def load_json_model(path: Path, model: type[M], what: str, *, version: int | Non
     found = document.get("format_version") if isinstance(document, dict) else None
     if version is not None and isinstance(found, int) and not isinstance(found, bool) and found != version:
         line, column = json_position(text, ["format_version"])
+        wrote = document.get("tool_version")
+        then = ("make it again with this version" if what != "backup" else
+                f"restore it with the sspr-audit that wrote it ({str(wrote)[:40] if wrote else 'an older version'})")
         raise PlanError(f"{path}:{line}:{column}: this {what} has format version {found}; this sspr-audit reads "
-                        f"version {version}: make it again with this version")
+                        f"version {version}: {then}")
     try:
         return model.model_validate_json(text), text
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from auditor.graph_fields import (
@@ -334,3 +335,15 @@ _STEPS: dict[str, Callable[[Any], list[str]]] = {
     "ldap.password_age": _password_age,
     "sysvol.gpttmpl": _gpttmpl,
 }
+
+
+def write_powershell(plan: Plan, path: Path) -> Path:
+    """The plan's script with CRLF line ends and a UTF-8 BOM, so Windows PowerShell 5.1 reads it as UTF-8: a script
+    with non-ASCII text is to be saved with a BOM so that any application reads it correctly (PSScriptAnalyzer's
+    rule UseBOMForUnicodeEncodedFile, https://learn.microsoft.com/powershell/utility-modules/psscriptanalyzer/
+    rules/usebomforunicodeencodedfile); without one, Windows PowerShell reads the legacy ANSI code page."""
+    from auditor.files import write_atomically
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    script = render_powershell(plan).replace("\r\n", "\n").replace("\n", "\r\n")
+    return write_atomically(path, script.encode("utf-8-sig"))

@@ -10,32 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import Field
 
 from auditor.interrupts import run
+from auditor.readers.reach import Reached as Targets  # the endpoints opened for writing (auditor/readers/reach.py)
 from auditor.remediation.changes import Frozen
-
-if TYPE_CHECKING:
-    from auditor.readers.directory import AdSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 W = TypeVar("W")  # the writer type (auditor.remediation.writers.base.Writer), which imports this module
-
-
-@dataclass
-class Targets:
-    """How to reach the objects a plan changes. Holds credentials: never serialised, never logged."""
-
-    graph_url: str | None = None
-    graph_credential: Any = field(default=None, repr=False)
-    portal_url: str | None = None
-    portal_credential: Any = field(default=None, repr=False)
-    ad: AdSettings | None = field(default=None, repr=False)
-    timeout_seconds: float = 30.0
 
 
 class ApplyError(Exception):

@@ -196,6 +196,12 @@ class GroupPolicy(Model):
     flags: int | None = Field(None, description="0 enabled, 1 user settings off, 2 computer settings off, 3 both")
     links: list[GpoLink] = Field(default_factory=list, description="Where the GPO is linked: domain head and OUs")
     wmi_filter: str | None = Field(None, description="gPCWQLFilter: the WMI filter the GPO is bound to, if any")
+    wmi_filter_name: str | None = Field(None, description="msWMI-Name of the filter's msWMI-Som object")
+    wmi_filter_query: str | None = Field(None, description="msWMI-Parm2 of the filter's msWMI-Som object (its WQL)")
+    wmi_filter_error: str | None = Field(None, description="Why the filter's msWMI-Som object was not read")
+    dacl: DaclFacts | None = Field(None, description="The groupPolicyContainer's DACL, kept for its Apply Group Policy "
+                                                     "ACEs (security filtering); None: not read")
+    dacl_error: str | None = Field(None, description="Why the DACL was not read (security filtering is then unknown)")
     error: str | None = Field(None, description="An attribute whether the GPO applies depends on (flags, "
                                                 "versionNumber, gPCFileSysPath) was not read: the attribute and DN")
 
@@ -208,6 +214,16 @@ class GroupPolicy(Model):
         if not self.computer_settings_enabled:
             return []
         return [link for link in self.links if link.enabled and link.holds_computers is not False]
+
+
+class ComputerToken(Model):
+    """Computers of one container whose tokens agree on every SID a GPO's Apply Group Policy ACE names."""
+
+    container: str = Field(description="DN of the container the computers are directly in")
+    computers: int
+    sids: list[str] = Field(description="The SIDs of their tokens that GPO ACEs name, implicit ones included "
+                                        "(Everyone, Authenticated Users; ENTERPRISE DOMAIN CONTROLLERS for DCs)")
+    examples: list[str] = Field(default_factory=list, description="Up to three of the computers' names")
 
 
 PrincipalKind = Literal["user", "computer", "group", "managed_service_account", "well_known", "unresolved"]
@@ -303,6 +319,11 @@ class DirectoryState(Model):
         None, description="The sync account's Reset Password beyond the target OUs; None: not read")
     password_protection_agents: PasswordProtectionAgents | None = Field(
         None, description="The DCs and their Entra Password Protection DC agents; None: not read")
+    computer_tokens: list[ComputerToken] | None = Field(
+        None, description="Member computers (not DCs) grouped by the GPO-relevant SIDs of their tokens, for "
+                          "security filtering; None: not read (older snapshots)")
+    dc_tokens: list[ComputerToken] | None = Field(
+        None, description="Domain controllers grouped the same way: who applies the domain's account policy")
     access_control: AccessControl | None = Field(
         None, description="Full descriptors and principals for the delegation checks; None: not read")
 

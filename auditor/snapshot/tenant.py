@@ -245,10 +245,21 @@ class DomainsState(Model):
 # --- the reset link on the Windows sign-in screen ----------------------------------------------
 
 
+class IntuneAssignment(NamedTuple):
+    """One assignment target of a device configuration profile (deviceAndAppManagementAssignmentTarget)."""
+
+    kind: str
+    """all_devices, all_licensed_users, group, exclusion_group or the target's @odata.type as sent."""
+    group_id: str | None = None
+
+
 class IntuneSetting(NamedTuple):
     id: str
     display_name: str
     value: str | None
+    assignments: list[IntuneAssignment] | None = None
+    """The profile's assignments; None when they were not read (`assignments_error`, or an older snapshot)."""
+    assignments_error: str | None = None
 
 
 class IntuneSignInResetState(Model):

@@ -18,7 +18,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from auditor.app.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import CoverageOptions, ExitPolicy, audit, collect_lab
+from auditor.endpoints import LabSelection
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.render import write_reports
@@ -39,7 +40,7 @@ GREEN, RED, ACCENT = (0x32, 0xA4, 0x67), (0xD9, 0x53, 0x4F), (0x1D, 0x3B, 0x6B)
 def demo_report() -> AuditReport:
     data = load_policy(ROOT / "policies" / "baseline.yaml").model_dump()
     data["directory"] = None
-    snapshot = collect_lab(LabOptions(scenario="demo", coverage=CoverageOptions(activity_days=30)))
+    snapshot = collect_lab(LabSelection(scenario="demo"), CoverageOptions(activity_days=30))
     return audit(Policy.model_validate(data), snapshot, ExitPolicy()).report
 
 

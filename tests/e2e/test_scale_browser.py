@@ -15,7 +15,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from auditor.app.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import CoverageOptions, ExitPolicy, audit, collect_lab
+from auditor.endpoints import LabSelection
 from auditor.lab.tenant_generator import TenantMix, generate_tenant
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
@@ -38,7 +39,7 @@ def tenant_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     tenant = generate_tenant(TenantMix(users=USERS, scope="all", unregistered=0.2), folder / "tenant")
     data = load_policy(ROOT / "policies" / "baseline.yaml").model_dump()
     data["directory"] = None
-    snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=CoverageOptions(activity_days=30)))
+    snapshot = collect_lab(LabSelection(scenario=str(tenant.scenario_path)), CoverageOptions(activity_days=30))
     report = audit(Policy.model_validate(data), snapshot, ExitPolicy()).report
     paths = write_reports(report, folder / "reports", ["html"])
     return paths[0], tenant.truth

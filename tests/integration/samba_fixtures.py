@@ -100,7 +100,12 @@ def baseline_policy(**directory_changes: object) -> Policy:
 def settings(dc: SambaDC, **changes: object) -> AdSettings:
     from dataclasses import replace
 
-    return replace(domain_seed.reader_settings(dc), **changes)  # type: ignore[arg-type]
+    from auditor.endpoints import AdEndpoint
+
+    base = domain_seed.reader_settings(dc)
+    endpoint = base.endpoint.model_copy(update={k: v for k, v in changes.items() if k in AdEndpoint.model_fields})
+    rest = {k: v for k, v in changes.items() if k not in AdEndpoint.model_fields}
+    return replace(base, endpoint=endpoint, **rest)  # type: ignore[arg-type]
 
 
 def collect_ad(dc: SambaDC, policy: Policy, **setting_changes: object) -> Snapshot:

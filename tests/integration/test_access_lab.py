@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.app.audit import LabOptions, collect_lab, coverage_options
+from auditor.app.audit import collect_lab, coverage_options
+from auditor.endpoints import LabSelection
 from auditor.policy.loader import load_policy
 from auditor.readers.access import ACCESS, access_for
 from auditor.snapshot.models import Snapshot
@@ -26,7 +27,7 @@ LAB_ENDPOINTS = {  # the emulator's endpoint names (auditor/lab/emulator.py ENDP
     "LicenseAssignment.Read.All": ("subscribed_skus",),
     "SecurityEvents.Read.All": ("secure_scores", "secure_score_profiles"),
     "GroupSettings.Read.All": ("group_settings",),
-    "DeviceManagementConfiguration.Read.All": ("device_configurations",),
+    "DeviceManagementConfiguration.Read.All": ("device_configurations", "device_configuration_assignments"),
     "Security Administrator (portal, delegated)": ("portal",),
 }
 CLOUD = [access for access in ACCESS if access.kind != "ad"]
@@ -35,7 +36,7 @@ CLOUD = [access for access in ACCESS if access.kind != "ad"]
 @cache
 def _snapshot(forbidden: tuple[str, ...]) -> Snapshot:
     policy = load_policy(ROOT / "policies" / "baseline.yaml")
-    return collect_lab(LabOptions(scenario="demo", forbidden=forbidden, coverage=coverage_options(policy)))
+    return collect_lab(LabSelection(scenario="demo", forbid=tuple(forbidden)), coverage_options(policy))
 
 
 def _cloud_sections(snapshot: Snapshot) -> dict[str, bool]:

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from auditor.app.audit import CoverageOptions, ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import CoverageOptions, ExitPolicy, audit, collect_lab
 from auditor.checks.base import Status
+from auditor.endpoints import LabSelection
 from auditor.lab.emulator import Faults, Paging
 from auditor.lab.server import LabServer
 from auditor.lab.tenant_generator import TenantMix, generate_tenant
@@ -201,7 +202,7 @@ def test_forbidden_intune_is_a_failed_section_with_the_reason() -> None:
 def tenant_reports(tenant: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Snapshot]:
     policy = cloud_policy()
     options = CoverageOptions(scope_group_name="SSPR-Users", activity_days=30)
-    snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=options))
+    snapshot = collect_lab(LabSelection(scenario=str(tenant.scenario_path)), options)
     result = audit(policy, snapshot, ExitPolicy())
     out = tmp_path_factory.mktemp("reports")
     html, data = sorted(write_reports(result.report, out, ["html", "json"]), key=lambda p: p.suffix)
@@ -261,7 +262,7 @@ def test_the_coverage_checks_judge_the_generated_drift(tenant: Any, tenant_repor
 
 
 def test_registration_details_403_without_premium_is_unknown_with_that_reason() -> None:
-    snapshot = collect_lab(LabOptions(scenario="baseline", forbidden=("registration_details",)))
+    snapshot = collect_lab(LabSelection(scenario="baseline", forbid=("registration_details",)))
     assert NON_PREMIUM in (snapshot.registration_details.error or "")
     result = audit(cloud_policy(), snapshot, ExitPolicy())
     (coverage,) = [f for f in result.findings if f.check == "registration.coverage"]
@@ -275,7 +276,7 @@ def test_registration_details_403_without_premium_is_unknown_with_that_reason() 
 
 
 def test_portal_and_registration_details_both_unreadable_leave_the_scope_unknown() -> None:
-    snapshot = collect_lab(LabOptions(scenario="baseline", forbidden=("portal", "registration_details")))
+    snapshot = collect_lab(LabSelection(scenario="baseline", forbid=("portal", "registration_details")))
     result = audit(cloud_policy(), snapshot, ExitPolicy())
     for check in ("sspr.scope", "registration.coverage", "licensing.in_scope"):
         finding = next(f for f in result.findings if f.check == check)
@@ -290,7 +291,7 @@ def test_portal_403_keeps_the_policy_scope_licence_fail() -> None:
     """Issue #30: in the demo lab the policy's scope (all) holds unlicensed and unregistered users outside the
     group in force; with the portal answering 403 those fails disappeared. They stay, with the same counts."""
     def asked(forbidden: tuple[str, ...]) -> dict[str, Any]:
-        result = audit(cloud_policy(), collect_lab(LabOptions(scenario="demo", forbidden=forbidden)), ExitPolicy())
+        result = audit(cloud_policy(), collect_lab(LabSelection(scenario="demo", forbid=forbidden)), ExitPolicy())
         return {f.check: f for f in result.findings if f.check in ("licensing.in_scope", "registration.coverage")
                 and f.target.startswith("users in the scope the policy asks for")}
 
@@ -307,7 +308,7 @@ def test_portal_403_keeps_the_policy_scope_licence_fail() -> None:
 
 
 def test_baseline_lab_passes_every_coverage_check() -> None:
-    snapshot = collect_lab(LabOptions(scenario="baseline"))
+    snapshot = collect_lab(LabSelection(scenario="baseline"))
     result = audit(cloud_policy(), snapshot, ExitPolicy())
     bad = [(f.check, f.target, f.status, f.reason) for f in result.findings
            if f.check in COVERAGE_CHECKS and f.status not in (Status.passed, Status.not_applicable)]
@@ -317,7 +318,7 @@ def test_baseline_lab_passes_every_coverage_check() -> None:
 
 def test_demo_lab_fails_the_planted_coverage_drift() -> None:
     options = CoverageOptions(activity_days=30)
-    snapshot = collect_lab(LabOptions(scenario="demo", coverage=options))
+    snapshot = collect_lab(LabSelection(scenario="demo"), options)
     result = audit(cloud_policy(), snapshot, ExitPolicy())
     status = {(f.check, f.target): f.status for f in result.findings}
     assert status[("registration.coverage", "in-scope users")] == Status.failed

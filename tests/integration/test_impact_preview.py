@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from auditor.app.audit import LabOptions, collect_lab, coverage_options, findings_of
+from auditor.app.audit import collect_lab, coverage_options, findings_of
+from auditor.endpoints import LabSelection
 from auditor.lab.tenant_generator import TenantMix, generate_tenant
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
@@ -38,7 +39,7 @@ def test_widening_to_all_names_who_comes_in_and_who_cannot_reset(tenant: Any) ->
     from auditor.derive.impact import scope_impact
 
     policy = cloud_policy()  # scope: all
-    snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=coverage_options(policy)))
+    snapshot = collect_lab(LabSelection(scenario=str(tenant.scenario_path)), coverage_options(policy))
     plan = make_plan(policy, snapshot, findings_of(policy, snapshot))
     (recorded, *_) = plan.impact
     change = next(c for c in plan.changes if c.id == recorded.change_id)
@@ -65,7 +66,7 @@ def test_widening_to_all_names_who_comes_in_and_who_cannot_reset(tenant: Any) ->
 
 def test_narrowing_to_the_group_leaves_the_others_out(tenant: Any) -> None:
     policy = cloud_policy()
-    snapshot = collect_lab(LabOptions(scenario=str(tenant.scenario_path), coverage=coverage_options(policy)))
+    snapshot = collect_lab(LabSelection(scenario=str(tenant.scenario_path)), coverage_options(policy))
     from auditor.derive.impact import scope_impact
 
     group = snapshot.sspr_policy.value.group_ids  # type: ignore[union-attr]
@@ -97,7 +98,7 @@ def test_requiring_two_methods_names_who_is_then_offered_too_few(tmp_path: Path)
     from tests.integration.test_method_targeting_lab import targeted_tenant
 
     path, who = targeted_tenant(tmp_path)
-    snapshot = after_change(collect_lab(LabOptions(scenario=str(path))), {"methods_required": 1})
+    snapshot = after_change(collect_lab(LabSelection(scenario=str(path))), {"methods_required": 1})
     members = {i.lower() for i in who["members"]}
     pilot, contractors = {i.lower() for i in who["pilot"]}, {i.lower() for i in who["contractors"]}
     impact = scope_impact(snapshot, {"methods_required": 2}, ["41781fb2-bc02-4b7c-bd55-b576c07bb09d"])
@@ -141,7 +142,7 @@ def test_a_method_configuration_change_names_who_loses_or_gains_enough_methods(t
     from tests.integration.test_method_targeting_lab import targeted_tenant
 
     path, who = targeted_tenant(tmp_path)
-    snapshot = collect_lab(LabOptions(scenario=str(path)))
+    snapshot = collect_lab(LabSelection(scenario=str(path)))
     pilot, contractors = {i.lower() for i in who["pilot"]}, {i.lower() for i in who["contractors"]}
 
     def change(state: str) -> GraphMethodConfigurationChange:

@@ -15,12 +15,14 @@ from ruamel.yaml import YAML
 
 from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
+from auditor.endpoints import Endpoints
 from auditor.lab.emulator import Faults
 from auditor.lab.scenario import load_scenario
 from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
 from auditor.readers.collect import CollectOptions, collect
 from auditor.readers.credentials import LabTokenCredential
+from auditor.readers.reach import Reached
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
@@ -37,8 +39,9 @@ def test_absent_admin_sspr_is_unknown_and_the_methods_policy_interval_is_reporte
     with LabServer(load_scenario(str(path)), faults=Faults(
             drop_fields={"authorization_policy": ["allowedToUseSSPR"]})) as lab:
         credential = LabTokenCredential()
-        snapshot = collect(CollectOptions(origin="lab:test", graph_url=lab.graph_url, graph_credential=credential,
-                                          portal_url=lab.portal_url, portal_credential=credential))
+        endpoints = Endpoints(graph_url=lab.graph_url, portal_url=lab.portal_url, portal=True)
+        snapshot = collect(CollectOptions(Reached(endpoints, origin="lab:test", graph_credential=credential,
+                                                  portal_credential=credential)))
     # absent is not false: the wire model (readers/graph_wire.py) makes the section unreadable, naming the field
     assert not snapshot.authorization_policy.readable
     assert "allowedToUseSSPR" in (snapshot.authorization_policy.error or "")

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from auditor.app.audit import ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import ExitPolicy, audit, collect_lab
 from auditor.checks.base import Status
+from auditor.endpoints import LabSelection
 from auditor.lab.scenario import scenario_from_mapping
 from auditor.policy.loader import load_policy
 from auditor.remediation.planner import make_plan
@@ -45,7 +46,7 @@ def targeted_tenant(tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
 @pytest.fixture(scope="module")
 def targeted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, list[str]]]:
     path, who = targeted_tenant(tmp_path_factory.mktemp("targeted"))
-    return collect_lab(LabOptions(scenario=str(path))), who
+    return collect_lab(LabSelection(scenario=str(path))), who
 
 
 def findings_of(snapshot: Any) -> dict[tuple[str, str], Any]:
@@ -122,6 +123,6 @@ def test_targeting_is_judged_at_migration_complete_too(tmp_path: Path) -> None:
     data = YAML(typ="safe", pure=True).load(path.read_text())
     data["authentication_methods_policy"]["policyMigrationState"] = "migrationComplete"
     YAML(typ="safe", pure=True).dump(data, path)
-    got = findings_of(collect_lab(LabOptions(scenario=str(path))))
+    got = findings_of(collect_lab(LabSelection(scenario=str(path))))
     for method in ("email", "mobile_phone", "mobile_app_notification", "mobile_app_code"):
         assert got[("sspr.methods", method)].status == Status.failed, method

@@ -21,10 +21,12 @@ import pytest
 
 from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
+from auditor.endpoints import Endpoints
 from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
 from auditor.readers.collect import CollectOptions, collect
 from auditor.readers.credentials import LabTokenCredential
+from auditor.readers.reach import Reached
 from auditor.remediation.apply import Targets, load_backup
 from auditor.remediation.changes import GraphPasswordRulesChange, Plan, SettingChange
 from auditor.remediation.planner import make_plan
@@ -131,12 +133,13 @@ def credential() -> LabTokenCredential:
 
 
 def targets(lab: LabServer) -> Targets:
-    return Targets(graph_url=lab.graph_url, graph_credential=credential())
+    return Targets(Endpoints(graph_url=lab.graph_url), graph_credential=credential())
 
 
 def findings(lab: LabServer, policy_file: Path) -> tuple[Any, list[Any]]:
     policy = load_policy(policy_file)
-    snapshot = collect(CollectOptions(origin="lab:demo", graph_url=lab.graph_url, graph_credential=credential()))
+    snapshot = collect(CollectOptions(Reached(Endpoints(graph_url=lab.graph_url), origin="lab:demo",
+                                              graph_credential=credential())))
     return snapshot, audit(policy, snapshot, ExitPolicy()).findings
 
 

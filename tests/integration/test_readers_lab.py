@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.app.audit import ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import ExitPolicy, audit, collect_lab
 from auditor.checks.base import Status
+from auditor.endpoints import LabSelection
 from auditor.policy.loader import load_policy
 from auditor.snapshot.store import load_snapshot, save_snapshot
 
@@ -26,12 +27,12 @@ def statuses(findings: list) -> dict[tuple[str, str], Status]:
 
 @pytest.fixture(scope="module")
 def demo_snapshot():
-    return collect_lab(LabOptions(scenario="demo"))
+    return collect_lab(LabSelection(scenario="demo"))
 
 
 @pytest.fixture(scope="module")
 def baseline_snapshot():
-    return collect_lab(LabOptions(scenario="baseline"))
+    return collect_lab(LabSelection(scenario="baseline"))
 
 
 def test_every_section_is_read_from_the_lab(demo_snapshot) -> None:
@@ -71,7 +72,7 @@ def test_baseline_scenario_passes_every_cloud_check(baseline_snapshot) -> None:
 
 
 def test_portal_403_makes_portal_checks_unknown_with_the_reason() -> None:
-    snapshot = collect_lab(LabOptions(scenario="baseline", forbidden=("portal",)))
+    snapshot = collect_lab(LabSelection(scenario="baseline", forbid=("portal",)))
     assert not snapshot.sspr_policy.readable and "403" in (snapshot.sspr_policy.error or "")
     result = audit(load_policy(BASELINE), snapshot, ExitPolicy())
     for finding in result.findings:
@@ -88,7 +89,7 @@ def test_portal_403_makes_portal_checks_unknown_with_the_reason() -> None:
 
 
 def test_graph_403_on_authorization_policy_is_unknown_not_pass() -> None:
-    snapshot = collect_lab(LabOptions(scenario="baseline", forbidden=("authorization_policy",)))
+    snapshot = collect_lab(LabSelection(scenario="baseline", forbid=("authorization_policy",)))
     assert "Authorization_RequestDenied" in (snapshot.authorization_policy.error or "")
     result = audit(load_policy(BASELINE), snapshot, ExitPolicy())
     (admin,) = [f for f in result.findings if f.check == "admin_sspr"]

@@ -114,7 +114,7 @@ def test_endpoints_edited_to_another_tenant_are_refused(lab: LabServer, other: L
     plan = make_plan(lab, tmp_path, capsys)
 
     def elsewhere(data: dict[str, Any]) -> None:
-        data["source"].update(graph_url=other.graph_url, portal_url=other.portal_url)
+        data["source"]["endpoints"].update(graph_url=other.graph_url, portal_url=other.portal_url)
 
     edit_plan(plan, elsewhere)
     other.state.clear_log()
@@ -134,8 +134,8 @@ def test_with_a_key_an_edit_of_origin_endpoints_or_policy_path_is_refused(
     monkeypatch.delenv("SSPR_PLAN_KEY")  # the attacker does not have the key: edits recompute the digest only
 
     def everything_elsewhere(data: dict[str, Any]) -> None:
-        data["source"].update(origin=f"graph:{other.graph_url}", graph_url=other.graph_url,
-                              portal_url=other.portal_url)
+        data["source"].update(origin=f"graph:{other.graph_url}")
+        data["source"]["endpoints"].update(graph_url=other.graph_url, portal_url=other.portal_url)
         data["mac"] = None
 
     edit_plan(plan, everything_elsewhere)
@@ -144,7 +144,8 @@ def test_with_a_key_an_edit_of_origin_endpoints_or_policy_path_is_refused(
     assert main(["apply", str(plan), "--yes"]) == 2
     assert "not signed" in capsys.readouterr().err
     data = json.loads(signed)
-    data["source"].update(origin=f"graph:{other.graph_url}", graph_url=other.graph_url)
+    data["source"].update(origin=f"graph:{other.graph_url}")
+    data["source"]["endpoints"].update(graph_url=other.graph_url)
     data["digest"] = digest_of(Plan.model_validate(data))
     plan.write_text(json.dumps(data))  # the digest recomputed, the signature kept
     assert main(["apply", str(plan), "--yes"]) == 2

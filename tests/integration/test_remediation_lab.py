@@ -23,12 +23,14 @@ import pytest
 from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Status
 from auditor.cli import main
+from auditor.endpoints import Endpoints
 from auditor.exit_codes import Exit
 from auditor.lab.emulator import Faults
 from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
 from auditor.readers.collect import CollectOptions, collect
 from auditor.readers.credentials import LabTokenCredential
+from auditor.readers.reach import Reached
 from auditor.remediation.apply import Targets, load_backup
 from auditor.remediation.changes import FindingRef, Plan, load_plan, save_plan
 from auditor.remediation.planner import make_plan
@@ -52,13 +54,14 @@ def credential() -> LabTokenCredential:
 
 
 def snapshot_of(lab: LabServer) -> Any:
-    return collect(CollectOptions(origin="lab:demo", graph_url=lab.graph_url, graph_credential=credential(),
-                                  portal_url=lab.portal_url, portal_credential=credential()))
+    endpoints = Endpoints(graph_url=lab.graph_url, portal_url=lab.portal_url, portal=True)
+    return collect(CollectOptions(Reached(endpoints, origin="lab:demo", graph_credential=credential(),
+                                          portal_credential=credential())))
 
 
 def targets(lab: LabServer) -> Targets:
-    return Targets(graph_url=lab.graph_url, graph_credential=credential(), portal_url=lab.portal_url,
-                   portal_credential=credential())
+    endpoints = Endpoints(graph_url=lab.graph_url, portal_url=lab.portal_url, portal=True)
+    return Targets(endpoints, graph_credential=credential(), portal_credential=credential())
 
 
 def make(lab: LabServer) -> tuple[Plan, list[Any]]:
@@ -229,3 +232,18 @@ def test_cli_plan_apply_check_rollback(lab: LabServer, tmp_path: Path, capsys: p
                 json={"policyMigrationState": "preMigration"}, headers={"Authorization": "Bearer x"})
     assert main(["apply", str(stale), "--yes", "--backup", str(tmp_path / "never.json")]) == Exit.refused
     assert "stale" in capsys.readouterr().err and not (tmp_path / "never.json").exists()
+
+
+def test_a_plan_records_the_auth_it_was_read_with_and_apply_reuses_it(
+        lab: LabServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Read with no --auth from loopback URLs, the state is read with the lab's token for Graph and the portal
+    alike (the default --portal-auth azure-cli is not what was used): the plan says so, and apply writes with it."""
+    plan_file = tmp_path / "plan.json"
+    source = ["--graph-url", lab.graph_url, "--portal", "--portal-url", lab.portal_url]
+    assert main(["plan", str(BASELINE), *source, "--out", str(plan_file)]) == Exit.changes
+    recorded = json.loads(plan_file.read_text())["source"]["endpoints"]
+    assert (recorded["auth"], recorded["portal_auth"]) == ("lab", "lab")
+    assert (recorded["graph_url"], recorded["portal_url"]) == (lab.graph_url, lab.portal_url)
+    capsys.readouterr()
+    assert main(["apply", str(plan_file)]) == Exit.ok  # a dry run, with the recorded credentials
+    assert "dry run" in capsys.readouterr().out

@@ -13,13 +13,13 @@ from samba_fixtures import require_samba, state_dir
 
 from auditor.app.audit import (
     ExitPolicy,
-    LabOptions,
     OnPremisesRequest,
     audit,
     collect_lab,
     collect_on_premises,
     coverage_options,
 )
+from auditor.endpoints import LabSelection
 from auditor.lab_domain.domain_seed import SIGN_IN_GPO
 from auditor.policy.loader import load_policy
 from auditor.render import write_reports
@@ -41,7 +41,7 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     on_premises = collect_on_premises(OnPremisesRequest(directory=policy.directory, lab_scenario="demo",
                                                         lab_state_dir=state_dir()))
     assert all(section.readable for section in on_premises if section is not None), on_premises
-    snapshot = collect_lab(LabOptions(scenario="demo", coverage=coverage_options(policy)))
+    snapshot = collect_lab(LabSelection(scenario="demo"), coverage_options(policy))
     snapshot = snapshot.model_copy(update=on_premises._asdict())
     out = tmp_path_factory.mktemp("demo-reports")
     write_reports(audit(policy, snapshot, ExitPolicy()).report, out, ["html", "json"])

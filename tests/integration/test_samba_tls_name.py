@@ -67,7 +67,7 @@ def test_a_plan_made_with_the_tls_name_applies_and_rolls_back(dc: SambaDC, graph
     made = make_plan(dc, graph_url, plan_file, "--ad-tls-name", dc.fqdn)
     assert made.returncode == 4, made.stdout + made.stderr
     plan = json.loads(plan_file.read_text())
-    assert plan["source"]["ad_tls_name"] == dc.fqdn
+    assert plan["source"]["endpoints"]["ad"]["tls_name"] == dc.fqdn
     ad_changes = [c for c in plan["changes"] if c["kind"].startswith(("ldap", "sysvol"))]
     assert ad_changes, plan["changes"]
 
@@ -76,7 +76,7 @@ def test_a_plan_made_with_the_tls_name_applies_and_rolls_back(dc: SambaDC, graph
     assert f"AD {dc.address} (ldaps, TLS name {dc.fqdn}, CA {dc.ca_file})" in dry.stdout
 
     # the recorded name is wrong: an override on the command line wins (and is shown)
-    plan["source"]["ad_tls_name"] = "wrong.example.test"
+    plan["source"]["endpoints"]["ad"]["tls_name"] = "wrong.example.test"
     save_plan(Plan.model_validate(plan).sealed(), plan_file)  # the digest covers the source: recompute it
     backup = tmp_path / "backup.json"
     applied = run(dc, "apply", str(plan_file), "--yes", "--backup", str(backup), "--ad-tls-name", dc.fqdn)

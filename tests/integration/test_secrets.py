@@ -143,7 +143,9 @@ def plain_plan(out: Path) -> Path:
     from auditor.remediation.changes import load_plan
 
     plan = load_plan(out / "plan.json")
-    plain = plan.model_copy(update={"source": plan.source.model_copy(update={"ad_tls": "none"})}).sealed()
+    endpoints = plan.source.endpoints
+    plain_ad = endpoints.model_copy(update={"ad": endpoints.ad.model_copy(update={"tls": "none"})})
+    plain = plan.model_copy(update={"source": plan.source.model_copy(update={"endpoints": plain_ad})}).sealed()
     path = out / "plain-plan.json"
     path.write_text(plain.model_dump_json(indent=2))
     return path

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from auditor.app.audit import ExitPolicy, LabOptions, audit, collect_lab
+from auditor.app.audit import ExitPolicy, audit, collect_lab
 from auditor.checks.base import Status
+from auditor.endpoints import LabSelection
 from auditor.lab.scenario import scenario_from_mapping
 from auditor.policy.loader import load_policy
 
@@ -35,7 +36,7 @@ def test_a_user_excluded_from_the_app_does_not_get_it(tmp_path: Path) -> None:
     app["isSoftwareOathEnabled"] = True
     path = tmp_path / "user-target.yaml"
     YAML(typ="safe", pure=True).dump(data, path)
-    snapshot = collect_lab(LabOptions(scenario=str(path)))
+    snapshot = collect_lab(LabSelection(scenario=str(path)))
     assert member.lower() not in {g.id.lower() for g in snapshot.scope_groups.value.groups if g.id}
     result = audit(load_policy(BASELINE), snapshot, ExitPolicy())
     got = {(f.check, f.target): f for f in result.findings}

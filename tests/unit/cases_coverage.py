@@ -19,6 +19,7 @@ from auditor.snapshot.tenant import (
     CloudUsersState,
     GpoRegistryValue,
     GpoSignInResetState,
+    IntuneAssignment,
     IntuneSetting,
     IntuneSignInResetState,
     PasswordRulesState,
@@ -82,8 +83,11 @@ def rules(**changes: Any) -> PasswordRulesState:
     return base.model_copy(update=changes)
 
 
-def intune(value: str | None = "1") -> IntuneSignInResetState:
-    settings = [] if value is None else [IntuneSetting("2f6a1c3e-8b4d-4e5f-9a0b-1c2d3e4f5a6b", "SSPR sign-in", value)]
+def intune(value: str | None = "1", assignments: list[IntuneAssignment] | None = None) -> IntuneSignInResetState:
+    """One profile carrying AllowAadPasswordReset = `value`, assigned to all devices unless `assignments` say else."""
+    targets = [IntuneAssignment("all_devices")] if assignments is None else assignments
+    settings = [] if value is None else [IntuneSetting("2f6a1c3e-8b4d-4e5f-9a0b-1c2d3e4f5a6b", "SSPR sign-in", value,
+                                                       targets)]
     return IntuneSignInResetState(configurations_read=3, settings=settings)
 
 

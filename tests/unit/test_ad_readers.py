@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from auditor.endpoints import AdEndpoint
 from auditor.lab_domain import samba
 from auditor.readers import directory as reader
 from auditor.readers.directory import AdSettings, read_directory
@@ -13,13 +14,15 @@ from auditor.readers.onpremises import read_on_premises
 from auditor.readers.sysvol import read_sysvol
 from tests.unit.cases_ad import baseline_policy
 
-CLOSED = AdSettings(host="127.0.0.1", user="audit@CORP.EXAMPLE.TEST", password="s3cret!", port=1, timeout=2)
+CLOSED = AdSettings(AdEndpoint(host="127.0.0.1", user="audit@CORP.EXAMPLE.TEST"), password="s3cret!", port=1,
+                    timeout=2)
 
 
 def test_password_never_shows_in_repr() -> None:
     assert "s3cret!" not in repr(CLOSED)
     assert CLOSED.url == "ldaps://127.0.0.1:1"
-    assert AdSettings(host="10.0.0.1", user="u", password="p", tls="starttls").url == "ldap://10.0.0.1:389"
+    settings = AdSettings(AdEndpoint(host="10.0.0.1", user="u", tls="starttls"), password="p")
+    assert settings.url == "ldap://10.0.0.1:389"
 
 
 def test_unreachable_ldap_is_a_failed_section_with_the_reason() -> None:
@@ -30,11 +33,12 @@ def test_unreachable_ldap_is_a_failed_section_with_the_reason() -> None:
 
 
 def test_unreachable_smb_and_unknown_domain() -> None:
-    settings = AdSettings(host="127.0.0.253", user="u", password="p", timeout=2)
+    settings = AdSettings(AdEndpoint(host="127.0.0.253", user="u"), password="p", timeout=2)
     section = read_sysvol(settings, "corp.example.test")
     assert not section.readable and "cannot reach SMB on 127.0.0.253:445" in section.error
     directory, sysvol, gpo_sign_in_reset, _ = read_on_premises(
-        AdSettings(host="127.0.0.253", user="u", password="p", timeout=2, base_dn="DC=corp,DC=example,DC=test"),
+        AdSettings(AdEndpoint(host="127.0.0.253", user="u", base_dn="DC=corp,DC=example,DC=test"), password="p",
+                   timeout=2),
         baseline_policy().directory)
     assert not directory.readable and not sysvol.readable
     assert "corp.example.test" in sysvol.source
@@ -69,7 +73,7 @@ class RecordingConnection:
 def test_filter_values_are_escaped() -> None:
     conn = RecordingConnection()
     policy = baseline_policy(service_account="MSOL_*)(cn")
-    settings = AdSettings(host="h", user="u", password="p")
+    settings = AdSettings(AdEndpoint(host="h", user="u"), password="p")
     found = reader._Reader(conn, settings, policy.directory).service_account("DC=x", "S-1-5-21-1-2-3")
     assert found is None
     assert conn.filters == [r"(&(objectClass=user)(sAMAccountName=MSOL_\2a\29\28cn))"]
@@ -86,7 +90,7 @@ def test_every_descriptor_search_sends_the_sd_flags_control() -> None:
             return super().search(base, search_filter)
 
     policy = baseline_policy()
-    r = reader._Reader(Conn(), AdSettings(host="h", user="u", password="p"), policy.directory)
+    r = reader._Reader(Conn(), AdSettings(AdEndpoint(host="h", user="u"), password="p"), policy.directory)
     r.secured("OU=Staff,DC=x")
     list(r.paged("OU=Staff,DC=x", "(objectClass=user)", ["nTSecurityDescriptor"], sd=True))
     for _, attributes, controls in seen:

@@ -78,7 +78,7 @@ def test_an_internal_error_exits_70_with_one_line_and_a_private_traceback(
     assert path.parent == tmp_path / "state" / "sspr-auditor" / "crashes"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     text = path.read_text()
-    assert "Traceback (most recent call last)" in text and "RuntimeError: boom" in text and "cmd_diff" in text
+    assert "Traceback (most recent call last)" in text and "RuntimeError: boom" in text and "commands/diff.py" in text
 
 
 def test_a_crash_folder_that_is_a_symlink_is_not_written_through(

@@ -112,12 +112,17 @@ def test_a_regular_file_is_called_a_regular_file(tmp_path: Path) -> None:
 
 def test_the_other_lab_refusal_reads_as_a_sentence() -> None:
     from auditor.app.remediate import other_target
+    from auditor.endpoints import LabSelection
 
     plan = Plan.model_validate(PLAN)
-    elsewhere = other_target(plan, plan.source, "baseline")
+
+    def lab(scenario: str) -> object:
+        return plan.source.endpoints.model_copy(update={"lab": LabSelection(scenario=scenario)})
+
+    elsewhere = other_target(plan, lab("baseline"))
     sentence = f"the plan would be written to {elsewhere}: give --other-target if that is meant"  # as cmd_apply says
     assert sentence.startswith("the plan would be written to lab:baseline (the plan was made from lab:demo)")
-    assert other_target(plan, plan.source, "demo") is None
+    assert other_target(plan, lab("demo")) is None
 
 
 @pytest.mark.parametrize("separator", ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c"])

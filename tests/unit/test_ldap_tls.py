@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.endpoints import AdEndpoint
 from auditor.lab_domain import samba
 from auditor.readers.directory import AdSettings, DirectoryReadError, connect
 from auditor.readers.ldap_tls import verified_tls
@@ -124,11 +125,12 @@ def test_the_reader_names_the_expected_name_when_it_is_missing(tmp_path: Path) -
     folder = _certificates(tmp_path, name_address=False)
     server = _TlsListener(folder)
     try:
-        settings = AdSettings(host=HOST, port=server.port, tls="ldaps", ca_file=str(folder / "ca.pem"),
-                              user="reader@corp.example.test", password="x", timeout=5)
+        endpoint = AdEndpoint(host=HOST, tls="ldaps", ca_file=str(folder / "ca.pem"), user="reader@corp.example.test")
+        settings = AdSettings(endpoint, port=server.port, password="x", timeout=5)
         with pytest.raises(DirectoryReadError, match=r"does not name '127\.0\.0\.1'"):
             connect(settings)
-        wrong = dataclasses.replace(settings, tls_name="other.corp.example.test")
+        other_name = endpoint.model_copy(update={"tls_name": "other.corp.example.test"})
+        wrong = dataclasses.replace(settings, endpoint=other_name)
         with pytest.raises(DirectoryReadError, match=r"does not name 'other\.corp\.example\.test'"):
             connect(wrong)
     finally:

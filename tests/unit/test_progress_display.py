@@ -76,7 +76,8 @@ def test_the_findings_table_fits_a_narrow_terminal_groups_by_severity_and_says_w
     import argparse
 
     from auditor.checks.base import Status
-    from auditor.cli import _next_step, _print_summary
+    from auditor.commands.check import next_step
+    from auditor.commands.present import print_summary
     from tests.helpers.report_factory import build_report, finding
 
     report = build_report([finding("sspr.gates", Status.failed, reason="the number of methods required is 1 " * 4),
@@ -87,7 +88,7 @@ def test_the_findings_table_fits_a_narrow_terminal_groups_by_severity_and_says_w
     for columns, wrapped in (("70", True), ("160", False)):
         monkeypatch.setenv("COLUMNS", columns)
         out = io.StringIO()
-        _print_summary(report, [], out, _next_step(args, report))
+        print_summary(report, [], out, next_step(args, report))
         lines = out.getvalue().splitlines()
         table = [line for line in lines if not line.startswith(("next:", "report:", "sspr-audit "))]
         assert all(len(line) <= int(columns) for line in table), table  # a command is never cut

@@ -255,7 +255,7 @@ def test_the_journal_records_intent_and_result_and_rollback_folds_it(tmp_path: P
     MemoryWriter.fail_on = "2"
     apply(plan(), Targets(), yes=True, backup_path=tmp_path / "b.json")
     raw = json.loads((tmp_path / "b.json").read_text())
-    assert raw["format_version"] == 3 and not any(o["written"] for o in raw["objects"])
+    assert raw["format_version"] == 4 and not any(o["written"] for o in raw["objects"])
     assert [(e["event"], e["change"], e["ok"]) for e in raw["journal"]] == [
         ("intent", "1", None), ("result", "1", True), ("intent", "2", None), ("result", "2", False)]
     assert raw["journal"][0]["prior"] == {"target": "A", "json": {"allowed_to_use_sspr": True}}

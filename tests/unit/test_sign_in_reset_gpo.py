@@ -9,6 +9,7 @@ import pytest
 
 from auditor.checks.base import Status
 from auditor.checks.registry import all_checks, run_check
+from auditor.endpoints import AdEndpoint
 from auditor.readers import gpo_registry
 from auditor.readers.directory import AdSettings, parse_gp_link
 from auditor.snapshot.directory import DirectoryState, GpoLink, GroupPolicy
@@ -70,13 +71,13 @@ def test_a_folder_name_that_is_not_a_guid_is_never_looked_up() -> None:
 
 
 def test_the_reader_needs_the_directory_for_the_links() -> None:
-    settings = AdSettings(host="127.0.0.253", user="u", password="p", timeout=2)
+    settings = AdSettings(AdEndpoint(host="127.0.0.253", user="u"), password="p", timeout=2)
     section = gpo_registry.read_gpo_sign_in_reset(settings, Section.failed("ldaps://127.0.0.253:636", "refused"))
     assert not section.readable and "directory, which could not be read: refused" in (section.error or "")
 
 
 def test_unreachable_smb_fails_the_section() -> None:
-    settings = AdSettings(host="127.0.0.253", user="u", password="p", timeout=2)
+    settings = AdSettings(AdEndpoint(host="127.0.0.253", user="u"), password="p", timeout=2)
     directory = Section.ok("ldaps://127.0.0.253:636", compliant_directory())
     section = gpo_registry.read_gpo_sign_in_reset(settings, directory)
     assert not section.readable and "cannot reach SMB on 127.0.0.253:445" in (section.error or "")

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
-from auditor.derive import gpo_precedence
+from auditor.derive import gpo_precedence, intune_reach
 from auditor.snapshot.directory import DirectoryState, GroupPolicy
-from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState
+from auditor.snapshot.tenant import GpoRegistryValue, GpoSignInResetState, IntuneSetting
 
 SPEC = CheckSpec(
     id="client.sign_in_reset",
@@ -53,10 +53,11 @@ def evaluate(ctx: Context) -> list[Finding]:
     reasons: list[str] = []
     intune_on: bool | None = None
     intune = ctx.section_or_none("intune_sign_in_reset", reasons, evidence)
+    intune_notes: list[str] = []
     if intune is not None:
         evidence.append(Evidence(source=ctx.source("intune_sign_in_reset"), field="omaSettings[AllowAadPasswordReset]",
                                  value={s.display_name: s.value for s in intune.settings}))
-        intune_on = any(_on(s.value) for s in intune.settings)
+        intune_on = _intune_on(ctx, intune.settings, reasons, evidence, intune_notes)
     gpo = ctx.section_or_none("gpo_sign_in_reset", reasons, evidence)
     directory = ctx.section_or_none("directory", reasons, evidence) if gpo is not None else None
     group = _group_policy(ctx, directory, gpo, reasons, evidence) if directory is not None else None
@@ -66,7 +67,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     actual: Any = {"enabled_by": enabled_by, "not_read": unread}
     if group is not None:
         actual["computers"] = {"on": group.on, "off": group.off, "unknown": group.unknown}
-    notes = group.notes if group else []
+    notes = intune_notes + (group.notes if group else [])
     if wanted:
         if enabled_by:
             partial = group is not None and not group.all_on and group.off
@@ -145,8 +146,16 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
         possible = place.outcome.possible_values()
         winner = place.outcome.winner
         said = f"{winner.applied.describe()} sets {winner.value}" if winner else "no GPO sets it"
-        winners[place.container] = {"computers": place.computers, "winner": said,
-                                    "not certain": gpo_precedence.describe_uncertain(place.outcome)}
+        dropped = gpo_precedence.describe_filtered(place.outcome)
+        entry: dict[str, Any] = {"computers": place.computers, "winner": said,
+                                 "not certain": gpo_precedence.describe_uncertain(place.outcome)}
+        if dropped:
+            entry["not applied (security filtering)"] = dropped
+            out.notes += [d for d in dropped if d not in out.notes]
+        if place.token is not None:
+            entry["token SIDs"] = place.token.sids
+        key = place.container if place.container not in winners else f"{place.container} ({len(winners)})"
+        winners[key] = entry
         if possible is None or len({p == 1 for p in possible}) > 1:
             out.unknown += place.computers
             out.unknown_where.append(f"{place.container}: " + "; ".join(gpo_precedence.describe_uncertain(
@@ -155,7 +164,8 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
             out.on += place.computers
         else:
             out.off += place.computers
-            out.off_where.append(f"{place.container} ({place.computers}: {said})")
+            out.off_where.append(f"{place.container} ({place.computers}: {said}"
+                                 + "".join(f"; {d}" for d in dropped) + ")")
     evidence.append(Evidence(source=source, field=r"AllowPasswordReset that wins per container of member computers "
                                                   r"(Machine\Registry.pol or Preferences\Registry\Registry.xml)",
                              value=winners))
@@ -165,10 +175,29 @@ def _group_policy(ctx: Context, state: DirectoryState, gpo: GpoSignInResetState,
         if v.error is not None and v.linked:
             evidence.append(Evidence(source=v.gpo_guid, field=r"Machine\Registry.pol", value=v.error))
     evidence.append(Evidence(source="auditor.derive.gpo_precedence", field="not evaluated",
-                             value=gpo_precedence.NOT_EVALUATED))
-    out.notes = [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU "
+                             value=gpo_precedence.not_evaluated(state)))
+    out.notes += [f"{_name(v)} sets AllowPasswordReset = {v.value} but is not linked to the domain or to an OU "
                  "holding computers" for v in gpo.values if not v.linked and v.value is not None and v.error is None]
     return out
+
+
+def _intune_on(ctx: Context, settings: list[IntuneSetting], reasons: list[str], evidence: list[Evidence],
+               notes: list[str]) -> bool | None:
+    """Does Intune turn the link on for every device? A profile counts only where it is assigned
+    (`auditor.derive.intune_reach`): True when one assigned to all devices turns it on; None when the ones that turn
+    it on reach devices the tool cannot tell (groups, users) or their assignments were not read; else False."""
+    on = [s for s in settings if _on(s.value)]
+    reaches = {s.id: intune_reach.reach(s) for s in settings}
+    evidence += [Evidence(source=ctx.source("intune_sign_in_reset"), field=f"assignments of {s.display_name or s.id}",
+                          value=reaches[s.id][1]) for s in settings]
+    if any(reaches[s.id][0] == "all" for s in on):
+        return True
+    notes += [reaches[s.id][1] for s in on if reaches[s.id][0] == "none"]
+    doubtful = [reaches[s.id][1] for s in on if reaches[s.id][0] in ("some", "unknown")]
+    if doubtful:
+        reasons.append("Intune: " + "; ".join(doubtful))
+        return None
+    return False
 
 
 def _name(value: GpoRegistryValue) -> str:

@@ -115,17 +115,20 @@ def _gpo_finding(ctx: Context, limit: int, domain: object | None, sysvol: object
     verdicts = {days is not None and days <= limit for days in possible}
     if verdicts == {True, False}:
         return ctx.result(Status.unknown, target=target, expected=_expected(limit), actual=possible, evidence=evidence,
-                          reason="which GPO wins depends on what is not evaluated: " + "; ".join(doubts))
+                          reason="which GPO wins depends on what is not evaluated: " + "; ".join(
+                              doubts + gpo_precedence.describe_filtered(outcome)))
     if outcome.winner is None and not outcome.uncertain:
         templates = sysvol.all_templates()
         each = [f"{a.name} {_why_unset(templates.get(a.gpo.guid.upper()))}" for a in outcome.chain]
         where = ("no GPO is linked to the domain head" if not outcome.chain else
                  f"no GPO linked to the domain head sets MinimumPasswordAge ({', '.join(each)})")
+        dropped_note = "".join(f"; {d}" for d in gpo_precedence.describe_filtered(outcome))
         return ctx.result(Status.failed, target=target, expected=_expected(limit), actual=None, evidence=evidence,
                           reason=f"{where}, so nothing keeps the domain's minimum age at {limit}; set it to {limit} in "
-                                 "the Default Domain Policy" + _overridden(outcome))
+                                 "the Default Domain Policy" + _overridden(outcome) + dropped_note)
     days = outcome.value
     status = Status.passed if True in verdicts else Status.failed
+    dropped = "; ".join(gpo_precedence.describe_filtered(outcome))
     reason = None
     if status == Status.failed:
         assert outcome.winner is not None
@@ -136,6 +139,8 @@ def _gpo_finding(ctx: Context, limit: int, domain: object | None, sysvol: object
         reason = ((reason + "; ") if reason else "") + (
             f"the domain's minPwdAge says {domain_days} day(s): Windows DCs rewrite it from the winning GPO at the "
             f"next policy refresh, so {days} day(s) is the value that lasts")
+    if dropped:
+        reason = ((reason + "; ") if reason else "") + dropped
     return ctx.result(status, target=target, expected=_expected(limit), actual=days, evidence=evidence, reason=reason)
 
 
@@ -170,9 +175,12 @@ def _evidence(ctx: Context, domain: DirectoryState, sysvol: SysvolState, outcome
                             field=f"MinimumPasswordAge of {gpo.display_name or gpo.guid}, linked to OUs only "
                                   "(local accounts of their computers, not domain accounts)", value=days))
     out.append(Evidence(source=ctx.source("directory"), field="minPwdAge (days)", value=domain_days))
-    filtered = gpo_precedence.if_filtered(outcome, " day(s)")
+    for phrase in gpo_precedence.describe_filtered(outcome):
+        out.append(Evidence(source=ctx.source("directory"), field="security filtering (nTSecurityDescriptor: "
+                            "Apply Group Policy for the domain controllers)", value=phrase))
+    filtered = gpo_precedence.if_filtered(outcome, " day(s)") if domain.dc_tokens is None else None
     out.append(Evidence(source="auditor.derive.gpo_precedence", field="not evaluated",
-                        value=gpo_precedence.NOT_EVALUATED + (f"; {filtered}" if filtered else "")))
+                        value=gpo_precedence.not_evaluated(domain) + (f"; {filtered}" if filtered else "")))
     return out
 
 
