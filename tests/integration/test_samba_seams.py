@@ -11,8 +11,9 @@ from samba_fixtures import (  # noqa: F401  (fixtures)
     settings,
 )
 
-from auditor.app.audit import LabOptions, collect_lab, coverage_options
+from auditor.app.audit import collect_lab, coverage_options
 from auditor.checks.registry import check_by_id, run_check
+from auditor.endpoints import LabSelection
 from auditor.lab_domain.samba import SambaDC
 from auditor.readers.onpremises import read_on_premises
 from auditor.snapshot.models import Snapshot
@@ -27,7 +28,7 @@ WINDOW = "AD lockout reset window against smart lockout duration"
 def lab_snapshot(scenario: str, dc: SambaDC) -> Snapshot:
     policy = baseline_policy()
     assert policy.directory is not None
-    cloud = collect_lab(LabOptions(scenario=scenario, coverage=coverage_options(policy)))
+    cloud = collect_lab(LabSelection(scenario=scenario), coverage_options(policy))
     return cloud.model_copy(update=read_on_premises(settings(dc), policy.directory)._asdict())
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.app.audit import LabOptions, collect_lab
+from auditor.app.audit import collect_lab
 from auditor.checks.registry import check_by_id, run_check
+from auditor.endpoints import LabSelection
 from auditor.policy.loader import load_policy
 from tests.unit.cases_ad import BASELINE
 
@@ -15,7 +16,7 @@ from tests.unit.cases_ad import BASELINE
                                                     ("baseline", {"verified domains": "pass"})])
 def test_authentication_mode_of_each_verified_domain(scenario: str, expected: dict[str, str]) -> None:
     policy = load_policy(BASELINE)
-    snapshot = collect_lab(LabOptions(scenario=scenario))
+    snapshot = collect_lab(LabSelection(scenario=scenario))
     assert snapshot.domains is not None and snapshot.domains.readable, snapshot.domains
     found = {f.target: f for f in run_check(check_by_id("hybrid.authentication"), policy, snapshot)}
     assert {t: f.status.value for t, f in found.items() if t == "verified domains"} == expected
