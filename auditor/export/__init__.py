@@ -390,6 +390,9 @@ def _methods_policy(snapshot: Snapshot) -> Block:
         leaf("migration_state", effective_state(live.migration_state), source,
               METHODS_FIELDS["migration_state"] + (" null: governed by the methods policy, as migrationComplete"
                                         if live.migration_state is None else ""), required=True),
+        leaf("registration_campaign", live.registration_campaign_state.lower()
+             if live.registration_campaign_state else None, source,
+             "registrationEnforcement.authenticationMethodsRegistrationCampaign.state"),
     ])
 
 

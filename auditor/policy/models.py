@@ -216,6 +216,10 @@ class MethodsPolicy(Strict):
     """The authentication methods policy that governs SSPR methods after migration."""
 
     migration_state: MigrationState = Field(description="authenticationMethodsPolicy.policyMigrationState")
+    registration_campaign: Literal["enabled", "disabled", "default"] | None = Field(
+        None, description="registrationEnforcement's registration campaign (\"require registration at sign-in\" "
+                          "of the Authenticator app): enabled, disabled or default (Microsoft decides); "
+                          "None = not checked")
 
 
 class Writeback(Strict):

@@ -90,6 +90,9 @@ class MethodsPolicyState(Model):
     reconfirmation_in_days: int | None = Field(
         default=None, description="reconfirmationInDays (v1.0 schema; Microsoft documents no meaning for it): "
                                   "reported beside the portal's interval, never used for a verdict")
+    registration_campaign_state: str | None = Field(
+        default=None, description="registrationEnforcement.authenticationMethodsRegistrationCampaign.state (default, "
+                                  "enabled, disabled); None when the response did not carry it")
 
     def configuration(self, method_id: str) -> MethodConfiguration | None:
         return next((c for c in self.configurations if c.id.lower() == method_id.lower()), None)

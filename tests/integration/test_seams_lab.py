@@ -23,3 +23,10 @@ def test_authentication_mode_of_each_verified_domain(scenario: str, expected: di
     assert found["password hash sync"].status.value == "pass"  # both lab tenants sync hashes
     if scenario == "demo":
         assert "corp.example.test" in (found["verified domains"].reason or "")
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [("demo", "fail"), ("baseline", "pass")])
+def test_registration_campaign_read_through_the_sdk(scenario: str, expected: str) -> None:
+    snapshot = collect_lab(LabSelection(scenario=scenario))
+    (finding,) = run_check(check_by_id("methods_policy.registration_campaign"), load_policy(BASELINE), snapshot)
+    assert finding.status.value == expected, finding.reason

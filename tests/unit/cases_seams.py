@@ -20,7 +20,7 @@ from auditor.snapshot.directory import (
     ReachedUser,
     SysvolState,
 )
-from auditor.snapshot.models import Section, Snapshot, SyncFeaturesState
+from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SyncFeaturesState
 from auditor.snapshot.tenant import DomainsState, PasswordRulesState, TenantDomain
 
 from .cases_ad import BASE, PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
@@ -97,6 +97,12 @@ def domains_snapshot(federated: bool = False, hash_sync: bool | None = True) -> 
                         SyncFeaturesState(password_sync_enabled=hash_sync)))
 
 
+def campaign_snapshot(state: str | None) -> Snapshot:
+    return Snapshot(tool_version="test", origin="test", methods_policy=Section[MethodsPolicyState].ok(
+        "graph:GET /policies/authenticationMethodsPolicy",
+        MethodsPolicyState(migration_state="migrationComplete", registration_campaign_state=state)))
+
+
 def _case(policy: Any, snap: Snapshot) -> Case:
     return lambda: (policy, snap)
 
@@ -123,6 +129,11 @@ def _cases() -> dict[str, dict[str, Case]]:
             "pass": _case(policy, domains_snapshot()),
             "fail": _case(policy, domains_snapshot(federated=True)),
             "fail_hash_sync": _case(policy, domains_snapshot(hash_sync=False)),
+        },
+        "methods_policy.registration_campaign": {
+            "pass": _case(policy, campaign_snapshot("enabled")),
+            "fail": _case(policy, campaign_snapshot("default")),
+            "absent": _case(policy, campaign_snapshot(None)),
         },
         "ad.acl.reach_beyond": {
             "pass": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(containers_read=9)))),
