@@ -112,6 +112,10 @@ SSPR_CONTROL = "SelfServicePasswordReset"
 """Secure Score's control for SSPR (secureScoreControlProfiles id, controlScores[].controlName)."""
 SSPR_SERVICE = "Self-service Password Management"
 """The directory audit service of SSPR's activities (loggedByService)."""
+# the SSPR service's writeback toggles (howto-sspr-reporting): the audit reader counts them, attribution tells them
+# apart from the service's other settings events
+WRITEBACK_ON = "enable password writeback for directory"
+WRITEBACK_OFF = "disable password writeback for directory"
 METHOD_CONFIGURATION_TYPES = {
     "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
     "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",

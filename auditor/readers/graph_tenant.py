@@ -33,6 +33,8 @@ from auditor.graph_fields import (
     PASSWORD_RULE_TEMPLATE,
     SSPR_CONTROL,
     SSPR_SERVICE,
+    WRITEBACK_OFF,
+    WRITEBACK_ON,
     password_rule_value,
 )
 from auditor.readers.graph import _read, describe_error, get_bytes, get_json
@@ -84,8 +86,6 @@ ACTIVE_PLAN_STATES = frozenset({"enabled", "warning"})  # Warning: in the grace 
 # SSPR audit activities (howto-sspr-reporting). Unlisted ones count as "other".
 RESET = "reset password (self-service)"
 BLOCKED = "blocked from self-service password reset"
-WRITEBACK_ON = "enable password writeback for directory"
-WRITEBACK_OFF = "disable password writeback for directory"
 
 
 @dataclass(frozen=True)
