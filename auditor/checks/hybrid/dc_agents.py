@@ -24,6 +24,7 @@ SPEC = CheckSpec(
     policy_key=KEY,
     also_reads=("password_protection.on_premises",),
     sections=("password_rules", "directory"),
+    changed_attributes=("userAccountControl",),  # SERVER_TRUST_ACCOUNT: which computers are domain controllers
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/howto-password-ban-bad-on-premises-deploy",
         "https://learn.microsoft.com/entra/identity/authentication/concept-password-ban-bad-on-premises",

@@ -50,6 +50,8 @@ SPEC = CheckSpec(
     policy_key=KEY,
     also_reads=(MULTIPLE_KEY,),
     sections=("directory", "sysvol", "password_rules"),
+    # the winning GPO's version and link (the domain head's lockout attributes are not in the change metadata read)
+    changed_attributes=("versionNumber", "gPLink", "flags"),
     optional=(OptionalSection("sysvol", "the domain head's values are judged alone: a failing one still fails "
                               "(with SYSVOL's evidence); a passing one is unknown, because a GPO linked to the "
                               "domain may set another value that Windows DCs apply"),),
