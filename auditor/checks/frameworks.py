@@ -20,6 +20,14 @@ check is evidence for part of it. Researched 2026-12 (notes: the closing note of
 * EIDSCA: Cloud-Architekt/AzureAD-Attack-Defense@cb1eb1e `config/EidscaConfig.json` (branch AADSCAv4), the
   catalogue Maester generates `Test-MtEidsca*` from.
 * CISA ScubaGear 1.8.0 Entra ID baseline: cisagov/ScubaGear@4d34e9a `PowerShell/ScubaGear/baselines/aad.md`.
+* CIS Microsoft 365 Foundations Benchmark v7.0.0 keeps 5.2.2.10 "Ensure a managed device is required to register
+  security information" in its new section 5.2.2 Conditional Access (Flo-at-Skaylink/ca-policy-analyzer@3632f55
+  `src/data/cis-benchmarks.ts`, "Based on CIS Microsoft 365 Foundations Benchmark v7.0.0"; v6.0.0 numbers it the
+  same: turbot/steampipe-mod-microsoft365-compliance@71af692 `cis_v600/section_5.pp`, control cis_v600_5_2_2_10).
+* SCuBA MS.AAD.3.8v1 "Managed Devices SHOULD be required to register MFA.": cisagov/ScubaGear@4d34e9a
+  `PowerShell/ScubaGear/baselines/aad.md`.
+* Maester MT.1011 "At least one Conditional Access policy is configured to secure security info registration only
+  from a trusted location." (https://maester.dev/docs/tests/MT.1011; the test list of maester365/maester).
 * Microsoft Secure Score: the control names in a captured live `GET /security/secureScores` and
   `/secureScoreControlProfiles` (rknightion/graph2otel@dfd9ef7 `internal/collectors/entra/securescore/
   securescore_test.go`), and Microsoft Learn "What's new in Microsoft Secure Score".
@@ -45,6 +53,7 @@ class Framework(StrEnum):
     eidsca = "eidsca"
     scuba = "scuba"
     secure_score = "secure-score"
+    maester = "maester"
 
 
 FRAMEWORK_LABELS = {
@@ -53,6 +62,7 @@ FRAMEWORK_LABELS = {
     Framework.eidsca: "EIDSCA (Entra ID Security Config Analyzer)",
     Framework.scuba: "CISA SCuBA Entra ID baseline (ScubaGear 1.8.0)",
     Framework.secure_score: "Microsoft Secure Score",
+    Framework.maester: "Maester (its own Conditional Access tests, MT.10xx)",
 }
 FRAMEWORK_ALIASES = {"cis": Framework.cis_m365, **{f.value: f for f in Framework}}
 
@@ -97,6 +107,7 @@ def _all(*requirements: Requirement) -> Requirement:
 
 CIS, AZ, EID, SCUBA, SS = Framework.cis_m365, Framework.cis_azure, Framework.eidsca, Framework.scuba, \
     Framework.secure_score
+MAESTER = Framework.maester
 WEAK_METHODS = ("mobile_phone", "office_phone")  # SSPR's SMS/voice to a mobile phone, and voice to an office phone
 ON_PREM = ("password protection on-premises",)
 BANNED_LIST = ("custom banned password list",)
@@ -111,6 +122,10 @@ AT_LEAST_60 = _asks("password_protection.lockout_duration_seconds_at_least", lam
 
 REGISTER = _all(_asks("sspr.registration.require_on_sign_in", bool, "true"),
                 _asks("sspr.registration.reconfirm_days", lambda v: v != 0, "not 0"))
+REGISTRATION_DEVICE = _asks("sspr.registration.conditional_access.require",
+                            lambda v: v == "compliant_or_joined_device", "compliant_or_joined_device")
+REGISTRATION_LOCATION = _asks("sspr.registration.conditional_access.require",
+                              lambda v: v == "block_untrusted_locations", "block_untrusted_locations")
 
 CONTROLS: dict[str, tuple[Mapping, ...]] = {
     "sspr.scope": (
@@ -194,6 +209,16 @@ CONTROLS: dict[str, tuple[Mapping, ...]] = {
     "registration.coverage": (
         _c(CIS, "5.2.3.4", "Ensure all member users are 'MFA capable'", partial=True,  # SSPR-registered ≠ MFA
            requires=_asks("coverage.registration_min_percent", lambda v: v >= 100, "100 (every member)")),
+    ),
+    "registration.conditional_access": (
+        # each control asks for one control on registration (a managed device; a trusted location); the check
+        # judges whichever the policy asks, for every in-scope user
+        _c(CIS, "5.2.2.10", "Ensure a managed device is required to register security information",
+           requires=REGISTRATION_DEVICE),
+        _c(SCUBA, "MS.AAD.3.8v1", "Managed Devices SHOULD be required to register MFA.", requires=REGISTRATION_DEVICE),
+        _c(MAESTER, "MT.1011", "At least one Conditional Access policy is configured to secure security info "
+                               "registration only from a trusted location.", partial=True,  # any one policy
+           requires=REGISTRATION_LOCATION),
     ),
     "secure_score.sspr": (
         _c(SS, SSPR_CONTROL, "Self-service password reset (Secure Score control)",

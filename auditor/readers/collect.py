@@ -49,7 +49,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import graph, graph_domains, graph_tenant, portal
+    from auditor.readers import conditional_access, graph, graph_domains, graph_tenant, portal
 
     client = graph.build_client(options.reached.graph_url, options.reached.graph_credential,
                                 options.reached.timeout_seconds)
@@ -81,6 +81,7 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             "password_rules": graph_tenant.read_password_rules(client),
             "intune_sign_in_reset": graph_tenant.read_intune_sign_in_reset(client),
             "domains": graph_domains.read_domains(client),
+            "conditional_access": conditional_access.read_conditional_access(client),
         }
         if portal_client is not None:
             cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)

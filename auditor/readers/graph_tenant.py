@@ -26,7 +26,7 @@ from typing import Any
 
 from auditor import progress
 from auditor.ad.dn import parent
-from auditor.derive.sspr_methods import target_group_ids
+from auditor.derive.sspr_methods import tap_group_ids, target_group_ids
 from auditor.graph_fields import (
     BANNED_PASSWORD_LIST,
     PASSWORD_RULE_FIELDS,
@@ -348,6 +348,7 @@ async def read_scope_groups(client: Any, live_policy: Awaitable[Section[SsprPoli
                 methods = await methods_policy
                 if methods is not None and methods.value is not None:
                     order += [want(group_id, True, "methods") for group_id in target_group_ids(methods.value)]
+                    order += [want(group_id, True, "methods") for group_id in tap_group_ids(methods.value)]
             groups = []
             for key in dict.fromkeys([*order, *([policy_key] if policy_key else [])]):
                 group = await reads[key]
