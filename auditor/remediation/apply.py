@@ -197,7 +197,7 @@ class ApplyResult(Frozen):
 class RestoreResult(Frozen):
     key: str
     target: str
-    status: Literal["restored", "unchanged", "failed", "skipped", "changed"]
+    status: Literal["restored", "unchanged", "failed", "would_restore", "changed"]
     detail: str | None = None
 
 
@@ -384,9 +384,9 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False, force: bool
                                                         "--force restores it anyway"))
                     continue
                 if not yes:
-                    results.append(RestoreResult(key=obj.key, target=obj.target, status="skipped",
-                                                 detail="differs from the backup; would be restored" +
-                                                        (f" over a later change ({changed})" if changed else "")))
+                    results.append(RestoreResult(key=obj.key, target=obj.target, status="would_restore",
+                                                 detail="differs from the backup" +
+                                                        (f"; over a later change ({changed})" if changed else "")))
                     continue
                 log.info("restoring %s", obj.target)
                 writer.restore(obj)
@@ -402,7 +402,7 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False, force: bool
     kept_note = (f"; {kept} object(s) changed since apply were left as they are (see above; --force restores "
                  "them)") if kept else ""
     if not yes:
-        todo = sum(1 for r in results if r.status == "skipped")
+        todo = sum(1 for r in results if r.status == "would_restore")
         return RollbackResult(outcome="dry_run", objects=results,
                               message=f"dry run: {todo} object(s) would be restored{kept_note}; run again with --yes")
     restored = sum(1 for r in results if r.status == "restored")
