@@ -72,7 +72,7 @@ def open_lab_targets(lab: LabSelection, source: PlanSource, plan_digest: str, *,
     else a fresh in-process lab (what a plan read from another scenario is written to, with --other-target)."""
     from auditor.app.audit import running_lab
 
-    if not source.origin == f"lab:{lab.scenario}":
+    if source.origin != f"lab:{lab.scenario}":
         with running_lab(lab, timeout) as reached:
             yield LabTargets(reached)
         return

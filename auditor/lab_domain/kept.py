@@ -13,6 +13,7 @@ are removed when a new one is made.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -113,10 +114,8 @@ def _prune(kept: Path, *, keep: int, spare: Path) -> None:
     for old in folders[max(keep - 1, 0):]:
         try:
             with _held(old.with_name(f"{old.name}.lock")):  # the lock file stays: deleting a flock file races
-                try:
+                with contextlib.suppress(SambaError):  # SambaError: never provisioned there (a clone cut short)
                     samba.remove(samba.open_dc(old / "dc"))
-                except SambaError:  # never provisioned there (a clone cut short)
-                    pass
                 shutil.rmtree(old, ignore_errors=True)
             log.info("removed the kept lab domain %s", old)
         except (SambaError, OSError) as exc:
