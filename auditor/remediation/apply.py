@@ -58,7 +58,7 @@ Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 # -- backup ---------------------------------------------------------------------------------
 
 BACKUP_VERSION = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
-READABLE_VERSIONS = (4,)  # 2 and 3 recorded the endpoints field by field: restored by the version that wrote them
+READABLE_VERSIONS = (2, 3, 4)  # 2 and 3 (the previous release) converted by auditor/remediation/legacy_backup.py
 
 
 class Backup(Frozen):
@@ -104,8 +104,13 @@ def load_backup(path: str | Path) -> Backup:
     from auditor.remediation.changes import json_position, load_json_model, require_seal
 
     path = Path(path)
-    backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
-    require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
+    legacy = _legacy(path)
+    if legacy is not None:  # the previous release's backup: its own seal checked on its data, then converted
+        backup, text, written_by = legacy
+    else:
+        backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
+        require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
+        written_by = backup.format_version
     for index, obj in enumerate(backup.objects):
         mismatch = identity_problem(obj, backup.changes)
         if mismatch:
@@ -115,13 +120,33 @@ def load_backup(path: str | Path) -> Backup:
     if problem:
         line, column = json_position(text, ["journal"])
         raise PlanError(f"{path}:{line}:{column}: {problem}: the backup cannot be trusted")
-    if backup.format_version >= 3:  # what was written is the journal's to say, not the objects'
+    if written_by >= 3:  # what was written is the journal's to say, not the objects'
         if any(obj.written or obj.after is not None or obj.left or obj.unfinished for obj in backup.objects):
             line, column = json_position(text, ["objects"])
-            raise PlanError(f"{path}:{line}:{column}: a version 3 backup keeps what apply wrote in its journal, "
-                            "not in its objects: the backup cannot be trusted")
+            raise PlanError(f"{path}:{line}:{column}: a version {written_by} backup keeps what apply wrote in its "
+                            "journal, not in its objects: the backup cannot be trusted")
         backup = backup.model_copy(update={"objects": fold(backup.objects, backup.journal)})
     return backup
+
+
+def _legacy(path: Path) -> tuple[Backup, str, int] | None:
+    """A backup of format 2 or 3 (the previous release) at `path`, read by auditor.remediation.legacy_backup;
+    None for any other file (which the current reader then judges)."""
+    from auditor.files import InputFileError, decode_utf8, read_bounded
+    from auditor.remediation.changes import MAX_PLAN_BYTES, parse_json_bounded
+    from auditor.remediation.legacy_backup import LEGACY_VERSIONS, read_legacy
+
+    try:
+        text = decode_utf8(read_bounded(path, MAX_PLAN_BYTES, "backup"), str(path), "backup")
+    except InputFileError:
+        return None  # the current reader says why, in its words
+    document = parse_json_bounded(text, str(path), "backup")
+    if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT:
+        return None
+    version = document.get("format_version")
+    if isinstance(version, bool) or version not in LEGACY_VERSIONS:
+        return None
+    return read_legacy(path, document, text), text, int(version)
 
 
 def identity_problem(obj: BackupObject, changes: list[Any]) -> str | None:
