@@ -87,7 +87,7 @@ def print_plan(plan: Any, policy_file: str, origin: str, path: Path) -> None:
 
 # what each status says on the terminal: a dry run says what would happen, not a state name
 APPLY_LABELS = {"pending": "WOULD APPLY", "already": "IN PLACE"}
-ROLLBACK_LABELS = {"would_restore": "WOULD RESTORE", "changed": "LEFT AS IS"}
+ROLLBACK_LABELS = {"would_restore": "WOULD RESTORE"}
 
 
 def print_apply(result: Any, *, dry_run: bool) -> None:
