@@ -40,7 +40,12 @@ class LabTargets:
 
     reached: Reached
     proven: dict[str, str] = field(default_factory=dict)
+    record: LabDomainRecord | None = None
     kept: bool = False
+
+    def prove(self, snapshot: Snapshot) -> None:
+        """A WorkspaceRefused unless the state read now holds the fingerprints in `proven`."""
+        refuse_unproven(self.proven, snapshot, self.record)
 
 
 def lab_domain_read(snapshot: Snapshot, lab: LabSelection | None) -> LabDomainRecord | None:
@@ -95,7 +100,7 @@ def open_lab_targets(lab: LabSelection, source: PlanSource, plan_digest: str, *,
             reached = replace(reached, ad=reader_settings(domain.dc))
             if domain.recreated:
                 proven = {name: (fingerprints or {}).get(name, "") for name in DOMAIN_SECTIONS}
-        yield LabTargets(reached, proven, kept=True)
+        yield LabTargets(reached, proven, record, kept=True)
 
 
 def refuse_unproven(proven: dict[str, str], snapshot: Snapshot, record: LabDomainRecord | None) -> None:

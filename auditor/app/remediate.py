@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -200,17 +200,15 @@ def read_targets(targets: Targets, policy: Policy, origin: str) -> Snapshot:
 
 
 def derive(plan: Plan, targets: Targets, policy: Policy, allow_other_tenant: bool = False,
-           proven: dict[str, str] | None = None) -> Derivation:
-    """The changes the planner makes now, from `policy` and the live state of `targets`; `proven`: sections that
-    must read with these fingerprints (a lab domain re-created for the plan), else a RefusedError."""
+           prove: Callable[[Snapshot], None] | None = None) -> Derivation:
+    """The changes the planner makes now, from `policy` and the live state of `targets`; `prove` raises a
+    RefusedError when the state read is not the plan's (a lab domain re-created for it: lab_workspace)."""
     from auditor.remediation.derivation import Derivation
     from auditor.remediation.planner import make_plan
 
     snapshot = read_targets(targets, policy, plan.source.origin)
-    if proven:
-        from auditor.app.lab_workspace import refuse_unproven
-
-        refuse_unproven(proven, snapshot, plan.source.lab_domain)
+    if prove is not None:
+        prove(snapshot)
     if not allow_other_tenant:
         refuse_other_tenant(plan, targets, snapshot)
     findings = findings_of(policy, snapshot)
@@ -257,11 +255,11 @@ def backup_elsewhere(backup: Backup, chosen: Endpoints) -> str | None:
 
 def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backup_path: Path | None,
                endpoints: list[str], allow_other_tenant: bool = False,
-               proven: dict[str, str] | None = None) -> ApplyResult:
+               prove: Callable[[Snapshot], None] | None = None) -> ApplyResult:
     from auditor.remediation.apply import apply
 
     with target_lock(endpoints):
-        derived = derive(plan, targets, policy, allow_other_tenant, proven)
+        derived = derive(plan, targets, policy, allow_other_tenant, prove)
         result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
     # judged on what this apply read, never taken from the plan file: an edited file cannot hide who is affected
     return result.model_copy(update={"impact": derived.impact})

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                            fingerprints=plan.fingerprints) as opened:
             result = apply_plan(plan, opened.reached, policy=policy, yes=args.yes, backup_path=backup,
                                 endpoints=endpoints_of(opened.reached) if chosen.lab is None else [],
-                                allow_other_tenant=args.other_target, proven=opened.proven)
+                                allow_other_tenant=args.other_target, prove=opened.prove)
     except RefusedError as exc:
         refused(exc)
         return Exit.refused

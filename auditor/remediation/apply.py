@@ -146,7 +146,20 @@ def _legacy(path: Path) -> tuple[Backup, str, int] | None:
     version = document.get("format_version")
     if isinstance(version, bool) or version not in LEGACY_VERSIONS:
         return None
-    return read_legacy(path, document, text), text, int(version)
+    from pydantic import ValidationError
+
+    from auditor.remediation.changes import PlanError, json_position
+    from auditor.remediation.seal import seal
+
+    try:
+        backup = Backup.model_validate(read_legacy(path, document, text))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        line, column = json_position(text, [str(p) for p in first["loc"] if p != "endpoints"])
+        raise PlanError(f"{path}:{line}:{column}: a format {version} backup this version cannot read; first at "
+                        f"{'.'.join(str(p) for p in first['loc'])[:200]}: {first['msg'][:300]}: restore it with "
+                        f"the sspr-audit that wrote it ({str(document.get('tool_version'))[:40]})") from None
+    return seal(backup), text, int(version)
 
 
 def identity_problem(obj: BackupObject, changes: list[Any]) -> str | None:

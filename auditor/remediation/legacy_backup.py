@@ -65,14 +65,11 @@ def converted(document: dict[str, Any]) -> dict[str, Any]:
             "digest": "", "mac": None}
 
 
-def read_legacy(path: Path, document: dict[str, Any], text: str) -> Any:
-    """The old backup at `path` (its parsed `document`) as today's `Backup`, sealed anew after its old seal held;
-    a PlanError naming the file (and line) otherwise."""
-    from pydantic import ValidationError
-
-    from auditor.remediation.apply import Backup
+def read_legacy(path: Path, document: dict[str, Any], text: str) -> dict[str, Any]:
+    """The old backup at `path` (its parsed `document`, its `text`) as today's format's data, once its old seal
+    held (today's seal is for the caller to make); a PlanError naming the file and line otherwise."""
     from auditor.remediation.changes import PlanError, json_position
-    from auditor.remediation.seal import SealError, seal
+    from auditor.remediation.seal import SealError
 
     version = document.get("format_version")
     try:
@@ -83,16 +80,8 @@ def read_legacy(path: Path, document: dict[str, Any], text: str) -> Any:
         line, column = json_position(text, ["mac" if "sign" in problem or "KEY" in problem else "digest"])
         raise PlanError(f"{path}:{line}:{column}: {problem}: it cannot be trusted to restore anything")
     try:
-        backup = Backup.model_validate(converted(document))
+        return converted(document)
     except LegacyBackupError as exc:
         line, column = json_position(text, ["source"])
         raise PlanError(f"{path}:{line}:{column}: a format {version} backup, but {exc}: it cannot be trusted") \
             from None
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        loc = [str(p) for p in first["loc"] if p != "endpoints"]
-        line, column = json_position(text, loc)
-        raise PlanError(f"{path}:{line}:{column}: a format {version} backup this version cannot read; first at "
-                        f"{'.'.join(str(p) for p in first['loc'])[:200]}: {first['msg'][:300]}: restore it with "
-                        f"the sspr-audit that wrote it ({str(document.get('tool_version'))[:40]})") from None
-    return seal(backup)
