@@ -43,6 +43,16 @@ INCLUDE_TARGETS, EXCLUDE_TARGETS = "includeTargets", "excludeTargets"
 # defined in template ... was not provided", microsoftgraph/microsoft-graph-docs#1607). Delete:
 # `DELETE /groupSettings/{id}` answers 204 (https://learn.microsoft.com/graph/api/groupsetting-delete).
 GROUP_SETTINGS_PATH = "/groupSettings"
+CA_POLICIES_PATH = "/identity/conditionalAccess/policies"
+REGISTRATION_POLICY_NAME = "sspr-audit: secure security info registration"
+"""The display name of the Conditional Access policy `plan` creates (how apply, rollback and later plans find it)."""
+REPORT_ONLY = "enabledForReportingButNotEnforced"
+# Microsoft's built-in authentication strengths (concept-authentication-strengths, "Built-in authentication
+# strengths"; ids as in ScubaGear's sample export: 00000000-0000-0000-0000-000000000002 "Multifactor
+# authentication"): a name the policy file gives resolves to its id only for these.
+BUILT_IN_STRENGTHS = {"multifactor authentication": "00000000-0000-0000-0000-000000000002",
+                      "passwordless mfa": "00000000-0000-0000-0000-000000000003",
+                      "phishing-resistant mfa": "00000000-0000-0000-0000-000000000004"}
 PASSWORD_RULE_TEMPLATE = "5cf42378-d67d-4f36-ba46-e8b86229381d"
 PASSWORD_RULE_DISPLAY_NAME = "Password Rule Settings"
 PASSWORD_RULE_FIELDS = {
@@ -112,6 +122,10 @@ SSPR_CONTROL = "SelfServicePasswordReset"
 """Secure Score's control for SSPR (secureScoreControlProfiles id, controlScores[].controlName)."""
 SSPR_SERVICE = "Self-service Password Management"
 """The directory audit service of SSPR's activities (loggedByService)."""
+# the SSPR service's writeback toggles (howto-sspr-reporting): the audit reader counts them, attribution tells them
+# apart from the service's other settings events
+WRITEBACK_ON = "enable password writeback for directory"
+WRITEBACK_OFF = "disable password writeback for directory"
 METHOD_CONFIGURATION_TYPES = {
     "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
     "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from auditor.findings import (  # noqa: F401  (re-exported: checks import them from here)
     STATUS_ORDER,
@@ -81,6 +81,14 @@ class CheckSpec:
     also_reads: tuple[str, ...] = ()  # other policy keys the check judges besides `policy_key` (init's notes)
     optional: tuple[OptionalSection, ...] = ()
     """The sections among `sections` the check can do without, each with what its absence does."""
+    changed_attributes: tuple[str, ...] = ()
+    """The LDAP attributes behind an on-premises verdict (the DACL, a GPO's versionNumber and its link's gPLink, a
+    password setting): a failing finding carries, as `last_change` evidence, when and on which DC each last changed
+    on the objects it names (`auditor.derive.attribution`)."""
+    audit_log: Literal["sspr_settings", "writeback"] | None = None
+    """Which of the SSPR service's audit events changes what the check judges: `sspr_settings` (the portal's SSPR
+    settings) or `writeback` (the writeback toggle); a failing finding carries the latest such event (who, when)
+    as `last_change` evidence, where the log holds one."""
     manual: str | None = None
     """Why no writer fixes this check's failures (a decision only people make); a plan lists them as manual steps
     with this reason. A check that can be fixed declares `FIXER` in its module instead."""

@@ -4,15 +4,30 @@ One table, each row with its source. A mapping is listed only when the control's
 in a public source; `partial` marks a control that covers more (or less) than the check judges, so the
 check is evidence for part of it. Researched 2026-12 (notes: the closing note of issue 17):
 
-* CIS Microsoft 365 Foundations Benchmark (numbering identical in v3.0.0–v6.0.0): titles as reproduced in
-  silverhack/monkey365@b7b0497 `rules/rulesets/cis_m365_{3.0,4.0,5.0}.json` and the findings they name,
-  turbot/steampipe-mod-microsoft365-compliance@71af692 `cis_v600/section_5.pp`, and Maester's CIS tests
-  (maester365/maester@6bf1d98 `tests/cis/`, tagged v6.0.1). Check them against the licensed CIS document.
-* CIS Microsoft Azure Foundations Benchmark v5.0.0 (the SSPR sub-settings live there; v4.0.0 numbers 6.x,
-  v3.0.0 numbers 2.x): turbot/steampipe-mod-azure-compliance@464a8ef `cis_v500/section_5.pp`.
+* CIS Microsoft 365 Foundations Benchmark v7.0.0: ids, sections and descriptions as prowler-cloud/prowler@3e000fa
+  `prowler/compliance/m365/cis_7.0_m365.json` reproduces them. v7.0.0 moved the SSPR sub-settings from the Azure
+  benchmark into 5.2.4 Password reset (5.2.4.1 enabled for All, 5.2.4.2 two methods, 5.2.4.3 register at sign-in and
+  re-confirm, 5.2.4.4 notify users, 5.2.4.5 notify admins) and the smart lockout ones into 5.2.3 Authentication
+  Methods (5.2.3.8 threshold, 5.2.3.9 duration), and added 5.2.3.7 (email OTP disabled). That file carries no titles:
+  the titles here are CIS's own wording of the same settings where an earlier edition gives it (v3.0.0–v6.0.0 as
+  silverhack/monkey365@b7b0497 `rules/rulesets/cis_m365_{3.0,4.0,5.0}.json`, turbot/steampipe-mod-microsoft365-
+  compliance@71af692 `cis_v600/section_5.pp`; the Azure titles below), else the description's recommended state.
+  Check them against the licensed CIS document.
+* CIS Microsoft Azure Foundations Benchmark v4.0.0 (6 Identity Services, 6.5–6.11): prowler-cloud/prowler@3e000fa
+  `prowler/compliance/azure/cis_4.0_azure.json` (it spells 6.10 as "6.1", between 6.9 and 6.11). v5.0.0 numbers the
+  same controls 5.5–5.11 (`cis_5.0_azure.json`, turbot/steampipe-mod-azure-compliance@464a8ef `cis_v500/
+  section_5.pp`); v6.0.0 (`cis_6.0_azure.json`) no longer has them (they moved to M365 v7.0.0 5.2.3/5.2.4).
 * EIDSCA: Cloud-Architekt/AzureAD-Attack-Defense@cb1eb1e `config/EidscaConfig.json` (branch AADSCAv4), the
   catalogue Maester generates `Test-MtEidsca*` from.
 * CISA ScubaGear 1.8.0 Entra ID baseline: cisagov/ScubaGear@4d34e9a `PowerShell/ScubaGear/baselines/aad.md`.
+* CIS Microsoft 365 Foundations Benchmark v7.0.0 keeps 5.2.2.10 "Ensure a managed device is required to register
+  security information" in its new section 5.2.2 Conditional Access (Flo-at-Skaylink/ca-policy-analyzer@3632f55
+  `src/data/cis-benchmarks.ts`, "Based on CIS Microsoft 365 Foundations Benchmark v7.0.0"; v6.0.0 numbers it the
+  same: turbot/steampipe-mod-microsoft365-compliance@71af692 `cis_v600/section_5.pp`, control cis_v600_5_2_2_10).
+* SCuBA MS.AAD.3.8v1 "Managed Devices SHOULD be required to register MFA.": cisagov/ScubaGear@4d34e9a
+  `PowerShell/ScubaGear/baselines/aad.md`.
+* Maester MT.1011 "At least one Conditional Access policy is configured to secure security info registration only
+  from a trusted location." (https://maester.dev/docs/tests/MT.1011; the test list of maester365/maester).
 * Microsoft Secure Score: the control names in a captured live `GET /security/secureScores` and
   `/secureScoreControlProfiles` (rknightion/graph2otel@dfd9ef7 `internal/collectors/entra/securescore/
   securescore_test.go`), and Microsoft Learn "What's new in Microsoft Secure Score".
@@ -38,14 +53,16 @@ class Framework(StrEnum):
     eidsca = "eidsca"
     scuba = "scuba"
     secure_score = "secure-score"
+    maester = "maester"
 
 
 FRAMEWORK_LABELS = {
-    Framework.cis_m365: "CIS Microsoft 365 Foundations Benchmark (v3.0.0–v6.0.0 numbering)",
-    Framework.cis_azure: "CIS Microsoft Azure Foundations Benchmark v5.0.0",
+    Framework.cis_m365: "CIS Microsoft 365 Foundations Benchmark v7.0.0",
+    Framework.cis_azure: "CIS Microsoft Azure Foundations Benchmark v4.0.0",
     Framework.eidsca: "EIDSCA (Entra ID Security Config Analyzer)",
     Framework.scuba: "CISA SCuBA Entra ID baseline (ScubaGear 1.8.0)",
     Framework.secure_score: "Microsoft Secure Score",
+    Framework.maester: "Maester (its own Conditional Access tests, MT.10xx)",
 }
 FRAMEWORK_ALIASES = {"cis": Framework.cis_m365, **{f.value: f for f in Framework}}
 
@@ -90,6 +107,7 @@ def _all(*requirements: Requirement) -> Requirement:
 
 CIS, AZ, EID, SCUBA, SS = Framework.cis_m365, Framework.cis_azure, Framework.eidsca, Framework.scuba, \
     Framework.secure_score
+MAESTER = Framework.maester
 WEAK_METHODS = ("mobile_phone", "office_phone")  # SSPR's SMS/voice to a mobile phone, and voice to an office phone
 ON_PREM = ("password protection on-premises",)
 BANNED_LIST = ("custom banned password list",)
@@ -102,32 +120,50 @@ ON_PREM_ENFORCED = _asks("password_protection.on_premises", lambda v: v == "enfo
 AT_MOST_10 = _asks("password_protection.lockout_threshold_at_most", lambda v: v <= 10, "at most 10")
 AT_LEAST_60 = _asks("password_protection.lockout_duration_seconds_at_least", lambda v: v >= 60, "at least 60")
 
+REGISTER = _all(_asks("sspr.registration.require_on_sign_in", bool, "true"),
+                _asks("sspr.registration.reconfirm_days", lambda v: v != 0, "not 0"))
+REGISTRATION_DEVICE = _asks("sspr.registration.conditional_access.require",
+                            lambda v: v == "compliant_or_joined_device", "compliant_or_joined_device")
+REGISTRATION_LOCATION = _asks("sspr.registration.conditional_access.require",
+                              lambda v: v == "block_untrusted_locations", "block_untrusted_locations")
+
 CONTROLS: dict[str, tuple[Mapping, ...]] = {
     "sspr.scope": (
         _c(CIS, "5.2.4.1", "Ensure 'Self service password reset enabled' is set to 'All'",
            requires=_asks("sspr.scope", lambda v: str(getattr(v, "value", v)) == "all", "all")),
     ),
     "sspr.gates": (
-        _c(AZ, "5.5", "Ensure that 'Number of methods required to reset' is set to '2'",
+        _c(CIS, "5.2.4.2", "Ensure 'Number of methods required to reset' is set to '2'",
+           requires=_asks("sspr.methods_required", lambda v: v == 2, "2")),
+        _c(AZ, "6.5", "Ensure that 'Number of methods required to reset' is set to '2'",
            requires=_asks("sspr.methods_required", lambda v: v == 2, "2")),
     ),
     "sspr.registration": (
-        _c(AZ, "5.9", "Ensure that 'Number of days before users are asked to re-confirm their authentication "
+        # v7.0.0 asks both halves the check judges: register at sign-in, and re-confirm (not 0 days)
+        _c(CIS, "5.2.4.3", "Ensure 'Require users to register when signing in' is 'Yes' and re-confirmation is "
+                           "not set to '0'", requires=REGISTER),
+        _c(AZ, "6.9", "Ensure that 'Number of days before users are asked to re-confirm their authentication "
                       "information' is not set to '0'", partial=True,  # the check also judges register-at-sign-in
            requires=_asks("sspr.registration.reconfirm_days", lambda v: v != 0, "not 0")),
     ),
     "sspr.notify_users": (
-        _c(AZ, "5.10", "Ensure that 'Notify users on password resets?' is set to 'Yes'",
+        _c(CIS, "5.2.4.4", "Ensure 'Notify users on password resets?' is set to 'Yes'",
+           requires=_asks("sspr.notifications.notify_users", bool, "true")),
+        _c(AZ, "6.10", "Ensure that 'Notify users on password resets?' is set to 'Yes'",
            requires=_asks("sspr.notifications.notify_users", bool, "true")),
     ),
     "sspr.notify_admins": (
-        _c(AZ, "5.11", "Ensure that 'Notify all admins when other admins reset their password?' is set to 'Yes'",
+        _c(CIS, "5.2.4.5", "Ensure 'Notify all admins when other admins reset their password?' is set to 'Yes'",
+           requires=_asks("sspr.notifications.notify_admins", bool, "true")),
+        _c(AZ, "6.11", "Ensure that 'Notify all admins when other admins reset their password?' is set to 'Yes'",
            requires=_asks("sspr.notifications.notify_admins", bool, "true")),
     ),
     "sspr.methods": (
         # these controls are about the methods as a whole (sign-in too); SSPR's offer is the part judged here
         _c(CIS, "5.2.3.5", "Ensure weak authentication methods are disabled", partial=True, targets=WEAK_METHODS,
            requires=_all(*(_asks(f"sspr.methods.{m}", lambda v: not v, "false") for m in WEAK_METHODS))),
+        _c(CIS, "5.2.3.7", "Ensure the email OTP authentication method is disabled", partial=True,
+           targets=("email",), requires=_asks("sspr.methods.email", lambda v: not v, "false")),
         _c(SCUBA, "MS.AAD.3.5v2", "The authentication methods SMS, Voice Call, and Email One-Time Passcode (OTP) "
                                   "SHALL be disabled.", partial=True, targets=(*WEAK_METHODS, "email"),
            requires=_all(*(_asks(f"sspr.methods.{m}", lambda v: not v, "false") for m in (*WEAK_METHODS, "email")))),
@@ -147,11 +183,15 @@ CONTROLS: dict[str, tuple[Mapping, ...]] = {
         _c(CIS, "5.2.3.2", "Ensure custom banned passwords lists are used", targets=BANNED_LIST, requires=BANNED),
         _c(CIS, "5.2.3.3", "Ensure password protection is enabled for on-prem Active Directory", targets=ON_PREM,
            requires=ON_PREM_ON),
-        _c(AZ, "5.6", "Ensure that account 'Lockout threshold' is less than or equal to '10'", targets=THRESHOLD,
-           requires=AT_MOST_10),
-        _c(AZ, "5.7", "Ensure that account 'Lockout duration in seconds' is greater than or equal to '60'",
+        _c(CIS, "5.2.3.8", "Ensure the account 'Lockout threshold' is less than or equal to '10'",
+           targets=THRESHOLD, requires=AT_MOST_10),
+        _c(CIS, "5.2.3.9", "Ensure the account 'Lockout duration in seconds' is greater than or equal to '60'",
            targets=DURATION, requires=AT_LEAST_60),
-        _c(AZ, "5.8", "Ensure that a 'Custom banned password list' is set to 'Enforce'", targets=BANNED_LIST,
+        _c(AZ, "6.6", "Ensure that account 'Lockout threshold' is less than or equal to '10'", targets=THRESHOLD,
+           requires=AT_MOST_10),
+        _c(AZ, "6.7", "Ensure that account 'Lockout duration in seconds' is greater than or equal to '60'",
+           targets=DURATION, requires=AT_LEAST_60),
+        _c(AZ, "6.8", "Ensure that a 'Custom banned password list' is set to 'Enforce'", targets=BANNED_LIST,
            requires=BANNED),
         _c(EID, "PR01", "Default Settings - Password Rule Settings - Password Protection - Mode", targets=ON_PREM,
            requires=ON_PREM_ENFORCED),
@@ -169,6 +209,16 @@ CONTROLS: dict[str, tuple[Mapping, ...]] = {
     "registration.coverage": (
         _c(CIS, "5.2.3.4", "Ensure all member users are 'MFA capable'", partial=True,  # SSPR-registered ≠ MFA
            requires=_asks("coverage.registration_min_percent", lambda v: v >= 100, "100 (every member)")),
+    ),
+    "registration.conditional_access": (
+        # each control asks for one control on registration (a managed device; a trusted location); the check
+        # judges whichever the policy asks, for every in-scope user
+        _c(CIS, "5.2.2.10", "Ensure a managed device is required to register security information",
+           requires=REGISTRATION_DEVICE),
+        _c(SCUBA, "MS.AAD.3.8v1", "Managed Devices SHOULD be required to register MFA.", requires=REGISTRATION_DEVICE),
+        _c(MAESTER, "MT.1011", "At least one Conditional Access policy is configured to secure security info "
+                               "registration only from a trusted location.", partial=True,  # any one policy
+           requires=REGISTRATION_LOCATION),
     ),
     "secure_score.sspr": (
         _c(SS, SSPR_CONTROL, "Self-service password reset (Secure Score control)",

@@ -74,9 +74,12 @@ def run_checks(policy: Policy, snapshot: Snapshot, today: date | None = None) ->
 
 def run_check(check: Check, policy: Policy, snapshot: Snapshot) -> list[Finding]:
     from auditor.checks.frameworks import controls_of
+    from auditor.derive.attribution import attribute
 
     out = []
     for finding in _evaluated(check, policy, snapshot):
+        # since when, from where: the last change behind a failure (replication metadata, the SSPR audit log)
+        finding = attribute(finding, check.spec.changed_attributes, check.spec.audit_log, snapshot)
         controls = controls_of(finding)
         out.append(finding.model_copy(update={"controls": controls}) if controls else finding)
     return out

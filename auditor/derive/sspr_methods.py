@@ -201,6 +201,25 @@ def target_group_ids(policy: MethodsPolicyState) -> list[str]:
     return list(ids)
 
 
+TAP = "TemporaryAccessPass"
+
+
+def tap_group_ids(policy: MethodsPolicyState) -> list[str]:
+    """The group ids an enabled Temporary Access Pass configuration includes or excludes (to read their members:
+    registration.temporary_access_pass tells whom it reaches)."""
+    config = policy.configuration(TAP)
+    if config is None or config.state != "enabled":
+        return []
+    return [t.lower() for t in (*config.include_target_ids, *config.exclude_target_ids)
+            if target_kind(config, t) == "group" and t.lower() != ALL_USERS]
+
+
+def config_reach(config: MethodConfiguration, in_scope: frozenset[str],
+                 members: Mapping[str, frozenset[str] | str]) -> frozenset[str]:
+    """The in-scope users one configuration's targets reach (TargetsUnread when a target group is unknown)."""
+    return _config_reach(config, in_scope, members)
+
+
 class TargetsUnread(Exception):
     """A target group's members are not known, so whom a configuration reaches cannot be told."""
 

@@ -308,6 +308,9 @@ def _sspr(snapshot: Snapshot) -> Block:
         registration.append(Leaf("max_skip_days", 0, f"{source} {SSPR_FIELDS['skip_registration_allowed']} = false"))
     elif live.skip_registration_allowed is True:
         registration.append(portal("max_skip_days", "skip_registration_max_days"))
+    from auditor.export.conditional_access import conditional_access_block
+
+    registration.append(conditional_access_block(snapshot))
     children += [
         Block("registration", registration),
         Block("notifications", [setting("sspr.notifications.notify_users"),

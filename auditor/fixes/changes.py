@@ -186,6 +186,53 @@ class GraphPasswordRulesChange(_Change):
         return f"graph:groupSettings/{PASSWORD_RULE_TEMPLATE}"  # one per tenant, whatever its id
 
 
+class GraphCaPolicyChange(_Change):
+    """The Conditional Access policy on registering security info that the plan owns (its display name is
+    `graph_fields.REGISTRATION_POLICY_NAME`). Without `policy_id`, one POST creates it, report-only; with it,
+    one PATCH of its `state` turns it on (the policy file's `enforce`). Rollback deletes what a create made,
+    or puts the state back."""
+
+    kind: Literal["graph.ca_policy"] = "graph.ca_policy"
+    writer: Literal["graph"] = "graph"
+    order: ClassVar[int] = 10  # last: independent of the others
+    display_name: str
+    policy_id: str | None = Field(description="The policy written; None when the change creates it")
+    setting: SettingChange = Field(description="`state`: old None when the policy does not exist yet")
+    include_users: list[str] = Field(default_factory=list, description="`All`, or none when groups are named")
+    include_groups: list[str] = Field(default_factory=list, description="The SSPR scope group")
+    exclude_users: list[str] = Field(default_factory=list, description="Object ids of the break-glass accounts")
+    built_in: list[str] = Field(default_factory=list, description="grantControls.builtInControls")
+    strength_id: str | None = Field(None, description="grantControls.authenticationStrength.id")
+    exclude_trusted_locations: bool = Field(False, description="locations: include All, exclude AllTrusted")
+
+    def settings_list(self) -> list[SettingChange]:
+        return [self.setting]
+
+    def object_key(self) -> str:
+        return f"graph:conditionalAccess/policies/{self.display_name.lower()}"  # by name: no id until created
+
+    def body(self) -> dict[str, Any]:
+        """The conditionalAccessPolicy a create POSTs (learn.microsoft.com/graph/api/
+        conditionalaccessroot-post-policies)."""
+        grant: dict[str, Any] = {"operator": "OR", "builtInControls": list(self.built_in)}
+        if self.strength_id:
+            grant["authenticationStrength"] = {"id": self.strength_id}
+        return {
+            "displayName": self.display_name, "state": self.setting.new,
+            "conditions": {
+                "users": {"includeUsers": list(self.include_users), "excludeUsers": list(self.exclude_users),
+                          "includeGroups": list(self.include_groups), "excludeGroups": [], "includeRoles": [],
+                          "excludeRoles": []},
+                "applications": {"includeApplications": [], "excludeApplications": [],
+                                 "includeUserActions": ["urn:user:registersecurityinfo"]},
+                "clientAppTypes": ["all"],
+                "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}
+                if self.exclude_trusted_locations else None,
+            },
+            "grantControls": grant,
+        }
+
+
 class LdapDaclChange(_Change):
     """Allow ACEs added to an object's DACL in canonical order, written back with SD flags DACL."""
 
@@ -251,8 +298,8 @@ class SysvolPasswordAgeChange(_Change):
 
 Change = Annotated[
     PortalSsprChange | PortalOnPremChange | GraphAuthorizationChange | GraphMethodsPolicyChange
-    | GraphMethodConfigurationChange | GraphPasswordRulesChange | LdapDaclChange | LdapPasswordAgeChange
-    | SysvolPasswordAgeChange,
+    | GraphMethodConfigurationChange | GraphPasswordRulesChange | GraphCaPolicyChange | LdapDaclChange
+    | LdapPasswordAgeChange | SysvolPasswordAgeChange,
     Field(discriminator="kind"),
 ]
 

@@ -96,6 +96,7 @@ GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
     "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
     "directory_audits", "group_settings", "device_configurations", "device_configuration_assignments",
+    "ca_policies", "named_locations", "directory_roles",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -1518,7 +1519,7 @@ async def put_portal_onprem(request: Request, lab: EmulatorState) -> Response:
 # --- the app -----------------------------------------------------------------------------
 
 
-def _routes() -> list[Route]:
+def _routes(extra: Iterable[tuple[str, str, str, Handler]] = ()) -> list[Route]:
     graph = "/v1.0"
     methods_policy = f"{graph}/policies/authenticationMethodsPolicy"
     portal = "/api/PasswordReset"
@@ -1562,6 +1563,7 @@ def _routes() -> list[Route]:
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),
         (f"{portal}/OnPremisesPasswordResetPolicies", "PUT", "portal_onprem", put_portal_onprem),
     ]
+    table += list(extra)  # routes of modules that build on this one's helpers (lab/emulator_ca.py)
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for path, method, name, handler in table:
         by_path.setdefault(path, {})[method] = (name, handler)
@@ -1589,11 +1591,13 @@ async def _not_found(request: Request, exc: Exception) -> Response:
                          "(the sspr-auditor lab does not emulate this path)."))
 
 
-def create_app(scenario: Scenario, faults: Faults | None = None, *, paging: Paging | None = None) -> Starlette:
-    """An emulator app serving a private, mutable copy of ``scenario``."""
+def create_app(scenario: Scenario, faults: Faults | None = None, *, paging: Paging | None = None,
+               extra_routes: Iterable[tuple[str, str, str, Handler]] = ()) -> Starlette:
+    """An emulator app serving a private, mutable copy of ``scenario`` (and `extra_routes`: path, method,
+    endpoint name, handler)."""
     lab = EmulatorState(tenant=scenario.materialized(), faults=faults or Faults(), paging=paging or Paging())
     app = Starlette(
-        routes=_routes(),
+        routes=_routes(extra_routes),
         middleware=[Middleware(_LabMiddleware, lab=lab)],
         exception_handlers={404: _not_found, 405: _not_found},
     )

@@ -144,6 +144,10 @@ class Scenario(BaseModel):
     directory_audits: list[JsonObject] = Field(default_factory=list)
     group_settings: list[JsonObject] = Field(default_factory=list)
     device_configurations: list[JsonObject] = Field(default_factory=list)
+    conditional_access_policies: list[JsonObject] = Field(default_factory=list)
+    named_locations: list[JsonObject] = Field(default_factory=list)
+    directory_roles: list[JsonObject] = Field(default_factory=list)
+    directory_role_members: dict[str, list[str]] = Field(default_factory=dict)
     as_of: datetime = _EPOCH
     lab_domain_users: LabDomainUsers | None = None
     generate_users: GenerateUsers | None = None
@@ -164,7 +168,7 @@ class Scenario(BaseModel):
         _check_unique_ids("groups", self.groups, required=("id", "displayName"))
         _check_unique_ids("on_premises_synchronization", self.on_premises_synchronization, ("id",))
         for name in ("subscribed_skus", "secure_score_control_profiles", "directory_audits", "group_settings",
-                     "device_configurations"):
+                     "device_configurations", "conditional_access_policies", "named_locations", "directory_roles"):
             _check_unique_ids(name, getattr(self, name), required=("id",))
         if self.as_of.tzinfo is None:
             raise ValueError("as_of needs a time zone (e.g. 2025-01-06T08:00:00Z)")

@@ -128,6 +128,40 @@ class SecurityQuestions(Strict):
         return self
 
 
+class RegistrationConditionalAccess(Strict):
+    """What Conditional Access must require when a user registers security info (the user action
+    `urn:user:registersecurityinfo`), who may be left out, and whether a Temporary Access Pass may serve them."""
+
+    require: Literal["mfa", "authentication_strength", "compliant_or_joined_device", "block_untrusted_locations"] = \
+        Field(description="The control an enabled policy must require of every in-scope user who registers: "
+                          "mfa (MFA or any authentication strength), authentication_strength (the one named in "
+                          "`authentication_strength`), compliant_or_joined_device (a compliant or hybrid-joined "
+                          "device), block_untrusted_locations (blocked everywhere but trusted locations)")
+    authentication_strength: Annotated[str | None, Field(
+        min_length=1, description="The authentication strength (id or display name) when `require` is "
+                                  "authentication_strength")] = None
+    trusted_locations_exempt: bool = Field(
+        False, description="Registering from a trusted location needs no control: a policy that excludes only "
+                           "trusted locations still counts (Microsoft's template 'Securing security info "
+                           "registration' does so)")
+    break_glass: list[Annotated[str, Field(min_length=3)]] = Field(
+        default_factory=list, description="User principal names (or object ids) that may be excluded: the "
+                                          "emergency access accounts")
+    temporary_access_pass: Literal["allowed", "forbidden"] | None = Field(
+        None, description="Whether the Temporary Access Pass method may be enabled for in-scope users (it lets its "
+                          "holder register methods); omitted = reported, not judged")
+    enforce: bool = Field(False, description="`plan` turns the registration policy it created on (state enabled); "
+                                             "false: it stays report-only")
+
+    @model_validator(mode="after")
+    def _strength_named(self) -> RegistrationConditionalAccess:
+        if self.require == "authentication_strength" and not self.authentication_strength:
+            raise ValueError("require: authentication_strength needs `authentication_strength` (its id or name)")
+        if self.require != "authentication_strength" and self.authentication_strength:
+            raise ValueError("`authentication_strength` only applies to require: authentication_strength")
+        return self
+
+
 class Registration(Strict):
     """Registration of the methods a reset needs: asked at sign-in, reconfirmed, how long it may be put off."""
 
@@ -137,6 +171,8 @@ class Registration(Strict):
         ge=0, le=730, description="The most days users may put off registering when asked at sign-in (the "
                                   "portal's skipRegistrationAllowed / skipRegistrationMaxAllowedDays); 0 = no "
                                   "skipping; omitted = not audited")] = None
+    conditional_access: RegistrationConditionalAccess | None = Field(
+        None, description="Conditional Access on registering security info; omitted = not audited")
 
 
 class Notifications(Strict):

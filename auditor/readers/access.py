@@ -39,8 +39,9 @@ _DELEGATE = ("https://github.com/MicrosoftDocs/entra-docs/blob/main/docs/identit
              "delegate-by-task.md")
 
 ACCESS: tuple[Access, ...] = (
-    Access("Policy.Read.All", "graph", ("authorization_policy",), "GET /policies/authorizationPolicy",
-           _GRAPH + "authorizationpolicy-get"),
+    Access("Policy.Read.All", "graph", ("authorization_policy", "conditional_access"),
+           "GET /policies/authorizationPolicy, /identity/conditionalAccess/policies and /namedLocations",
+           _GRAPH + "conditionalaccessroot-list-policies"),
     Access("Policy.Read.AuthenticationMethod", "graph", ("methods_policy",),
            "GET /policies/authenticationMethodsPolicy (and its method configurations)",
            _GRAPH + "authenticationmethodspolicy-get"),
@@ -61,6 +62,10 @@ ACCESS: tuple[Access, ...] = (
     Access("GroupSettings.Read.All", "graph", ("password_rules",),
            "GET /groupSettings (Password Rule Settings; Directory.Read.All also grants it)",
            _GRAPH + "group-list-settings"),
+    Access("RoleManagement.Read.Directory", "graph", (),
+           "GET /directoryRoles, /directoryRoles/{id}/members (the roles a Conditional Access policy on registering "
+           "security info names; without it their holders are unknown, the section is still read)",
+           _GRAPH + "directoryrole-list-members"),
     # the same permission reads each profile's assignments (/deviceConfigurations/{id}/assignments,
     # learn.microsoft.com/graph/api/intune-deviceconfig-deviceconfigurationassignment-list)
     Access("DeviceManagementConfiguration.Read.All", "graph", ("intune_sign_in_reset",),

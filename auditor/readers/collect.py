@@ -49,7 +49,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import graph, graph_tenant, portal
+    from auditor.readers import conditional_access, graph, graph_tenant, portal
 
     client = graph.build_client(options.reached.graph_url, options.reached.graph_credential,
                                 options.reached.timeout_seconds)
@@ -80,6 +80,7 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             "sspr_activity": graph_tenant.read_sspr_activity(client, options.activity_days),
             "password_rules": graph_tenant.read_password_rules(client),
             "intune_sign_in_reset": graph_tenant.read_intune_sign_in_reset(client),
+            "conditional_access": conditional_access.read_conditional_access(client),
         }
         if portal_client is not None:
             cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)

@@ -33,6 +33,7 @@ from auditor.ad.wellknown import (
 from auditor.endpoints import AdEndpoint, TlsMode
 from auditor.readers import gpo_filtering
 from auditor.readers.access_control import SD_FLAGS_OWNER_DACL, read_access_control
+from auditor.readers.change_metadata import read_change_metadata
 from auditor.readers.ldap_values import USERS
 from auditor.readers.ldap_values import chunks as _chunks
 from auditor.readers.ldap_values import integer as _int
@@ -40,6 +41,7 @@ from auditor.readers.ldap_values import text as _text
 from auditor.readers.ldap_values import texts as _texts
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
+    ChangeMetadata,
     DirectoryState,
     DirectoryUser,
     GpoLink,
@@ -66,7 +68,7 @@ _RESULTANT = "msDS-ResultantPSO"
 _USER_ATTRIBUTES = [
     "sAMAccountName", "userPrincipalName", "objectSid", "userAccountControl", "pwdLastSet", "adminCount",
     "isCriticalSystemObject", "mobile", "telephoneNumber", "memberOf", "primaryGroupID", "msDS-ResultantPSO",
-    "nTSecurityDescriptor",
+    "nTSecurityDescriptor", "replPropertyMetaData",  # the last change of each (auditor.readers.change_metadata)
 ]
 
 
@@ -241,6 +243,7 @@ class _Reader:
         from ldap3.protocol.microsoft import security_descriptor_control
 
         self.conn, self.settings, self._policy = conn, settings, policy
+        self.user_metadata: dict[str, bytes | None] = {}  # DN → the user's replPropertyMetaData (users())
         self.sd_control = security_descriptor_control(sdflags=SD_FLAGS_DACL)
 
     # primitives
@@ -327,6 +330,13 @@ class _Reader:
         member_tokens, dc_tokens = gpo_filtering.computer_tokens(self, base_dn, domain_sid, gpos)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
                                         _text(root, "vendorVersion"))))
+        objects = [base_dn, holder.dn, *(o.dn for o in target_ous), *(p.dn for p in psos),
+                   *(g.dn for g in gpos), *(link.container for g in gpos for link in g.links)]
+        if account is not None:
+            objects += [account.dn, *(g.dn for g in account.groups if g.dn)]
+        if control is not None:
+            objects += [*(c.dn for c in control.containers), *(p.dn for p in control.protected_accounts)]
+        changes, changes_error = self.change_metadata(base_dn, objects)
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
@@ -337,7 +347,19 @@ class _Reader:
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
             gpos=gpos, blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
             computer_tokens=member_tokens, dc_tokens=dc_tokens,
+            change_metadata=changes, change_metadata_error=changes_error,
         )
+
+    def change_metadata(self, base_dn: str, objects: list[str]) -> tuple[ChangeMetadata | None, str | None]:
+        """When the attributes behind the verdicts last changed (attribution only: a failure here is named, and the
+        rest of the directory stands)."""
+        from ldap3.core.exceptions import LDAPException
+
+        try:
+            return read_change_metadata(self, base_dn, objects, self.user_metadata), None
+        except (DirectoryReadError, LDAPException, OSError) as exc:
+            log.debug("replication metadata not read", exc_info=True)
+            return None, f"replication metadata not read: {exc}"
 
     def secured(self, dn: str) -> SecuredObject:
         raw = self.base(dn, ["nTSecurityDescriptor"], sd=True)
@@ -463,6 +485,8 @@ class _Reader:
                         dacls.setdefault(dacl_key, facts)
                 owner = next((t for k, t in targets if key == k or key.endswith("," + k)), ou)
                 users[key] = _user(dn, raw, owner, privileged, domain_sid, dacl_key)
+                blobs = raw.get("replPropertyMetaData") or []
+                self.user_metadata[dn] = bytes(blobs[0]) if blobs else None
         if psos:
             self.resultant_psos(users, psos, outermost)
         return list(users.values()), dacls

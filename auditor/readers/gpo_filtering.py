@@ -23,17 +23,14 @@ depend on it unknown).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from auditor.ad.dn import dn_key, parent, rdn_value
 from auditor.ad.rights import APPLY_GROUP_POLICY, GROUP_POLICY_CONTAINER_CLASS
 from auditor.ad.sd import DaclFacts, DescriptorError, covers, parse_dacl
 from auditor.ad.sid import rid, sid_from_bytes
 from auditor.ad.wellknown import ENTERPRISE_DOMAIN_CONTROLLERS, IMPLICIT_TOKEN_SIDS
+from auditor.readers.access_control import DirectoryReader as _Reader  # the reader's Protocol: no import cycle
 from auditor.snapshot.directory import ComputerToken, GroupPolicy
-
-if TYPE_CHECKING:
-    from auditor.readers.directory import _Reader
 
 _IN_CHAIN = "1.2.840.113556.1.4.1941"
 MEMBER_COMPUTERS = "(&(objectCategory=computer)(!(userAccountControl:1.2.840.113556.1.4.803:=8192)))"

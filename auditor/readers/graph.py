@@ -31,6 +31,7 @@ from auditor.snapshot.models import (
     MethodsPolicyState,
     Section,
     SyncFeaturesState,
+    TapSettings,
 )
 
 log = logging.getLogger(__name__)
@@ -177,10 +178,26 @@ def _method_configuration(config: dict[str, Any]) -> MethodConfiguration:
         is_office_phone_allowed=office if isinstance(office, bool) else None,
         is_software_oath_enabled=oath if isinstance(oath, bool) else None,
         target_types=_target_types(config),
+        temporary_access_pass=_tap(config) if str(config.get("id")).lower() == "temporaryaccesspass" else None,
         passwordless_only_target_ids=[str(t["id"]) for t in config.get(INCLUDE_TARGETS) or []
                                       if isinstance(t, dict) and t.get("id")
                                       and t.get("authenticationMode") == "deviceBasedPush"],
     )
+
+
+def _tap(config: dict[str, Any]) -> TapSettings:
+    """The Temporary Access Pass settings as sent (validated by graph_wire); absent ones stay None."""
+
+    def number(name: str) -> int | None:
+        value = config.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    once = config.get("isUsableOnce")
+    return TapSettings(is_usable_once=once if isinstance(once, bool) else None,
+                       default_lifetime_minutes=number("defaultLifetimeInMinutes"),
+                       minimum_lifetime_minutes=number("minimumLifetimeInMinutes"),
+                       maximum_lifetime_minutes=number("maximumLifetimeInMinutes"),
+                       default_length=number("defaultLength"))
 
 
 def _target_types(config: dict[str, Any]) -> dict[str, str]:

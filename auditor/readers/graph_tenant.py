@@ -26,13 +26,15 @@ from typing import Any
 
 from auditor import progress
 from auditor.ad.dn import parent
-from auditor.derive.sspr_methods import target_group_ids
+from auditor.derive.sspr_methods import tap_group_ids, target_group_ids
 from auditor.graph_fields import (
     BANNED_PASSWORD_LIST,
     PASSWORD_RULE_FIELDS,
     PASSWORD_RULE_TEMPLATE,
     SSPR_CONTROL,
     SSPR_SERVICE,
+    WRITEBACK_OFF,
+    WRITEBACK_ON,
     password_rule_value,
 )
 from auditor.readers.graph import _read, describe_error, get_bytes, get_json
@@ -84,8 +86,6 @@ ACTIVE_PLAN_STATES = frozenset({"enabled", "warning"})  # Warning: in the grace 
 # SSPR audit activities (howto-sspr-reporting). Unlisted ones count as "other".
 RESET = "reset password (self-service)"
 BLOCKED = "blocked from self-service password reset"
-WRITEBACK_ON = "enable password writeback for directory"
-WRITEBACK_OFF = "disable password writeback for directory"
 
 
 @dataclass(frozen=True)
@@ -348,6 +348,7 @@ async def read_scope_groups(client: Any, live_policy: Awaitable[Section[SsprPoli
                 methods = await methods_policy
                 if methods is not None and methods.value is not None:
                     order += [want(group_id, True, "methods") for group_id in target_group_ids(methods.value)]
+                    order += [want(group_id, True, "methods") for group_id in tap_group_ids(methods.value)]
             groups = []
             for key in dict.fromkeys([*order, *([policy_key] if policy_key else [])]):
                 group = await reads[key]

@@ -127,8 +127,21 @@ class VoiceConfigurationWire(ConfigurationWire):
     isOfficePhoneAllowed: bool
 
 
+class TemporaryAccessPassConfigurationWire(ConfigurationWire):
+    """The TemporaryAccessPass configuration (https://learn.microsoft.com/graph/api/resources/
+    temporaryaccesspassauthenticationmethodconfiguration): its settings are evidence, typed but not required (the
+    registration.temporary_access_pass verdict reads `state` and the targets)."""
+
+    isUsableOnce: bool | None = None
+    defaultLifetimeInMinutes: int | None = None
+    minimumLifetimeInMinutes: int | None = None
+    maximumLifetimeInMinutes: int | None = None
+    defaultLength: int | None = None
+
+
 CONFIGURATION_WIRES: dict[str, type[ConfigurationWire]] = {
-    "microsoftauthenticator": AuthenticatorConfigurationWire, "voice": VoiceConfigurationWire}
+    "microsoftauthenticator": AuthenticatorConfigurationWire, "voice": VoiceConfigurationWire,
+    "temporaryaccesspass": TemporaryAccessPassConfigurationWire}
 """Configuration id (lower case) -> its wire model; any other id is a `ConfigurationWire`."""
 
 

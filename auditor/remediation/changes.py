@@ -29,6 +29,7 @@ from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's
     FindingRef,
     Frozen,
     GraphAuthorizationChange,
+    GraphCaPolicyChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     GraphPasswordRulesChange,

@@ -27,6 +27,7 @@ from auditor.graph_fields import (
 )
 from auditor.remediation.changes import (
     GraphAuthorizationChange,
+    GraphCaPolicyChange,
     GraphMethodConfigurationChange,
     GraphMethodsPolicyChange,
     GraphPasswordRulesChange,
@@ -41,6 +42,8 @@ GRAPH_SCOPES = {
     "graph.authorization_policy": "Policy.ReadWrite.Authorization",
     "graph.methods_policy": "Policy.ReadWrite.AuthenticationMethod",
     "graph.method_configuration": "Policy.ReadWrite.AuthenticationMethod",
+    # learn.microsoft.com/graph/api/conditionalaccessroot-post-policies: Policy.ReadWrite.ConditionalAccess
+    "graph.ca_policy": "Policy.ReadWrite.ConditionalAccess",
 }
 # Least privileged: updating a groupSetting takes GroupSettings.ReadWrite.All
 # (https://learn.microsoft.com/graph/api/groupsetting-update), creating one Directory.ReadWrite.All
@@ -238,6 +241,30 @@ def _gpttmpl(change: SysvolPasswordAgeChange) -> list[str]:
     ]
 
 
+def _ca_policy(change: GraphCaPolicyChange) -> list[str]:
+    """New-MgIdentityConditionalAccessPolicy with the body apply POSTs, or Update-... of its state."""
+    import json
+
+    if change.policy_id is None:
+        body = json.dumps(change.body()).replace("'", "''")
+        return [
+            f"if ($PSCmdlet.ShouldProcess({quote(change.display_name)}, 'Create the Conditional Access policy')) {{",
+            f"    $existing = Get-MgIdentityConditionalAccessPolicy -All | Where-Object DisplayName -eq "
+            f"{quote(change.display_name)}",
+            "    if ($existing) {",
+            f"        Write-Warning {quote(f'Change {change.id} skipped: a policy with this name exists')}",
+            "    } else {",
+            f"        New-MgIdentityConditionalAccessPolicy -BodyParameter ('{body}' | ConvertFrom-Json -AsHashtable)",
+            "    }",
+            "}",
+        ]
+    return _guarded(change.display_name, f"Set the state to {change.setting.new}",
+                    f"(Get-MgIdentityConditionalAccessPolicy -ConditionalAccessPolicyId {quote(change.policy_id)})"
+                    ".State", quote(change.setting.old),
+                    [f"Update-MgIdentityConditionalAccessPolicy -ConditionalAccessPolicyId {quote(change.policy_id)} "
+                     f"-State {quote(change.setting.new)}"], change.id)
+
+
 def _password_rules(change: GraphPasswordRulesChange) -> list[str]:
     """Update-MgGroupSetting with the whole values array (only the planned values changed), or New-MgGroupSetting
     with every template value when the tenant has none; each guarded like the other steps."""
@@ -331,6 +358,7 @@ _STEPS: dict[str, Callable[[Any], list[str]]] = {
     "graph.methods_policy": _methods_policy,
     "graph.method_configuration": _method_configuration,
     "graph.password_rules": _password_rules,
+    "graph.ca_policy": _ca_policy,
     "ldap.dacl": _dacl,
     "ldap.password_age": _password_age,
     "sysvol.gpttmpl": _gpttmpl,

@@ -96,11 +96,34 @@ def _gpttmpl(change: Any, wanted: Directory, directory: DirectoryState) -> str |
     return None
 
 
+def _ca_outside(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
+    """Only the policy the plan owns, on registering security info, created report-only or turned on when the
+    policy file says enforce."""
+    from auditor.graph_fields import REGISTRATION_POLICY_NAME, REPORT_ONLY
+
+    wanted = policy.value_at("sspr.registration.conditional_access")
+    if wanted is None:
+        return "the policy has no sspr.registration.conditional_access section"
+    if change.display_name.strip().casefold() != REGISTRATION_POLICY_NAME.casefold():
+        return f"the change writes the policy {change.display_name!r}, not the one the plan owns"
+    if change.policy_id is None and change.setting.new != REPORT_ONLY:
+        return "a policy the plan creates starts report-only"
+    if change.setting.new == "enabled" and not wanted.enforce:
+        return "the policy file does not say enforce"
+    section = snapshot.conditional_access
+    if section is None or not section.readable or section.value is None:
+        return "the Conditional Access policies were not read, so none is in scope"
+    if change.policy_id is not None and not any(p.id == change.policy_id for p in section.value.policies):
+        return f"the policy {change.policy_id} was not read"
+    return None
+
+
 Fence = Callable[[Any, Policy, Snapshot], "str | None"]
 # change kind → its fence; the portal and Graph kinds other than the Password Rule Settings each name one fixed
 # object, so they have none
 _FENCES: dict[str, Fence] = {
     "graph.password_rules": _password_rules,
+    "graph.ca_policy": _ca_outside,
     "ldap.dacl": _on_premises(_dacl),
     "ldap.password_age": _on_premises(_password_age),
     "sysvol.gpttmpl": _on_premises(_gpttmpl),

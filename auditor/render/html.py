@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from auditor import exit_codes
+from auditor.derive.attribution import LastChange, last_changes
 from auditor.findings import STATUS_ORDER, Evidence, Finding, Severity, Status
 from auditor.render.base import Renderer, register
 from auditor.render.coverage_view import coverage_view
@@ -184,6 +185,8 @@ class FindingView:
     evidence: list[EvidenceView]
     ticket_href: str | None
     references: list[str]
+    since: list[LastChange]
+    """Since when, by whom: the last change behind a failure (auditor.derive.attribution)."""
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,7 @@ def finding_view(finding: Finding, number: int) -> FindingView:
         evidence=[evidence_view(e) for e in finding.evidence],
         ticket_href=safe_href(ticket),
         references=[href for href in map(safe_href, finding.references) if href],
+        since=last_changes(finding),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from auditor.ad.dn import dn_key, is_within
 from auditor.ad.intervals import interval_whole_days
@@ -209,6 +209,34 @@ class AccessControl(Model):
         None, description="A gMSA's msDS-GroupMSAMembership: who may retrieve its password; None for a user account")
 
 
+class AttributeChange(Model):
+    """An attribute's last originating change, as the DC's replication metadata keeps it."""
+
+    changed_at: AwareDatetime
+    version: int = Field(description="How many originating writes the attribute has had")
+    originating_dc: str = Field(description="The DC the change was made on: its name where the configuration "
+                                            "names its invocation id, else the invocation id")
+    invocation_id: str | None = Field(None, description="The originating invocation id when no DC is named by it")
+
+
+class ObjectChanges(Model):
+    """The last change of the attributes the checks read, on one object."""
+
+    dn: str
+    attributes: dict[str, AttributeChange] = Field(default_factory=dict, description="LDAP display name → change")
+    error: str | None = Field(None, description="Why the object's metadata could not be read")
+
+
+class ChangeMetadata(Model):
+    """Per object (keyed by dn_key) the last change of the attributes behind the checks' verdicts."""
+
+    source: str = Field(description="replPropertyMetaData or msDS-ReplAttributeMetaData, and the DC")
+    objects: dict[str, ObjectChanges] = Field(default_factory=dict)
+
+    def of(self, dn: str) -> ObjectChanges | None:
+        return self.objects.get(dn_key(dn))
+
+
 class DirectoryState(Model):
     """What the on-premises checks need from the directory, read once over LDAP."""
 
@@ -245,6 +273,9 @@ class DirectoryState(Model):
         None, description="Domain controllers grouped the same way: who applies the domain's account policy")
     access_control: AccessControl | None = Field(
         None, description="Full descriptors and principals for the delegation checks; None: not read")
+    change_metadata: ChangeMetadata | None = Field(
+        None, description="When and where the attributes behind the verdicts last changed; None: not read")
+    change_metadata_error: str | None = Field(None, description="Why change_metadata is None")
 
     @property
     def min_pwd_age_days(self) -> int | None:

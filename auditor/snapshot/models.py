@@ -11,6 +11,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from auditor.snapshot.conditional_access import ConditionalAccessState
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
     CloudUsersState,
@@ -64,6 +65,17 @@ class AuthorizationPolicyState(Model):
     allowed_to_use_sspr: bool | None = Field(description="authorizationPolicy.allowedToUseSSPR")
 
 
+class TapSettings(Model):
+    """temporaryAccessPassAuthenticationMethodConfiguration (learn.microsoft.com/graph/api/resources/
+    temporaryaccesspassauthenticationmethodconfiguration): evidence only; None where not sent."""
+
+    is_usable_once: bool | None = Field(None, description="isUsableOnce: every pass is one-time")
+    default_lifetime_minutes: int | None = Field(None, description="defaultLifetimeInMinutes")
+    minimum_lifetime_minutes: int | None = Field(None, description="minimumLifetimeInMinutes")
+    maximum_lifetime_minutes: int | None = Field(None, description="maximumLifetimeInMinutes")
+    default_length: int | None = Field(None, description="defaultLength")
+
+
 class MethodConfiguration(Model):
     id: str = Field(description="e.g. Email, Sms, Voice, MicrosoftAuthenticator, SoftwareOath")
     state: Literal["enabled", "disabled"] | None
@@ -77,6 +89,8 @@ class MethodConfiguration(Model):
     target_types: dict[str, str] = Field(
         default_factory=dict, description="lower-case target id → its targetType (`group` or `user`); an id not "
                                           "listed is a group (snapshots written before targetType was read)")
+    temporary_access_pass: TapSettings | None = Field(
+        default=None, description="The TemporaryAccessPass configuration's settings (None for other methods)")
     passwordless_only_target_ids: list[str] = Field(
         default_factory=list, description="Authenticator includeTargets whose authenticationMode is deviceBasedPush "
                                           "(passwordless only): no push notification for them")
@@ -178,3 +192,6 @@ class Snapshot(BaseModel):
     password_rules: Section[PasswordRulesState] | None = None
     intune_sign_in_reset: Section[IntuneSignInResetState] | None = None
     gpo_sign_in_reset: Section[GpoSignInResetState] | None = None
+    conditional_access: Section[ConditionalAccessState] | None = Field(
+        None, description="Conditional Access policies, named locations, and the members of the groups and roles the "
+                          "policies on registering security info name")

@@ -18,7 +18,7 @@ from auditor.snapshot.models import Snapshot
 ROOT = Path(__file__).resolve().parents[2]
 
 LAB_ENDPOINTS = {  # the emulator's endpoint names (auditor/lab/emulator.py ENDPOINT_NAMES) each grant answers
-    "Policy.Read.All": ("authorization_policy",),
+    "Policy.Read.All": ("authorization_policy", "ca_policies", "named_locations"),
     "Policy.Read.AuthenticationMethod": ("methods_policy", "method_configuration"),
     "OnPremDirectorySynchronization.Read.All": ("sync",),
     "User.Read.All": ("users",),
@@ -28,6 +28,7 @@ LAB_ENDPOINTS = {  # the emulator's endpoint names (auditor/lab/emulator.py ENDP
     "SecurityEvents.Read.All": ("secure_scores", "secure_score_profiles"),
     "GroupSettings.Read.All": ("group_settings",),
     "DeviceManagementConfiguration.Read.All": ("device_configurations", "device_configuration_assignments"),
+    "RoleManagement.Read.Directory": ("directory_roles",),
     "Security Administrator (portal, delegated)": ("portal",),
 }
 CLOUD = [access for access in ACCESS if access.kind != "ad"]

@@ -57,7 +57,8 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
             "sspr.notify_admins", "sspr.helpdesk", "admin_sspr", "methods_policy.migration",
             "writeback.enabled", "writeback.unlock", "ad.service_account", "ad.acl.writeback_rights",
             "ad.acl.unexpire_password", "ad.gpo.min_password_age", "ad.fgpp.min_password_age",
-            "password_protection", "client.sign_in_reset"} <= passed
+            "password_protection", "client.sign_in_reset", "registration.conditional_access",
+            "registration.temporary_access_pass"} <= passed
     if scenario == "baseline":  # the clean lab passes the per-user checks too, with nothing waived
         assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged"} <= passed
 
@@ -144,7 +145,7 @@ def assert_every_value_has_a_source(text: str) -> None:
         stripped = line.strip()
         if sourced_list and stripped.startswith("- "):
             continue
-        sourced_list = bool(re.match(r"^\s*accepted:\s+# ", line))
+        sourced_list = bool(re.match(r"^\s*(accepted|break_glass):\s+# ", line))
         if not stripped or stripped.startswith("#") or stripped.endswith(":") or stripped == "waivers: []":
             continue
         if re.match(r"^- (OU|CN|DC)=|^- (mobile|telephoneNumber)$", stripped):  # a list item: its key names the source
@@ -193,11 +194,23 @@ def test_compliant_snapshot_exports_the_baseline_values(tmp_path: Path) -> None:
     result = export_policy(compliant_snapshot(), tmp_path / "p.yaml")
     assert result.issues == []
     exported, baseline = load_policy(result.path), load_policy(ROOT / "policies" / "baseline.yaml")
+    # this snapshot holds no Conditional Access section: the registration policy is not exported (its own test below)
+    assert exported.sspr is not None and exported.sspr.registration.conditional_access is None
+    registration = baseline.sspr.registration.model_copy(update={"conditional_access": None})  # type: ignore[union-attr]
     assert exported.sspr == baseline.sspr.model_copy(  # type: ignore[union-attr]
-        update={"security_questions": exported.sspr.security_questions})  # type: ignore[union-attr]
+        update={"security_questions": exported.sspr.security_questions, "registration": registration})
     assert exported.admin_sspr == baseline.admin_sspr
     assert exported.methods_policy == baseline.methods_policy
     assert exported.writeback is not None and exported.writeback.enabled and exported.writeback.unlock
+
+
+def test_a_covering_registration_policy_exports_what_it_requires(tmp_path: Path) -> None:
+    from tests.unit.cases_registration_ca import ca_policy, ca_snapshot
+
+    result = export_policy(ca_snapshot(ca_policy()), tmp_path / "p.yaml")
+    wanted = load_policy(result.path).sspr.registration.conditional_access  # type: ignore[union-attr]
+    assert wanted is not None and wanted.require == "mfa" and wanted.break_glass == []
+    assert not wanted.trusted_locations_exempt
 
 
 def test_methods_follow_the_migration_state() -> None:

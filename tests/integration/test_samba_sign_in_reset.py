@@ -78,7 +78,10 @@ def set_gpo_flags(dc: SambaDC, guid: str, flags: int) -> None:
 def test_baseline_passes_from_the_gpo_linked_to_the_workstations(baseline_dc: SambaDC) -> None:
     snapshot = snapshot_of(baseline_dc)
     found = values(snapshot)
-    assert snapshot.gpo_sign_in_reset.value.gpos_read == len(found) == 4
+    assert snapshot.gpo_sign_in_reset.value.gpos_read == len(found)
+    assert set(found) == {"Default Domain Policy", "Default Domain Controllers Policy", domain_seed.SIGN_IN_GPO,
+                          domain_seed.WORKSTATION_GPO, domain_seed.REMOTE_SAM_GPO}  # every GPO the seed makes is read
+    assert not found[domain_seed.REMOTE_SAM_GPO].linked  # on the Domain Controllers OU: no member computer
     sign_in = found[domain_seed.SIGN_IN_GPO]
     assert (sign_in.value, sign_in.linked, sign_in.linked_to, sign_in.error) == (1, True, (WORKSTATIONS,), None)
     assert found[domain_seed.WORKSTATION_GPO].value is None and found[domain_seed.WORKSTATION_GPO].linked

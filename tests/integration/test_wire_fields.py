@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 
 from auditor.lab.emulator import Faults, FieldFault
 from auditor.lab.server import LabServer
+from auditor.readers.conditional_access_wire import RegistrationPolicyWire
 from auditor.readers.graph_wire import (
     AuthenticatorConfigurationWire,
     AuthorizationPolicyWire,
@@ -80,6 +81,7 @@ WIRES = (
     Wire(DirectoryAuditWire, "directory_audits", "value[*]", "sspr_activity", named_in=""),  # the report's figures
     Wire(GroupSettingWire, "group_settings", "value[*]", "password_rules"),
     Wire(DeviceConfigurationWire, "device_configurations", "value[*]", "intune_sign_in_reset"),
+    Wire(RegistrationPolicyWire, "ca_policies", "value[*]", "conditional_access"),
 )
 
 

@@ -22,6 +22,7 @@ SPEC = CheckSpec(
     severity=Severity.low,
     policy_key="client.sign_in_reset",
     sections=("intune_sign_in_reset", "gpo_sign_in_reset", "directory"),
+    changed_attributes=("versionNumber", "gPLink"),
     # two sources, either of which can turn the link on: each is optional, and what one leaves open is unknown
     optional=(
         OptionalSection("intune_sign_in_reset", "Group Policy alone decides a pass (every member computer gets 1); "

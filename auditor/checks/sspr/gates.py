@@ -11,6 +11,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="sspr.methods_required",
     sections=("sspr_policy",),
+    audit_log="sspr_settings",
     references=("https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Authentication methods > "
                    "Number of methods required to reset"),

@@ -13,6 +13,7 @@ SPEC = CheckSpec(
     severity=Severity.low,
     policy_key="sspr.helpdesk",
     sections=("sspr_policy",),
+    audit_log="sspr_settings",
     references=("https://learn.microsoft.com/entra/identity/authentication/howto-sspr-customization",),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Customization > "
                    "Customize helpdesk link / Custom helpdesk email or URL"),

@@ -50,6 +50,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key="sspr.methods",
     sections=("sspr_policy", "methods_policy", "scope_groups", "cloud_users", "registration_details"),
+    audit_log="sspr_settings",
     optional=(
         OptionalSection("sspr_policy", "a method the legacy toggles could offer (security questions always, every "
                         "method before migration is complete) is unknown, with the portal's reason; a method the "

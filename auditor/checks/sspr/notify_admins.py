@@ -12,6 +12,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key="sspr.notifications.notify_admins",
     sections=("sspr_policy",),
+    audit_log="sspr_settings",
     references=("https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Notifications > "
                    "Notify all admins when other admins reset their password?"),

@@ -15,6 +15,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key="sspr.registration",
     sections=("sspr_policy",),
+    audit_log="sspr_settings",
     references=("https://learn.microsoft.com/entra/identity/authentication/howto-sspr-deployment",),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Registration > Require users to register "
                    "when signing in / Number of days before users are asked to reconfirm"),

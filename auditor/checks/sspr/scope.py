@@ -36,6 +36,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="sspr.scope",
     sections=("sspr_policy", "registration_details", "scope_groups", "cloud_users"),
+    audit_log="sspr_settings",
     optional=(
         OptionalSection("sspr_policy", "the scope is inferred from userRegistrationDetails.isSsprEnabled, and the "
                         "finding says so with the portal's reason"),

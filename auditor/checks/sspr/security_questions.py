@@ -13,6 +13,7 @@ SPEC = CheckSpec(
     severity=Severity.low,
     policy_key="sspr.security_questions",
     sections=("sspr_policy",),
+    audit_log="sspr_settings",
     references=("https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks",),
     fix=Fix(portal="Entra admin center > Protection > Password reset > Authentication methods > "
                    "Number of questions required to register / to reset"),

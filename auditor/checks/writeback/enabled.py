@@ -14,6 +14,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="writeback.enabled",
     sections=("onprem_writeback",),
+    audit_log="writeback",
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",
         "https://learn.microsoft.com/entra/identity/authentication/concept-sspr-writeback",

@@ -13,6 +13,7 @@ SPEC = CheckSpec(
     severity=Severity.low,
     policy_key="writeback.unlock",
     sections=("onprem_writeback",),
+    audit_log="sspr_settings",
     references=("https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",),
     fix=Fix(portal="Entra admin center > Protection > Password reset > On-premises integration > "
                    "Allow users to unlock accounts without resetting their password"),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.graph_fields import (
     AUTHORIZATION_FIELDS,
     AUTHORIZATION_PATH,
+    CA_POLICIES_PATH,
     CONFIGURATION_FIELDS,
     CONFIGURATION_PATH,
     GROUP_SETTINGS_PATH,
@@ -30,7 +31,7 @@ from auditor.graph_fields import (
     password_rule_values,
     password_rule_wire,
 )
-from auditor.remediation.changes import GraphPasswordRulesChange, SettingChange
+from auditor.remediation.changes import GraphCaPolicyChange, GraphPasswordRulesChange, SettingChange
 from auditor.remediation.crashpoints import boundary
 from auditor.remediation.session import ApplyError
 from auditor.remediation.writers.base import Observation, Writer, classify
@@ -105,8 +106,8 @@ class GraphWriter(Writer):
         return _OBJECTS[change.kind].state_of(change, data)
 
     @staticmethod
-    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any]:
-        return _OBJECTS[change.kind].expected(change, data)
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        return _OBJECTS[change.kind].expected(change, data)  # type: ignore[no-any-return]
 
     def write(self, change: Any) -> None:
         _OBJECTS[change.kind].write(self, change)
@@ -155,6 +156,11 @@ class GraphWriter(Writer):
         return model
 
     def matches(self, obj: BackupObject) -> bool:
+        if obj.data["kind"] == "graph.ca_policy":
+            current, old = self._ca_policy(obj.data["display_name"]), obj.data["json"]
+            if old is None or current is None:
+                return old is None and current is None
+            return bool(current.get("id") == old.get("id") and current.get("state") == old.get("state"))
         if obj.data["kind"] == "graph.password_rules":
             return _same_rules(self._password_rules(), obj.data["json"])
         return not self._differences(obj)
@@ -167,12 +173,70 @@ class GraphWriter(Writer):
                 for name, prop in fields.items() if prop in old and current.get(prop) != old.get(prop)]
 
     def restore(self, obj: BackupObject) -> None:
+        if obj.data["kind"] == "graph.ca_policy":
+            self._restore_ca_policy(obj.data["display_name"], obj.data["json"])
+            return
         if obj.data["kind"] == "graph.password_rules":
             self._restore_password_rules(obj.data["json"])
             return
         settings = self._differences(obj)
         if settings:
             self._patch(obj.data["kind"], obj.data["path"], settings)
+
+    # -- the Conditional Access policy on registering security info --------------------------------
+
+    def _ca_policy(self, display_name: str) -> dict[str, Any] | None:
+        """The policy named `display_name`, as Graph returns it; None if none (two: refused)."""
+        body = self.get(CA_POLICIES_PATH)
+        found: list[Any] = []
+        for _ in range(_MAX_PAGES):
+            if not isinstance(body.get("value"), list):
+                raise ApplyError(f"Graph GET {CA_POLICIES_PATH} answered without a `value` list")
+            found += [p for p in body["value"] if isinstance(p, dict)
+                      and str(p.get("displayName") or "").strip().casefold() == display_name.strip().casefold()]
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                break
+            body = self.get(str(next_link), absolute=True)
+        else:
+            raise ApplyError(f"Graph GET {CA_POLICIES_PATH}: paging would never end")
+        if len(found) > 1:
+            raise ApplyError(f"the tenant has {len(found)} Conditional Access policies named {display_name!r}")
+        return found[0] if found else None
+
+    def _write_ca_policy(self, change: GraphCaPolicyChange) -> None:
+        if change.policy_id is None:
+            if self._ca_policy(change.display_name) is not None:
+                raise ApplyError(f"a policy named {change.display_name!r} exists now: the plan was made to create it")
+            self._send("POST", CA_POLICIES_PATH, change.body())
+            return
+        boundary(f"change {change.id}: inside the write, before PATCH")
+        self._send("PATCH", f"{CA_POLICIES_PATH}/{change.policy_id}", {"state": change.setting.new})
+
+    def _restore_ca_policy(self, display_name: str, old: dict[str, Any] | None) -> None:
+        current = self._ca_policy(display_name)
+        if old is None:  # apply created it: rollback deletes it
+            if current is not None:
+                self._send("DELETE", f"{CA_POLICIES_PATH}/{current['id']}", None)
+            return
+        if current is None:
+            raise ApplyError(f"the policy {display_name!r} was deleted since the apply: nothing to put back")
+        self._send("PATCH", f"{CA_POLICIES_PATH}/{current['id']}", {"state": old.get("state")})
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> None:
+        """One write through the SDK's adapter (auth, retry, OData errors) with a JSON body as given: the policy
+        is sent exactly as `GraphCaPolicyChange.body` builds it."""
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        adapter = self.client.request_adapter
+        info = RequestInformation(Method[method], "{+baseurl}" + path)
+        info.path_parameters["baseurl"] = adapter.base_url
+        info.headers.try_add("Accept", "application/json")
+        if body is not None:
+            info.set_stream_content(json.dumps(body).encode(), "application/json")
+        self.session.run(adapter.send_no_response_content_async(info, {"XXX": ODataError}))
 
     # -- the Password Rule Settings ----------------------------------------------------------------
 
@@ -288,6 +352,23 @@ def _password_rules_state(change: GraphPasswordRulesChange, data: dict[str, Any]
     return Observation(state, detail, data)
 
 
+def _ca_policy_state(change: GraphCaPolicyChange, data: dict[str, Any]) -> Observation:
+    policy = data.get("json")
+    if policy is not None and not isinstance(policy, dict):
+        raise ValueError("not a conditionalAccessPolicy")
+    if change.policy_id is None:
+        if policy is None:
+            return Observation("old", "", data)
+        if policy.get("state") == change.setting.new:
+            return Observation("new", "", data)
+        return Observation("other", f"a policy named {change.display_name!r} exists ({policy.get('state')}): the "
+                                    "plan was made to create it", data)
+    if policy is None or str(policy.get("id")).lower() != change.policy_id.lower():
+        return Observation("other", f"the policy {change.policy_id} is no longer named {change.display_name!r}", data)
+    state, detail = classify([("state", policy.get("state"), change.setting.old, change.setting.new)])
+    return Observation(state, detail, data)
+
+
 def _same_rules(current: dict[str, Any] | None, old: dict[str, Any] | None) -> bool:
     """Does the tenant hold `old` (None: no object): every value it held, byte for byte?"""
     if old is None or current is None:
@@ -356,6 +437,32 @@ class _PasswordRules:
         writer._write_password_rules(change)
 
 
+class _CaPolicy:
+    """The Conditional Access policy the plan owns, found by its display name: POSTed, or its state PATCHed."""
+
+    @staticmethod
+    def identity(change: GraphCaPolicyChange) -> dict[str, str]:
+        return {"path": CA_POLICIES_PATH, "display_name": change.display_name, "kind": change.kind}
+
+    @classmethod
+    def read(cls, writer: GraphWriter, change: GraphCaPolicyChange) -> dict[str, Any]:
+        return {**cls.identity(change), "json": writer._ca_policy(change.display_name)}
+
+    @staticmethod
+    def state_of(change: GraphCaPolicyChange, data: dict[str, Any]) -> Observation:
+        return _ca_policy_state(change, data)
+
+    @staticmethod
+    def expected(change: GraphCaPolicyChange, data: dict[str, Any]) -> dict[str, Any] | None:
+        if change.policy_id is None or data.get("json") is None:
+            return None  # Graph assigns the new policy's id and times
+        return {**data, "json": {**data["json"], "state": change.setting.new}}
+
+    @staticmethod
+    def write(writer: GraphWriter, change: GraphCaPolicyChange) -> None:
+        writer._write_ca_policy(change)
+
+
 # change kind → the Graph object it writes, and how
 _OBJECTS: dict[str, Any] = {
     "graph.authorization_policy": _Patched(lambda change: AUTHORIZATION_PATH, AUTHORIZATION_FIELDS),
@@ -363,4 +470,5 @@ _OBJECTS: dict[str, Any] = {
     "graph.method_configuration": _Patched(lambda change: CONFIGURATION_PATH.format(id=change.configuration_id),
                                            CONFIGURATION_FIELDS),
     "graph.password_rules": _PasswordRules,
+    "graph.ca_policy": _CaPolicy,
 }

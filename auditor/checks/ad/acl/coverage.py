@@ -21,6 +21,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="directory.rights",
     sections=("directory",),
+    changed_attributes=("nTSecurityDescriptor", "adminCount"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/troubleshoot-sspr-writeback",
         "https://learn.microsoft.com/windows-server/identity/ad-ds/plan/security-best-practices/"

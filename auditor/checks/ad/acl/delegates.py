@@ -25,6 +25,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("nTSecurityDescriptor",),
     references=(
         "https://learn.microsoft.com/windows-server/identity/ad-ds/plan/security-best-practices/"
         "implementing-least-privilege-administrative-models",

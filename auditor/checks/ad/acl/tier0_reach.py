@@ -31,6 +31,7 @@ SPEC = CheckSpec(
     policy_key=KEY,
     also_reads=(SYNC_KEY,),
     sections=("directory",),
+    changed_attributes=("nTSecurityDescriptor", "adminCount"),
     references=(
         VERSION_HISTORY,
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",

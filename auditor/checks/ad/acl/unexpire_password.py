@@ -20,6 +20,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("nTSecurityDescriptor",),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",
         "https://learn.microsoft.com/windows/win32/adschema/r-unexpire-password",

@@ -25,6 +25,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key="directory.rights",
     sections=("directory",),
+    changed_attributes=("nTSecurityDescriptor",),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/tutorial-enable-sspr-writeback",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",

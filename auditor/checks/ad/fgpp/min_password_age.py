@@ -21,6 +21,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("msDS-MinimumPasswordAge", "msDS-PasswordSettingsPrecedence", "msDS-PSOAppliesTo"),
     references=(
         "https://learn.microsoft.com/windows-server/identity/ad-ds/get-started/adac/"
         "introduction-to-active-directory-administrative-center-enhancements--level-100-#fine_grained_pswd_policy_mgmt",

@@ -40,6 +40,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory", "sysvol"),
+    changed_attributes=("minPwdAge", "versionNumber", "gPLink", "flags"),
     optional=(OptionalSection("sysvol", "the GPO finding is unknown with SYSVOL's reason; the domain's minPwdAge "
                               "finding stands on the directory and carries SYSVOL's evidence (whether a GPO will "
                               "overwrite the value is not known)"),),

@@ -36,6 +36,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory", "sysvol"),
+    changed_attributes=("versionNumber", "gPLink", "flags"),
     references=(
         SETTING_DOC,
         "https://learn.microsoft.com/openspecs/windows_protocols/ms-samr/1ed7ed5b-d7b5-444f-86b8-ebe8bad1403a",

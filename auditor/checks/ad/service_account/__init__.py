@@ -13,6 +13,7 @@ SPEC = CheckSpec(
     severity=Severity.critical,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("userAccountControl",),
     references=(
         "https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-accounts-permissions",
     ),

@@ -40,6 +40,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("nTSecurityDescriptor",),
     references=(
         "https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-accounts-permissions",
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-configure-ad-ds-connector-account",

@@ -14,6 +14,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("mobile", "telephoneNumber"),
     references=(
         "https://learn.microsoft.com/entra/identity/authentication/howto-sspr-authenticationdata",
     ),

@@ -13,6 +13,7 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("adminCount",),
     references=(
         "https://learn.microsoft.com/entra/architecture/protect-m365-from-on-premises-attacks",
         "https://learn.microsoft.com/windows-server/identity/ad-ds/plan/security-best-practices/"

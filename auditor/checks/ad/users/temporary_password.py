@@ -13,6 +13,7 @@ SPEC = CheckSpec(
     severity=Severity.medium,
     policy_key=KEY,
     sections=("directory",),
+    changed_attributes=("pwdLastSet",),
     references=(
         "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-password-hash-synchronization"
         "#synchronizing-temporary-passwords-and-force-password-change-on-next-logon",
