@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.samba, pytest.mark.roundtrip]
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
 BASE = "DC=corp,DC=example,DC=test"
-ONE_DAY = -864_000_000_000  # minPwdAge of one day, in 100 ns intervals (negative: [MS-ADTS] 6.1.1.4)
+ONE_DAY = -864_000_000_000  # one day as minPwdAge stores it: a negative count of 100 ns slices ([MS-ADA2] 2.49,
+# https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-ada2/3f38dc5d-e597-444b-a379-2b407d37ff27)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
