@@ -108,6 +108,17 @@ class SignInGpo(Model):
     error: str | None = None
 
 
+class SeamFact(Model):
+    """One value across the Entra/AD seam, with where it was read (issue #35), side by side per topic."""
+
+    topic: Literal["authentication", "lockout", "password protection", "sync account reach", "Entra Connect"]
+    name: str = Field(description="The setting: a domain's authenticationType, a lockout value and its source")
+    value: str | None = Field(None, description="None: not known (the note says why)")
+    source: str
+    status: Status | None = Field(None, description="The judging finding's status, where one judges it")
+    note: str | None = None
+
+
 class OnPremisesReport(Model):
     """The on-premises side as the report shows it (see the module's description)."""
 
@@ -126,6 +137,8 @@ class OnPremisesReport(Model):
     sign_in_status: Status | None = None
     sign_in_detail: str | None = None
     sign_in_gpos: list[SignInGpo] = Field(default_factory=list)
+    seams: list[SeamFact] = Field(default_factory=list, description="How passwords reach the cloud, the Entra "
+                                  "Connect version, lockout on both sides, the DC agents, the sync account's reach")
     unavailable: dict[str, str] = Field(default_factory=dict, description="Part of the section → why it is missing")
     policy_location: Location | None = Field(
         None, description="Where the policy file declares `directory` (SARIF anchors the section there); null for "
@@ -166,6 +179,7 @@ def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -
         sign_in_status=sign_in.status if sign_in else None,
         sign_in_detail=sign_in.reason if sign_in else None,
         sign_in_gpos=_sign_in_gpos(state, gpo_values),
+        seams=seam_facts(snapshot, by_check),
         unavailable=unavailable,
         policy_location=declared if declared is not None and declared.key == "directory" else None,
     )
@@ -403,3 +417,78 @@ def _text(value: Any) -> str | None:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
+
+
+# --- across the seam (issue #35) ------------------------------------------------------------------
+
+CONNECT_VERSION_UNKNOWN = ("neither Graph (GET /directory/onPremisesSynchronization has no version) nor AD (the "
+                           "connector account's description names the installation and server, not the build) "
+                           "exposes it: read it on the Entra Connect server (Programs and Features) or in Entra "
+                           "Connect Health")
+
+
+def seam_facts(snapshot: Snapshot, by_check: dict[str, list[Finding]]) -> list[SeamFact]:
+    """Authentication mode, Entra Connect version, lockout on both sides, DC agents and the sync account's reach,
+    each value with its source and the status of the finding that judges it."""
+    from auditor.checks.hybrid.lockout import THRESHOLD_TARGET, WINDOW_TARGET, cloud_of, domain_values
+
+    out: list[SeamFact] = []
+    status_of = {(f.check, f.target): f.status for fs in by_check.values() for f in fs}
+    domains, sync = _section(snapshot, "domains"), _section(snapshot, "sync_features")
+    auth_status = status_of.get(("hybrid.authentication", "verified domains"))
+    if domains is None:
+        out.append(SeamFact(topic="authentication", name="domains", source="graph:GET /domains",
+                            note=_why(snapshot, "domains")))
+    else:
+        out += [SeamFact(topic="authentication", name=f"{d.id} authenticationType", value=d.authentication_type,
+                         source=snapshot.domains.source if snapshot.domains else "domains", status=auth_status,
+                         note="Managed: password hash sync or pass-through (Graph does not tell them apart)"
+                         if not d.federated else "Federated: the federation service signs its users in")
+                for d in domains.verified()]
+    out.append(SeamFact(topic="authentication", name="password hash sync (features.passwordSyncEnabled)",
+                        value=_word(getattr(sync, "password_sync_enabled", None)),
+                        source=snapshot.sync_features.source if snapshot.sync_features else "sync_features",
+                        status=status_of.get(("hybrid.authentication", "password hash sync")),
+                        note=None if sync is not None else _why(snapshot, "sync_features")))
+    out.append(SeamFact(topic="Entra Connect", name="version", value=None, source="Graph and AD",
+                        note=CONNECT_VERSION_UNKNOWN))
+    rules, state, sysvol = (_section(snapshot, "password_rules"), _section(snapshot, "directory"),
+                            _section(snapshot, "sysvol"))
+    if rules is not None:
+        cloud = cloud_of(rules, snapshot.password_rules.source if snapshot.password_rules else "password_rules")
+        out += [SeamFact(topic="lockout", name=e.field, value=str(e.value), source=e.source) for e in cloud.evidence]
+    if isinstance(state, DirectoryState):
+        thresholds, windows = domain_values(state, sysvol if isinstance(sysvol, SysvolState) else None,
+                                            snapshot.directory.source if snapshot.directory else "directory")
+        for values, target in ((thresholds, THRESHOLD_TARGET), (windows, WINDOW_TARGET)):
+            out += [SeamFact(topic="lockout", name=v.field, value=None if v.value is None else str(v.value),
+                             source=v.source, note=v.error, status=status_of.get(("hybrid.lockout", target)))
+                    for v in values]
+        agents = state.password_protection_agents
+        if agents is not None and agents.error is None:
+            out += [SeamFact(topic="password protection", name=f"DC agent on {dc.dns_host_name or dc.dn}",
+                             value=(f"yes ({dc.agent.software_version or 'version not published'})" if dc.agent
+                                    else "no"), source=dc.agent.dn if dc.agent else dc.dn,
+                             status=status_of.get(("hybrid.dc_agents", dc.dn))) for dc in agents.domain_controllers]
+        reach = state.reach_beyond
+        if reach is not None and reach.error is None:
+            protected = [u.sam_account_name or u.dn for u in reach.users if u.protected]
+            out += [SeamFact(topic="sync account reach", name=f"Reset Password granted at {p.dn}",
+                             value=f"{len(reach.users)} user(s) outside the target OUs, {len(protected)} protected"
+                             + (f": {', '.join(protected[:10])}" if protected else ""), source=p.ace,
+                             status=status_of.get(("ad.acl.reach_beyond", p.dn))) for p in reach.grant_points]
+    return out
+
+
+def _section(snapshot: Snapshot, name: str) -> Any:
+    section = getattr(snapshot, name, None)
+    return section.value if section is not None and section.readable else None
+
+
+def _why(snapshot: Snapshot, name: str) -> str:
+    section = getattr(snapshot, name, None)
+    return f"`{name}` was not collected" if section is None else f"{section.source}: {section.error or 'no value'}"
+
+
+def _word(value: bool | None) -> str | None:
+    return None if value is None else ("on" if value else "off")

@@ -15,6 +15,12 @@ Encoding = Literal["utf-16-le-bom", "utf-16-be-bom", "utf-16-le", "utf-8-bom", "
 
 SYSTEM_ACCESS = "System Access"
 MINIMUM_PASSWORD_AGE = "MinimumPasswordAge"
+# Account lockout keys of [System Access] ([MS-GPSB] 2.2.1.1.2, learn.microsoft.com/openspecs/windows_protocols/
+# ms-gpsb/2cd39c97-97cd-4859-a7b4-1229dad5f53d): LockoutBadCount failed logons (0 = never locked out);
+# ResetLockoutCount and LockoutDuration in minutes (LockoutDuration -1 = until an administrator unlocks).
+LOCKOUT_BAD_COUNT = "LockoutBadCount"
+RESET_LOCKOUT_COUNT = "ResetLockoutCount"
+LOCKOUT_DURATION = "LockoutDuration"
 GPO_FILE = r"MACHINE\Microsoft\Windows NT\SecEdit\GptTmpl.inf"
 """Where a GPO keeps its security template, relative to the GPO's SYSVOL folder."""
 
@@ -135,13 +141,18 @@ def _decode(data: bytes) -> tuple[Encoding, str]:
 
 def minimum_password_age(template: GptTmpl) -> int | None:
     """`[System Access] MinimumPasswordAge` in days; None when the template does not set it."""
-    raw = template.get(SYSTEM_ACCESS, MINIMUM_PASSWORD_AGE)
+    return system_access_int(template, MINIMUM_PASSWORD_AGE)
+
+
+def system_access_int(template: GptTmpl, key: str) -> int | None:
+    """An integer of `[System Access]` (MinimumPasswordAge, LockoutBadCount, ...); None when it is not set."""
+    raw = template.get(SYSTEM_ACCESS, key)
     if raw is None:
         return None
     try:
         return int(raw.strip().strip('"'))
     except ValueError:
-        raise GptTmplError(f"MinimumPasswordAge is not a number: {raw!r}") from None
+        raise GptTmplError(f"{key} is not a number: {raw!r}") from None
 
 
 def windows_template(minimum_password_age_days: int) -> GptTmpl:

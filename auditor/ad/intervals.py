@@ -32,6 +32,24 @@ def interval_whole_days(value: int) -> int | None:
     return whole + 1 if days > whole else whole
 
 
+def interval_seconds(value: int) -> int | None:
+    """Whole seconds in an AD interval (rounded up); None for the "never" value.
+
+    `lockoutObservationWindow` and `lockoutDuration` (and their msDS- PSO forms) hold negative 100-ns ticks
+    (learn.microsoft.com/windows/win32/adschema/a-lockoutduration); a `lockoutDuration` of "never" locks an
+    account until an administrator unlocks it.
+    """
+    if value == NEVER:
+        return None
+    ticks = abs(value)
+    return ticks // TICKS_PER_SECOND + (1 if ticks % TICKS_PER_SECOND else 0)
+
+
+def minutes_to_interval(minutes: int) -> int:
+    """The interval for a whole number of minutes (the GPO editor's unit for lockout windows)."""
+    return -minutes * 60 * TICKS_PER_SECOND
+
+
 def days_to_interval(days: int) -> int:
     """The interval `minPwdAge` holds for a whole number of days (0 stays 0)."""
     return -days * TICKS_PER_DAY

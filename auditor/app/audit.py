@@ -110,8 +110,11 @@ def _of_the_login_cache_tenant(snapshot: Snapshot, credential: Any) -> Snapshot:
 
 
 @contextmanager
-def running_lab(lab: LabSelection, timeout: float = 30.0) -> Iterator[Reached]:
-    """Start the lab emulator in-process with the chosen scenario and faults: its URLs and the lab's token."""
+def running_lab(lab: LabSelection, timeout: float = 30.0, tenant_file: Path | None = None) -> Iterator[Reached]:
+    """Start the lab emulator in-process with the chosen scenario and faults: its URLs and the lab's token.
+
+    `tenant_file`: the emulated tenant as an earlier run left it (read when it exists, written back when the run
+    ends), so writes outlive the process: `apply --lab` and `rollback --lab` (auditor/app/lab_workspace.py)."""
     from pydantic import ValidationError
 
     from auditor.app.lab import require_lab_server
@@ -129,15 +132,36 @@ def running_lab(lab: LabSelection, timeout: float = 30.0) -> Iterator[Reached]:
         raise SourceError(f"--lab-forbid: {exc.errors(include_url=False)[0]['msg'].removeprefix('Value error, ')}") \
             from None
     try:
-        scenario = load_scenario(lab.scenario)
+        scenario = (kept_tenant(tenant_file) if tenant_file is not None and tenant_file.exists()
+                    else load_scenario(lab.scenario))
     except ValueError as exc:  # unknown name, unreadable file, YAML syntax, a section of the wrong shape
         raise SourceError(f"--lab {lab.scenario}: {str(exc).splitlines()[0][:500]}") from None
     with LabServer(scenario, faults=faults) as server:
         credential = LabTokenCredential()
         endpoints = Endpoints(lab=lab, graph_url=server.graph_url, portal=True, portal_url=server.portal_url,
                               auth=AuthKind.lab, portal_auth=AuthKind.lab, timeout=timeout)
-        yield Reached(endpoints, graph_credential=credential, portal_credential=credential,
-                      origin=f"lab:{lab.scenario}")
+        try:
+            yield Reached(endpoints, graph_credential=credential, portal_credential=credential,
+                          origin=f"lab:{lab.scenario}")
+        finally:
+            if tenant_file is not None:
+                from auditor.files import write_atomically
+
+                with server.state.lock:
+                    data = server.state.tenant.model_dump_json().encode("utf-8")
+                write_atomically(tenant_file, data, mode=0o600)
+
+
+def kept_tenant(path: Path) -> Any:
+    """The emulated tenant a kept lab run wrote (a Scenario); a file that is not one is a ValueError."""
+    from pydantic import ValidationError
+
+    from auditor.lab.scenario import Scenario
+
+    try:
+        return Scenario.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise ValueError(f"{path}: not a lab tenant kept by an earlier run ({type(exc).__name__})") from None
 
 
 def collect_lab(lab: LabSelection | str, coverage: CoverageOptions | None = None) -> Snapshot:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -75,12 +75,16 @@ def still_ephemeral(source: PlanSource, chosen: Endpoints) -> str | None:
     return source.origin
 
 
-def describe_targets(chosen: Endpoints) -> str:
+def describe_targets(chosen: Endpoints, source: PlanSource | None = None) -> str:
     """One line naming every endpoint apply or rollback will write to (shown in the dry run too)."""
     from auditor.text import one_line
 
     if chosen.lab is not None:
-        return f"a fresh in-process lab emulator (scenario {one_line(chosen.lab.scenario)})"
+        scenario = one_line(chosen.lab.scenario)
+        if source is None or source.origin != f"lab:{chosen.lab.scenario}":
+            return f"a fresh in-process lab emulator (scenario {scenario})"
+        domain = f" and its domain on {source.lab_domain.address}" if source.lab_domain is not None else ""
+        return f"the lab tenant (scenario {scenario}){domain}, kept in the lab folder for this plan"
     return one_line(chosen.describe())
 
 
@@ -195,12 +199,16 @@ def read_targets(targets: Targets, policy: Policy, origin: str) -> Snapshot:
     return snapshot
 
 
-def derive(plan: Plan, targets: Targets, policy: Policy, allow_other_tenant: bool = False) -> Derivation:
-    """The changes the planner makes now, from `policy` and the live state of `targets`."""
+def derive(plan: Plan, targets: Targets, policy: Policy, allow_other_tenant: bool = False,
+           prove: Callable[[Snapshot], None] | None = None) -> Derivation:
+    """The changes the planner makes now, from `policy` and the live state of `targets`; `prove` raises a
+    RefusedError when the state read is not the plan's (a lab domain re-created for it: lab_workspace)."""
     from auditor.remediation.derivation import Derivation
     from auditor.remediation.planner import make_plan
 
     snapshot = read_targets(targets, policy, plan.source.origin)
+    if prove is not None:
+        prove(snapshot)
     if not allow_other_tenant:
         refuse_other_tenant(plan, targets, snapshot)
     findings = findings_of(policy, snapshot)
@@ -246,11 +254,12 @@ def backup_elsewhere(backup: Backup, chosen: Endpoints) -> str | None:
 
 
 def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backup_path: Path | None,
-               endpoints: list[str], allow_other_tenant: bool = False) -> ApplyResult:
+               endpoints: list[str], allow_other_tenant: bool = False,
+               prove: Callable[[Snapshot], None] | None = None) -> ApplyResult:
     from auditor.remediation.apply import apply
 
     with target_lock(endpoints):
-        derived = derive(plan, targets, policy, allow_other_tenant)
+        derived = derive(plan, targets, policy, allow_other_tenant, prove)
         result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
     # judged on what this apply read, never taken from the plan file: an edited file cannot hide who is affected
     return result.model_copy(update={"impact": derived.impact})

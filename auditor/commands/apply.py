@@ -27,15 +27,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from auditor.app.audit import open_targets
-    from auditor.app.remediate import (
-        RefusedError,
-        apply_plan,
-        endpoints_of,
-        other_target,
-        plan_policy,
-        still_ephemeral,
-    )
+    from auditor.app.lab_workspace import write_targets
+    from auditor.app.remediate import RefusedError, apply_plan, endpoints_of, other_target, plan_policy
     from auditor.commands.present import print_apply, refused
     from auditor.remediation.apply import default_backup_path
     from auditor.remediation.changes import load_plan
@@ -52,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
             raise RefusedError(f"the plan would be written to {elsewhere}: give --other-target if that is meant")
         print(f"policy: {policy.source_file} (sha256 {(policy.source_sha256 or '')[:16]}…); plan "
               f"{'signed and verified with SSPR_PLAN_KEY' if signed() else 'not signed (SSPR_PLAN_KEY unset)'}")
-        with open_targets(chosen, ephemeral_origin=still_ephemeral(plan.source, chosen)) as targets:
-            result = apply_plan(plan, targets, policy=policy, yes=args.yes, backup_path=backup,
-                                endpoints=endpoints_of(targets) if chosen.lab is None else [],
-                                allow_other_tenant=args.other_target)
+        with write_targets(chosen, plan.source, plan.digest, create=True,
+                           fingerprints=plan.fingerprints) as opened:
+            result = apply_plan(plan, opened.reached, policy=policy, yes=args.yes, backup_path=backup,
+                                endpoints=endpoints_of(opened.reached) if chosen.lab is None else [],
+                                allow_other_tenant=args.other_target, prove=opened.prove)
     except RefusedError as exc:
         refused(exc)
         return Exit.refused
@@ -69,5 +63,5 @@ def chosen_endpoints(args: argparse.Namespace, source: Any) -> Any:
     from auditor.commands.endpoint_options import write_overrides
 
     chosen = write_endpoints(source, **write_overrides(args))
-    print(f"writing to: {describe_targets(chosen)}")
+    print(f"writing to: {describe_targets(chosen, source)}")
     return chosen

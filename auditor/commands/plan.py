@@ -36,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     snapshot = snapshot_of(args, policy)
     findings = findings_of(policy, snapshot)  # the verdicts only: no report views over every user
     endpoints = Endpoints() if args.snapshot else endpoints_of(args)
-    plan = make_plan(policy, snapshot, findings, source=plan_source(args, endpoints, snapshot.origin))
+    source = plan_source(args, endpoints, snapshot.origin)
+    if source.endpoints.lab is not None:  # apply and rollback --lab work on the domain the plan read
+        from auditor.app.lab_workspace import lab_domain_read
+
+        source = source.model_copy(update={"lab_domain": lab_domain_read(snapshot, source.endpoints.lab)})
+    plan = make_plan(policy, snapshot, findings, source=source)
     print_plan(plan, str(policy.source_file), snapshot.origin, save_plan(plan, args.out))
     if args.powershell:
         from auditor.remediation.powershell import write_powershell

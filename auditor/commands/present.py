@@ -85,10 +85,18 @@ def print_plan(plan: Any, policy_file: str, origin: str, path: Path) -> None:
     print(f"plan written: {path}")
 
 
+# what each status says on the terminal: a dry run says what would happen, not a state name
+APPLY_LABELS = {"pending": "WOULD APPLY", "already": "IN PLACE"}
+ROLLBACK_LABELS = {"would_restore": "WOULD RESTORE"}
+
+
 def print_apply(result: Any, *, dry_run: bool) -> None:
     for change in result.changes:
         detail = f": {change.detail}" if change.detail else ""
-        print(f"  {change.status.upper():<13} {change.id}. {clip(change.summary, 200)}{clip(detail, 400)}")
+        label = APPLY_LABELS.get(change.status, change.status.upper())
+        if change.status == "pending" and (not dry_run or result.outcome == "refused"):
+            label = "NOT WRITTEN"  # derived and ready, but the run stopped before any write
+        print(f"  {label:<13} {change.id}. {clip(change.summary, 200)}{clip(detail, 400)}")
     if dry_run:
         from auditor.remediation.impact import impact_lines
 
@@ -100,7 +108,8 @@ def print_apply(result: Any, *, dry_run: bool) -> None:
 def print_rollback(result: Any) -> None:
     for item in result.objects:
         detail = f": {item.detail}" if item.detail else ""
-        print(f"  {item.status.upper():<10} {clip(item.target, 200)}{clip(detail, 400)}")
+        label = ROLLBACK_LABELS.get(item.status, item.status.upper())
+        print(f"  {label:<13} {clip(item.target, 200)}{clip(detail, 400)}")
     print(result.message, file=sys.stderr if result.outcome in ("failed", "partial") else sys.stdout)
 
 

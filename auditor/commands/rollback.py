@@ -24,8 +24,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from auditor.app.audit import open_targets
-    from auditor.app.remediate import RefusedError, backup_elsewhere, endpoints_of, rollback_backup, still_ephemeral
+    from auditor.app.lab_workspace import write_targets
+    from auditor.app.remediate import RefusedError, backup_elsewhere, endpoints_of, rollback_backup
     from auditor.commands.apply import chosen_endpoints
     from auditor.commands.present import print_rollback, refused
     from auditor.remediation.apply import load_backup
@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
         print("backup not signed (SSPR_PLAN_KEY unset): its digest is checked, but only the file's permissions "
               "stand between it and an edit", file=sys.stderr)
     try:
-        with open_targets(chosen, ephemeral_origin=still_ephemeral(backup.source, chosen)) as targets:
-            result = rollback_backup(backup, targets, yes=args.yes, force=args.force,
-                                     endpoints=endpoints_of(targets) if chosen.lab is None else [])
+        with write_targets(chosen, backup.source, backup.plan_digest, create=False) as opened:
+            result = rollback_backup(backup, opened.reached, yes=args.yes, force=args.force,
+                                     endpoints=endpoints_of(opened.reached) if chosen.lab is None else [])
     except RefusedError as exc:
         refused(exc)
         return Exit.refused

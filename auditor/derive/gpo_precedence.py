@@ -289,13 +289,19 @@ def if_filtered(outcome: Outcome, unit: str = "") -> str | None:
 
 def domain_password_age(state: DirectoryState, sysvol: SysvolState) -> Outcome:
     """Which GPO linked to the domain head sets the domain's MinimumPasswordAge, in days."""
+    return domain_account_setting(state, sysvol, "minimum_password_age")
+
+
+def domain_account_setting(state: DirectoryState, sysvol: SysvolState, field: str) -> Outcome:
+    """Which GPO linked to the domain head sets one [System Access] value of the domain's account policy
+    (`field`: a GpoTemplate field such as minimum_password_age or lockout_bad_count)."""
     templates = sysvol.all_templates()
 
     def read(gpo: GroupPolicy) -> tuple[Any, str | None]:
         template = templates.get(gpo.guid.upper())
         if template is None:
             return None, "its GptTmpl.inf was not read (this snapshot holds only the Default Domain Policy's)"
-        return template.minimum_password_age, template.error
+        return getattr(template, field), template.error
 
     return resolve(domain_account_chain(state), read, dc_applies(state))
 

@@ -54,6 +54,7 @@ from auditor.derive.sspr_methods import (
     uses_methods_policy,
 )
 from auditor.export.blocks import Block, Leaf, leaf, readable
+from auditor.export.seams import authentication_leaves
 from auditor.export.waivers import DAYS as WAIVER_DAYS
 from auditor.graph_fields import AUTHORIZATION_FIELDS, METHODS_FIELDS
 from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, POLICY_KEYS, SSPR_FIELDS
@@ -392,6 +393,9 @@ def _methods_policy(snapshot: Snapshot) -> Block:
         leaf("migration_state", effective_state(live.migration_state), source,
               METHODS_FIELDS["migration_state"] + (" null: governed by the methods policy, as migrationComplete"
                                         if live.migration_state is None else ""), required=True),
+        leaf("registration_campaign", live.registration_campaign_state.lower()
+             if live.registration_campaign_state else None, source,
+             "registrationEnforcement.authenticationMethodsRegistrationCampaign.state"),
     ])
 
 
@@ -412,4 +416,5 @@ def _writeback(snapshot: Snapshot) -> Block:
         is not None else Leaf("enabled", absent=f"{source} {both}: not both in the response", required=True),
         leaf("unlock", live.unlock_enabled, source, ONPREM_FIELDS["unlock_enabled"]),
         cloud_sync,
+        *authentication_leaves(snapshot),
     ])

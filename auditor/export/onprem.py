@@ -21,6 +21,7 @@ from auditor.ad.sd import effective_right, inherited_right
 from auditor.checks.ad import describe, sample
 from auditor.derive import gpo_precedence
 from auditor.export.blocks import Block, Leaf, readable
+from auditor.export.seams import lockout_block, reach_leaf
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, ServiceAccount, SysvolState
 from auditor.snapshot.models import Snapshot
 
@@ -46,6 +47,7 @@ def directory_block(snapshot: Snapshot) -> Block:
         _password_age(state, snapshot),
         _contact_attributes(state, source),
         _users(state, source),
+        lockout_block(state, snapshot),
         _delegates(state, source),
     ], comment="On-premises AD: the account writeback runs as, the synced OUs and what they must hold.")
 
@@ -126,6 +128,7 @@ def _rights(state: DirectoryState, account: ServiceAccount) -> Block:
         on = bool(held_rights) and len(stamped) == len(held_rights)
         children.append(Leaf("admin_sd_holder", on, f"ldap:nTSecurityDescriptor of {state.admin_sd_holder.dn}: "
                                                     f"{len(stamped)} of the {len(held_rights)} held rights"))
+    children.append(reach_leaf(state))
     return Block("rights", children)
 
 

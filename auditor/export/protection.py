@@ -13,6 +13,7 @@ which of `true` and `false` the live state satisfies, so the two never disagree.
 from __future__ import annotations
 
 from auditor.export.blocks import Block, Leaf, readable
+from auditor.export.seams import agent_leaf
 from auditor.graph_fields import PASSWORD_RULE_FIELDS
 from auditor.snapshot.models import Snapshot
 from auditor.snapshot.tenant import PasswordRulesState
@@ -55,6 +56,7 @@ def password_protection_block(snapshot: Snapshot) -> Block:
              f"{source} {duration_field} (the live value)")
         if rules.lockout_duration_seconds is not None else
         Leaf("lockout_duration_seconds_at_least", absent=f"{source} {duration_field} was not in the setting"),
+        agent_leaf(snapshot),
     ])
 
 

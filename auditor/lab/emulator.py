@@ -96,7 +96,7 @@ GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
     "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
     "directory_audits", "group_settings", "device_configurations", "device_configuration_assignments",
-    "ca_policies", "named_locations", "directory_roles",
+    "ca_policies", "named_locations", "directory_roles", "domains",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -1165,6 +1165,17 @@ async def list_transitive_members(request: Request, lab: EmulatorState) -> Respo
 # --- Graph: licences, Secure Score, audit log, directory settings, Intune --------------------------
 
 
+async def list_domains(request: Request, lab: EmulatorState) -> Response:
+    """GET /domains (learn.microsoft.com/graph/api/domain-list). A scenario that lists none has its initial
+    domain, as every tenant does: <tenant>.onmicrosoft.com, verified, managed."""
+    _check_options(request, frozenset({"$select"}))
+    domains = lab.tenant.domains or [{"id": lab.tenant.tenant_domain, "authenticationType": "Managed",
+                                      "isVerified": True, "isDefault": True, "isInitial": True}]
+    selected = _parse_select(request, [k for d in domains for k in d], "microsoft.graph.domain")
+    return _json({"@odata.context": _context(request, "domains", selected),
+                  "value": [_project(d, selected) for d in domains]})
+
+
 async def list_subscribed_skus(request: Request, lab: EmulatorState) -> Response:
     _check_options(request, frozenset({"$select"}))
     skus = [_with_consumed_units(sku, lab) for sku in lab.tenant.subscribed_skus]
@@ -1546,6 +1557,7 @@ def _routes(extra: Iterable[tuple[str, str, str, Handler]] = ()) -> list[Route]:
         (f"{graph}/groups/{{group_id}}/members", "GET", "groups", list_group_members),
         (f"{graph}/groups/{{group_id}}/transitiveMembers", "GET", "groups", list_transitive_members),
         (f"{graph}/subscribedSkus", "GET", "subscribed_skus", list_subscribed_skus),
+        (f"{graph}/domains", "GET", "domains", list_domains),
         (f"{graph}/security/secureScores", "GET", "secure_scores", list_secure_scores),
         (f"{graph}/security/secureScoreControlProfiles", "GET", "secure_score_profiles", list_control_profiles),
         (f"{graph}/auditLogs/directoryAudits", "GET", "directory_audits", list_directory_audits),

@@ -20,6 +20,7 @@ returns it, so the emulator can serve it without translation::
     users: [...]                         # Graph user objects, all properties
     user_registration_details: [...]     # userRegistrationDetails records
     subscribed_skus: [...]               # GET /subscribedSkus (value)
+    domains: [...]                       # GET /domains (value; none listed: the initial domain only)
     secure_scores: [...]                 # GET /security/secureScores (value, newest first)
     secure_score_control_profiles: [...] # GET /security/secureScoreControlProfiles (value)
     directory_audits: [...]              # GET /auditLogs/directoryAudits (value)
@@ -144,6 +145,7 @@ class Scenario(BaseModel):
     directory_audits: list[JsonObject] = Field(default_factory=list)
     group_settings: list[JsonObject] = Field(default_factory=list)
     device_configurations: list[JsonObject] = Field(default_factory=list)
+    domains: list[JsonObject] = Field(default_factory=list)
     conditional_access_policies: list[JsonObject] = Field(default_factory=list)
     named_locations: list[JsonObject] = Field(default_factory=list)
     directory_roles: list[JsonObject] = Field(default_factory=list)
@@ -168,7 +170,8 @@ class Scenario(BaseModel):
         _check_unique_ids("groups", self.groups, required=("id", "displayName"))
         _check_unique_ids("on_premises_synchronization", self.on_premises_synchronization, ("id",))
         for name in ("subscribed_skus", "secure_score_control_profiles", "directory_audits", "group_settings",
-                     "device_configurations", "conditional_access_policies", "named_locations", "directory_roles"):
+                     "device_configurations", "conditional_access_policies", "named_locations", "directory_roles",
+                     "domains"):
             _check_unique_ids(name, getattr(self, name), required=("id",))
         if self.as_of.tzinfo is None:
             raise ValueError("as_of needs a time zone (e.g. 2025-01-06T08:00:00Z)")

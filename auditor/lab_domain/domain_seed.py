@@ -72,7 +72,7 @@ from auditor.ad.rights import (
 from auditor.ad.sd import AceFact, AceFlag, canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.lab_domain import samba
+from auditor.lab_domain import samba, seams_seed
 from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC, SambaError
 
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCENARIOS = ("demo", "baseline", "traps")
-SEED_VERSION = "6"
+SEED_VERSION = "10"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -172,7 +172,10 @@ class Seeder:
         self._users()
         self._service_accounts()
         self._delegation()
+        seams_seed.seed_reach(self)
         self._password_policies()
+        seams_seed.seed_lockout(self)
+        seams_seed.seed_password_protection_agents(self)
         self._helpdesk()
         if self.demo:
             self._plant_user_drift()
@@ -180,7 +183,9 @@ class Seeder:
         self._workstations()
         if self.traps:
             self._plant_gpo_traps()
-        write_default_domain_policy_template(self.dc, minimum_password_age_days=1 if self.demo else 0)
+        days = 1 if self.demo else 0
+        write_default_domain_policy_template(self.dc, minimum_password_age_days=days,
+                                             template=seams_seed.default_domain_template(self.scenario, days))
         self.conn.unbind()
         log.info("seeded lab domain %s as %s", self.dc.realm, self.scenario)
 

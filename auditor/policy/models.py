@@ -252,6 +252,10 @@ class MethodsPolicy(Strict):
     """The authentication methods policy that governs SSPR methods after migration."""
 
     migration_state: MigrationState = Field(description="authenticationMethodsPolicy.policyMigrationState")
+    registration_campaign: Literal["enabled", "disabled", "default"] | None = Field(
+        None, description="registrationEnforcement's registration campaign (\"require registration at sign-in\" "
+                          "of the Authenticator app): enabled, disabled or default (Microsoft decides); "
+                          "None = not checked")
 
 
 class Writeback(Strict):
@@ -260,6 +264,13 @@ class Writeback(Strict):
     enabled: bool = Field(description="Write passwords back to on-premises AD")
     unlock: bool = Field(False, description="Let users unlock their account without resetting")
     cloud_sync: bool | None = Field(None, description="Writeback via Entra Cloud Sync (None = not checked)")
+    federated_domains_allowed: bool = Field(
+        True, description="Verified domains may be federated (AD FS signs their users in, so Entra smart lockout "
+                          "and the cloud's password checks do not see those sign-ins); false: every verified "
+                          "domain is managed (password hash sync or pass-through)")
+    password_hash_sync: bool | None = Field(
+        None, description="Password hash sync must be on (Microsoft recommends it, also beside pass-through or "
+                          "federation, as a backup and for leaked-credential detection); None = not checked")
 
 
 class DirectoryRights(Strict):
@@ -273,6 +284,10 @@ class DirectoryRights(Strict):
     admin_sd_holder: bool = Field(
         False, description="Also expect the rights on AdminSDHolder so adminCount=1 users get them"
     )
+    allow_beyond_target_ous: bool = Field(
+        False, description="Accept a grant that lets the sync account reset users outside the target OUs (an "
+                           "Express install grants the rights at the domain head): such users are not synced, "
+                           "and whoever takes the Entra Connect server can reset them")
 
 
 class PasswordAge(Strict):
@@ -291,6 +306,18 @@ class DirectoryUsers(Strict):
     allow_privileged: bool = Field(
         False, description="Allow on-premises admins (adminCount=1 or a protected group) in the synced OUs"
     )
+
+
+class Lockout(Strict):
+    """On-premises account lockout against Entra smart lockout: lockout status is not synced, so AD must not
+    lock an account out before Entra's smart lockout does (Microsoft: howto-password-smart-lockout)."""
+
+    compare_with_smart_lockout: bool = Field(
+        True, description="Judge AD's lockout threshold and reset window (domain, winning GPO, PSOs) against the "
+                          "tenant's smart lockout threshold and duration")
+    threshold_multiple: Annotated[int, Field(ge=1, le=10)] = Field(
+        2, description="AD's lockout threshold must be at least this many times Entra's (Microsoft: two or three "
+                       "times); 0 on-premises (never locked out) passes")
 
 
 def _no_control_characters(value: str) -> str:
@@ -340,6 +367,7 @@ class Directory(Strict):
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(
         default_factory=list, description="AD phone attributes every in-scope user must have in `+CC NUMBER` form")
     users: DirectoryUsers = Field(default_factory=DirectoryUsers)
+    lockout: Lockout = Field(default_factory=Lockout)
     delegates: Delegates = Field(default_factory=Delegates)
 
     @field_validator("target_ous")
@@ -399,6 +427,10 @@ class PasswordProtection(Strict):
     custom_banned_list: bool | None = Field(
         None, description="Enforce the custom banned password list (None = not checked)"
     )
+    agent_on_every_dc: bool = Field(
+        True, description="Every domain controller runs the Password Protection DC agent whenever the policy or "
+                          "the tenant turns on-premises password protection on (a DC without it validates nothing, "
+                          "written-back resets included)")
     lockout_threshold_at_most: Annotated[int, Field(ge=1, le=50)] = Field(
         10, description="Highest allowed smart lockout threshold (failed sign-ins before lockout)"
     )

@@ -49,7 +49,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import conditional_access, graph, graph_tenant, portal
+    from auditor.readers import conditional_access, graph, graph_domains, graph_tenant, portal
 
     # the opened endpoints name their Graph URL (Endpoints.resolved); graph() is that URL, typed as present
     client = graph.build_client(options.reached.endpoints.graph(), options.reached.graph_credential,
@@ -82,6 +82,7 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             "sspr_activity": graph_tenant.read_sspr_activity(client, options.activity_days),
             "password_rules": graph_tenant.read_password_rules(client),
             "intune_sign_in_reset": graph_tenant.read_intune_sign_in_reset(client),
+            "domains": graph_domains.read_domains(client),
             "conditional_access": conditional_access.read_conditional_access(client),
         }
         if portal_client is not None:

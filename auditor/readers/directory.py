@@ -41,13 +41,16 @@ from auditor.readers.ldap_values import text as _text
 from auditor.readers.ldap_values import texts as _texts
 from auditor.readers.ldap_wire import LdapWireError, required_binary, required_int, required_text
 from auditor.snapshot.directory import (
+    AccountLockout,
     ChangeMetadata,
     DirectoryState,
     DirectoryUser,
     GpoLink,
     GroupPolicy,
     GroupRef,
+    PasswordProtectionAgents,
     PasswordSettings,
+    ReachBeyond,
     SecuredObject,
     ServiceAccount,
 )
@@ -312,7 +315,8 @@ class _Reader:
         return root, base_dn, head, sid_from_bytes(head["objectSid"][0])
 
     def read(self) -> DirectoryState:
-        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "gPLink", "nTSecurityDescriptor"])
+        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "gPLink", "nTSecurityDescriptor",
+                                                               *DOMAIN_LOCKOUT])
         account = self.service_account(base_dn, domain_sid)
         token = set(account.token_sids) if account else set()
         psos, psos_readable = self.password_settings(base_dn)
@@ -340,15 +344,37 @@ class _Reader:
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
-            domain=_secured(base_dn, head),
+            lockout=account_lockout(head, base_dn, DOMAIN_LOCKOUT), domain=_secured(base_dn, head),
             admin_sd_holder=holder,
             service_account_query=self.policy.service_account, service_account=account,
             target_ous=target_ous, access_control=control,
             users=users, dacls=dacls, password_settings=psos, password_settings_readable=psos_readable,
             gpos=gpos, blocks_inheritance=self.blocking_ous(base_dn), member_computers=computers,
             computer_tokens=member_tokens, dc_tokens=dc_tokens,
+            reach_beyond=self.reach_beyond(base_dn, domain_sid, account, head),
+            password_protection_agents=self.dc_agents(base_dn),
             change_metadata=changes, change_metadata_error=changes_error,
         )
+
+    def dc_agents(self, base_dn: str) -> PasswordProtectionAgents:
+        """The DCs and their Entra Password Protection DC agents (its own finding: an error stays in it)."""
+        from auditor.readers.dc_agents import read_dc_agents
+
+        try:
+            return read_dc_agents(self, base_dn)
+        except DirectoryReadError as exc:
+            return PasswordProtectionAgents(error=str(exc))
+
+    def reach_beyond(self, base_dn: str, domain_sid: str, account: ServiceAccount | None,
+                     head: dict[str, list[bytes]]) -> ReachBeyond:
+        """The sync account's Reset Password beyond the target OUs (its own finding: an error stays in it)."""
+        from auditor.readers.sync_reach import read_reach_beyond
+
+        try:
+            return read_reach_beyond(self, base_dn, domain_sid, account, self.policy.target_ous,
+                                     _secured(base_dn, head).dacl)
+        except (DirectoryReadError, LdapWireError, ValueError) as exc:
+            return ReachBeyond(error=str(exc))
 
     def change_metadata(self, base_dn: str, objects: list[str]) -> tuple[ChangeMetadata | None, str | None]:
         """When the attributes behind the verdicts last changed (attribution only: a failure here is named, and the
@@ -556,13 +582,15 @@ class _Reader:
         if self.base(container, ["cn"]) is None:
             return [], False
         out = []
-        attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo"]
+        attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo",
+                      *PSO_LOCKOUT]
         for dn, raw in self.paged(container, "(objectClass=msDS-PasswordSettings)", attributes, scope="LEVEL"):
             # both are in msDS-PasswordSettings' mustContain: absent means not readable, never "no minimum"
             out.append(PasswordSettings(dn=dn, name=_text(raw, "cn") or rdn_value(dn),
                                         precedence=required_int(raw, dn, "msDS-PasswordSettingsPrecedence"),
                                         min_pwd_age=required_int(raw, dn, "msDS-MinimumPasswordAge"),
-                                        applies_to=_texts(raw, "msDS-PSOAppliesTo")))
+                                        applies_to=_texts(raw, "msDS-PSOAppliesTo"),
+                                        lockout=account_lockout(raw, dn, PSO_LOCKOUT)))
         return out, True
 
     def gpos(self, base_dn: str, gp_link: str, computers: dict[str, int]) -> list[GroupPolicy]:
@@ -645,6 +673,29 @@ def _gpo_wire(dn: str, raw: dict[str, list[bytes]]) -> tuple[int | None, int | N
             values.append(None)
             problems.append(str(exc))
     return values[0], values[1], values[2], "; ".join(problems) or None
+
+
+# The domain head's lockout attributes (threshold, observation window, duration) and a PSO's, in that order
+# (learn.microsoft.com/windows/win32/adschema/a-lockoutthreshold, a-lockoutobservationwindow, a-lockoutduration;
+# a-msds-lockoutthreshold etc.: all three in msDS-PasswordSettings' mustContain, c-msds-passwordsettings).
+DOMAIN_LOCKOUT = ("lockoutThreshold", "lockOutObservationWindow", "lockoutDuration")
+PSO_LOCKOUT = ("msDS-LockoutThreshold", "msDS-LockoutObservationWindow", "msDS-LockoutDuration")
+
+
+def account_lockout(raw: dict[str, list[bytes]], dn: str, names: tuple[str, str, str]) -> AccountLockout:
+    """The three lockout values; one absent or not an integer is named in `error` (the rest of the object stands:
+    only the lockout finding needs them)."""
+    values: list[int | None] = []
+    problems = []
+    for name in names:
+        key = next((k for k in raw if k.lower() == name.lower()), name)  # lockOutObservationWindow's odd case
+        try:
+            values.append(required_int(raw, dn, key))
+        except LdapWireError as exc:
+            values.append(None)
+            problems.append(str(exc).replace(f"`{key}`", f"`{name}`"))
+    return AccountLockout(threshold=values[0], observation_window=values[1], duration=values[2],
+                          error="; ".join(problems) or None)
 
 
 def _search_failure(dn: str, result: dict[str, Any]) -> str:

@@ -162,6 +162,7 @@ async def read_methods_policy(client: Any) -> Section[MethodsPolicyState]:
             migration_state=state,
             configurations=[_method_configuration(c) for c in configurations if isinstance(c, dict)],
             reconfirmation_in_days=days if isinstance(days, int) and not isinstance(days, bool) else None,
+            registration_campaign_state=_campaign_state(policy),
         )
 
     return await _read(source, fetch)
@@ -223,6 +224,16 @@ def _target_ids(config: dict[str, Any], name: str) -> list[str]:
     if not isinstance(targets, list):
         raise ValueError(f"{config.get('id')}.{name} is not a list")
     return [str(t["id"]) for t in targets if isinstance(t, dict) and t.get("id")]
+
+
+def _campaign_state(policy: dict[str, Any]) -> str | None:
+    """registrationEnforcement.authenticationMethodsRegistrationCampaign.state (learn.microsoft.com/graph/api/
+    resources/authenticationmethodsregistrationcampaign: default, enabled, disabled); None when absent or not text
+    (the registration campaign check is then unknown)."""
+    enforcement = policy.get("registrationEnforcement")
+    campaign = enforcement.get("authenticationMethodsRegistrationCampaign") if isinstance(enforcement, dict) else None
+    state = campaign.get("state") if isinstance(campaign, dict) else None
+    return state if isinstance(state, str) and state.strip() else None
 
 
 async def read_sync_features(client: Any) -> Section[SyncFeaturesState]:

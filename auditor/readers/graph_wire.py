@@ -442,3 +442,16 @@ def one(wire: type[BaseModel], body: Any, noun: str) -> Any:
         problems: Counter[tuple[str, str]] = Counter(
             _problem(error) for error in exc.errors(include_url=False, include_context=False))
         raise WireError(noun, 1, problems) from None
+
+
+class DomainWire(TypedDict):
+    """GET /domains: one domain of the tenant (https://learn.microsoft.com/graph/api/resources/domain):
+    `authenticationType` ("Managed": Entra ID authenticates, with password hash sync or pass-through; "Federated":
+    an external provider such as AD FS does), `isVerified` (ownership verified). Whether the lockout seam matters
+    for a domain's users rests on it, so both are required."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    id: str
+    authenticationType: str
+    isVerified: bool
+    isDefault: NotRequired[bool | None]  # evidence only

@@ -33,6 +33,9 @@ SECEDIT = gpttmpl.GPO_FILE
 MAX_TEMPLATE_BYTES = 4 * 1024 * 1024  # real security templates are kilobytes; refuse to buffer a runaway one
 _GPO_GUID = re.compile(GPO_GUID_PATTERN)
 _ENOENT = errno.ENOENT
+# GpoTemplate field → [System Access] key (account lockout, auditor.ad.gpttmpl has the source)
+LOCKOUT_KEYS = {"lockout_bad_count": gpttmpl.LOCKOUT_BAD_COUNT, "reset_lockout_count": gpttmpl.RESET_LOCKOUT_COUNT,
+                "lockout_duration": gpttmpl.LOCKOUT_DURATION}
 
 
 def gpo_folder(host: str, dns_domain: str, gpo_guid: str = DEFAULT_DOMAIN_POLICY_GUID) -> str:
@@ -100,10 +103,14 @@ def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any])
     try:
         template = gpttmpl.parse(data)
         age = gpttmpl.minimum_password_age(template)
+        bad_count, reset_count, duration = (gpttmpl.system_access_int(template, LOCKOUT_KEYS[field])
+                                            for field in ("lockout_bad_count", "reset_lockout_count",
+                                                          "lockout_duration"))
     except gpttmpl.GptTmplError as exc:
         return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, error=f"GptTmpl.inf is not readable: {exc}")
     return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
                        newline="CRLF" if template.newline == "\r\n" else "LF", minimum_password_age=age,
+                       lockout_bad_count=bad_count, reset_lockout_count=reset_count, lockout_duration=duration,
                        content_b64=base64.b64encode(data).decode(), gpt_ini_version=version)
 
 

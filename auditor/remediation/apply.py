@@ -58,7 +58,7 @@ Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 # -- backup ---------------------------------------------------------------------------------
 
 BACKUP_VERSION: Final = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
-READABLE_VERSIONS = (4,)  # 2 and 3 recorded the endpoints field by field: restored by the version that wrote them
+READABLE_VERSIONS = (2, 3, 4)  # 2 and 3 (the previous release) converted by auditor/remediation/legacy_backup.py
 
 
 class Backup(Frozen):
@@ -104,8 +104,13 @@ def load_backup(path: str | Path) -> Backup:
     from auditor.remediation.changes import json_position, load_json_model, require_seal
 
     path = Path(path)
-    backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
-    require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
+    legacy = _legacy(path)
+    if legacy is not None:  # the previous release's backup: its own seal checked on its data, then converted
+        backup, text, written_by = legacy
+    else:
+        backup, text = load_json_model(path, Backup, "backup", version=BACKUP_VERSION)
+        require_seal(backup, text, path, "backup", "it cannot be trusted to restore anything")
+        written_by = backup.format_version
     for index, obj in enumerate(backup.objects):
         mismatch = identity_problem(obj, backup.changes)
         if mismatch:
@@ -115,13 +120,46 @@ def load_backup(path: str | Path) -> Backup:
     if problem:
         line, column = json_position(text, ["journal"])
         raise PlanError(f"{path}:{line}:{column}: {problem}: the backup cannot be trusted")
-    if backup.format_version >= 3:  # what was written is the journal's to say, not the objects'
+    if written_by >= 3:  # what was written is the journal's to say, not the objects'
         if any(obj.written or obj.after is not None or obj.left or obj.unfinished for obj in backup.objects):
             line, column = json_position(text, ["objects"])
-            raise PlanError(f"{path}:{line}:{column}: a version 3 backup keeps what apply wrote in its journal, "
-                            "not in its objects: the backup cannot be trusted")
+            raise PlanError(f"{path}:{line}:{column}: a version {written_by} backup keeps what apply wrote in its "
+                            "journal, not in its objects: the backup cannot be trusted")
         backup = backup.model_copy(update={"objects": fold(backup.objects, backup.journal)})
     return backup
+
+
+def _legacy(path: Path) -> tuple[Backup, str, int] | None:
+    """A backup of format 2 or 3 (the previous release) at `path`, read by auditor.remediation.legacy_backup;
+    None for any other file (which the current reader then judges)."""
+    from auditor.files import InputFileError, decode_utf8, read_bounded
+    from auditor.remediation.changes import MAX_PLAN_BYTES, parse_json_bounded
+    from auditor.remediation.legacy_backup import LEGACY_VERSIONS, read_legacy
+
+    try:
+        text = decode_utf8(read_bounded(path, MAX_PLAN_BYTES, "backup"), str(path), "backup")
+    except InputFileError:
+        return None  # the current reader says why, in its words
+    document = parse_json_bounded(text, str(path), "backup")
+    if not isinstance(document, dict) or document.get("format") != BACKUP_FORMAT:
+        return None
+    version = document.get("format_version")
+    if isinstance(version, bool) or version not in LEGACY_VERSIONS:
+        return None
+    from pydantic import ValidationError
+
+    from auditor.remediation.changes import PlanError, json_position
+    from auditor.remediation.seal import seal
+
+    try:
+        backup = Backup.model_validate(read_legacy(path, document, text))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        line, column = json_position(text, [str(p) for p in first["loc"] if p != "endpoints"])
+        raise PlanError(f"{path}:{line}:{column}: a format {version} backup this version cannot read; first at "
+                        f"{'.'.join(str(p) for p in first['loc'])[:200]}: {first['msg'][:300]}: restore it with "
+                        f"the sspr-audit that wrote it ({str(document.get('tool_version'))[:40]})") from None
+    return seal(backup), text, int(version)
 
 
 def identity_problem(obj: BackupObject, changes: list[Change]) -> str | None:
@@ -197,7 +235,7 @@ class ApplyResult(Frozen):
 class RestoreResult(Frozen):
     key: str
     target: str
-    status: Literal["restored", "unchanged", "failed", "skipped", "changed"]
+    status: Literal["restored", "unchanged", "failed", "would_restore", "changed"]
     detail: str | None = None
 
 
@@ -385,9 +423,9 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False, force: bool
                                                         "--force restores it anyway"))
                     continue
                 if not yes:
-                    results.append(RestoreResult(key=obj.key, target=obj.target, status="skipped",
-                                                 detail="differs from the backup; would be restored" +
-                                                        (f" over a later change ({changed})" if changed else "")))
+                    results.append(RestoreResult(key=obj.key, target=obj.target, status="would_restore",
+                                                 detail="differs from the backup" +
+                                                        (f"; over a later change ({changed})" if changed else "")))
                     continue
                 log.info("restoring %s", obj.target)
                 writer.restore(obj)
@@ -403,7 +441,7 @@ def rollback(backup: Backup, targets: Targets, *, yes: bool = False, force: bool
     kept_note = (f"; {kept} object(s) changed since apply were left as they are (see above; --force restores "
                  "them)") if kept else ""
     if not yes:
-        todo = sum(1 for r in results if r.status == "skipped")
+        todo = sum(1 for r in results if r.status == "would_restore")
         return RollbackResult(outcome="dry_run", objects=results,
                               message=f"dry run: {todo} object(s) would be restored{kept_note}; run again with --yes")
     restored = sum(1 for r in results if r.status == "restored")

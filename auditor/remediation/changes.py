@@ -89,6 +89,17 @@ class Unplanned(Frozen):
     reason: str
 
 
+class LabDomainRecord(Frozen):
+    """The lab's Samba domain a `--lab` plan read: its scenario, the seed it was cloned from and the loopback
+    address it answered on (SYSVOL paths and the directory's source name it). Apply re-creates it from the same
+    seeded template on the same address when the lab no longer keeps it, and proves it the same by the plan's
+    directory and SYSVOL fingerprints (auditor/app/lab_workspace.py)."""
+
+    scenario: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    seed: str = Field(pattern=r"^[0-9A-Za-z._-]{1,32}$")
+    address: str = Field(pattern=r"^127\.(?:[0-9]{1,3}\.){2}[0-9]{1,3}$")
+
+
 class PlanSource(Frozen):
     """Where the plan's live state came from and where apply should write. Never a secret."""
 
@@ -98,6 +109,8 @@ class PlanSource(Frozen):
     ephemeral: bool = Field(False, description="True for an in-process lab that is gone once `plan` ends")
     read_tenant_id: str | None = Field(None, description="The tenant the plan's state was read from, as Graph "
                                                          "reported it: apply refuses to write to another")
+    lab_domain: LabDomainRecord | None = Field(None, description="The lab domain a `--lab` plan read (None: "
+                                                                 "none was read, or not a lab plan)")
 
 
 # 3: the endpoints recorded as one `endpoints` object (auditor/endpoints.py), with the auth actually used

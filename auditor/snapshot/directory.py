@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from auditor.ad.dn import dn_key, is_within
-from auditor.ad.intervals import interval_whole_days
+from auditor.ad.intervals import interval_seconds, interval_whole_days
 from auditor.ad.sd import DaclFacts
 
 UF_ACCOUNTDISABLE = 0x2
@@ -81,6 +81,24 @@ class DirectoryUser(Model):
         return {"mobile": self.mobile, "telephoneNumber": self.telephone_number}.get(name)
 
 
+class AccountLockout(Model):
+    """AD account lockout as the domain head (lockoutThreshold, lockoutObservationWindow, lockoutDuration) or a
+    PSO (their msDS- forms) holds it. Windows intervals: negative 100-ns ticks."""
+
+    threshold: int | None = Field(None, description="Failed logons before lockout; 0 = never locked out")
+    observation_window: int | None = Field(None, description="Interval after which the failed-logon count resets")
+    duration: int | None = Field(None, description="Interval an account stays locked; 'never' = until unlocked")
+    error: str | None = Field(None, description="Which attribute was absent or not an integer, with the object's DN")
+
+    @property
+    def window_seconds(self) -> int | None:
+        return None if self.observation_window is None else interval_seconds(self.observation_window)
+
+    @property
+    def duration_seconds(self) -> int | None:
+        return None if self.duration is None else interval_seconds(self.duration)
+
+
 class PasswordSettings(Model):
     """A fine-grained password policy (msDS-PasswordSettings object)."""
 
@@ -89,10 +107,67 @@ class PasswordSettings(Model):
     precedence: int | None = None
     min_pwd_age: int | None = Field(None, description="msDS-MinimumPasswordAge (interval)")
     applies_to: list[str] = Field(default_factory=list, description="msDS-PSOAppliesTo DNs")
+    lockout: AccountLockout | None = Field(None, description="msDS-LockoutThreshold, -ObservationWindow, -Duration; "
+                                                             "None in snapshots that did not read them")
 
     @property
     def min_age_days(self) -> int | None:
         return None if self.min_pwd_age is None else interval_whole_days(self.min_pwd_age)
+
+
+class ReachedUser(Model):
+    """A user outside the target OUs whom the sync account can reset (its own DACL grants Reset Password)."""
+
+    dn: str
+    sam_account_name: str | None = None
+    enabled: bool = True
+    admin_count: int | None = None
+    privileged_via: list[str] = Field(default_factory=list, description="Protected groups it is in (nested too)")
+    ace: str = Field(description="The ACE on the user's DACL that grants it, in SDDL")
+
+    @property
+    def protected(self) -> bool:
+        return self.admin_count == 1 or bool(self.privileged_via)
+
+
+class GrantPoint(Model):
+    """A container outside (or above) the target OUs whose own ACE passes Reset Password down to user objects."""
+
+    dn: str
+    ace: str = Field(description="The explicit ACE, in SDDL")
+
+
+class ReachBeyond(Model):
+    """Where the sync account's Reset Password reaches beyond the policy's target OUs (`read_reach_beyond`)."""
+
+    grant_points: list[GrantPoint] = Field(default_factory=list)
+    users: list[ReachedUser] = Field(default_factory=list, description="Users outside the target OUs it reaches")
+    containers_read: int = Field(0, description="Containers whose DACL was read to find grant points (the domain "
+                                               "head's included, read once for the whole directory)")
+    users_read: int = Field(0, description="User objects (with their DACL) returned below the grant points")
+    error: str | None = Field(None, description="Why the reach could not be read (then nothing is known)")
+
+
+class DcAgent(Model):
+    """The Entra Password Protection DC agent's service connection point under a DC's computer object."""
+
+    dn: str
+    software_version: str | None = Field(None, description="msDS-Settings SoftwareVersion, when readable")
+    heartbeat_utc: str | None = Field(None, description="msDS-Settings HeartbeatUTC, when readable")
+
+
+class DomainController(Model):
+    dn: str
+    dns_host_name: str | None = None
+    agent: DcAgent | None = Field(None, description="None: no DC agent service connection point below it")
+
+
+class PasswordProtectionAgents(Model):
+    """Which domain controllers run the Entra Password Protection DC agent (`readers/dc_agents.py`)."""
+
+    domain_controllers: list[DomainController] = Field(default_factory=list)
+    proxies: list[str] = Field(default_factory=list, description="Proxy service connection points (DNs)")
+    error: str | None = Field(None, description="Why they could not be read (then nothing is known)")
 
 
 GPO_COMPUTER_SETTINGS_DISABLED = 0x2  # groupPolicyContainer `flags`
@@ -247,6 +322,8 @@ class DirectoryState(Model):
     min_pwd_age: int | None = Field(None, description="The domain head's minPwdAge (interval)")
     min_pwd_age_error: str | None = Field(None, description="Why minPwdAge is None: absent or not an integer, named "
                                                             "with the domain head's DN")
+    lockout: AccountLockout | None = Field(None, description="The domain head's account lockout; None in snapshots "
+                                                             "that did not read it")
     domain: SecuredObject
     admin_sd_holder: SecuredObject
     service_account_query: str = Field(description="The name or DN the policy gave for the sync account")
@@ -266,6 +343,10 @@ class DirectoryState(Model):
         None, description="OUs whose gPOptions blocks inheritance (bit 1); None in snapshots that did not read it")
     member_computers: dict[str, int] | None = Field(
         None, description="Container DN → member computers (not DCs) directly in it; None: not read")
+    reach_beyond: ReachBeyond | None = Field(
+        None, description="The sync account's Reset Password beyond the target OUs; None: not read")
+    password_protection_agents: PasswordProtectionAgents | None = Field(
+        None, description="The DCs and their Entra Password Protection DC agents; None: not read")
     computer_tokens: list[ComputerToken] | None = Field(
         None, description="Member computers (not DCs) grouped by the GPO-relevant SIDs of their tokens, for "
                           "security filtering; None: not read (older snapshots)")
@@ -314,6 +395,10 @@ class GpoTemplate(Model):
     encoding: str | None = None
     newline: str | None = Field(None, description="CRLF or LF")
     minimum_password_age: int | None = Field(None, description="[System Access] MinimumPasswordAge, days")
+    lockout_bad_count: int | None = Field(None, description="[System Access] LockoutBadCount (0 = never locked out)")
+    reset_lockout_count: int | None = Field(None, description="[System Access] ResetLockoutCount, minutes")
+    lockout_duration: int | None = Field(None, description="[System Access] LockoutDuration, minutes (-1 = until "
+                                                           "an administrator unlocks)")
     content_b64: str | None = Field(None, description="The file as read, base64 (for a later rewrite)")
     gpt_ini_version: int | None = Field(None, description="GPT.INI [General] Version")
     error: str | None = Field(None, description="Why this GPO's template could not be read (then nothing is known)")

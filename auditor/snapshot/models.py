@@ -15,6 +15,7 @@ from auditor.snapshot.conditional_access import ConditionalAccessState
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
     CloudUsersState,
+    DomainsState,
     GpoSignInResetState,
     IntuneSignInResetState,
     PasswordRulesState,
@@ -103,6 +104,9 @@ class MethodsPolicyState(Model):
     reconfirmation_in_days: int | None = Field(
         default=None, description="reconfirmationInDays (v1.0 schema; Microsoft documents no meaning for it): "
                                   "reported beside the portal's interval, never used for a verdict")
+    registration_campaign_state: str | None = Field(
+        default=None, description="registrationEnforcement.authenticationMethodsRegistrationCampaign.state (default, "
+                                  "enabled, disabled); None when the response did not carry it")
 
     def configuration(self, method_id: str) -> MethodConfiguration | None:
         return next((c for c in self.configurations if c.id.lower() == method_id.lower()), None)
@@ -190,6 +194,7 @@ class Snapshot(BaseModel):
     secure_score: Section[SecureScoreState] | None = None
     sspr_activity: Section[SsprActivityState] | None = None
     password_rules: Section[PasswordRulesState] | None = None
+    domains: Section[DomainsState] | None = None
     intune_sign_in_reset: Section[IntuneSignInResetState] | None = None
     gpo_sign_in_reset: Section[GpoSignInResetState] | None = None
     conditional_access: Section[ConditionalAccessState] | None = Field(

@@ -219,6 +219,29 @@ class PasswordRulesState(Model):
     lockout_duration_seconds: int | None = None
 
 
+# --- the tenant's domains ----------------------------------------------------------------------
+
+
+class TenantDomain(Model):
+    id: str
+    authentication_type: str = Field(description="Managed or Federated (Graph's domain.authenticationType)")
+    is_verified: bool
+    is_default: bool | None = None
+
+    @property
+    def federated(self) -> bool:
+        return self.authentication_type.casefold() == "federated"
+
+
+class DomainsState(Model):
+    """GET /domains: how each domain's users authenticate (`auditor.readers.graph_domains`)."""
+
+    domains: list[TenantDomain] = Field(default_factory=list)
+
+    def verified(self) -> list[TenantDomain]:
+        return [d for d in self.domains if d.is_verified]
+
+
 # --- the reset link on the Windows sign-in screen ----------------------------------------------
 
 

@@ -168,7 +168,7 @@ def test_secure_score_history_and_the_control_profile(paged_lab: LabServer, tena
 def test_password_rules_skus_and_intune(paged_lab: LabServer) -> None:
     rules = read(paged_lab, graph_tenant.read_password_rules).value
     assert (rules.banned_on_premises_mode, rules.lockout_threshold, rules.lockout_duration_seconds) == ("Enforce",
-                                                                                                        10, 60)
+                                                                                                        10, 120)
     assert rules.custom_list_size == 2
     skus = read(paged_lab, graph_tenant.read_subscribed_skus).value
     (sku,) = skus.skus

@@ -60,7 +60,9 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
             "password_protection", "client.sign_in_reset", "registration.conditional_access",
             "registration.temporary_access_pass"} <= passed
     if scenario == "baseline":  # the clean lab passes the per-user checks too, with nothing waived
-        assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged"} <= passed
+        assert {"ad.acl.coverage", "ad.users.contact", "ad.users.temporary_password", "ad.users.privileged",
+                "hybrid.lockout", "hybrid.dc_agents"} <= passed
+    assert "ad.acl.reach_beyond" in passed
 
 
 DEMO_WAIVED = {("ad.acl.coverage", "CN=Nora Quinn,OU=Staff,DC=corp,DC=example,DC=test"),
@@ -89,6 +91,8 @@ def test_the_exported_directory_is_the_lab_domains_ground_truth(scenario: str, t
     assert rights.write_pwd_last_set is not demo  # demo: OU=Sales lacks the write pwdLastSet ACE
     # baseline grants it to the account; Samba's default domain DACL grants it to Authenticated Users anyway
     assert rights.unexpire_password is True and rights.admin_sd_holder is False
+    assert rights.allow_beyond_target_ous is demo  # demo: Reset Password at the domain head (seams_seed)
+    assert ("svc-sql" in text) is demo
     assert "Unexpire Password granted to Authenticated Users by (OA;;CR;ccc2dc7d" in text or not demo
     assert directory.password_age.minimum_days == (1 if demo else 0)  # demo: DDP, minPwdAge and PSO-Sales say 1
     assert directory.contact_attributes == ([] if demo else ["mobile"])  # demo: malformed mobiles
@@ -100,6 +104,10 @@ def test_the_exported_directory_is_the_lab_domains_ground_truth(scenario: str, t
     assert protection is not None and policy.client is not None
     assert protection.on_premises == ("audit" if demo else "enforce")
     assert protection.lockout_threshold_at_most == (20 if demo else 10)
+    assert protection.agent_on_every_dc is not demo  # demo: the DC runs no Password Protection DC agent
+    # demo: the domain locks out after 5 (Entra 20) and counts for 30 minutes (Entra 60 s); baseline 30 / 1 minute
+    assert directory.lockout.compare_with_smart_lockout is not demo
+    assert directory.lockout.threshold_multiple == (2 if demo else 3)
     assert policy.client.sign_in_reset is not demo  # demo: the sign-in GPO is linked to OU=Staff, no computers
     # in a stable order (by check, then target), whatever order the DC returns the users in
     assert [(w.check, w.target) for w in policy.waivers] == (

@@ -204,6 +204,8 @@ def test_progress_under_a_terminal_counts_what_was_read_and_never_touches_stdout
     control = directory["access_control"]  # the delegation view: ancestors, protected accounts, the account, its groups
     extra = (len(control["containers"]) + len(control["protected_accounts"]) + 1
              + len(control["service_account_groups"]))
+    reach = directory["reach_beyond"]  # the containers' DACLs (the domain head's counted above) and the users below
+    extra += reach["containers_read"] - 1 + reach["users_read"]  # the sync account's grant points (issue #35)
     extra += len(directory["gpos"])
     assert descriptors and descriptors[-1] == len(directory["users"]) + len(directory["target_ous"]) + 2 + extra
     cloud = len(json.loads(snapshot.read_text())["cloud_users"]["value"]["users"])

@@ -36,6 +36,8 @@ DEMO_FAILURES = {
     ("ad.users.contact", f"CN=Hana Park,{STAFF}", "directory.contact_attributes"),
     ("ad.users.contact", f"CN=Gus Singh,{SALES}", "directory.contact_attributes"),
     ("ad.users.contact", f"CN=Ivo Rossi,{SALES}", "directory.contact_attributes"),
+    # the Express-style Reset Password grant at the domain head (auditor/lab_domain/seams_seed.py)
+    ("ad.acl.reach_beyond", BASE, "directory.rights.allow_beyond_target_ous"),
     ("ad.users.privileged", f"CN=Olga Ops,{SALES}", "directory.users.allow_privileged"),
     ("ad.acl.delegates", "hd.sales", "directory.delegates.accepted"),
     ("ad.acl.delegates", "it.intern", "directory.delegates.accepted"),
@@ -110,7 +112,7 @@ def test_baseline_domain_passes_every_ad_check(baseline_dc) -> None:
                       "ad.gpo.min_password_age", "ad.fgpp.min_password_age", "ad.users.temporary_password",
                       "ad.users.privileged", "ad.users.contact", "ad.service_account",
                       "ad.acl.delegates", "ad.acl.tier0_reach", "ad.service_account.control",
-                      "ad.gpo.restrict_remote_sam"}
+                      "ad.gpo.restrict_remote_sam", "ad.acl.reach_beyond"}
 
 
 def test_baseline_domain_grants_unexpire_password_when_asked(baseline_dc) -> None:

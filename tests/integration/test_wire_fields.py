@@ -35,6 +35,7 @@ from auditor.readers.graph_wire import (
     AuthorizationPolicyWire,
     DeviceConfigurationWire,
     DirectoryAuditWire,
+    DomainWire,
     GroupSettingWire,
     MemberWire,
     MethodsPolicyWire,
@@ -82,6 +83,7 @@ WIRES = (
     Wire(GroupSettingWire, "group_settings", "value[*]", "password_rules"),
     Wire(DeviceConfigurationWire, "device_configurations", "value[*]", "intune_sign_in_reset"),
     Wire(RegistrationPolicyWire, "ca_policies", "value[*]", "conditional_access"),
+    Wire(DomainWire, "domains", "value[*]", "domains"),  # hybrid.authentication (issue #35)
 )
 
 

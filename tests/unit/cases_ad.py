@@ -24,6 +24,7 @@ from auditor.snapshot.directory import (
     GroupPolicy,
     GroupRef,
     PasswordSettings,
+    ReachBeyond,
     SecuredObject,
     ServiceAccount,
     SysvolState,
@@ -114,6 +115,7 @@ def compliant_directory(**overrides: Any) -> DirectoryState:
             PasswordSettings(dn=PSO_SALES.replace("PSO-Sales", "PSO-Service"), name="PSO-Service", precedence=5,
                              min_pwd_age=days_to_interval(1), applies_to=[]),
         ],
+        "reach_beyond": ReachBeyond(containers_read=6),  # no grant outside the target OUs
         "gpos": [GroupPolicy(dn=f"CN={DEFAULT_DOMAIN_POLICY_GUID},CN=Policies,CN=System,{BASE}",
                              guid=DEFAULT_DOMAIN_POLICY_GUID, display_name="Default Domain Policy",
                              version_number=2, linked_to_domain=True, links=[GpoLink(container=BASE)])],

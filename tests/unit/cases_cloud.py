@@ -50,7 +50,7 @@ def compliant_methods(state: str = "migrationComplete") -> MethodsPolicyState:
         config("MicrosoftAuthenticator", True), config("SoftwareOath", True), config("Email", True),
         config("Sms", True), config("Voice", True, is_office_phone_allowed=False), config("Fido2", True),
         config("TemporaryAccessPass", False),
-    ])
+    ], registration_campaign_state="enabled")  # the baseline's methods_policy.registration_campaign
 
 
 def compliant_snapshot(**overrides: Any) -> Snapshot:

@@ -1,0 +1,283 @@
+"""hybrid.lockout: AD account lockout stays behind Entra smart lockout.
+
+Lockout status is not synced between AD and Entra ID. Microsoft's smart lockout guidance for hybrid
+deployments (howto-password-smart-lockout, "When using pass-through authentication"): the Entra lockout
+threshold must be less than the AD DS account lockout threshold ("at least two or three times greater"),
+and the Entra lockout duration must be longer than AD DS's "Reset account lockout counter after". Otherwise an
+attacker guessing against Entra locks the account on-premises first, and a written-back reset is refused
+while it stays locked.
+
+AD's values come from three places, shown side by side: the domain head (lockoutThreshold,
+lockOutObservationWindow, lockoutDuration over LDAP), the GPO that wins among those linked to the domain
+head (GptTmpl.inf [System Access] LockoutBadCount, ResetLockoutCount, LockoutDuration; precedence from
+`auditor.derive.gpo_precedence`, as for MinimumPasswordAge; Windows DCs rewrite the domain head from it), and
+each fine-grained password policy that wins for in-scope users (msDS-LockoutThreshold, ...). Entra's come from
+the Password Rule Settings (LockoutThreshold, LockoutDurationInSeconds; defaults 10 and 60 while unset).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from auditor.ad.dn import dn_key, rdn_value
+from auditor.checks.ad import directory_state, sample, wanted
+from auditor.checks.base import (
+    CheckSpec,
+    Context,
+    Evidence,
+    Finding,
+    Fix,
+    OptionalSection,
+    Severity,
+    Status,
+    Unreadable,
+)
+from auditor.checks.password_protection import DEFAULT_DURATION_SECONDS, DEFAULT_THRESHOLD, FIELDS
+from auditor.derive import gpo_precedence
+from auditor.snapshot.directory import AccountLockout, DirectoryState, DirectoryUser, SysvolState
+from auditor.snapshot.tenant import PasswordRulesState
+
+KEY = "directory.lockout.compare_with_smart_lockout"
+MULTIPLE_KEY = "directory.lockout.threshold_multiple"
+THRESHOLD_TARGET = "AD lockout threshold against smart lockout"
+WINDOW_TARGET = "AD lockout reset window against smart lockout duration"
+
+SPEC = CheckSpec(
+    id="hybrid.lockout",
+    title="AD account lockout stays behind Entra smart lockout",
+    severity=Severity.medium,
+    policy_key=KEY,
+    also_reads=(MULTIPLE_KEY,),
+    sections=("directory", "sysvol", "password_rules"),
+    # the winning GPO's version and link (the domain head's lockout attributes are not in the change metadata read)
+    changed_attributes=("versionNumber", "gPLink", "flags"),
+    optional=(OptionalSection("sysvol", "the domain head's values are judged alone: a failing one still fails "
+                              "(with SYSVOL's evidence); a passing one is unknown, because a GPO linked to the "
+                              "domain may set another value that Windows DCs apply"),),
+    references=(
+        "https://learn.microsoft.com/entra/identity/authentication/howto-password-smart-lockout",
+        "https://learn.microsoft.com/windows/security/threat-protection/security-policy-settings/"
+        "account-lockout-threshold",
+        "https://learn.microsoft.com/openspecs/windows_protocols/ms-gpsb/2cd39c97-97cd-4859-a7b4-1229dad5f53d",
+    ),
+    fix=Fix(
+        portal="Group Policy Management > Default Domain Policy > Computer Configuration > Policies > Windows "
+               "Settings > Security Settings > Account Policies > Account Lockout Policy: Account lockout "
+               "threshold at least twice Entra's, Reset account lockout counter after below Entra's lockout "
+               "duration (or raise Entra's: Protection > Authentication methods > Password protection)",
+        powershell="Set-ADDefaultDomainPasswordPolicy -Identity <domain> -LockoutThreshold <n> "
+                   "-LockoutObservationWindow 00:01:00",
+        console="Group Policy Management Console",
+        shell="PowerShell with the ActiveDirectory module",
+    ),
+    description="Reads lockoutThreshold and lockOutObservationWindow of the domain head over LDAP, LockoutBadCount "
+                "and ResetLockoutCount of the winning GPO over SMB, and msDS-Lockout* of the PSOs that win for "
+                "in-scope users, against the tenant's smart lockout threshold and duration.",
+)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One AD value and where it came from; `value` None with `error` when it could not be read."""
+
+    source: str
+    field: str
+    value: int | None
+    error: str | None = None
+    named: str | None = None  # how a reason names it, when the field says where (a GPO) and the source is a path
+
+    @property
+    def label(self) -> str:
+        return self.named or f"{self.field} on {self.source}"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    threshold: int
+    duration: int
+    defaulted: list[str]
+    evidence: list[Evidence]
+
+
+def evaluate(ctx: Context) -> list[Finding]:
+    directory = wanted(ctx)
+    if not directory.lockout.compare_with_smart_lockout:
+        return [ctx.result(Status.not_applicable, target=THRESHOLD_TARGET, key=KEY,
+                           reason="the policy does not compare AD lockout with smart lockout")]
+    state = directory_state(ctx)
+    cloud = _cloud(ctx)
+    sysvol, sysvol_error = _read(ctx, "sysvol")
+    multiple = directory.lockout.threshold_multiple
+    thresholds, windows = domain_values(state, sysvol if isinstance(sysvol, SysvolState) else None,
+                                        ctx.source("directory"))
+    evidence = [*cloud.evidence, *_as_evidence(thresholds), *_as_evidence(windows)]
+    if sysvol_error is not None:
+        evidence += sysvol_error.evidence
+    findings = [_judge_threshold(ctx, thresholds, cloud, multiple, evidence, sysvol_error),
+                _judge_window(ctx, windows, thresholds, cloud, evidence, sysvol_error)]
+    findings += _pso_findings(ctx, state, cloud, multiple)
+    return findings
+
+
+def _read(ctx: Context, name: str) -> tuple[object | None, Unreadable | None]:
+    try:
+        return ctx.section(name), None
+    except Unreadable as exc:
+        return None, exc
+
+
+def _cloud(ctx: Context) -> Cloud:
+    return cloud_of(ctx.section("password_rules"), ctx.source("password_rules"))
+
+
+def cloud_of(rules: PasswordRulesState, source: str) -> Cloud:
+    """Entra's smart lockout threshold and duration, Microsoft's defaults where no setting says them."""
+    unset = rules.setting_id is None
+    threshold = rules.lockout_threshold if not unset and rules.lockout_threshold is not None else None
+    duration = rules.lockout_duration_seconds if not unset and rules.lockout_duration_seconds is not None else None
+    defaulted = [name for name, value in (("threshold", threshold), ("duration", duration)) if value is None]
+    return Cloud(threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                 duration=DEFAULT_DURATION_SECONDS if duration is None else duration, defaulted=defaulted,
+                 evidence=[Evidence(source=source, field=FIELDS["threshold"],
+                                    value=threshold if threshold is not None else f"{DEFAULT_THRESHOLD} (default)"),
+                           Evidence(source=source, field=FIELDS["duration"],
+                                    value=duration if duration is not None
+                                    else f"{DEFAULT_DURATION_SECONDS} (default)")])
+
+
+def domain_values(state: DirectoryState, sysvol: SysvolState | None, head: str) -> tuple[list[Value], list[Value]]:
+    """(thresholds, reset windows in seconds): the domain head's, then what each GPO that may win says."""
+    lockout = state.lockout
+    if lockout is None:
+        missing = "this snapshot did not read the domain's lockout attributes: collect again"
+        thresholds = [Value(head, "lockoutThreshold", None, missing)]
+        windows = [Value(head, "lockOutObservationWindow (seconds)", None, missing)]
+    else:
+        thresholds = [Value(state.base_dn, "lockoutThreshold", lockout.threshold,
+                            lockout.error if lockout.threshold is None else None)]
+        windows = [Value(state.base_dn, "lockOutObservationWindow (seconds)", lockout.window_seconds,
+                         lockout.error if lockout.observation_window is None else None)]
+    if sysvol is not None:
+        thresholds += _gpo_values(state, sysvol, "lockout_bad_count", "LockoutBadCount", 1)
+        windows += _gpo_values(state, sysvol, "reset_lockout_count", "ResetLockoutCount (seconds)", 60)
+    return thresholds, windows
+
+
+def _gpo_values(state: DirectoryState, sysvol: SysvolState, field: str, label: str, scale: int) -> list[Value]:
+    """The winning GPO's value and every uncertain one above it (the same precedence as MinimumPasswordAge)."""
+    outcome = gpo_precedence.domain_account_setting(state, sysvol, field)
+    templates = sysvol.all_templates()
+    out = []
+    for said in [*outcome.uncertain, *([outcome.winner] if outcome.winner else [])]:
+        template = templates.get(said.applied.gpo.guid.upper())
+        source = template.path if template is not None else said.applied.gpo.dn
+        where = f"{label}, rank {said.applied.rank}: {said.applied.describe()}"
+        if said.error is not None:
+            out.append(Value(source, where, None, said.error, named=where))
+        elif said.value is not None:
+            out.append(Value(source, where, said.value * scale if said.value >= 0 else said.value, named=where))
+    return out
+
+
+def _as_evidence(values: list[Value]) -> list[Evidence]:
+    return [Evidence(source=v.source, field=v.field, value=v.value if v.error is None else v.error) for v in values]
+
+
+def threshold_ok(threshold: int, cloud: int, multiple: int) -> bool:
+    """0 never locks out; else above Entra's and at least `multiple` times it."""
+    return threshold == 0 or (threshold > cloud and threshold >= multiple * cloud)
+
+
+def _judge_threshold(ctx: Context, values: list[Value], cloud: Cloud, multiple: int, evidence: list[Evidence],
+                     sysvol_error: Unreadable | None) -> Finding:
+    expected = f"0 (never) or ≥ {multiple} × Entra's {cloud.threshold} and above it"
+    bad = [v for v in values if v.value is not None and not threshold_ok(v.value, cloud.threshold, multiple)]
+    actual = {v.field: v.value for v in values if v.value is not None}
+    if bad:
+        return ctx.result(Status.failed, target=THRESHOLD_TARGET, expected=expected, actual=actual, key=KEY,
+                          evidence=evidence, reason="; ".join(
+                              f"{v.label} is {v.value}: AD locks the account out after {v.value} "
+                              f"failed sign-in(s), before or soon after smart lockout's {cloud.threshold}"
+                              + _default_note(cloud, "threshold") for v in bad))
+    return _unless_unread(ctx, THRESHOLD_TARGET, expected, actual, values, evidence, sysvol_error)
+
+
+def _judge_window(ctx: Context, values: list[Value], thresholds: list[Value], cloud: Cloud,
+                  evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
+    expected = f"< {cloud.duration} s (Entra's lockout duration)"
+    actual = {v.field: v.value for v in values if v.value is not None}
+    if thresholds and all(t.value == 0 for t in thresholds):
+        return ctx.result(Status.passed, target=WINDOW_TARGET, expected=expected, actual=actual, key=KEY,
+                          evidence=evidence, reason=None) if sysvol_error is None else _unless_unread(
+            ctx, WINDOW_TARGET, expected, actual, values, evidence, sysvol_error)
+    bad = [v for v in values if v.value is not None and v.value >= cloud.duration]
+    if bad:
+        return ctx.result(Status.failed, target=WINDOW_TARGET, expected=expected, actual=actual, key=KEY,
+                          evidence=evidence, reason="; ".join(
+                              f"{v.label} is {v.value} s, not below smart lockout's {cloud.duration} s"
+                              + _default_note(cloud, "duration") + ": failed sign-ins counted on-premises outlast "
+                              "the cloud lockout and add up to an AD lockout" for v in bad))
+    return _unless_unread(ctx, WINDOW_TARGET, expected, actual, values, evidence, sysvol_error)
+
+
+def _unless_unread(ctx: Context, target: str, expected: str, actual: Mapping[str, int | None], values: list[Value],
+                   evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
+    unread = [f"{v.label}: {v.error}" for v in values if v.error is not None]
+    if sysvol_error is not None:
+        unread.append(f"the GPOs were not read ({sysvol_error.reason}): a GPO linked to the domain may set "
+                      "another value, which Windows DCs apply")
+    if unread:
+        return ctx.result(Status.unknown, target=target, expected=expected, actual=actual, key=KEY,
+                          evidence=evidence, reason="; ".join(unread))
+    return ctx.result(Status.passed, target=target, expected=expected, actual=actual, key=KEY, evidence=evidence)
+
+
+def _default_note(cloud: Cloud, name: str) -> str:
+    return " (Entra's default: no Password Rule Settings value)" if name in cloud.defaulted else ""
+
+
+def _pso_findings(ctx: Context, state: DirectoryState, cloud: Cloud, multiple: int) -> list[Finding]:
+    """One finding per fine-grained password policy that wins for in-scope users: its lockout replaces the
+    domain's for them."""
+    winners: dict[str, list[DirectoryUser]] = defaultdict(list)
+    for user in state.in_scope_users():
+        if user.resultant_pso:
+            winners[dn_key(user.resultant_pso)].append(user)
+    by_dn = state.password_settings_by_dn()
+    out = []
+    for key, users in sorted(winners.items()):
+        pso = by_dn.get(key)
+        names = sample([u.sam_account_name or rdn_value(u.dn) for u in users])
+        target = pso.dn if pso is not None else users[0].resultant_pso or key
+        lockout: AccountLockout | None = pso.lockout if pso is not None else None
+        evidence = [*cloud.evidence]
+        if lockout is not None and pso is not None:
+            evidence += [Evidence(source=pso.dn, field="msDS-LockoutThreshold", value=lockout.threshold),
+                         Evidence(source=pso.dn, field="msDS-LockoutObservationWindow (seconds)",
+                                  value=lockout.window_seconds),
+                         Evidence(source=pso.dn, field="msDS-LockoutDuration (seconds)",
+                                  value=lockout.duration_seconds)]
+        if lockout is None or lockout.threshold is None or lockout.observation_window is None:
+            why = ("the policy could not be read" if pso is None else
+                   lockout.error if lockout is not None and lockout.error else "its lockout attributes were not read")
+            out.append(ctx.result(Status.unknown, target=target, key=KEY, evidence=evidence,
+                                  reason=f"{len(users)} in-scope user(s) get this policy, but {why}: {names}"))
+            continue
+        problems = []
+        if not threshold_ok(lockout.threshold, cloud.threshold, multiple):
+            problems.append(f"its lockout threshold is {lockout.threshold}, not 0 and not ≥ {multiple} × Entra's "
+                            f"{cloud.threshold}" + _default_note(cloud, "threshold"))
+        window = lockout.window_seconds
+        if lockout.threshold != 0 and window is not None and window >= cloud.duration:
+            problems.append(f"its reset window is {window} s, not below Entra's lockout duration of "
+                            f"{cloud.duration} s" + _default_note(cloud, "duration"))
+        out.append(ctx.result(
+            Status.failed if problems else Status.passed, target=target, key=KEY, evidence=evidence,
+            expected={"threshold": f"0 or ≥ {multiple} × {cloud.threshold}", "window_seconds": f"< {cloud.duration}"},
+            actual={"threshold": lockout.threshold, "window_seconds": window},
+            reason=None if not problems else
+            f"{pso.name if pso else target} wins for {len(users)} in-scope user(s) and " + "; ".join(problems)
+            + f": {names}"))
+    return out

@@ -1,0 +1,122 @@
+"""Lab domains kept between runs, so `apply --lab` and `rollback --lab` write to one domain across processes.
+
+Every other lab run clones the seeded template and removes the clone when it ends (domain_seed.lab_domain). A plan
+made with `--lab` is applied to a *kept* domain instead: a clone that stays (stopped) in the lab folder under
+`kept/<key>/dc`, where `key` names the plan, so that a later apply of the same plan finds its changes in place and
+`rollback` restores what apply wrote. When there is no kept domain yet, one is cloned from the same seeded template
+on the address the plan's domain answered on; the caller proves it identical by the plan's fingerprints.
+
+One run at a time holds a kept domain (an exclusive flock on `kept/<key>.lock`, released by the kernel when the
+holder dies: https://man7.org/linux/man-pages/man2/flock.2.html). The newest `KEEP` domains are kept; older ones
+are removed when a new one is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.lab_domain import samba
+from auditor.lab_domain.folders import private_folder
+from auditor.lab_domain.samba import SambaDC, SambaError
+
+log = logging.getLogger(__name__)
+
+KEEP = 6  # kept domains (about 36 MB each) beyond which the oldest are removed
+KEY_PATTERN = re.compile(r"^[0-9a-f]{16,64}$")
+
+
+@dataclass(frozen=True)
+class KeptDomain:
+    """A running kept DC; `recreated` when this run cloned it afresh (it must be proven the plan's own)."""
+
+    dc: SambaDC
+    recreated: bool
+
+
+def kept_folder(key: str, state_dir: Path | None = None) -> Path:
+    """Where the lab keeps what was written for `key` (in the lab's private folder, checked)."""
+    if not KEY_PATTERN.match(key):
+        raise SambaError(f"not a kept lab key: {key!r}")
+    return private_folder(state_dir or samba.default_state_dir()) / "kept" / key
+
+
+@contextmanager
+def kept_workspace(key: str, *, create: bool, state_dir: Path | None = None) -> Iterator[Path]:
+    """The folder kept for `key`, held by this run alone; made when missing and `create` (else a SambaError)."""
+    folder = kept_folder(key, state_dir)
+    folder.parent.mkdir(mode=0o700, exist_ok=True)
+    with _held(folder.with_name(f"{key}.lock")):
+        if not folder.is_dir():
+            if not create:
+                raise SambaError(f"the lab no longer keeps the tenant and domain this backup was written to "
+                                 f"({folder}): a fresh lab holds the scenario as it was before that apply, so "
+                                 "there is nothing to restore")
+            folder.mkdir(mode=0o700)
+            _prune(folder.parent, keep=KEEP, spare=folder)
+        os.utime(folder)  # the newest used are the ones kept
+        yield folder
+
+
+@contextmanager
+def kept_domain(folder: Path, scenario: str, address: str, *, create: bool,
+                state_dir: Path | None = None) -> Iterator[KeptDomain]:
+    """The DC kept in `folder` (a held `kept_workspace`), started; cloned from `scenario`'s seeded template on
+    `address` first when there is none and `create` (else a SambaError). Stopped, never removed, at the end."""
+    from auditor.lab_domain.domain_seed import scenario_template
+
+    reason = samba.unavailable_reason()
+    if reason:
+        raise SambaError(reason)
+    root = folder / "dc"
+    recreated = not (root / "KEPT").exists()
+    if recreated:
+        if not create:
+            raise SambaError(f"the lab no longer keeps the domain this backup was written to ({root}): there is "
+                             "nothing to restore it on")
+        template = scenario_template(scenario, private_folder(state_dir or samba.default_state_dir()) / "samba")
+        dc = samba.clone(template, root, address)
+        (root / "KEPT").write_text(f"kept lab domain of scenario {scenario}\n")
+    else:
+        dc = samba.open_dc(root)
+        if dc.address != address:
+            raise SambaError(f"the kept lab domain {root} answers on {dc.address}, the plan read {address}")
+    with dc:
+        yield KeptDomain(dc, recreated)
+
+
+@contextmanager
+def _held(lock: Path) -> Iterator[None]:
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SambaError(f"another apply or rollback is using the kept lab domain ({lock}): wait for it to "
+                             "finish, then run again") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _prune(kept: Path, *, keep: int, spare: Path) -> None:
+    """Remove the oldest kept domains beyond `keep` (never `spare`, never one another run holds)."""
+    folders = sorted((f for f in kept.iterdir() if f.is_dir() and not f.is_symlink() and f != spare),
+                     key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in folders[max(keep - 1, 0):]:
+        try:
+            with _held(old.with_name(f"{old.name}.lock")):  # the lock file stays: deleting a flock file races
+                with contextlib.suppress(SambaError):  # SambaError: never provisioned there (a clone cut short)
+                    samba.remove(samba.open_dc(old / "dc"))
+                shutil.rmtree(old, ignore_errors=True)
+            log.info("removed the kept lab domain %s", old)
+        except (SambaError, OSError) as exc:
+            log.warning("could not remove the kept lab domain %s: %s", old, exc)

@@ -1,0 +1,32 @@
+"""The cloud side of the seam checks (issue #35) on the lab emulator, read by the real msgraph-sdk client:
+`demo` fails each, `baseline` passes each."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.app.audit import collect_lab
+from auditor.checks.registry import check_by_id, run_check
+from auditor.endpoints import LabSelection
+from auditor.policy.loader import load_policy
+from tests.unit.cases_ad import BASELINE
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [("demo", {"verified domains": "fail"}),
+                                                    ("baseline", {"verified domains": "pass"})])
+def test_authentication_mode_of_each_verified_domain(scenario: str, expected: dict[str, str]) -> None:
+    policy = load_policy(BASELINE)
+    snapshot = collect_lab(LabSelection(scenario=scenario))
+    assert snapshot.domains is not None and snapshot.domains.readable, snapshot.domains
+    found = {f.target: f for f in run_check(check_by_id("hybrid.authentication"), policy, snapshot)}
+    assert {t: f.status.value for t, f in found.items() if t == "verified domains"} == expected
+    assert found["password hash sync"].status.value == "pass"  # both lab tenants sync hashes
+    if scenario == "demo":
+        assert "corp.example.test" in (found["verified domains"].reason or "")
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [("demo", "fail"), ("baseline", "pass")])
+def test_registration_campaign_read_through_the_sdk(scenario: str, expected: str) -> None:
+    snapshot = collect_lab(LabSelection(scenario=scenario))
+    (finding,) = run_check(check_by_id("methods_policy.registration_campaign"), load_policy(BASELINE), snapshot)
+    assert finding.status.value == expected, finding.reason
