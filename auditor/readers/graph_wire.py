@@ -444,13 +444,13 @@ def one(wire: type[BaseModel], body: Any, noun: str) -> Any:
         raise WireError(noun, 1, problems) from None
 
 
+@with_config(STRICT)
 class DomainWire(TypedDict):
     """GET /domains: one domain of the tenant (https://learn.microsoft.com/graph/api/resources/domain):
     `authenticationType` ("Managed": Entra ID authenticates, with password hash sync or pass-through; "Federated":
     an external provider such as AD FS does), `isVerified` (ownership verified). Whether the lockout seam matters
     for a domain's users rests on it, so both are required."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     authenticationType: str
     isVerified: bool
