@@ -179,18 +179,18 @@ def test_cloud_sync_judges_its_gmsa_rule_set() -> None:
     asks = {"change_password": True, "unexpire_password": False}
     connect, cloud = baseline_policy(rights=asks), baseline_policy(rights=asks, sync_engine="cloud_sync")
     failed = [f.subject.right for f in run("ad.acl.writeback_rights", snapshot(state), connect)
-              if f.status == "failed" and f.subject is not None]
+              if f.status.value == "fail" and f.subject is not None]
     assert failed == ["change_password"]
     findings = run("ad.acl.writeback_rights", snapshot(state), cloud)
     assert {f.subject.right for f in findings if f.subject is not None} == {
         "reset_password", "write_lockout_time", "write_pwd_last_set"}
-    assert set(statuses(findings)) == {"passed"}
+    assert set(statuses(findings)) == {"pass"}
     # Unexpire Password is part of Cloud Sync's rule set without `rights.unexpire_password`
     assert statuses(run("ad.acl.unexpire_password", snapshot(state), connect)) == ["not_applicable"]
-    assert statuses(run("ad.acl.unexpire_password", snapshot(state), cloud)) == ["passed"]
+    assert statuses(run("ad.acl.unexpire_password", snapshot(state), cloud)) == ["pass"]
     bare = compliant_directory(domain=SecuredObject(dn=BASE, dacl=DaclFacts(protected=False, aces=())))
     missing = run("ad.acl.unexpire_password", snapshot(bare), cloud)
-    assert statuses(missing) == ["failed"] and "Cloud Sync" in (missing[0].reason or "")
+    assert statuses(missing) == ["fail"] and "Cloud Sync" in (missing[0].reason or "")
 
 
 # -- ad.gpo.min_password_age -------------------------------------------------------------------
