@@ -306,7 +306,7 @@ async def read_registration_details(client: Any) -> Section[RegistrationState]:
                                             record["isSsprEnabled"], record["isSsprRegistered"],
                                             record["isSsprCapable"], record["isAdmin"],
                                             record["userType"].lower() == "guest",
-                                            shared.setdefault(methods, methods)))
+                                            shared.setdefault(methods, methods), record.get("isMfaCapable")))
         wire.check()
         return RegistrationState.model_construct(records=rows)  # typed rows just made (as for the users)
 

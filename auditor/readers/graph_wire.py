@@ -74,6 +74,7 @@ class RegistrationWire(TypedDict):
     isAdmin: bool
     userType: str
     methodsRegistered: list[str]
+    isMfaCapable: NotRequired[bool]  # who a Conditional Access MFA grant would block from registering
 
 
 MemberWire = TypedDict("MemberWire", {"@odata.type": str, "id": str}, total=True)

@@ -134,6 +134,9 @@ class ChangeImpact(Frozen):
     must_register: list[str] = Field(default_factory=list, description="Could reset before; then registered for "
                                                                        "fewer methods than a reset needs")
     left_out_users: list[str] = Field(default_factory=list)
+    blocked: list[str] = Field(default_factory=list, description="Conditional Access on registering security "
+                                                                 "info: the covered users it would block once "
+                                                                 "enforced (no MFA-capable method)")
     counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach, "
                                                                      "can_reach, must_register: totals")
     not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")

@@ -92,6 +92,8 @@ class RegistrationRow(NamedTuple):
     guest: bool
     methods: tuple[str, ...] = ()
     """methodsRegistered, as Graph names them (empty in snapshots made before it was read)."""
+    mfa_capable: bool | None = None
+    """isMfaCapable: registered a method the MFA policy allows (None: not read)."""
 
 
 class RegistrationState(Model):
