@@ -108,7 +108,7 @@ SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "
                                 "sspr.notify_admins", "sspr.notify_users", "sspr.registration"})
 ONPREM_CHECKS = frozenset({"writeback.enabled", "writeback.unlock"})
 METHODS_CHECKS = frozenset({"methods_policy.migration", "sspr.methods", "sspr.methods_available",
-                            "registration.temporary_access_pass"})
+                            "registration.temporary_access_pass", "methods_policy.registration_campaign"})
 # the registration checks judge per in-scope user too: without the users (or the scope group) they are unknown
 COVERAGE_CHECKS = frozenset({"licensing.in_scope", "registration.coverage", "registration.conditional_access",
                              "registration.temporary_access_pass"})
@@ -116,7 +116,7 @@ COVERAGE_CHECKS = frozenset({"licensing.in_scope", "registration.coverage", "reg
 FORBIDDEN: dict[str, tuple[str, frozenset[str]]] = {
     "authorization_policy": ("authorization_policy", frozenset({"admin_sspr"})),
     "methods_policy": ("methods_policy", METHODS_CHECKS),
-    "sync": ("sync_features", frozenset()),  # no check needs it: shown unreadable, nothing else changes
+    "sync": ("sync_features", frozenset({"hybrid.authentication"})),  # password hash sync is judged there
     "users": ("cloud_users", COVERAGE_CHECKS),
     "registration_details": ("registration_details", frozenset({"registration.coverage"})),
     "subscribed_skus": ("subscribed_skus", frozenset()),  # the coverage report's licence counts only
@@ -129,7 +129,7 @@ FORBIDDEN: dict[str, tuple[str, frozenset[str]]] = {
     "portal_onprem": ("onprem_writeback", ONPREM_CHECKS),
     "ca_policies": ("conditional_access", frozenset({"registration.conditional_access"})),
 }
-NO_CHECK_NEEDS = {"sync", "subscribed_skus", "directory_audits"}
+NO_CHECK_NEEDS = {"subscribed_skus", "directory_audits"}  # sync: hybrid.authentication judges hash sync
 
 READ_FAULTS: list[ReadFault] = [
     *[ReadFault(f"403 {endpoint}", f"403 on {endpoint}", {"forbidden": {endpoint}}, {section: "403"}, checks,
@@ -141,9 +141,10 @@ READ_FAULTS: list[ReadFault] = [
     ReadFault("429 storm", "429 on every Graph call, Retry-After 1 s", {"throttle": {"graph": 10_000}},
               dict.fromkeys(("authorization_policy", "methods_policy", "sync_features", "cloud_users",
                              "registration_details", "subscribed_skus", "secure_score", "sspr_activity",
-                             "password_rules", "intune_sign_in_reset", "conditional_access"), "429"),
+                             "password_rules", "intune_sign_in_reset", "conditional_access", "domains"), "429"),
               frozenset({"admin_sspr", "registration.coverage", "licensing.in_scope", "secure_score.sspr",
-                         "password_protection", "client.sign_in_reset"}) | METHODS_CHECKS | COVERAGE_CHECKS,
+                         "password_protection", "client.sign_in_reset", "hybrid.authentication"})
+              | METHODS_CHECKS | COVERAGE_CHECKS,
               requests={"authorization_policy": 4, "methods_policy": 4}),
     ReadFault("429 burst, recovers", "2 × 429 per Graph call, then 200",
               {"throttle": dict.fromkeys(GRAPH_ENDPOINTS, 2)}, {}, frozenset(), exit_code=0,

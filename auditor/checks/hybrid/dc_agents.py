@@ -48,6 +48,9 @@ def evaluate(ctx: Context) -> list[Finding]:
     if not wanted.agent_on_every_dc:
         return [ctx.result(Status.not_applicable, target="domain controllers", key=KEY,
                            reason="the policy does not ask for the DC agent on every domain controller")]
+    if ctx.policy.directory is None:  # a cloud-only policy: the domain controllers are not read, nor judged
+        return [ctx.result(Status.not_applicable, target="domain controllers", key=KEY,
+                           reason="the policy has no `directory` section: the domain controllers are not read")]
     rules = ctx.section("password_rules")
     rules_source = ctx.source("password_rules")
     tenant_mode = (rules.banned_on_premises_mode or "Audit") if rules.banned_on_premises_enabled else "off"
