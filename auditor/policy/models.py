@@ -313,7 +313,7 @@ class Lockout(Strict):
     lock an account out before Entra's smart lockout does (Microsoft: howto-password-smart-lockout)."""
 
     compare_with_smart_lockout: bool = Field(
-        True, description="Judge AD's lockout threshold and reset window (domain, winning GPO, PSOs) against the "
+        True, description="Judge AD's lockout threshold and lockout duration (domain, winning GPO, PSOs) against the "
                           "tenant's smart lockout threshold and duration")
     threshold_multiple: Annotated[int, Field(ge=1, le=10)] = Field(
         2, description="AD's lockout threshold must be at least this many times Entra's (Microsoft: two or three "

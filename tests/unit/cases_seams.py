@@ -40,9 +40,9 @@ def seam_directory(pso: AccountLockout | None = None, **overrides: Any) -> Direc
     return base.model_copy(update={"lockout": ad_lockout(), "password_settings": psos, **overrides})
 
 
-def seam_sysvol(bad_count: int = 30, reset_minutes: int = 1) -> SysvolState:
+def seam_sysvol(bad_count: int = 30, reset_minutes: int = 1, duration_minutes: int = 1) -> SysvolState:
     return sysvol().model_copy(update={"lockout_bad_count": bad_count, "reset_lockout_count": reset_minutes,
-                                       "lockout_duration": 1})
+                                       "lockout_duration": duration_minutes})
 
 
 def rules(threshold: int = 10, duration: int = 120) -> PasswordRulesState:
@@ -112,9 +112,9 @@ def _cases() -> dict[str, dict[str, Case]]:
     return {
         "hybrid.lockout": {
             "pass": _case(policy, seam_snapshot()),
-            "fail": _case(policy, seam_snapshot(gpo=seam_sysvol(bad_count=5, reset_minutes=30))),
+            "fail": _case(policy, seam_snapshot(gpo=seam_sysvol(bad_count=5, reset_minutes=30, duration_minutes=30))),
             "fail_pso": _case(policy, seam_snapshot(seam_directory(pso=ad_lockout(threshold=3)))),
-            "fail_domain": _case(policy, seam_snapshot(seam_directory(lockout=ad_lockout(window_minutes=30)))),
+            "fail_domain": _case(policy, seam_snapshot(seam_directory(lockout=ad_lockout(duration_minutes=30)))),
             "fail_cloud_default": _case(policy, seam_snapshot(password_rules=PasswordRulesState())),
             "unread_domain": _case(policy, seam_snapshot(seam_directory(lockout=AccountLockout(
                 error="`lockoutThreshold` absent on DC=corp,DC=example,DC=test")))),
