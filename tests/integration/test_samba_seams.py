@@ -93,3 +93,15 @@ def test_dc_agents_demo_fails_the_dc_without_one_baseline_passes(demo_dc: SambaD
     assert dc.agent is not None and dc.agent.software_version == "1.2.177.1"
     assert [f.status.value for f in run_check(check_by_id("hybrid.dc_agents"), baseline_policy(), baseline)] == [
         "pass"]
+
+
+def test_ds_heuristics_is_read_from_the_configuration_nc(baseline_dc: SambaDC) -> None:
+    """dwAdminSDExMask's object ([MS-ADTS] 3.1.1.6.1.4) as Samba provisions it: found, the mask excludes nothing."""
+    policy = baseline_policy()
+    assert policy.directory is not None
+    state = read_on_premises(settings(baseline_dc), policy.directory).directory.value
+    assert state is not None and state.access_control is not None
+    heuristics = state.access_control.ds_heuristics
+    assert heuristics is not None and heuristics.error is None, heuristics
+    assert heuristics.dn.startswith("CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,")
+    assert heuristics.excluded() == []
