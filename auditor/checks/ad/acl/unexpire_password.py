@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD
 from auditor.ad.sd import effective_right
-from auditor.checks.ad import ace_evidence, describe, directory_state, wanted
+from auditor.checks.ad import ace_evidence, describe, directory_state, needs_unexpire, wanted
 from auditor.checks.ad.acl import grant
 from auditor.checks.ad.acl.writeback_rights import NO_DESCRIPTOR
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status, Subject
@@ -39,9 +39,9 @@ SPEC = CheckSpec(
 
 def evaluate(ctx: Context) -> list[Finding]:
     directory = wanted(ctx)
-    if not directory.rights.unexpire_password:
+    if not needs_unexpire(directory):
         return [ctx.result(Status.not_applicable, target="domain", key=KEY, subject=SUBJECT,
-                           reason="the policy does not ask for Unexpire Password")]
+                           reason="the policy does not ask for Unexpire Password (nor sync_engine: cloud_sync)")]
     state = directory_state(ctx)
     domain, account = state.domain, state.service_account
     if domain.dacl is None:
@@ -61,7 +61,9 @@ def evaluate(ctx: Context) -> list[Finding]:
         actual=describe(decision, account),
         evidence=[ace_evidence(domain.dn, "nTSecurityDescriptor (DACL)", decision.ace)],
         reason=None if decision.granted else
-        "without it, writeback cannot reset a password that has expired on-premises")]
+        "without it, writeback cannot reset a password that has expired on-premises"
+        + ("; Cloud Sync's gMSA is granted it by default (gmsa-cloud-sync, Password Writeback)"
+           if directory.sync_engine == "cloud_sync" else ""))]
 
 
 def fix(fx: FixContext, failing: list[Finding]) -> None:
