@@ -430,7 +430,7 @@ CONNECT_VERSION_UNKNOWN = ("neither Graph (GET /directory/onPremisesSynchronizat
 def seam_facts(snapshot: Snapshot, by_check: dict[str, list[Finding]]) -> list[SeamFact]:
     """Authentication mode, Entra Connect version, lockout on both sides, DC agents and the sync account's reach,
     each value with its source and the status of the finding that judges it."""
-    from auditor.checks.hybrid.lockout import THRESHOLD_TARGET, WINDOW_TARGET, cloud_of, domain_values
+    from auditor.checks.hybrid.lockout import DURATION_TARGET, NEVER_LABEL, THRESHOLD_TARGET, cloud_of, domain_values
 
     out: list[SeamFact] = []
     status_of = {(f.check, f.target): f.status for fs in by_check.values() for f in fs}
@@ -458,11 +458,14 @@ def seam_facts(snapshot: Snapshot, by_check: dict[str, list[Finding]]) -> list[S
         cloud = cloud_of(rules, snapshot.password_rules.source if snapshot.password_rules else "password_rules")
         out += [SeamFact(topic="lockout", name=e.field, value=str(e.value), source=e.source) for e in cloud.evidence]
     if isinstance(state, DirectoryState):
-        thresholds, windows = domain_values(state, sysvol if isinstance(sysvol, SysvolState) else None,
-                                            snapshot.directory.source if snapshot.directory else "directory")
-        for values, target in ((thresholds, THRESHOLD_TARGET), (windows, WINDOW_TARGET)):
-            out += [SeamFact(topic="lockout", name=v.field, value=None if v.value is None else str(v.value),
-                             source=v.source, note=v.error, status=status_of.get(("hybrid.lockout", target)))
+        lockouts = domain_values(state, sysvol if isinstance(sysvol, SysvolState) else None,
+                                 snapshot.directory.source if snapshot.directory else "directory")
+        for values, target in ((lockouts.thresholds, THRESHOLD_TARGET), (lockouts.durations, DURATION_TARGET),
+                               (lockouts.windows, None)):
+            out += [SeamFact(topic="lockout", name=v.field,
+                             value=NEVER_LABEL if v.never else None if v.value is None else str(v.value),
+                             source=v.source, note=v.error if target else v.error or "evidence: not judged",
+                             status=status_of.get(("hybrid.lockout", target)) if target else None)
                     for v in values]
         agents = state.password_protection_agents
         if agents is not None and agents.error is None:

@@ -201,6 +201,14 @@ REG_SZ; learn.microsoft.com/windows/security/threat-protection/security-policy-s
 network-access-restrict-clients-allowed-to-make-remote-sam-calls)."""
 
 
+RESTRICT_REMOTE_SAM_AUDIT_ONLY = r"MACHINE\System\CurrentControlSet\Control\Lsa\RestrictRemoteSamAuditOnlyMode"
+"""Audit only mode of the same setting (same Microsoft page, "Audit only mode"): REG_DWORD 1 makes SAM "do the access
+check against the currently configured security descriptor but ... not fail the call"; "not configured by default"
+and not a predefined Group Policy setting ("Administrators may create a custom policy"), so a security template
+carries it as a plain registry value: `RestrictRemoteSamAuditOnlyMode=4,1` (type 4 is REG_DWORD)."""
+REG_DWORD = 4
+
+
 def registry_value(template: GptTmpl, path: str) -> tuple[int, str] | None:
     """(registry type, value text without quotes) of `path` in `[Registry Values]`; None when not set."""
     raw = template.get(REGISTRY_VALUES, path)

@@ -10,7 +10,15 @@ once fixed); absent when a value was not read.
 from __future__ import annotations
 
 from auditor.ad.dn import dn_key
-from auditor.checks.hybrid.lockout import Value, cloud_of, domain_values
+from auditor.checks.hybrid.lockout import (
+    NEVER_LABEL,
+    Lockouts,
+    Value,
+    cloud_of,
+    domain_values,
+    duration_ok,
+    duration_value,
+)
 from auditor.export.blocks import Block, Leaf, readable
 from auditor.snapshot.directory import DirectoryState, SysvolState
 from auditor.snapshot.models import Snapshot, SyncFeaturesState
@@ -50,23 +58,24 @@ def lockout_block(state: DirectoryState, snapshot: Snapshot) -> Block:
     assert isinstance(rules, PasswordRulesState) and isinstance(sysvol, SysvolState)
     cloud = cloud_of(rules, rules_source)
     groups = [domain_values(state, sysvol, directory_source), *_pso_values(state)]
-    values = [v for thresholds, windows in groups for v in (*thresholds, *windows)]
+    values = [v for group in groups for v in (*group.thresholds, *group.durations)]
     unread = [f"{v.field} on {v.source}: {v.error}" for v in values if v.error is not None]
     if unread:
         return _absent("; ".join(unread))
-    each = ", ".join(f"{v.field.split(':')[0]} on {v.source} = {v.value}" for v in values)
+    each = ", ".join(f"{v.field.split(':')[0]} on {v.source} = {NEVER_LABEL if v.never else v.value}"
+                     for v in values)
     entra = f"Entra: threshold {cloud.threshold}, duration {cloud.duration} s ({rules_source})"
     short: list[str] = []
     locking: list[int] = []
-    for thresholds, windows in groups:  # as the check judges: windows matter only where AD locks out at all
-        counts = [v.value for v in thresholds if v.value]
+    for group in groups:  # as the check judges: durations matter only where AD locks out at all
+        counts = [v.value for v in group.thresholds if v.value]
         if not counts:
             continue
         locking += counts
-        short += [f"{v.field} {v.value} ≤ Entra's {cloud.threshold}" for v in thresholds
+        short += [f"{v.field} {v.value} ≤ Entra's {cloud.threshold}" for v in group.thresholds
                   if v.value and v.value <= cloud.threshold]
-        short += [f"{v.field} {v.value} s ≥ Entra's {cloud.duration} s" for v in windows
-                  if v.value is not None and v.value >= cloud.duration]
+        short += [f"{v.field} {NEVER_LABEL if v.never else f'{v.value} s'} ≥ Entra's {cloud.duration} s"
+                  for v in group.durations if duration_ok(v, cloud.duration) is False]
     if short:
         return Block("lockout", [
             Leaf("compare_with_smart_lockout", False, f"AD locks out before Entra: {'; '.join(short)} ({entra}; "
@@ -119,20 +128,19 @@ def _absent(why: str) -> Block:
     return Block("lockout", [Leaf("compare_with_smart_lockout", absent=why)])
 
 
-def _pso_values(state: DirectoryState) -> list[tuple[list[Value], list[Value]]]:
-    """(threshold, window in seconds) of each PSO that wins for in-scope users."""
+def _pso_values(state: DirectoryState) -> list[Lockouts]:
+    """Threshold and duration (seconds) of each PSO that wins for in-scope users (windows: not judged)."""
     winners = {dn_key(u.resultant_pso) for u in state.in_scope_users() if u.resultant_pso}
-    out: list[tuple[list[Value], list[Value]]] = []
+    out: list[Lockouts] = []
     for key, pso in sorted(state.password_settings_by_dn().items()):
         if key not in winners:
             continue
         lockout = pso.lockout
         if lockout is None:
             missing = Value(pso.dn, "msDS-Lockout*", None, "its lockout attributes were not read")
-            out.append(([missing], []))
+            out.append(Lockouts([missing], [], []))
             continue
-        out.append(([Value(pso.dn, "msDS-LockoutThreshold", lockout.threshold,
-                           lockout.error if lockout.threshold is None else None)],
-                    [Value(pso.dn, "msDS-LockoutObservationWindow (seconds)", lockout.window_seconds,
-                           lockout.error if lockout.observation_window is None else None)]))
+        out.append(Lockouts([Value(pso.dn, "msDS-LockoutThreshold", lockout.threshold,
+                                   lockout.error if lockout.threshold is None else None)],
+                            [duration_value(pso.dn, "msDS-LockoutDuration (seconds)", lockout)], []))
     return out

@@ -639,6 +639,11 @@ def lab_domain(scenario: str, state_dir: Path | None = None) -> Iterator[SambaDC
     dc = samba.clone(template, state_dir / "runs" / f"{scenario}-{os.getpid()}-{id(template):x}")
     try:
         with dc:
+            conn = admin_connection(dc)  # the lab's DC agents run: their heartbeats are fresh (none in demo)
+            try:
+                seams_seed.refresh_agent_heartbeats(conn, dc.base_dn)
+            finally:
+                conn.unbind()
             yield dc
     finally:
         samba.remove(dc)

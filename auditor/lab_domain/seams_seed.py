@@ -20,8 +20,9 @@ CN=Users and svc-sql (protected) as reached.
 
 Password Protection DC agent (`hybrid.dc_agents`), `baseline` and `traps`: the agent's service connection point below
 the DC's computer object (`CN=AzureADPasswordProtectionDCAgent`, keywords `{2bac71e6-…};Domain=<dns>`,
-msDS-Settings JSON), and a proxy's below it too, as the agent and proxy services register them. `demo` has none:
-its policy asks for enforce, so the DC without an agent fails.
+msDS-Settings JSON with a HeartbeatUTC stamped when seeded and again whenever a lab domain is cloned and started,
+as a running agent refreshes it hourly), and a proxy's below it too, as the agent and proxy services register
+them. `demo` has none: its policy asks for enforce, so the DC without an agent fails.
 """
 
 from __future__ import annotations
@@ -85,6 +86,39 @@ def default_domain_template(scenario: str, minimum_password_age_days: int) -> gp
     return template
 
 
+def heartbeat_now() -> str:
+    """HeartbeatUTC as the DC agent writes it in msDS-Settings (ISO 8601, UTC)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.0Z")
+
+
+def refresh_agent_heartbeats(conn: Any, base: str) -> int:
+    """Stamp every DC agent SCP's HeartbeatUTC with now, as a running agent does about hourly (Microsoft,
+    howto-password-ban-bad-on-premises-monitor, "DC Agent discovery"): a lab domain cloned from a cached template
+    runs its agents, so `hybrid.dc_agents` sees a fresh heartbeat. Returns how many SCPs were stamped."""
+    import json
+
+    from ldap3 import MODIFY_REPLACE
+
+    from auditor.readers.dc_agents import DC_AGENT_KEYWORD
+
+    conn.search(base, f"(&(objectClass=serviceConnectionPoint)(keywords={DC_AGENT_KEYWORD}*))",
+                attributes=["msDS-Settings"])
+    stamped = 0
+    for entry in [e for e in conn.response if e.get("type") == "searchResEntry"]:
+        raw = entry["attributes"].get("msDS-Settings")
+        text = raw[0] if isinstance(raw, list) and raw else raw
+        settings = json.loads(text) if isinstance(text, str) and text else {}
+        settings["HeartbeatUTC"] = heartbeat_now()
+        if not conn.modify(entry["dn"], {"msDS-Settings": [(MODIFY_REPLACE, [json.dumps(settings)])]}):
+            from auditor.lab_domain.samba import SambaError
+
+            raise SambaError(f"refresh {entry['dn']}: {conn.result['description']} {conn.result['message']}")
+        stamped += 1
+    return stamped
+
+
 PROTECTED_SERVICE_ACCOUNT = "svc-sql"
 
 
@@ -116,7 +150,7 @@ def seed_password_protection_agents(seeder: Seeder) -> None:
                        attributes=["dNSHostName"])
     for entry in [e for e in seeder.conn.response if e.get("type") == "searchResEntry"]:
         dc, host = entry["dn"], str(entry["attributes"]["dNSHostName"])
-        settings = {"SoftwareVersion": "1.2.177.1", "ServerFQDN": host, "HeartbeatUTC": "2026-12-01T08:00:00.0Z",
+        settings = {"SoftwareVersion": "1.2.177.1", "ServerFQDN": host, "HeartbeatUTC": heartbeat_now(),
                     "Domain": seeder.dc.dns_domain, "Forest": seeder.dc.dns_domain}
         for name, keyword, extra in (("AzureADPasswordProtectionDCAgent", DC_AGENT_KEYWORD,
                                       {"msDS-Settings": json.dumps(settings)}),

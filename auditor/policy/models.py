@@ -313,7 +313,7 @@ class Lockout(Strict):
     lock an account out before Entra's smart lockout does (Microsoft: howto-password-smart-lockout)."""
 
     compare_with_smart_lockout: bool = Field(
-        True, description="Judge AD's lockout threshold and reset window (domain, winning GPO, PSOs) against the "
+        True, description="Judge AD's lockout threshold and lockout duration (domain, winning GPO, PSOs) against the "
                           "tenant's smart lockout threshold and duration")
     threshold_multiple: Annotated[int, Field(ge=1, le=10)] = Field(
         2, description="AD's lockout threshold must be at least this many times Entra's (Microsoft: two or three "
@@ -436,6 +436,11 @@ class PasswordProtection(Strict):
         True, description="Every domain controller runs the Password Protection DC agent whenever the policy or "
                           "the tenant turns on-premises password protection on (a DC without it validates nothing, "
                           "written-back resets included)")
+    agent_heartbeat_max_hours: Annotated[int, Field(ge=2, le=8760)] = Field(
+        24, description="A DC agent's service connection point counts as a running agent only while its "
+                        "HeartbeatUTC is at most this many hours older than the snapshot (Microsoft: the agent "
+                        "updates it about hourly; a stale one may mean the agent was stopped or uninstalled, and "
+                        "the SCP outlives an uninstall); older or unreadable = unknown")
     lockout_threshold_at_most: Annotated[int, Field(ge=1, le=50)] = Field(
         10, description="Highest allowed smart lockout threshold (failed sign-ins before lockout)"
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor import progress
 from auditor.ad.dn import dn_key, is_within, parent
+from auditor.ad.ds_heuristics import DIRECTORY_SERVICE_RDNS
 from auditor.ad.rights import AccessMask
 from auditor.ad.sd import DaclFacts, DescriptorError, parse_dacl
 from auditor.ad.sid import rid, sid_from_bytes
@@ -26,6 +27,7 @@ from auditor.readers.ldap_values import texts as _texts
 from auditor.snapshot.directory import (
     AccessControl,
     DirectoryUser,
+    DsHeuristics,
     Member,
     Principal,
     PrincipalKind,
@@ -95,7 +97,20 @@ def read_access_control(reader: DirectoryReader, base_dn: str, domain_sid: str, 
         admins.update(m.sid for m in principals[sid].members or [])
     return AccessControl(principals=principals, admin_sids=sorted(admins), containers=containers,
                          protected_accounts=protected, service_account=own, service_account_groups=groups,
-                         managed_password_readers=readers)
+                         managed_password_readers=readers, ds_heuristics=read_ds_heuristics(reader, base_dn))
+
+
+def read_ds_heuristics(reader: DirectoryReader, base_dn: str) -> DsHeuristics:
+    """dSHeuristics of the configuration NC's Directory Service object (dwAdminSDExMask, [MS-ADTS] 3.1.1.6.1.4).
+    Absent means not set (nothing excluded: a read denied on the attribute looks the same, the documented-absence
+    gap of docs/semantics.md 3); the object missing is an error."""
+    root = reader.base("", ["configurationNamingContext"]) or {}
+    configuration = _text(root, "configurationNamingContext") or f"CN=Configuration,{base_dn}"
+    dn = f"{DIRECTORY_SERVICE_RDNS},{configuration}"
+    raw = reader.base(dn, ["dSHeuristics"])
+    if raw is None:
+        return DsHeuristics(dn=dn, error="the Directory Service object was not found (or not readable)")
+    return DsHeuristics(dn=dn, value=_text(raw, "dSHeuristics"))
 
 
 def _ancestors(users: list[DirectoryUser], base_dn: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from auditor.ad.dn import dn_key, is_within
+from auditor.ad.ds_heuristics import DsHeuristicsError, admin_sd_ex_mask, excluded_groups
 from auditor.ad.intervals import interval_seconds, interval_whole_days
 from auditor.ad.sd import DaclFacts
 
@@ -264,6 +265,33 @@ class ProtectedAccount(Model):
     dacl_key: str | None = Field(None, description="Key into DirectoryState.dacls (owner and full DACL)")
 
 
+class DsHeuristics(Model):
+    """dSHeuristics on CN=Directory Service,CN=Windows NT,CN=Services of the configuration NC, as SDProp reads it
+    (`auditor.ad.ds_heuristics`)."""
+
+    dn: str
+    value: str | None = Field(None, description="The attribute; None when not set (nothing excluded)")
+    error: str | None = Field(None, description="Why the object or the value could not be read or understood")
+
+    def excluded(self) -> list[str] | None:
+        """The operator groups dwAdminSDExMask leaves out of protection; None when not known."""
+        if self.error is not None:
+            return None
+        try:
+            return excluded_groups(admin_sd_ex_mask(self.value))
+        except DsHeuristicsError:
+            return None
+
+    def why_unknown(self) -> str | None:
+        if self.error is not None:
+            return self.error
+        try:
+            admin_sd_ex_mask(self.value)
+        except DsHeuristicsError as exc:
+            return str(exc)
+        return None
+
+
 class AccessControl(Model):
     """Who else holds power over the in-scope users and the sync account: full descriptors and who their SIDs are.
 
@@ -282,6 +310,8 @@ class AccessControl(Model):
                                                         description="The DACLs of the groups the sync account is in")
     managed_password_readers: DaclFacts | None = Field(
         None, description="A gMSA's msDS-GroupMSAMembership: who may retrieve its password; None for a user account")
+    ds_heuristics: DsHeuristics | None = Field(
+        None, description="dSHeuristics (dwAdminSDExMask); None in snapshots from before it was read")
 
 
 class AttributeChange(Model):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.samba
 
 BASE = "DC=corp,DC=example,DC=test"
 THRESHOLD = "AD lockout threshold against smart lockout"
-WINDOW = "AD lockout reset window against smart lockout duration"
+DURATION = "AD lockout duration against smart lockout duration"
 
 
 def lab_snapshot(scenario: str, dc: SambaDC) -> Snapshot:
@@ -40,17 +40,19 @@ def test_lockout_demo_fails_with_each_source_and_baseline_passes(demo_dc: SambaD
     demo = lab_snapshot("demo", demo_dc)
     assert demo.directory is not None and demo.directory.value is not None
     lockout = demo.directory.value.lockout
-    assert lockout is not None and (lockout.threshold, lockout.window_seconds, lockout.error) == (5, 1800, None)
+    assert lockout is not None and (lockout.threshold, lockout.duration_seconds, lockout.error) == (5, 1800, None)
     assert demo.sysvol is not None and demo.sysvol.value is not None
-    assert (demo.sysvol.value.lockout_bad_count, demo.sysvol.value.reset_lockout_count) == (5, 30)
+    assert (demo.sysvol.value.lockout_bad_count, demo.sysvol.value.lockout_duration) == (5, 30)
     found = {f.target: f for f in run_check(check_by_id("hybrid.lockout"), baseline_policy(), demo)}
-    assert found[THRESHOLD].status.value == found[WINDOW].status.value == "fail"
+    assert found[THRESHOLD].status.value == found[DURATION].status.value == "fail"
+    # Microsoft's rule is on the AD DS account lockout duration (howto-password-smart-lockout)
+    assert f"lockoutDuration (seconds) on {BASE} is 1800 s" in (found[DURATION].reason or "")
     sources = {e.source for e in found[THRESHOLD].evidence}
     assert BASE in sources and any(s.endswith("GptTmpl.inf") for s in sources)
     assert any(s.startswith("graph") or "groupSettings" in s for s in sources), sources
     baseline = statuses("hybrid.lockout", lab_snapshot("baseline", baseline_dc))
     assert set(baseline.values()) == {"pass"}, baseline
-    assert {THRESHOLD, WINDOW} <= set(baseline)
+    assert {THRESHOLD, DURATION} <= set(baseline)
 
 
 def test_reach_beyond_demo_names_the_unsynced_and_protected_users_baseline_passes(
@@ -91,3 +93,15 @@ def test_dc_agents_demo_fails_the_dc_without_one_baseline_passes(demo_dc: SambaD
     assert dc.agent is not None and dc.agent.software_version == "1.2.177.1"
     assert [f.status.value for f in run_check(check_by_id("hybrid.dc_agents"), baseline_policy(), baseline)] == [
         "pass"]
+
+
+def test_ds_heuristics_is_read_from_the_configuration_nc(baseline_dc: SambaDC) -> None:
+    """dwAdminSDExMask's object ([MS-ADTS] 3.1.1.6.1.4) as Samba provisions it: found, the mask excludes nothing."""
+    policy = baseline_policy()
+    assert policy.directory is not None
+    state = read_on_premises(settings(baseline_dc), policy.directory).directory.value
+    assert state is not None and state.access_control is not None
+    heuristics = state.access_control.ds_heuristics
+    assert heuristics is not None and heuristics.error is None, heuristics
+    assert heuristics.dn.startswith("CN=Directory Service,CN=Windows NT,CN=Services,CN=Configuration,")
+    assert heuristics.excluded() == []

@@ -6,6 +6,7 @@ PSO-Sales) 30 attempts, counter reset after 1 minute. Each failing case changes 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor.ad.intervals import minutes_to_interval
@@ -26,6 +27,9 @@ from auditor.snapshot.tenant import DomainsState, PasswordRulesState, TenantDoma
 from .cases_ad import BASE, PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
 
 SETTING_ID = "8b16b029-bb31-48c8-b4df-5ee419596688"
+# when the agents' snapshots were collected: an hour after the heartbeat `agents` writes (hybrid.dc_agents judges
+# the heartbeat's age against the snapshot, never the clock)
+AGENTS_AS_OF = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def ad_lockout(threshold: int = 30, window_minutes: int = 1, duration_minutes: int = 1) -> AccountLockout:
@@ -40,9 +44,9 @@ def seam_directory(pso: AccountLockout | None = None, **overrides: Any) -> Direc
     return base.model_copy(update={"lockout": ad_lockout(), "password_settings": psos, **overrides})
 
 
-def seam_sysvol(bad_count: int = 30, reset_minutes: int = 1) -> SysvolState:
+def seam_sysvol(bad_count: int = 30, reset_minutes: int = 1, duration_minutes: int = 1) -> SysvolState:
     return sysvol().model_copy(update={"lockout_bad_count": bad_count, "reset_lockout_count": reset_minutes,
-                                       "lockout_duration": 1})
+                                       "lockout_duration": duration_minutes})
 
 
 def rules(threshold: int = 10, duration: int = 120) -> PasswordRulesState:
@@ -52,10 +56,13 @@ def rules(threshold: int = 10, duration: int = 120) -> PasswordRulesState:
 
 
 def seam_snapshot(directory: DirectoryState | None = None, gpo: SysvolState | None = None,
-                  password_rules: PasswordRulesState | None = None) -> Snapshot:
+                  password_rules: PasswordRulesState | None = None, as_of: datetime | None = AGENTS_AS_OF) -> Snapshot:
     snap = snapshot(directory or seam_directory(), gpo or seam_sysvol())
-    return snap.model_copy(update={"password_rules": Section[PasswordRulesState].ok(
-        "graph:/groupSettings", password_rules or rules())})
+    update: dict[str, Any] = {"password_rules": Section[PasswordRulesState].ok("graph:/groupSettings",
+                                                                              password_rules or rules())}
+    if as_of is not None and snap.directory is not None:
+        update["directory"] = snap.directory.model_copy(update={"collected_at": as_of})
+    return snap.model_copy(update=update)
 
 
 ROOT_ACE = "(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;S-1-5-21-1-1148)"
@@ -77,11 +84,11 @@ DC1 = f"CN=DC1,OU=Domain Controllers,{BASE}"
 DC2 = f"CN=DC2,OU=Domain Controllers,{BASE}"
 
 
-def agents(*without: str) -> PasswordProtectionAgents:
+def agents(*without: str, heartbeat: str | None = "2026-12-01T08:00:00Z") -> PasswordProtectionAgents:
     """DC1 and DC2, each with its DC agent SCP unless named in `without`."""
     dcs = [DomainController(dn=dc, dns_host_name=f"{rdn}.corp.example.test", agent=None if dc in without else DcAgent(
         dn=f"CN=AzureADPasswordProtectionDCAgent,{dc}", software_version="1.2.177.1",
-        heartbeat_utc="2026-12-01T08:00:00Z")) for dc, rdn in ((DC1, "dc1"), (DC2, "dc2"))]
+        heartbeat_utc=heartbeat)) for dc, rdn in ((DC1, "dc1"), (DC2, "dc2"))]
     return PasswordProtectionAgents(domain_controllers=dcs, proxies=[f"CN=AzureADPasswordProtectionProxy,{DC1}"])
 
 
@@ -112,9 +119,9 @@ def _cases() -> dict[str, dict[str, Case]]:
     return {
         "hybrid.lockout": {
             "pass": _case(policy, seam_snapshot()),
-            "fail": _case(policy, seam_snapshot(gpo=seam_sysvol(bad_count=5, reset_minutes=30))),
+            "fail": _case(policy, seam_snapshot(gpo=seam_sysvol(bad_count=5, reset_minutes=30, duration_minutes=30))),
             "fail_pso": _case(policy, seam_snapshot(seam_directory(pso=ad_lockout(threshold=3)))),
-            "fail_domain": _case(policy, seam_snapshot(seam_directory(lockout=ad_lockout(window_minutes=30)))),
+            "fail_domain": _case(policy, seam_snapshot(seam_directory(lockout=ad_lockout(duration_minutes=30)))),
             "fail_cloud_default": _case(policy, seam_snapshot(password_rules=PasswordRulesState())),
             "unread_domain": _case(policy, seam_snapshot(seam_directory(lockout=AccountLockout(
                 error="`lockoutThreshold` absent on DC=corp,DC=example,DC=test")))),

@@ -100,7 +100,7 @@ def test_control_of_the_sync_account_is_critical_with_replication_rights() -> No
     assert findings[0].status == Status.failed and findings[0].severity == Severity.high
 
 
-def _with_remote_sam(scenario: str, sddl: str) -> Any:
+def _with_remote_sam(scenario: str, sddl: str | None, audit_only: str | None = None) -> Any:
     import base64
 
     from auditor.ad import gpttmpl
@@ -112,8 +112,12 @@ def _with_remote_sam(scenario: str, sddl: str) -> Any:
     for template in sysvol.templates:
         if template.content_b64 and gpttmpl.registry_value(gpttmpl.parse(base64.b64decode(template.content_b64)),
                                                            gpttmpl.RESTRICT_REMOTE_SAM):
-            changed = gpttmpl.parse(base64.b64decode(template.content_b64)).with_value(
-                gpttmpl.REGISTRY_VALUES, gpttmpl.RESTRICT_REMOTE_SAM, f'1,"{sddl}"')
+            changed = gpttmpl.parse(base64.b64decode(template.content_b64))
+            if sddl is not None:
+                changed = changed.with_value(gpttmpl.REGISTRY_VALUES, gpttmpl.RESTRICT_REMOTE_SAM, f'1,"{sddl}"')
+            if audit_only is not None:
+                changed = changed.with_value(gpttmpl.REGISTRY_VALUES, gpttmpl.RESTRICT_REMOTE_SAM_AUDIT_ONLY,
+                                             audit_only)
             template = template.model_copy(update={"content_b64": base64.b64encode(changed.to_bytes()).decode()})
         templates.append(template)
     changed_sysvol = sysvol.model_copy(update={"templates": templates})
@@ -130,3 +134,23 @@ def test_restrict_remote_sam_follows_the_accounts_groups_and_refuses_bad_sddl() 
     assert finding.status == Status.failed and "denied" in (finding.reason or "")
     broken = _with_remote_sam("baseline", "O:BAG:BAD:(A;;RC;;;QQ)")
     assert _run("ad.gpo.restrict_remote_sam", _policy(), broken)[0].status == Status.unknown
+
+
+# Microsoft, "Network access: Restrict clients allowed to make remote calls to SAM", Audit only mode: SAM does the
+# access check "but will not fail the call if the access check fails. Instead, the call will be allowed"
+# (HKLM\SYSTEM\CurrentControlSet\Control\Lsa\RestrictRemoteSamAuditOnlyMode, REG_DWORD 1).
+def test_audit_only_mode_lets_the_denied_sync_account_through_with_a_note() -> None:
+    finding = _run("ad.gpo.restrict_remote_sam", _policy(), _with_remote_sam("demo", None, "4,1"))[0]
+    assert finding.status == Status.passed
+    assert "RestrictRemoteSamAuditOnlyMode=1" in (finding.reason or "") and "before leaving audit mode" in (
+        finding.reason or "")
+    assert any(e.field.startswith("RestrictRemoteSamAuditOnlyMode") and e.value == 1 for e in finding.evidence)
+
+
+def test_audit_only_mode_off_or_unreadable() -> None:
+    off = _run("ad.gpo.restrict_remote_sam", _policy(), _with_remote_sam("demo", None, "4,0"))[0]
+    assert off.status == Status.failed and "RestrictRemoteSamAuditOnlyMode) is 0" in (off.reason or "")
+    plain = _run("ad.gpo.restrict_remote_sam", _policy(), lab_snapshot("demo"))[0]
+    assert plain.status == Status.failed and "not set in these GPOs" in (plain.reason or "")
+    odd = _run("ad.gpo.restrict_remote_sam", _policy(), _with_remote_sam("demo", None, '1,"yes"'))[0]
+    assert odd.status == Status.unknown and "REG_DWORD" in (odd.reason or "")

@@ -4,11 +4,12 @@ the DC agent."""
 from __future__ import annotations
 
 from auditor.checks.base import Status
+from auditor.checks.hybrid.dc_agents import parse_heartbeat
 from auditor.checks.registry import check_by_id, run_check
 from auditor.readers.dc_agents import _settings
 
 from .cases_ad import baseline_policy
-from .cases_seams import CASES, DC1, DC2, agents, rules, seam_directory, seam_snapshot
+from .cases_seams import AGENTS_AS_OF, CASES, DC1, DC2, agents, rules, seam_directory, seam_snapshot
 
 CHECK = check_by_id("hybrid.dc_agents")
 
@@ -55,3 +56,27 @@ def test_agent_settings_json() -> None:
     assert _settings('{"SoftwareVersion":"1.2.177.1","HeartbeatUTC":"2022-04-10T20:11:14Z"}') == {
         "SoftwareVersion": "1.2.177.1", "HeartbeatUTC": "2022-04-10T20:11:14Z"}
     assert _settings("eyJhbGciOiJIUzI1NiJ9.e30.x") == {} and _settings(None) == {}
+
+
+# Microsoft (howto-password-ban-bad-on-premises-monitor, "DC Agent discovery"): the SCP's properties are updated
+# "on an approximate hourly basis"; "If the HeartbeatUTC value gets stale, this may be a symptom that the ... DC Agent
+# on that domain controller is not running, or has been uninstalled". The SCP outlives an uninstall.
+def test_an_agent_whose_heartbeat_is_stale_is_not_counted_as_running() -> None:
+    stale = seam_snapshot(seam_directory(password_protection_agents=agents(heartbeat="2026-11-20T08:00:00.0Z")))
+    found = {f.target: f for f in run_check(CHECK, baseline_policy(), stale)}
+    assert found[DC1].status == found[DC2].status == Status.unknown
+    reason = found[DC1].reason or ""
+    assert "11 day(s) 1 hour(s) older than the snapshot" in reason and "not counted as running" in reason
+    # the policy may allow older heartbeats
+    assert set(statuses(protection(agent_heartbeat_max_hours=24 * 12), stale).values()) == {Status.passed}
+
+
+def test_an_absent_or_unreadable_heartbeat_is_unknown_and_a_fresh_one_passes() -> None:
+    for heartbeat in (None, "yesterday"):
+        snap = seam_snapshot(seam_directory(password_protection_agents=agents(heartbeat=heartbeat)))
+        assert set(statuses(baseline_policy(), snap).values()) == {Status.unknown}, heartbeat
+    fresh = seam_snapshot(seam_directory(password_protection_agents=agents(heartbeat="12/1/2026 8:35:02 AM")))
+    assert set(statuses(baseline_policy(), fresh).values()) == {Status.passed}
+    assert parse_heartbeat("2018-02-16T08:35:02.1234567Z") == parse_heartbeat("2/16/2018 8:35:02 AM").replace(
+        microsecond=123456)  # type: ignore[union-attr]
+    assert AGENTS_AS_OF.tzinfo is not None

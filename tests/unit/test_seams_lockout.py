@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from auditor.ad import gpttmpl
+from auditor.ad.intervals import NEVER, minutes_to_interval
 from auditor.checks.base import Status
 from auditor.checks.registry import check_by_id, run_check
 from auditor.readers.directory import DOMAIN_LOCKOUT, PSO_LOCKOUT, account_lockout
+from auditor.snapshot.directory import AccountLockout
 from auditor.snapshot.models import Section
 
 from .cases_ad import BASE, PSO_SALES, baseline_policy
 from .cases_seams import CASES, ad_lockout, rules, seam_directory, seam_snapshot, seam_sysvol
 
 CHECK = check_by_id("hybrid.lockout")
+DURATION = "AD lockout duration against smart lockout duration"
 
 
 def lockout_policy(**changes: object):  # type: ignore[no-untyped-def]
@@ -40,10 +43,12 @@ def test_compliant_seam_passes_with_every_source_side_by_side() -> None:
 def test_winning_gpo_below_entra_fails_both_rules() -> None:
     found = findings("fail")
     threshold = found["AD lockout threshold against smart lockout"]
-    window = found["AD lockout reset window against smart lockout duration"]
-    assert threshold.status == window.status == Status.failed
+    duration = found[DURATION]
+    assert threshold.status == duration.status == Status.failed
     assert "LockoutBadCount" in (threshold.reason or "") and "is 5" in (threshold.reason or "")
-    assert "1800 s" in (window.reason or "") and "120 s" in (window.reason or "")
+    assert "LockoutDuration" in (duration.reason or "") and "1800 s" in (duration.reason or "")
+    assert "120 s" in (duration.reason or "") and "longer than the AD DS account lockout duration" in (
+        duration.reason or "")
 
 
 def test_pso_winning_for_in_scope_users_is_judged_alone() -> None:
@@ -53,10 +58,39 @@ def test_pso_winning_for_in_scope_users_is_judged_alone() -> None:
     assert found["AD lockout threshold against smart lockout"].status == Status.passed
 
 
-def test_entra_default_duration_of_60_s_is_not_above_a_one_minute_window() -> None:
+def test_entra_default_duration_of_60_s_is_not_longer_than_a_one_minute_lockout() -> None:
     found = findings("fail_cloud_default")
-    window = found["AD lockout reset window against smart lockout duration"]
-    assert window.status == Status.failed and "default" in (window.reason or "")
+    duration = found[DURATION]
+    assert duration.status == Status.failed and "default" in (duration.reason or "")
+
+
+# Microsoft (howto-password-smart-lockout): "The Microsoft Entra lockout duration must be longer than the AD DS
+# account lockout duration"; the page states no rule for "Reset account lockout counter after".
+def test_short_window_with_long_lockout_duration_fails() -> None:
+    snap = seam_snapshot(seam_directory(lockout=ad_lockout(window_minutes=1, duration_minutes=30)))
+    found = findings(snap=snap)
+    assert found[DURATION].status == Status.failed
+    assert "lockoutDuration (seconds) on " + BASE in (found[DURATION].reason or "")
+    assert "1800 s" in (found[DURATION].reason or "")
+
+
+def test_long_window_with_short_lockout_duration_passes() -> None:
+    snap = seam_snapshot(seam_directory(lockout=ad_lockout(window_minutes=30, duration_minutes=1),
+                                        pso=ad_lockout(window_minutes=30, duration_minutes=1)),
+                         seam_sysvol(reset_minutes=30, duration_minutes=1))
+    found = findings(snap=snap)
+    assert {f.status for f in found.values()} == {Status.passed}
+    windows = [e for e in found[DURATION].evidence if "ObservationWindow" in e.field or "ResetLockoutCount" in e.field]
+    assert windows and all(e.value == 1800 for e in windows)  # shown, not judged
+
+
+def test_locked_until_an_administrator_unlocks_fails_everywhere() -> None:
+    never = AccountLockout(threshold=30, observation_window=minutes_to_interval(1), duration=NEVER)
+    snap = seam_snapshot(seam_directory(lockout=never, pso=never), seam_sysvol(duration_minutes=-1))
+    found = findings(snap=snap)
+    assert found[DURATION].status == Status.failed
+    assert found[DURATION].reason is not None and found[DURATION].reason.count("never (locked until") == 2
+    assert found[PSO_SALES].status == Status.failed and "never" in (found[PSO_SALES].reason or "")
 
 
 def test_threshold_multiple_is_the_policys() -> None:

@@ -3,9 +3,11 @@
 Lockout status is not synced between AD and Entra ID. Microsoft's smart lockout guidance for hybrid
 deployments (howto-password-smart-lockout, "When using pass-through authentication"): the Entra lockout
 threshold must be less than the AD DS account lockout threshold ("at least two or three times greater"),
-and the Entra lockout duration must be longer than AD DS's "Reset account lockout counter after". Otherwise an
-attacker guessing against Entra locks the account on-premises first, and a written-back reset is refused
-while it stays locked.
+and "the Microsoft Entra lockout duration must be **longer** than the AD DS account lockout duration" (AD's
+lockoutDuration / GPO LockoutDuration / msDS-LockoutDuration; "until an administrator unlocks" is longer than any).
+Otherwise an attacker guessing against Entra locks the account on-premises first, and a written-back reset is
+refused while it stays locked. The page states no rule for "Reset account lockout counter after" (its "Verify"
+steps only ask to look at it): the observation window is shown as evidence and not judged.
 
 AD's values come from three places, shown side by side: the domain head (lockoutThreshold,
 lockOutObservationWindow, lockoutDuration over LDAP), the GPO that wins among those linked to the domain
@@ -42,7 +44,10 @@ from auditor.snapshot.tenant import PasswordRulesState
 KEY = "directory.lockout.compare_with_smart_lockout"
 MULTIPLE_KEY = "directory.lockout.threshold_multiple"
 THRESHOLD_TARGET = "AD lockout threshold against smart lockout"
-WINDOW_TARGET = "AD lockout reset window against smart lockout duration"
+DURATION_TARGET = "AD lockout duration against smart lockout duration"
+# Microsoft's rule, quoted in findings (howto-password-smart-lockout, "When using pass-through authentication")
+DURATION_RULE = "the Microsoft Entra lockout duration must be longer than the AD DS account lockout duration"
+NEVER_LABEL = "never (locked until an administrator unlocks it)"
 
 SPEC = CheckSpec(
     id="hybrid.lockout",
@@ -65,15 +70,15 @@ SPEC = CheckSpec(
     fix=Fix(
         portal="Group Policy Management > Default Domain Policy > Computer Configuration > Policies > Windows "
                "Settings > Security Settings > Account Policies > Account Lockout Policy: Account lockout "
-               "threshold at least twice Entra's, Reset account lockout counter after below Entra's lockout "
-               "duration (or raise Entra's: Protection > Authentication methods > Password protection)",
+               "threshold at least twice Entra's, Account lockout duration below Entra's lockout duration "
+               "(or raise Entra's: Protection > Authentication methods > Password protection)",
         powershell="Set-ADDefaultDomainPasswordPolicy -Identity <domain> -LockoutThreshold <n> "
-                   "-LockoutObservationWindow 00:01:00",
+                   "-LockoutDuration 00:01:00 -LockoutObservationWindow 00:01:00",
         console="Group Policy Management Console",
         shell="PowerShell with the ActiveDirectory module",
     ),
-    description="Reads lockoutThreshold and lockOutObservationWindow of the domain head over LDAP, LockoutBadCount "
-                "and ResetLockoutCount of the winning GPO over SMB, and msDS-Lockout* of the PSOs that win for "
+    description="Reads lockoutThreshold and lockoutDuration of the domain head over LDAP, LockoutBadCount "
+                "and LockoutDuration of the winning GPO over SMB, and msDS-Lockout* of the PSOs that win for "
                 "in-scope users, against the tenant's smart lockout threshold and duration.",
 )
 
@@ -87,10 +92,24 @@ class Value:
     value: int | None
     error: str | None = None
     named: str | None = None  # how a reason names it, when the field says where (a GPO) and the source is a path
+    never: bool = False  # a duration of "never": locked until an administrator unlocks (value None, error None)
 
     @property
     def label(self) -> str:
         return self.named or f"{self.field} on {self.source}"
+
+
+@dataclass(frozen=True)
+class Lockouts:
+    """One place's AD lockout values (the domain head with the GPOs that may win, or one PSO): thresholds and
+    durations are judged; observation windows are evidence only."""
+
+    thresholds: list[Value]
+    durations: list[Value]
+    windows: list[Value]
+
+    def all(self) -> list[Value]:
+        return [*self.thresholds, *self.durations, *self.windows]
 
 
 @dataclass(frozen=True)
@@ -110,13 +129,12 @@ def evaluate(ctx: Context) -> list[Finding]:
     cloud = _cloud(ctx)
     sysvol, sysvol_error = _read(ctx, "sysvol")
     multiple = directory.lockout.threshold_multiple
-    thresholds, windows = domain_values(state, sysvol if isinstance(sysvol, SysvolState) else None,
-                                        ctx.source("directory"))
-    evidence = [*cloud.evidence, *_as_evidence(thresholds), *_as_evidence(windows)]
+    values = domain_values(state, sysvol if isinstance(sysvol, SysvolState) else None, ctx.source("directory"))
+    evidence = [*cloud.evidence, *_as_evidence(values.all())]
     if sysvol_error is not None:
         evidence += sysvol_error.evidence
-    findings = [_judge_threshold(ctx, thresholds, cloud, multiple, evidence, sysvol_error),
-                _judge_window(ctx, windows, thresholds, cloud, evidence, sysvol_error)]
+    findings = [_judge_threshold(ctx, values.thresholds, cloud, multiple, evidence, sysvol_error),
+                _judge_duration(ctx, values.durations, values.thresholds, cloud, evidence, sysvol_error)]
     findings += _pso_findings(ctx, state, cloud, multiple)
     return findings
 
@@ -147,22 +165,33 @@ def cloud_of(rules: PasswordRulesState, source: str) -> Cloud:
                                     else f"{DEFAULT_DURATION_SECONDS} (default)")])
 
 
-def domain_values(state: DirectoryState, sysvol: SysvolState | None, head: str) -> tuple[list[Value], list[Value]]:
-    """(thresholds, reset windows in seconds): the domain head's, then what each GPO that may win says."""
+def domain_values(state: DirectoryState, sysvol: SysvolState | None, head: str) -> Lockouts:
+    """Thresholds, durations and reset windows (seconds): the domain head's, then what each GPO that may win says."""
     lockout = state.lockout
     if lockout is None:
         missing = "this snapshot did not read the domain's lockout attributes: collect again"
-        thresholds = [Value(head, "lockoutThreshold", None, missing)]
-        windows = [Value(head, "lockOutObservationWindow (seconds)", None, missing)]
+        out = Lockouts([Value(head, "lockoutThreshold", None, missing)],
+                       [Value(head, "lockoutDuration (seconds)", None, missing)],
+                       [Value(head, "lockOutObservationWindow (seconds)", None, missing)])
     else:
-        thresholds = [Value(state.base_dn, "lockoutThreshold", lockout.threshold,
-                            lockout.error if lockout.threshold is None else None)]
-        windows = [Value(state.base_dn, "lockOutObservationWindow (seconds)", lockout.window_seconds,
-                         lockout.error if lockout.observation_window is None else None)]
+        out = Lockouts([Value(state.base_dn, "lockoutThreshold", lockout.threshold,
+                              lockout.error if lockout.threshold is None else None)],
+                       [duration_value(state.base_dn, "lockoutDuration (seconds)", lockout)],
+                       [Value(state.base_dn, "lockOutObservationWindow (seconds)", lockout.window_seconds,
+                              lockout.error if lockout.observation_window is None else None)])
     if sysvol is not None:
-        thresholds += _gpo_values(state, sysvol, "lockout_bad_count", "LockoutBadCount", 1)
-        windows += _gpo_values(state, sysvol, "reset_lockout_count", "ResetLockoutCount (seconds)", 60)
-    return thresholds, windows
+        out.thresholds.extend(_gpo_values(state, sysvol, "lockout_bad_count", "LockoutBadCount", 1))
+        out.durations.extend(_gpo_values(state, sysvol, "lockout_duration", "LockoutDuration (seconds)", 60))
+        out.windows.extend(_gpo_values(state, sysvol, "reset_lockout_count", "ResetLockoutCount (seconds)", 60))
+    return out
+
+
+def duration_value(source: str, field: str, lockout: AccountLockout) -> Value:
+    """An LDAP lockoutDuration / msDS-LockoutDuration in seconds; the "never" interval locks until unlocked."""
+    if lockout.duration is None:
+        return Value(source, field, None, lockout.error or "not read")
+    seconds = lockout.duration_seconds
+    return Value(source, field, seconds, never=seconds is None)
 
 
 def _gpo_values(state: DirectoryState, sysvol: SysvolState, field: str, label: str, scale: int) -> list[Value]:
@@ -176,13 +205,25 @@ def _gpo_values(state: DirectoryState, sysvol: SysvolState, field: str, label: s
         where = f"{label}, rank {said.applied.rank}: {said.applied.describe()}"
         if said.error is not None:
             out.append(Value(source, where, None, said.error, named=where))
+        elif said.value is not None and said.value < 0 and field == "lockout_duration":
+            # [MS-GPSB] 2.2.1.1.2: "If the account lockout duration value is set to negative 1, the account MUST be
+            # locked out until an administrator explicitly unlocks it"
+            out.append(Value(source, where, None, named=where, never=True))
         elif said.value is not None:
             out.append(Value(source, where, said.value * scale if said.value >= 0 else said.value, named=where))
     return out
 
 
 def _as_evidence(values: list[Value]) -> list[Evidence]:
-    return [Evidence(source=v.source, field=v.field, value=v.value if v.error is None else v.error) for v in values]
+    return [Evidence(source=v.source, field=v.field,
+                     value=v.error if v.error is not None else NEVER_LABEL if v.never else v.value) for v in values]
+
+
+def duration_ok(value: Value, cloud: int) -> bool | None:
+    """Microsoft's rule: Entra's duration longer than AD's. None when the value was not read."""
+    if value.never:
+        return False
+    return None if value.value is None else value.value < cloud
 
 
 def threshold_ok(threshold: int, cloud: int, multiple: int) -> bool:
@@ -204,25 +245,29 @@ def _judge_threshold(ctx: Context, values: list[Value], cloud: Cloud, multiple: 
     return _unless_unread(ctx, THRESHOLD_TARGET, expected, actual, values, evidence, sysvol_error)
 
 
-def _judge_window(ctx: Context, values: list[Value], thresholds: list[Value], cloud: Cloud,
-                  evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
-    expected = f"< {cloud.duration} s (Entra's lockout duration)"
-    actual = {v.field: v.value for v in values if v.value is not None}
+def _judge_duration(ctx: Context, values: list[Value], thresholds: list[Value], cloud: Cloud,
+                    evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
+    expected = f"< {cloud.duration} s (Entra's lockout duration must be longer)"
+    actual: dict[str, int | str | None] = {v.field: NEVER_LABEL if v.never else v.value for v in values
+                                           if v.value is not None or v.never}
     if thresholds and all(t.value == 0 for t in thresholds):
-        return ctx.result(Status.passed, target=WINDOW_TARGET, expected=expected, actual=actual, key=KEY,
+        return ctx.result(Status.passed, target=DURATION_TARGET, expected=expected, actual=actual, key=KEY,
                           evidence=evidence, reason=None) if sysvol_error is None else _unless_unread(
-            ctx, WINDOW_TARGET, expected, actual, values, evidence, sysvol_error)
-    bad = [v for v in values if v.value is not None and v.value >= cloud.duration]
+            ctx, DURATION_TARGET, expected, actual, values, evidence, sysvol_error)
+    bad = [v for v in values if duration_ok(v, cloud.duration) is False]
     if bad:
-        return ctx.result(Status.failed, target=WINDOW_TARGET, expected=expected, actual=actual, key=KEY,
+        return ctx.result(Status.failed, target=DURATION_TARGET, expected=expected, actual=actual, key=KEY,
                           evidence=evidence, reason="; ".join(
-                              f"{v.label} is {v.value} s, not below smart lockout's {cloud.duration} s"
-                              + _default_note(cloud, "duration") + ": failed sign-ins counted on-premises outlast "
-                              "the cloud lockout and add up to an AD lockout" for v in bad))
-    return _unless_unread(ctx, WINDOW_TARGET, expected, actual, values, evidence, sysvol_error)
+                              f"{v.label} is {NEVER_LABEL if v.never else f'{v.value} s'}, not below smart "
+                              f"lockout's {cloud.duration} s" + _default_note(cloud, "duration")
+                              + f" (Microsoft: {DURATION_RULE}): an account AD locks stays locked on-premises "
+                              "after Entra lets the sign-in through, and a written-back reset is refused"
+                              for v in bad))
+    return _unless_unread(ctx, DURATION_TARGET, expected, actual, values, evidence, sysvol_error)
 
 
-def _unless_unread(ctx: Context, target: str, expected: str, actual: Mapping[str, int | None], values: list[Value],
+def _unless_unread(ctx: Context, target: str, expected: str, actual: Mapping[str, int | str | None],
+                   values: list[Value],
                    evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
     unread = [f"{v.label}: {v.error}" for v in values if v.error is not None]
     if sysvol_error is not None:
@@ -258,8 +303,9 @@ def _pso_findings(ctx: Context, state: DirectoryState, cloud: Cloud, multiple: i
                          Evidence(source=pso.dn, field="msDS-LockoutObservationWindow (seconds)",
                                   value=lockout.window_seconds),
                          Evidence(source=pso.dn, field="msDS-LockoutDuration (seconds)",
-                                  value=lockout.duration_seconds)]
-        if lockout is None or lockout.threshold is None or lockout.observation_window is None:
+                                  value=NEVER_LABEL if lockout.duration is not None
+                                  and lockout.duration_seconds is None else lockout.duration_seconds)]
+        if lockout is None or lockout.threshold is None or lockout.duration is None:
             why = ("the policy could not be read" if pso is None else
                    lockout.error if lockout is not None and lockout.error else "its lockout attributes were not read")
             out.append(ctx.result(Status.unknown, target=target, key=KEY, evidence=evidence,
@@ -269,14 +315,16 @@ def _pso_findings(ctx: Context, state: DirectoryState, cloud: Cloud, multiple: i
         if not threshold_ok(lockout.threshold, cloud.threshold, multiple):
             problems.append(f"its lockout threshold is {lockout.threshold}, not 0 and not ≥ {multiple} × Entra's "
                             f"{cloud.threshold}" + _default_note(cloud, "threshold"))
-        window = lockout.window_seconds
-        if lockout.threshold != 0 and window is not None and window >= cloud.duration:
-            problems.append(f"its reset window is {window} s, not below Entra's lockout duration of "
-                            f"{cloud.duration} s" + _default_note(cloud, "duration"))
+        duration = duration_value(target, "msDS-LockoutDuration (seconds)", lockout)
+        if lockout.threshold != 0 and duration_ok(duration, cloud.duration) is False:
+            problems.append(f"its lockout duration is {NEVER_LABEL if duration.never else f'{duration.value} s'}, "
+                            f"not below Entra's lockout duration of {cloud.duration} s"
+                            + _default_note(cloud, "duration") + f" (Microsoft: {DURATION_RULE})")
         out.append(ctx.result(
             Status.failed if problems else Status.passed, target=target, key=KEY, evidence=evidence,
-            expected={"threshold": f"0 or ≥ {multiple} × {cloud.threshold}", "window_seconds": f"< {cloud.duration}"},
-            actual={"threshold": lockout.threshold, "window_seconds": window},
+            expected={"threshold": f"0 or ≥ {multiple} × {cloud.threshold}", "duration_seconds": f"< {cloud.duration}"},
+            actual={"threshold": lockout.threshold,
+                    "duration_seconds": NEVER_LABEL if duration.never else duration.value},
             reason=None if not problems else
             f"{pso.name if pso else target} wins for {len(users)} in-scope user(s) and " + "; ".join(problems)
             + f": {names}"))

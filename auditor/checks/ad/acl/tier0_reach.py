@@ -8,6 +8,10 @@ account within the hour. Since Entra Connect 2.0.3.0, Set-ADSyncPasswordWritebac
 AdminSDHolder unless asked to (-IncludeAdminSdHolders, "not recommended", "following Windows security guidance").
 The sync account's reach is accepted by `directory.rights.admin_sd_holder`; another principal's by
 `directory.delegates.tier0`. The domain's own admins already hold tier 0.
+
+dSHeuristics' dwAdminSDExMask ([MS-ADTS] 3.1.1.6.1.4, Appendix C) may exclude Account, Server, Print and Backup
+Operators from SDProp: an account protected only through those groups is then not tier 0 here (its own DACL is
+judged by the other delegation checks); with the mask unread, such accounts are unknown (`auditor.derive.sdprop`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from auditor.ad.rights import WRITEBACK_POWERS
 from auditor.checks.ad import access_control, declared, directory_state, sample, wanted
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.derive.delegation import Holder, Index, containers_of, holders
+from auditor.derive.sdprop import protection
 from auditor.policy.models import Directory
 
 KEY = "directory.delegates.tier0"
@@ -69,7 +74,8 @@ def evaluate(ctx: Context) -> list[Finding]:
                             WRITEBACK_POWERS, index, containers):
             reach.setdefault(held.sid, []).append(("every protected account (AdminSDHolder, copied by SDProp)", held))
     unread = []
-    for account in control.protected_accounts:
+    sdprop = protection(control)
+    for account in sdprop.protected:
         dacl = state.dacls.get(account.dacl_key) if account.dacl_key else None
         if dacl is None:
             unread.append(account.dn)
@@ -77,7 +83,7 @@ def evaluate(ctx: Context) -> list[Finding]:
         for held in holders(dacl, account.dn, WRITEBACK_POWERS, index, containers):
             reach.setdefault(held.sid, []).append((account.dn, held))
     protected_names = {a.dn: ", ".join(a.privileged_via) or f"adminCount={a.admin_count}"
-                       for a in control.protected_accounts}
+                       for a in sdprop.protected}
     for sid, items in sorted(reach.items(), key=lambda item: item[1][0][1].name.lower()):
         if sid in admins or _accepted(items[0][1], sid, sync_sid, directory):
             continue
@@ -98,13 +104,26 @@ def evaluate(ctx: Context) -> list[Finding]:
     if unread:
         findings.append(ctx.result(Status.unknown, target=f"{len(unread)} protected account(s)", key=KEY,
                                    actual=unread[:50], reason="their descriptors were not read"))
-    if not findings:
+    mask = Evidence(source=sdprop.source or "dSHeuristics", field="dwAdminSDExMask (16th character of dSHeuristics)",
+                    value=f"excludes {', '.join(sdprop.mask_groups) or 'no group'}" if sdprop.mask_groups is not None
+                    else sdprop.why_unknown)
+    if sdprop.unknown:
+        names = sorted(a.name or a.dn for a in sdprop.unknown)
         findings.append(ctx.result(
-            Status.passed, target=f"{len(control.protected_accounts)} protected account(s) and AdminSDHolder",
+            Status.unknown, target=f"{len(sdprop.unknown)} account(s) protected only as operators", key=KEY,
+            actual=names[:50], evidence=[mask],
+            reason=f"{sample(names)} count as protected only through Account, Server, Print or Backup Operators, "
+                   f"which dwAdminSDExMask may exclude from SDProp, and the mask is not known ({sdprop.why_unknown})"))
+    if not findings:
+        excluded = [a.name or a.dn for a in sdprop.excluded]
+        findings.append(ctx.result(
+            Status.passed, target=f"{len(sdprop.protected)} protected account(s) and AdminSDHolder",
             key=KEY, expected="no writeback right over protected accounts (or accepted by the policy)",
             actual="none besides the domain's admins",
             evidence=[Evidence(source=state.admin_sd_holder.dn, field="protected accounts",
-                               value=len(control.protected_accounts))]))
+                               value=len(sdprop.protected)), mask,
+                      *([Evidence(source=sdprop.source or "dSHeuristics", field="not protected (dwAdminSDExMask)",
+                                  value=sorted(excluded))] if excluded else [])]))
     return findings
 
 

@@ -9,6 +9,15 @@ without the setting every client may call. A GPO sets it in GptTmpl.inf, `[Regis
 when the connector account is not allowed (MicrosoftDocs/azure-docs issues #62884 and #68215). Which GPO wins comes
 from `auditor.derive.gpo_precedence` (the chain of OU=Domain Controllers); the descriptor is judged with the
 account's token (its SID, its groups nested, Everyone and Authenticated Users) by `auditor.ad.sd.effective_right`.
+
+Audit only mode (RestrictRemoteSamAuditOnlyMode, REG_DWORD under the same key; the same Microsoft page, "Audit only
+mode"): SAM does the access check "but will not fail the call if the access check fails. Instead, the call will be
+allowed" and logs event 16968. It is read from the same GPOs with the same precedence; where it is 1 a descriptor
+that shuts the sync account out does not stop writeback today, so the finding passes and says so (the restriction
+is staged: leaving audit mode without adding the account breaks writeback). A pass, not a fail: the check asks
+whether the DCs let the account call, and Microsoft says they do. The value is "not configured by default" and may
+also be set outside security templates (a custom policy, a preference item, locally), which is not read: a failing
+finding says so.
 """
 
 from __future__ import annotations
@@ -78,7 +87,17 @@ def evaluate(ctx: Context) -> list[Finding]:
             return None, str(exc)
         return (found[1] if found else None), None
 
-    outcome = gpo_precedence.resolve(gpo_precedence.computer_chain(state, container), read)
+    def read_audit(gpo: GroupPolicy) -> tuple[Any, str | None]:
+        template = templates.get(gpo.guid.upper())
+        if template is None or template.error is not None or not template.present or template.content_b64 is None:
+            return None, read(gpo)[1]  # the same reason as for RestrictRemoteSAM; (None, None): not set
+        try:
+            return audit_only(gpttmpl.parse(base64.b64decode(template.content_b64))), None
+        except gpttmpl.GptTmplError as exc:
+            return None, str(exc)
+
+    applied_chain = gpo_precedence.computer_chain(state, container)
+    outcome = gpo_precedence.resolve(applied_chain, read)
     chain = [Evidence(source=a.gpo.file_sys_path or a.gpo.dn, field=f"#{a.rank} {a.describe()}",
                       value=read(a.gpo)[1] or read(a.gpo)[0]) for a in outcome.chain]
     doubts = gpo_precedence.describe_uncertain(outcome)
@@ -106,10 +125,51 @@ def evaluate(ctx: Context) -> list[Finding]:
         return [ctx.result(Status.passed, target=target, expected="the sync account may call SAM remotely",
                            actual=describe(decision, account), evidence=evidence)]
     how = "denied" if decision.denied else "not allowed"
+    audit = gpo_precedence.resolve(applied_chain, read_audit)
+    evidence += [Evidence(source=s.applied.gpo.file_sys_path or s.applied.gpo.dn,
+                          field=f"RestrictRemoteSamAuditOnlyMode, #{s.applied.rank} {s.applied.describe()}",
+                          value=s.error if s.error is not None else s.value)
+                 for s in [*audit.uncertain, *([audit.winner] if audit.winner else [])]]
+    # not set anywhere = off ("Audit only mode is not configured by default")
+    possible = {s.value for s in audit.uncertain if s.error is None} | {audit.winner.value if audit.winner else 0}
+    unread = [f"{s.applied.describe()}: {s.error}" for s in audit.uncertain if s.error is not None]
+    if unread or len(possible) > 1:
+        return [ctx.result(
+            Status.unknown, target=target, expected="the sync account may call SAM remotely",
+            actual=describe(decision, account), evidence=evidence,
+            reason=f"{winner.applied.describe()} shuts the sync account {account.sam_account_name} out of remote SAM "
+                   f"calls ({how}), but whether audit only mode (RestrictRemoteSamAuditOnlyMode) lets the call "
+                   "through is not known: " + "; ".join(unread + gpo_precedence.describe_uncertain(audit)))]
+    if possible == {1}:
+        assert audit.winner is not None or audit.uncertain
+        where = (audit.winner or audit.uncertain[0]).applied.describe()
+        return [ctx.result(
+            Status.passed, target=target, expected="the sync account may call SAM remotely",
+            actual=f"audit only mode: {describe(decision, account)}, yet the call is allowed", evidence=evidence,
+            reason=f"{where} sets RestrictRemoteSamAuditOnlyMode=1: the domain controllers check {winner.value} "
+                   f"but do not fail the call (Microsoft: \"the call will be allowed\", event 16968 logged), so the "
+                   f"sync account {account.sam_account_name} ({how} by the descriptor) can still write passwords "
+                   "back; grant it READ_CONTROL in the descriptor before leaving audit mode, or writeback fails")]
     return [ctx.result(
         Status.failed, target=target, expected="the sync account may call SAM remotely",
         actual=describe(decision, account), evidence=evidence,
         reason=f"{winner.applied.describe()} restricts remote SAM calls to the domain controllers with "
                f"{winner.value}; the sync account {account.sam_account_name} is {how} (neither it nor any of its "
                "groups is granted READ_CONTROL), so password writeback fails (azure-docs #62884, #68215)"
-               + ("; " + "; ".join(doubts) if doubts else ""))]
+               + ("; " + "; ".join(doubts) if doubts else "")
+               + "; audit only mode (RestrictRemoteSamAuditOnlyMode) is "
+               + ("0 in " + audit.winner.applied.describe() if audit.winner else "not set in these GPOs")
+               + " (set outside a security template, e.g. locally, it is not read)")]
+
+
+def audit_only(template: gpttmpl.GptTmpl) -> int | None:
+    """RestrictRemoteSamAuditOnlyMode from `[Registry Values]`: 1 (audit only) or 0; None when not set. Another type
+    or value is not documented and raises (the caller makes the GPO unreadable for this value)."""
+    found = gpttmpl.registry_value(template, gpttmpl.RESTRICT_REMOTE_SAM_AUDIT_ONLY)
+    if found is None:
+        return None
+    kind, text = found
+    if kind != gpttmpl.REG_DWORD or text.strip() not in ("0", "1"):
+        raise gpttmpl.GptTmplError(f"[{gpttmpl.REGISTRY_VALUES}] {gpttmpl.RESTRICT_REMOTE_SAM_AUDIT_ONLY} is "
+                                   f"{kind},{text!r}: Microsoft documents REG_DWORD (4) 1 for audit only mode")
+    return int(text.strip())
