@@ -425,7 +425,8 @@ class PasswordProtection(Strict):
         "enforce", description="Banned-password check on Windows Server AD domain controllers, and its mode"
     )
     custom_banned_list: bool | None = Field(
-        None, description="Enforce the custom banned password list (None = not checked)"
+        None, description="Enforce the custom banned password list (None = not checked); true also asks for at "
+                          "least one word in it (an empty list bans nothing beyond Microsoft's global list)"
     )
     agent_on_every_dc: bool = Field(
         True, description="Every domain controller runs the Password Protection DC agent whenever the policy or "
