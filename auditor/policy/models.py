@@ -207,6 +207,10 @@ class Sspr(Strict):
     methods_required: Literal[1, 2] = Field(2, description="Number of methods (gates) a reset needs")
     methods: Methods = Field(default_factory=Methods)
     security_questions: SecurityQuestions | None = None
+    custom_security_questions: bool | None = Field(
+        None, description="Custom security questions may be among the portal's chosen questions (false: only "
+                          "Microsoft's predefined ones, which are localized and vetted; None = not checked). "
+                          "Judged whether or not the method is on: a custom question is offered the day it is")
     registration: Registration = Field(default_factory=Registration)
     notifications: Notifications = Field(default_factory=Notifications)
     helpdesk: Helpdesk = Field(default_factory=Helpdesk)

@@ -47,7 +47,10 @@ def lab_fixture() -> Iterator[LabServer]:
 
 def as_the_old_release_seeded_it(lab: LabServer) -> None:
     """The demo tenant as the release that wrote these backups seeded it: issue #35 seeded today's demo with a custom
-    banned list that is not enforced, which that release's demo enforced (its backups hold it as read then)."""
+    banned list that is not enforced and a custom security question, where that release's demo enforced the list and
+    chose predefined questions only (its backups hold them as read then)."""
+    sspr = lab.state.tenant.password_reset_policies
+    sspr["securityQuestions"] = [q for q in sspr["securityQuestions"] if not q["isCustom"]]
     [setting] = lab.state.tenant.group_settings
     for value in setting["values"]:
         if value["name"] == "EnableBannedPasswordCheck":
