@@ -284,7 +284,11 @@ class DirectoryRights(Strict):
     change_password: bool = Field(True, description="Extended right Change Password (the tutorial lists it)")
     write_lockout_time: bool = Field(True, description="Write property lockoutTime")
     write_pwd_last_set: bool = Field(True, description="Write property pwdLastSet")
-    unexpire_password: bool = Field(False, description="Extended right Unexpire Password on the domain root")
+    unexpire_password: bool | Literal["when_passwords_expire"] = Field(
+        "when_passwords_expire",
+        description="Extended right Unexpire Password on the domain root: true = always required, false = not "
+                    "checked, when_passwords_expire = required when the domain's maxPwdAge, the winning GPO's "
+                    "MaximumPasswordAge or a fine-grained policy's msDS-MaximumPasswordAge lets passwords expire")
     admin_sd_holder: bool = Field(
         False, description="Also expect the rights on AdminSDHolder so adminCount=1 users get them"
     )

@@ -103,11 +103,13 @@ def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any])
     try:
         template = gpttmpl.parse(data)
         age = gpttmpl.minimum_password_age(template)
+        maximum = gpttmpl.system_access_int(template, gpttmpl.MAXIMUM_PASSWORD_AGE)
         lockout = {field: gpttmpl.system_access_int(template, key) for field, key in LOCKOUT_KEYS.items()}
     except gpttmpl.GptTmplError as exc:
         return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, error=f"GptTmpl.inf is not readable: {exc}")
     return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
-                       newline="CRLF" if template.newline == "\r\n" else "LF", minimum_password_age=age, **lockout,
+                       newline="CRLF" if template.newline == "\r\n" else "LF", minimum_password_age=age,
+                       maximum_password_age=maximum, **lockout,
                        content_b64=base64.b64encode(data).decode(), gpt_ini_version=version)
 
 
