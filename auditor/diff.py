@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from auditor.report import Trend, TrendEntry, ValueChange
 
@@ -53,7 +53,7 @@ def load_run(path: str | Path) -> AuditReport | Snapshot:
     except InputFileError as exc:
         raise TrendError(str(exc)) from None
     kind = data.get("format") if isinstance(data, dict) else None
-    model: type[BaseModel]
+    model: type[AuditReport] | type[Snapshot]
     if kind == REPORT_FORMAT:
         model = AuditReport
     elif kind == SNAPSHOT_FORMAT:
@@ -61,7 +61,7 @@ def load_run(path: str | Path) -> AuditReport | Snapshot:
     else:
         raise TrendError(f"{path}: not an sspr-audit JSON report or snapshot (format is {kind!r})")
     try:
-        return model.model_validate(data)  # type: ignore[return-value]
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -98,12 +98,15 @@ def diff_reports(old: AuditReport, new: AuditReport, previous_label: str = "prev
     changed: list[ValueChange] = []
     for key in sorted(set(before) | set(after)):
         was, now = before.get(key), after.get(key)
+        shown = now or was  # the key came from one report or both
+        if shown is None:
+            continue
         entry = TrendEntry(
-            check=key[0], target=key[1], title=(now or was).title,  # type: ignore[union-attr]
-            severity=(now or was).severity.value,  # type: ignore[union-attr]
+            check=key[0], target=key[1], title=shown.title,
+            severity=shown.severity.value,
             status_before=was.status.value if was else None, status_after=now.status.value if now else None,
             actual_before=_plain(was.actual) if was else None, actual_after=_plain(now.actual) if now else None,
-            expected=_plain((now or was).expected),  # type: ignore[union-attr]
+            expected=_plain(shown.expected),
         )
         bucket = _bucket(entry.status_before, entry.status_after)
         if bucket:

@@ -101,11 +101,11 @@ TABLE: tuple[Meaning, ...] = (
 SIGNALS_MEANING = ("stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP (128 + the signal, as shells report it): "
                    "lab processes the run started are stopped first and no file is half-written")
 
-BY_CODE = {row.code: row for row in TABLE}
+BY_CODE: dict[int, Meaning] = {row.code: row for row in TABLE}  # an Exit key hashes and compares as its int
 
 
 def meaning(code: int) -> Meaning | None:
-    return BY_CODE.get(code)  # type: ignore[call-overload]  # an IntEnum key hashes and compares as its int
+    return BY_CODE.get(code)
 
 
 def for_command(command: str) -> list[Meaning]:

@@ -251,7 +251,8 @@ def parse_json_bounded(text: str, name: str, what: str) -> object:
         raise InputFileError(f"{name}:{_line_column(text, deep_at)}: JSON nested {depth} levels deep (the limit is "
                              f"{MAX_JSON_DEPTH}): not a {what} file")
     if long_at is not None:  # before json.loads, whose ValueError would say no more than "1:1"
-        digits = len(re.match(r"-?(\d*)", text[long_at:]).group(1))  # type: ignore[union-attr]
+        number = re.match(r"-?(\d*)", text[long_at:])  # always matches (the digits may be none)
+        digits = len(number.group(1)) if number else 0
         raise InputFileError(f"{name}:{_line_column(text, long_at)}: an integer of {digits} digits (the limit is "
                              f"{MAX_INT_DIGITS}): not a {what} file")
     try:

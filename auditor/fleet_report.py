@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +16,7 @@ from auditor.findings import STATUS_ORDER, Status
 from auditor.report import ReportSummary
 from auditor.snapshot.models import utc_now
 
-FLEET_REPORT_FORMAT = "sspr-auditor-fleet-report"
+FLEET_REPORT_FORMAT: Final = "sspr-auditor-fleet-report"
 
 
 class _Model(BaseModel):

@@ -159,8 +159,8 @@ def onprem_report(policy: Policy, snapshot: Snapshot, findings: list[Finding]) -
     gpo_values = _value(snapshot, "gpo_sign_in_reset", unavailable, "Registry.pol")
     rights = [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
     in_scope = state.in_scope_users() if isinstance(state, DirectoryState) else None
-    account = (by_check.get(ACCOUNT_CHECK) or [None])[0]
-    sign_in = (by_check.get(SIGN_IN_CHECK) or [None])[0]
+    account = next(iter(by_check.get(ACCOUNT_CHECK) or []), None)
+    sign_in = next(iter(by_check.get(SIGN_IN_CHECK) or []), None)
     holder_findings = [f for f in by_check.get(RIGHTS_CHECK, []) if _is_admin_sd_holder(f.target)]
     declared = policy.location("directory")
     return OnPremisesReport(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +13,7 @@ from auditor.findings import ControlResult
 from auditor.onprem_view import OnPremisesReport
 from auditor.snapshot.models import Snapshot, utc_now
 
-REPORT_FORMAT = "sspr-auditor-report"
+REPORT_FORMAT: Final = "sspr-auditor-report"
 
 
 class TrendEntry(BaseModel):

@@ -282,7 +282,8 @@ def with_aces(raw: bytes, new_aces: Sequence[AceFact]) -> bytes:
                      len(sd.Dacl.aces))
     added = [_to_winacl(f) for f in new_aces if f not in present]
     sd.Dacl.aces[insert_at:insert_at] = added
-    return sd.to_bytes()
+    written: bytes = sd.to_bytes()  # winacl is untyped (pyproject.toml): its answer is bytes
+    return written
 
 
 def _to_winacl(fact: AceFact) -> Any:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from auditor import __version__
 from auditor.app.errors import SourceError
@@ -26,11 +26,20 @@ from auditor.snapshot.models import Snapshot
 if TYPE_CHECKING:
     from auditor.policy.models import Directory
     from auditor.readers.directory import AdSettings
+    from auditor.readers.graph_tenant import GroupHint
     from auditor.readers.onpremises import OnPremisesSections
     from auditor.readers.reach import Reached
 
 log = logging.getLogger(__name__)
 
+
+
+class CollectExtras(TypedDict):
+    """What `CoverageOptions` adds to a `readers.collect.CollectOptions` (its fields of the same names)."""
+
+    scope_group: GroupHint | None
+    activity_days: int
+    known_sspr_policy: object
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class CoverageOptions:
     activity_days: int = 30
     known_sspr_policy: object = None  # a portal snapshot's SSPR policy section, when the portal is not read live
 
-    def collect_options(self) -> dict[str, object]:
+    def collect_options(self) -> CollectExtras:
         from auditor.readers.graph_tenant import GroupHint
 
         hint = (GroupHint(self.scope_group_id, self.scope_group_name)

@@ -35,7 +35,9 @@ from auditor.remediation.seal import seal
 from auditor.snapshot.models import OnPremisesWritebackState, Section, Snapshot, SsprPolicyState
 
 PORTAL_SECTIONS = ("sspr_policy", "onprem_writeback")
-_TYPES = {"sspr_policy": Section[SsprPolicyState], "onprem_writeback": Section[OnPremisesWritebackState]}
+PortalSection = Section[SsprPolicyState] | Section[OnPremisesWritebackState]
+_TYPES: dict[str, type[PortalSection]] = {"sspr_policy": Section[SsprPolicyState],
+                                          "onprem_writeback": Section[OnPremisesWritebackState]}
 
 
 class PortalSnapshotError(Exception):
@@ -109,7 +111,7 @@ def with_portal_snapshot(live: Snapshot, portal: Snapshot, max_age_days: int, no
         reason = f"the {label}: taken in the future (clock skew or an edited file)"
     else:
         reason = _changed_since(live, taken, label)
-    sections = {}
+    sections: dict[str, PortalSection] = {}
     for section in PORTAL_SECTIONS:
         kept = getattr(portal, section)
         if kept is None:

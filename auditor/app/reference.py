@@ -13,6 +13,7 @@ tests/unit/test_reference.py keeps the committed files equal to what this module
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -234,6 +235,11 @@ def _exit_codes() -> str:
 README_BLOCKS["exit-codes"] = _exit_codes
 
 
+def _as_is(text: str, _match: re.Match[str]) -> str:
+    """`text` as it is: a replacement re.sub does not read for backslash escapes."""
+    return text
+
+
 def with_blocks(readme: str) -> str:
     """`readme` with every generated block replaced by what the code says now (a missing marker: ValueError)."""
     for name, make in README_BLOCKS.items():
@@ -242,7 +248,7 @@ def with_blocks(readme: str) -> str:
         if not pattern.search(readme):
             raise ValueError(f"README.md has no `{begin}` … `{end}` block")
         block = f"{begin}\n{make()}\n{end}"
-        readme = pattern.sub(lambda _, block=block: block, readme, count=1)
+        readme = pattern.sub(functools.partial(_as_is, block), readme, count=1)
     return readme
 
 

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 from auditor.app.audit import (
     CoverageOptions,
     OnPremisesRequest,
-    SourceError,
     collect_lab,
     collect_live,
     collect_on_premises,
     coverage_options,
     start_on_premises,
 )
+from auditor.app.errors import SourceError
 
 if TYPE_CHECKING:
     from auditor.endpoints import Endpoints

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from auditor.findings import (  # noqa: F401  (re-exported: checks import them from here)
+from auditor.findings import (
     STATUS_ORDER,
     Evidence,
     Finding,
@@ -26,6 +26,19 @@ from auditor.findings import (  # noqa: F401  (re-exported: checks import them f
 )
 from auditor.policy.models import Location, Policy, Waiver
 from auditor.snapshot.models import Section, Snapshot
+
+# re-exported from auditor.findings (checks import them from here); the names this module defines are public anyway
+__all__ = [
+    "STATUS_ORDER",
+    "Evidence",
+    "Finding",
+    "Severity",
+    "Status",
+    "Subject",
+    "Unreadable",
+    "WaiverNote",
+    "section_value",
+]
 
 
 @dataclass(frozen=True)

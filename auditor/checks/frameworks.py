@@ -246,8 +246,8 @@ def control_results(policy: Any, findings: list[Finding]) -> list[ControlResult]
     out = []
     for framework in Framework:
         controls: dict[str, tuple[ControlRef, list[Mapping]]] = {}
-        for mappings in CONTROLS.values():
-            for mapping in mappings:
+        for listed in CONTROLS.values():
+            for mapping in listed:
                 if mapping.control.framework != framework.value:
                     continue
                 known = controls.setdefault(mapping.control.id, (mapping.control, []))

@@ -14,7 +14,7 @@ from auditor.graph_fields import (
     PASSWORD_RULE_TEMPLATE,
     password_rule_value,
 )
-from auditor.snapshot.models import PasswordRulesState
+from auditor.snapshot.tenant import PasswordRulesState
 
 SPEC = CheckSpec(
     id="password_protection",

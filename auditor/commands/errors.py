@@ -45,9 +45,9 @@ def table() -> tuple[tuple[tuple[type[BaseException], ...], Exit, Callable[[Exce
     from auditor.policy.loader import PolicyError
     from auditor.readers.credentials import CredentialError
     from auditor.readers.reach import EndpointError
-    from auditor.remediation.apply import ApplyError
     from auditor.remediation.changes import PlanError
     from auditor.remediation.seal import SealError
+    from auditor.remediation.session import ApplyError
     from auditor.snapshot.store import SnapshotError
 
     return (

@@ -48,8 +48,8 @@ def tolerant_streams() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    sys.stdout = pipe_safe(sys.stdout)  # type: ignore[assignment]  # PipeSafe writes and flushes as TextIO does
-    sys.stderr = pipe_safe(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = pipe_safe(sys.stdout)
+    sys.stderr = pipe_safe(sys.stderr)
 
 
 def pipe_safe(stream: TextIO) -> TextIO | PipeSafe:

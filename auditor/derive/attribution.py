@@ -110,7 +110,7 @@ def in_the_cloud(kind: str, snapshot: Snapshot) -> list[Evidence]:
     (`writeback`) of the audit log read; nothing when the log was not read or holds none."""
     section = snapshot.sspr_activity
     activity = section.value if section is not None else None
-    if activity is None:
+    if section is None or activity is None:
         return []
     if kind == "writeback":
         events = [(e.at, e.initiated_by, "writeback " + ("enabled" if e.enabled else "disabled"))

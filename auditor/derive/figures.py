@@ -501,7 +501,7 @@ def secure_score_summary(policy: Policy, snapshot: Snapshot, state: SecureScoreS
         percent=control_percent(state), count=state.count, total=state.total,
         implementation_status=state.implementation_status,
         projected=project_secure_score(policy, snapshot, state) if state.found else None,
-        history=[ScoreHistoryPoint(day=p.day, percent=p.percent, count=p.count, total=p.total)
+        history=[ScoreHistoryPoint(day=p.day, percent=p.percent, count=p.counted, total=p.total)
                  for p in state.history],
     )
 

@@ -208,7 +208,8 @@ def _chain(state: DirectoryState, scopes: list[str], by_scope: dict[str, list[tu
         inherited += [(g, link) for g, link in by_scope.get(dn_key(scope), []) if link.enabled and not link.enforced]
         if dn_key(scope) in blocking:
             break
-    out, seen = [], set()
+    out: list[Applied] = []
+    seen: set[str] = set()
     for gpo, link in enforced + inherited:
         if not gpo.computer_settings_enabled or gpo.guid.upper() in seen:
             continue

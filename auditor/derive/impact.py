@@ -242,8 +242,8 @@ def with_policy_scope(report: CoverageReport, policy: Policy, snapshot: Snapshot
         asked = policy_scope(snapshot, policy)
     except Unreadable as exc:
         wanted = policy.sspr.scope.value if policy.sspr is not None else "selected"
-        return report.model_copy(update={"policy_scope": PolicyScopeCounts(scope=wanted, in_scope=0,
-                                                                           unavailable=exc.reason)})
+        unavailable = PolicyScopeCounts.model_validate({"scope": wanted, "in_scope": 0, "unavailable": exc.reason})
+        return report.model_copy(update={"policy_scope": unavailable})
     if asked is None:
         return report
     counts, _, _ = scope_counts(asked, _value(snapshot, "registration_details"), _value(snapshot, "cloud_users"),

@@ -42,7 +42,8 @@ def memo(what: str, inputs: tuple[Any, ...], compute: Callable[[], R]) -> R:
     key = (what, tuple(map(id, inputs)))
     hit = store.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], inputs, strict=True)):
-        return hit[1]  # type: ignore[no-any-return]  # stored by this function for the same `what`
+        answer: R = hit[1]  # stored by this function for the same `what`
+        return answer
     if len(store) >= MAX_ANSWERS:
         store.clear()
     value = compute()

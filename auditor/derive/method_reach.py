@@ -4,6 +4,7 @@ sspr.methods_available and the planner)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.derive.figures import resolve_scope, users_by_id
@@ -27,10 +28,10 @@ from auditor.snapshot.models import MethodConfiguration, MethodsPolicyState, Sna
 APP = ("mobile_app_notification", "mobile_app_code")
 
 
-def distinct_methods(methods: object) -> int:
+def distinct_methods(methods: Iterable[str]) -> int:
     """How many methods count towards a reset: the Authenticator app's notification and code count once
     (concept-sspr-howitworks: with two methods required and the app enabled, two other methods are needed)."""
-    names = set(methods)  # type: ignore[call-overload]
+    names = set(methods)
     return len(names - set(APP)) + (1 if names & set(APP) else 0)
 
 

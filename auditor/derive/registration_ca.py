@@ -159,6 +159,11 @@ def _who(policy: CaPolicy, person: Person, directory: Directory) -> tuple[Tri, s
     return True, ""
 
 
+def covers(policy: CaPolicy, person: Person, directory: Directory) -> tuple[Tri, str]:
+    """Whether the policy's user conditions take `person` in (None: unknown), and if not why."""
+    return _who(policy, person, directory)
+
+
 def _narrowing(policy: CaPolicy, need: Requirement, directory: Directory) -> list[str]:
     """The conditions that leave some registrations of an included user outside the policy."""
     out = []

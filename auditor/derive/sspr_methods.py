@@ -283,7 +283,7 @@ def group_members_map(groups: Iterable[object]) -> dict[str, frozenset[str] | st
     """{lower-case group id: user member ids, or why they are unknown} from ScopeGroup records."""
     out: dict[str, frozenset[str] | str] = {}
     for g in groups:
-        gid = (getattr(g, "id", None) or getattr(g, "query", "")).lower()
+        gid = str(getattr(g, "id", None) or getattr(g, "query", "")).lower()
         error = getattr(g, "error", None)
         if error is not None:
             out[gid] = f"could not be read: {error}"

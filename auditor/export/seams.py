@@ -122,7 +122,7 @@ def _absent(why: str) -> Block:
 def _pso_values(state: DirectoryState) -> list[tuple[list[Value], list[Value]]]:
     """(threshold, window in seconds) of each PSO that wins for in-scope users."""
     winners = {dn_key(u.resultant_pso) for u in state.in_scope_users() if u.resultant_pso}
-    out = []
+    out: list[tuple[list[Value], list[Value]]] = []
     for key, pso in sorted(state.password_settings_by_dn().items()):
         if key not in winners:
             continue

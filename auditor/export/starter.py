@@ -137,7 +137,7 @@ def _about(path: str, info: FieldInfo, nested: type[BaseModel] | None, judges: d
 
 def _default(info: FieldInfo) -> Any:
     if info.default_factory is not None:
-        made = info.default_factory()  # type: ignore[call-arg]
+        made = info.get_default(call_default_factory=True)
         return made.model_dump(mode="json", by_alias=True) if isinstance(made, BaseModel) else made
     return info.default
 
@@ -171,7 +171,7 @@ def _inline(value: Any) -> str:
     if isinstance(value, str) and value and _plain_ok(value):
         return value
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -181,6 +181,6 @@ def _plain_ok(text: str) -> bool:
     if text != text.strip() or any(c in text for c in ":#{}[],&*!|>'\"%@`\n"):
         return False
     try:
-        return YAML(typ="safe").load(text) == text
+        return bool(YAML(typ="safe").load(text) == text)
     except Exception:  # anything plain YAML cannot read back as the same string gets quotes
         return False

@@ -304,7 +304,7 @@ Change = Annotated[
 ]
 
 
-def object_key(change: Any) -> str:
+def object_key(change: Change) -> str:
     """The identity of the object `change` writes (`change.object_key()`)."""
     return str(change.object_key())
 

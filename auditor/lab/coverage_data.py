@@ -291,7 +291,7 @@ def _audit(event: HistoryEvent, number: int, tenant_id: str, as_of: datetime, ac
     user = {"id": None if admin_event else (actor.id if actor else None),
             "displayName": None, "userPrincipalName": admin_upn if admin_event else (actor.upn if actor else None),
             "ipAddress": f"203.0.113.{number % 250 + 1}"}
-    target = {"id": actor.id if actor and not admin_event else tenant_id, "displayName": None,
+    target: JsonObject = {"id": actor.id if actor and not admin_event else tenant_id, "displayName": None,
               "type": "Directory" if admin_event else "User",
               "userPrincipalName": None if admin_event or actor is None else actor.upn, "groupType": None,
               "modifiedProperties": []}

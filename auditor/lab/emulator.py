@@ -547,7 +547,7 @@ def _write_lost(lab: EmulatorState, method: str) -> Literal["reset", "stall"] | 
     faults = lab.faults
     if (method in WRITE_METHODS and faults.fail_writes_with in ("reset", "stall")
             and faults.fail_writes_after is not None and lab.writes_succeeded >= faults.fail_writes_after):
-        return faults.fail_writes_with  # type: ignore[return-value]
+        return faults.fail_writes_with
     return None
 
 
@@ -562,7 +562,7 @@ def _reshaped(lab: EmulatorState, endpoint: str, response: Response) -> Response
     nested: list[FieldFault] = faults.for_endpoint(faults.field_faults, endpoint) or []
     if not (dropped or renamed or nested) or not response.body:
         return response
-    body = json.loads(response.body)
+    body = json.loads(bytes(response.body))  # starlette types a body as bytes or memoryview
     if isinstance(body, dict):
         body = {renamed.get(key, key): value for key, value in body.items() if key not in dropped}
     for fault in nested:

@@ -23,7 +23,6 @@ from starlette.responses import Response
 from auditor.lab.emulator import (
     EmulatorState,
     GraphError,
-    JsonObject,
     _bad_request,
     _check_options,
     _context,
@@ -32,6 +31,7 @@ from auditor.lab.emulator import (
     _parse_select,
     _project,
 )
+from auditor.lab.scenario import JsonObject
 
 POLICY_TYPE = "microsoft.graph.conditionalAccessPolicy"
 POLICY_FIELDS = ("id", "templateId", "displayName", "createdDateTime", "modifiedDateTime", "state",

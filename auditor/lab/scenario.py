@@ -215,6 +215,7 @@ class Scenario(BaseModel):
     def method_configuration(self, config_id: str) -> JsonObject | None:
         """The methods-policy configuration with this id (case-insensitive), if any."""
         wanted = config_id.casefold()
+        config: JsonObject
         for config in self.authentication_methods_policy.get("authenticationMethodConfigurations", []):
             if str(config.get("id", "")).casefold() == wanted:
                 return config

@@ -408,7 +408,8 @@ def protected_copy(raw: bytes, *, keep_inherited: bool) -> bytes:
             ace.AceFlags = AceFlags(int(ace.AceFlags) & ~AceFlags.INHERITED_ACE)
         kept.append(ace)
     sd.Dacl.aces = kept
-    return sd.to_bytes()
+    written: bytes = sd.to_bytes()  # winacl is untyped (pyproject.toml): its answer is bytes
+    return written
 
 
 def admin_connection(dc: SambaDC) -> Any:

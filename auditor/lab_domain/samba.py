@@ -611,6 +611,10 @@ def _issue_server_certificate(root: Path, *, address: str, dns_names: list[str],
 
     ca_key = serialization.load_pem_private_key((root / _CA_KEY).read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate((root / _TLS / "ca.pem").read_bytes())
+    ca_public = ca_cert.public_key()
+    # the lab CA is made with an EC key (above): anything else in its folder is not the CA this code made
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey) or not isinstance(ca_public, ec.EllipticCurvePublicKey):
+        raise SambaError(f"the lab CA in {root} does not hold an EC key: remove the folder to make a new lab CA")
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     alt_names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(address))] if name_address else []
@@ -628,9 +632,8 @@ def _issue_server_certificate(root: Path, *, address: str, dns_names: list[str],
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
-                       critical=False)
-        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False)
+        .sign(ca_key, hashes.SHA256())
     )
     # Samba refuses a key file other users can read
     _write_private(root / _TLS / "key.pem", key.private_bytes(serialization.Encoding.PEM,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from auditor.files import wide_encoding
 from auditor.policy.models import Policy, PolicySource
@@ -381,7 +382,7 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[str, tuple[int, int]]]:
 def _policy_constructor() -> type:
     from ruamel.yaml.constructor import RoundTripConstructor
 
-    class PolicyConstructor(RoundTripConstructor):  # type: ignore[misc]
+    class PolicyConstructor(RoundTripConstructor):
         """Timestamps stay text: pydantic parses the dates a policy holds and says where one is wrong
         (ruamel's own parser raises a bare ValueError for `2026-13-01`, with no position). An integer of more
         than MAX_INT_DIGITS digits is refused where it stands (Python's int() refuses 4,300 digits or more with
@@ -563,7 +564,7 @@ NOT_ECHOED = ("the value is not shown: the file is not the policy named on the c
               "on it says more if it is yours)")
 
 
-def _message(error: dict[str, Any], loc: list[str], echo: bool = True) -> str:
+def _message(error: ErrorDetails, loc: list[str], echo: bool = True) -> str:
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden" and loc:

@@ -371,6 +371,11 @@ class Directory(Strict):
         description="The synced OUs (or the domain root) whose users can reset"
     )
     rights: DirectoryRights = Field(default_factory=DirectoryRights)
+    sync_engine: Literal["connect", "cloud_sync"] = Field(
+        "connect", description="What writes passwords back through `service_account`: Entra Connect (its AD DS "
+                               "connector account) or Cloud Sync (its gMSA, provAgentgMSA$). cloud_sync judges "
+                               "Cloud Sync's writeback rights: Reset Password, write lockoutTime and pwdLastSet on "
+                               "user objects and Unexpire Password on the domain head, not Change Password")
     password_age: PasswordAge = Field(default_factory=PasswordAge)
     contact_attributes: list[Literal["mobile", "telephoneNumber"]] = Field(
         default_factory=list, description="AD phone attributes every in-scope user must have in `+CC NUMBER` form")

@@ -51,7 +51,8 @@ def collect(options: CollectOptions) -> Snapshot:
 async def collect_async(options: CollectOptions) -> Snapshot:
     from auditor.readers import conditional_access, graph, graph_domains, graph_tenant, portal
 
-    client = graph.build_client(options.reached.graph_url, options.reached.graph_credential,
+    # the opened endpoints name their Graph URL (Endpoints.resolved); graph() is that URL, typed as present
+    client = graph.build_client(options.reached.endpoints.graph(), options.reached.graph_credential,
                                 options.reached.timeout_seconds)
     portal_client = (
         portal.PortalClient(options.reached.portal_url, options.reached.portal_credential,
@@ -61,7 +62,8 @@ async def collect_async(options: CollectOptions) -> Snapshot:
     )
     try:
         # the scope group reader waits for the portal's SSPR policy to learn the live group
-        sspr_task = asyncio.ensure_future(portal.read_sspr_policy(portal_client)) if portal_client else None
+        sspr_task: asyncio.Future[Section[SsprPolicyState]] | None = (
+            asyncio.ensure_future(portal.read_sspr_policy(portal_client)) if portal_client else None)
         if sspr_task is None and options.known_sspr_policy is not None:
             sspr_task = asyncio.get_running_loop().create_future()
             sspr_task.set_result(options.known_sspr_policy)

@@ -14,6 +14,7 @@ has no members (learn.microsoft.com/graph/api/resources/directoryrole). A role m
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from auditor.readers.conditional_access_wire import (
@@ -78,17 +79,17 @@ def _guests(wire: GuestsWire | None) -> GuestCondition | None:
         return None
     kind = wire.externalTenants.membershipKind if wire.externalTenants is not None else None
     return GuestCondition(types=[t.strip() for t in wire.guestOrExternalUserTypes.split(",") if t.strip()],
-                          tenants=kind if kind in ("all", "enumerated") else None)
+                          tenants="all" if kind == "all" else "enumerated" if kind == "enumerated" else None)
 
 
 def policy_state(wire: AnyPolicyWire) -> CaPolicy:
     """The readable policy; only a registration policy carries its conditions and grant (the others are listed)."""
     applications = wire.conditions.applications
-    base = {"id": wire.id, "display_name": wire.displayName or wire.id, "state": wire.state,
-            "user_actions": list(applications.includeUserActions),
-            "applications": list(applications.includeApplications)}
+    policy = functools.partial(CaPolicy, id=wire.id, display_name=wire.displayName or wire.id, state=wire.state,
+                               user_actions=list(applications.includeUserActions),
+                               applications=list(applications.includeApplications))
     if not isinstance(wire, RegistrationPolicyWire):
-        return CaPolicy(**base, users=CaUsers())
+        return policy(users=CaUsers())
     c = wire.conditions
     u = c.users
     other = []
@@ -100,8 +101,7 @@ def policy_state(wire: AnyPolicyWire) -> CaPolicy:
         other.append("workload identities (clientApplications)")
     device_filter = c.devices.deviceFilter if c.devices is not None else None
     grant = wire.grantControls
-    return CaPolicy(
-        **base,
+    return policy(
         users=CaUsers(include_users=u.includeUsers, exclude_users=u.excludeUsers, include_groups=u.includeGroups,
                       exclude_groups=u.excludeGroups, include_roles=u.includeRoles, exclude_roles=u.excludeRoles,
                       include_guests=_guests(u.includeGuestsOrExternalUsers),

@@ -87,8 +87,9 @@ class FlowsWire(_Wire):
     transferMethods: str | None = None
 
 
-class ConditionsWire(_Wire):
-    applications: ApplicationsWire
+class ConditionsWire(AnyConditionsWire):
+    """A registration policy's conditions: `applications` as every policy's, and the rest its verdict reads."""
+
     users: UsersWire
     clientAppTypes: list[str]
     platforms: PlatformsWire | None
@@ -117,7 +118,7 @@ class GrantWire(_Wire):
 class RegistrationPolicyWire(AnyPolicyWire):
     """A policy on `urn:user:registersecurityinfo`: everything the per-user verdict reads."""
 
-    conditions: ConditionsWire  # type: ignore[assignment]
+    conditions: ConditionsWire
     grantControls: GrantWire | None
 
 

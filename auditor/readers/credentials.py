@@ -52,7 +52,8 @@ def build_credential(kind: AuthKind, tenant_id: str | None, client_id: str | Non
             need(tenant_id, "--tenant-id"), need(client_id, "--client-id"), _env("AZURE_CLIENT_SECRET")
         )
     if kind == AuthKind.certificate:
-        return identity.ClientCertificateCredential(
+        # https://learn.microsoft.com/python/api/azure-identity/azure.identity.certificatecredential
+        return identity.CertificateCredential(
             need(tenant_id, "--tenant-id"), need(client_id, "--client-id"),
             certificate_path=_env("AZURE_CLIENT_CERTIFICATE_PATH"),
             password=os.environ.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None,
@@ -70,9 +71,13 @@ def build_credential(kind: AuthKind, tenant_id: str | None, client_id: str | Non
             lambda: _github_assertion(request_url, request_token),
         )
     if kind == AuthKind.azure_cli:
-        return identity.AzureCliCredential(tenant_id=tenant_id)
+        return identity.AzureCliCredential(tenant_id=tenant_id or "")  # "": the CLI's own tenant (its default)
     if kind == AuthKind.device_code:
-        return identity.DeviceCodeCredential(client_id=client_id or None, tenant_id=tenant_id)
+        if client_id:
+            return identity.DeviceCodeCredential(client_id, tenant_id=tenant_id)
+        # without --client-id, azure-identity's default app: None would send no client id at all
+        # (https://learn.microsoft.com/python/api/azure-identity/azure.identity.devicecodecredential)
+        return identity.DeviceCodeCredential(tenant_id=tenant_id)
     raise CredentialError(f"unknown credential kind {kind}")
 
 

@@ -91,11 +91,11 @@ def with_wmi_filters(reader: _Reader, base_dn: str, gpos: list[GroupPolicy]) -> 
         if not gpo.wmi_filter:
             out.append(gpo)
             continue
-        ident = wmi_filter_id(gpo.wmi_filter)
-        found = filters.get(ident) if ident else None
+        filter_id = wmi_filter_id(gpo.wmi_filter)
+        found = filters.get(filter_id) if filter_id else None
         if found is None:
-            why = (f"gPCWQLFilter {gpo.wmi_filter!r} names no filter id" if ident is None else
-                   f"no msWMI-Som object {ident} under {container}")
+            why = (f"gPCWQLFilter {gpo.wmi_filter!r} names no filter id" if filter_id is None else
+                   f"no msWMI-Som object {filter_id} under {container}")
             out.append(gpo.model_copy(update={"wmi_filter_error": why}))
         else:
             out.append(gpo.model_copy(update={"wmi_filter_name": found[0], "wmi_filter_query": found[1]}))

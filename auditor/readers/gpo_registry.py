@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor import progress
 from auditor.ad import gpp_registry, registry_pol
@@ -98,8 +98,15 @@ def _gpo_value(smbclient: Any, root: str, gpo: GroupPolicy, cache: dict[str, Any
     return _with_preferences(smbclient, folder, cache, value, result)
 
 
+class _Result(Protocol):
+    """What `_gpo_value` answers for its GPO: the value, why it is unknown, the file that set it."""
+
+    def __call__(self, value: int | None, error: str | None = None, source: str | None = None) -> GpoRegistryValue:
+        ...
+
+
 def _with_preferences(smbclient: Any, folder: str, cache: dict[str, Any], policy_value: int | None,
-                      result: Any) -> GpoRegistryValue:
+                      result: _Result) -> GpoRegistryValue:
     """The Preferences Registry.xml of the same GPO: where it sets AllowPasswordReset, its value stays.
 
     The Group Policy Preferences registry extension runs after the Administrative Templates (Registry.pol)

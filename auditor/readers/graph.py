@@ -45,7 +45,8 @@ def build_client(graph_url: str, credential: Any, timeout_seconds: float = 30.0)
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
-    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import GraphRequestAdapter
+    from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory
 
     graph_url = graph_url.rstrip("/")

@@ -306,7 +306,7 @@ async def read_registration_details(client: Any) -> Section[RegistrationState]:
                                             record["isSsprEnabled"], record["isSsprRegistered"],
                                             record["isSsprCapable"], record["isAdmin"],
                                             record["userType"].lower() == "guest",
-                                            shared.setdefault(methods, methods)))
+                                            shared.setdefault(methods, methods), record.get("isMfaCapable")))
         wire.check()
         return RegistrationState.model_construct(records=rows)  # typed rows just made (as for the users)
 
@@ -458,23 +458,24 @@ async def read_secure_score(client: Any, days: int) -> Section[SecureScoreState]
     source = "graph:GET /security/secureScores, /security/secureScoreControlProfiles"
 
     async def fetch() -> SecureScoreState:
-        async def read_scores() -> list[dict[str, Any]]:
+        async def read_scores() -> list[SecureScoreWire]:
             wire = Rows(SecureScoreWire, "Secure Scores")
             rows = [s async for page in _raw_pages(client.security.secure_scores, top=days) for s in wire.page(page)]
             wire.check()
-            return rows  # type: ignore[return-value]
+            return rows
 
-        async def read_profiles() -> list[dict[str, Any]]:
+        async def read_profiles() -> list[SecureScoreProfileWire]:
             wire = Rows(SecureScoreProfileWire, "Secure Score control profiles")
             rows = [p async for page in _raw_pages(client.security.secure_score_control_profiles,
                                                    filter=f"id eq '{SSPR_CONTROL}'") for p in wire.page(page)]
             wire.check()
-            return rows  # type: ignore[return-value]
+            return rows
 
         scores, profiles = await asyncio.gather(read_scores(), read_profiles())
         dated = sorted(((_parse_time(s.get("createdDateTime")), s) for s in scores),
                        key=lambda pair: pair[0] or datetime.min.replace(tzinfo=UTC), reverse=True)
-        profile = next((p for p in profiles if str(p.get("id") or "").lower() == SSPR_CONTROL.lower()), {})
+        profile: SecureScoreProfileWire | dict[str, Any] = next(
+            (p for p in profiles if str(p.get("id") or "").lower() == SSPR_CONTROL.lower()), {})
         history = []
         for created, score in reversed(dated[:days]):
             control = _control(score)
@@ -567,13 +568,13 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
     return await _read(source, fetch)
 
 
-def _initiator(audit: dict[str, Any]) -> str | None:
+def _initiator(audit: DirectoryAuditWire) -> str | None:
     initiated = audit.get("initiatedBy") or {}
     user, app = initiated.get("user") or {}, initiated.get("app") or {}
     return user.get("userPrincipalName") or app.get("displayName") or None
 
 
-def _target_user(audit: dict[str, Any]) -> str | None:
+def _target_user(audit: DirectoryAuditWire) -> str | None:
     for target in audit.get("targetResources") or []:
         if str(target.get("type") or "").lower() == "user" and target.get("id"):
             return str(target["id"]).lower()
@@ -599,7 +600,8 @@ async def read_password_rules(client: Any) -> Section[PasswordRulesState]:
         # each value as the writer stores it, read back the one way graph_fields defines
         read = {field: password_rule_value(field, values.get(name.lower()))
                 for field, name in PASSWORD_RULE_FIELDS.items()}
-        return PasswordRulesState(setting_id=str(rules.get("id")), custom_list_size=len(words), **read)
+        return PasswordRulesState.model_validate({"setting_id": str(rules.get("id")), "custom_list_size": len(words),
+                                                  **read})
 
     return await _read(source, fetch)
 
@@ -618,9 +620,7 @@ async def read_intune_sign_in_reset(client: Any) -> Section[IntuneSignInResetSta
             wire.problems.update(device_configuration_problems(page))
             for config in wire.page(page):
                 read += 1
-                for setting in config.get("omaSettings") or []:
-                    if not isinstance(setting, dict):
-                        continue
+                for setting in config.get("omaSettings") or []:  # validated: each one an object
                     if str(setting.get("omaUri") or "").strip().lower() == SIGN_IN_RESET_OMA_URI.lower():
                         value = setting.get("value")
                         found.append(IntuneSetting(str(config.get("id")), config.get("displayName") or "",

@@ -33,22 +33,25 @@ Sources (Microsoft Graph v1.0 resource pages):
 from collections import Counter
 from typing import Any, Generic, Literal, NotRequired, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-STRICT = ConfigDict(strict=True)  # Graph adds properties over time: unknown ones are ignored, never kept
+# Graph adds properties over time: unknown ones are ignored, never kept. A TypedDict takes it by `with_config`
+# (pydantic 2.7+), which type checkers accept where a `__pydantic_config__` key is not a TypedDict field
+# (https://docs.pydantic.dev/latest/api/config/#pydantic.config.with_config)
+STRICT = ConfigDict(strict=True)
 
 
+@with_config(STRICT)
 class AssignedPlanWire(TypedDict):
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     servicePlanId: str
     capabilityStatus: str
 
 
+@with_config(STRICT)
 class UserWire(TypedDict):
     """GET /users?$select=... : one user row."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     userPrincipalName: NotRequired[str | None]  # evidence only
     displayName: NotRequired[str | None]  # evidence only
@@ -59,10 +62,10 @@ class UserWire(TypedDict):
     assignedPlans: list[AssignedPlanWire]
 
 
+@with_config(STRICT)
 class RegistrationWire(TypedDict):
     """GET /reports/authenticationMethods/userRegistrationDetails: one user's registration."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     userPrincipalName: NotRequired[str | None]  # evidence only
     isSsprEnabled: bool
@@ -71,11 +74,12 @@ class RegistrationWire(TypedDict):
     isAdmin: bool
     userType: str
     methodsRegistered: list[str]
+    isMfaCapable: NotRequired[bool]  # who a Conditional Access MFA grant would block from registering
 
 
 MemberWire = TypedDict("MemberWire", {"@odata.type": str, "id": str}, total=True)
 """GET /groups/{id}/transitiveMembers?$select=id: one member (a user, group, device, contact, ...)."""
-MemberWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+with_config(STRICT)(MemberWire)  # a TypedDict with a key that is no name is made by a call
 
 
 class _Object(BaseModel):
@@ -116,6 +120,8 @@ class AuthenticatorConfigurationWire(ConfigurationWire):
     microsoftauthenticatorauthenticationmethodconfiguration) is typed but not required: absent, the methods rule
     says the app's code is unknown (derive.sspr_methods)."""
 
+    # the app's targets carry more: pydantic validates this annotation, and list invariance makes mypy call the
+    # narrower item type an incompatible override
     includeTargets: list[AuthenticatorTargetWire]  # type: ignore[assignment]
     isSoftwareOathEnabled: bool | None = None
 
@@ -178,26 +184,26 @@ class AuthorizationPolicyWire(BaseModel):
 # --- licences, Secure Score, the audit log, Password Rule Settings, Intune (issue #30, second part) ---------------
 
 
+@with_config(STRICT)
 class LicenseUnitsWire(TypedDict):
     """licenseUnitsDetail (https://learn.microsoft.com/graph/api/resources/licenseunitsdetail): `enabled` (Int32),
     "The number of units that are enabled for the active subscription"."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     enabled: int
 
 
+@with_config(STRICT)
 class ServicePlanInfoWire(TypedDict):
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     servicePlanId: str
 
 
+@with_config(STRICT)
 class SubscribedSkuWire(TypedDict):
     """GET /subscribedSkus: one subscription (https://learn.microsoft.com/graph/api/resources/subscribedsku):
     `capabilityStatus` (Enabled, Warning, Suspended, Deleted, LockedOut), `consumedUnits` (Int32, "The number of
     licenses that have been assigned"), `prepaidUnits` (licenseUnitsDetail), `servicePlans` (servicePlanInfo
     collection). A missing count was read as 0 seats: now the section is unreadable naming it."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     skuId: str
     skuPartNumber: NotRequired[str | None]  # evidence only
     capabilityStatus: str
@@ -206,12 +212,12 @@ class SubscribedSkuWire(TypedDict):
     servicePlans: list[ServicePlanInfoWire]
 
 
+@with_config(STRICT)
 class ControlScoreWire(TypedDict):
     """controlScore (https://learn.microsoft.com/graph/api/resources/controlscore): `controlName` (String),
     `score` (Double). `scoreInPercentage`, `count`, `total` and `implementationStatus` are not on the documented
     resource (an open type: real tenants send them): typed as sent where present, read leniently."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     controlName: str
     score: float
     scoreInPercentage: NotRequired[Any]
@@ -220,35 +226,35 @@ class ControlScoreWire(TypedDict):
     implementationStatus: NotRequired[Any]
 
 
+@with_config(STRICT)
 class SecureScoreWire(TypedDict):
     """GET /security/secureScores: one day (https://learn.microsoft.com/graph/api/resources/securescore):
     `createdDateTime` (DateTimeOffset), `currentScore`, `maxScore` (Double), `controlScores`."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     createdDateTime: str
     currentScore: NotRequired[float | None]  # the tenant's total: evidence only
     maxScore: NotRequired[float | None]
     controlScores: list[ControlScoreWire]
 
 
+@with_config(STRICT)
 class SecureScoreProfileWire(TypedDict):
     """GET /security/secureScoreControlProfiles (https://learn.microsoft.com/graph/api/resources/
     securescorecontrolprofile): `id`, `maxScore` (Double), `deprecated` (Boolean), `title`."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     maxScore: float
     deprecated: NotRequired[bool | None]
     title: NotRequired[str | None]
 
 
+@with_config(STRICT)
 class DirectoryAuditWire(TypedDict):
     """GET /auditLogs/directoryAudits: one event (https://learn.microsoft.com/graph/api/resources/directoryaudit):
     `activityDateTime` (DateTimeOffset), `activityDisplayName`, `category`, `result` (success, failure, timeout,
     unknownFutureValue): each decides which figure the event counts in. `initiatedBy` and `targetResources` name
     who (Microsoft's own example spells a target's type `Type`, so they are read leniently)."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     activityDateTime: str
     activityDisplayName: str
@@ -258,31 +264,31 @@ class DirectoryAuditWire(TypedDict):
     targetResources: NotRequired[Any]
 
 
+@with_config(STRICT)
 class SettingValueWire(TypedDict):
     """settingValue (https://learn.microsoft.com/graph/api/resources/settingvalue): `name`, `value` (String)."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     name: str
     value: str | None
 
 
+@with_config(STRICT)
 class GroupSettingWire(TypedDict):
     """GET /groupSettings: one setting object (https://learn.microsoft.com/graph/api/resources/groupsetting):
     `templateId` says which template it instantiates (Password Rule Settings is 5cf42378-...): a row without it
     was read as "no Password Rule Settings", i.e. Microsoft's defaults."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     displayName: NotRequired[str | None]
     templateId: str
     values: list[SettingValueWire]
 
 
+@with_config(STRICT)
 class OmaSettingWire(TypedDict):
     """omaSetting (https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-omasetting): `omaUri`, and
     the derived type's `value` (omaSettingInteger: Int32; omaSettingString: String; ...)."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     omaUri: str
     value: NotRequired[Any]
 
@@ -294,7 +300,7 @@ DeviceConfigurationWire = TypedDict("DeviceConfigurationWire", {
 intune-deviceconfig-deviceconfiguration, abstract): `@odata.type` names the derived type; a
 windows10CustomConfiguration carries `omaSettings` (https://learn.microsoft.com/graph/api/resources/
 intune-deviceconfig-windows10customconfiguration), checked by `device_configurations`."""
-DeviceConfigurationWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+with_config(STRICT)(DeviceConfigurationWire)  # a TypedDict with a key that is no name is made by a call
 CUSTOM_CONFIGURATION = "#microsoft.graph.windows10customconfiguration"
 
 AssignmentTargetWire = TypedDict("AssignmentTargetWire", {
@@ -304,15 +310,15 @@ intune-shared-deviceandappmanagementassignmenttarget, abstract): `@odata.type` s
 allDevicesAssignmentTarget, allLicensedUsersAssignmentTarget, groupAssignmentTarget and
 exclusionGroupAssignmentTarget (with `groupId`, https://learn.microsoft.com/graph/api/resources/
 intune-shared-groupassignmenttarget), configurationManagerCollectionAssignmentTarget."""
-AssignmentTargetWire.__pydantic_config__ = STRICT  # type: ignore[attr-defined]
+with_config(STRICT)(AssignmentTargetWire)  # a TypedDict with a key that is no name is made by a call
 
 
+@with_config(STRICT)
 class DeviceConfigurationAssignmentWire(TypedDict):
     """GET /deviceManagement/deviceConfigurations/{id}/assignments: one assignment (https://learn.microsoft.com/
     graph/api/resources/intune-deviceconfig-deviceconfigurationassignment): `id`, `target`. A profile without
     any is assigned to nobody: without `target` an assignment was not read, never "all devices"."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     target: AssignmentTargetWire
 
@@ -402,6 +408,7 @@ class Rows(Generic[W]):
     """Validates the pages of one collection against its wire model, counting every row's problems."""
 
     def __init__(self, wire: type[W], noun: str) -> None:
+        # `list[wire]` is made at run time from the class given; mypy reads a subscript as a type expression
         self._adapter: TypeAdapter[list[W]] = TypeAdapter(list[wire])  # type: ignore[valid-type]
         self.noun = noun
         self.rows = 0
@@ -438,13 +445,13 @@ def one(wire: type[BaseModel], body: Any, noun: str) -> Any:
         raise WireError(noun, 1, problems) from None
 
 
+@with_config(STRICT)
 class DomainWire(TypedDict):
     """GET /domains: one domain of the tenant (https://learn.microsoft.com/graph/api/resources/domain):
     `authenticationType` ("Managed": Entra ID authenticates, with password hash sync or pass-through; "Federated":
     an external provider such as AD FS does), `isVerified` (ownership verified). Whether the lockout seam matters
     for a domain's users rests on it, so both are required."""
 
-    __pydantic_config__ = STRICT  # type: ignore[misc]
     id: str
     authenticationType: str
     isVerified: bool

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -48,7 +48,7 @@ __all__ = [
 
 LOGIN_KEY_VARIABLE = "SSPR_LOGIN_KEY"
 LOGIN_CACHE_VARIABLE = "SSPR_LOGIN_CACHE"
-FORMAT = "sspr-auditor-login-cache"
+FORMAT: Final = "sspr-auditor-login-cache"
 VERSION = 1
 SCRYPT = {"name": "scrypt", "n": 2**14, "r": 8, "p": 1}
 MAX_CACHE_BYTES = 1 << 20

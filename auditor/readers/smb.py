@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from auditor.readers.credentials import AD_PASSWORD_VARIABLE
+from auditor.endpoints import AD_PASSWORD_VARIABLE
 
 if TYPE_CHECKING:
     from auditor.readers.directory import AdSettings

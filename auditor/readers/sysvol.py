@@ -104,12 +104,15 @@ def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any])
         template = gpttmpl.parse(data)
         age = gpttmpl.minimum_password_age(template)
         maximum = gpttmpl.system_access_int(template, gpttmpl.MAXIMUM_PASSWORD_AGE)
-        lockout = {field: gpttmpl.system_access_int(template, key) for field, key in LOCKOUT_KEYS.items()}
+        bad_count, reset_count, duration = (gpttmpl.system_access_int(template, LOCKOUT_KEYS[field])
+                                            for field in ("lockout_bad_count", "reset_lockout_count",
+                                                          "lockout_duration"))
     except gpttmpl.GptTmplError as exc:
         return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, error=f"GptTmpl.inf is not readable: {exc}")
     return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
                        newline="CRLF" if template.newline == "\r\n" else "LF", minimum_password_age=age,
-                       maximum_password_age=maximum, **lockout,
+                       maximum_password_age=maximum,
+                       lockout_bad_count=bad_count, reset_lockout_count=reset_count, lockout_duration=duration,
                        content_b64=base64.b64encode(data).decode(), gpt_ini_version=version)
 
 
@@ -126,8 +129,9 @@ def _gpt_ini_version(smbclient: Any, path: str, cache: dict[str, Any]) -> int | 
 
     try:
         with smbclient.open_file(path, mode="rb", connection_cache=cache) as handle:
-            return gpttmpl.gpt_ini_version(handle.read())
-        progress.advance("SYSVOL", "GPO files", 1, "files")
+            data = handle.read()
+        progress.advance("SYSVOL", "GPO files", 1, "files")  # once the file is read, as for GptTmpl.inf
+        return gpttmpl.gpt_ini_version(data)
     except SMBOSError as exc:
         if exc.errno == 2:
             return None

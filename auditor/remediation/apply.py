@@ -30,7 +30,7 @@ import logging
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from pydantic import Field
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BACKUP_FORMAT = "sspr-auditor-backup"
+BACKUP_FORMAT: Final = "sspr-auditor-backup"
 T = TypeVar("T")
 
 ChangeStatus = Literal["pending", "already", "applied", "stale", "not_derived", "failed", "not_attempted"]
@@ -57,7 +57,7 @@ Outcome = Literal["nothing_to_do", "dry_run", "applied", "refused", "failed"]
 
 # -- backup ---------------------------------------------------------------------------------
 
-BACKUP_VERSION = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
+BACKUP_VERSION: Final = 4  # 4: the endpoints recorded as one `endpoints` object (auditor/endpoints.py)
 READABLE_VERSIONS = (2, 3, 4)  # 2 and 3 (the previous release) converted by auditor/remediation/legacy_backup.py
 
 
@@ -162,7 +162,7 @@ def _legacy(path: Path) -> tuple[Backup, str, int] | None:
     return seal(backup), text, int(version)
 
 
-def identity_problem(obj: BackupObject, changes: list[Any]) -> str | None:
+def identity_problem(obj: BackupObject, changes: list[Change]) -> str | None:
     """Why `obj` is not the object one of `changes` writes (key, writer, DN, path), or None."""
     change = next((c for c in changes if object_key(c) == obj.key), None)
     if change is None:
@@ -198,7 +198,7 @@ def _states_problem(obj: BackupObject, mine: list[Any]) -> str | None:
     return None
 
 
-def _identity(change: Any) -> dict[str, str]:
+def _identity(change: Change) -> dict[str, str]:
     from auditor.remediation.writers import writer_class
 
     return writer_class(change.writer).identity(change)
@@ -261,12 +261,13 @@ def apply(plan: Plan, targets: Targets, *, derived: Derivation, yes: bool = Fals
         return _apply(plan, session, derived=derived, yes=yes, backup_path=backup_path)
 
 
-def _result(change: Any, status: ChangeStatus, detail: str | None = None) -> ChangeResult:
+def _result(change: Change, status: ChangeStatus, detail: str | None = None) -> ChangeResult:
     return ChangeResult(id=change.id, kind=change.kind, target=change.target, summary=change.summary,
                         status=status, detail=detail)
 
 
-def _apply(plan: Plan, session: Session, *, derived: Derivation, yes: bool, backup_path: Path | None) -> ApplyResult:
+def _apply(plan: Plan, session: Session[Writer], *, derived: Derivation, yes: bool,
+           backup_path: Path | None) -> ApplyResult:
     observed = []
     for change in plan.changes:
         try:
@@ -473,7 +474,7 @@ def _changed_since_apply(obj: BackupObject, writer: Writer, backup: Backup) -> s
 
 
 def _difference(after: dict[str, Any], now: dict[str, Any]) -> str:
-    names = []
+    names: list[str] = []
     for key in sorted(set(after) | set(now)):
         left, right = after.get(key), now.get(key)
         if isinstance(left, dict) and isinstance(right, dict):
@@ -491,7 +492,7 @@ def result_json(result: ApplyResult | RollbackResult) -> str:
     return json.dumps(result.model_dump(mode="json"), indent=2)
 
 
-def _make_writer(name: str, session: Session) -> Writer:
+def _make_writer(name: str, session: Session[Writer]) -> Writer:
     from auditor.remediation.writers import make_writer
 
     return make_writer(name, session)

@@ -16,14 +16,14 @@ key only the reviewer's environment holds.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from auditor.checks.base import Finding
 from auditor.endpoints import Endpoints
 from auditor.files import write_atomically
-from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's change types)
+from auditor.fixes.changes import (
     SID_PATTERN,
     Change,
     FindingRef,
@@ -44,7 +44,31 @@ from auditor.fixes.changes import (  # noqa: F401  (re-exported: the plan file's
 )
 from auditor.snapshot.models import utc_now
 
-PLAN_FORMAT = "sspr-auditor-plan"
+if TYPE_CHECKING:
+    from auditor.remediation.seal import Sealable
+
+PLAN_FORMAT: Final = "sspr-auditor-plan"
+
+# re-exported from auditor.fixes.changes (the plan file's change types); the names this module defines are public anyway
+__all__ = [
+    "SID_PATTERN",
+    "Change",
+    "FindingRef",
+    "Frozen",
+    "GraphAuthorizationChange",
+    "GraphCaPolicyChange",
+    "GraphMethodConfigurationChange",
+    "GraphMethodsPolicyChange",
+    "GraphPasswordRulesChange",
+    "LdapDaclChange",
+    "LdapPasswordAgeChange",
+    "PortalOnPremChange",
+    "PortalSsprChange",
+    "SettingChange",
+    "SysvolPasswordAgeChange",
+    "WriterName",
+    "object_key",
+]
 
 
 class ManualStep(Frozen):
@@ -90,7 +114,7 @@ class PlanSource(Frozen):
 
 
 # 3: the endpoints recorded as one `endpoints` object (auditor/endpoints.py), with the auth actually used
-PLAN_VERSION = 3
+PLAN_VERSION: Final = 3
 
 
 class ChangeImpact(Frozen):
@@ -110,6 +134,9 @@ class ChangeImpact(Frozen):
     must_register: list[str] = Field(default_factory=list, description="Could reset before; then registered for "
                                                                        "fewer methods than a reset needs")
     left_out_users: list[str] = Field(default_factory=list)
+    blocked: list[str] = Field(default_factory=list, description="Conditional Access on registering security "
+                                                                 "info: the covered users it would block once "
+                                                                 "enforced (no MFA-capable method)")
     counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach, "
                                                                      "can_reach, must_register: totals")
     not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")
@@ -137,7 +164,7 @@ class Plan(Frozen):
     def sealed(self) -> Plan:
         from auditor.remediation.seal import seal
 
-        return seal(self)  # type: ignore[no-any-return]
+        return seal(self)
 
     def compute_digest(self) -> str:
         from auditor.remediation.seal import digest_of
@@ -191,7 +218,7 @@ def repeated_change(plan: Plan) -> tuple[int, str] | None:
     return None
 
 
-def require_seal(model: Any, text: str, path: Path, what: str, then: str) -> None:
+def require_seal(model: Sealable, text: str, path: Path, what: str, then: str) -> None:
     """PlanError naming `path:line:column` when `model`'s digest or MAC does not hold."""
     from auditor.remediation.seal import SealError, check_seal
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.fixes.changes import Change
 from auditor.policy.models import Policy
 from auditor.remediation.scope import outside_scope
 from auditor.snapshot.models import Snapshot
@@ -20,7 +21,7 @@ from auditor.snapshot.models import Snapshot
 VOLATILE = frozenset({"id", "depends_on"})
 
 
-def change_identity(change: Any) -> str:
+def change_identity(change: Change) -> str:
     """The canonical text of everything a change does (not where it sits in the plan)."""
     body = change.model_dump(mode="json", exclude=set(VOLATILE))
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -37,14 +38,14 @@ class Derivation:
     """Who the derived changes bring in or leave out (`ChangeImpact`), on the state read now."""
 
     @classmethod
-    def of(cls, changes: list[Any], policy: Policy, snapshot: Snapshot, basis: str = "",
+    def of(cls, changes: list[Change], policy: Policy, snapshot: Snapshot, basis: str = "",
            impact: list[Any] | None = None) -> Derivation:
         keyed = {change_identity(c): c for c in changes}
         outside = {key: reason for key, change in keyed.items()
                    if (reason := outside_scope(change, policy, snapshot)) is not None}
         return cls(changes=keyed, outside=outside, basis=basis, impact=list(impact or []))
 
-    def verdict(self, change: Any) -> tuple[Any | None, str | None]:
+    def verdict(self, change: Change) -> tuple[Any | None, str | None]:
         """(the derived change equal to `change`, None) or (None, why it is refused)."""
         key = change_identity(change)
         derived = self.changes.get(key)

@@ -17,7 +17,9 @@ from auditor.derive.impact import (
     with_configuration,
     with_migration_state,
 )
+from auditor.derive.registration_impact import Target, blocked_by
 from auditor.findings import Unreadable
+from auditor.fixes.changes import Change
 from auditor.policy.models import Policy
 from auditor.remediation.changes import ChangeImpact
 from auditor.snapshot.models import Snapshot
@@ -31,6 +33,9 @@ def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> li
     out = []
     before = snapshot
     for change in changes:
+        if change.kind == "graph.ca_policy":
+            out.append(_registration_block(change, snapshot))
+            continue
         try:
             after = _after(before, change)
         except Unreadable as exc:
@@ -44,7 +49,7 @@ def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> li
     return out
 
 
-def _after(before: Snapshot, change: Any) -> Snapshot | None:
+def _after(before: Snapshot, change: Change) -> Snapshot | None:
     """The state once `change` is written, for the changes that change who can reset; None for the others."""
     after = _AFTER.get(change.kind)
     return after(before, change, {s.name: s.new for s in change.settings_list()}) if after is not None else None
@@ -59,6 +64,31 @@ _AFTER: dict[str, Callable[[Snapshot, Any, dict[str, Any]], Snapshot | None]] = 
     "graph.methods_policy": lambda before, change, updates: (with_migration_state(before, updates["migration_state"])
                                                              if "migration_state" in updates else None),
 }
+
+
+def _registration_block(change: Any, snapshot: Snapshot) -> ChangeImpact:
+    """Who the Conditional Access policy on registering security info would block once enforced: counted for
+    the create (report-only now, enforced by a later plan) and for turning it on."""
+
+    def value(section: Any) -> Any:
+        return section.value if section is not None and section.readable else None
+
+    ca = value(snapshot.conditional_access)
+    live = next((p for p in ca.policies if p.id == change.policy_id), None) if ca and change.policy_id else None
+    grant = live.grant if live is not None else None
+    target = Target(
+        include_all="all" in {u.lower() for u in change.include_users}, include_groups=tuple(change.include_groups),
+        exclude_users=frozenset(u.lower() for u in change.exclude_users),
+        built_in=tuple(grant.built_in if grant is not None else change.built_in),
+        strength_id=grant.strength_id if grant is not None else change.strength_id, live=live)
+    if change.policy_id and live is None:
+        return ChangeImpact(change_id=change.id, in_scope_before=0, in_scope_after=0, brought_in=0, left_out=0,
+                            not_judged=[f"the policy {change.policy_id} is not in the snapshot"])
+    found = blocked_by(target, value(snapshot.cloud_users), value(snapshot.registration_details),
+                       value(snapshot.scope_groups), ca)
+    return ChangeImpact(change_id=change.id, in_scope_before=found.covered, in_scope_after=found.covered,
+                        brought_in=0, left_out=0, blocked=folded(list(found.blocked)),
+                        counts={"blocked": len(found.blocked)}, not_judged=list(found.not_judged))
 
 
 def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
@@ -77,6 +107,12 @@ def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
 def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
     lines = []
     for impact in impacts:
+        if "blocked" in impact.counts:
+            lines.append(f"  impact of change {impact.change_id}: once enforced, blocks {impact.counts['blocked']} "
+                         f"of the {impact.in_scope_after} users it covers from registering security info"
+                         + (f": {one_line(', '.join(impact.blocked))}" if impact.blocked else ""))
+            lines.extend(f"      not judged: {one_line(why)}" for why in impact.not_judged)
+            continue
         if not (impact.brought_in or impact.left_out or impact.not_judged
                 or any(impact.counts.get(k) for k in ("cannot_reach", "can_reach", "must_register"))):
             lines.append(f"  impact of change {impact.change_id}: nobody brought in or left out "

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from auditor.fixes.changes import Change
 from auditor.remediation.changes import Frozen, object_key
 from auditor.remediation.session import BackupObject
 from auditor.snapshot.models import utc_now
@@ -65,7 +66,7 @@ def fold(objects: list[BackupObject], journal: list[JournalEntry]) -> list[Backu
     return out
 
 
-def journal_problem(journal: list[JournalEntry], changes: list[Any], objects: list[BackupObject]) -> str | None:
+def journal_problem(journal: list[JournalEntry], changes: list[Change], objects: list[BackupObject]) -> str | None:
     """Why the journal is not one apply wrote for these changes and objects (None when it is)."""
     from auditor.remediation.writers import writer_class
 
@@ -83,7 +84,8 @@ def journal_problem(journal: list[JournalEntry], changes: list[Any], objects: li
         if entry.event == "intent":
             if entry.prior is None:
                 return f"{where}: it holds no state before the write"
-            states = [("before the write", entry.prior, "old"), ("the write was to make", entry.expect, "new")]
+            states: list[tuple[str, dict[str, Any] | None, str | None]] = [
+                ("before the write", entry.prior, "old"), ("the write was to make", entry.expect, "new")]
             open_intent[entry.key] = entry.change
         else:
             if open_intent.get(entry.key) != entry.change:
@@ -107,7 +109,7 @@ def journal_problem(journal: list[JournalEntry], changes: list[Any], objects: li
     return None
 
 
-def _identity_problem(writer: Any, change: Any, data: dict[str, Any]) -> str | None:
+def _identity_problem(writer: Any, change: Change, data: dict[str, Any]) -> str | None:
     for name, value in writer.identity(change).items():
         if name not in data:
             return f"has no {name}"

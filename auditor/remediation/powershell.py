@@ -26,6 +26,7 @@ from auditor.graph_fields import (
     password_rule_wire,
 )
 from auditor.remediation.changes import (
+    Change,
     GraphAuthorizationChange,
     GraphCaPolicyChange,
     GraphMethodConfigurationChange,
@@ -124,7 +125,7 @@ def render_powershell(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _scope(change: Any) -> str | None:
+def _scope(change: Change) -> str | None:
     if change.kind == "graph.password_rules":  # one kind, two permissions: creating the object takes more
         return SETTINGS_SCOPES["create" if change.setting_id is None else "update"]
     return GRAPH_SCOPES.get(change.kind)
@@ -142,7 +143,7 @@ def _modules(plan: Plan) -> list[str]:
     return modules
 
 
-def _header(change: Any) -> list[str]:
+def _header(change: Change) -> list[str]:
     lines = [f"# ---- Change {change.id}: {comment(change.summary)}",
              f"# Target: {comment(change.target)}"]
     for ref in change.fixes:
@@ -167,7 +168,7 @@ def _guarded(target: str, action: str, current: str, expected: str, body: list[s
     ]
 
 
-def _step(change: Any) -> list[str]:
+def _step(change: Change) -> list[str]:
     step = _STEPS.get(change.kind)
     if step is None:
         raise TypeError(f"no PowerShell for change kind {change.kind!r}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from auditor.ad.dn import dn_key
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
+from auditor.fixes.changes import Change
 from auditor.policy.models import Directory, Policy
 from auditor.snapshot.directory import DirectoryState
 from auditor.snapshot.models import Snapshot
@@ -29,7 +30,7 @@ GPTTMPL_SUFFIX = "\\machine\\microsoft\\windows nt\\secedit\\gpttmpl.inf"
 PSO_CONTAINER = "CN=Password Settings Container,CN=System,"
 
 
-def outside_scope(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
+def outside_scope(change: Change, policy: Policy, snapshot: Snapshot) -> str | None:
     """Why `change` writes outside what the policy governs (None when it is inside)."""
     fence = _FENCES.get(change.kind)
     return fence(change, policy, snapshot) if fence is not None else None  # the portal and Graph kinds each name
@@ -50,7 +51,7 @@ def _password_rules(change: Any, policy: Policy, snapshot: Snapshot) -> str | No
 
 def _on_premises(fence: Callable[[Any, Directory, DirectoryState], str | None]) -> Fence:
     """`fence` run with the policy's directory section and the directory as read; outside when either is missing."""
-    def check(change: Any, policy: Policy, snapshot: Snapshot) -> str | None:
+    def check(change: Change, policy: Policy, snapshot: Snapshot) -> str | None:
         directory = snapshot.directory.value if snapshot.directory is not None and snapshot.directory.readable \
             else None
         if directory is None or policy.directory is None:

@@ -16,13 +16,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, Self, TypeVar
 
 from auditor.keys import MIN_KEY_BYTES, KeyStrengthError, key_from_environment
 
 KEY_VARIABLE = "SSPR_PLAN_KEY"
 MIN_KEY_LENGTH = MIN_KEY_BYTES
 SEAL_FIELDS = frozenset({"digest", "mac"})
+
+
+class Sealable(Protocol):
+    """A model with a seal: a plan, a backup, a snapshot (pydantic models with `digest` and `mac` fields)."""
+
+    @property
+    def digest(self) -> str | None: ...
+
+    @property
+    def mac(self) -> str | None: ...
+
+    def model_dump(self, *, mode: str = ..., exclude: set[str] | None = None) -> dict[str, Any]: ...
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self: ...
+
+
+S = TypeVar("S", bound=Sealable)
 
 
 class SealError(Exception):
@@ -38,27 +56,27 @@ def plan_key() -> bytes | None:
         raise SealError(str(exc)) from None
 
 
-def canonical(model: Any) -> bytes:
+def canonical(model: Sealable) -> bytes:
     body = model.model_dump(mode="json", exclude=set(SEAL_FIELDS))
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def digest_of(model: Any) -> str:
+def digest_of(model: Sealable) -> str:
     return "sha256:" + hashlib.sha256(canonical(model)).hexdigest()
 
 
-def mac_of(model: Any, key: bytes) -> str:
+def mac_of(model: Sealable, key: bytes) -> str:
     return "hmac-sha256:" + hmac.new(key, canonical(model), hashlib.sha256).hexdigest()
 
 
-def seal(model: Any) -> Any:
+def seal(model: S) -> S:
     """`model` with its digest and, when a key is set, its MAC."""
     key = plan_key()
     update = {"digest": digest_of(model), "mac": mac_of(model, key) if key else None}
     return model.model_copy(update=update)
 
 
-def check_seal(model: Any, what: str) -> str | None:
+def check_seal(model: Sealable, what: str) -> str | None:
     """Why `model`'s seal does not hold (None when it does)."""
     if model.digest != digest_of(model):
         return f"the {what} was edited after it was written (its digest does not match)"

@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from pydantic import Field
 
 from auditor.interrupts import run
-from auditor.readers.reach import Reached as Targets  # the endpoints opened for writing (auditor/readers/reach.py)
+from auditor.readers.reach import Reached
 from auditor.remediation.changes import Frozen
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+C = TypeVar("C")  # a client the session keeps (Graph, portal, LDAP)
+# the endpoints opened for writing (auditor/readers/reach.py)
+Targets: TypeAlias = Reached
 W = TypeVar("W")  # the writer type (auditor.remediation.writers.base.Writer), which imports this module
 
 
@@ -61,13 +64,14 @@ class Session(Generic[W]):
     def run(self, work: Awaitable[T]) -> T:
         return run(work, self._runner)  # a signal cancels the work wherever it waits (auditor.interrupts)
 
-    def client(self, name: str, make: Callable[[], Any], close: Callable[[Any], None] | None = None) -> Any:
+    def client(self, name: str, make: Callable[[], C], close: Callable[[C], None] | None = None) -> C:
         if name not in self._clients:
-            self._clients[name] = make()
+            made = make()
+            self._clients[name] = made
             if close is not None:
-                client = self._clients[name]
-                self._closers.append(lambda: close(client))
-        return self._clients[name]
+                self._closers.append(lambda: close(made))
+        client: C = self._clients[name]  # what `make` made under this name
+        return client
 
     def writer(self, name: str) -> W:
         if name not in self._writers:

@@ -17,6 +17,7 @@ expands %VAR% on the line, and !VAR! with delayed expansion (`cmd /v`), quotes o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def fill(template: str, fills: Iterable[tuple[str, str]], finding: Finding, repo
         value = FILL_SOURCES[source](finding, report)
         if value is None:
             continue
-        text = re.sub(re.escape(placeholder), lambda m, v=value: _quoted(m, v), text)
+        text = re.sub(re.escape(placeholder), functools.partial(_quoted, value=value), text)
     return text
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,8 +221,9 @@ def write_fleet_reports(report: FleetReport, results: list[TenantResult], out: P
             stale.unlink()  # an earlier run's extra files would be uploaded with this run's
         # owner-only, as the tenants' reports: they name tenant objects and settings
         written += [write_atomically(out / part.name, part.data, mode=0o600) for part in parts]
-    makers = {"json": ("json", lambda: fleet_json(report)), "html": ("html", lambda: fleet_html(report)),
-              "markdown": ("md", lambda: fleet_markdown(report))}
+    makers: dict[str, tuple[str, Callable[[], bytes]]] = {
+        "json": ("json", lambda: fleet_json(report)), "html": ("html", lambda: fleet_html(report)),
+        "markdown": ("md", lambda: fleet_markdown(report))}
     for name in formats:
         if name in makers:
             extension, make = makers[name]

@@ -50,7 +50,8 @@ class JunitRenderer(Renderer):
     def render(self, report: AuditReport) -> bytes:
         root = junit_tree(report)
         ET.indent(root)
-        return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+        data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)  # typeshed: Any for an encoding
+        return data + b"\n"
 
 
 def junit_tree(report: AuditReport) -> ET.Element:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from auditor.ad.rights import WRITEBACK_RIGHTS
 from auditor.checks.base import Finding, Status
+from auditor.findings import worst
 from auditor.onprem_view import (
     FGPP_AGE_CHECK,
     GPO_AGE_CHECK,
@@ -24,7 +25,6 @@ from auditor.onprem_view import (
     RightCell,
     SignInGpo,
     right_of,
-    worst,
 )
 
 TONES = {status: status.value for status in Status}  # the page's `st-<status>` colour classes

@@ -7,7 +7,7 @@ Checks see only these models: Graph and portal field names stay inside the reade
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -28,7 +28,7 @@ from auditor.snapshot.tenant import (
 
 T = TypeVar("T", bound=BaseModel)
 
-SNAPSHOT_FORMAT = "sspr-auditor-snapshot"
+SNAPSHOT_FORMAT: Final = "sspr-auditor-snapshot"
 
 
 def utc_now() -> datetime:

@@ -92,6 +92,8 @@ class RegistrationRow(NamedTuple):
     guest: bool
     methods: tuple[str, ...] = ()
     """methodsRegistered, as Graph names them (empty in snapshots made before it was read)."""
+    mfa_capable: bool | None = None
+    """isMfaCapable: registered a method the MFA policy allows (None: not read)."""
 
 
 class RegistrationState(Model):
@@ -140,7 +142,7 @@ class ScorePoint(NamedTuple):
     day: date
     score: float | None
     percent: float | None
-    count: int | None
+    counted: int | None  # controlScores[].count (a field named `count` would shadow tuple.count)
     total: int | None
 
 

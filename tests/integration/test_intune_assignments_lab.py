@@ -14,12 +14,14 @@ from ruamel.yaml import YAML
 
 from auditor.app.audit import ExitPolicy, audit
 from auditor.checks.base import Finding, Status
+from auditor.endpoints import Endpoints
 from auditor.lab.emulator import Faults
 from auditor.lab.scenario import load_scenario
 from auditor.lab.server import LabServer
 from auditor.policy.loader import load_policy
 from auditor.readers.collect import CollectOptions, collect
 from auditor.readers.credentials import LabTokenCredential
+from auditor.readers.reach import Reached
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
@@ -40,8 +42,9 @@ def sign_in_reset(tmp_path: Path, assignments: list[dict[str, Any]] | None, faul
     YAML(typ="safe", pure=True).dump(data, path)
     with LabServer(load_scenario(str(path)), faults=faults) as lab:
         credential = LabTokenCredential()
-        snapshot = collect(CollectOptions(origin="lab:test", graph_url=lab.graph_url, graph_credential=credential,
-                                          portal_url=lab.portal_url, portal_credential=credential))
+        endpoints = Endpoints(graph_url=lab.graph_url, portal_url=lab.portal_url, portal=True)
+        snapshot = collect(CollectOptions(Reached(endpoints, origin="lab:test", graph_credential=credential,
+                                                  portal_credential=credential)))
     return next(f for f in audit(load_policy(BASELINE), snapshot, ExitPolicy()).findings
                 if f.check == "client.sign_in_reset")
 

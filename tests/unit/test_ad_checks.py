@@ -170,6 +170,30 @@ def test_unexpire_not_asked_is_not_applicable_and_unreadable_is_unknown() -> Non
     assert statuses(run("ad.acl.unexpire_password", snapshot(state), policy)) == ["unknown"]
 
 
+def test_cloud_sync_judges_its_gmsa_rule_set() -> None:
+    """sync_engine: cloud_sync asks for the gMSA's documented writeback rights (gmsa-cloud-sync, "Password
+    Writeback"): Reset Password, write lockoutTime and pwdLastSet on user objects, Unexpire Password on the
+    domain head; not Change Password, which Cloud Sync does not grant."""
+    without_change = tuple(r for r in WRITEBACK_RIGHTS if r.name != "change_password")
+    state = compliant_directory(target_ous=[SecuredObject(dn=STAFF, dacl=ou_dacl(rights=without_change))],
+                                dacls={"inherits": user_dacl(ou_dacl(rights=without_change))})
+    asks = {"change_password": True, "unexpire_password": False}
+    connect, cloud = baseline_policy(rights=asks), baseline_policy(rights=asks, sync_engine="cloud_sync")
+    failed = [f.subject.right for f in run("ad.acl.writeback_rights", snapshot(state), connect)
+              if f.status.value == "fail" and f.subject is not None]
+    assert failed == ["change_password"]
+    findings = run("ad.acl.writeback_rights", snapshot(state), cloud)
+    assert {f.subject.right for f in findings if f.subject is not None} == {
+        "reset_password", "write_lockout_time", "write_pwd_last_set"}
+    assert set(statuses(findings)) == {"pass"}
+    # Unexpire Password is part of Cloud Sync's rule set without `rights.unexpire_password`
+    assert statuses(run("ad.acl.unexpire_password", snapshot(state), connect)) == ["not_applicable"]
+    assert statuses(run("ad.acl.unexpire_password", snapshot(state), cloud)) == ["pass"]
+    bare = compliant_directory(domain=SecuredObject(dn=BASE, dacl=DaclFacts(protected=False, aces=())))
+    missing = run("ad.acl.unexpire_password", snapshot(bare), cloud)
+    assert statuses(missing) == ["fail"] and "Cloud Sync" in (missing[0].reason or "")
+
+
 # -- ad.gpo.min_password_age -------------------------------------------------------------------
 
 def test_gpo_and_domain_side_by_side_with_the_disagreement_explained() -> None:

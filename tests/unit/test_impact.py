@@ -40,3 +40,35 @@ def test_a_snapshot_without_registered_methods_says_it_cannot_tell() -> None:
     snapshot = snapshot_with({u.id: () for u in USERS})
     impact = scope_impact(snapshot, {"methods_required": 2}, [AAD_PREMIUM_PLAN])
     assert impact.must_register == () and any("methodsRegistered" in why for why in impact.unknown)
+
+
+# -- Conditional Access on registering security info: who it would block once enforced -------------------------
+
+def _ca_change(built_in: list[str], exclude: list[str] = ()):  # type: ignore[no-untyped-def,assignment]
+    from auditor.remediation.changes import GraphCaPolicyChange, SettingChange
+
+    return GraphCaPolicyChange(id="1", target="graph ca (new)", summary="create", display_name="reg",
+                               policy_id=None, setting=SettingChange(name="state", old=None,
+                                                                     new="enabledForReportingButNotEnforced"),
+                               include_users=["All"], exclude_users=list(exclude), built_in=built_in)
+
+
+def test_the_registration_policy_preview_names_who_has_no_mfa_capable_method() -> None:
+    from auditor.policy.models import Policy
+    from auditor.remediation.impact import impact_lines, impacts_of
+
+    members = [u for u in USERS if u.enabled]
+    records = [RegistrationRow(u.id, u.upn, True, True, True, False, u.guest, ("email",), u.id != TWO.id)
+               for u in members if u.id != NOTHING.id]  # NOTHING has no registration row: not counted
+    snapshot = coverage_snapshot(registration_details=Section[RegistrationState].ok("graph:test", RegistrationState(
+        records=records)))
+    policy = Policy.model_validate({"version": 1})
+    [mfa] = impacts_of([_ca_change(["mfa"], exclude=[ONE_EMAIL.id])], policy, snapshot)
+    assert mfa.blocked == [TWO.upn] and mfa.counts == {"blocked": 1}
+    assert mfa.in_scope_after == len(members) - 1  # the break-glass account is left out
+    assert any("1 covered user(s) have no userRegistrationDetails.isMfaCapable" in n for n in mfa.not_judged)
+    assert "blocks 1 of" in impact_lines([mfa])[0]
+    [device] = impacts_of([_ca_change(["compliantDevice", "domainJoinedDevice"])], policy, snapshot)
+    assert device.blocked == [] and any("no device data" in n for n in device.not_judged)
+    [where] = impacts_of([_ca_change(["block"])], policy, snapshot)
+    assert any("cannot be counted offline" in n for n in where.not_judged)

@@ -34,9 +34,31 @@ def directory_state(ctx: Context) -> DirectoryState:
     return state
 
 
+# Cloud Sync's gMSA gets, for password writeback, Reset Password, write lockoutTime and write pwdLastSet on
+# descendant user objects and Unexpire Password on the domain root; no Change Password
+# (https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/gmsa-cloud-sync, "Password Writeback";
+# Set-AADCloudSyncPermissions -PermissionType PasswordWriteBack grants it:
+# https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-gmsa-cmdlets).
+CLOUD_SYNC_RIGHTS = frozenset({"reset_password", "write_lockout_time", "write_pwd_last_set"})
+
+
 def required_rights(directory: Directory) -> list[Right]:
-    """The writeback rights the policy asks for, in the tutorial's order."""
-    return [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
+    """The writeback rights the policy asks for on user objects, in the tutorial's order: for Cloud Sync,
+    only those its gMSA is granted."""
+    return [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)
+            and (directory.sync_engine == "connect" or r.name in CLOUD_SYNC_RIGHTS)]
+
+
+def needs_unexpire(directory: Directory) -> bool:
+    """Unexpire Password on the domain head may be needed: asked for (always, or when passwords expire), or always
+    part of Cloud Sync's writeback rights."""
+    return directory.rights.unexpire_password is not False or directory.sync_engine == "cloud_sync"
+
+
+def unexpire_always(directory: Directory) -> bool:
+    """Unexpire Password is required whether or not passwords expire: the policy says true, or Cloud Sync's gMSA
+    holds it by default (gmsa-cloud-sync, Password Writeback)."""
+    return directory.rights.unexpire_password is True or directory.sync_engine == "cloud_sync"
 
 
 def right_key(right: Right) -> str:

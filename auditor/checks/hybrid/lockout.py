@@ -18,6 +18,7 @@ the Password Rule Settings (LockoutThreshold, LockoutDurationInSeconds; defaults
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from auditor.ad.dn import dn_key, rdn_value
@@ -221,7 +222,7 @@ def _judge_window(ctx: Context, values: list[Value], thresholds: list[Value], cl
     return _unless_unread(ctx, WINDOW_TARGET, expected, actual, values, evidence, sysvol_error)
 
 
-def _unless_unread(ctx: Context, target: str, expected: str, actual: dict[str, int | None], values: list[Value],
+def _unless_unread(ctx: Context, target: str, expected: str, actual: Mapping[str, int | None], values: list[Value],
                    evidence: list[Evidence], sysvol_error: Unreadable | None) -> Finding:
     unread = [f"{v.label}: {v.error}" for v in values if v.error is not None]
     if sysvol_error is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
 from auditor.checks.scope_views import in_both_scopes
 from auditor.derive.figures import ScopeResolution, licence_stats, shown
+from auditor.snapshot.tenant import CloudUsersState
 
 SPEC = CheckSpec(
     id="licensing.in_scope",
@@ -56,10 +57,10 @@ def evaluate(ctx: Context) -> list[Finding]:
     return in_both_scopes(ctx, lambda scope, target, who, also: _judge(ctx, scope, users, target, who, also))
 
 
-def _judge(ctx: Context, scope: ScopeResolution, users: object, target: str, who: str, also: str) -> Finding:
+def _judge(ctx: Context, scope: ScopeResolution, users: CloudUsersState, target: str, who: str, also: str) -> Finding:
     coverage = ctx.policy.coverage
     assert coverage is not None
-    stats = licence_stats(scope, users, coverage.license_service_plans)  # type: ignore[arg-type]
+    stats = licence_stats(scope, users, coverage.license_service_plans)
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("cloud_users"), field="assignedPlans[].servicePlanId",
                          value={"licensed": stats.licensed, "in_scope": stats.in_scope})]

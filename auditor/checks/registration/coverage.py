@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
 from auditor.checks.scope_views import in_both_scopes
 from auditor.derive.figures import ScopeResolution, registration_stats, shown
+from auditor.snapshot.tenant import RegistrationState
 
 SPEC = CheckSpec(
     id="registration.coverage",
@@ -42,11 +43,12 @@ def evaluate(ctx: Context) -> list[Finding]:
     return in_both_scopes(ctx, lambda scope, target, who, also: _judge(ctx, records, scope, target, who, also))
 
 
-def _judge(ctx: Context, records: object, scope: ScopeResolution, target: str, who: str, also: str) -> Finding:
+def _judge(ctx: Context, records: RegistrationState, scope: ScopeResolution, target: str, who: str,
+           also: str) -> Finding:
     coverage = ctx.policy.coverage
     assert coverage is not None
     users = ctx.section_or_none("cloud_users", [], [])  # names for the lists (an inferred scope needs no more)
-    stats = registration_stats(scope, records, users)  # type: ignore[arg-type]
+    stats = registration_stats(scope, records, users)
     wanted = coverage.registration_min_percent
     evidence = [*scope.evidence,
                 Evidence(source=ctx.source("registration_details"), field="isSsprRegistered",

@@ -101,7 +101,8 @@ def evaluate(ctx: Context) -> list[Finding]:
 
 def _legacy_or_none(ctx: Context) -> SsprPolicyState | Unreadable:
     try:
-        return ctx.section("sspr_policy")
+        state: SsprPolicyState = ctx.section("sspr_policy")
+        return state
     except Unreadable as exc:
         return exc
 

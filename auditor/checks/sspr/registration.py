@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.checks.sspr import portal_change, portal_setting
 from auditor.fixes.fixer import FixContext, Fixer, on
@@ -52,19 +54,19 @@ def _skip(ctx: Context, limit: int, live: SsprPolicyState, source: str) -> Findi
                 Evidence(source=source, field=max_days, value=live.skip_registration_max_days),
                 Evidence(source=source, field=f"{REGISTRATION_CA_POLICIES} (count)",
                          value=live.registration_ca_policies)]
-    common = {"target": SKIP, "key": "sspr.registration.max_skip_days", "expected": f"≤ {limit} day(s)",
-              "evidence": evidence}
+    result = functools.partial(ctx.result, target=SKIP, key="sspr.registration.max_skip_days",
+                               expected=f"≤ {limit} day(s)", evidence=evidence)
     if live.skip_registration_allowed is None:
-        return ctx.result(Status.unknown, reason=f"the portal returned no {allowed}", **common)
+        return result(Status.unknown, reason=f"the portal returned no {allowed}")
     if live.skip_registration_allowed is False:
-        return ctx.result(Status.passed, actual=0, **common)
+        return result(Status.passed, actual=0)
     days = live.skip_registration_max_days
     if days is None:
-        return ctx.result(Status.unknown, reason=f"skipping is allowed but the portal returned no {max_days}", **common)
+        return result(Status.unknown, reason=f"skipping is allowed but the portal returned no {max_days}")
     if days <= limit:
-        return ctx.result(Status.passed, actual=days, **common)
-    return ctx.result(Status.failed, actual=days, reason=f"users may dismiss the registration prompt for up to {days} "
-                      f"day(s), so they can reach their first reset unregistered; the policy allows {limit}", **common)
+        return result(Status.passed, actual=days)
+    return result(Status.failed, actual=days, reason=f"users may dismiss the registration prompt for up to {days} "
+                      f"day(s), so they can reach their first reset unregistered; the policy allows {limit}")
 
 
 def _with_methods_policy_interval(ctx: Context, finding: Finding) -> Finding:

@@ -30,6 +30,6 @@ def writer_class(name: str) -> type[Writer]:
     raise ValueError(f"no writer named {name!r}")
 
 
-def make_writer(name: str, session: Session) -> Writer:
+def make_writer(name: str, session: Session[Writer]) -> Writer:
     """The writer for `name`, bound to the session's clients."""
     return writer_class(name)(session)

@@ -22,6 +22,13 @@ class Observation:
 
 
 class Writer(ABC):
+    """Writes the changes of its kinds (`auditor.fixes.changes.Change`, each naming its writer).
+
+    `change` is typed `Any` here and in each writer: a writer looks the change's `kind` up in its own table
+    (`_OBJECTS`), whose entry takes that kind's class, and a checker cannot follow a lookup by a string to the
+    class it selects. The callers (apply, journal, derivation) hold the typed `Change` union.
+    """
+
     def __init__(self, session: Session[Writer]) -> None:
         self.session = session
 

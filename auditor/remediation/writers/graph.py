@@ -59,13 +59,14 @@ class GraphWriter(Writer):
     @property
     def client(self) -> Any:
         targets = self.session.targets
-        if not targets.graph_url or targets.graph_credential is None:
+        url = targets.graph_url
+        if not url or targets.graph_credential is None:
             raise ApplyError("the plan changes Microsoft Graph but no Graph endpoint or credential is configured")
 
         def make() -> Any:
             from auditor.readers.graph import build_client
 
-            return build_client(targets.graph_url, targets.graph_credential, targets.timeout_seconds)
+            return build_client(url, targets.graph_credential, targets.timeout_seconds)
 
         def close(client: Any) -> None:
             http = getattr(client.request_adapter, "_http_client", None)
@@ -107,7 +108,7 @@ class GraphWriter(Writer):
 
     @staticmethod
     def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
-        return _OBJECTS[change.kind].expected(change, data)  # type: ignore[no-any-return]
+        return _OBJECTS[change.kind].expected(change, data)
 
     def write(self, change: Any) -> None:
         _OBJECTS[change.kind].write(self, change)
@@ -464,7 +465,7 @@ class _CaPolicy:
 
 
 # change kind → the Graph object it writes, and how
-_OBJECTS: dict[str, Any] = {
+_OBJECTS: dict[str, _Patched | type[_PasswordRules] | type[_CaPolicy]] = {
     "graph.authorization_policy": _Patched(lambda change: AUTHORIZATION_PATH, AUTHORIZATION_FIELDS),
     "graph.methods_policy": _Patched(lambda change: METHODS_PATH, METHODS_FIELDS),
     "graph.method_configuration": _Patched(lambda change: CONFIGURATION_PATH.format(id=change.configuration_id),

@@ -100,7 +100,7 @@ class LdapWriter(Writer):
         data = obj.data
         if data["attribute"] == "nTSecurityDescriptor":
             return self.descriptor(data["dn"]) == base64.b64decode(data["descriptor_b64"])
-        return self.integer(data["dn"], data["attribute"]) == data["value"]
+        return bool(self.integer(data["dn"], data["attribute"]) == data["value"])  # backup data: JSON
 
     def restore(self, obj: BackupObject) -> None:
         data = obj.data
@@ -178,4 +178,5 @@ class _PasswordAge:
 
 
 # change kind → how this writer reads, judges and writes its object
-_OBJECTS: dict[str, Any] = {"ldap.dacl": _Descriptor, "ldap.password_age": _PasswordAge}
+_OBJECTS: dict[str, type[_Descriptor] | type[_PasswordAge]] = {"ldap.dacl": _Descriptor,
+                                                              "ldap.password_age": _PasswordAge}

@@ -41,9 +41,9 @@ class PortalWriter(Writer):
         if not targets.portal_url or targets.portal_credential is None:
             raise ApplyError("the plan changes the portal's SSPR policy but no portal API is configured "
                              "(--portal, --portal-url, --portal-auth)")
-        return self.session.client(
-            "portal", lambda: PortalClient(targets.portal_url, targets.portal_credential, targets.timeout_seconds),
-            lambda client: self.session.run(client.aclose()))
+        url, credential = targets.portal_url, targets.portal_credential
+        return self.session.client("portal", lambda: PortalClient(url, credential, targets.timeout_seconds),
+                                   lambda client: self.session.run(client.aclose()))
 
     def _get(self, path: str) -> dict[str, Any]:
         body = self.session.run(self.portal.get_json(path, params=_GROUP if path == SSPR_PATH else None))
@@ -72,7 +72,7 @@ class PortalWriter(Writer):
         _OBJECTS[change.kind].write(self, change)
 
     def matches(self, obj: BackupObject) -> bool:
-        return self._get(obj.data["path"]) == obj.data["json"]
+        return bool(self._get(obj.data["path"]) == obj.data["json"])  # backup data: JSON
 
     def restore(self, obj: BackupObject) -> None:
         path, old = obj.data["path"], obj.data["json"]
@@ -132,5 +132,6 @@ class _OnPremisesPasswordResetPolicies:
 
 
 # change kind → the portal object it writes, and how
-_OBJECTS: dict[str, Any] = {"portal.sspr_policy": _PasswordResetPolicies,
+_OBJECTS: dict[str, type[_PasswordResetPolicies] | type[_OnPremisesPasswordResetPolicies]] = {
+    "portal.sspr_policy": _PasswordResetPolicies,
                             "portal.onprem_writeback": _OnPremisesPasswordResetPolicies}

@@ -62,7 +62,12 @@ class SysvolWriter(Writer):
 
     @property
     def ldap(self) -> LdapWriter:
-        return self.session.writer("ldap")  # type: ignore[return-value]
+        from auditor.remediation.writers.ldap import LdapWriter
+
+        writer = self.session.writer("ldap")
+        if not isinstance(writer, LdapWriter):  # make_writer maps "ldap" to LdapWriter
+            raise TypeError(f"the session's ldap writer is a {type(writer).__name__}")
+        return writer
 
     def paths(self, unc: str) -> tuple[str, str]:
         """(GptTmpl.inf, GPT.INI) on this run's SMB host: SYSVOL's layout is the same on every DC."""

@@ -15,7 +15,7 @@ from auditor.ad.dn import dn_key
 from auditor.ad.intervals import interval_whole_days, never_expires
 from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD
 from auditor.ad.sd import effective_right
-from auditor.checks.ad import ace_evidence, describe, directory_state, wanted
+from auditor.checks.ad import ace_evidence, describe, directory_state, needs_unexpire, unexpire_always, wanted
 from auditor.checks.ad.acl import grant
 from auditor.checks.ad.acl.writeback_rights import NO_DESCRIPTOR
 from auditor.checks.base import (
@@ -69,12 +69,12 @@ SPEC = CheckSpec(
 
 def evaluate(ctx: Context) -> list[Finding]:
     directory = wanted(ctx)
-    if directory.rights.unexpire_password is False:
+    if not needs_unexpire(directory):
         return [ctx.result(Status.not_applicable, target="domain", key=KEY, subject=SUBJECT,
-                           reason="the policy does not ask for Unexpire Password")]
+                           reason="the policy does not ask for Unexpire Password (nor sync_engine: cloud_sync)")]
     state = directory_state(ctx)
     why = ""
-    if directory.rights.unexpire_password == "when_passwords_expire":
+    if not unexpire_always(directory):
         sysvol = _sysvol(ctx)
         sources, unread = expiry_sources(state, sysvol)
         evidence = [Evidence(source=s.source, field=s.field, value=s.shown) for s in sources + unread]
@@ -107,7 +107,9 @@ def evaluate(ctx: Context) -> list[Finding]:
         actual=describe(decision, account),
         evidence=[ace_evidence(domain.dn, "nTSecurityDescriptor (DACL)", decision.ace)],
         reason=(f"held{why}" if why else None) if decision.granted else
-        f"without it, writeback cannot reset a password that has expired on-premises{why}")]
+        f"without it, writeback cannot reset a password that has expired on-premises{why}"
+        + ("; Cloud Sync's gMSA is granted it by default (gmsa-cloud-sync, Password Writeback)"
+           if directory.sync_engine == "cloud_sync" else ""))]
 
 
 @dataclass(frozen=True)

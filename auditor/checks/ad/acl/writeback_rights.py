@@ -4,7 +4,7 @@ inherited by descendant user objects (and on AdminSDHolder when the policy asks)
 from __future__ import annotations
 
 from auditor.ad.dn import dn_key
-from auditor.ad.rights import RIGHTS_BY_NAME, USER_CLASS, WRITEBACK_RIGHTS, Right
+from auditor.ad.rights import RIGHTS_BY_NAME, USER_CLASS, Right
 from auditor.ad.sd import effective_right, inherited_right
 from auditor.checks.ad import (
     ace_evidence,
@@ -141,7 +141,7 @@ def fix(fx: FixContext, failing: list[Finding]) -> None:
     if state is None or directory is None:
         return
     account = state.service_account
-    wanted_rights = [r for r in WRITEBACK_RIGHTS if getattr(directory.rights, r.name)]
+    wanted_rights = required_rights(directory)
     holder_key = dn_key(state.admin_sd_holder.dn)
     objects = {dn_key(o.dn): o for o in state.target_ous}
     per_object: dict[str, tuple[SecuredObject, list[tuple[Right, Finding]]]] = {}

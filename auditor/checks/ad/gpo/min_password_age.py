@@ -99,7 +99,7 @@ def _gpo_finding(ctx: Context, limit: int, domain: object | None, sysvol: object
                  outcome: gpo_precedence.Outcome | None, error: Unreadable | None, domain_days: int | None) -> Finding:
     if outcome is None:
         assert error is not None
-        reason = error.reason
+        reason: str | None = error.reason
         if isinstance(sysvol, SysvolState):
             reason = ("which GPOs are linked to the domain, and in what order, comes from the directory, which could "
                       f"not be read: {reason}")
