@@ -15,6 +15,9 @@ Encoding = Literal["utf-16-le-bom", "utf-16-be-bom", "utf-16-le", "utf-8-bom", "
 
 SYSTEM_ACCESS = "System Access"
 MINIMUM_PASSWORD_AGE = "MinimumPasswordAge"
+# learn.microsoft.com/windows/security/threat-protection/security-policy-settings/maximum-password-age:
+# 1 to 999 days; 0 = passwords never expire (the template writes -1 for "never" too)
+MAXIMUM_PASSWORD_AGE = "MaximumPasswordAge"
 # Account lockout keys of [System Access] ([MS-GPSB] 2.2.1.1.2, learn.microsoft.com/openspecs/windows_protocols/
 # ms-gpsb/2cd39c97-97cd-4859-a7b4-1229dad5f53d): LockoutBadCount failed logons (0 = never locked out);
 # ResetLockoutCount and LockoutDuration in minutes (LockoutDuration -1 = until an administrator unlocks).

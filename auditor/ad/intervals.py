@@ -60,3 +60,9 @@ def filetime_to_datetime(value: int) -> datetime | None:
     if value <= 0 or value >= FILETIME_NEVER:
         return None
     return FILETIME_EPOCH + timedelta(microseconds=value // 10)
+
+
+def never_expires(value: int) -> bool:
+    """maxPwdAge / msDS-MaximumPasswordAge: 0 or the minimum interval means passwords never expire
+    (learn.microsoft.com/windows/win32/adschema/a-maxpwdage; [MS-ADA2] maxPwdAge)."""
+    return value == 0 or value == NEVER

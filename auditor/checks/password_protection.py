@@ -58,11 +58,7 @@ def evaluate(ctx: Context) -> list[Finding]:
     unset = rules.setting_id is None
     findings = [_on_premises(ctx, wanted.on_premises, rules, source)]
     if wanted.custom_banned_list is not None:
-        evidence = [Evidence(source=source, field=FIELDS["custom"], value=rules.custom_list_enabled),
-                    Evidence(source=source, field="BannedPasswordList (words)", value=rules.custom_list_size)]
-        findings.append(ctx.compare(wanted.custom_banned_list, False if unset else rules.custom_list_enabled,
-                                    evidence, target=TARGETS["custom_banned_list"],
-                                    key="password_protection.custom_banned_list", what="the custom banned list"))
+        findings.append(_custom_list(ctx, wanted.custom_banned_list, rules, source))
     threshold_set = not unset and rules.lockout_threshold is not None
     findings.append(_bound(
         ctx, TARGETS["lockout_threshold_at_most"], rules.lockout_threshold if threshold_set else DEFAULT_THRESHOLD,
@@ -77,6 +73,32 @@ def evaluate(ctx: Context) -> list[Finding]:
         evidence=[Evidence(source=source, field=FIELDS["duration"], value=rules.lockout_duration_seconds)],
         key="password_protection.lockout_duration_seconds_at_least"))
     return findings
+
+
+def _custom_list(ctx: Context, wanted: bool, rules: PasswordRulesState, source: str) -> Finding:
+    """The custom banned password list: switched on as the policy says and, when asked for, holding words.
+
+    Entra ID blocks a word of the custom list (and its variants) only while "Enforce custom list" is on, and an
+    enabled list with no word adds nothing to the global list
+    (https://learn.microsoft.com/entra/identity/authentication/concept-password-ban-bad#custom-banned-password-list).
+    """
+    evidence = [Evidence(source=source, field=FIELDS["custom"], value=rules.custom_list_enabled),
+                Evidence(source=source, field="BannedPasswordList (words)", value=rules.custom_list_size)]
+    key = "password_protection.custom_banned_list"
+    target = TARGETS["custom_banned_list"]
+    enabled = False if rules.setting_id is None else rules.custom_list_enabled
+    if not wanted or enabled is not True:
+        return ctx.compare(wanted, enabled, evidence, target=target, key=key, what="the custom banned list")
+    expected = {"enabled": True, "words_at_least": 1}
+    if rules.custom_list_size is None:
+        return ctx.result(Status.unknown, target=target, expected=expected, evidence=evidence, key=key,
+                          reason="the custom banned list is on, but its words (BannedPasswordList) were not read")
+    actual = {"enabled": True, "words": rules.custom_list_size}
+    if rules.custom_list_size < 1:
+        return ctx.result(Status.failed, target=target, expected=expected, actual=actual, evidence=evidence,
+                          key=key, reason="the custom banned list is switched on but holds no word: it bans "
+                                          "nothing beyond Microsoft's global list")
+    return ctx.result(Status.passed, target=target, expected=expected, actual=actual, evidence=evidence, key=key)
 
 
 def _on_premises(ctx: Context, wanted: str, rules: object, source: str) -> Finding:

@@ -283,6 +283,16 @@ def _tenant(snapshot: Snapshot) -> Block:
     return Block("tenant", children)
 
 
+def _custom_questions(live: SsprPolicyState, source: str) -> Leaf:
+    """`sspr.custom_security_questions`: true when a chosen question is custom, as sspr.custom_security_questions
+    judges it (a policy that says false would fail on this tenant)."""
+    if live.chosen_questions is None:
+        return Leaf("custom_security_questions", absent=f"{source} {live.chosen_questions_problem}")
+    custom = sum(1 for q in live.chosen_questions if q.custom)
+    return Leaf("custom_security_questions", custom > 0,
+                f"{source} securityQuestions: {custom} custom of {len(live.chosen_questions)} (isCustom)")
+
+
 def _sspr(snapshot: Snapshot) -> Block:
     live, source, why = readable(snapshot, "sspr_policy")
     if why:
@@ -303,6 +313,7 @@ def _sspr(snapshot: Snapshot) -> Block:
         children.append(Block("security_questions", [
             setting("sspr.security_questions.number_to_register"),
             setting("sspr.security_questions.number_to_reset")]))
+    children.append(_custom_questions(live, source))
     registration: list[Leaf | Block] = [setting("sspr.registration.require_on_sign_in"),
                                         setting("sspr.registration.reconfirm_days")]
     if live.skip_registration_allowed is False:

@@ -40,10 +40,7 @@ def password_protection_block(snapshot: Snapshot) -> Block:
         on_premises = Leaf("on_premises", mode, f"{source} {enabled_field} = true, {mode_field} = "
                            f"{rules.banned_on_premises_mode or 'not set (Audit)'}", required=True)
     custom_field = PASSWORD_RULE_FIELDS["custom_list_enabled"]
-    custom = (Leaf("custom_banned_list", rules.custom_list_enabled,
-                   f"{source} {custom_field} ({rules.custom_list_size or 0} custom words)")
-              if rules.custom_list_enabled is not None
-              else Leaf("custom_banned_list", absent=f"{source} {custom_field} was not in the setting"))
+    custom = _custom_leaf(rules, source, custom_field)
     threshold_field = PASSWORD_RULE_FIELDS["lockout_threshold"]
     duration_field = PASSWORD_RULE_FIELDS["lockout_duration_seconds"]
     return Block("password_protection", [
@@ -75,3 +72,17 @@ def client_block(snapshot: Snapshot) -> Block:
                                          f"as {SIGN_IN_CHECK} judges {', '.join(sources) or 'the live state'}")])
         said[value] = finding.reason or finding.status.value
     return Block("client", unreadable=f"neither true nor false holds for every computer ({said[True]})")
+
+
+def _custom_leaf(rules: PasswordRulesState, source: str, field: str) -> Leaf:
+    """`custom_banned_list` as the check judges it: true asks for the list on and holding words, so a list that is
+    on but empty (or whose words were not read) satisfies neither value and is left for the team to declare."""
+    if rules.custom_list_enabled is None:
+        return Leaf("custom_banned_list", absent=f"{source} {field} was not in the setting")
+    if rules.custom_list_enabled and not rules.custom_list_size:
+        return Leaf("custom_banned_list", absent=(
+            f"{source} {field} = true but BannedPasswordList holds "
+            f"{'no word' if rules.custom_list_size == 0 else 'words that were not read'}: neither true (on, with "
+            "words) nor false (off) describes it; add the organisation's words, then export again"))
+    return Leaf("custom_banned_list", rules.custom_list_enabled,
+                f"{source} {field} ({rules.custom_list_size or 0} custom words)")

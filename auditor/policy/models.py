@@ -207,6 +207,10 @@ class Sspr(Strict):
     methods_required: Literal[1, 2] = Field(2, description="Number of methods (gates) a reset needs")
     methods: Methods = Field(default_factory=Methods)
     security_questions: SecurityQuestions | None = None
+    custom_security_questions: bool | None = Field(
+        None, description="Custom security questions may be among the portal's chosen questions (false: only "
+                          "Microsoft's predefined ones, which are localized and vetted; None = not checked). "
+                          "Judged whether or not the method is on: a custom question is offered the day it is")
     registration: Registration = Field(default_factory=Registration)
     notifications: Notifications = Field(default_factory=Notifications)
     helpdesk: Helpdesk = Field(default_factory=Helpdesk)
@@ -280,7 +284,11 @@ class DirectoryRights(Strict):
     change_password: bool = Field(True, description="Extended right Change Password (the tutorial lists it)")
     write_lockout_time: bool = Field(True, description="Write property lockoutTime")
     write_pwd_last_set: bool = Field(True, description="Write property pwdLastSet")
-    unexpire_password: bool = Field(False, description="Extended right Unexpire Password on the domain root")
+    unexpire_password: bool | Literal["when_passwords_expire"] = Field(
+        "when_passwords_expire",
+        description="Extended right Unexpire Password on the domain root: true = always required, false = not "
+                    "checked, when_passwords_expire = required when the domain's maxPwdAge, the winning GPO's "
+                    "MaximumPasswordAge or a fine-grained policy's msDS-MaximumPasswordAge lets passwords expire")
     admin_sd_holder: bool = Field(
         False, description="Also expect the rights on AdminSDHolder so adminCount=1 users get them"
     )
@@ -430,7 +438,8 @@ class PasswordProtection(Strict):
         "enforce", description="Banned-password check on Windows Server AD domain controllers, and its mode"
     )
     custom_banned_list: bool | None = Field(
-        None, description="Enforce the custom banned password list (None = not checked)"
+        None, description="Enforce the custom banned password list (None = not checked); true also asks for at "
+                          "least one word in it (an empty list bans nothing beyond Microsoft's global list)"
     )
     agent_on_every_dc: bool = Field(
         True, description="Every domain controller runs the Password Protection DC agent whenever the policy or "

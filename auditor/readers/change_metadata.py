@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 # the attributes the on-premises checks judge (their findings name them): the DACL for ACE drift, a GPO's version
 # and its link for GPO drift, the domain's and the PSOs' password settings, and the users' attributes
 ATTRIBUTES = (
-    "nTSecurityDescriptor", "minPwdAge", "gPLink", "versionNumber", "flags", "gPCFileSysPath",
-    "msDS-MinimumPasswordAge", "msDS-PasswordSettingsPrecedence", "msDS-PSOAppliesTo",
+    "nTSecurityDescriptor", "minPwdAge", "maxPwdAge", "gPLink", "versionNumber", "flags", "gPCFileSysPath",
+    "msDS-MinimumPasswordAge", "msDS-MaximumPasswordAge", "msDS-PasswordSettingsPrecedence", "msDS-PSOAppliesTo",
     "mobile", "telephoneNumber", "pwdLastSet", "adminCount", "userAccountControl",
 )
 _ASKED = ["msDS-ReplAttributeMetaData", "replPropertyMetaData"]

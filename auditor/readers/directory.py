@@ -315,8 +315,8 @@ class _Reader:
         return root, base_dn, head, sid_from_bytes(head["objectSid"][0])
 
     def read(self) -> DirectoryState:
-        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "gPLink", "nTSecurityDescriptor",
-                                                               *DOMAIN_LOCKOUT])
+        root, base_dn, head, domain_sid = self.naming_context(["minPwdAge", "maxPwdAge", "gPLink",
+                                                               "nTSecurityDescriptor", *DOMAIN_LOCKOUT])
         account = self.service_account(base_dn, domain_sid)
         token = set(account.token_sids) if account else set()
         psos, psos_readable = self.password_settings(base_dn)
@@ -330,6 +330,7 @@ class _Reader:
             min_pwd_age, min_pwd_age_error = required_int(head, base_dn, "minPwdAge"), None
         except LdapWireError as exc:
             min_pwd_age, min_pwd_age_error = None, str(exc)
+        max_pwd_age, max_pwd_age_error = optional_age(head, base_dn, "maxPwdAge")
         gpos = gpo_filtering.with_wmi_filters(self, base_dn, self.gpos(base_dn, _text(head, "gPLink") or "", computers))
         member_tokens, dc_tokens = gpo_filtering.computer_tokens(self, base_dn, domain_sid, gpos)
         server = " ".join(filter(None, (_text(root, "dnsHostName"), _text(root, "vendorName"),
@@ -344,6 +345,7 @@ class _Reader:
         return DirectoryState(
             server=server or self.settings.host, base_dn=base_dn, dns_domain=dns_domain(base_dn),
             domain_sid=domain_sid, min_pwd_age=min_pwd_age, min_pwd_age_error=min_pwd_age_error,
+            max_pwd_age=max_pwd_age, max_pwd_age_error=max_pwd_age_error,
             lockout=account_lockout(head, base_dn, DOMAIN_LOCKOUT), domain=_secured(base_dn, head),
             admin_sd_holder=holder,
             service_account_query=self.policy.service_account, service_account=account,
@@ -583,14 +585,16 @@ class _Reader:
             return [], False
         out = []
         attributes = ["cn", "msDS-PasswordSettingsPrecedence", "msDS-MinimumPasswordAge", "msDS-PSOAppliesTo",
-                      *PSO_LOCKOUT]
+                      "msDS-MaximumPasswordAge", *PSO_LOCKOUT]
         for dn, raw in self.paged(container, "(objectClass=msDS-PasswordSettings)", attributes, scope="LEVEL"):
+            max_age, max_age_error = optional_age(raw, dn, "msDS-MaximumPasswordAge")
             # both are in msDS-PasswordSettings' mustContain: absent means not readable, never "no minimum"
             out.append(PasswordSettings(dn=dn, name=_text(raw, "cn") or rdn_value(dn),
                                         precedence=required_int(raw, dn, "msDS-PasswordSettingsPrecedence"),
                                         min_pwd_age=required_int(raw, dn, "msDS-MinimumPasswordAge"),
                                         applies_to=_texts(raw, "msDS-PSOAppliesTo"),
-                                        lockout=account_lockout(raw, dn, PSO_LOCKOUT)))
+                                        lockout=account_lockout(raw, dn, PSO_LOCKOUT),
+                                        max_pwd_age=max_age, max_pwd_age_error=max_age_error))
         return out, True
 
     def gpos(self, base_dn: str, gp_link: str, computers: dict[str, int]) -> list[GroupPolicy]:
@@ -680,6 +684,15 @@ def _gpo_wire(dn: str, raw: dict[str, list[bytes]]) -> tuple[int | None, int | N
 # a-msds-lockoutthreshold etc.: all three in msDS-PasswordSettings' mustContain, c-msds-passwordsettings).
 DOMAIN_LOCKOUT = ("lockoutThreshold", "lockOutObservationWindow", "lockoutDuration")
 PSO_LOCKOUT = ("msDS-LockoutThreshold", "msDS-LockoutObservationWindow", "msDS-LockoutDuration")
+
+
+def optional_age(raw: dict[str, list[bytes]], dn: str, name: str) -> tuple[int | None, str | None]:
+    """maxPwdAge / msDS-MaximumPasswordAge (a-maxpwdage, a-msds-maximumpasswordage): the interval, or None and why
+    (only the Unexpire Password judgement needs it; the rest of the object stands)."""
+    try:
+        return required_int(raw, dn, name), None
+    except LdapWireError as exc:
+        return None, str(exc)
 
 
 def account_lockout(raw: dict[str, list[bytes]], dn: str, names: tuple[str, str, str]) -> AccountLockout:

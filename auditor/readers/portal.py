@@ -21,7 +21,7 @@ from auditor.portal_fields import (
     SSPR_FIELDS,
 )
 from auditor.readers.credentials import PORTAL_SCOPE, tls_context
-from auditor.snapshot.models import OnPremisesWritebackState, Section, SsprPolicyState
+from auditor.snapshot.models import OnPremisesWritebackState, Section, SecurityQuestionItem, SsprPolicyState
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,15 @@ class PasswordResetPoliciesWire(_Wire):
     skipRegistrationAllowed: bool | None = None
     skipRegistrationMaxAllowedDays: int | None = None
     registrationConditionalAccessPolicies: list[Any] | None = None
+    securityQuestions: list[Any] | None = None
+
+
+class SecurityQuestionWire(_Wire):
+    # Item shape unverified against a live tenant (tools type the list as object[]); a different shape makes the
+    # custom-question judgement unknown, never a pass.
+    id: str | None = None
+    question: str
+    isCustom: bool
 
 
 class OnPremisesPasswordResetPoliciesWire(_Wire):
@@ -170,7 +179,22 @@ def sspr_state_from_wire(wire: PasswordResetPoliciesWire) -> SsprPolicyState:
     values["not_allowed"] = [method for method, field in METHOD_ALLOWED.items() if getattr(wire, field) is False]
     policies = getattr(wire, REGISTRATION_CA_POLICIES)
     values["registration_ca_policies"] = None if policies is None else len(policies)
+    values["chosen_questions"], values["chosen_questions_problem"] = _chosen_questions(wire.securityQuestions)
     return SsprPolicyState(**values)
+
+
+def _chosen_questions(items: list[Any] | None) -> tuple[list[SecurityQuestionItem] | None, str | None]:
+    """securityQuestions as typed items, or None and why not (absent, or an item of another shape)."""
+    if items is None:
+        return None, "securityQuestions was not in the response"
+    chosen: list[SecurityQuestionItem] = []
+    for index, item in enumerate(items):
+        try:
+            wire = SecurityQuestionWire.model_validate(item)
+        except ValidationError as exc:
+            return None, f"securityQuestions[{index}]: {_describe(exc)}"
+        chosen.append(SecurityQuestionItem(id=wire.id, text=wire.question, custom=wire.isCustom))
+    return chosen, None
 
 
 async def read_onprem_writeback(portal: PortalClient) -> Section[OnPremisesWritebackState]:

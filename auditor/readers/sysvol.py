@@ -103,6 +103,7 @@ def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any])
     try:
         template = gpttmpl.parse(data)
         age = gpttmpl.minimum_password_age(template)
+        maximum = gpttmpl.system_access_int(template, gpttmpl.MAXIMUM_PASSWORD_AGE)
         bad_count, reset_count, duration = (gpttmpl.system_access_int(template, LOCKOUT_KEYS[field])
                                             for field in ("lockout_bad_count", "reset_lockout_count",
                                                           "lockout_duration"))
@@ -110,6 +111,7 @@ def _template(smbclient: Any, folder: str, gpo_guid: str, cache: dict[str, Any])
         return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, error=f"GptTmpl.inf is not readable: {exc}")
     return GpoTemplate(path=path, gpo_guid=gpo_guid, present=True, encoding=template.encoding,
                        newline="CRLF" if template.newline == "\r\n" else "LF", minimum_password_age=age,
+                       maximum_password_age=maximum,
                        lockout_bad_count=bad_count, reset_lockout_count=reset_count, lockout_duration=duration,
                        content_b64=base64.b64encode(data).decode(), gpt_ini_version=version)
 

@@ -107,6 +107,9 @@ class PasswordSettings(Model):
     name: str
     precedence: int | None = None
     min_pwd_age: int | None = Field(None, description="msDS-MinimumPasswordAge (interval)")
+    max_pwd_age: int | None = Field(None, description="msDS-MaximumPasswordAge (interval; 0 or the minimum "
+                                                      "interval = never expires); None: not read")
+    max_pwd_age_error: str | None = Field(None, description="Why max_pwd_age is None")
     applies_to: list[str] = Field(default_factory=list, description="msDS-PSOAppliesTo DNs")
     lockout: AccountLockout | None = Field(None, description="msDS-LockoutThreshold, -ObservationWindow, -Duration; "
                                                              "None in snapshots that did not read them")
@@ -354,6 +357,9 @@ class DirectoryState(Model):
                                                             "with the domain head's DN")
     lockout: AccountLockout | None = Field(None, description="The domain head's account lockout; None in snapshots "
                                                              "that did not read it")
+    max_pwd_age: int | None = Field(None, description="The domain head's maxPwdAge (interval; 0 or the minimum "
+                                                      "interval = never expires); None: not read")
+    max_pwd_age_error: str | None = Field(None, description="Why maxPwdAge is None")
     domain: SecuredObject
     admin_sd_holder: SecuredObject
     service_account_query: str = Field(description="The name or DN the policy gave for the sync account")
@@ -425,6 +431,8 @@ class GpoTemplate(Model):
     encoding: str | None = None
     newline: str | None = Field(None, description="CRLF or LF")
     minimum_password_age: int | None = Field(None, description="[System Access] MinimumPasswordAge, days")
+    maximum_password_age: int | None = Field(None, description="[System Access] MaximumPasswordAge, days (0 or -1 = "
+                                                               "passwords never expire)")
     lockout_bad_count: int | None = Field(None, description="[System Access] LockoutBadCount (0 = never locked out)")
     reset_lockout_count: int | None = Field(None, description="[System Access] ResetLockoutCount, minutes")
     lockout_duration: int | None = Field(None, description="[System Access] LockoutDuration, minutes (-1 = until "

@@ -122,6 +122,15 @@ class SyncFeaturesState(Model):
                                                     "onpremisesdirectorysynchronization)")
 
 
+class SecurityQuestionItem(Model):
+    """One of the portal's chosen security questions (`securityQuestions` items)."""
+
+    id: str | None = None
+    text: str
+    custom: bool = Field(description="isCustom: written by the tenant's admins rather than one of Microsoft's "
+                                     "predefined questions")
+
+
 class SsprPolicyState(Model):
     """The portal's PasswordResetPolicies object, with readable names."""
 
@@ -149,6 +158,10 @@ class SsprPolicyState(Model):
                                                                      "the registration prompt")
     skip_registration_max_days: int | None = Field(None, description="skipRegistrationMaxAllowedDays")
     registration_ca_policies: int | None = Field(None, description="How many registrationConditionalAccessPolicies")
+    chosen_questions: list[SecurityQuestionItem] | None = Field(
+        None, description="securityQuestions: the questions users choose from; None when absent or its items "
+                          "have an unexpected shape (chosen_questions_problem says which)")
+    chosen_questions_problem: str | None = None
 
 
 class OnPremisesWritebackState(Model):

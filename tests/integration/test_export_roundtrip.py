@@ -354,3 +354,19 @@ def test_hostile_directory_names_stay_inside_their_comments(tmp_path: Path) -> N
     assert [w.reason for w in policy.waivers if "pwned" in w.reason] == []
     assert "[U+202E]" in result.text and "\u202e" not in result.text
     assert policy.directory is not None and policy.directory.users.allow_temporary_password is True
+
+
+def test_a_custom_banned_list_on_but_empty_is_not_exported_as_true(tmp_path: Path) -> None:
+    """`custom_banned_list: true` asks for words too (issue #35): an empty list that is on satisfies no value."""
+    from auditor.snapshot.tenant import PasswordRulesState
+    from tests.unit.cases_seams import rules
+
+    empty = rules().model_copy(update={"custom_list_size": 0})
+    snapshot = compliant_snapshot(password_rules=Section[PasswordRulesState].ok("graph:test", empty))
+    result = export_policy(snapshot, tmp_path / "p.yaml")
+    assert re.search(r"^\s+# custom_banned_list:\s+\(not exported\) graph:test EnableBannedPasswordCheck = true but "
+                     r"BannedPasswordList holds no word", result.text, re.MULTILINE), result.text
+    with_words = export_policy(compliant_snapshot(password_rules=Section[PasswordRulesState].ok(
+        "graph:test", rules())), tmp_path / "q.yaml")
+    assert re.search(r"^\s+custom_banned_list: true\s+# graph:test EnableBannedPasswordCheck \(3 custom words\)",
+                     with_words.text, re.MULTILINE), with_words.text

@@ -41,7 +41,20 @@ def unkeyed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(name="lab")
 def lab_fixture() -> Iterator[LabServer]:
     with LabServer("demo") as server:
+        as_the_old_release_seeded_it(server)
         yield server
+
+
+def as_the_old_release_seeded_it(lab: LabServer) -> None:
+    """The demo tenant as the release that wrote these backups seeded it: issue #35 seeded today's demo with a custom
+    banned list that is not enforced and a custom security question, where that release's demo enforced the list and
+    chose predefined questions only (its backups hold them as read then)."""
+    sspr = lab.state.tenant.password_reset_policies
+    sspr["securityQuestions"] = [q for q in sspr["securityQuestions"] if not q["isCustom"]]
+    [setting] = lab.state.tenant.group_settings
+    for value in setting["values"]:
+        if value["name"] == "EnableBannedPasswordCheck":
+            value["value"] = "True"
 
 
 def reached(lab: LabServer) -> Reached:

@@ -196,7 +196,7 @@ def test_an_existing_setting_gets_only_the_failing_values_and_rollback_restores_
     assert setting["values"] == [
         {"name": "BannedPasswordCheckOnPremisesMode", "value": "Enforce"},
         {"name": "EnableBannedPasswordCheckOnPremises", "value": "True"},
-        {"name": "EnableBannedPasswordCheck", "value": "True"},
+        {"name": "EnableBannedPasswordCheck", "value": "False"},  # kept as it was: this policy does not ask
         {"name": "LockoutDurationInSeconds", "value": "60"},
         {"name": "LockoutThreshold", "value": "10"},
         {"name": "BannedPasswordList", "value": "fabrikam\tspring2024\tsummer2024"}]  # kept as it was

@@ -104,9 +104,8 @@ def test_demo_policy_asking_more(demo_dc) -> None:
 def test_baseline_domain_passes_every_ad_check(baseline_dc) -> None:
     policy = baseline_policy()
     outcomes = ad_outcomes(policy, collect_ad(baseline_dc, policy))
-    assert set(outcomes.values()) == {"pass", "not_applicable"}, {k: v for k, v in outcomes.items() if v != "pass"}
-    assert [k for k, v in outcomes.items() if v == "not_applicable"] == [
-        ("ad.acl.unexpire_password", "domain", "directory.rights.unexpire_password")]
+    # Unexpire Password applies since issue #35: the Samba domain's passwords expire (maxPwdAge, 42 days)
+    assert set(outcomes.values()) == {"pass"}, {k: v for k, v in outcomes.items() if v != "pass"}
     checks = {k[0] for k in outcomes}
     assert checks == {"ad.acl.writeback_rights", "ad.acl.coverage", "ad.acl.unexpire_password",
                       "ad.gpo.min_password_age", "ad.fgpp.min_password_age", "ad.users.temporary_password",
@@ -121,3 +120,18 @@ def test_baseline_domain_grants_unexpire_password_when_asked(baseline_dc) -> Non
     outcomes = ad_outcomes(policy, collect_ad(baseline_dc, policy))
     assert outcomes[("ad.acl.unexpire_password", BASE, "directory.rights.unexpire_password")] == "pass"
     assert set(outcomes.values()) == {"pass"}
+
+
+def test_unexpire_applies_because_the_lab_domains_passwords_expire(demo_dc) -> None:
+    """Issue #35: the default policy applies Unexpire Password when passwords expire, naming where expiry comes from
+    (Samba provisions maxPwdAge at 42 days); the demo passes through Authenticated Users' default grant."""
+    from auditor.checks.registry import check_by_id, run_check
+
+    policy = baseline_policy()
+    assert policy.directory is not None and policy.directory.rights.unexpire_password == "when_passwords_expire"
+    snapshot = collect_ad(demo_dc, policy)
+    assert snapshot.directory is not None and snapshot.directory.value is not None
+    assert snapshot.directory.value.max_pwd_age is not None and snapshot.directory.value.max_pwd_age < 0
+    (finding,) = run_check(check_by_id("ad.acl.unexpire_password"), policy, snapshot)
+    assert finding.status.value == "pass" and "Authenticated Users" in str(finding.actual)
+    assert f"maxPwdAge of {BASE}: 42 day(s)" in (finding.reason or "")

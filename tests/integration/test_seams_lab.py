@@ -30,3 +30,20 @@ def test_registration_campaign_read_through_the_sdk(scenario: str, expected: str
     snapshot = collect_lab(LabSelection(scenario=scenario))
     (finding,) = run_check(check_by_id("methods_policy.registration_campaign"), load_policy(BASELINE), snapshot)
     assert finding.status.value == expected, finding.reason
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [("demo", "fail"), ("baseline", "pass")])
+def test_custom_banned_list_read_through_the_sdk(scenario: str, expected: str) -> None:
+    snapshot = collect_lab(LabSelection(scenario=scenario))
+    found = [f for f in run_check(check_by_id("password_protection"), load_policy(BASELINE), snapshot)
+             if f.target == "custom banned password list"]
+    assert [f.status.value for f in found] == [expected], [f.reason for f in found]
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [("demo", "fail"), ("baseline", "pass")])
+def test_custom_security_questions_read_from_the_portal(scenario: str, expected: str) -> None:
+    snapshot = collect_lab(LabSelection(scenario=scenario))
+    (finding,) = run_check(check_by_id("sspr.custom_security_questions"), load_policy(BASELINE), snapshot)
+    assert finding.status.value == expected, finding.reason
+    if scenario == "demo":
+        assert "What is your employee number?" in (finding.reason or "")

@@ -100,7 +100,7 @@ def compliant_directory(**overrides: Any) -> DirectoryState:
              user("Old Timer", STAFF, user_account_control=0x202, mobile="n/a", pwd_last_set=0)]
     values: dict[str, Any] = {
         "server": "dc1.corp.example.test Samba", "base_dn": BASE, "dns_domain": "corp.example.test",
-        "domain_sid": DOMAIN_SID, "min_pwd_age": 0,
+        "domain_sid": DOMAIN_SID, "min_pwd_age": 0, "max_pwd_age": days_to_interval(42),
         "domain": SecuredObject(dn=BASE, dacl=DaclFacts(protected=False, aces=(
             canonical_ace(ACCOUNT_SID, UNEXPIRE_PASSWORD, inherit_to=None),))),
         "admin_sd_holder": SecuredObject(dn=f"CN=AdminSDHolder,CN=System,{BASE}",

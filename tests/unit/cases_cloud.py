@@ -37,7 +37,7 @@ def compliant_sspr() -> SsprPolicyState:
         mobile_phone=True, office_phone=False, security_questions=False, questions_to_register=3,
         questions_to_reset=3, registration_required_on_sign_in=True, reconfirm_days=180, notify_users=True,
         notify_admins=True, customize_helpdesk=False, helpdesk_email_or_url=None, skip_registration_allowed=True,
-        skip_registration_max_days=7, registration_ca_policies=0,
+        skip_registration_max_days=7, registration_ca_policies=0, chosen_questions=[],
     )
 
 

@@ -21,7 +21,14 @@ from auditor.snapshot.directory import (
     ReachedUser,
     SysvolState,
 )
-from auditor.snapshot.models import MethodsPolicyState, Section, Snapshot, SyncFeaturesState
+from auditor.snapshot.models import (
+    MethodsPolicyState,
+    Section,
+    SecurityQuestionItem,
+    Snapshot,
+    SsprPolicyState,
+    SyncFeaturesState,
+)
 from auditor.snapshot.tenant import DomainsState, PasswordRulesState, TenantDomain
 
 from .cases_ad import BASE, PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
@@ -110,6 +117,20 @@ def campaign_snapshot(state: str | None) -> Snapshot:
         MethodsPolicyState(migration_state="migrationComplete", registration_campaign_state=state)))
 
 
+def questions_snapshot(*questions: SecurityQuestionItem | None) -> Snapshot:
+    """The portal's SSPR policy with these chosen questions (a None among them: the list was not readable)."""
+    chosen = None if None in questions else [q for q in questions if q is not None]
+    sspr = SsprPolicyState(enablement="all", security_questions=False, chosen_questions=chosen,
+                           chosen_questions_problem=None if chosen is not None else "securityQuestions[0]: odd")
+    return Snapshot(tool_version="test", origin="test", sspr_policy=Section[SsprPolicyState].ok(
+        "portal:GET /PasswordReset/PasswordResetPolicies", sspr))
+
+
+PREDEFINED = SecurityQuestionItem(id="SSPR_KBA_Q_FirstPetName", text="What was the name of your first pet?",
+                                  custom=False)
+CUSTOM = SecurityQuestionItem(id="Custom_1", text="What is your employee number?", custom=True)
+
+
 def _case(policy: Any, snap: Snapshot) -> Case:
     return lambda: (policy, snap)
 
@@ -141,6 +162,11 @@ def _cases() -> dict[str, dict[str, Case]]:
             "pass": _case(policy, campaign_snapshot("enabled")),
             "fail": _case(policy, campaign_snapshot("default")),
             "absent": _case(policy, campaign_snapshot(None)),
+        },
+        "sspr.custom_security_questions": {
+            "pass": _case(policy, questions_snapshot(PREDEFINED)),
+            "fail": _case(policy, questions_snapshot(PREDEFINED, CUSTOM)),
+            "unread": _case(policy, questions_snapshot(None)),
         },
         "ad.acl.reach_beyond": {
             "pass": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(containers_read=9)))),

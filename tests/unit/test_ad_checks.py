@@ -163,7 +163,8 @@ def test_coverage_without_the_account_is_unknown() -> None:
 # -- ad.acl.unexpire_password ------------------------------------------------------------------
 
 def test_unexpire_not_asked_is_not_applicable_and_unreadable_is_unknown() -> None:
-    assert statuses(run("ad.acl.unexpire_password", snapshot())) == ["not_applicable"]
+    assert statuses(run("ad.acl.unexpire_password", snapshot(), baseline_policy(
+        rights={"unexpire_password": False}))) == ["not_applicable"]
     policy = baseline_policy(rights={"unexpire_password": True})
     state = compliant_directory(domain=SecuredObject(dn=BASE, error="no right to read it"))
     assert statuses(run("ad.acl.unexpire_password", snapshot(state), policy)) == ["unknown"]

@@ -54,7 +54,8 @@ def test_every_policy_key_a_check_or_fixer_names_is_in_the_model() -> None:
 def test_a_key_not_in_the_model_is_an_error_not_none() -> None:
     policy = baseline_policy()
     assert policy.value_at("sspr.registration.reconfirm_days") == 180
-    assert policy.value_at("password_protection.custom_banned_list") is None  # in the model, not set
+    assert policy.value_at("password_protection.custom_banned_list") is True
+    assert policy.value_at("writeback.cloud_sync") is None  # in the model, not set
     with pytest.raises(KeyError, match=re.escape("sspr.registraton.reconfirm_days")):
         policy.value_at("sspr.registraton.reconfirm_days")
     with pytest.raises(KeyError):

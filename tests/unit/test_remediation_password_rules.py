@@ -140,7 +140,7 @@ def test_a_compliant_or_unread_setting_plans_nothing() -> None:
 
 
 def test_no_object_means_creating_one_with_every_value() -> None:
-    policy = policy_with(lockout_threshold_at_most=5)
+    policy = policy_with(lockout_threshold_at_most=5, custom_banned_list=None)
     plan = plan_for(policy, snapshot_with(PasswordRulesState()))
     [change] = plan.changes
     assert isinstance(change, GraphPasswordRulesChange) and change.setting_id is None

@@ -50,8 +50,15 @@ def required_rights(directory: Directory) -> list[Right]:
 
 
 def needs_unexpire(directory: Directory) -> bool:
-    """Unexpire Password on the domain head: asked for, or always part of Cloud Sync's writeback rights."""
-    return directory.rights.unexpire_password or directory.sync_engine == "cloud_sync"
+    """Unexpire Password on the domain head may be needed: asked for (always, or when passwords expire), or always
+    part of Cloud Sync's writeback rights."""
+    return directory.rights.unexpire_password is not False or directory.sync_engine == "cloud_sync"
+
+
+def unexpire_always(directory: Directory) -> bool:
+    """Unexpire Password is required whether or not passwords expire: the policy says true, or Cloud Sync's gMSA
+    holds it by default (gmsa-cloud-sync, Password Writeback)."""
+    return directory.rights.unexpire_password is True or directory.sync_engine == "cloud_sync"
 
 
 def right_key(right: Right) -> str:
