@@ -62,7 +62,9 @@ WINDOW_DAYS = 30
 PAGE = {"users": 999, "registration_details": 1000, "group_members": 999, "directory_audits": 999,
         "device_configurations": 999}
 SINGLE_REQUESTS = ("authorization_policy", "methods_policy", "sync", "subscribed_skus", "secure_scores",
-                   "secure_score_profiles", "group_settings", "portal_sspr", "portal_onprem")
+                   "secure_score_profiles", "group_settings", "portal_sspr", "portal_onprem",
+                   # Conditional Access policies and named locations (one page each), the domains (GET /domains)
+                   "ca_policies", "named_locations", "domains")
 
 
 # --- fixtures ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ LAB_ENDPOINTS = {  # the emulator's endpoint names (auditor/lab/emulator.py ENDP
     "GroupSettings.Read.All": ("group_settings",),
     "DeviceManagementConfiguration.Read.All": ("device_configurations", "device_configuration_assignments"),
     "RoleManagement.Read.Directory": ("directory_roles",),
+    "Domain.Read.All": ("domains",),
     "Security Administrator (portal, delegated)": ("portal",),
 }
 CLOUD = [access for access in ACCESS if access.kind != "ad"]
