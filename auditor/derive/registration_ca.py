@@ -82,14 +82,23 @@ class Directory:
         self.roles = {r.id.lower(): (r.error or frozenset(u.lower() for u in r.user_ids)) for r in state.roles}
         self.role_names = {r.id.lower(): r.display_name for r in state.roles}
         self.locations = {n.id.lower(): n for n in state.named_locations}
+        self.unread: dict[str, str] = {}
+        """The groups and roles a verdict needed whose members could not be read: label → why (issue #30: the
+        data is then unreadable, not merely undecidable offline)."""
 
     def in_group(self, group_id: str, user: str) -> Tri:
         members = self.groups.get(group_id.lower(), "not read")
-        return None if isinstance(members, str) else user in members
+        if isinstance(members, str):
+            self.unread.setdefault(self.group_label(group_id), members)
+            return None
+        return user in members
 
     def in_role(self, role_id: str, user: str) -> Tri:
         members = self.roles.get(role_id.lower(), "not read")
-        return None if isinstance(members, str) else user in members
+        if isinstance(members, str):
+            self.unread.setdefault(self.role_label(role_id), members)
+            return None
+        return user in members
 
     def group_label(self, group_id: str) -> str:
         name = self.group_names.get(group_id.lower())

@@ -80,6 +80,7 @@ def _judge(ctx: Context, state: ConditionalAccessState, directory: Directory, us
            also: str) -> Finding:
     also = (f" (scope {scope.note})" if scope.basis == "inferred" else "") + also
     verdicts: dict[str, list[tuple[str, Verdict]]] = {"covered": [], "uncovered": [], "unknown": [], "exempt": []}
+    directory.unread.clear()  # the groups and roles this scope's verdicts needed and could not read
     for uid in sorted(scope.ids):
         row = users.get(uid)
         person = Person(uid, getattr(row, "upn", "") or uid, bool(getattr(row, "guest", False)))
@@ -103,6 +104,17 @@ def _judge(ctx: Context, state: ConditionalAccessState, directory: Directory, us
     if not scope.ids:
         return ctx.result(Status.not_applicable, target=target, expected=expected, actual=actual, evidence=evidence,
                           reason=f"no user is in this scope{also}")
+    if verdicts["unknown"] and directory.unread:
+        # issue #30: members that could not be read make the figures unreadable: neither a pass nor a fail whose
+        # counts the data does not show; the users already seen uncovered are named all the same
+        first = verdicts["unknown"][0]
+        unread = "; ".join(f"{label}: {why}" for label, why in sorted(directory.unread.items()))
+        seen = (f"; at least {len(verdicts['uncovered'])} can register security info without {_describe(wanted)} "
+                f"(e.g. {verdicts['uncovered'][0][0]}: {verdicts['uncovered'][0][1].why})"
+                if verdicts["uncovered"] else "")
+        return ctx.result(Status.unknown, target=target, expected=expected, actual=actual, evidence=evidence,
+                          reason=f"for {len(verdicts['unknown'])} of {len(scope.ids)} {who} users it is unknown: the "
+                                 f"members of {unread} (e.g. {first[0]}: {first[1].why}){seen}{ignored}{also}")
     if verdicts["uncovered"]:
         first = verdicts["uncovered"][0]
         return ctx.result(Status.failed, target=target, expected=expected, actual=actual, evidence=evidence,

@@ -81,9 +81,7 @@ def _judge(ctx: Context, methods: MethodsPolicyState, allowed: str, scope: Scope
     except TargetsUnread as exc:
         return ctx.result(Status.unknown, target=target, expected=expected, evidence=evidence,
                           reason=f"whom the Temporary Access Pass reaches is unknown: {exc}{also}")
-    users = ctx.section_or_none("cloud_users", [], [])
-    names = users.by_id() if users is not None else {}
-    listed = folded(sorted(getattr(names.get(u), "upn", "") or u for u in reached))
+    listed = folded(sorted(_names(ctx, reached)))
     once = "one-time" if shown.get("is_usable_once") else "reusable within its lifetime"
     actual = {"state": "enabled", "reaches": len(reached), "users": listed, **shown}
     if reached and allowed == "forbidden":
@@ -94,3 +92,14 @@ def _judge(ctx: Context, methods: MethodsPolicyState, allowed: str, scope: Scope
                       reason=f"the Temporary Access Pass ({once}) is enabled for {len(reached)} of {len(scope.ids)} "
                              f"{who} users; the policy {'allows it' if allowed == 'allowed' else 'forbids it'}"
                              f"{also}")
+
+
+def _names(ctx: Context, ids: frozenset[str]) -> list[str]:
+    """The users' UPNs, for the evidence: from `GET /users`, else from their registration record (the UPN is an
+    optional field of both: a user row without one still names the user), else the object id."""
+    users = ctx.section_or_none("cloud_users", [], [])
+    records = ctx.section_or_none("registration_details", [], [])
+    names = users.by_id() if users is not None else {}
+    registered = records.by_id() if records is not None else {}
+    return [getattr(names.get(u.lower()), "upn", "") or getattr(registered.get(u.lower()), "upn", "") or u
+            for u in ids]
