@@ -105,7 +105,8 @@ class ReadFault:
 
 # sspr.methods_available too: the number of methods a reset needs is only in the portal's policy (issue #30)
 SSPR_POLICY_CHECKS = frozenset({"sspr.gates", "sspr.helpdesk", "sspr.methods", "sspr.methods_available",
-                                "sspr.notify_admins", "sspr.notify_users", "sspr.registration"})
+                                "sspr.notify_admins", "sspr.notify_users", "sspr.registration",
+                                "sspr.custom_security_questions"})
 ONPREM_CHECKS = frozenset({"writeback.enabled", "writeback.unlock"})
 METHODS_CHECKS = frozenset({"methods_policy.migration", "sspr.methods", "sspr.methods_available",
                             "registration.temporary_access_pass", "methods_policy.registration_campaign"})
