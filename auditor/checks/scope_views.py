@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from auditor.checks.base import Context, Finding, Status, Unreadable
+from auditor.checks.base import Context, Finding, OptionalSection, Status, Unreadable
 from auditor.derive.figures import ScopeResolution, resolve_scope
 from auditor.derive.impact import policy_scope, scope_label
 
@@ -41,6 +41,16 @@ def also(asked: ScopeResolution | Unreadable | None) -> str:
 
 Judge = Callable[[ScopeResolution, str, str, str], Finding]
 """(scope, finding target, who its users are, what the reason adds) → the finding for that scope."""
+
+
+# What a check judging "the in-scope users" does without the portal's SSPR policy or the registration rows (the
+# scope is inferred from userRegistrationDetails.isSsprEnabled): said once for the checks that share it.
+SCOPE_OPTIONAL = (
+    OptionalSection("sspr_policy", "the scope in force is inferred from userRegistrationDetails.isSsprEnabled "
+                    "and its finding says so, carrying the portal's evidence"),
+    OptionalSection("registration_details", "read only to infer the scope when the portal's SSPR policy is "
+                    "unreadable: then that scope's finding is unknown"),
+)
 
 
 def in_both_scopes(ctx: Context, judge: Judge) -> list[Finding]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
-from auditor.checks.scope_views import in_both_scopes
+from auditor.checks.scope_views import SCOPE_OPTIONAL, in_both_scopes
 from auditor.derive.figures import ScopeResolution, folded
 from auditor.derive.registration_ca import ENFORCED, Directory, Person, Requirement, Verdict, judge
 from auditor.fixes.changes import GraphCaPolicyChange, SettingChange
@@ -32,10 +32,7 @@ SPEC = CheckSpec(
     policy_key=KEY,
     sections=("conditional_access", "cloud_users", "sspr_policy", "registration_details", "scope_groups"),
     optional=(
-        OptionalSection("sspr_policy", "the scope in force is inferred from userRegistrationDetails.isSsprEnabled "
-                        "and its finding says so, carrying the portal's evidence"),
-        OptionalSection("registration_details", "read only to infer the scope when the portal's SSPR policy is "
-                        "unreadable: then that scope's finding is unknown"),
+        *SCOPE_OPTIONAL,
         OptionalSection("scope_groups", "read only when a scope is a selected group: that scope's finding is "
                         "unknown, naming the group it could not read"),
     ),

@@ -9,7 +9,7 @@ register methods and then reset the password. Admins issue it, for onboarding an
 from __future__ import annotations
 
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, OptionalSection, Severity, Status
-from auditor.checks.scope_views import in_both_scopes
+from auditor.checks.scope_views import SCOPE_OPTIONAL, in_both_scopes
 from auditor.derive.figures import ScopeResolution, folded
 from auditor.derive.sspr_methods import TAP, TargetsUnread, config_reach, group_members_map, target_kind
 from auditor.snapshot.models import MethodsPolicyState
@@ -23,10 +23,7 @@ SPEC = CheckSpec(
     policy_key=KEY,
     sections=("methods_policy", "cloud_users", "sspr_policy", "registration_details", "scope_groups"),
     optional=(
-        OptionalSection("sspr_policy", "the scope in force is inferred from userRegistrationDetails.isSsprEnabled "
-                        "and its finding says so, carrying the portal's evidence"),
-        OptionalSection("registration_details", "read only to infer the scope when the portal's SSPR policy is "
-                        "unreadable: then that scope's finding is unknown"),
+        *SCOPE_OPTIONAL,
         OptionalSection("scope_groups", "read when a scope is a selected group or the pass targets groups: whom it "
                         "reaches is then unknown, naming the group"),
     ),
