@@ -28,6 +28,7 @@ Rules that keep the file honest:
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -133,14 +134,27 @@ def _dump(document: Any) -> str:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
+    yaml.Representer = _null_representer()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
-    # write `null`, not an empty value, so "explicitly none" reads as such
-    yaml.representer.add_representer(
-        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null"))
     buffer = io.StringIO()
     yaml.dump(document, buffer)
     return buffer.getvalue()
+
+
+@functools.cache
+def _null_representer() -> type:
+    """ruamel's round-trip representer writing `null`, not an empty value, so "explicitly none" reads as such.
+    A subclass: `add_representer` on ruamel's own class would change every later dump in the process
+    (`validate --show` printed `null` after an export had run)."""
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    class NullRepresenter(RoundTripRepresenter):
+        pass
+
+    NullRepresenter.add_representer(
+        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return NullRepresenter
 
 
 def _found_waivers(text: str, snapshot: Snapshot, today: date) -> list[Any]:

@@ -81,3 +81,17 @@ def test_a_defaulted_keys_drift_is_planned_as_a_change(tmp_path: Path) -> None:
         interval = next(f for f in findings if f.target == "reconfirm interval")
         plan = make_plan(policy, snapshot, findings)
         assert plan.fixes(interval) is True, plan.manual
+
+
+def test_an_export_earlier_in_the_process_does_not_change_validate_show(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The export writes `null` for "explicitly none" with its own representer; ruamel's shared round-trip
+    representer is left alone, so `validate --show` still marks an unset default `# default: unset`."""
+    from ruamel.yaml.representer import RoundTripRepresenter
+
+    from auditor.export import _dump
+
+    before = dict(RoundTripRepresenter.yaml_representers)
+    assert "max_skip_days: null" in _dump({"max_skip_days": None})
+    assert RoundTripRepresenter.yaml_representers == before
+    test_validate_show_marks_every_defaulted_key(tmp_path, capsys)
