@@ -29,3 +29,13 @@ def pytest_configure(config: pytest.Config) -> None:
     folder = tempfile.mkdtemp(prefix="sspr-lab-")
     os.environ["SSPR_LAB_DIR"] = folder
     atexit.register(shutil.rmtree, folder, True)  # registered first, so it runs after the DCs' own stops
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown (and never called) without xdist
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A pytest-xdist worker finished: the fault-matrix rows it recorded join the controller's table. The lab
+    folder set above is in the environment the workers inherit, so they share its templates (made once, under
+    a lock)."""
+    from tests.helpers.fault_matrix import add_worker_rows
+
+    add_worker_rows(node.config, getattr(node, "workeroutput", {}))

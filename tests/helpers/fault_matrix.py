@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from auditor.cli import main
@@ -59,12 +59,29 @@ def _line(cells: tuple[str, ...]) -> str:
 
 
 def record(config: Any, row: Row) -> None:
-    """Add `row` to the table printed at the end of this pytest run."""
+    """Add `row` to the table printed at the end of this pytest run. In a pytest-xdist worker the row also goes
+    into `config.workeroutput`, which the worker sends to the controller when it finishes; the controller adds
+    the rows of each worker (`add_worker_rows`, from tests/conftest.py's `pytest_testnodedown`) and prints the
+    table (https://github.com/pytest-dev/pytest-xdist/blob/v3.8.0/src/xdist/remote.py, `workeroutput`)."""
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput.setdefault(PLUGIN_NAME, []).append(list(astuple(row)))
+    _plugin(config).rows.append(row)
+
+
+def add_worker_rows(config: Any, workeroutput: dict[str, Any]) -> None:
+    """The rows a pytest-xdist worker recorded, added to the controller's table."""
+    for cells in workeroutput.get(PLUGIN_NAME, []):
+        _plugin(config).rows.append(Row(*cells))
+
+
+def _plugin(config: Any) -> _MatrixPlugin:
     plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
     if plugin is None:
         plugin = _MatrixPlugin()
         config.pluginmanager.register(plugin, PLUGIN_NAME)
-    plugin.rows.append(row)
+    assert isinstance(plugin, _MatrixPlugin)
+    return plugin
 
 
 def rows(config: Any) -> list[Row]:

@@ -1,8 +1,9 @@
 """Fixtures for tests against a real Samba AD DC (imported by tests/integration/test_samba_*.py).
 
 One provisioned template and one seeded copy per scenario are made per test session in a
-temporary folder; each test module gets its own clone (about a second), started and stopped
-by PID, so modules that change the domain never see each other's changes.
+temporary folder (shared by the session's pytest-xdist workers; domain_seed makes each template once, under a
+lock); each test module gets its own clone (about a second), started and stopped by PID, so modules that change
+the domain never see each other's changes.
 
 Where Samba cannot run (not root, packages missing) the tests skip with the reason; with
 SSPR_REQUIRE_SAMBA=1 (set it in CI) they fail instead, so CI can never skip them silently.
@@ -61,7 +62,8 @@ def fresh_dc(scenario: str | None) -> SambaDC:
     base = state_dir() / "samba"
     template = (domain_seed.scenario_template(scenario, base) if scenario
                 else domain_seed.base_template(base))
-    return samba.clone(template, state_dir() / "clones" / f"{scenario or 'bare'}-{next(_clones)}")
+    # the process id in the name: pytest-xdist's workers share the session's lab folder (and so its templates)
+    return samba.clone(template, state_dir() / "clones" / f"{scenario or 'bare'}-{os.getpid()}-{next(_clones)}")
 
 
 def running(scenario: str | None) -> Iterator[SambaDC]:
