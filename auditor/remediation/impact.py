@@ -80,15 +80,18 @@ def _registration_block(change: Any, snapshot: Snapshot) -> ChangeImpact:
         include_all="all" in {u.lower() for u in change.include_users}, include_groups=tuple(change.include_groups),
         exclude_users=frozenset(u.lower() for u in change.exclude_users),
         built_in=tuple(grant.built_in if grant is not None else change.built_in),
-        strength_id=grant.strength_id if grant is not None else change.strength_id, live=live)
+        strength_id=grant.strength_id if grant is not None else change.strength_id, live=live,
+        operator=grant.operator if grant is not None else "OR")  # a create grants OR (GraphCaPolicyChange.body)
     if change.policy_id and live is None:
         return ChangeImpact(change_id=change.id, in_scope_before=0, in_scope_after=0, brought_in=0, left_out=0,
                             not_judged=[f"the policy {change.policy_id} is not in the snapshot"])
     found = blocked_by(target, value(snapshot.cloud_users), value(snapshot.registration_details),
-                       value(snapshot.scope_groups), ca)
+                       value(snapshot.scope_groups), ca, value(snapshot.devices))
     return ChangeImpact(change_id=change.id, in_scope_before=found.covered, in_scope_after=found.covered,
                         brought_in=0, left_out=0, blocked=folded(list(found.blocked)),
-                        counts={"blocked": len(found.blocked)}, not_judged=list(found.not_judged))
+                        counts={"blocked": len(found.blocked), "unknown": len(found.unknown)},
+                        not_judged=[*found.not_judged, *([f"unknown: {', '.join(folded(list(found.unknown)))}"]
+                                                         if found.unknown else [])])
 
 
 def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
@@ -108,8 +111,10 @@ def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
     lines = []
     for impact in impacts:
         if "blocked" in impact.counts:
+            unknown = impact.counts.get("unknown", 0)
             lines.append(f"  impact of change {impact.change_id}: once enforced, blocks {impact.counts['blocked']} "
                          f"of the {impact.in_scope_after} users it covers from registering security info"
+                         + (f" ({unknown} more unknown)" if unknown else "")
                          + (f": {one_line(', '.join(impact.blocked))}" if impact.blocked else ""))
             lines.extend(f"      not judged: {one_line(why)}" for why in impact.not_judged)
             continue
