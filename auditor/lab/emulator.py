@@ -96,7 +96,7 @@ GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
     "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
     "directory_audits", "group_settings", "device_configurations", "device_configuration_assignments",
-    "ca_policies", "named_locations", "directory_roles", "domains",
+    "ca_policies", "named_locations", "directory_roles", "domains", "devices",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -1575,7 +1575,7 @@ def _routes(extra: Iterable[tuple[str, str, str, Handler]] = ()) -> list[Route]:
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),
         (f"{portal}/OnPremisesPasswordResetPolicies", "PUT", "portal_onprem", put_portal_onprem),
     ]
-    table += list(extra)  # routes of modules that build on this one's helpers (lab/emulator_ca.py)
+    table += list(extra)  # routes of modules that build on this one's helpers (lab/emulator_ca.py, emulator_devices.py)
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for path, method, name, handler in table:
         by_path.setdefault(path, {})[method] = (name, handler)
