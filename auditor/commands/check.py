@@ -10,7 +10,7 @@ from typing import Any
 from auditor.commands.common import SEVERITIES, UsageError, inputs
 from auditor.commands.endpoint_options import add_read_options, source_arguments
 
-FRAMEWORKS = ("cis", "cis-m365", "cis-azure", "eidsca", "scuba", "secure-score", "maester")
+FRAMEWORKS = ("cis", "cis-m365", "cis-azure", "eidsca", "scuba", "secure-score", "maester", "zta")
 
 
 def register(commands: Any) -> None:

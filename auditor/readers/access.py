@@ -72,9 +72,7 @@ ACCESS: tuple[Access, ...] = (
            "GET /deviceManagement/deviceConfigurations (optional: Intune's sign-in screen setting)",
            _GRAPH + "intune-deviceconfig-deviceconfiguration-list"),
     Access("Device.Read.All", "graph", ("devices",),
-           "GET /devices with registeredOwners (read only when sspr.registration.conditional_access.require is "
-           "compliant_or_joined_device: plan's impact preview counts who owns a compliant or hybrid-joined device; "
-           "without it that count is not made)", _GRAPH + "device-list"),
+           "GET /devices, owners (only if a device is required)", _GRAPH + "device-list"),
     Access("Domain.Read.All", "graph", ("domains",), "GET /domains (each domain's authenticationType; "
            "Directory.Read.All also grants it)", _GRAPH + "domain-list"),
     Access("Security Administrator (portal, delegated)", "portal", ("sspr_policy", "onprem_writeback"),
