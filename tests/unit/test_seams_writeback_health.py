@@ -118,3 +118,20 @@ def test_export_writes_today_s_count_or_says_why_not() -> None:
     assert empty.value is None and "no SSPR audit event" in (empty.absent or "")
     unread = failed_writebacks_leaf(activity_snapshot().model_copy(update={"sspr_activity": None}))
     assert unread.value is None and unread.absent
+
+
+def test_the_on_premises_section_shows_failed_writebacks_and_what_is_not_exposed() -> None:
+    from auditor.onprem_view import seam_facts
+
+    snap = activity_snapshot(failed_writeback(3), failed_writeback(9, "on-premises connectivity error"))
+    finding = judged(snap, limit=0)
+    facts = {(f.topic, f.name): f for f in seam_facts(snap, {"writeback.health": [finding]})}
+    counted = facts[("writeback", "failed writebacks in the SSPR audit window")]
+    assert counted.status == Status.failed and counted.value is not None
+    assert counted.value.startswith("2 of 40 event(s)") and "2026-11-09 10:00 UTC" in counted.value
+    status = facts[("writeback", "writeback client connection status")]
+    assert status.value is None and "not exposed" in (status.note or "")
+    version = facts[("Entra Connect", "version")]
+    assert version.value is None and "verify-sync-tool-version" in (version.note or "")
+    empty = {f.name: f for f in seam_facts(activity_snapshot(events=0), {})}
+    assert empty["failed writebacks in the SSPR audit window"].value is None
