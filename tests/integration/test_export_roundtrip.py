@@ -55,7 +55,8 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
     passed = {check for (check, _), status in statuses.items() if status == "pass"}
     assert {"sspr.scope", "sspr.gates", "sspr.methods", "sspr.registration", "sspr.notify_users",
             "sspr.notify_admins", "sspr.helpdesk", "admin_sspr", "methods_policy.migration",
-            "writeback.enabled", "writeback.unlock", "writeback.health", "ad.service_account", "ad.acl.writeback_rights",
+            "writeback.enabled", "writeback.unlock", "writeback.health", "ad.service_account",
+            "ad.acl.writeback_rights",
             "ad.acl.unexpire_password", "ad.gpo.min_password_age", "ad.fgpp.min_password_age",
             "password_protection", "client.sign_in_reset", "registration.conditional_access",
             "registration.temporary_access_pass"} <= passed

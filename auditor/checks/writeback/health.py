@@ -27,7 +27,7 @@ TARGET = "writeback outcomes"
 
 SPEC = CheckSpec(
     id="writeback.health",
-    title="Password writeback works: failed writebacks in the audit window stay within the policy's threshold",
+    title="Failed writebacks in the SSPR audit window stay within the threshold",
     severity=Severity.high,
     policy_key=KEY,
     also_reads=("writeback.enabled",),
