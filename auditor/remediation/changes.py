@@ -137,8 +137,12 @@ class ChangeImpact(Frozen):
     blocked: list[str] = Field(default_factory=list, description="Conditional Access on registering security "
                                                                  "info: the covered users it would block once "
                                                                  "enforced (no MFA-capable method)")
+    prompted: list[str] = Field(default_factory=list, description="Turning on registration at sign-in: the "
+                                                                  "unregistered users in scope it prompts at each "
+                                                                  "sign-in until they register")
     counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach, "
-                                                                     "can_reach, must_register: totals")
+                                                                     "can_reach, must_register, blocked, prompted: "
+                                                                     "totals")
     not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")
 
 
