@@ -24,6 +24,28 @@ AUTHORIZATION_FIELDS = {"allowed_to_use_sspr": "allowedToUseSSPR"}
 """`AuthorizationPolicyState` field → authorizationPolicy property."""
 METHODS_FIELDS = {"migration_state": "policyMigrationState"}
 """`MethodsPolicyState` field → authenticationMethodsPolicy property."""
+REGISTRATION_ENFORCEMENT = "registrationEnforcement"
+REGISTRATION_CAMPAIGN = "authenticationMethodsRegistrationCampaign"
+METHODS_SETTINGS: dict[str, tuple[str, ...]] = {
+    "migration_state": ("policyMigrationState",),
+    "registration_campaign_state": (REGISTRATION_ENFORCEMENT, REGISTRATION_CAMPAIGN, "state"),
+}
+"""`MethodsPolicyState` field → where the authenticationMethodsPolicy holds it (the writable ones): the registration
+campaign's `state` sits inside `registrationEnforcement` (learn.microsoft.com/graph/api/resources/
+authenticationmethodsregistrationcampaign; the PATCH example of
+learn.microsoft.com/graph/api/authenticationmethodspolicy-update).
+"""
+METHODS_RESTORED = {"migration_state": "policyMigrationState", "registration_enforcement": REGISTRATION_ENFORCEMENT}
+"""The top-level authenticationMethodsPolicy properties a rollback puts back as they were (the whole
+`registrationEnforcement` object, so the campaign's targets and snooze settings come back exactly)."""
+
+
+def methods_value(policy: object, name: str) -> object:
+    """The `METHODS_SETTINGS` value `name` of an authenticationMethodsPolicy as Graph returns it; None if absent."""
+    value = policy
+    for key in METHODS_SETTINGS[name]:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 RECONFIRMATION_IN_DAYS = "reconfirmationInDays"
 """authenticationMethodsPolicy's own reconfirmation interval (read and reported only; see `docs/semantics.md`)."""
 CONFIGURATION_FIELDS = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",

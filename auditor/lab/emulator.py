@@ -913,6 +913,8 @@ async def patch_authorization_policy(request: Request, lab: EmulatorState) -> Re
     return Response(status_code=204)
 
 
+# advancedConfigState (learn.microsoft.com/graph/api/resources/authenticationmethodsregistrationcampaign)
+_CAMPAIGN_STATES: Final = frozenset({"default", "enabled", "disabled", "unknownFutureValue"})
 _METHODS_POLICY_WRITABLE: Final = frozenset({"registrationEnforcement", "policyMigrationState",
                                              "reconfirmationInDays"})
 
@@ -927,6 +929,10 @@ async def patch_methods_policy(request: Request, lab: EmulatorState) -> Response
     state = body.get("policyMigrationState")
     if "policyMigrationState" in body and state not in MIGRATION_STATES:
         raise _bad_request(f"Invalid value '{state}' for policyMigrationState.")
+    enforcement = body.get("registrationEnforcement")
+    campaign = enforcement.get("authenticationMethodsRegistrationCampaign") if isinstance(enforcement, dict) else None
+    if isinstance(campaign, dict) and "state" in campaign and campaign["state"] not in _CAMPAIGN_STATES:
+        raise _bad_request(f"Invalid value '{campaign['state']}' for state.")
     policy = lab.tenant.authentication_methods_policy
     _merge(policy, body, "microsoft.graph.authenticationMethodsPolicy", _METHODS_POLICY_WRITABLE)
     policy["lastModifiedDateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

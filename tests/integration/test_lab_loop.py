@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
 BASE = "DC=corp,DC=example,DC=test"
 GPO = "Default Domain Policy {31B2F340-016D-11D2-945F-00C04FB984F9}"
+SEAMS = [("methods_policy.registration_campaign", "registration campaign"),
+         ("hybrid.lockout", "AD lockout threshold against smart lockout"),
+         ("hybrid.lockout", "AD lockout duration against smart lockout duration")]
 ONE_DAY = -864_000_000_000  # one day as minPwdAge stores it: a negative count of 100 ns slices ([MS-ADA2] 2.49,
 # https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-ada2/3f38dc5d-e597-444b-a379-2b407d37ff27)
 
@@ -103,6 +106,7 @@ def test_plan_apply_rollback_round_trip_on_the_lab_tenant_and_domain(demo_plan: 
 
     fixed = statuses(demo_plan, tmp_path / "after-apply")  # the checks see what apply wrote
     assert fixed["sspr.gates", "tenant"] == fixed["ad.gpo.min_password_age", GPO] == "pass"
+    assert {fixed[seam] for seam in SEAMS} == {"pass"}  # issue 35's planned changes: campaign, smart lockout
 
     again = run("apply", str(demo_plan), "--lab", "demo")  # the tenant is kept too: everything is in place
     assert again.returncode == 0 and f"nothing to do: all {count} change(s) are already in place" in again.stdout
@@ -123,6 +127,7 @@ def test_plan_apply_rollback_round_trip_on_the_lab_tenant_and_domain(demo_plan: 
 
     restored = statuses(demo_plan, tmp_path / "after-rollback")
     assert restored["sspr.gates", "tenant"] == restored["ad.gpo.min_password_age", GPO] == "fail"
+    assert {restored[seam] for seam in SEAMS} == {"fail"}
 
     after = run("apply", str(demo_plan), "--lab", "demo")  # restored: the plan's changes are due again
     assert after.returncode == 0 and f"dry run: {count} change(s) would be applied" in after.stdout
