@@ -77,6 +77,9 @@ def evaluate(ctx: Context) -> list[Finding]:
                            reason=(own.error if own else None) or "the sync account's descriptor was not read")]
     found += [("the account", h) for h in holders(own.dacl, account.dn, ACCOUNT_POWERS, index, containers)]
     carriers = _carrying_groups(state, account)
+    read = {g.dn.lower(): g for g in control.service_account_groups}
+    unread = {dn: (read[dn].error if dn in read else None) or "its descriptor was not read"
+              for dn in carriers if dn not in read or read[dn].dacl is None}
     for group in control.service_account_groups:
         if group.dacl is None or group.dn.lower() not in carriers:
             continue
@@ -110,6 +113,14 @@ def evaluate(ctx: Context) -> list[Finding]:
         if replication:
             finding = finding.model_copy(update={"severity": Severity.critical})
         findings.append(finding)
+    # a group through which the account holds its rights, whose DACL was not read: who can write its `member` (and
+    # so gain the account's rights) is not known, which is never a pass
+    for dn, why in sorted(unread.items()):
+        findings.append(ctx.result(
+            Status.unknown, target=carriers[dn], key=KEY, expected="only the domain's admins",
+            evidence=[Evidence(source=dn, field="nTSecurityDescriptor (owner, DACL)", value=None)],
+            reason=f"the sync account {account.sam_account_name} holds its rights through group {carriers[dn]}, "
+                   f"whose descriptor was not read ({why}): who can add members to it is not known"))
     if not findings:
         findings.append(ctx.result(
             Status.passed, target=account.dn, key=KEY, expected="only the domain's admins",
