@@ -149,6 +149,11 @@ class ReachBeyond(Model):
     containers_read: int = Field(0, description="Containers whose DACL was read to find grant points (the domain "
                                                "head's included, read once for the whole directory)")
     users_read: int = Field(0, description="User objects (with their DACL) returned below the grant points")
+    unread_containers: list[str] = Field(default_factory=list, description="Containers returned without their "
+                                         "descriptor: a grant point among them is not known")
+    unread_users: list[str] = Field(default_factory=list, description="Users outside the target OUs, below a "
+                                    "grant point, returned without their descriptor: whether it reaches them is "
+                                    "not known")
     error: str | None = Field(None, description="Why the reach could not be read (then nothing is known)")
 
 

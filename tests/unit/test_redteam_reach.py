@@ -1,0 +1,99 @@
+"""Hostile input for ad.acl.reach_beyond (issue #35): a partial read. A container outside the target OUs, or a user
+below a grant point, that the DC returns without its descriptor (the bind account may not read it) is not known to
+be out of reach: the verdict is unknown, never the pass "no container grants it" / "it reaches no user"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from auditor.ad.rights import RESET_PASSWORD
+from auditor.ad.sd import canonical_ace, with_aces
+from auditor.checks.base import Status
+from auditor.checks.registry import check_by_id, run_check
+from auditor.readers.sync_reach import read_reach_beyond
+from auditor.snapshot.directory import ServiceAccount
+
+from .cases_ad import ACCOUNT_SID, BASE, DOMAIN_SID, baseline_policy
+from .cases_seams import express_reach, seam_directory, seam_snapshot
+from .test_parser_properties import real_descriptors
+
+CHECK = check_by_id("ad.acl.reach_beyond")
+TARGET = f"OU=Staff,{BASE}"
+SERVICE = f"OU=Service Accounts,{BASE}"
+ACCOUNT = ServiceAccount(dn=f"CN=MSOL_1,CN=Users,{BASE}", sam_account_name="MSOL_1", sid=ACCOUNT_SID,
+                         user_account_control=0x200, token_sids=[ACCOUNT_SID, "S-1-1-0", "S-1-5-11"])
+
+
+def _plain() -> bytes:
+    return real_descriptors()[0]
+
+
+def _granting() -> bytes:
+    return with_aces(_plain(), [canonical_ace(ACCOUNT_SID, RESET_PASSWORD)])
+
+
+class _Reader:
+    """The two searches read_reach_beyond makes (DirectoryReader.paged, privileged_groups), answered from a table:
+    objects listed with None come back without nTSecurityDescriptor, as a DC sends an attribute the bind account
+    may not read."""
+
+    conn: Any = None
+
+    def __init__(self, containers: dict[str, bytes | None], users: dict[str, bytes | None]) -> None:
+        self.containers, self.users = containers, users
+
+    def paged(self, base: str, search_filter: str, attributes: list[str], *, scope: str = "SUBTREE",
+              sd: bool = False, sd_flags: int = 0x04) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+        table = self.containers if "organizationalUnit" in search_filter else (
+            {} if "objectClass=container" in search_filter else self.users)
+        for dn, blob in table.items():
+            if dn.lower().endswith(base.lower()):
+                yield dn, ({"nTSecurityDescriptor": [blob]} if blob is not None else {})
+
+    def privileged_groups(self, base_dn: str, domain_sid: str) -> dict[str, str]:
+        return {}
+
+    def base(self, dn: str, attributes: list[str], *, sd: bool = False) -> dict[str, list[bytes]] | None:
+        raise AssertionError("not asked")
+
+    def members(self, group: str) -> list[str]:
+        raise AssertionError("not asked")
+
+
+def _read(containers: dict[str, bytes | None], users: dict[str, bytes | None], head: bytes) -> Any:
+    from auditor.ad.sd import parse_dacl
+
+    return read_reach_beyond(_Reader(containers, users), BASE, DOMAIN_SID, ACCOUNT, [TARGET], parse_dacl(head))
+
+
+def test_a_container_returned_without_its_descriptor_is_not_read_as_no_grant() -> None:
+    reach = _read({TARGET: _plain(), SERVICE: None}, {}, _plain())
+    assert reach.grant_points == [] and reach.unread_containers == [SERVICE]
+    (finding,) = run_check(CHECK, baseline_policy(), seam_snapshot(seam_directory(reach_beyond=reach)))
+    assert finding.status == Status.unknown and SERVICE in (finding.reason or "")
+
+
+def test_a_user_below_a_grant_point_returned_without_its_descriptor_is_unknown() -> None:
+    svc = f"CN=svc-sql,{SERVICE}"
+    reach = _read({TARGET: _plain(), SERVICE: _plain()}, {svc: None, f"CN=Ann,{TARGET}": None}, _granting())
+    assert [p.dn for p in reach.grant_points] == [BASE] and reach.users == [] and reach.unread_users == [svc]
+    (finding,) = run_check(CHECK, baseline_policy(), seam_snapshot(seam_directory(reach_beyond=reach)))
+    assert finding.status == Status.unknown and "svc-sql" in (finding.reason or "")
+
+
+def test_the_same_reads_with_every_descriptor_still_pass_or_fail_as_before() -> None:
+    svc = f"CN=svc-sql,{SERVICE}"
+    clean = _read({TARGET: _plain(), SERVICE: _plain()}, {svc: _plain()}, _plain())
+    (finding,) = run_check(CHECK, baseline_policy(), seam_snapshot(seam_directory(reach_beyond=clean)))
+    assert finding.status == Status.passed
+    reached = _read({TARGET: _plain(), SERVICE: _plain()}, {svc: with_aces(_plain(), [
+        canonical_ace(ACCOUNT_SID, RESET_PASSWORD, inherit_to=None)])}, _granting())
+    (finding,) = run_check(CHECK, baseline_policy(), seam_snapshot(seam_directory(reach_beyond=reached)))
+    assert finding.status == Status.failed and "svc-sql" in (finding.reason or "")
+
+
+def test_an_unread_user_does_not_hide_a_failure_beside_it() -> None:
+    reach = express_reach().model_copy(update={"unread_users": [f"CN=svc-x,{SERVICE}"]})
+    (finding,) = run_check(CHECK, baseline_policy(), seam_snapshot(seam_directory(reach_beyond=reach)))
+    assert finding.status == Status.failed and finding.actual["descriptor not read"] == [f"CN=svc-x,{SERVICE}"]
