@@ -97,3 +97,19 @@ def test_an_unread_user_does_not_hide_a_failure_beside_it() -> None:
     reach = express_reach().model_copy(update={"unread_users": [f"CN=svc-x,{SERVICE}"]})
     (finding,) = run_check(CHECK, baseline_policy(), seam_snapshot(seam_directory(reach_beyond=reach)))
     assert finding.status == Status.failed and finding.actual["descriptor not read"] == [f"CN=svc-x,{SERVICE}"]
+
+
+# -- hybrid.lockout: the fine-grained policies not visible to the bind account -----------------------------------
+
+def test_lockout_with_the_password_settings_container_unreadable_is_unknown_never_pass() -> None:
+    """Only Domain Admins read PSOs by default: with the container hidden no user shows a winning PSO, yet one may
+    lock in-scope users out after 3 attempts. ad.fgpp.min_password_age already says unknown here."""
+    users = [u.model_copy(update={"resultant_pso": None}) for u in seam_directory().users]
+    hidden = seam_directory(users=users, password_settings=[], password_settings_readable=False)
+    found = run_check(check_by_id("hybrid.lockout"), baseline_policy(), seam_snapshot(hidden))
+    assert Status.unknown in {f.status for f in found}
+    unknown = next(f for f in found if f.status == Status.unknown)
+    assert "Password Settings Container" in (unknown.reason or "")
+    readable = seam_directory(users=users)
+    assert {f.status for f in run_check(check_by_id("hybrid.lockout"), baseline_policy(),
+                                        seam_snapshot(readable))} == {Status.passed}
