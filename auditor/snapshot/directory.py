@@ -318,6 +318,9 @@ class AccessControl(Model):
                                                         description="The DACLs of the groups the sync account is in")
     managed_password_readers: DaclFacts | None = Field(
         None, description="A gMSA's msDS-GroupMSAMembership: who may retrieve its password; None for a user account")
+    managed_password_readers_error: str | None = Field(
+        None, description="Why a gMSA's msDS-GroupMSAMembership is not known (then who may retrieve its password is "
+                          "not known)")
     ds_heuristics: DsHeuristics | None = Field(
         None, description="dSHeuristics (dwAdminSDExMask); None in snapshots from before it was read")
 

@@ -148,3 +148,35 @@ def test_remote_sam_granted_to_an_unknown_sid_only_fails() -> None:
     # a SID of another domain, or a deleted group: nothing in the account's token
     other = _with_remote_sam("baseline", "O:BAG:BAD:(A;;RC;;;BA)(A;;RC;;;S-1-5-21-1-2-3-1105)")
     assert run_check(check_by_id("ad.gpo.restrict_remote_sam"), _policy(), other)[0].status == Status.failed
+
+
+class _GmsaReader:
+    """DirectoryReader.base for one gMSA: `found` False as for an object the bind account cannot see; `value` None as
+    for an attribute it may not read (the DC leaves it out of the entry)."""
+
+    conn: Any = None
+
+    def __init__(self, found: bool, value: bytes | None) -> None:
+        self.found, self.value = found, value
+
+    def base(self, dn: str, attributes: list[str], *, sd: bool = False) -> dict[str, list[bytes]] | None:
+        if not self.found:
+            return None
+        return {"msDS-GroupMSAMembership": [self.value]} if self.value is not None else {}
+
+
+def test_a_gmsa_whose_password_readers_were_not_read_is_unknown() -> None:
+    from auditor.readers.access_control import managed_password_readers
+
+    dn = "CN=provAgentgMSA,CN=Managed Service Accounts,DC=corp"
+    assert managed_password_readers(_GmsaReader(True, None), dn)[1] is not None  # type: ignore[arg-type]
+    assert managed_password_readers(_GmsaReader(False, None), dn)[1] is not None  # type: ignore[arg-type]
+    state = lab_state("baseline")
+    control = state.access_control
+    assert control is not None
+    state = state.model_copy(update={"access_control": control.model_copy(update={
+        "managed_password_readers": None,
+        "managed_password_readers_error": managed_password_readers(_GmsaReader(True, None), dn)[1]})})
+    findings = _run("ad.service_account.control", state)
+    assert {f.status for f in findings} == {Status.unknown}
+    assert "msDS-GroupMSAMembership" in (findings[0].reason or "")

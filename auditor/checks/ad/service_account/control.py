@@ -113,6 +113,12 @@ def evaluate(ctx: Context) -> list[Finding]:
         if replication:
             finding = finding.model_copy(update={"severity": Severity.critical})
         findings.append(finding)
+    if control.managed_password_readers_error is not None:
+        findings.append(ctx.result(
+            Status.unknown, target=account.dn, key=KEY, expected="only the domain's admins",
+            evidence=[Evidence(source=account.dn, field="msDS-GroupMSAMembership", value=None)],
+            reason=f"who may retrieve the managed password of the gMSA {account.sam_account_name} is not known: "
+                   f"{control.managed_password_readers_error}"))
     # a group through which the account holds its rights, whose DACL was not read: who can write its `member` (and
     # so gain the account's rights) is not known, which is never a pass
     for dn, why in sorted(unread.items()):
