@@ -113,3 +113,19 @@ def test_lockout_with_the_password_settings_container_unreadable_is_unknown_neve
     readable = seam_directory(users=users)
     assert {f.status for f in run_check(check_by_id("hybrid.lockout"), baseline_policy(),
                                         seam_snapshot(readable))} == {Status.passed}
+
+
+# -- last_change: the SSPR audit log asked for but refused -------------------------------------------------------
+
+def test_a_cloud_finding_whose_audit_log_was_refused_says_last_change_could_not_be_read() -> None:
+    from auditor.derive.attribution import attribute, last_changes
+    from auditor.findings import Finding, Severity
+    from auditor.snapshot.models import Section, Snapshot
+    from auditor.snapshot.tenant import SsprActivityState
+
+    refused = Snapshot(tool_version="test", origin="test", sspr_activity=Section[SsprActivityState].failed(
+        "graph:GET /auditLogs/directoryAudits", "403 Forbidden: AuditLog.Read.All"))
+    finding = Finding(check="sspr.gates", title="t", status=Status.failed, severity=Severity.medium, target="tenant")
+    out = attribute(finding, (), "sspr_settings", refused)
+    [change] = last_changes(out)
+    assert change.error is not None and "403 Forbidden" in change.error
