@@ -29,7 +29,7 @@ def _verdict(policy: dict[str, Any]) -> str:
     with served([policy]) as lab:
         section = read(lab, read_conditional_access)
     assert section.readable, section.error
-    person = Person(id="0d6f1e2a-9b3c-4d5e-8f70-1a2b3c4d5e6f", upn="ann.lee@corp.example.test", guest=False)
+    person = Person(id="8c01e6cd-9098-58b3-8809-e6b5c7b4da79", upn="ann.lee@corp.example.test", guest=False)
     return judge(person, section.value, Requirement(control="mfa")).status
 
 
@@ -56,3 +56,23 @@ def test_an_unmodelled_condition_sent_empty_does_not_narrow(empty: Any) -> None:
     policy["conditions"]["servicePrincipalRiskLevels"] = empty
     policy["conditions"]["times"] = None
     assert _verdict(policy) == "covered"
+
+
+def test_a_role_held_only_at_administrative_unit_scope_does_not_bring_the_user_in() -> None:
+    """Microsoft: "Conditional Access policies do not support users assigned a directory role scoped to an
+    administrative unit" (concept-conditional-access-users-groups). GET /directoryRoles/{id}/members lists the
+    tenant-wide holders; AU-scoped ones are the role's separate `scopedMembers` (graph resources/directoryrole).
+    A policy on the role alone therefore does not cover a user who holds it only in an AU: uncovered, not covered."""
+    template = "729827e3-9c14-49f7-bb1b-9608f156bbb8"  # Helpdesk Administrator
+    policy = _baseline_policy()
+    policy["conditions"]["users"].update(includeUsers=[], includeRoles=[template])
+    role = {"id": "d0a1b2c3-0000-4000-8000-000000000002", "displayName": "Helpdesk Administrator",
+            "roleTemplateId": template}
+    with served([policy], directory_roles=[role],
+                directory_role_members={role["id"]: ["6c625609-61b3-5f19-b828-8f727c52dac5"]}) as lab:
+        section = read(lab, read_conditional_access)
+    assert section.readable, section.error
+    tenant_wide = Person(id="6c625609-61b3-5f19-b828-8f727c52dac5", upn="ben.singh@corp.example.test", guest=False)
+    scoped_only = Person(id="8c01e6cd-9098-58b3-8809-e6b5c7b4da79", upn="ann.lee@corp.example.test", guest=False)
+    assert judge(tenant_wide, section.value, Requirement(control="mfa")).status == "covered"
+    assert judge(scoped_only, section.value, Requirement(control="mfa")).status == "uncovered"

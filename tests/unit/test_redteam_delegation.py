@@ -180,3 +180,12 @@ def test_a_gmsa_whose_password_readers_were_not_read_is_unknown() -> None:
     findings = _run("ad.service_account.control", state)
     assert {f.status for f in findings} == {Status.unknown}
     assert "msDS-GroupMSAMembership" in (findings[0].reason or "")
+
+
+def test_a_null_dacl_on_admin_sd_holder_reaches_every_protected_account() -> None:
+    state = lab_state("baseline")
+    holder = state.admin_sd_holder.model_copy(update={"dacl": DaclFacts(protected=True, null_dacl=True)})
+    findings = _run("ad.acl.tier0_reach", state.model_copy(update={"admin_sd_holder": holder}))
+    failed = [f for f in findings if f.status == Status.failed]
+    assert [f.target for f in failed] == ["Everyone"] and "no DACL" in (failed[0].reason or "") + " ".join(
+        str(e.value) for e in failed[0].evidence)
