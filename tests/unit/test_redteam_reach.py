@@ -129,3 +129,24 @@ def test_a_cloud_finding_whose_audit_log_was_refused_says_last_change_could_not_
     out = attribute(finding, (), "sspr_settings", refused)
     [change] = last_changes(out)
     assert change.error is not None and "403 Forbidden" in change.error
+
+
+# -- registration.temporary_access_pass: the method's configuration absent from the answer -------------------------
+
+def test_a_methods_policy_without_the_tap_configuration_is_unknown_not_absent() -> None:
+    """GET /policies/authenticationMethodsPolicy expands every method's configuration (Microsoft's own example lists
+    TemporaryAccessPass: tests/fixtures/real/graph/authenticationmethodspolicy-get.json); a response without it is
+    not a TAP that reaches nobody."""
+    from auditor.snapshot.models import MethodsPolicyState
+
+    from .cases_registration_ca import CASES as CA_CASES
+
+    policy, snap = CA_CASES["registration.temporary_access_pass"]["fail"]()
+    methods = snap.methods_policy
+    assert methods is not None and isinstance(methods.value, MethodsPolicyState)
+    without = methods.value.model_copy(update={"configurations": [
+        c for c in methods.value.configurations if c.id.lower() != "temporaryaccesspass"]})
+    snap = snap.model_copy(update={"methods_policy": methods.model_copy(update={"value": without})})
+    found = run_check(check_by_id("registration.temporary_access_pass"), policy, snap)
+    assert {f.status for f in found} == {Status.unknown}
+    assert "TemporaryAccessPass" in (found[0].reason or "")
