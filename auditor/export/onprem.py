@@ -148,7 +148,8 @@ def _sync_engine(state: DirectoryState, account: ServiceAccount, snapshot: Snaps
     kind = "a gMSA (msDS-GroupManagedServiceAccount)" if gmsa else "no gMSA"
     before = [f"sync account {account.sam_account_name}: {kind}"
               + (", named as Cloud Sync's agent names its gMSA (provAgentgMSA$)" if named else ""),
-              f"tenant: {flag_field} = {_json(flag)}" if flag_why is None else f"tenant: {flag_field} not read ({flag_why})"]
+              f"tenant: {flag_field} = {_json(flag)}" if flag_why is None
+              else f"tenant: {flag_field} not read ({flag_why})"]
     found = state.cloud_sync_accounts
     if found is None or found.error is not None:
         before.append("Cloud Sync gMSAs in the domain: not read" + (f" ({found.error})" if found else ""))
