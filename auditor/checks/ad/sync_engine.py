@@ -32,7 +32,7 @@ FLAG = ONPREM_FIELDS["cloud_sync_writeback_enabled"]
 
 SPEC = CheckSpec(
     id="ad.sync_engine",
-    title="The policy judges the engine that writes passwords back (Entra Connect or Cloud Sync)",
+    title="The policy judges the engine that writes back (Connect or Cloud Sync)",
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory", "onprem_writeback"),
