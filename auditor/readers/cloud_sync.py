@@ -15,9 +15,9 @@ from auditor.readers.ldap_values import text
 from auditor.snapshot.directory import CloudSyncAccount, CloudSyncAccounts
 
 if TYPE_CHECKING:
-    from auditor.readers.directory import _Reader
+    from auditor.readers.access_control import DirectoryReader
 
-def read_cloud_sync_accounts(reader: _Reader, base_dn: str) -> CloudSyncAccounts:
+def read_cloud_sync_accounts(reader: DirectoryReader, base_dn: str) -> CloudSyncAccounts:
     """Every account whose sAMAccountName starts with provAgentgMSA, and whether it is a gMSA."""
     found = []
     for dn, raw in reader.paged(base_dn, f"(&(objectClass=user)(sAMAccountName={CLOUD_SYNC_PREFIX}*))",

@@ -36,6 +36,8 @@ SPEC = CheckSpec(
     severity=Severity.high,
     policy_key=KEY,
     sections=("directory", "onprem_writeback"),
+    changed_attributes=("sAMAccountName",),
+    audit_log="writeback",
     optional=(OptionalSection("onprem_writeback", "the tenant's Cloud Sync writeback flag is not known: a Cloud Sync "
                               "gMSA in the domain, or sync_engine: cloud_sync, is then unknown; the sync account's "
                               "own kind still fails a mismatch"),),
