@@ -26,7 +26,8 @@ def gmsa_account() -> Any:
 
 
 def directory(found: CloudSyncAccounts | None = None, **overrides: Any) -> DirectoryState:
-    return compliant_directory(cloud_sync_accounts=found if found is not None else CloudSyncAccounts(), **overrides)
+    state = compliant_directory(**overrides)
+    return state if found is None else state.model_copy(update={"cloud_sync_accounts": found})
 
 
 def cloud_snapshot(state: DirectoryState, flag: bool | None = False, *, portal: bool = True) -> Snapshot:
