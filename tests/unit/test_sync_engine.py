@@ -48,6 +48,15 @@ def test_connect_policy_naming_cloud_syncs_gmsa_fails() -> None:
     assert finding.status == "fail" and "named as Cloud Sync's agent" in (finding.reason or "")
 
 
+def test_connect_policy_on_a_custom_gmsa_while_cloud_sync_writes_back_fails() -> None:
+    custom = gmsa_account().model_copy(update={"sam_account_name": "svc-sync$"})
+    state = directory(gmsas(), service_account=custom, service_account_query="svc-sync$")
+    policy = baseline_policy(service_account="svc-sync$")
+    finding = judge(policy, cloud_snapshot(state, True))
+    assert finding.status == "fail" and "custom gMSA" in (finding.reason or "")
+    assert judge(policy, cloud_snapshot(state, False)).status == "pass"
+
+
 def test_cloud_sync_policy_passes_with_its_gmsa_and_the_flag_on() -> None:
     assert judge(cloud_sync_policy(), cloud_snapshot(cloud_sync_directory(), True)).status == "pass"
 

@@ -111,6 +111,9 @@ def _contradictions(declared: str, flag: bool | None, gmsas: list[str], state: D
         if flag is True and gmsas:
             out.append(f"the tenant writes back with Cloud Sync ({FLAG} is true) and Cloud Sync's gMSA "
                        f"{', '.join(gmsas)} is in {state.base_dn}")
+        elif flag is True and account is not None and is_gmsa(account.object_classes):
+            out.append(f"the tenant writes back with Cloud Sync ({FLAG} is true) and the sync account {name} is a "
+                       "gMSA, as Cloud Sync's agent runs (a custom gMSA carries no telling name)")
         return out
     if name and named_for_connect(name):
         out.append(f"the sync account {name} is named as Entra Connect names its AD DS connector account")
