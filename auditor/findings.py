@@ -82,7 +82,7 @@ class ControlRef(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    framework: str = Field(description="cis-m365, cis-azure, eidsca, scuba, secure-score or maester")
+    framework: str = Field(description="cis-m365, cis-azure, eidsca, scuba, secure-score, maester or zta")
     id: str
     title: str
     partial: bool = Field(False, description="The control covers more or less than the check judges")

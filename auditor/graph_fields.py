@@ -24,6 +24,28 @@ AUTHORIZATION_FIELDS = {"allowed_to_use_sspr": "allowedToUseSSPR"}
 """`AuthorizationPolicyState` field → authorizationPolicy property."""
 METHODS_FIELDS = {"migration_state": "policyMigrationState"}
 """`MethodsPolicyState` field → authenticationMethodsPolicy property."""
+REGISTRATION_ENFORCEMENT = "registrationEnforcement"
+REGISTRATION_CAMPAIGN = "authenticationMethodsRegistrationCampaign"
+METHODS_SETTINGS: dict[str, tuple[str, ...]] = {
+    "migration_state": ("policyMigrationState",),
+    "registration_campaign_state": (REGISTRATION_ENFORCEMENT, REGISTRATION_CAMPAIGN, "state"),
+}
+"""`MethodsPolicyState` field → where the authenticationMethodsPolicy holds it (the writable ones): the registration
+campaign's `state` sits inside `registrationEnforcement` (learn.microsoft.com/graph/api/resources/
+authenticationmethodsregistrationcampaign; the PATCH example of
+learn.microsoft.com/graph/api/authenticationmethodspolicy-update).
+"""
+METHODS_RESTORED = {"migration_state": "policyMigrationState", "registration_enforcement": REGISTRATION_ENFORCEMENT}
+"""The top-level authenticationMethodsPolicy properties a rollback puts back as they were (the whole
+`registrationEnforcement` object, so the campaign's targets and snooze settings come back exactly)."""
+
+
+def methods_value(policy: object, name: str) -> object:
+    """The `METHODS_SETTINGS` value `name` of an authenticationMethodsPolicy as Graph returns it; None if absent."""
+    value = policy
+    for key in METHODS_SETTINGS[name]:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 RECONFIRMATION_IN_DAYS = "reconfirmationInDays"
 """authenticationMethodsPolicy's own reconfirmation interval (read and reported only; see `docs/semantics.md`)."""
 CONFIGURATION_FIELDS = {"state": "state", "is_office_phone_allowed": "isOfficePhoneAllowed",
@@ -126,6 +148,48 @@ SSPR_SERVICE = "Self-service Password Management"
 # apart from the service's other settings events
 WRITEBACK_ON = "enable password writeback for directory"
 WRITEBACK_OFF = "disable password writeback for directory"
+# The SSPR activities a user's password goes through writeback in (howto-sspr-reporting, "Self-Service Password
+# Management activity types"): a reset, a change, an unlock, and each step of the reset flow ("Self-service password
+# reset flow activity progress", whose failure reasons that page points to). Lower case, as the reader compares.
+WRITEBACK_ACTIVITIES = frozenset({
+    "reset password (self-service)",
+    "change password (self-service)",
+    "unlock user account (self-service)",
+    "self-service password reset flow activity progress",
+})
+# A failed one of those means writeback failed when its resultReason holds one of these (lower case, compared as
+# substrings: the portal shows the reason text, the service may add its own words around it):
+# - the password reset activity report's "Details" values of result "Failed" that name the on-premises side
+#   (Microsoft's "How to get operational insights with password management reports", "Allowed values for details
+#   column": https://github.com/MicrosoftDocs/azure-docs/blob/5758e57dd91779d713620eb6d356173579e6b77f/articles/
+#   active-directory/active-directory-passwords-get-insights.md): "We could not reach your on-premises password
+#   reset service. Check your sync machine's event log", "We encountered a problem while resetting the user's
+#   on-premises password. Check your sync machine's event log", and "User's password is managed on-premises. You
+#   can enable Password Writeback to resolve this";
+# - the SSPR error codes of troubleshoot-sspr ("Troubleshoot self-service password reset errors that a user might
+#   see", https://learn.microsoft.com/entra/identity/authentication/troubleshoot-sspr): WritebackNotEnabled = 10
+#   (SSPR_0010), OnPremisesAdminActionRequired = 29 (SSPR_0029: "an error in your on-premises configuration"),
+#   OnPremisesConnectivityError = 30 (SSPR_0030: "a poor connection with your on-premises environment").
+# Current Microsoft pages list no newer reason text for these failures; an unlisted reason is not counted.
+WRITEBACK_FAILURE_REASONS: dict[str, str] = {
+    "could not reach your on-premises password reset service": "on-premises service unreachable",
+    "problem while resetting the user's on-premises password": "on-premises reset failed",
+    "password is managed on-premises": "writeback not enabled",
+    "writebacknotenabled": "writeback not enabled",
+    "sspr_0010": "writeback not enabled",
+    "onpremisesadminactionrequired": "on-premises configuration error",
+    "sspr_0029": "on-premises configuration error",
+    "onpremisesconnectivityerror": "on-premises connectivity error",
+    "sspr_0030": "on-premises connectivity error",
+}
+
+
+def writeback_failure(activity: str, result: str, reason: str | None) -> str | None:
+    """The kind of writeback failure an SSPR audit event records (a `WRITEBACK_FAILURE_REASONS` value), else None."""
+    if activity.strip().lower() not in WRITEBACK_ACTIVITIES or result.strip().lower() != "failure" or not reason:
+        return None
+    text = " ".join(reason.lower().replace("\u2019", "'").replace("\u2018", "'").split())
+    return next((kind for marker, kind in WRITEBACK_FAILURE_REASONS.items() if marker in text), None)
 METHOD_CONFIGURATION_TYPES = {
     "email": "#microsoft.graph.emailAuthenticationMethodConfiguration",
     "sms": "#microsoft.graph.smsAuthenticationMethodConfiguration",

@@ -111,7 +111,8 @@ class SignInGpo(Model):
 class SeamFact(Model):
     """One value across the Entra/AD seam, with where it was read (issue #35), side by side per topic."""
 
-    topic: Literal["authentication", "lockout", "password protection", "sync account reach", "Entra Connect"]
+    topic: Literal["authentication", "lockout", "password protection", "sync account reach", "Entra Connect",
+                   "writeback"]
     name: str = Field(description="The setting: a domain's authenticationType, a lockout value and its source")
     value: str | None = Field(None, description="None: not known (the note says why)")
     source: str
@@ -421,10 +422,17 @@ def _text(value: Any) -> str | None:
 
 # --- across the seam (issue #35) ------------------------------------------------------------------
 
-CONNECT_VERSION_UNKNOWN = ("neither Graph (GET /directory/onPremisesSynchronization has no version) nor AD (the "
-                           "connector account's description names the installation and server, not the build) "
-                           "exposes it: read it on the Entra Connect server (Programs and Features) or in Entra "
-                           "Connect Health")
+CONNECT_VERSION_UNKNOWN = ("not exposed where this tool reads: Graph's GET /directory/onPremisesSynchronization and "
+                           "/organization carry no version (the DirSyncClientVersion of the retired MSOnline module "
+                           "has no Graph successor), the portal's Directories/ADConnectStatus as publicly captured "
+                           "has none, and AD's connector account description names the installation and server, "
+                           "not the build. Microsoft documents reading it on the server (AzureADConnect.exe, "
+                           "Product version: verify-sync-tool-version) or in Entra Connect Health")
+WRITEBACK_STATUS_UNKNOWN = ("not exposed: the portal shows the writeback client's status on the On-premises "
+                            "integration page (concept-sspr-howitworks), but no documented or publicly captured "
+                            "field carries it (OnPremisesPasswordResetPolicies has five switches, "
+                            "Directories/ADConnectStatus sync and sign-in flags, Graph none); writeback.health "
+                            "judges the failed writebacks of the audit log instead")
 
 
 def seam_facts(snapshot: Snapshot, by_check: dict[str, list[Finding]]) -> list[SeamFact]:
@@ -450,8 +458,9 @@ def seam_facts(snapshot: Snapshot, by_check: dict[str, list[Finding]]) -> list[S
                         source=snapshot.sync_features.source if snapshot.sync_features else "sync_features",
                         status=status_of.get(("hybrid.authentication", "password hash sync")),
                         note=None if sync is not None else _why(snapshot, "sync_features")))
-    out.append(SeamFact(topic="Entra Connect", name="version", value=None, source="Graph and AD",
+    out.append(SeamFact(topic="Entra Connect", name="version", value=None, source="Graph, portal and AD",
                         note=CONNECT_VERSION_UNKNOWN))
+    out += writeback_facts(snapshot, status_of.get(("writeback.health", "writeback outcomes")))
     rules, state, sysvol = (_section(snapshot, "password_rules"), _section(snapshot, "directory"),
                             _section(snapshot, "sysvol"))
     if rules is not None:
@@ -481,6 +490,27 @@ def seam_facts(snapshot: Snapshot, by_check: dict[str, list[Finding]]) -> list[S
                              + (f": {', '.join(protected[:10])}" if protected else ""), source=p.ace,
                              status=status_of.get(("ad.acl.reach_beyond", p.dn))) for p in reach.grant_points]
     return out
+
+
+def writeback_facts(snapshot: Snapshot, status: Status | None) -> list[SeamFact]:
+    """The failed writebacks of the SSPR audit window (as writeback.health counts them) and the portal's writeback
+    client status (not exposed)."""
+    activity = _section(snapshot, "sspr_activity")
+    source = snapshot.sspr_activity.source if snapshot.sspr_activity else "sspr_activity"
+    name = "failed writebacks in the SSPR audit window"
+    if activity is None:
+        counted = SeamFact(topic="writeback", name=name, source=source, note=_why(snapshot, "sspr_activity"))
+    elif activity.events == 0:
+        counted = SeamFact(topic="writeback", name=name, source=source, status=status,
+                           note="the window holds no SSPR event: not collected, not retained, or unused")
+    else:
+        failures = activity.writeback_failures
+        latest = f", latest {failures[-1].at:%Y-%m-%d %H:%M} UTC ({failures[-1].reason})" if failures else ""
+        counted = SeamFact(topic="writeback", name=name, source=source, status=status,
+                           value=f"{len(failures)} of {activity.events} event(s) from "
+                                 f"{activity.window_start:%Y-%m-%d} to {activity.window_end:%Y-%m-%d}{latest}")
+    return [counted, SeamFact(topic="writeback", name="writeback client connection status", source="portal and Graph",
+                              note=WRITEBACK_STATUS_UNKNOWN)]
 
 
 def _section(snapshot: Snapshot, name: str) -> Any:

@@ -40,6 +40,7 @@ class CollectExtras(TypedDict):
     scope_group: GroupHint | None
     activity_days: int
     known_sspr_policy: object
+    read_devices: bool
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class CoverageOptions:
     scope_group_name: str | None = None
     activity_days: int = 30
     known_sspr_policy: object = None  # a portal snapshot's SSPR policy section, when the portal is not read live
+    read_devices: bool = False  # the policy asks registration to require a compliant or hybrid-joined device
 
     def collect_options(self) -> CollectExtras:
         from auditor.readers.graph_tenant import GroupHint
@@ -57,16 +59,24 @@ class CoverageOptions:
         hint = (GroupHint(self.scope_group_id, self.scope_group_name)
                 if self.scope_group_id or self.scope_group_name else None)
         return {"scope_group": hint, "activity_days": self.activity_days,
-                "known_sspr_policy": self.known_sspr_policy}
+                "known_sspr_policy": self.known_sspr_policy, "read_devices": self.read_devices}
 
 
 def coverage_options(policy: Policy | None) -> CoverageOptions:
-    """The policy's SSPR group (read as well as the live one) and its audit window."""
+    """The policy's SSPR group (read as well as the live one), its audit window, and whether devices are read."""
     if policy is None:
         return CoverageOptions()
     group = policy.sspr.group if policy.sspr is not None else None
     days = policy.coverage.activity_window_days if policy.coverage is not None else 30
-    return CoverageOptions(group.id if group else None, group.name if group else None, days)
+    return CoverageOptions(group.id if group else None, group.name if group else None, days,
+                           read_devices=asks_device_grant(policy))
+
+
+def asks_device_grant(policy: Policy) -> bool:
+    """Whether the policy asks registering security info to require a compliant or hybrid-joined device: then
+    the devices are read, for the plan's impact preview (who owns none would be blocked)."""
+    wanted = policy.value_at("sspr.registration.conditional_access")
+    return getattr(wanted, "require", None) == "compliant_or_joined_device"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ from urllib.parse import urlparse
 from auditor.app.remediate import RefusedError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from auditor.endpoints import Endpoints, LabSelection
+    from auditor.policy.models import Policy
     from auditor.readers.reach import Reached
     from auditor.remediation.changes import LabDomainRecord, PlanSource
     from auditor.snapshot.models import Snapshot
@@ -134,3 +137,31 @@ def write_targets(chosen: Endpoints, source: PlanSource, plan_digest: str, *, cr
     with open_lab_targets(chosen.lab, source, plan_digest, create=create, fingerprints=fingerprints,
                           timeout=chosen.timeout) as opened:
         yield opened
+
+
+def kept_lab_snapshot(lab: LabSelection, plan_path: Path, policy: Policy, timeout: float = 30.0) -> Snapshot:
+    """`check --lab SCENARIO --lab-after PLAN`: the lab tenant and domain kept for PLAN read as `check` reads, as
+    `apply --lab` (or `rollback --lab`) left them: the loop's effect seen by the checks. Never makes a lab: without
+    an apply there is nothing kept, and a fresh lab is what plain `--lab` reads."""
+    from auditor.app.errors import SourceError
+    from auditor.app.remediate import read_targets
+    from auditor.remediation.changes import PlanError, load_plan
+
+    try:
+        plan = load_plan(plan_path)
+    except PlanError as exc:
+        raise SourceError(f"--lab-after {plan_path}: {exc}") from None
+    origin = f"lab:{lab.scenario}"
+    if plan.source.origin != origin:
+        raise SourceError(f"--lab-after {plan_path}: the plan was made against {plan.source.origin}, not {origin}")
+    from auditor.lab_domain import kept
+
+    try:
+        if not kept.kept_folder(workspace_key(plan.digest)).is_dir():
+            raise SourceError(f"--lab-after {plan_path}: the lab keeps no tenant or domain for this plan (never "
+                              f"applied, or the lab folder was cleared): run `sspr-audit apply {plan_path} --lab "
+                              f"{lab.scenario} --yes` first")
+        with open_lab_targets(lab, plan.source, plan.digest, create=False, timeout=timeout) as opened:
+            return read_targets(opened.reached, policy, origin)
+    except WorkspaceRefused as exc:
+        raise SourceError(f"--lab-after {plan_path}: {exc}") from None

@@ -28,6 +28,12 @@ check is evidence for part of it. Researched 2026-12 (notes: the closing note of
   `PowerShell/ScubaGear/baselines/aad.md`.
 * Maester MT.1011 "At least one Conditional Access policy is configured to secure security info registration only
   from a trusted location." (https://maester.dev/docs/tests/MT.1011; the test list of maester365/maester).
+* Microsoft Zero Trust Assessment: test 21806 "Secure the MFA registration (My Security Info) page" (passes when
+  an enabled Conditional Access policy on urn:user:registersecurityinfo includes All users, whatever its grant):
+  microsoft/zerotrustassessment@83a8700 `src/powershell/tests/Test-Assessment.21806.ps1` and `.md`. Its TAP tests
+  21845 "Temporary access pass is enabled" and 21846 "Restrict Temporary Access Pass to Single Use" are not mapped:
+  registration.temporary_access_pass judges whether TAP reaches in-scope users, not whether it is enabled or
+  one-time (it reports isUsableOnce as evidence only).
 * Microsoft Secure Score: the control names in a captured live `GET /security/secureScores` and
   `/secureScoreControlProfiles` (rknightion/graph2otel@dfd9ef7 `internal/collectors/entra/securescore/
   securescore_test.go`), and Microsoft Learn "What's new in Microsoft Secure Score".
@@ -54,6 +60,7 @@ class Framework(StrEnum):
     scuba = "scuba"
     secure_score = "secure-score"
     maester = "maester"
+    zta = "zta"
 
 
 FRAMEWORK_LABELS = {
@@ -63,6 +70,7 @@ FRAMEWORK_LABELS = {
     Framework.scuba: "CISA SCuBA Entra ID baseline (ScubaGear 1.8.0)",
     Framework.secure_score: "Microsoft Secure Score",
     Framework.maester: "Maester (its own Conditional Access tests, MT.10xx)",
+    Framework.zta: "Microsoft Zero Trust Assessment (microsoft/zerotrustassessment tests)",
 }
 FRAMEWORK_ALIASES = {"cis": Framework.cis_m365, **{f.value: f for f in Framework}}
 
@@ -107,7 +115,7 @@ def _all(*requirements: Requirement) -> Requirement:
 
 CIS, AZ, EID, SCUBA, SS = Framework.cis_m365, Framework.cis_azure, Framework.eidsca, Framework.scuba, \
     Framework.secure_score
-MAESTER = Framework.maester
+MAESTER, ZTA = Framework.maester, Framework.zta
 WEAK_METHODS = ("mobile_phone", "office_phone")  # SSPR's SMS/voice to a mobile phone, and voice to an office phone
 ON_PREM = ("password protection on-premises",)
 BANNED_LIST = ("custom banned password list",)
@@ -219,6 +227,9 @@ CONTROLS: dict[str, tuple[Mapping, ...]] = {
         _c(MAESTER, "MT.1011", "At least one Conditional Access policy is configured to secure security info "
                                "registration only from a trusted location.", partial=True,  # any one policy
            requires=REGISTRATION_LOCATION),
+        # any enabled policy on the user action that includes All users, whatever it grants: the check judges per
+        # in-scope user the control the policy asks, so a pass is evidence for it, not the same test
+        _c(ZTA, "21806", "Secure the MFA registration (My Security Info) page", partial=True),
     ),
     "secure_score.sspr": (
         _c(SS, SSPR_CONTROL, "Self-service password reset (Secure Score control)",

@@ -178,6 +178,36 @@ def fix(fx: FixContext, findings: list[Finding]) -> None:
     if duration:
         new["lockout_duration_seconds"] = wanted.lockout_duration_seconds_at_least
         fixes += duration
+    propose_rules(fx, new, fixes)
+
+
+def planned_rules(fx: FixContext) -> dict[str, Any]:
+    """The Password Rule Settings values the plan so far sets (`PasswordRulesState` field → value)."""
+    return {s.name: s.new for draft in fx.drafts_of(GraphPasswordRulesChange) for s in draft.fields["settings"]}
+
+
+def propose_rules(fx: FixContext, asked: dict[str, Any], fixes: list[Finding], *, depends: tuple[str, ...] = (),
+                  why: str = "") -> None:
+    """The plan's one change of the Password Rule Settings: `asked` (`PasswordRulesState` field → value) over the
+    values an earlier fixer's change of the same object sets, which it replaces, so the object is written once
+    (this fixer's and hybrid.lockout's, which runs after it). Only values that differ from the live object are
+    written to an existing one; a tenant with none gets one with every value. `depends` names the other snapshot
+    sections `asked` was derived from, `why` says how (added to the change's note).
+    """
+    live: PasswordRulesState | None = fx.value("password_rules")
+    wanted = fx.policy.password_protection
+    if live is None or wanted is None:
+        return
+    new = planned_rules(fx)
+    sections = fx.depends("password_rules", *depends)
+    more = f"; {why}" if why else ""
+    for draft in fx.drafts_of(GraphPasswordRulesChange):
+        sections |= draft.fields["depends_on"]
+        note = str(draft.fields["note"])
+        more = next((note[len(base):] for base in (_PATCH_NOTE, _CREATE_NOTE) if note.startswith(base)), "") + more
+        fixes = [*fx.withdraw(draft), *fixes]
+    new |= asked
+    exists = live.setting_id is not None
     if not new:
         return
     if exists:
@@ -186,11 +216,10 @@ def fix(fx: FixContext, findings: list[Finding]) -> None:
         if not settings:
             return
         fx.add(GraphPasswordRulesChange, fixes, target=f"graph {GROUP_SETTINGS_PATH}/{live.setting_id}",
-               setting_id=live.setting_id, settings=settings, depends_on=fx.depends("password_rules"),
+               setting_id=live.setting_id, settings=settings, depends_on=sections,
                summary="Password Rule Settings: " + ", ".join(
                    f"{_RULE_LABELS[s.name]} {on(s.old)} → {on(s.new)}" for s in settings),
-               note="Graph takes only the whole values array: every value not listed here (the banned "
-                    "password list too) is sent back exactly as read just before the write")
+               note=_PATCH_NOTE + more)
         return
     # No object: creating one writes every value, so each value a check reads keeps what that check saw
     # (or gets what its failing finding asks for); an on-premises value the check could not judge
@@ -208,12 +237,10 @@ def fix(fx: FixContext, findings: list[Finding]) -> None:
     settings = [SettingChange(name=name, old=None, new=values[name]) for name in PASSWORD_RULE_FIELDS]
     fx.add(GraphPasswordRulesChange, fixes, target=f"graph {GROUP_SETTINGS_PATH} (new, from template "
                                                    f"{PASSWORD_RULE_TEMPLATE})",
-           setting_id=None, settings=settings, depends_on=fx.depends("password_rules"),
+           setting_id=None, settings=settings, depends_on=sections,
            summary="create the Password Rule Settings (none exists): " + ", ".join(
                f"{_RULE_LABELS[s.name]} {on(s.new)}" for s in settings),
-           note="no Password Rule Settings object exists, so the tenant runs on defaults: the plan creates "
-                "one with every value of the template (the ones above; the banned password list empty, the "
-                "template's default); rollback deletes it, which returns the tenant to its defaults")
+           note=_CREATE_NOTE + more)
 
 
 def _template_default(name: str) -> Any:
@@ -222,6 +249,11 @@ def _template_default(name: str) -> Any:
     return password_rule_value(name, wire)
 
 
+_PATCH_NOTE = ("Graph takes only the whole values array: every value not listed here (the banned password list "
+               "too) is sent back exactly as read just before the write")
+_CREATE_NOTE = ("no Password Rule Settings object exists, so the tenant runs on defaults: the plan creates one with "
+                "every value of the template (the ones above; the banned password list empty, the template's "
+                "default); rollback deletes it, which returns the tenant to its defaults")
 _MODES = {"enforce": "Enforce", "audit": "Audit"}
 _RULE_LABELS = {"banned_on_premises_enabled": "on-premises banned-password check",
                 "banned_on_premises_mode": "on-premises mode", "custom_list_enabled": "custom banned list",

@@ -10,7 +10,7 @@ from typing import Any
 from auditor.commands.common import SEVERITIES, UsageError, inputs
 from auditor.commands.endpoint_options import add_read_options, source_arguments
 
-FRAMEWORKS = ("cis", "cis-m365", "cis-azure", "eidsca", "scuba", "secure-score", "maester")
+FRAMEWORKS = ("cis", "cis-m365", "cis-azure", "eidsca", "scuba", "secure-score", "maester", "zta")
 
 
 def register(commands: Any) -> None:
@@ -23,6 +23,9 @@ def register(commands: Any) -> None:
                        help="lowest severity of a failure that makes the exit code 1 (default: low)")
     check.add_argument("--unknown", choices=("fail", "warn"), default="fail",
                        help="fail: an unknown gives exit code 3 (default); warn: report it only")
+    check.add_argument("--lab-after", type=Path, metavar="PLAN",
+                       help="with --lab: read the lab tenant and domain kept for PLAN as `apply PLAN --lab` (or "
+                            "`rollback --lab`) left them, instead of a fresh lab")
     check.add_argument("--previous", type=Path, metavar="OLD.json",
                        help="a JSON report of an earlier run: add what changed since then to the reports")
     check.add_argument("--framework", action="append", choices=FRAMEWORKS,
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         previous = read_report(args.previous, "previous report") if args.previous else None
     except ReportTrustError as exc:
         raise UsageError(f"--previous: {exc}") from None
-    snapshot = snapshot_of(args, policy)
+    snapshot = _kept_lab(args, policy) if args.lab_after else snapshot_of(args, policy)
     report = checked_report(policy, snapshot, ExitPolicy(Severity(args.fail_on), args.unknown == "fail"))
     if previous is not None:
         elsewhere = other_tenant(previous, report)
@@ -73,6 +76,16 @@ def run(args: argparse.Namespace) -> int:
             print()
             print(control_table(report.controls, FRAMEWORK_ALIASES[name]))
     return int(report.summary.exit_code)
+
+
+def _kept_lab(args: argparse.Namespace, policy: Any) -> Any:
+    from auditor.app.lab_workspace import kept_lab_snapshot
+    from auditor.commands.endpoint_options import endpoints_of
+
+    lab = endpoints_of(args).lab
+    if lab is None:
+        raise UsageError("--lab-after PLAN needs --lab SCENARIO (the scenario the plan was made against)")
+    return kept_lab_snapshot(lab, args.lab_after, policy, args.timeout)
 
 
 def next_step(args: argparse.Namespace, report: Any) -> str | None:

@@ -52,7 +52,8 @@ def seconds(text: str) -> float:
 
 def inputs(args: argparse.Namespace) -> tuple[Any, ...]:
     """The files a command reads: none of them may also be one of its outputs."""
-    return (getattr(args, "policy", None), getattr(args, "snapshot", None), getattr(args, "portal_snapshot", None))
+    return (getattr(args, "policy", None), getattr(args, "snapshot", None), getattr(args, "portal_snapshot", None),
+            getattr(args, "lab_after", None))
 
 
 def check_outputs(*outputs: tuple[Path | None, str], inputs: tuple[Any, ...] = ()) -> None:

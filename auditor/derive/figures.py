@@ -349,6 +349,8 @@ class ActivitySummary(BaseModel):
     other: int
     writeback_enabled: int
     writeback_disabled: int
+    writeback_failures: int = Field(0, description="Resets, changes or unlocks that failed on the on-premises write "
+                                                   "(judged by writeback.health)")
     writeback_changes: list[WritebackChange] = Field(default_factory=list)
     days: list[ActivityPoint] = Field(default_factory=list, description="One point per day of the window, oldest first")
 
@@ -531,5 +533,6 @@ def activity_summary(state: SsprActivityState) -> ActivitySummary:
         registrations=state.total("registrations"), other=state.total("other"),
         writeback_enabled=sum(1 for c in changes if c.enabled),
         writeback_disabled=sum(1 for c in changes if not c.enabled),
+        writeback_failures=len(state.writeback_failures),
         writeback_changes=changes, days=points,
     )

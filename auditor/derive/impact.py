@@ -21,6 +21,7 @@ from auditor.derive.figures import (
     ScopeResolution,
     UserRef,
     licence_plans,
+    registration_stats,
     resolve_scope,
     scope_counts,
     scope_of,
@@ -135,6 +136,46 @@ def impact_between(snapshot: Snapshot, after: Snapshot, plans: list[str]) -> Sco
         unknown.append(f"methods offered: {exc.reason}")
     return ScopeImpact(len(old.ids), len(new.ids), brought, left, unlicensed, unregistered, cannot, can, again,
                        tuple(unknown))
+
+
+REGISTER_AT_SIGN_IN = "registration_required_on_sign_in"
+
+
+@dataclass(frozen=True)
+class SignInPrompt:
+    """Who "Require users to register when signing in" would interrupt: the users in scope once the change is
+    written who are not registered. Microsoft: they are "prompted to register each time they sign in until they
+    complete their registration"; the interrupt can be dismissed and does not break a signed-in session
+    (https://learn.microsoft.com/entra/identity/authentication/concept-sspr-howitworks
+    #require-users-to-register-when-they-sign-in)."""
+
+    in_scope: int
+    prompted: tuple[UserRef, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+def turns_on_sign_in_registration(snapshot: Snapshot, updates: dict[str, Any]) -> bool:
+    """The change asks for registration at sign-in and the portal's policy does not hold it now (or was not
+    read: the preview then still counts who it would prompt)."""
+    if updates.get(REGISTER_AT_SIGN_IN) is not True:
+        return False
+    live: SsprPolicyState | None = _value(snapshot, "sspr_policy")
+    return live is None or live.registration_required_on_sign_in is not True
+
+
+def sign_in_prompt(after: Snapshot) -> SignInPrompt:
+    """The unregistered users in scope on `after` (the state once the change is written); what cannot be
+    counted is said, never guessed (no registration records: nobody is counted, and the preview says why)."""
+    try:
+        scope = resolve_scope(after)
+    except Unreadable as exc:
+        return SignInPrompt(0, unknown=(f"who is in scope: {exc.reason}",))
+    users, records = _value(after, "cloud_users"), _value(after, "registration_details")
+    if records is None:
+        return SignInPrompt(len(scope.ids), unknown=("registration: the registration details were not read",))
+    stats = registration_stats(scope, records, users)
+    return SignInPrompt(len(scope.ids), tuple(sorted((*stats.not_registered, *stats.no_record),
+                                                     key=lambda u: (u.upn.casefold(), u.id))))
 
 
 class _Offers:

@@ -55,7 +55,7 @@ from auditor.derive.sspr_methods import (
     uses_methods_policy,
 )
 from auditor.export.blocks import Block, Leaf, leaf, readable
-from auditor.export.seams import authentication_leaves
+from auditor.export.seams import authentication_leaves, failed_writebacks_leaf
 from auditor.export.waivers import DAYS as WAIVER_DAYS
 from auditor.graph_fields import AUTHORIZATION_FIELDS, METHODS_FIELDS
 from auditor.portal_fields import METHOD_ALLOWED, ONPREM_FIELDS, POLICY_KEYS, SSPR_FIELDS
@@ -442,4 +442,5 @@ def _writeback(snapshot: Snapshot) -> Block:
         leaf("unlock", live.unlock_enabled, source, ONPREM_FIELDS["unlock_enabled"]),
         cloud_sync,
         *authentication_leaves(snapshot),
+        failed_writebacks_leaf(snapshot),
     ])

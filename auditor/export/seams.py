@@ -22,7 +22,7 @@ from auditor.checks.hybrid.lockout import (
 from auditor.export.blocks import Block, Leaf, readable
 from auditor.snapshot.directory import DirectoryState, SysvolState
 from auditor.snapshot.models import Snapshot, SyncFeaturesState
-from auditor.snapshot.tenant import DomainsState, PasswordRulesState
+from auditor.snapshot.tenant import DomainsState, PasswordRulesState, SsprActivityState
 
 MULTIPLE_CAP = 10  # the policy model's bound
 
@@ -122,6 +122,26 @@ def authentication_leaves(snapshot: Snapshot) -> list[Leaf]:
            else Leaf("password_hash_sync", absent=sync_why or f"{sync_source} features.passwordSyncEnabled was not "
                                                               "in the response"))
     return [federated, phs]
+
+
+def failed_writebacks_leaf(snapshot: Snapshot) -> Leaf:
+    """`writeback.max_failed_writebacks`: the failed writebacks of the SSPR audit window (the threshold that passes
+    today, as `writeback.health` counts them); absent when the log was not read or holds no event (unknown there)."""
+    state, source, why = readable(snapshot, "sspr_activity")
+    if why or not isinstance(state, SsprActivityState):
+        return Leaf("max_failed_writebacks", absent=why or f"{source}: no audit window read")
+    window = f"{state.window_start:%Y-%m-%d} to {state.window_end:%Y-%m-%d}"
+    if state.events == 0:
+        return Leaf("max_failed_writebacks", absent=f"{source}: no SSPR audit event from {window} (not collected, "
+                                                    "not retained, or unused): nothing to set a threshold from")
+    failures = state.writeback_failures
+    if not failures:
+        return Leaf("max_failed_writebacks", 0, f"{source}: no failed writeback among {state.events} event(s) "
+                                                f"from {window}")
+    latest = failures[-1]
+    return Leaf("max_failed_writebacks", len(failures),
+                f"{source}: {len(failures)} failed writeback(s) from {window}, the latest {latest.at:%Y-%m-%d %H:%M} "
+                f"UTC ({latest.reason}); lower it once writeback is repaired")
 
 
 def _absent(why: str) -> Block:

@@ -202,6 +202,17 @@ class WritebackToggle(BaseModel):
     enabled: bool
 
 
+class FailedWriteback(BaseModel):
+    """One self-service reset (or reset-flow step) that failed on the on-premises write, with a reason Microsoft
+    documents for it (graph_fields.WRITEBACK_FAILURE_REASONS has the sources)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days_ago: float = Field(gt=0, le=90)
+    activity: Literal["reset", "progress"] = "reset"
+    reason: str = Field(min_length=1)
+
+
 class GenerateHistory(BaseModel):
     """Knobs for the deterministic SSPR history: audit events per day and Secure Score per day."""
 
@@ -217,6 +228,7 @@ class GenerateHistory(BaseModel):
     progress_per_day: float = Field(2.0, ge=0)
     """'Flow activity progress' events: counted as other activity."""
     writeback_toggles: list[WritebackToggle] = Field(default_factory=list)
+    failed_writebacks: list[FailedWriteback] = Field(default_factory=list)
     secure_score_start_percent: float | None = Field(None, ge=0, le=100)
     """The SSPR control's percent at the start of the history (default: the same as today)."""
     control_max_score: float = Field(1.0, gt=0)
@@ -228,6 +240,8 @@ class GenerateHistory(BaseModel):
 class HistoryEvent(NamedTuple):
     kind: str
     seconds_ago: int
+    reason: str | None = None
+    """A failed writeback's resultReason (the event fails with it)."""
 
 
 @dataclass
@@ -270,8 +284,17 @@ def generate_history(spec: GenerateHistory, tenant_id: str, as_of: datetime, tru
         if seconds % 86_400 < 120 or seconds % 86_400 > 86_400 - 120:
             seconds += 600  # keep it off a day boundary, like the rest
         history.events.append(HistoryEvent("writeback_enabled" if toggle.enabled else "writeback_disabled", seconds))
+    for failure in spec.failed_writebacks:
+        seconds = int(failure.days_ago * 86_400)
+        if seconds % 86_400 < 120 or seconds % 86_400 > 86_400 - 120:
+            seconds += 600
+        history.events.append(HistoryEvent(failure.activity, seconds, failure.reason))
     history.events.sort(key=lambda e: e.seconds_ago)
     for number, event in enumerate(history.events):
+        if event.reason is not None:  # no draw from rng: the rest of the history stays as it was without them
+            actor = actors[number % len(actors)] if actors else None
+            history.audits.append(_audit(event, number, tenant_id, as_of, actor, True, spec.admin_upn))
+            continue
         actor = actors[rng.randrange(len(actors))] if actors else None
         failed = event.kind == "reset" and rng.random() < spec.failed_reset_share
         history.audits.append(_audit(event, number, tenant_id, as_of, actor, failed, spec.admin_upn))
@@ -295,8 +318,9 @@ def _audit(event: HistoryEvent, number: int, tenant_id: str, as_of: datetime, ac
               "type": "Directory" if admin_event else "User",
               "userPrincipalName": None if admin_event or actor is None else actor.upn, "groupType": None,
               "modifiedProperties": []}
-    reason = {"blocked": "User exceeded the number of reset attempts allowed in the last 24 hours",
-              "reset": "User failed verification" if failed else "Successfully completed reset."}.get(event.kind, "")
+    reason = event.reason or {
+        "blocked": "User exceeded the number of reset attempts allowed in the last 24 hours",
+        "reset": "User failed verification" if failed else "Successfully completed reset."}.get(event.kind, "")
     return {
         "id": f"SSPR_{correlation}_{number}",
         "category": "UserManagement" if not admin_event else "DirectoryManagement",
@@ -406,7 +430,7 @@ def activity_truth(events: Iterable[HistoryEvent], audits: Iterable[JsonObject],
     """Counts of the generated events inside the last `window_days` days (the generator's own record)."""
     limit = window_days * 86_400
     counts = dict.fromkeys(("resets", "resets_failed", "unlocks", "blocked", "registrations", "other",
-                            "writeback_enabled", "writeback_disabled", "events"), 0)
+                            "writeback_enabled", "writeback_disabled", "writeback_failures", "events"), 0)
     names = {"reset": "resets", "unlock": "unlocks", "blocked": "blocked", "registration": "registrations",
              "progress": "other", "writeback_enabled": "writeback_enabled",
              "writeback_disabled": "writeback_disabled"}
@@ -418,6 +442,7 @@ def activity_truth(events: Iterable[HistoryEvent], audits: Iterable[JsonObject],
         counts[names[event.kind]] += 1
         if event.kind == "reset" and audit["result"] == "failure":
             counts["resets_failed"] += 1
+        counts["writeback_failures"] += event.reason is not None
         if event.kind == "blocked":
             blocked.add(str(audit["targetResources"][0]["id"]).lower())
     counts["blocked_users"] = len(blocked)

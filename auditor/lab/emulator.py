@@ -96,7 +96,7 @@ GRAPH_ENDPOINTS: Final = frozenset({
     "authorization_policy", "methods_policy", "method_configuration", "sync", "users",
     "registration_details", "groups", "subscribed_skus", "secure_scores", "secure_score_profiles",
     "directory_audits", "group_settings", "device_configurations", "device_configuration_assignments",
-    "ca_policies", "named_locations", "directory_roles", "domains",
+    "ca_policies", "named_locations", "directory_roles", "domains", "devices",
 })
 PORTAL_ENDPOINTS: Final = frozenset({"portal_sspr", "portal_onprem"})
 ENDPOINT_NAMES: Final = GRAPH_ENDPOINTS | PORTAL_ENDPOINTS
@@ -913,6 +913,8 @@ async def patch_authorization_policy(request: Request, lab: EmulatorState) -> Re
     return Response(status_code=204)
 
 
+# advancedConfigState (learn.microsoft.com/graph/api/resources/authenticationmethodsregistrationcampaign)
+_CAMPAIGN_STATES: Final = frozenset({"default", "enabled", "disabled", "unknownFutureValue"})
 _METHODS_POLICY_WRITABLE: Final = frozenset({"registrationEnforcement", "policyMigrationState",
                                              "reconfirmationInDays"})
 
@@ -927,6 +929,10 @@ async def patch_methods_policy(request: Request, lab: EmulatorState) -> Response
     state = body.get("policyMigrationState")
     if "policyMigrationState" in body and state not in MIGRATION_STATES:
         raise _bad_request(f"Invalid value '{state}' for policyMigrationState.")
+    enforcement = body.get("registrationEnforcement")
+    campaign = enforcement.get("authenticationMethodsRegistrationCampaign") if isinstance(enforcement, dict) else None
+    if isinstance(campaign, dict) and "state" in campaign and campaign["state"] not in _CAMPAIGN_STATES:
+        raise _bad_request(f"Invalid value '{campaign['state']}' for state.")
     policy = lab.tenant.authentication_methods_policy
     _merge(policy, body, "microsoft.graph.authenticationMethodsPolicy", _METHODS_POLICY_WRITABLE)
     policy["lastModifiedDateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -1575,7 +1581,7 @@ def _routes(extra: Iterable[tuple[str, str, str, Handler]] = ()) -> list[Route]:
         (f"{portal}/OnPremisesPasswordResetPolicies", "GET", "portal_onprem", get_portal_onprem),
         (f"{portal}/OnPremisesPasswordResetPolicies", "PUT", "portal_onprem", put_portal_onprem),
     ]
-    table += list(extra)  # routes of modules that build on this one's helpers (lab/emulator_ca.py)
+    table += list(extra)  # routes of modules that build on this one's helpers (lab/emulator_ca.py, emulator_devices.py)
     by_path: dict[str, dict[str, tuple[str, Handler]]] = {}
     for path, method, name, handler in table:
         by_path.setdefault(path, {})[method] = (name, handler)

@@ -150,6 +150,8 @@ class Scenario(BaseModel):
     named_locations: list[JsonObject] = Field(default_factory=list)
     directory_roles: list[JsonObject] = Field(default_factory=list)
     directory_role_members: dict[str, list[str]] = Field(default_factory=dict)
+    devices: list[JsonObject] = Field(default_factory=list)
+    """Device objects as Graph sends them, with the lab-only `registeredOwners`: user ids or principal names."""
     as_of: datetime = _EPOCH
     lab_domain_users: LabDomainUsers | None = None
     generate_users: GenerateUsers | None = None
@@ -171,7 +173,7 @@ class Scenario(BaseModel):
         _check_unique_ids("on_premises_synchronization", self.on_premises_synchronization, ("id",))
         for name in ("subscribed_skus", "secure_score_control_profiles", "directory_audits", "group_settings",
                      "device_configurations", "conditional_access_policies", "named_locations", "directory_roles",
-                     "domains"):
+                     "domains", "devices"):
             _check_unique_ids(name, getattr(self, name), required=("id",))
         if self.as_of.tzinfo is None:
             raise ValueError("as_of needs a time zone (e.g. 2025-01-06T08:00:00Z)")

@@ -24,12 +24,13 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from auditor.lab import emulator_ca
+from auditor.lab import emulator_ca, emulator_devices
 from auditor.lab.emulator import EmulatorState, Faults, Paging, RequestRecord, create_app, lab_state
 from auditor.lab.identity import IdentityState, create_identity_app
 from auditor.lab.scenario import Scenario, load_scenario
@@ -147,6 +148,11 @@ class _BackgroundServer:
         return f"{self.scheme}://{_url_host(self.host)}:{self.port}"
 
 
+def _extra_routes() -> list[tuple[str, str, str, Any]]:
+    """The routes of the emulator's modules that build on lab/emulator.py: Conditional Access, devices."""
+    return [*emulator_ca.routes("/v1.0"), *emulator_devices.routes("/v1.0")]
+
+
 class LabServer(_BackgroundServer):
     """The emulator served by uvicorn in a background thread; a context manager."""
 
@@ -156,7 +162,7 @@ class LabServer(_BackgroundServer):
                  faults: Faults | None = None, *, paging: Paging | None = None,
                  allow_non_loopback: bool = False, startup_timeout: float = 15.0) -> None:
         self.scenario = resolve_scenario(scenario)
-        super().__init__(create_app(self.scenario, faults, paging=paging, extra_routes=emulator_ca.routes("/v1.0")),
+        super().__init__(create_app(self.scenario, faults, paging=paging, extra_routes=_extra_routes()),
                          host, port,
                          allow_non_loopback=allow_non_loopback, startup_timeout=startup_timeout)
 
@@ -278,7 +284,7 @@ def serve_forever(scenario: str | Scenario, host: str = "127.0.0.1", port: int =
     if host not in _LOOPBACK:
         raise ValueError(f"the lab serves loopback addresses only, not {host!r}")
     resolved = resolve_scenario(scenario)
-    app = create_app(resolved, faults, extra_routes=emulator_ca.routes("/v1.0"))
+    app = create_app(resolved, faults, extra_routes=_extra_routes())
     base = f"http://{_url_host(host)}:{port}"
     log.info("lab emulator for scenario %s: Graph %s/v1.0, portal %s/api", resolved.name, base, base)
     uvicorn.Server(_uvicorn_config(app, host, port)).run()

@@ -275,6 +275,9 @@ class Writeback(Strict):
     password_hash_sync: bool | None = Field(
         None, description="Password hash sync must be on (Microsoft recommends it, also beside pass-through or "
                           "federation, as a backup and for leaked-credential detection); None = not checked")
+    max_failed_writebacks: Annotated[int, Field(ge=0, le=100_000)] | None = Field(
+        None, description="Most resets, changes or unlocks allowed to fail in the SSPR audit window because their "
+                          "on-premises write failed (writeback broken while switched on); None = not checked")
 
 
 class DirectoryRights(Strict):

@@ -71,6 +71,8 @@ ACCESS: tuple[Access, ...] = (
     Access("DeviceManagementConfiguration.Read.All", "graph", ("intune_sign_in_reset",),
            "GET /deviceManagement/deviceConfigurations (optional: Intune's sign-in screen setting)",
            _GRAPH + "intune-deviceconfig-deviceconfiguration-list"),
+    Access("Device.Read.All", "graph", ("devices",),
+           "GET /devices, owners (only if a device is required)", _GRAPH + "device-list"),
     Access("Domain.Read.All", "graph", ("domains",), "GET /domains (each domain's authenticationType; "
            "Directory.Read.All also grants it)", _GRAPH + "domain-list"),
     Access("Security Administrator (portal, delegated)", "portal", ("sspr_policy", "onprem_writeback"),

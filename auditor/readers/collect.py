@@ -33,6 +33,9 @@ class CollectOptions:
     known_sspr_policy: Any = None
     """The portal's SSPR policy section from a portal snapshot, when the portal is not read live: the scope
     group reader learns the live group from it."""
+    read_devices: bool = False
+    """Read the devices and their registered owners (`GET /devices`, Device.Read.All): only when the policy asks
+    registration to require a compliant or hybrid-joined device (the plan's impact preview counts them)."""
 
 
 def collect(options: CollectOptions) -> Snapshot:
@@ -49,7 +52,7 @@ def collect(options: CollectOptions) -> Snapshot:
 
 
 async def collect_async(options: CollectOptions) -> Snapshot:
-    from auditor.readers import conditional_access, graph, graph_domains, graph_tenant, portal
+    from auditor.readers import conditional_access, devices, graph, graph_domains, graph_tenant, portal
 
     # the opened endpoints name their Graph URL (Endpoints.resolved); graph() is that URL, typed as present
     client = graph.build_client(options.reached.endpoints.graph(), options.reached.graph_credential,
@@ -85,6 +88,8 @@ async def collect_async(options: CollectOptions) -> Snapshot:
             "domains": graph_domains.read_domains(client),
             "conditional_access": conditional_access.read_conditional_access(client),
         }
+        if options.read_devices:
+            cloud["devices"] = devices.read_devices(client)
         if portal_client is not None:
             cloud["onprem_writeback"] = portal.read_onprem_writeback(portal_client)
         results = await asyncio.gather(*cloud.values())

@@ -36,6 +36,7 @@ from auditor.graph_fields import (
     WRITEBACK_OFF,
     WRITEBACK_ON,
     password_rule_value,
+    writeback_failure,
 )
 from auditor.readers.graph import _read, describe_error, get_bytes, get_json
 from auditor.readers.graph_wire import (
@@ -74,6 +75,7 @@ from auditor.snapshot.tenant import (
     SubscribedSkusState,
     UserRow,
     WritebackEvent,
+    WritebackFailure,
 )
 
 log = logging.getLogger(__name__)
@@ -527,6 +529,7 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
         writeback: list[WritebackEvent] = []
         settings: list[SettingsEvent] = []
         blocked_users: set[str] = set()
+        failures: list[WritebackFailure] = []
         events = 0
         wire = Rows(DirectoryAuditWire, "audit events")
         async for page in _raw_pages(client.audit_logs.directory_audits, filter=query, select=fields,
@@ -557,13 +560,19 @@ async def read_sspr_activity(client: Any, days: int, now: datetime | None = None
                     writeback.append(WritebackEvent(at, name == WRITEBACK_ON, _initiator(audit)))
                 else:
                     day[5] += 1
+                reason = audit.get("resultReason")
+                kind = writeback_failure(name, result, reason)
+                if kind is not None:
+                    failures.append(WritebackFailure(at, str(audit.get("activityDisplayName") or ""), kind,
+                                                     _target_user(audit) or _initiator(audit)))
         wire.check()  # an event without its time, name, category or result is not "another event": unknown
         days_seen = [ActivityDay(day, *values) for day, values in sorted(counts.items())]
         writeback.sort(key=lambda e: e.at)
         settings.sort(key=lambda e: e.at)
+        failures.sort(key=lambda e: e.at)
         return SsprActivityState(window_start=start, window_end=end, events=events, days=days_seen,
                                  writeback_events=writeback, settings_events=settings,
-                                 blocked_users=len(blocked_users))
+                                 blocked_users=len(blocked_users), writeback_failures=failures)
 
     return await _read(source, fetch)
 

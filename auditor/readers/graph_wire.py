@@ -252,7 +252,8 @@ class SecureScoreProfileWire(TypedDict):
 class DirectoryAuditWire(TypedDict):
     """GET /auditLogs/directoryAudits: one event (https://learn.microsoft.com/graph/api/resources/directoryaudit):
     `activityDateTime` (DateTimeOffset), `activityDisplayName`, `category`, `result` (success, failure, timeout,
-    unknownFutureValue): each decides which figure the event counts in. `initiatedBy` and `targetResources` name
+    unknownFutureValue): each decides which figure the event counts in; `resultReason` (String) tells a failed
+    writeback from another failure (graph_fields.writeback_failure). `initiatedBy` and `targetResources` name
     who (Microsoft's own example spells a target's type `Type`, so they are read leniently)."""
 
     id: str
@@ -260,6 +261,7 @@ class DirectoryAuditWire(TypedDict):
     activityDisplayName: str
     category: str
     result: str
+    resultReason: str | None
     initiatedBy: NotRequired[Any]
     targetResources: NotRequired[Any]
 

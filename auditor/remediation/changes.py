@@ -136,9 +136,14 @@ class ChangeImpact(Frozen):
     left_out_users: list[str] = Field(default_factory=list)
     blocked: list[str] = Field(default_factory=list, description="Conditional Access on registering security "
                                                                  "info: the covered users it would block once "
-                                                                 "enforced (no MFA-capable method)")
+                                                                 "enforced (no MFA-capable method, or no "
+                                                                 "compliant or hybrid-joined device they own)")
+    prompted: list[str] = Field(default_factory=list, description="Turning on registration at sign-in: the "
+                                                                  "unregistered users in scope it prompts at each "
+                                                                  "sign-in until they register")
     counts: dict[str, int] = Field(default_factory=dict, description="unlicensed, unregistered, cannot_reach, "
-                                                                     "can_reach, must_register: totals")
+                                                                     "can_reach, must_register, blocked, unknown "
+                                                                     "(registration policy), prompted: totals")
     not_judged: list[str] = Field(default_factory=list, description="What could not be judged, and why")
 
 

@@ -11,9 +11,12 @@ from typing import Any
 from auditor.derive.figures import UserRef, folded, licence_plans
 from auditor.derive.impact import (
     ScopeImpact,
+    SignInPrompt,
     after_change,
     impact_between,
+    sign_in_prompt,
     touches_who,
+    turns_on_sign_in_registration,
     with_configuration,
     with_migration_state,
 )
@@ -42,11 +45,35 @@ def impacts_of(changes: Sequence[Any], policy: Policy, snapshot: Snapshot) -> li
             out.append(ChangeImpact(change_id=change.id, in_scope_before=0, in_scope_after=0, brought_in=0,
                                     left_out=0, not_judged=[exc.reason]))
             continue
-        if after is None:
-            continue
-        out.append(_model(change.id, impact_between(before, after, plans)))
-        before = after
+        impact = _model(change.id, impact_between(before, after, plans)) if after is not None else None
+        prompt = _sign_in_prompt(before, after, change)
+        if prompt is not None:
+            impact = _with_prompt(impact, prompt, change.id)
+        if impact is not None:
+            out.append(impact)
+        before = after if after is not None else before
     return out
+
+
+def _sign_in_prompt(before: Snapshot, after: Snapshot | None, change: Change) -> SignInPrompt | None:
+    """Who turning on "Require users to register when signing in" would interrupt, on the state once the
+    change is written (its scope, if it changes that too); None for a change that does not turn it on."""
+    if change.kind != "portal.sspr_policy":
+        return None
+    updates = {s.name: s.new for s in change.settings_list()}
+    if not turns_on_sign_in_registration(before, updates):
+        return None
+    return sign_in_prompt(after if after is not None else after_change(before, updates))
+
+
+def _with_prompt(impact: ChangeImpact | None, prompt: SignInPrompt, change_id: str) -> ChangeImpact:
+    prompted = {"prompted": _names(prompt.prompted)}
+    if impact is None:
+        return ChangeImpact(change_id=change_id, in_scope_before=prompt.in_scope, in_scope_after=prompt.in_scope,
+                            brought_in=0, left_out=0, counts={"prompted": len(prompt.prompted)},
+                            not_judged=list(prompt.unknown), **prompted)
+    return impact.model_copy(update={**prompted, "counts": {**impact.counts, "prompted": len(prompt.prompted)},
+                                     "not_judged": [*impact.not_judged, *prompt.unknown]})
 
 
 def _after(before: Snapshot, change: Change) -> Snapshot | None:
@@ -80,15 +107,18 @@ def _registration_block(change: Any, snapshot: Snapshot) -> ChangeImpact:
         include_all="all" in {u.lower() for u in change.include_users}, include_groups=tuple(change.include_groups),
         exclude_users=frozenset(u.lower() for u in change.exclude_users),
         built_in=tuple(grant.built_in if grant is not None else change.built_in),
-        strength_id=grant.strength_id if grant is not None else change.strength_id, live=live)
+        strength_id=grant.strength_id if grant is not None else change.strength_id, live=live,
+        operator=grant.operator if grant is not None else "OR")  # a create grants OR (GraphCaPolicyChange.body)
     if change.policy_id and live is None:
         return ChangeImpact(change_id=change.id, in_scope_before=0, in_scope_after=0, brought_in=0, left_out=0,
                             not_judged=[f"the policy {change.policy_id} is not in the snapshot"])
     found = blocked_by(target, value(snapshot.cloud_users), value(snapshot.registration_details),
-                       value(snapshot.scope_groups), ca)
+                       value(snapshot.scope_groups), ca, value(snapshot.devices))
     return ChangeImpact(change_id=change.id, in_scope_before=found.covered, in_scope_after=found.covered,
                         brought_in=0, left_out=0, blocked=folded(list(found.blocked)),
-                        counts={"blocked": len(found.blocked)}, not_judged=list(found.not_judged))
+                        counts={"blocked": len(found.blocked), "unknown": len(found.unknown)},
+                        not_judged=[*found.not_judged, *([f"unknown: {', '.join(folded(list(found.unknown)))}"]
+                                                         if found.unknown else [])])
 
 
 def _model(change_id: str, impact: ScopeImpact) -> ChangeImpact:
@@ -108,11 +138,21 @@ def impact_lines(impacts: Sequence[ChangeImpact]) -> list[str]:
     lines = []
     for impact in impacts:
         if "blocked" in impact.counts:
+            unknown = impact.counts.get("unknown", 0)
             lines.append(f"  impact of change {impact.change_id}: once enforced, blocks {impact.counts['blocked']} "
                          f"of the {impact.in_scope_after} users it covers from registering security info"
+                         + (f" ({unknown} more unknown)" if unknown else "")
                          + (f": {one_line(', '.join(impact.blocked))}" if impact.blocked else ""))
             lines.extend(f"      not judged: {one_line(why)}" for why in impact.not_judged)
             continue
+        if "prompted" in impact.counts:
+            lines.append(f"  impact of change {impact.change_id}: registration at sign-in prompts "
+                         f"{impact.counts['prompted']} of the {impact.in_scope_after} users in scope, who are not "
+                         "registered, at each sign-in until they register"
+                         + (f": {one_line(', '.join(impact.prompted))}" if impact.prompted else ""))
+            if impact.counts.keys() == {"prompted"}:  # the change does not change who can reset
+                lines.extend(f"      not judged: {one_line(why)}" for why in impact.not_judged)
+                continue
         if not (impact.brought_in or impact.left_out or impact.not_judged
                 or any(impact.counts.get(k) for k in ("cannot_reach", "can_reach", "must_register"))):
             lines.append(f"  impact of change {impact.change_id}: nobody brought in or left out "

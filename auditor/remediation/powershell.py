@@ -194,6 +194,16 @@ def _authorization(change: GraphAuthorizationChange) -> list[str]:
 
 
 def _methods_policy(change: GraphMethodsPolicyChange) -> list[str]:
+    if change.setting.name == "registration_campaign_state":
+        # -RegistrationEnforcement takes the whole object (learn.microsoft.com/powershell/module/
+        # microsoft.graph.identity.signins/update-mgpolicyauthenticationmethodpolicy): sent back as read, state changed
+        read = "(Get-MgPolicyAuthenticationMethodPolicy).RegistrationEnforcement"
+        return _guarded(
+            "authenticationMethodsPolicy", f"Set the registration campaign state to {change.setting.new}",
+            f"{read}.AuthenticationMethodsRegistrationCampaign.State", quote(change.setting.old),
+            [f"$enforcement = {read}",
+             f"$enforcement.AuthenticationMethodsRegistrationCampaign.State = {quote(change.setting.new)}",
+             "Update-MgPolicyAuthenticationMethodPolicy -RegistrationEnforcement $enforcement"], change.id)
     return _guarded(
         "authenticationMethodsPolicy", f"Set policyMigrationState to {change.setting.new}",
         "(Get-MgPolicyAuthenticationMethodPolicy).PolicyMigrationState", quote(change.setting.old),

@@ -295,7 +295,7 @@ def onprem_section(section: OnPremisesReport) -> SectionFacts:
                    [_age_row(card) for card in view.cards]),
             _table("sign_in_gpos", "Reset link on the Windows sign-in screen: AllowPasswordReset per GPO",
                    ("GPO", "GUID", "AllowPasswordReset", "linked to", "note"), [_gpo_row(row) for row in view.gpos]),
-            _table("seams", "Across the seam: authentication, Entra Connect, lockout, DC agents, reach",
+            _table("seams", "Across the seam: authentication, Entra Connect, writeback, lockout, DC agents, reach",
                    ("topic", "setting", "value", "source", "status", "note"),
                    [Row(f.name, (f.topic, f.name, f.value if f.value is not None else "unknown", f.source,
                                  STATUS_WORDS[f.status] if f.status else "", f.note or "")) for f in section.seams]),

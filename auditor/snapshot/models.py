@@ -12,6 +12,7 @@ from typing import Final, Generic, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from auditor.snapshot.conditional_access import ConditionalAccessState
+from auditor.snapshot.devices import DevicesState
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, SysvolState
 from auditor.snapshot.tenant import (
     CloudUsersState,
@@ -213,3 +214,6 @@ class Snapshot(BaseModel):
     conditional_access: Section[ConditionalAccessState] | None = Field(
         None, description="Conditional Access policies, named locations, and the members of the groups and roles the "
                           "policies on registering security info name")
+    devices: Section[DevicesState] | None = Field(
+        None, description="The directory's devices (enabled, compliant, hybrid joined) with their registered owners: "
+                          "read only when the policy asks registration to require a compliant or hybrid-joined device")

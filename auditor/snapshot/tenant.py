@@ -182,6 +182,16 @@ class WritebackEvent(NamedTuple):
     initiated_by: str | None
 
 
+class WritebackFailure(NamedTuple):
+    """A reset, change or unlock of the SSPR service that failed because its on-premises write failed (the
+    activity's result is failure and its resultReason is one `auditor.derive.writeback_health` names)."""
+
+    at: AwareDatetime
+    activity: str
+    reason: str
+    user: str | None
+
+
 class SettingsEvent(NamedTuple):
     """An audit event of the SSPR service that is not about one user: a change to its settings."""
 
@@ -201,6 +211,10 @@ class SsprActivityState(Model):
         default_factory=list,
         description="Events whose category is not UserManagement (settings changes), oldest first")
     blocked_users: int = Field(0, description="Distinct users blocked from SSPR in the window")
+    writeback_failures: list[WritebackFailure] = Field(
+        default_factory=list,
+        description="Failed resets, changes and unlocks whose reason is an on-premises writeback failure, oldest "
+                    "first")
 
     def total(self, field: str) -> int:
         return sum(getattr(day, field) for day in self.days)

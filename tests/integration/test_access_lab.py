@@ -4,6 +4,7 @@ client) leaves exactly the sections it declares unreadable, and every other clou
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ LAB_ENDPOINTS = {  # the emulator's endpoint names (auditor/lab/emulator.py ENDP
     "DeviceManagementConfiguration.Read.All": ("device_configurations", "device_configuration_assignments"),
     "RoleManagement.Read.Directory": ("directory_roles",),
     "Domain.Read.All": ("domains",),
+    "Device.Read.All": ("devices",),
     "Security Administrator (portal, delegated)": ("portal",),
 }
 CLOUD = [access for access in ACCESS if access.kind != "ad"]
@@ -38,7 +40,9 @@ CLOUD = [access for access in ACCESS if access.kind != "ad"]
 @cache
 def _snapshot(forbidden: tuple[str, ...]) -> Snapshot:
     policy = load_policy(ROOT / "policies" / "baseline.yaml")
-    return collect_lab(LabSelection(scenario="demo", forbid=tuple(forbidden)), coverage_options(policy))
+    # the devices are read only when the policy asks for a device grant: asked here, so every section is read
+    options = dataclasses.replace(coverage_options(policy), read_devices=True)
+    return collect_lab(LabSelection(scenario="demo", forbid=tuple(forbidden)), options)
 
 
 def _cloud_sections(snapshot: Snapshot) -> dict[str, bool]:

@@ -55,7 +55,8 @@ def test_export_then_check_passes_against_the_same_lab(scenario: str, tmp_path: 
     passed = {check for (check, _), status in statuses.items() if status == "pass"}
     assert {"sspr.scope", "sspr.gates", "sspr.methods", "sspr.registration", "sspr.notify_users",
             "sspr.notify_admins", "sspr.helpdesk", "admin_sspr", "methods_policy.migration",
-            "writeback.enabled", "writeback.unlock", "ad.service_account", "ad.acl.writeback_rights",
+            "writeback.enabled", "writeback.unlock", "writeback.health", "ad.service_account",
+            "ad.acl.writeback_rights",
             "ad.acl.unexpire_password", "ad.gpo.min_password_age", "ad.fgpp.min_password_age",
             "password_protection", "client.sign_in_reset", "registration.conditional_access",
             "registration.temporary_access_pass"} <= passed
@@ -130,6 +131,9 @@ def test_demo_export_carries_the_drift_and_names_every_source(tmp_path: Path) ->
     assert policy.admin_sspr is not None and policy.admin_sspr.allowed is True
     assert "allowed: true" in text and "# graph:GET /policies/authorizationPolicy allowedToUseSSPR" in text
     assert "# portal:GET /PasswordReset/PasswordResetPolicies numberOfAuthenticationMethodsRequired" in text
+    # the demo's four failed writebacks: today's count is the threshold that passes, with the audit log as source
+    assert policy.writeback is not None and policy.writeback.max_failed_writebacks == 4
+    assert re.search(r"max_failed_writebacks: 4 +# graph:GET /auditLogs/directoryAudits", text), text
     assert_every_value_has_a_source(text)
 
 

@@ -26,6 +26,10 @@ pytestmark = [pytest.mark.samba, pytest.mark.roundtrip]
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "policies" / "baseline.yaml"
 BASE = "DC=corp,DC=example,DC=test"
+GPO = "Default Domain Policy {31B2F340-016D-11D2-945F-00C04FB984F9}"
+SEAMS = [("methods_policy.registration_campaign", "registration campaign"),
+         ("hybrid.lockout", "AD lockout threshold against smart lockout"),
+         ("hybrid.lockout", "AD lockout duration against smart lockout duration")]
 ONE_DAY = -864_000_000_000  # one day as minPwdAge stores it: a negative count of 100 ns slices ([MS-ADA2] 2.49,
 # https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-ada2/3f38dc5d-e597-444b-a379-2b407d37ff27)
 
@@ -55,6 +59,15 @@ def min_pwd_age(plan: Path) -> int:
             return int(conn.entries[0].minPwdAge.raw_values[0])
         finally:
             conn.unbind()
+
+
+def statuses(plan: Path, out: Path) -> dict[tuple[str, str], str]:
+    """`check --lab demo --lab-after PLAN`: each finding's status on the lab kept for the plan."""
+    checked = run("check", str(BASELINE), "--lab", "demo", "--lab-after", str(plan), "--out", str(out),
+                  "--format", "json")
+    assert checked.returncode in (0, 1), checked.stdout + checked.stderr
+    report = json.loads((out / "sspr-audit.json").read_text())
+    return {(f["check"], f["target"]): f["status"] for f in report["findings"]}
 
 
 @pytest.fixture(scope="module", name="demo_plan")
@@ -91,6 +104,10 @@ def test_plan_apply_rollback_round_trip_on_the_lab_tenant_and_domain(demo_plan: 
     assert f"applied {count} change(s)" in applied.stdout
     assert min_pwd_age(demo_plan) == 0  # the write outlived the apply: the domain is kept
 
+    fixed = statuses(demo_plan, tmp_path / "after-apply")  # the checks see what apply wrote
+    assert fixed["sspr.gates", "tenant"] == fixed["ad.gpo.min_password_age", GPO] == "pass"
+    assert {fixed[seam] for seam in SEAMS} == {"pass"}  # issue 35's planned changes: campaign, smart lockout
+
     again = run("apply", str(demo_plan), "--lab", "demo")  # the tenant is kept too: everything is in place
     assert again.returncode == 0 and f"nothing to do: all {count} change(s) are already in place" in again.stdout
 
@@ -107,6 +124,10 @@ def test_plan_apply_rollback_round_trip_on_the_lab_tenant_and_domain(demo_plan: 
     assert back.returncode == 0, back.stdout + back.stderr
     assert f"restored {objects} object(s)" in back.stdout
     assert min_pwd_age(demo_plan) == ONE_DAY
+
+    restored = statuses(demo_plan, tmp_path / "after-rollback")
+    assert restored["sspr.gates", "tenant"] == restored["ad.gpo.min_password_age", GPO] == "fail"
+    assert {restored[seam] for seam in SEAMS} == {"fail"}
 
     after = run("apply", str(demo_plan), "--lab", "demo")  # restored: the plan's changes are due again
     assert after.returncode == 0 and f"dry run: {count} change(s) would be applied" in after.stdout
@@ -138,3 +159,7 @@ def test_rollback_refuses_when_the_lab_no_longer_keeps_what_apply_wrote(demo_pla
     assert refused.returncode == 6, refused.stdout + refused.stderr
     assert "the lab no longer keeps the tenant and domain this backup was written to" in refused.stderr
     assert json.loads(backup.read_text())["format_version"] == 4
+    gone = run("check", str(BASELINE), "--lab", "demo", "--lab-after", str(demo_plan), "--out", str(tmp_path / "r"))
+    assert gone.returncode == 2 and "the lab keeps no tenant or domain for this plan" in gone.stderr, gone.stderr
+    assert not (tmp_path / "r").exists()  # refused before any report is written
+

@@ -47,3 +47,18 @@ def test_custom_security_questions_read_from_the_portal(scenario: str, expected:
     assert finding.status.value == expected, finding.reason
     if scenario == "demo":
         assert "What is your employee number?" in (finding.reason or "")
+
+
+@pytest.mark.parametrize(("scenario", "expected"), [("demo", "fail"), ("baseline", "pass")])
+def test_writeback_health_counts_failed_writebacks_read_through_the_sdk(scenario: str, expected: str) -> None:
+    snapshot = collect_lab(LabSelection(scenario=scenario))
+    assert snapshot.sspr_activity is not None and snapshot.sspr_activity.readable, snapshot.sspr_activity
+    (finding,) = run_check(check_by_id("writeback.health"), load_policy(BASELINE), snapshot)
+    assert finding.status.value == expected, finding.reason
+    if scenario == "demo":  # the four failures the demo seeds, each kind from its documented resultReason
+        assert finding.actual == 4
+        assert {e.field: e.value for e in finding.evidence}["failed writebacks (by resultReason)"] == {
+            "on-premises configuration error": 1, "on-premises connectivity error": 1,
+            "on-premises service unreachable": 2}
+    else:
+        assert finding.actual == 0 and snapshot.sspr_activity.value.events > 0

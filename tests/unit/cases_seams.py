@@ -29,7 +29,13 @@ from auditor.snapshot.models import (
     SsprPolicyState,
     SyncFeaturesState,
 )
-from auditor.snapshot.tenant import DomainsState, PasswordRulesState, TenantDomain
+from auditor.snapshot.tenant import (
+    DomainsState,
+    PasswordRulesState,
+    SsprActivityState,
+    TenantDomain,
+    WritebackFailure,
+)
 
 from .cases_ad import BASE, PSO_SALES, Case, baseline_policy, compliant_directory, snapshot, sysvol
 
@@ -131,6 +137,24 @@ PREDEFINED = SecurityQuestionItem(id="SSPR_KBA_Q_FirstPetName", text="What was t
 CUSTOM = SecurityQuestionItem(id="Custom_1", text="What is your employee number?", custom=True)
 
 
+AUDIT_END = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+UNREACHABLE = "on-premises service unreachable"
+
+
+def failed_writeback(day: int, kind: str = UNREACHABLE, user: str | None = "u1") -> WritebackFailure:
+    return WritebackFailure(datetime(2026, 11, day, 10, 0, tzinfo=UTC), "Reset password (self-service)", kind, user)
+
+
+def activity_snapshot(*failures: WritebackFailure, events: int = 40) -> Snapshot:
+    """The SSPR audit log of a 30-day window ending AUDIT_END: `events` events, `failures` among them."""
+    from datetime import timedelta
+
+    state = SsprActivityState(window_start=AUDIT_END - timedelta(days=30), window_end=AUDIT_END, events=events,
+                              writeback_failures=list(failures))
+    return Snapshot(tool_version="test", origin="test", sspr_activity=Section[SsprActivityState].ok(
+        "graph:GET /auditLogs/directoryAudits", state))
+
+
 def _case(policy: Any, snap: Snapshot) -> Case:
     return lambda: (policy, snap)
 
@@ -167,6 +191,11 @@ def _cases() -> dict[str, dict[str, Case]]:
             "pass": _case(policy, questions_snapshot(PREDEFINED)),
             "fail": _case(policy, questions_snapshot(PREDEFINED, CUSTOM)),
             "unread": _case(policy, questions_snapshot(None)),
+        },
+        "writeback.health": {
+            "pass": _case(policy, activity_snapshot()),
+            "fail": _case(policy, activity_snapshot(failed_writeback(3), failed_writeback(9, user="u2"))),
+            "empty_window": _case(policy, activity_snapshot(events=0)),
         },
         "ad.acl.reach_beyond": {
             "pass": _case(policy, seam_snapshot(seam_directory(reach_beyond=ReachBeyond(containers_read=9)))),

@@ -119,3 +119,13 @@ def test_register_and_reconfirm_are_both_what_5_2_4_3_asks() -> None:
     assert judged.status == Status.failed  # type: ignore[attr-defined]
     assert "require_on_sign_in: false" in judged.note  # type: ignore[attr-defined]
     assert result(policy, passed, "cis-azure", "6.9").status == Status.passed  # type: ignore[attr-defined]
+
+
+def test_registration_conditional_access_evidences_the_zero_trust_assessment_test() -> None:
+    # microsoft/zerotrustassessment@83a8700 src/powershell/tests/Test-Assessment.21806.ps1: any enabled policy on
+    # urn:user:registersecurityinfo including All users passes it; the check is stricter, so it is partial evidence
+    passing = finding("registration.conditional_access", "tenant", Status.passed)
+    [zta] = [c for c in controls_of(passing) if c.framework == "zta"]
+    assert zta.id == "21806" and zta.partial and "My Security Info" in zta.title
+    assert not any(c.framework == "zta" for c in controls_of(finding("registration.temporary_access_pass", "tenant",
+                                                                     Status.passed)))

@@ -64,7 +64,7 @@ def test_the_registration_policy_preview_names_who_has_no_mfa_capable_method() -
         records=records)))
     policy = Policy.model_validate({"version": 1})
     [mfa] = impacts_of([_ca_change(["mfa"], exclude=[ONE_EMAIL.id])], policy, snapshot)
-    assert mfa.blocked == [TWO.upn] and mfa.counts == {"blocked": 1}
+    assert mfa.blocked == [TWO.upn] and mfa.counts == {"blocked": 1, "unknown": 1}  # NOTHING: unknown, apart
     assert mfa.in_scope_after == len(members) - 1  # the break-glass account is left out
     assert any("1 covered user(s) have no userRegistrationDetails.isMfaCapable" in n for n in mfa.not_judged)
     assert "blocks 1 of" in impact_lines([mfa])[0]
@@ -72,3 +72,50 @@ def test_the_registration_policy_preview_names_who_has_no_mfa_capable_method() -
     assert device.blocked == [] and any("no device data" in n for n in device.not_judged)
     [where] = impacts_of([_ca_change(["block"])], policy, snapshot)
     assert any("cannot be counted offline" in n for n in where.not_judged)
+
+
+# -- "Require users to register when signing in": who it would prompt ----------------------------------------
+
+def _sign_in_change(*extra: tuple[str, object, object]):  # type: ignore[no-untyped-def]
+    from auditor.fixes.changes import PortalSsprChange
+    from auditor.remediation.changes import SettingChange
+
+    settings = [SettingChange(name="registration_required_on_sign_in", old=False, new=True)]
+    settings += [SettingChange(name=name, old=old, new=new) for name, old, new in extra]
+    return PortalSsprChange(id="3", target="portal PasswordResetPolicies", summary="register at sign-in",
+                            settings=settings)
+
+
+def _unregistered_snapshot(sign_in: bool = False):  # type: ignore[no-untyped-def]
+    members = [u for u in USERS if u.enabled and not u.guest]
+    records = [RegistrationRow(u.id, u.upn, True, u.id != TWO.id, True, False, False, ("email",))
+               for u in members if u.id != NOTHING.id]  # TWO is not registered; NOTHING has no record
+    base = coverage_snapshot(registration_details=Section[RegistrationState].ok("graph:test", RegistrationState(
+        records=records)))
+    return after_change(base, {"registration_required_on_sign_in": sign_in})
+
+
+def test_turning_on_registration_at_sign_in_names_who_it_will_prompt() -> None:
+    from auditor.policy.models import Policy
+    from auditor.remediation.impact import impact_lines, impacts_of
+
+    policy = Policy.model_validate({"version": 1})
+    [impact] = impacts_of([_sign_in_change()], policy, _unregistered_snapshot())
+    assert sorted(impact.prompted) == sorted([TWO.upn, NOTHING.upn]) and impact.counts == {"prompted": 2}
+    assert impact.brought_in == impact.left_out == 0
+    [line] = impact_lines([impact])
+    assert "prompts 2 of the" in line and "at each sign-in until they register" in line and TWO.upn in line
+    # already on: nothing to preview; a change that widens the scope too counts the users it brings in
+    assert impacts_of([_sign_in_change()], policy, _unregistered_snapshot(sign_in=True)) == []
+    [both] = impacts_of([_sign_in_change(("enablement", "selected", "all"))], policy, _unregistered_snapshot())
+    assert both.counts["prompted"] >= 2 and both.in_scope_after >= both.in_scope_before
+
+
+def test_the_prompt_preview_says_when_registration_was_not_read() -> None:
+    from auditor.policy.models import Policy
+    from auditor.remediation.impact import impacts_of
+
+    snapshot = after_change(coverage_snapshot(registration_details=Section[RegistrationState].failed(
+        "graph:test", "403 Forbidden")), {"registration_required_on_sign_in": False})
+    [impact] = impacts_of([_sign_in_change()], Policy.model_validate({"version": 1}), snapshot)
+    assert impact.prompted == [] and any("registration details were not read" in n for n in impact.not_judged)

@@ -42,6 +42,9 @@ SPEC = CheckSpec(
     ),
     description="Reads each verified domain's authenticationType (GET /domains) and passwordSyncEnabled "
                 "(GET /directory/onPremisesSynchronization).",
+    manual=("switching a domain from federated to managed changes how every user of it signs in (staged rollout, "
+            "password hash sync or pass-through first), and password hash sync is switched on in Entra Connect, "
+            "not through Graph: both stay with the people who run the migration"),
 )
 
 

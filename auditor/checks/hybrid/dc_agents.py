@@ -54,6 +54,8 @@ SPEC = CheckSpec(
     description="Lists the domain controllers (SERVER_TRUST_ACCOUNT computers) and the DC agent service connection "
                 "points (keywords {2bac71e6-a293-4d5b-ba3b-50b995237946}) below them, with the HeartbeatUTC each "
                 "agent refreshes about hourly.",
+    manual=("the DC agent is software installed on each domain controller (and a proxy registered in the forest): "
+            "no Graph, portal or LDAP write installs it"),
 )
 
 

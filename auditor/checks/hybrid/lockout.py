@@ -36,8 +36,15 @@ from auditor.checks.base import (
     Status,
     Unreadable,
 )
-from auditor.checks.password_protection import DEFAULT_DURATION_SECONDS, DEFAULT_THRESHOLD, FIELDS
+from auditor.checks.password_protection import (
+    DEFAULT_DURATION_SECONDS,
+    DEFAULT_THRESHOLD,
+    FIELDS,
+    planned_rules,
+    propose_rules,
+)
 from auditor.derive import gpo_precedence
+from auditor.fixes.fixer import FixContext, Fixer
 from auditor.snapshot.directory import AccountLockout, DirectoryState, DirectoryUser, SysvolState
 from auditor.snapshot.tenant import PasswordRulesState
 
@@ -329,3 +336,116 @@ def _pso_findings(ctx: Context, state: DirectoryState, cloud: Cloud, multiple: i
             f"{pso.name if pso else target} wins for {len(users)} in-scope user(s) and " + "; ".join(problems)
             + f": {names}"))
     return out
+
+
+# -- the cloud half of the fix ------------------------------------------------------------------------------------
+
+def fix(fx: FixContext, failing: list[Finding]) -> None:
+    """The cloud half: smart lockout's threshold and duration in the Password Rule Settings, moved only as far as
+    every AD value read asks (Microsoft: Entra's threshold below AD's, AD's at least `threshold_multiple` times
+    it; Entra's duration longer than AD's; howto-password-smart-lockout). The threshold becomes the highest value
+    that stays within the policy's `lockout_threshold_at_most` and below every AD threshold that locks; the
+    duration the shortest that is longer than every AD duration and at least the policy's
+    `lockout_duration_seconds_at_least`. Both go into the plan's one change of that object (the
+    password_protection fixer's, which runs first), never a second write.
+
+    A finding the new values do not fix (an AD threshold too low for any smart lockout threshold, a duration of
+    "until an administrator unlocks", a value not read) stays manual: the on-premises half, with the check's steps.
+    """
+    directory = fx.policy.directory
+    state: DirectoryState | None = fx.value("directory")
+    rules: PasswordRulesState | None = fx.value("password_rules")
+    if not failing or directory is None or state is None or rules is None or fx.policy.password_protection is None:
+        return
+    sysvol = fx.value("sysvol")
+    multiple = directory.lockout.threshold_multiple
+    seen = _Seen.of(state, sysvol if isinstance(sysvol, SysvolState) else None)
+    cloud = cloud_of(rules, "")
+    planned = planned_rules(fx)
+    now = (int(planned.get("lockout_threshold", cloud.threshold)),
+           int(planned.get("lockout_duration_seconds", cloud.duration)))
+    threshold = min([now[0], *(min(t // multiple, t - 1) for t in seen.locking_thresholds())])
+    threshold = threshold if threshold >= 1 else now[0]  # no smart lockout threshold fits: left to AD
+    duration = max([now[1], *(d + 1 for d in seen.locking_durations())])
+    fixed: list[Finding] = []
+    for finding in failing:
+        why = seen.unfixed(finding.target, threshold, duration, multiple)
+        if why is None:
+            fixed.append(finding)
+        else:
+            fx.manual_step(finding, f"{why}: the on-premises half is done by hand (AD's lockout is not "
+                                    "written by the plan)")
+    if not fixed:
+        return
+    asked = {name: value for name, value, before in (("lockout_threshold", threshold, now[0]),
+                                                      ("lockout_duration_seconds", duration, now[1]))
+             if value != before}
+    propose_rules(fx, asked, fixed, depends=("directory", "sysvol"),
+                  why=f"smart lockout threshold {threshold} and duration {duration} s are derived from AD's lockout "
+                      f"values (AD's threshold at least {multiple} × Entra's, AD's duration shorter than Entra's): "
+                      "apply needs the directory and SYSVOL read to derive them again")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """The AD lockout values the check judges: the domain head's with the GPOs that may win, and each PSO that wins
+    for in-scope users (by DN key), with whether any of them was not read."""
+
+    domain: Lockouts
+    psos: dict[str, AccountLockout]
+    sysvol_read: bool
+
+    @classmethod
+    def of(cls, state: DirectoryState, sysvol: SysvolState | None) -> _Seen:
+        by_dn = state.password_settings_by_dn()
+        psos = {}
+        for user in state.in_scope_users():
+            pso = by_dn.get(dn_key(user.resultant_pso)) if user.resultant_pso else None
+            if pso is not None and pso.lockout is not None:
+                psos[dn_key(pso.dn)] = pso.lockout
+        return cls(domain_values(state, sysvol, state.base_dn), psos, sysvol is not None)
+
+    def _domain_locks(self) -> bool:
+        return not self.domain.thresholds or any(t.value != 0 for t in self.domain.thresholds)
+
+    def locking_thresholds(self) -> list[int]:
+        values = [v.value for v in self.domain.thresholds if v.value]
+        return values + [p.threshold for p in self.psos.values() if p.threshold]
+
+    def locking_durations(self) -> list[int]:
+        values = [v.value for v in self.domain.durations if v.value is not None] if self._domain_locks() else []
+        return values + [p.duration_seconds for p in self.psos.values()
+                         if p.threshold and p.duration_seconds is not None]
+
+    def unfixed(self, target: str, threshold: int, duration: int, multiple: int) -> str | None:
+        """Why the finding about `target` still fails (or stays unread) with these cloud values; None if it passes."""
+        if target in (THRESHOLD_TARGET, DURATION_TARGET):
+            unread = [v.label for v in self.domain.all() if v.error is not None]
+            if not self.sysvol_read or unread:
+                return ("AD's values were not all read (" + (", ".join(unread) or "SYSVOL") + "): plan again "
+                        "once they are")
+            if target == THRESHOLD_TARGET:
+                low = [v for v in self.domain.thresholds if v.value is not None
+                       and not threshold_ok(v.value, threshold, multiple)]
+                return None if not low else "; ".join(
+                    f"{v.label} is {v.value}: no smart lockout threshold of 1 or more is below it and at most "
+                    f"1/{multiple} of it" for v in low)
+            if not self._domain_locks():
+                return None
+            long = [v for v in self.domain.durations if duration_ok(v, duration) is False]
+            return None if not long else "; ".join(
+                f"{v.label} is {NEVER_LABEL if v.never else f'{v.value} s'}: no smart lockout duration is longer"
+                for v in long)
+        lockout = self.psos.get(dn_key(target))
+        if lockout is None or lockout.threshold is None or lockout.duration is None:
+            return "this policy's lockout values were not read: plan again once they are"
+        if not threshold_ok(lockout.threshold, threshold, multiple):
+            return (f"its msDS-LockoutThreshold is {lockout.threshold}: no smart lockout threshold of 1 or more is "
+                    f"below it and at most 1/{multiple} of it")
+        ad_duration = duration_value(target, "msDS-LockoutDuration", lockout)
+        if lockout.threshold and duration_ok(ad_duration, duration) is False:  # finite ones are below `duration`
+            return "its msDS-LockoutDuration locks until an administrator unlocks: no smart lockout duration is longer"
+        return None
+
+
+FIXER = Fixer(plan=fix, after=("password_protection",))

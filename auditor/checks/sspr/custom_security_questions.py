@@ -28,6 +28,10 @@ SPEC = CheckSpec(
                    "remove the custom questions and choose predefined ones (users who answered a removed question "
                    "register again)"),
     description="Reads the securityQuestions items (isCustom) of the portal's PasswordResetPolicies.",
+    manual=("which predefined questions replace the custom ones is a choice the policy does not make (there must "
+            "stay at least as many as users register), users who answered a removed question must register again, "
+            "and the portal's securityQuestions items have no documented or captured write shape (the reader's "
+            "{id, question, isCustom} is unconfirmed against a live tenant), so the plan writes none"),
 )
 
 

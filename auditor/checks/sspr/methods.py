@@ -186,7 +186,8 @@ def fix(fx: FixContext, failing: list[Finding]) -> None:
     methods_policy: MethodsPolicyState | None = fx.value("methods_policy")
     if sspr is None or methods_policy is None or sspr.scope == Scope.none:
         return
-    migration: Draft | None = next(iter(fx.drafts_of(GraphMethodsPolicyChange)), None)
+    migration: Draft | None = next((d for d in fx.drafts_of(GraphMethodsPolicyChange)
+                                    if d.fields["setting"].name == "migration_state"), None)  # not the campaign's
     migrating = migration is not None and migration.fields["setting"].new != methods_policy.migration_state
     if not failing and not migrating:
         return

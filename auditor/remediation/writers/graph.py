@@ -9,6 +9,7 @@ backup holds the Graph objects exactly as Graph returned them.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,15 @@ from auditor.graph_fields import (
     CONFIGURATION_PATH,
     GROUP_SETTINGS_PATH,
     METHOD_CONFIGURATION_TYPES,
-    METHODS_FIELDS,
     METHODS_PATH,
+    METHODS_RESTORED,
+    METHODS_SETTINGS,
     PASSWORD_RULE_DEFAULTS,
     PASSWORD_RULE_FIELDS,
     PASSWORD_RULE_TEMPLATE,
+    REGISTRATION_CAMPAIGN,
+    REGISTRATION_ENFORCEMENT,
+    methods_value,
     password_rule_value,
     password_rule_values,
     password_rule_wire,
@@ -122,20 +127,40 @@ class GraphWriter(Writer):
             body = AuthorizationPolicy(allowed_to_use_s_s_p_r=values["allowed_to_use_sspr"])
             self.session.run(policies.authorization_policy.patch(body))
         elif kind == "graph.methods_policy":
-            from msgraph.generated.models.authentication_methods_policy import AuthenticationMethodsPolicy
-            from msgraph.generated.models.authentication_methods_policy_migration_state import (
-                AuthenticationMethodsPolicyMigrationState,
-            )
+            if "registration_enforcement" in values:  # a rollback: the whole object as the backup holds it
+                self._send("PATCH", METHODS_PATH, {REGISTRATION_ENFORCEMENT: values["registration_enforcement"]})
+            if "registration_campaign_state" in values:
+                self._write_campaign_state(str(values["registration_campaign_state"]))
+            if "migration_state" in values:
+                from msgraph.generated.models.authentication_methods_policy import AuthenticationMethodsPolicy
+                from msgraph.generated.models.authentication_methods_policy_migration_state import (
+                    AuthenticationMethodsPolicyMigrationState,
+                )
 
-            state = AuthenticationMethodsPolicyMigrationState(values["migration_state"])
-            self.session.run(policies.authentication_methods_policy.patch(
-                AuthenticationMethodsPolicy(policy_migration_state=state)))
+                state = AuthenticationMethodsPolicyMigrationState(values["migration_state"])
+                self.session.run(policies.authentication_methods_policy.patch(
+                    AuthenticationMethodsPolicy(policy_migration_state=state)))
         else:
             config_id = path.rsplit("/", 1)[1]
             body = self._configuration_body(self.get(path).get("@odata.type"), values)
             boundary(f"{kind}: inside the write, between GET and PATCH")
             builder = policies.authentication_methods_policy.authentication_method_configurations
             self.session.run(builder.by_authentication_method_configuration_id(config_id).patch(body))
+
+    def _write_campaign_state(self, state: str) -> None:
+        """The registration campaign's `state`, inside the whole `registrationEnforcement` as read just before: its
+        targets, snooze settings and anything this tool does not know go back exactly as read. Graph keeps the
+        properties a PATCH leaves out (authenticationmethodspolicy-update: "Existing properties that aren't included
+        in the request body maintain their previous values"), but the page does not say whether a nested object
+        is merged or replaced, so the object is never sent in part."""
+        enforcement = self.get(METHODS_PATH).get(REGISTRATION_ENFORCEMENT)
+        campaign = enforcement.get(REGISTRATION_CAMPAIGN) if isinstance(enforcement, dict) else None
+        if not isinstance(enforcement, dict) or not isinstance(campaign, dict):
+            raise ApplyError(f"the authentication methods policy holds no {REGISTRATION_ENFORCEMENT}."
+                             f"{REGISTRATION_CAMPAIGN} object: the plan does not decide its targets")
+        body = {**enforcement, REGISTRATION_CAMPAIGN: {**campaign, "state": state}}
+        boundary("graph.methods_policy: inside the write, between GET and PATCH")
+        self._send("PATCH", METHODS_PATH, {REGISTRATION_ENFORCEMENT: body})
 
     @staticmethod
     def _configuration_body(odata_type: object, values: dict[str, Any]) -> Any:
@@ -167,7 +192,7 @@ class GraphWriter(Writer):
         return not self._differences(obj)
 
     def _differences(self, obj: BackupObject) -> list[SettingChange]:
-        fields = {"graph.authorization_policy": AUTHORIZATION_FIELDS, "graph.methods_policy": METHODS_FIELDS,
+        fields = {"graph.authorization_policy": AUTHORIZATION_FIELDS, "graph.methods_policy": METHODS_RESTORED,
                   "graph.method_configuration": CONFIGURATION_FIELDS}[obj.data["kind"]]
         current, old = self.get(obj.data["path"]), obj.data["json"]
         return [SettingChange(name=name, old=current.get(prop), new=old.get(prop))
@@ -408,6 +433,42 @@ class _Patched:
         writer._patch(change.kind, self.path_of(change), change.settings_list())
 
 
+class _MethodsPolicy:
+    """The authentication methods policy: `policyMigrationState` at its top, the registration campaign's `state`
+    inside `registrationEnforcement` (`graph_fields.METHODS_SETTINGS` says where each setting sits)."""
+
+    @staticmethod
+    def identity(change: Any) -> dict[str, str]:
+        return {"path": METHODS_PATH, "kind": change.kind}
+
+    @staticmethod
+    def read(writer: GraphWriter, change: Any) -> dict[str, Any]:
+        return {"path": METHODS_PATH, "kind": change.kind, "json": writer.get(METHODS_PATH)}
+
+    @staticmethod
+    def write(writer: GraphWriter, change: Any) -> None:
+        writer._patch(change.kind, METHODS_PATH, change.settings_list())
+
+    @staticmethod
+    def state_of(change: Any, data: dict[str, Any]) -> Observation:
+        body = data["json"]
+        state, detail = classify([(s.name, methods_value(body, s.name), s.old, s.new) for s in change.settings_list()])
+        return Observation(state, detail, data)
+
+    @staticmethod
+    def expected(change: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        body = copy.deepcopy(data["json"])
+        for setting in change.settings_list():
+            *parents, leaf = METHODS_SETTINGS[setting.name]
+            node = body
+            for key in parents:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                return None  # write() refuses a policy without these objects, before any PATCH
+            node[leaf] = setting.new
+        return {**data, "json": body}
+
+
 class _PasswordRules:
     """The tenant's Password Rule Settings: the whole values array PATCHed, or a new object POSTed."""
 
@@ -465,9 +526,9 @@ class _CaPolicy:
 
 
 # change kind → the Graph object it writes, and how
-_OBJECTS: dict[str, _Patched | type[_PasswordRules] | type[_CaPolicy]] = {
+_OBJECTS: dict[str, _Patched | type[_MethodsPolicy] | type[_PasswordRules] | type[_CaPolicy]] = {
     "graph.authorization_policy": _Patched(lambda change: AUTHORIZATION_PATH, AUTHORIZATION_FIELDS),
-    "graph.methods_policy": _Patched(lambda change: METHODS_PATH, METHODS_FIELDS),
+    "graph.methods_policy": _MethodsPolicy,
     "graph.method_configuration": _Patched(lambda change: CONFIGURATION_PATH.format(id=change.configuration_id),
                                            CONFIGURATION_FIELDS),
     "graph.password_rules": _PasswordRules,

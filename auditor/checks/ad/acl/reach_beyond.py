@@ -42,6 +42,9 @@ SPEC = CheckSpec(
                 "whose own ACE passes Reset Password down to user objects for the sync account or its groups, "
                 "then the users below them, outside the target OUs, whose DACL grants it; names them, protected "
                 "ones first.",
+    manual=("removing the broad grant takes Reset Password away from the sync account wherever it reaches, and the "
+            "plan's directory writer only adds ACEs: grant the rights on the target OUs first, then remove the broad "
+            "ACE by hand"),
 )
 
 
