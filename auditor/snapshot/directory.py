@@ -179,6 +179,22 @@ class PasswordProtectionAgents(Model):
     error: str | None = Field(None, description="Why they could not be read (then nothing is known)")
 
 
+class CloudSyncAccount(Model):
+    """An account named as the Entra Cloud Sync agent's installer names its gMSA (provAgentgMSA$)."""
+
+    dn: str
+    sam_account_name: str
+    gmsa: bool = Field(description="objectClass holds msDS-GroupManagedServiceAccount")
+
+
+class CloudSyncAccounts(Model):
+    """The Cloud Sync agent's accounts found in the domain (`readers/cloud_sync.py`): evidence of which engine
+    writes passwords back, beside the tenant's cloudProvisioningEnablementForTenant."""
+
+    accounts: list[CloudSyncAccount] = Field(default_factory=list)
+    error: str | None = Field(None, description="Why they could not be read (then nothing is known)")
+
+
 GPO_COMPUTER_SETTINGS_DISABLED = 0x2  # groupPolicyContainer `flags`
 
 
@@ -398,6 +414,8 @@ class DirectoryState(Model):
         None, description="Domain controllers grouped the same way: who applies the domain's account policy")
     access_control: AccessControl | None = Field(
         None, description="Full descriptors and principals for the delegation checks; None: not read")
+    cloud_sync_accounts: CloudSyncAccounts | None = Field(
+        None, description="Accounts named provAgentgMSA* (Cloud Sync's gMSA); None: not read (older snapshots)")
     change_metadata: ChangeMetadata | None = Field(
         None, description="When and where the attributes behind the verdicts last changed; None: not read")
     change_metadata_error: str | None = Field(None, description="Why change_metadata is None")
