@@ -129,8 +129,9 @@ def tenant_of_origin(origin: str) -> str | None:
     return rest if kind == "live" and rest and rest != "tenant" else None
 
 
-ONLY_LISTED_WHEN_READ = frozenset({"directory_discovery"})
-"""Sections no check reads (export's discovery): a report lists them only when a run read them."""
+ONLY_LISTED_WHEN_READ = frozenset({"directory_discovery", "devices"})
+"""Sections no check reads (export's discovery; the devices only plan's impact preview counts, read only when the
+policy asks for a device grant): a report lists them only when a run read them."""
 
 
 def section_statuses(snapshot: Snapshot) -> list[SectionStatus]:

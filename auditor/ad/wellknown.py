@@ -25,6 +25,10 @@ DOMAIN_COMPUTERS_RID = 515
 IMPLICIT_TOKEN_SIDS: tuple[str, ...] = (EVERYONE, AUTHENTICATED_USERS)
 """SIDs every authenticated account carries, whatever its group memberships."""
 
+NETWORK = "S-1-5-2"
+"""NETWORK ("NU"): "added to the process of a token when it logs on across a network" (WinNetworkSid,
+learn.microsoft.com/previous-versions/ff556582(v=vs.85)); a remote call's token carries it."""
+
 DEFAULT_DOMAIN_POLICY_GUID = "{31B2F340-016D-11D2-945F-00C04FB984F9}"
 GPO_GUID_PATTERN = r"^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$"
 """A GPO's name as its container and SYSVOL folder carry it: a braced GUID, nothing else."""

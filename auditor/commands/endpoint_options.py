@@ -113,8 +113,8 @@ def add_read_options(parser: argparse.ArgumentParser, *, allow_snapshot: bool) -
     groups = {name: parser.add_argument_group(title) for name, title in GROUP_TITLES.items()}
     choice = groups[SOURCE].add_mutually_exclusive_group()
     choice.add_argument("--lab", metavar="SCENARIO",
-                        help="start the built-in lab emulator with this scenario (demo, baseline, traps, hostile; or a "
-                             "`lab generate` tenant file)")
+                        help="start the built-in lab emulator with this scenario (demo, baseline, traps, hostile, "
+                             "cloudsync, cloudsync-demo; or a `lab generate` tenant file)")
     if allow_snapshot:
         choice.add_argument("--snapshot", type=Path, metavar="FILE", help="audit a saved snapshot offline")
         groups[SOURCE].add_argument(
@@ -130,7 +130,7 @@ def add_write_options(parser: argparse.ArgumentParser) -> None:
     """Where apply and rollback write: the plan's endpoints unless an option says otherwise."""
     where = parser.add_argument_group(WRITE_TITLE)
     where.add_argument("--lab", metavar="SCENARIO", help="write to a fresh in-process lab emulator with this scenario "
-                                                       "(demo, baseline, traps, hostile)")
+                                                       "(demo, baseline, traps, hostile, cloudsync, cloudsync-demo)")
     for option in OPTIONS:
         if option.write_help is None:
             continue

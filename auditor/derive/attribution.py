@@ -9,7 +9,8 @@ be read says so, never nothing.
 In the cloud, a check names the audit events that change what it judges (`CheckSpec.audit_log`): a failing finding
 on the SSPR service's settings carries the latest settings event of the SSPR audit log
 (`SsprActivityState.settings_events`, the writeback toggles left out: who, when, which activity), and a writeback
-finding the latest writeback toggle; where the log holds none (it keeps a limited window), nothing is added.
+finding the latest writeback toggle; where the log holds none (it keeps a limited window), nothing is added, and
+where it was asked for but could not be read, `last_change` says so (as on-premises).
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ def in_the_cloud(kind: str, snapshot: Snapshot) -> list[Evidence]:
     (`writeback`) of the audit log read; nothing when the log was not read or holds none."""
     section = snapshot.sspr_activity
     activity = section.value if section is not None else None
-    if section is None or activity is None:
-        return []
+    if section is None:
+        return []  # the log was not asked for: nothing is claimed
+    if activity is None:  # asked for and refused (AuditLog.Read.All missing, a 403): say so, as on-premises
+        return [Evidence(source=section.source, field=FIELD,
+                         value={"error": f"could not be read: {section.error or 'the audit log was not read'}"})]
     if kind == "writeback":
         events = [(e.at, e.initiated_by, "writeback " + ("enabled" if e.enabled else "disabled"))
                   for e in activity.writeback_events]

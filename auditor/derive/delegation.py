@@ -8,6 +8,11 @@ sync account's rights use (`auditor.ad.sd.effective_right`: DACL order, so a den
 comes first wins). Broader grants count through `covers` (GenericAll, all extended rights, write all
 properties, the property set). The owner is implicitly granted WRITE_DAC ([MS-DTYP] 2.5.3.2), so ownership is a
 power of its own. A SID that names no account (Everyone, SELF, an unresolved SID) is kept as it is.
+
+Two inputs that hide people are never read as "nobody": a NULL DACL grants everyone full access ([MS-DTYP] 2.4.6,
+SE_DACL_PRESENT clear: "the security descriptor grants full access to everyone"), so Everyone holds every power;
+and a group whose members were read only in part (`members_truncated`) is a holder itself, beside the members read,
+since the accounts past the cut are not known.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 from auditor.ad.dn import dn_key, parent
 from auditor.ad.rights import USER_CLASS, Right
 from auditor.ad.sd import AceFact, DaclFacts, covers, effective_right
-from auditor.ad.wellknown import IMPLICIT_TOKEN_SIDS
+from auditor.ad.wellknown import EVERYONE, IMPLICIT_TOKEN_SIDS, well_known_name
 from auditor.snapshot.directory import AccessControl, Principal, SecuredObject
 
 OWNER = "owner"
@@ -37,10 +42,13 @@ class Holder:
     trustee: str  # the name of the SID the ACE (or the owner field) names
     via: tuple[str, ...] = ()  # groups between the trustee and the account
     where: str = ""  # DN of the object whose DACL holds the ACE explicitly (or the owned object)
+    null_dacl: bool = False  # the power comes from the object having no DACL at all
 
     def source(self) -> str:
         """Where the power comes from, in one phrase (the export's comment, a finding's evidence)."""
         path = " → ".join((self.trustee, *self.via)) if self.trustee != self.name else self.name
+        if self.null_dacl:
+            return f"{self.label} to {path}: {self.where} has no DACL (a NULL DACL grants everyone full access)"
         if self.ace is None:
             return f"owner of {self.where} ({path}): owners may rewrite the DACL"
         how = "inherited from" if self.ace.inherited else "set on"
@@ -106,6 +114,8 @@ def candidates(dacl: DaclFacts, powers: Sequence[Right], index: Index, object_cl
         principal: Principal | None = index.control.principals.get(sid)
         if principal is not None and principal.kind == "group":
             out.update((m.sid, None) for m in principal.members or [])
+            if principal.members_truncated:  # the accounts past the cut are not known: the group stands for them
+                out[sid] = None
         else:
             out[sid] = None
     return list(out)
@@ -115,6 +125,10 @@ def holders(dacl: DaclFacts, object_dn: str, powers: Sequence[Right], index: Ind
             containers: dict[str, SecuredObject], object_class: str = USER_CLASS) -> list[Holder]:
     """Every account holding one of `powers` (or ownership) over the object `dacl` protects."""
     out: list[Holder] = []
+    if dacl.null_dacl:
+        name = well_known_name(EVERYONE) or EVERYONE
+        out += [Holder(EVERYONE, name, "well_known", power.name, power.label, None, name, where=object_dn,
+                       null_dacl=True) for power in powers]
     for sid in candidates(dacl, powers, index, object_class):
         token = index.token(sid)
         for power in powers:

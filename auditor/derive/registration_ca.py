@@ -19,6 +19,8 @@ What each part of a policy means (Microsoft Learn):
   (conditionalaccessgrantcontrols): OR meets the requirement only if every alternative does.
 * A condition narrows the policy: a platform, client app, location or risk condition, an authentication flow,
   or a device filter (which needs the registering device's properties: not evaluable offline, so `unknown`).
+  A condition Graph sends that this tool does not model (Graph adds them: servicePrincipalRiskLevels, beta's
+  agentIdRiskLevels) is `unknown` too, never ignored.
 """
 
 from __future__ import annotations
@@ -277,6 +279,10 @@ def judge(person: Person, state: ConditionalAccessState, need: Requirement,
             continue
         if applies is None:
             unknowns.append(why)
+            continue
+        if policy.unmodelled_conditions:
+            unknowns.append(f"'{policy.display_name}' sets a condition this tool does not model "
+                            f"({', '.join(policy.unmodelled_conditions)}), which may leave them out")
             continue
         if policy.device_filter:
             unknowns.append(f"'{policy.display_name}' has a device filter ({policy.device_filter}), which cannot "

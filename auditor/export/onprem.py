@@ -18,12 +18,14 @@ from auditor.ad.dn import dn_key, rdn_value
 from auditor.ad.phone import phone_problem
 from auditor.ad.rights import DOMAIN_DNS_CLASS, UNEXPIRE_PASSWORD, USER_CLASS, WRITEBACK_RIGHTS
 from auditor.ad.sd import effective_right, inherited_right
+from auditor.ad.sync_engines import is_gmsa, named_for_cloud_sync
 from auditor.checks.ad import describe, sample
 from auditor.derive import gpo_precedence
 from auditor.export.blocks import Block, Leaf, readable
 from auditor.export.seams import lockout_block, reach_leaf
+from auditor.portal_fields import ONPREM_FIELDS
 from auditor.snapshot.directory import DirectoryDiscovery, DirectoryState, ServiceAccount, SysvolState
-from auditor.snapshot.models import Snapshot
+from auditor.snapshot.models import OnPremisesWritebackState, Snapshot
 
 
 def directory_block(snapshot: Snapshot) -> Block:
@@ -44,6 +46,7 @@ def directory_block(snapshot: Snapshot) -> Block:
         _service_account(state, account, found),
         _target_ous(state, found, source),
         _rights(state, account),
+        _sync_engine(state, account, snapshot),
         _password_age(state, snapshot),
         _contact_attributes(state, source),
         _users(state, source),
@@ -130,6 +133,34 @@ def _rights(state: DirectoryState, account: ServiceAccount) -> Block:
                                                     f"{len(stamped)} of the {len(held_rights)} held rights"))
     children.append(reach_leaf(state))
     return Block("rights", children)
+
+
+def _sync_engine(state: DirectoryState, account: ServiceAccount, snapshot: Snapshot) -> Leaf:
+    """cloud_sync when the sync account is a gMSA that Cloud Sync's agent names its own (provAgentgMSA$) or that the
+    tenant's Cloud Sync writeback flag points to; connect otherwise. The comment names the evidence, and what
+    ad.sync_engine would find against it."""
+    flag_field = ONPREM_FIELDS["cloud_sync_writeback_enabled"]
+    live, flag_source, flag_why = readable(snapshot, "onprem_writeback")
+    flag = live.cloud_sync_writeback_enabled if isinstance(live, OnPremisesWritebackState) else None
+    gmsa = is_gmsa(account.object_classes)
+    named = named_for_cloud_sync(account.sam_account_name)
+    engine = "cloud_sync" if gmsa and (named or flag is True) else "connect"
+    kind = "a gMSA (msDS-GroupManagedServiceAccount)" if gmsa else "no gMSA"
+    before = [f"sync account {account.sam_account_name}: {kind}"
+              + (", named as Cloud Sync's agent names its gMSA (provAgentgMSA$)" if named else ""),
+              f"tenant: {flag_field} = {_json(flag)}" if flag_why is None
+              else f"tenant: {flag_field} not read ({flag_why})"]
+    found = state.cloud_sync_accounts
+    if found is None or found.error is not None:
+        before.append("Cloud Sync gMSAs in the domain: not read" + (f" ({found.error})" if found else ""))
+    else:
+        before.append(f"Cloud Sync gMSAs in {state.base_dn}: "
+                      + (", ".join(a.sam_account_name for a in found.accounts if a.gmsa) or "none"))
+        if engine == "connect" and flag is True and any(a.gmsa for a in found.accounts):
+            before.append("  Cloud Sync writes back and its gMSA is in this domain, but the sync account is not it: "
+                          "ad.sync_engine fails; check which account writes back")
+    return Leaf("sync_engine", engine, f"{flag_source} {flag_field} and ldap:{account.dn} objectClass",
+                before=tuple(before))
 
 
 def _password_age(state: DirectoryState, snapshot: Snapshot) -> Block:
@@ -242,3 +273,7 @@ def _delegates(state: DirectoryState, source: str) -> Block:
                                 "besides the sync account and the domain's admins", before=before),
         Leaf("tier0", [], "none accepted over protected accounts: ad.acl.tier0_reach lists who reaches them"),
     ], comment="Who besides the sync account and the domain's admins can reset in-scope users' passwords.")
+
+
+def _json(value: bool | None) -> str:
+    return "null" if value is None else str(value).lower()

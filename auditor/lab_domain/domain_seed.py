@@ -29,6 +29,10 @@ MSOL_…), so the audit has to follow group nesting.
 Olga was just added to Domain Admins: Samba has no SDProp, so, as in the hour before SDProp runs on Windows,
 her DACL still inherits the OU's ACEs.
 
+`cloudsync` and `cloudsync-demo` are `baseline` with Entra Cloud Sync's gMSA `provAgentgMSA$` as the sync account
+(and its rights, no Change Password); `cloudsync-demo` drops write pwdLastSet on OU=Sales and lets a service-accounts
+group retrieve the gMSA's managed password (lab_domain/cloud_sync_seed.py).
+
 Both scenarios delegate Reset Password and write lockoutTime on OU=Staff to GG-Helpdesk-Staff (declared in
 policies/baseline.yaml), give the sync account the replication rights password hash sync needs on the domain head,
 and link `Restrict remote SAM` to OU=Domain Controllers; in `baseline` it allows GG-Sync-Accounts too.
@@ -72,7 +76,7 @@ from auditor.ad.rights import (
 from auditor.ad.sd import AceFact, AceFlag, canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.lab_domain import samba, seams_seed
+from auditor.lab_domain import cloud_sync_seed, samba, seams_seed
 from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC, SambaError
 
@@ -81,7 +85,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCENARIOS = ("demo", "baseline", "traps")
+CLOUD_SYNC_SCENARIOS = ("cloudsync", "cloudsync-demo")  # lab_domain/cloud_sync_seed.py
+SCENARIOS = ("demo", "baseline", "traps", *CLOUD_SYNC_SCENARIOS)
 SEED_VERSION = "10"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
@@ -165,6 +170,8 @@ class Seeder:
         self.dc, self.scenario, self.base = dc, scenario, dc.base_dn
         self.demo = scenario == "demo"
         self.traps = scenario == "traps"
+        self.cloud_sync = scenario in CLOUD_SYNC_SCENARIOS  # provAgentgMSA$ in MSOL_…'s place
+        self.cloud_sync_drift = scenario == "cloudsync-demo"
         self.conn = admin_connection(dc)
 
     def run(self) -> None:
@@ -289,11 +296,14 @@ class Seeder:
         self.sales_group = self.add_group("CN=GG-Sales-Synced,OU=Groups", sales, "Sales staff (synced)")
 
     def _service_accounts(self) -> None:
-        svc = LabUser(SERVICE_ACCOUNT, "CN=Users", None, account_name=SERVICE_ACCOUNT)
-        self.msol = self.add_user(svc, extra={
-            "userAccountControl": str(UF_NORMAL_ACCOUNT | UF_DONT_EXPIRE_PASSWD),
-            "description": "Account created by Microsoft Azure Active Directory Connect",
-        })
+        if self.cloud_sync:
+            self.msol = cloud_sync_seed.add_gmsa(self)
+        else:
+            svc = LabUser(SERVICE_ACCOUNT, "CN=Users", None, account_name=SERVICE_ACCOUNT)
+            self.msol = self.add_user(svc, extra={
+                "userAccountControl": str(UF_NORMAL_ACCOUNT | UF_DONT_EXPIRE_PASSWD),
+                "description": "Account created by Microsoft Azure Active Directory Connect",
+            })
         self.msol_sid = self.sid_of(self.msol)
         backup = self.add_user(LabUser("svc-backup", "OU=Service Accounts", None))
         self.add_user(LabUser("svc-print", "OU=Service Accounts", None))
@@ -305,9 +315,14 @@ class Seeder:
 
     def _delegation(self) -> None:
         staff = dn("OU=Staff", self.base)
-        self.grant(staff, [canonical_ace(self.msol_sid, r) for r in WRITEBACK_RIGHTS])
-        sales_rights = [r for r in WRITEBACK_RIGHTS if not (self.demo and r is WRITE_PWD_LAST_SET)]
+        rights = cloud_sync_seed.WRITEBACK_RIGHTS if self.cloud_sync else WRITEBACK_RIGHTS
+        drift = self.demo or self.cloud_sync_drift
+        self.grant(staff, [canonical_ace(self.msol_sid, r) for r in rights])
+        sales_rights = [r for r in rights if not (drift and r is WRITE_PWD_LAST_SET)]
         self.grant(dn("OU=Sales", self.base), [canonical_ace(self.delegation_sid, r) for r in sales_rights])
+        if self.cloud_sync:
+            cloud_sync_seed.seed_password_retrieval(self, self.msol, self.sid_of(self.base),
+                                                    drift=self.cloud_sync_drift)
         if not self.demo:
             self.grant(self.base, [canonical_ace(self.msol_sid, UNEXPIRE_PASSWORD, inherit_to=None)])
         # password hash sync: the connector account replicates secrets (DCSync rights on the domain head)

@@ -61,6 +61,8 @@ class LabLockout(NamedTuple):
 # traps: its tenant sets no smart lockout (Microsoft's 60 s default, below any AD reset window of whole minutes), so
 # its domain keeps Samba's default, lockout off, which never locks out first
 LOCKOUT = {"baseline": LabLockout(30, 1, 1), "demo": LabLockout(5, 30, 30), "traps": LabLockout(0, 30, 30)}
+# the Cloud Sync variants are the baseline domain with another sync account (lab_domain/cloud_sync_seed.py)
+LOCKOUT |= {"cloudsync": LOCKOUT["baseline"], "cloudsync-demo": LOCKOUT["baseline"]}
 
 
 def seed_lockout(seeder: Seeder) -> None:

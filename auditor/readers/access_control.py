@@ -73,14 +73,13 @@ def read_access_control(reader: DirectoryReader, base_dn: str, domain_sid: str, 
     protected = _protected_accounts(reader, base_dn, domain_sid, dacls)
     own: SecuredObject | None = None
     readers: DaclFacts | None = None
+    readers_error: str | None = None
     groups: list[SecuredObject] = []
     if account is not None:
         own = _owner_secured(reader, account.dn)
         groups = [_owner_secured(reader, g.dn) for g in account.groups if g.dn]
         if any(c.lower() == _GMSA_CLASS.decode() for c in account.object_classes):
-            raw = reader.base(account.dn, ["msDS-GroupMSAMembership"]) or {}
-            values = raw.get("msDS-GroupMSAMembership") or []
-            readers = parse_dacl(bytes(values[0])) if values else DaclFacts(protected=False)
+            readers, readers_error = managed_password_readers(reader, account.dn)
     descriptors = [*dacls.values(), *extra, *(c.dacl for c in containers if c.dacl),
                    *(g.dacl for g in groups if g.dacl), *([own.dacl] if own and own.dacl else [])]
     sids = {*admin_group_sids(domain_sid)}
@@ -97,7 +96,26 @@ def read_access_control(reader: DirectoryReader, base_dn: str, domain_sid: str, 
         admins.update(m.sid for m in principals[sid].members or [])
     return AccessControl(principals=principals, admin_sids=sorted(admins), containers=containers,
                          protected_accounts=protected, service_account=own, service_account_groups=groups,
-                         managed_password_readers=readers, ds_heuristics=read_ds_heuristics(reader, base_dn))
+                         managed_password_readers=readers, managed_password_readers_error=readers_error,
+                         ds_heuristics=read_ds_heuristics(reader, base_dn))
+
+
+def managed_password_readers(reader: DirectoryReader, dn: str) -> tuple[DaclFacts | None, str | None]:
+    """A gMSA's msDS-GroupMSAMembership (who may retrieve its password), or why it is not known. The attribute "is
+    used for access checks to determine if a requestor has permission to retrieve the password" (learn.microsoft.com/
+    windows/win32/adschema/a-msds-groupmsamembership): a gMSA in use has it, or no host could run the agent, so
+    absent from the answer means not readable by the bind account here, never "nobody"."""
+    raw = reader.base(dn, ["msDS-GroupMSAMembership"])
+    if raw is None:
+        return None, "the gMSA was not found or not readable"
+    values = raw.get("msDS-GroupMSAMembership") or []
+    if not values:
+        return None, ("msDS-GroupMSAMembership was not returned: the bind account may not read it (a gMSA in use "
+                      "always names who may retrieve its password)")
+    try:
+        return parse_dacl(bytes(values[0])), None
+    except DescriptorError as exc:
+        return None, f"msDS-GroupMSAMembership: {exc}"
 
 
 def read_ds_heuristics(reader: DirectoryReader, base_dn: str) -> DsHeuristics:

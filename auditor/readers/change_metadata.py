@@ -39,6 +39,7 @@ ATTRIBUTES = (
     "nTSecurityDescriptor", "minPwdAge", "maxPwdAge", "gPLink", "versionNumber", "flags", "gPCFileSysPath",
     "msDS-MinimumPasswordAge", "msDS-MaximumPasswordAge", "msDS-PasswordSettingsPrecedence", "msDS-PSOAppliesTo",
     "mobile", "telephoneNumber", "pwdLastSet", "adminCount", "userAccountControl",
+    "sAMAccountName",  # the sync account's name: ad.sync_engine reads Entra Connect's or Cloud Sync's in it
 )
 _ASKED = ["msDS-ReplAttributeMetaData", "replPropertyMetaData"]
 _DENIED = "the DC returned no replication metadata (no right to read it)"

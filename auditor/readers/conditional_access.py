@@ -113,7 +113,7 @@ def policy_state(wire: AnyPolicyWire) -> CaPolicy:
         exclude_locations=c.locations.excludeLocations if c.locations is not None else [],
         sign_in_risk=c.signInRiskLevels, user_risk=c.userRiskLevels,
         device_filter=f"{device_filter.mode}: {device_filter.rule}" if device_filter is not None else None,
-        other_conditions=other,
+        other_conditions=other, unmodelled_conditions=c.unmodelled(),
         grant=None if grant is None else CaGrant(
             operator=grant.operator, built_in=grant.builtInControls,
             strength_id=grant.authenticationStrength.id if grant.authenticationStrength else None,

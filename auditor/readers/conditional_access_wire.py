@@ -88,7 +88,13 @@ class FlowsWire(_Wire):
 
 
 class ConditionsWire(AnyConditionsWire):
-    """A registration policy's conditions: `applications` as every policy's, and the rest its verdict reads."""
+    """A registration policy's conditions: `applications` as every policy's, and the rest its verdict reads.
+
+    Other condition properties are kept (`model_extra`), not dropped: Graph adds conditions over time
+    (servicePrincipalRiskLevels in v1.0, agentIdRiskLevels in beta: learn.microsoft.com/graph/api/resources/
+    conditionalaccessconditionset), and one that is set narrows when the policy applies (`unmodelled`)."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
 
     users: UsersWire
     clientAppTypes: list[str]
@@ -100,6 +106,12 @@ class ConditionsWire(AnyConditionsWire):
     insiderRiskLevels: str | None = None
     authenticationFlows: FlowsWire | None = None
     clientApplications: dict[str, Any] | None = None
+
+    def unmodelled(self) -> list[str]:
+        """The condition properties this model does not know that are set (not null, empty list, object or text),
+        each as `name=value` for evidence."""
+        return [f"{name}={value!r}"[:200] for name, value in sorted((self.model_extra or {}).items())
+                if value not in (None, [], {}, "")]
 
 
 class StrengthWire(_Wire):

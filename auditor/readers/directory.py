@@ -43,6 +43,7 @@ from auditor.readers.ldap_wire import LdapWireError, required_binary, required_i
 from auditor.snapshot.directory import (
     AccountLockout,
     ChangeMetadata,
+    CloudSyncAccounts,
     DirectoryState,
     DirectoryUser,
     GpoLink,
@@ -355,6 +356,7 @@ class _Reader:
             computer_tokens=member_tokens, dc_tokens=dc_tokens,
             reach_beyond=self.reach_beyond(base_dn, domain_sid, account, head),
             password_protection_agents=self.dc_agents(base_dn),
+            cloud_sync_accounts=self.cloud_sync_accounts(base_dn),
             change_metadata=changes, change_metadata_error=changes_error,
         )
 
@@ -366,6 +368,17 @@ class _Reader:
             return read_dc_agents(self, base_dn)
         except DirectoryReadError as exc:
             return PasswordProtectionAgents(error=str(exc))
+
+    def cloud_sync_accounts(self, base_dn: str) -> CloudSyncAccounts:
+        """Cloud Sync's gMSA, by its documented name (its own finding: an error stays in it)."""
+        from ldap3.core.exceptions import LDAPException
+
+        from auditor.readers.cloud_sync import read_cloud_sync_accounts
+
+        try:
+            return read_cloud_sync_accounts(self, base_dn)
+        except (DirectoryReadError, LDAPException) as exc:
+            return CloudSyncAccounts(error=str(exc))
 
     def reach_beyond(self, base_dn: str, domain_sid: str, account: ServiceAccount | None,
                      head: dict[str, list[bytes]]) -> ReachBeyond:

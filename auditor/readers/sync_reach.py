@@ -38,10 +38,13 @@ def read_reach_beyond(reader: DirectoryReader, base_dn: str, domain_sid: str, ac
         return ReachBeyond(error=f"the DACL of {base_dn} was not read")
     token = set(account.token_sids)
     candidates: list[tuple[str, DaclFacts]] = [(base_dn, head_dacl)]
+    unread: list[str] = []  # returned without a descriptor (no right to read it): never read as "no grant"
     for scope, search in (("SUBTREE", "(objectClass=organizationalUnit)"), ("LEVEL", "(objectClass=container)")):
         for dn, raw in reader.paged(base_dn, search, ["nTSecurityDescriptor"], scope=scope, sd=True):
             if raw.get("nTSecurityDescriptor"):
                 candidates.append((dn, parse_dacl(bytes(raw["nTSecurityDescriptor"][0]))))
+            elif not any(is_within(dn, t) for t in target_ous):
+                unread.append(dn)
     points = []
     for dn, dacl in candidates:
         if any(is_within(dn, t) for t in target_ous):
@@ -50,14 +53,17 @@ def read_reach_beyond(reader: DirectoryReader, base_dn: str, domain_sid: str, ac
         decision = inherited_right(own, token, RESET_PASSWORD, USER_CLASS)
         if decision.granted and decision.ace is not None:
             points.append(GrantPoint(dn=dn, ace=decision.ace.sddl()))
-    users, read = _reached(reader, base_dn, domain_sid, points, target_ous, token) if points else ([], 0)
-    return ReachBeyond(grant_points=points, users=users, containers_read=len(candidates), users_read=read)
+    users, read, unread_users = (_reached(reader, base_dn, domain_sid, points, target_ous, token) if points
+                                 else ([], 0, []))
+    return ReachBeyond(grant_points=points, users=users, containers_read=len(candidates), users_read=read,
+                       unread_containers=unread, unread_users=unread_users)
 
 
 def _reached(reader: DirectoryReader, base_dn: str, domain_sid: str, points: list[GrantPoint], target_ous: list[str],
-             token: set[str]) -> tuple[list[ReachedUser], int]:
+             token: set[str]) -> tuple[list[ReachedUser], int, list[str]]:
     privileged = reader.privileged_groups(base_dn, domain_sid)
     found: dict[str, ReachedUser] = {}
+    unread: dict[str, str] = {}
     read = 0
     decided: dict[bytes, str | None] = {}  # a descriptor's bytes → the granting ACE's SDDL (None: not granted)
     attributes = ["sAMAccountName", "userAccountControl", "adminCount", "memberOf", "primaryGroupID",
@@ -70,6 +76,7 @@ def _reached(reader: DirectoryReader, base_dn: str, domain_sid: str, points: lis
                 continue
             values = raw.get("nTSecurityDescriptor") or []
             if not values:
+                unread[key] = dn
                 continue
             blob = bytes(values[0])
             if blob not in decided:
@@ -85,4 +92,5 @@ def _reached(reader: DirectoryReader, base_dn: str, domain_sid: str, points: lis
             found[key] = ReachedUser(dn=dn, sam_account_name=_text(raw, "sAMAccountName"),
                                      enabled=not (_int(raw, "userAccountControl") or 0) & _UF_ACCOUNTDISABLE,
                                      admin_count=_int(raw, "adminCount"), privileged_via=via, ace=ace)
-    return sorted(found.values(), key=lambda u: (not u.protected, u.dn.lower())), read
+    return (sorted(found.values(), key=lambda u: (not u.protected, u.dn.lower())), read,
+            sorted(unread.values(), key=str.lower))

@@ -73,6 +73,8 @@ class CaPolicy(Model):
     other_conditions: list[str] = Field(default_factory=list, description="Other conditions that narrow the "
                                                                           "policy (authentication flows, insider "
                                                                           "risk, workload identities), named")
+    unmodelled_conditions: list[str] = Field(default_factory=list, description="Conditions the tool does not "
+                                             "model that the policy sets (`name=value`): not evaluable, so unknown")
     grant: CaGrant | None = Field(None, description="None: no grant controls (session controls only)")
 
     @property

@@ -149,6 +149,11 @@ class ReachBeyond(Model):
     containers_read: int = Field(0, description="Containers whose DACL was read to find grant points (the domain "
                                                "head's included, read once for the whole directory)")
     users_read: int = Field(0, description="User objects (with their DACL) returned below the grant points")
+    unread_containers: list[str] = Field(default_factory=list, description="Containers returned without their "
+                                         "descriptor: a grant point among them is not known")
+    unread_users: list[str] = Field(default_factory=list, description="Users outside the target OUs, below a "
+                                    "grant point, returned without their descriptor: whether it reaches them is "
+                                    "not known")
     error: str | None = Field(None, description="Why the reach could not be read (then nothing is known)")
 
 
@@ -171,6 +176,22 @@ class PasswordProtectionAgents(Model):
 
     domain_controllers: list[DomainController] = Field(default_factory=list)
     proxies: list[str] = Field(default_factory=list, description="Proxy service connection points (DNs)")
+    error: str | None = Field(None, description="Why they could not be read (then nothing is known)")
+
+
+class CloudSyncAccount(Model):
+    """An account named as the Entra Cloud Sync agent's installer names its gMSA (provAgentgMSA$)."""
+
+    dn: str
+    sam_account_name: str
+    gmsa: bool = Field(description="objectClass holds msDS-GroupManagedServiceAccount")
+
+
+class CloudSyncAccounts(Model):
+    """The Cloud Sync agent's accounts found in the domain (`readers/cloud_sync.py`): evidence of which engine
+    writes passwords back, beside the tenant's cloudProvisioningEnablementForTenant."""
+
+    accounts: list[CloudSyncAccount] = Field(default_factory=list)
     error: str | None = Field(None, description="Why they could not be read (then nothing is known)")
 
 
@@ -313,6 +334,9 @@ class AccessControl(Model):
                                                         description="The DACLs of the groups the sync account is in")
     managed_password_readers: DaclFacts | None = Field(
         None, description="A gMSA's msDS-GroupMSAMembership: who may retrieve its password; None for a user account")
+    managed_password_readers_error: str | None = Field(
+        None, description="Why a gMSA's msDS-GroupMSAMembership is not known (then who may retrieve its password is "
+                          "not known)")
     ds_heuristics: DsHeuristics | None = Field(
         None, description="dSHeuristics (dwAdminSDExMask); None in snapshots from before it was read")
 
@@ -390,6 +414,8 @@ class DirectoryState(Model):
         None, description="Domain controllers grouped the same way: who applies the domain's account policy")
     access_control: AccessControl | None = Field(
         None, description="Full descriptors and principals for the delegation checks; None: not read")
+    cloud_sync_accounts: CloudSyncAccounts | None = Field(
+        None, description="Accounts named provAgentgMSA* (Cloud Sync's gMSA); None: not read (older snapshots)")
     change_metadata: ChangeMetadata | None = Field(
         None, description="When and where the attributes behind the verdicts last changed; None: not read")
     change_metadata_error: str | None = Field(None, description="Why change_metadata is None")

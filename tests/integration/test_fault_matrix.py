@@ -123,14 +123,14 @@ FORBIDDEN: dict[str, tuple[str, frozenset[str]]] = {
     "subscribed_skus": ("subscribed_skus", frozenset()),  # the coverage report's licence counts only
     "secure_scores": ("secure_score", frozenset({"secure_score.sspr"})),
     "secure_score_profiles": ("secure_score", frozenset({"secure_score.sspr"})),
-    "directory_audits": ("sspr_activity", frozenset()),  # the coverage report's activity only
+    "directory_audits": ("sspr_activity", frozenset({"writeback.health"})),  # failed writebacks in the window
     "group_settings": ("password_rules", frozenset({"password_protection"})),
     "device_configurations": ("intune_sign_in_reset", frozenset({"client.sign_in_reset"})),
     "portal_sspr": ("sspr_policy", SSPR_POLICY_CHECKS),
     "portal_onprem": ("onprem_writeback", ONPREM_CHECKS),
     "ca_policies": ("conditional_access", frozenset({"registration.conditional_access"})),
 }
-NO_CHECK_NEEDS = {"subscribed_skus", "directory_audits"}  # sync: hybrid.authentication judges hash sync
+NO_CHECK_NEEDS = {"subscribed_skus"}  # sync: hybrid.authentication judges hash sync
 
 READ_FAULTS: list[ReadFault] = [
     *[ReadFault(f"403 {endpoint}", f"403 on {endpoint}", {"forbidden": {endpoint}}, {section: "403"}, checks,
@@ -144,7 +144,8 @@ READ_FAULTS: list[ReadFault] = [
                              "registration_details", "subscribed_skus", "secure_score", "sspr_activity",
                              "password_rules", "intune_sign_in_reset", "conditional_access", "domains"), "429"),
               frozenset({"admin_sspr", "registration.coverage", "licensing.in_scope", "secure_score.sspr",
-                         "password_protection", "client.sign_in_reset", "hybrid.authentication"})
+                         "password_protection", "client.sign_in_reset", "hybrid.authentication",
+                         "writeback.health"})
               | METHODS_CHECKS | COVERAGE_CHECKS,
               requests={"authorization_policy": 4, "methods_policy": 4}),
     ReadFault("429 burst, recovers", "2 × 429 per Graph call, then 200",
@@ -324,24 +325,25 @@ APPLY_FAULTS = [
                {"fail_writes_after": 0, "fail_writes_with": "throttle", "retry_after": {"portal": 180}}, "429", 0),
     ApplyFault("apply re-read 403", "403 on the portal while apply re-reads targets",
                {"forbidden": {"portal_onprem"}}, "403", 0, backup=False),
-    # the Password Rule Settings are the demo plan's 10th change: a PATCH, or a POST when none exist (the 9th is
+    # the Password Rule Settings are the demo plan's 11th change: a PATCH, or a POST when none exist (the 9th is
     # Authenticator's isSoftwareOathEnabled, which keeps the app's code once the migration leaves the legacy toggle
-    # behind: issue 30); the 11th and last creates the Conditional Access policy on registering security info
-    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (10th write)",
-               {"fail_writes_after": 9}, "500", 9),
+    # behind: issue 30; the 10th turns the registration campaign on); the 12th and last creates the Conditional
+    # Access policy on registering security info
+    ApplyFault("apply 500 groupSettings", "500 on the Password Rule Settings PATCH (11th write)",
+               {"fail_writes_after": 10}, "500", 10),
     ApplyFault("apply reset groupSettings", "Password Rule Settings PATCH made, then connection dropped",
-               {"fail_writes_after": 9, "fail_writes_with": "reset"}, "RemoteProtocolError", 10),
-    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (10th write)",
-               {"fail_writes_after": 9, "fail_writes_with": "forbidden"}, "403", 9),
+               {"fail_writes_after": 10, "fail_writes_with": "reset"}, "RemoteProtocolError", 11),
+    ApplyFault("apply 403 groupSettings", "403 on the Password Rule Settings PATCH (11th write)",
+               {"fail_writes_after": 10, "fail_writes_with": "forbidden"}, "403", 10),
     ApplyFault("apply 500 create", "none existed: 500 on the POST that creates them",
-               {"fail_writes_after": 9}, "500", 9, without_password_rules=True),
+               {"fail_writes_after": 10}, "500", 10, without_password_rules=True),
     ApplyFault("apply reset create", "none existed: POST made, then connection dropped (rollback deletes)",
-               {"fail_writes_after": 9, "fail_writes_with": "reset"}, "RemoteProtocolError", 10,
+               {"fail_writes_after": 10, "fail_writes_with": "reset"}, "RemoteProtocolError", 11,
                without_password_rules=True),
-    ApplyFault("apply 500 CA policy", "500 on the POST that creates the registration CA policy (11th write)",
-               {"fail_writes_after": 10}, "500", 10, later_changes=False),
+    ApplyFault("apply 500 CA policy", "500 on the POST that creates the registration CA policy (12th write)",
+               {"fail_writes_after": 11}, "500", 11, later_changes=False),
     ApplyFault("apply reset CA policy", "registration CA policy POST made, then connection dropped (rollback "
-               "deletes it)", {"fail_writes_after": 10, "fail_writes_with": "reset"}, "RemoteProtocolError", 11,
+               "deletes it)", {"fail_writes_after": 11, "fail_writes_with": "reset"}, "RemoteProtocolError", 12,
                later_changes=False),
 ]
 

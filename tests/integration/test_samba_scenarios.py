@@ -111,7 +111,7 @@ def test_baseline_domain_passes_every_ad_check(baseline_dc) -> None:
                       "ad.gpo.min_password_age", "ad.fgpp.min_password_age", "ad.users.temporary_password",
                       "ad.users.privileged", "ad.users.contact", "ad.service_account",
                       "ad.acl.delegates", "ad.acl.tier0_reach", "ad.service_account.control",
-                      "ad.gpo.restrict_remote_sam", "ad.acl.reach_beyond"}
+                      "ad.gpo.restrict_remote_sam", "ad.acl.reach_beyond", "ad.sync_engine"}
 
 
 def test_baseline_domain_grants_unexpire_password_when_asked(baseline_dc) -> None:

@@ -18,6 +18,7 @@ from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID, EVERYONE
 from auditor.policy.loader import load_policy
 from auditor.policy.models import Policy
 from auditor.snapshot.directory import (
+    CloudSyncAccounts,
     DirectoryState,
     DirectoryUser,
     GpoLink,
@@ -116,6 +117,7 @@ def compliant_directory(**overrides: Any) -> DirectoryState:
                              min_pwd_age=days_to_interval(1), applies_to=[]),
         ],
         "reach_beyond": ReachBeyond(containers_read=6),  # no grant outside the target OUs
+        "cloud_sync_accounts": CloudSyncAccounts(),  # no Cloud Sync gMSA (provAgentgMSA$) in the domain
         "gpos": [GroupPolicy(dn=f"CN={DEFAULT_DOMAIN_POLICY_GUID},CN=Policies,CN=System,{BASE}",
                              guid=DEFAULT_DOMAIN_POLICY_GUID, display_name="Default Domain Policy",
                              version_number=2, linked_to_domain=True, links=[GpoLink(container=BASE)])],

@@ -297,6 +297,14 @@ def _pso_findings(ctx: Context, state: DirectoryState, cloud: Cloud, multiple: i
     for user in state.in_scope_users():
         if user.resultant_pso:
             winners[dn_key(user.resultant_pso)].append(user)
+    if not state.password_settings_readable and not winners:
+        # no user shows a winning PSO, but the PSOs were not visible (ad.fgpp.min_password_age is unknown then too):
+        # one may replace the domain's lockout values for in-scope users, so the domain's alone prove nothing
+        return [ctx.result(Status.unknown, target="CN=Password Settings Container,CN=System," + state.base_dn,
+                           key=KEY, evidence=[*cloud.evidence],
+                           reason="the Password Settings Container is not visible to the bind account (reading "
+                                  "fine-grained policies needs Domain Admins or a delegation): a PSO winning for "
+                                  "in-scope users would replace the domain's lockout values for them")]
     by_dn = state.password_settings_by_dn()
     out = []
     for key, users in sorted(winners.items()):

@@ -57,8 +57,13 @@ def _judge(ctx: Context, methods: MethodsPolicyState, allowed: str, scope: Scope
     config = methods.configuration(TAP)
     source = ctx.source("methods_policy")
     expected = {"temporary_access_pass": allowed}
-    if config is None or config.state != "enabled":
-        state = "absent" if config is None else config.state
+    if config is None:  # Graph expands every method's configuration on GET: one missing is a partial answer
+        return ctx.result(Status.unknown, target=target, expected=expected,
+                          evidence=[*scope.evidence, Evidence(source=source, field=f"{TAP}.state", value=None)],
+                          reason=f"the methods policy was read without its {TAP} configuration, so whether a "
+                                 f"Temporary Access Pass reaches {who} users is not known{also}")
+    if config.state != "enabled":
+        state = config.state
         return ctx.result(Status.passed, target=target, expected=expected, actual={"state": state},
                           evidence=[*scope.evidence, Evidence(source=source, field=f"{TAP}.state", value=state)],
                           reason=f"the Temporary Access Pass is {state}: it reaches no {who} user{also}")

@@ -61,16 +61,35 @@ def evaluate(ctx: Context) -> list[Finding]:
                            evidence=[Evidence(source=source, field="grant points", value=None)])]
     allowed = directory.rights.allow_beyond_target_ous
     expected = "Reset Password on the target OUs only" + (" (wider accepted)" if allowed else "")
-    if not reach.grant_points:
-        return [ctx.result(Status.passed, target=TARGET, key=KEY, expected=expected,
-                           actual="no container outside the target OUs grants it",
-                           evidence=[Evidence(source=source, field="containers whose DACL was read",
-                                              value=reach.containers_read)])]
-    by_point = _by_nearest_point(reach.grant_points, reach.users)
     out = []
+    if reach.unread_containers:  # a grant point may hide in a descriptor that was not read: never "no grant"
+        out.append(ctx.result(
+            Status.unknown, target=TARGET, key=KEY, expected=expected, actual=reach.unread_containers[:50],
+            evidence=[Evidence(source=dn, field="nTSecurityDescriptor (DACL)", value=None)
+                      for dn in reach.unread_containers[:20]],
+            reason=f"{len(reach.unread_containers)} container(s) outside the target OUs were returned without "
+                   f"their descriptor ({sample(reach.unread_containers)}): whether they pass Reset Password down "
+                   "to their users is not known"))
+    if not reach.grant_points:
+        return out or [ctx.result(Status.passed, target=TARGET, key=KEY, expected=expected,
+                                  actual="no container outside the target OUs grants it",
+                                  evidence=[Evidence(source=source, field="containers whose DACL was read",
+                                                     value=reach.containers_read)])]
+    by_point = _by_nearest_point(reach.grant_points, reach.users)
+    unread = _by_nearest_dn(reach.grant_points, reach.unread_users)
     for point in reach.grant_points:
         users = by_point.get(dn_key(point.dn), [])
-        out.append(_finding(ctx, point, users, allowed, expected, source))
+        out.append(_finding(ctx, point, users, allowed, expected, source, unread.get(dn_key(point.dn), [])))
+    return out
+
+
+def _by_nearest_dn(points: list[GrantPoint], dns: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    deepest_first = sorted(points, key=lambda p: -len(p.dn))
+    for dn in dns:
+        point = next((p for p in deepest_first if is_within(dn, p.dn)), None)
+        if point is not None:
+            out.setdefault(dn_key(point.dn), []).append(dn)
     return out
 
 
@@ -89,7 +108,7 @@ def _name(user: ReachedUser) -> str:
 
 
 def _finding(ctx: Context, point: GrantPoint, users: list[ReachedUser], allowed: bool, expected: str,
-             source: str) -> Finding:
+             source: str, unread: list[str]) -> Finding:
     protected = [u for u in users if u.protected]
     names = [_name(u) for u in users]
     protected_names = [f"{_name(u)} ({', '.join(u.privileged_via) or 'adminCount=1'})" for u in protected]
@@ -98,6 +117,17 @@ def _finding(ctx: Context, point: GrantPoint, users: list[ReachedUser], allowed:
                         value=point.ace),
                 *(Evidence(source=u.dn, field="Reset Password on its DACL" + (" (protected)" if u.protected else ""),
                            value=u.ace) for u in users[:20])]
+    if unread:
+        actual["descriptor not read"] = unread[:50]
+        evidence.append(Evidence(source=source, field="users below it whose descriptor was not read",
+                                 value=len(unread)))
+    if not users and unread and not allowed:
+        return ctx.result(Status.unknown, target=point.dn, key=KEY, expected=expected, actual=actual,
+                          evidence=evidence,
+                          reason=f"{point.dn} passes Reset Password for the sync account down to user objects, and "
+                                 f"{len(unread)} user(s) below it, outside the target OUs, were returned without "
+                                 f"their descriptor ({sample([rdn_value(d) for d in unread])}): whether the grant "
+                                 "reaches them is not known")
     if not users:
         return ctx.result(Status.passed, target=point.dn, key=KEY, expected=expected, actual=actual,
                           evidence=[*evidence, Evidence(source=source, field="users reached outside target OUs",

@@ -8,7 +8,8 @@ without the setting every client may call. A GPO sets it in GptTmpl.inf, `[Regis
 `MACHINE\\System\\CurrentControlSet\\Control\\Lsa\\RestrictRemoteSAM=1,"O:BAG:BAD:(A;;RC;;;BA)"`. Writeback then fails
 when the connector account is not allowed (MicrosoftDocs/azure-docs issues #62884 and #68215). Which GPO wins comes
 from `auditor.derive.gpo_precedence` (the chain of OU=Domain Controllers); the descriptor is judged with the
-account's token (its SID, its groups nested, Everyone and Authenticated Users) by `auditor.ad.sd.effective_right`.
+account's token (its SID, its groups nested, Everyone, Authenticated Users and NETWORK: the call is a network
+logon) by `auditor.ad.sd.effective_right`.
 
 Audit only mode (RestrictRemoteSamAuditOnlyMode, REG_DWORD under the same key; the same Microsoft page, "Audit only
 mode"): SAM does the access check "but will not fail the call if the access check fails. Instead, the call will be
@@ -29,6 +30,7 @@ from auditor.ad import gpttmpl
 from auditor.ad.rights import REMOTE_SAM
 from auditor.ad.sd import effective_right
 from auditor.ad.sddl import SddlError, parse_sddl
+from auditor.ad.wellknown import NETWORK
 from auditor.checks.ad import describe, directory_state
 from auditor.checks.base import CheckSpec, Context, Evidence, Finding, Fix, Severity, Status
 from auditor.derive import gpo_precedence
@@ -118,7 +120,9 @@ def evaluate(ctx: Context) -> list[Finding]:
     except SddlError as exc:
         return [ctx.result(Status.unknown, target=target, evidence=chain,
                            reason=f"RestrictRemoteSAM in {winner.applied.describe()} is not readable SDDL: {exc}")]
-    decision = effective_right(dacl, account.token_sids, REMOTE_SAM)
+    # the call comes over the network: its token holds NETWORK besides the account's own SIDs, so an ACE for NU
+    # (deny or allow) decides for the sync account too
+    decision = effective_right(dacl, {*account.token_sids, NETWORK}, REMOTE_SAM)
     evidence = [*chain, Evidence(source=target, field="RestrictRemoteSAM", value=winner.value),
                 Evidence(source=account.dn, field="token (groups nested)", value=[g.name for g in account.groups])]
     if decision.granted:
