@@ -62,16 +62,20 @@ def evaluate(ctx: Context) -> list[Finding]:
                            reason="the policy wants writeback off: there are no writebacks to judge")]
     state: SsprActivityState = ctx.section("sspr_activity")
     source = ctx.source("sspr_activity")
-    window = f"{state.window_start:%Y-%m-%d %H:%M} to {state.window_end:%Y-%m-%d %H:%M} UTC"
+    # the reason names the window by its length, the evidence by its moments: a verdict on the same tenant reads
+    # the same from one run to the next (fleet and `diff` compare reasons; the moments are facts of the run)
+    window = f"the last {round((state.window_end - state.window_start).total_seconds() / 86400)} days"
     failures = state.writeback_failures
-    evidence = [Evidence(source=source, field="events in the window", value=state.events),
+    evidence = [Evidence(source=source, field="audit window (UTC)",
+                         value=f"{state.window_start:%Y-%m-%d %H:%M} to {state.window_end:%Y-%m-%d %H:%M}"),
+                Evidence(source=source, field="events in the window", value=state.events),
                 Evidence(source=source, field="failed writebacks (by resultReason)", value=_by_kind(failures))]
     if failures:
         evidence.append(Evidence(source=source, field="latest failed writeback", value=_latest(failures[-1])))
     expected = f"at most {limit} failed writeback(s)"
     if state.events == 0:
         return [ctx.result(Status.unknown, target=TARGET, key=KEY, expected=expected, evidence=evidence,
-                           reason=f"the SSPR audit log holds no event from {window}: nothing shows writeback "
+                           reason=f"the SSPR audit log holds no event in {window}: nothing shows writeback "
                                   "working. Either no one used SSPR, or the log is not collected (Microsoft "
                                   "collects it only after an admin opened the audit logs once) or not retained "
                                   "that long (7 days without Entra ID P1, 30 with it)")]
@@ -80,13 +84,13 @@ def evaluate(ctx: Context) -> list[Finding]:
         users = len({f.user for f in failures if f.user})
         return [ctx.result(Status.failed, target=TARGET, key=KEY, expected=expected, actual=count,
                            evidence=evidence,
-                           reason=f"{count} reset(s), change(s) or unlock(s) failed on the on-premises write from "
-                                  f"{window} ({_kinds(failures)}; {users} user(s)), the latest "
-                                  f"{_latest(failures[-1])}: writeback is on but not working for them; the "
+                           reason=f"{count} reset(s), change(s) or unlock(s) failed on the on-premises write in "
+                                  f"{window} ({_kinds(failures)}; {users} user(s); the latest in the evidence): "
+                                  "writeback is on but not working for them; the "
                                   "portal's On-premises integration page and the Entra Connect server's "
                                   "Application event log say why")]
     return [ctx.result(Status.passed, target=TARGET, key=KEY, expected=expected, actual=count, evidence=evidence,
-                       reason=f"{count} failed writeback(s) among {state.events} SSPR event(s) from {window}")]
+                       reason=f"{count} failed writeback(s) among {state.events} SSPR event(s) in {window}")]
 
 
 def _by_kind(failures: list[WritebackFailure]) -> dict[str, int]:
