@@ -4,13 +4,18 @@ The CLI installs `on_signal`, which raises `Interrupted` where the main thread i
 for plain code, but not inside an event loop: asyncio runs callbacks in `Handle._run`, which
 passes any exception other than SystemExit and KeyboardInterrupt to the loop's exception handler
 and carries on, so an `Interrupted` raised in a callback is logged and lost, and the run goes on
-holding its locks. `run(awaitable)` is the one way this package runs a coroutine: while it runs,
-the loop owns those signals (`loop.add_signal_handler`, whose callback may touch the loop, see
-https://docs.python.org/3/library/asyncio-eventloop.html#unix-signals), and a signal cancels the
-main task wherever it waits, as `asyncio.Runner` does for SIGINT
-(https://docs.python.org/3/library/asyncio-runner.html#handling-keyboard-interruption).
-When the loop is back, `Interrupted` is raised in plain code, whatever the coroutine made of
-its cancellation, and the CLI's handlers are back in place.
+holding its locks. `run(awaitable)` is the one way this package runs a coroutine: for as long as
+its loop runs, those signals have a handler that raises nothing. It notes the signal, cancels the
+main task wherever it waits and wakes the loop, as `asyncio.Runner` does for SIGINT
+(https://docs.python.org/3/library/asyncio-runner.html#handling-keyboard-interruption). When the
+loop is back, `Interrupted` is raised in plain code, whatever the coroutine made of its
+cancellation, and the CLI's handlers are back in place.
+
+A Python-level handler, not `loop.add_signal_handler`: the loop learns of a signal from its
+self-pipe, which it reads only on its next turn, so a signal in the coroutine's last step was
+never read (the loop stopped first) and the run went on as if none had come. A Python-level handler
+runs in the main thread at the next bytecode (https://docs.python.org/3/library/signal.html#execution-of-python-signal-handlers),
+whatever the loop does next, and it stays installed until the loop has closed.
 """
 
 from __future__ import annotations
@@ -39,63 +44,79 @@ def on_signal(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
 
+class _Stop:
+    """What a signal does while the loop runs: note it, cancel the main task, wake the loop; never raise."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        """The main task has started: a signal from now on cancels it (one before, at once)."""
+        self._loop, self._task = loop, task
+        if self.received:
+            task.cancel()
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        self.received.append(signum)
+        task, loop = self._task, self._loop
+        if task is None or loop is None or task.done():
+            return  # before the task or after it: `run` raises Interrupted once the loop is back
+        task.cancel()
+        with contextlib.suppress(RuntimeError):  # a loop already closed needs no waking
+            loop.call_soon_threadsafe(_nothing)  # select() may wait long: end that wait
+
+
+def _nothing() -> None:
+    return None
+
+
 def run(work: Awaitable[T], runner: asyncio.Runner | None = None) -> T:
     """Run `work` to its end (in `runner`, or a new loop); a signal meanwhile cancels it and raises `Interrupted`."""
-    received: list[int] = []
+    stop = _Stop()
 
     async def main() -> T:
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-        installed = _take_signals(loop, lambda signum: _cancel(task, received, signum))
-        try:
-            return await work
-        finally:
-            _give_back(loop, installed)
+        stop.attach(asyncio.get_running_loop(), task)
+        return await work
 
+    installed = _take_signals(stop)
     try:
         result = runner.run(main()) if runner is not None else asyncio.run(main())
     except BaseException:
-        if received:
-            raise Interrupted(received[0]) from None
+        if stop.received:
+            raise Interrupted(stop.received[0]) from None
         raise
-    if received:  # the coroutine swallowed its cancellation: the signal still ends the run
-        raise Interrupted(received[0])
+    finally:
+        _give_back(installed)
+    if stop.received:  # the coroutine swallowed its cancellation, or the signal came in its last step
+        raise Interrupted(stop.received[0])
     return result
 
 
-def _cancel(task: asyncio.Task[Any], received: list[int], signum: int) -> None:
-    received.append(signum)
-    task.cancel()
-
-
-def _take_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[int], None]) -> dict[int, Any]:
-    """Route the signals the CLI handles to `callback` on the loop; {signal: the handler it had}."""
+def _take_signals(handler: Callable[[int, object], None]) -> dict[int, Any]:
+    """Give the signals the CLI handles to `handler`; {signal: the handler it had}."""
     if threading.current_thread() is not threading.main_thread():
         return {}  # signals reach the main thread only; a loop elsewhere keeps the process's handlers
     installed: dict[int, Any] = {}
     for sig in SIGNALS:
         previous = signal.getsignal(sig)
         if previous in (signal.SIG_IGN, None):
-            continue  # ignored on purpose (nohup): stay ignored
-        try:
-            loop.add_signal_handler(sig, callback, int(sig))
-        except (NotImplementedError, RuntimeError, ValueError):  # a loop without signal support
-            continue
-        installed[int(sig)] = previous
+            continue  # ignored on purpose (nohup), or set outside Python: leave it
+        installed[int(sig)] = signal.signal(sig, handler)
     return installed
 
 
-def _give_back(loop: asyncio.AbstractEventLoop, installed: dict[int, Any]) -> None:
-    # remove_signal_handler resets the signal to SIG_DFL (SIGINT to default_int_handler): put back what was
-    # there, with the signals blocked meanwhile, so one that arrives then waits for the restored handler
+def _give_back(installed: dict[int, Any]) -> None:
+    """Put back what was there. A signal noted meanwhile is in `received` already; one that arrives during the
+    swap waits (blocked) for the handler put back."""
     if not installed:
         return
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, list(installed))
     try:
         for sig, previous in installed.items():
-            with contextlib.suppress(Exception):
-                loop.remove_signal_handler(sig)
             signal.signal(sig, previous)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)

@@ -53,6 +53,54 @@ def test_the_same_in_a_runner_the_apply_session_keeps() -> None:
     assert signal.getsignal(signal.SIGTERM) is interrupts.on_signal
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_in_the_works_last_step_is_not_lost(signum: int) -> None:
+    """CI, stop 38: the run's lab DC had just started when SIGTERM came, and the check ran to its end and exited 1.
+    With `loop.add_signal_handler` the signal only wrote to the loop's self-pipe; the work returned in the same
+    step, the loop stopped without reading the pipe, and nothing raised."""
+    async def last_step() -> str:
+        await asyncio.sleep(0)
+        os.kill(os.getpid(), signum)
+        return "finished"
+
+    with pytest.raises(Interrupted) as raised:
+        interrupts.run(last_step())
+    assert raised.value.signum == signum
+    assert signal.getsignal(signum) is interrupts.on_signal
+
+
+def test_a_signal_before_the_work_starts_cancels_it_before_its_first_step() -> None:
+    steps: list[str] = []
+
+    async def work() -> None:
+        steps.append("started")
+        await asyncio.sleep(2)
+        steps.append("ran on")
+
+    with asyncio.Runner() as runner:
+        stop_early = interrupts._Stop()
+        stop_early(int(signal.SIGTERM), None)  # noted before the task exists
+        task = runner.get_loop().create_task(work())
+        stop_early.attach(runner.get_loop(), task)
+        with pytest.raises(asyncio.CancelledError):
+            runner.get_loop().run_until_complete(task)
+    assert steps == []
+
+
+def test_the_handler_is_held_until_the_loop_has_closed() -> None:
+    """Not only while the work runs: a signal while asyncio.run closes the loop (its async generators, its
+    default executor) is noted too, where the CLI's raising handler would be swallowed by a callback."""
+    seen: list[object] = []
+
+    async def work() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: seen.append(signal.getsignal(signal.SIGTERM)))
+
+    interrupts.run(work())
+    assert seen and isinstance(seen[0], interrupts._Stop)
+    assert signal.getsignal(signal.SIGTERM) is interrupts.on_signal
+
+
 def test_without_a_signal_the_result_comes_back() -> None:
     async def work() -> int:
         await asyncio.sleep(0)
