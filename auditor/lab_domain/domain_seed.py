@@ -25,6 +25,7 @@ MSOL_…), so the audit has to follow group nesting.
 | an undeclared delegate: WriteDacl inherited by user objects | it.intern on OU=Staff |
 | a principal that can reset the sync account's password | svc-backup on MSOL_… |
 | RestrictRemoteSAM on the DCs allowing only Administrators | GPO `Restrict remote SAM` → OU=Domain Controllers |
+| no Unexpire Password for the sync account (Authenticated Users' default grant removed too) | the domain head |
 
 Olga was just added to Domain Admins: Samba has no SDProp, so, as in the hour before SDProp runs on Windows,
 her DACL still inherits the OU's ACEs.
@@ -75,8 +76,8 @@ from auditor.ad.rights import (
 )
 from auditor.ad.sd import AceFact, AceFlag, canonical_ace, with_aces
 from auditor.ad.sid import sid_from_bytes
-from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
-from auditor.lab_domain import cloud_sync_seed, samba, seams_seed
+from auditor.ad.wellknown import AUTHENTICATED_USERS, DEFAULT_DOMAIN_POLICY_GUID
+from auditor.lab_domain import cloud_sync_seed, gpo_filters, samba, seams_seed
 from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC, SambaError
 
@@ -87,7 +88,7 @@ log = logging.getLogger(__name__)
 
 CLOUD_SYNC_SCENARIOS = ("cloudsync", "cloudsync-demo")  # lab_domain/cloud_sync_seed.py
 SCENARIOS = ("demo", "baseline", "traps", *CLOUD_SYNC_SCENARIOS)
-SEED_VERSION = "10"
+SEED_VERSION = "11"
 SERVICE_ACCOUNT = "MSOL_0a1b2c3d4e5f"
 USER_PASSWORD = "Lab-Passw0rd!2024"  # lab-only users on a loopback DC
 SD_FLAGS_DACL = 0x04
@@ -323,7 +324,10 @@ class Seeder:
         if self.cloud_sync:
             cloud_sync_seed.seed_password_retrieval(self, self.msol, self.sid_of(self.base),
                                                     drift=self.cloud_sync_drift)
-        if not self.demo:
+        if self.demo:  # no Unexpire Password for the sync account: not even Authenticated Users' default grant
+            self.write_descriptor(self.base, gpo_filters.revoked(read_descriptor(self.conn, self.base),
+                                                                 AUTHENTICATED_USERS, UNEXPIRE_PASSWORD.guid))
+        else:
             self.grant(self.base, [canonical_ace(self.msol_sid, UNEXPIRE_PASSWORD, inherit_to=None)])
         # password hash sync: the connector account replicates secrets (DCSync rights on the domain head)
         self.grant(self.base, [canonical_ace(self.msol_sid, r, inherit_to=None)

@@ -116,3 +116,10 @@ def _write(conn: Any, target: str, raw: bytes) -> None:
     if not conn.modify(target, {"nTSecurityDescriptor": [(MODIFY_REPLACE, [raw])]},
                        controls=security_descriptor_control(sdflags=SD_FLAGS_DACL)):
         raise SambaError(f"write the DACL of {target}: {conn.result['description']} {conn.result['message']}")
+
+
+def revoked(raw: bytes, sid: str, object_type: str) -> bytes:
+    """`raw` without the explicit allow ACEs that give `sid` the control access right `object_type`."""
+    kept = [ace for ace, fact in _aces(raw)
+            if not (fact.allow and not fact.inherited and fact.sid == sid and fact.object_type == object_type)]
+    return _rebuilt(raw, kept, [])

@@ -3,7 +3,8 @@
 `apply` writes only changes it re-derived itself, so a change outside this fence would be a planner
 bug, not a tampered file. The fence is checked anyway, change by change, before any write:
 - LDAP descriptors: the policy's target OUs and the domain's AdminSDHolder, granting rights only to the
-  sync account the policy names (its SID as read now);
+  sync account the policy names (its SID as read now); the domain head only for Unexpire Password on the head
+  itself (no inheritance), and only when the policy asks for it (`directory.rights.unexpire_password`);
 - password ages: the domain head (`minPwdAge`) and the password settings objects in the domain's Password
   Settings Container;
 - SYSVOL: the GptTmpl.inf of a GPO linked to the domain head, at the path that GPO's `gPCFileSysPath` names;
@@ -18,7 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor.ad.dn import dn_key
+from auditor.ad.rights import UNEXPIRE_PASSWORD
 from auditor.ad.wellknown import DEFAULT_DOMAIN_POLICY_GUID
+from auditor.checks.ad import needs_unexpire
 from auditor.fixes.changes import Change
 from auditor.policy.models import Directory, Policy
 from auditor.snapshot.directory import DirectoryState
@@ -63,13 +66,28 @@ def _on_premises(fence: Callable[[Any, Directory, DirectoryState], str | None]) 
 
 def _dacl(change: Any, wanted: Directory, directory: DirectoryState) -> str | None:
     allowed = {dn_key(ou) for ou in wanted.target_ous} | {dn_key(directory.admin_sd_holder.dn)}
-    if dn_key(change.dn) not in allowed:
+    if dn_key(change.dn) == dn_key(directory.base_dn) and dn_key(change.dn) not in allowed:
+        why = _unexpire_only(change, wanted)
+        if why is not None:
+            return why
+    elif dn_key(change.dn) not in allowed:
         return f"{change.dn} is neither a target OU of the policy nor AdminSDHolder"
     account = directory.service_account
     if account is None or account.sid.upper() != change.principal_sid.upper():
         return f"the rights go to {change.principal_sid}, not to the sync account the policy names"
     if any(ace.sid.upper() != change.principal_sid.upper() for ace in change.add_aces):
         return "an ACE names a trustee other than the sync account"
+    return None
+
+
+def _unexpire_only(change: Any, wanted: Directory) -> str | None:
+    """Why a change on the domain head (not a target OU) is not the Unexpire Password grant the policy asks for."""
+    if not needs_unexpire(wanted):
+        return f"{change.dn} is the domain head, and the policy does not ask for Unexpire Password"
+    if any(not ace.allow or ace.object_type != UNEXPIRE_PASSWORD.guid or ace.mask != UNEXPIRE_PASSWORD.ace_mask
+           or ace.flags or ace.inherited_object_type
+           for ace in change.add_aces):
+        return f"{change.dn} is the domain head: only Unexpire Password on the object itself may be granted there"
     return None
 
 

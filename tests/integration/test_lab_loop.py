@@ -29,7 +29,8 @@ BASE = "DC=corp,DC=example,DC=test"
 GPO = "Default Domain Policy {31B2F340-016D-11D2-945F-00C04FB984F9}"
 SEAMS = [("methods_policy.registration_campaign", "registration campaign"),
          ("hybrid.lockout", "AD lockout threshold against smart lockout"),
-         ("hybrid.lockout", "AD lockout duration against smart lockout duration")]
+         ("hybrid.lockout", "AD lockout duration against smart lockout duration"),
+         ("ad.acl.unexpire_password", BASE)]  # the grant on the domain head itself
 ONE_DAY = -864_000_000_000  # one day as minPwdAge stores it: a negative count of 100 ns slices ([MS-ADA2] 2.49,
 # https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-ada2/3f38dc5d-e597-444b-a379-2b407d37ff27)
 

@@ -112,9 +112,13 @@ def failing(dc: SambaDC, policy: Policy) -> dict[FindingRef, Status]:
 @pytest.mark.roundtrip
 def test_demo_plan_apply_check_then_rollback_byte_for_byte(dc: SambaDC, tmp_path: Path) -> None:
     policy, plan = plan_for(dc)
-    assert [c.kind for c in plan.changes] == ["ldap.dacl", "ldap.password_age", "ldap.password_age", "sysvol.gpttmpl"]
+    assert [(c.kind, getattr(c, "dn", None)) for c in plan.changes[:2]] == [("ldap.dacl", SALES), ("ldap.dacl", BASE)]
+    assert [c.kind for c in plan.changes[2:]] == ["ldap.password_age", "ldap.password_age", "sysvol.gpttmpl"]
     assert "(OA;CIIO;RPWP;bf967a0a-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;" in \
         plan.changes[0].add_aces[0].sddl()
+    # demo: no Unexpire Password on the domain head (not even Authenticated Users' default): granted on the head only
+    assert [a.sddl() for a in plan.changes[1].add_aces] == \
+        [f"(OA;;CR;ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501;;{plan.changes[1].principal_sid})"]
     manual = {(m.finding.check, m.finding.target) for m in plan.manual}
     assert ("ad.users.temporary_password", f"CN=Tess Temp,{STAFF}") in manual
     assert ("ad.acl.coverage", f"CN=Nora Quinn,{STAFF}") in manual
@@ -132,7 +136,7 @@ def test_demo_plan_apply_check_then_rollback_byte_for_byte(dc: SambaDC, tmp_path
         before["GptTmpl.inf"].decode("utf-16")  # every other byte kept
     assert int(changed[f"{GPO_DN}:versionNumber"]) == int(before[f"{GPO_DN}:versionNumber"]) + 1
     assert f"Version={int(before[f'{GPO_DN}:versionNumber']) + 1}".encode() in changed["GPT.INI"]
-    assert changed[STAFF] == before[STAFF] and changed[SALES] != before[SALES]
+    assert changed[STAFF] == before[STAFF] and changed[SALES] != before[SALES] and changed[BASE] != before[BASE]
 
     restored = rollback(load_backup(tmp_path / "backup.json"), Targets(ad=settings(dc)), yes=True)
     assert restored.outcome == "restored", restored.message
@@ -158,9 +162,9 @@ def test_smb_write_denied_stops_apply_and_rollback_restores(readonly_dc: SambaDC
     policy, plan = plan_for(dc)
     before = raw_state(dc)
     result = apply(plan, Targets(ad=settings(dc)), policy=policy, yes=True, backup_path=tmp_path / "backup.json")
-    assert result.outcome == "failed" and result.failed_change == "4", result.message
-    assert "change 4 failed" in result.message and "GptTmpl.inf" in result.message
-    assert [c.status for c in result.changes] == ["applied", "applied", "applied", "failed"]
+    assert result.outcome == "failed" and result.failed_change == "5", result.message
+    assert "change 5 failed" in result.message and "GptTmpl.inf" in result.message
+    assert [c.status for c in result.changes] == ["applied", "applied", "applied", "applied", "failed"]
     assert raw_state(dc)[SALES] != before[SALES]
     restored = rollback(load_backup(tmp_path / "backup.json"), Targets(ad=settings(dc)), yes=True)
     assert restored.outcome == "restored", restored.message
@@ -173,12 +177,12 @@ def test_smb_write_denied_stops_apply_and_rollback_restores(readonly_dc: SambaDC
 def test_admin_sd_holder_gets_object_aces_and_a_second_apply_writes_nothing(dc: SambaDC, tmp_path: Path) -> None:
     policy = baseline_policy()
     assert policy.directory is not None
-    # (Samba grants Unexpire Password to Authenticated Users by default, so that check passes as is)
+    # (the demo removed Authenticated Users' default Unexpire Password grant, so the domain head takes one too)
     rights = policy.directory.rights.model_copy(update={"admin_sd_holder": True, "unexpire_password": True})
     policy = baseline_policy(rights=rights)
     _, plan = plan_for(dc, policy)
     dacl = {c.dn: c for c in plan.changes if c.kind == "ldap.dacl"}
-    assert set(dacl) == {SALES, HOLDER}
+    assert set(dacl) == {SALES, BASE, HOLDER}
     assert len(dacl[HOLDER].add_aces) == 4
     assert all(ace.inherited_object_type is None and not ace.flags for ace in dacl[HOLDER].add_aces)
     assert "Set-Acl -Path 'AD:\\CN=AdminSDHolder" in render_powershell(plan)
@@ -223,9 +227,21 @@ def test_the_scope_fence_refuses_the_domain_head_and_a_foreign_trustee(dc: Samba
 
     policy, plan = plan_for(dc)
     snapshot = collect_ad(dc, policy)
-    honest = next(c for c in plan.changes if c.kind == "ldap.dacl")
+    honest = next(c for c in plan.changes if c.kind == "ldap.dacl" and c.dn == SALES)
     assert outside_scope(honest, policy, snapshot) is None
-    assert "neither a target OU" in (outside_scope(honest.model_copy(update={"dn": BASE}), policy, snapshot) or "")
+    assert "neither a target OU" in (outside_scope(honest.model_copy(update={"dn": STAFF + "x"}), policy, snapshot)
+                                     or "")
+    # the domain head takes Unexpire Password on the head itself, and only while the policy asks for it
+    unexpire = next(c for c in plan.changes if c.kind == "ldap.dacl" and c.dn == BASE)
+    assert outside_scope(unexpire, policy, snapshot) is None
+    assert "only Unexpire Password" in (outside_scope(honest.model_copy(update={"dn": BASE}), policy, snapshot) or "")
+    inherited = unexpire.model_copy(update={"add_aces": [a.model_copy(update={"flags": 0x02})
+                                                         for a in unexpire.add_aces]})
+    assert "only Unexpire Password" in (outside_scope(inherited, policy, snapshot) or "")
+    assert policy.directory is not None
+    rights = policy.directory.rights.model_copy(update={"unexpire_password": False})
+    declined = policy.model_copy(update={"directory": policy.directory.model_copy(update={"rights": rights})})
+    assert "does not ask for Unexpire Password" in (outside_scope(unexpire, declined, snapshot) or "")
     everyone = honest.model_copy(update={"principal_sid": "S-1-1-0"})
     assert "not to the sync account" in (outside_scope(everyone, policy, snapshot) or "")
     age = next(c for c in plan.changes if c.kind == "ldap.password_age" and c.scope == "fine_grained")

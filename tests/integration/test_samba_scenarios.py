@@ -46,6 +46,8 @@ DEMO_FAILURES = {
     ("ad.service_account.control", "svc-backup", "directory.service_account"),
     ("ad.gpo.restrict_remote_sam", "Restrict remote SAM {B3E51ACE-3383-548A-B3BC-A6C5ACA3A467}",
      "directory.service_account"),
+    # passwords expire (maxPwdAge 42 days) and no ACE on the domain head grants Unexpire Password (issue #35)
+    ("ad.acl.unexpire_password", BASE, "directory.rights.unexpire_password"),
 }
 
 
@@ -95,10 +97,10 @@ def test_demo_policy_asking_more(demo_dc) -> None:
     outcomes = ad_outcomes(policy, snapshot)
     holder = f"CN=AdminSDHolder,CN=System,{BASE}"
     assert outcomes[("ad.acl.writeback_rights", holder, "directory.rights.admin_sd_holder")] == "fail"
-    # AD's default domain DACL grants Unexpire Password to Authenticated Users, which the account is
+    # the demo removed AD's default grant of Unexpire Password to Authenticated Users: asked for always, it fails
     unexpire = run_check(next(c for c in all_checks() if c.spec.id == "ad.acl.unexpire_password"), policy, snapshot)
-    assert [f.status.value for f in unexpire] == ["pass"]
-    assert "Authenticated Users" in str(unexpire[0].actual)
+    assert [f.status.value for f in unexpire] == ["fail"]
+    assert unexpire[0].actual == "no ACE grants it" and "passwords expire" not in (unexpire[0].reason or "")
 
 
 def test_baseline_domain_passes_every_ad_check(baseline_dc) -> None:
@@ -115,16 +117,22 @@ def test_baseline_domain_passes_every_ad_check(baseline_dc) -> None:
 
 
 def test_baseline_domain_grants_unexpire_password_when_asked(baseline_dc) -> None:
+    from auditor.checks.registry import check_by_id, run_check
+
     policy = baseline_policy(rights=baseline_policy().directory.rights.model_copy(
         update={"unexpire_password": True}))
-    outcomes = ad_outcomes(policy, collect_ad(baseline_dc, policy))
+    snapshot = collect_ad(baseline_dc, policy)
+    outcomes = ad_outcomes(policy, snapshot)
     assert outcomes[("ad.acl.unexpire_password", BASE, "directory.rights.unexpire_password")] == "pass"
     assert set(outcomes.values()) == {"pass"}
+    # AD's default domain DACL grants it to Authenticated Users, which the account is; that grant counts
+    (finding,) = run_check(check_by_id("ad.acl.unexpire_password"), policy, snapshot)
+    assert "Authenticated Users" in str(finding.actual) and "(OA;;CR;ccc2dc7d" in str(finding.evidence)
 
 
 def test_unexpire_applies_because_the_lab_domains_passwords_expire(demo_dc) -> None:
     """Issue #35: the default policy applies Unexpire Password when passwords expire, naming where expiry comes from
-    (Samba provisions maxPwdAge at 42 days); the demo passes through Authenticated Users' default grant."""
+    (Samba provisions maxPwdAge at 42 days); the demo removed every grant of it, Authenticated Users' default too."""
     from auditor.checks.registry import check_by_id, run_check
 
     policy = baseline_policy()
@@ -133,5 +141,6 @@ def test_unexpire_applies_because_the_lab_domains_passwords_expire(demo_dc) -> N
     assert snapshot.directory is not None and snapshot.directory.value is not None
     assert snapshot.directory.value.max_pwd_age is not None and snapshot.directory.value.max_pwd_age < 0
     (finding,) = run_check(check_by_id("ad.acl.unexpire_password"), policy, snapshot)
-    assert finding.status.value == "pass" and "Authenticated Users" in str(finding.actual)
+    assert finding.status.value == "fail" and finding.actual == "no ACE grants it"
     assert f"maxPwdAge of {BASE}: 42 day(s)" in (finding.reason or "")
+    assert "writeback cannot reset a password that has expired on-premises" in (finding.reason or "")
