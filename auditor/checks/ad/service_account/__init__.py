@@ -16,6 +16,7 @@ SPEC = CheckSpec(
     changed_attributes=("userAccountControl",),
     references=(
         "https://learn.microsoft.com/entra/identity/hybrid/connect/reference-connect-accounts-permissions",
+        "https://learn.microsoft.com/entra/identity/hybrid/cloud-sync/how-to-install",
     ),
     fix=Fix(
         portal="Active Directory Users and Computers > find the AD DS connector account > Enable Account (or "
@@ -26,8 +27,11 @@ SPEC = CheckSpec(
         fills=(("<sync account>", "sync_account"),),
     ),
     description="Writeback runs as the Entra Connect AD DS connector account (MSOL_… or a gMSA for cloud sync).",
-    manual=("the sync account belongs to Entra Connect: create or enable it with the Entra Connect "
-            "wizard, not by hand"),
+    # Cloud Sync: the provisioning agent's installation wizard creates the gMSA (cloud-sync/how-to-install,
+    # how-to-prerequisites: "credentials to create the ... cloud sync gMSA")
+    manual=("the sync account belongs to the sync engine: create or enable it with the Entra Connect wizard, or, "
+            "for Cloud Sync (directory.sync_engine: cloud_sync), with the provisioning agent's installation wizard, "
+            "which creates its gMSA (provAgentgMSA$); not by hand"),
 )
 
 
