@@ -58,6 +58,9 @@ class Meaning:
         return f"{said}. {'; '.join(details)}" if details else said
 
 
+_DRIFT = "a fail at or above --fail-on {}"  # `check`'s 1; a run names the threshold it used (for_check_run)
+DEFAULT_FAIL_ON = "low"
+
 _APPLY_REFUSALS = ("the plan is stale (a target changed since it was made), holds a change the policy does not ask "
                    "for now, names a policy file that changed, or goes to another target without --other-target; "
                    "or another apply or rollback holds the target")
@@ -69,7 +72,7 @@ TABLE: tuple[Meaning, ...] = (
         "plan": "nothing to change", "apply": "done, a dry run, or nothing to do", "rollback": "restored, or "
         "a dry run", "*": ""}, "pass"),
     Meaning(Exit.drift, "Drift found", "drift", {
-        "check": "a fail at or above --fail-on (default low)", "fleet check": "a tenant drifted",
+        "check": _DRIFT.format(f"(default {DEFAULT_FAIL_ON})"), "fleet check": "a tenant drifted",
         "fleet merge": "a tenant drifted", "export": "the live state breaks a rule of the policy format, so the "
         "policy written will not validate"}, "fail"),
     Meaning(Exit.usage, "Usage or policy error", "usage, policy or input error", {
@@ -106,6 +109,14 @@ BY_CODE: dict[int, Meaning] = {row.code: row for row in TABLE}  # an Exit key ha
 
 def meaning(code: int) -> Meaning | None:
     return BY_CODE.get(code)
+
+
+def check_run_detail(row: Meaning, fail_on: str | None) -> str:
+    """What `check`'s code means for one run: drift names the --fail-on that run used (a report that records
+    none says the table's text)."""
+    if row.code == Exit.drift and fail_on:
+        return _DRIFT.format(fail_on + (" (the default)" if fail_on == DEFAULT_FAIL_ON else ""))
+    return row.commands.get("check") or row.commands.get("*") or ""
 
 
 def for_command(command: str) -> list[Meaning]:

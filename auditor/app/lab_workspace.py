@@ -45,10 +45,28 @@ class LabTargets:
     proven: dict[str, str] = field(default_factory=dict)
     record: LabDomainRecord | None = None
     kept: bool = False
+    folder: Path | None = None  # the kept workspace, when there is one
+    _marked: list[Path] = field(default_factory=list)  # the workspace this run marked as applied
 
     def prove(self, snapshot: Snapshot) -> None:
         """A WorkspaceRefused unless the state read now holds the fingerprints in `proven`."""
         refuse_unproven(self.proven, snapshot, self.record)
+
+    def writing(self) -> None:
+        """An apply got past its refusals and is about to write: the kept workspace counts as applied."""
+        from auditor.lab_domain import kept
+
+        if self.folder is not None and not kept.was_written(self.folder):
+            kept.mark_written(self.folder)
+            self._marked.append(self.folder)
+
+    def settled(self, outcome: str) -> None:
+        """The apply ended with `outcome`; refused means nothing was written, so a mark this run made is taken
+        back (an earlier apply's stays)."""
+        if outcome == "refused" and self._marked:
+            from auditor.lab_domain import kept
+
+            kept.unmark_written(self._marked.pop())
 
 
 def lab_domain_read(snapshot: Snapshot, lab: LabSelection | None) -> LabDomainRecord | None:
@@ -71,6 +89,17 @@ def workspace_key(plan_digest: str) -> str:
     if len(hexpart) < 24 or any(c not in "0123456789abcdef" for c in hexpart):
         raise WorkspaceRefused("the plan has no digest to name its kept lab by: make a new plan")
     return hexpart[:24]
+
+
+def kept_place(plan_digest: str) -> str:
+    """Where the lab kept for the plan of `plan_digest` is (or would be), for the user to find it."""
+    from auditor.lab_domain import kept
+    from auditor.lab_domain.samba import SambaError
+
+    try:
+        return str(kept.kept_folder(workspace_key(plan_digest)))
+    except (WorkspaceRefused, SambaError, OSError):
+        return "the lab folder"
 
 
 @contextmanager
@@ -103,7 +132,7 @@ def open_lab_targets(lab: LabSelection, source: PlanSource, plan_digest: str, *,
             reached = replace(reached, ad=reader_settings(domain.dc))
             if domain.recreated:
                 proven = {name: (fingerprints or {}).get(name, "") for name in DOMAIN_SECTIONS}
-        yield LabTargets(reached, proven, record, kept=True)
+        yield LabTargets(reached, proven, record, kept=True, folder=folder)
 
 
 def refuse_unproven(proven: dict[str, str], snapshot: Snapshot, record: LabDomainRecord | None) -> None:
@@ -157,10 +186,11 @@ def kept_lab_snapshot(lab: LabSelection, plan_path: Path, policy: Policy, timeou
     from auditor.lab_domain import kept
 
     try:
-        if not kept.kept_folder(workspace_key(plan.digest)).is_dir():
+        folder = kept.kept_folder(workspace_key(plan.digest))
+        if not folder.is_dir() or not kept.was_written(folder):
             raise SourceError(f"--lab-after {plan_path}: the lab keeps no tenant or domain for this plan (never "
-                              f"applied, or the lab folder was cleared): run `sspr-audit apply {plan_path} --lab "
-                              f"{lab.scenario} --yes` first")
+                              f"applied with --yes, or the lab folder was cleared): run `sspr-audit apply "
+                              f"{plan_path} --lab {lab.scenario} --yes` first")
         with open_lab_targets(lab, plan.source, plan.digest, create=False, timeout=timeout) as opened:
             return read_targets(opened.reached, policy, origin)
     except WorkspaceRefused as exc:

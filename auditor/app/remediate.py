@@ -75,8 +75,9 @@ def still_ephemeral(source: PlanSource, chosen: Endpoints) -> str | None:
     return source.origin
 
 
-def describe_targets(chosen: Endpoints, source: PlanSource | None = None) -> str:
-    """One line naming every endpoint apply or rollback will write to (shown in the dry run too)."""
+def describe_targets(chosen: Endpoints, source: PlanSource | None = None, kept_in: str = "the lab folder") -> str:
+    """One line naming every endpoint apply or rollback will write to (shown in the dry run too); for the lab,
+    where it is kept (`kept_in`: lab_workspace.kept_place)."""
     from auditor.text import one_line
 
     if chosen.lab is not None:
@@ -84,7 +85,7 @@ def describe_targets(chosen: Endpoints, source: PlanSource | None = None) -> str
         if source is None or source.origin != f"lab:{chosen.lab.scenario}":
             return f"a fresh in-process lab emulator (scenario {scenario})"
         domain = f" and its domain on {source.lab_domain.address}" if source.lab_domain is not None else ""
-        return f"the lab tenant (scenario {scenario}){domain}, kept in the lab folder for this plan"
+        return f"the lab tenant (scenario {scenario}){domain}, kept for this plan in {kept_in}"
     return one_line(chosen.describe())
 
 
@@ -255,11 +256,15 @@ def backup_elsewhere(backup: Backup, chosen: Endpoints) -> str | None:
 
 def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backup_path: Path | None,
                endpoints: list[str], allow_other_tenant: bool = False,
-               prove: Callable[[Snapshot], None] | None = None) -> ApplyResult:
+               prove: Callable[[Snapshot], None] | None = None,
+               writing: Callable[[], None] | None = None) -> ApplyResult:
+    """`writing` is told, with --yes, once the changes are derived and before apply writes anything."""
     from auditor.remediation.apply import apply
 
     with target_lock(endpoints):
         derived = derive(plan, targets, policy, allow_other_tenant, prove)
+        if yes and writing is not None:
+            writing()
         result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
     # judged on what this apply read, never taken from the plan file: an edited file cannot hide who is affected
     return result.model_copy(update={"impact": derived.impact})

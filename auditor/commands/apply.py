@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     backup = args.backup or default_backup_path(args.plan)
     check_outputs((backup, "backup"), inputs=(args.plan, args.policy, plan.policy_path))
-    chosen = chosen_endpoints(args, plan.source)
+    chosen = chosen_endpoints(args, plan.source, plan.digest)
     try:
         policy = plan_policy(plan, args.policy)
         elsewhere = other_target(plan, chosen)
@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
                            fingerprints=plan.fingerprints) as opened:
             result = apply_plan(plan, opened.reached, policy=policy, yes=args.yes, backup_path=backup,
                                 endpoints=endpoints_of(opened.reached) if chosen.lab is None else [],
-                                allow_other_tenant=args.other_target, prove=opened.prove)
+                                allow_other_tenant=args.other_target, prove=opened.prove,
+                                writing=opened.writing)
+            opened.settled(result.outcome)
     except RefusedError as exc:
         refused(exc)
         return Exit.refused
@@ -57,11 +59,13 @@ def run(args: argparse.Namespace) -> int:
     return OUTCOME_EXIT[result.outcome]
 
 
-def chosen_endpoints(args: argparse.Namespace, source: Any) -> Any:
+def chosen_endpoints(args: argparse.Namespace, source: Any, plan_digest: str) -> Any:
     """The plan's (or backup's) endpoints with the options given, said before anything is written."""
+    from auditor.app.lab_workspace import kept_place
     from auditor.app.remediate import describe_targets, write_endpoints
     from auditor.commands.endpoint_options import write_overrides
 
     chosen = write_endpoints(source, **write_overrides(args))
-    print(f"writing to: {describe_targets(chosen, source)}")
+    kept_in = kept_place(plan_digest) if chosen.lab is not None else ""  # never makes a lab folder otherwise
+    print(f"writing to: {describe_targets(chosen, source, kept_in)}")
     return chosen

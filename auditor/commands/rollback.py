@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from auditor.remediation.seal import signed
 
     backup = load_backup(args.backup)
-    chosen = chosen_endpoints(args, backup.source)
+    chosen = chosen_endpoints(args, backup.source, backup.plan_digest)
     elsewhere = backup_elsewhere(backup, chosen)
     if elsewhere and not args.other_target:
         refused(f"this rollback would write to {elsewhere}: give --other-target if that is meant")

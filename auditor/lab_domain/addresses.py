@@ -10,6 +10,11 @@ when the process dies, SIGKILL included: a crashed run leaves no stale lease, an
 (https://man7.org/linux/man-pages/man2/flock.2.html). Samba is started with Popen's default close_fds=True,
 so it never inherits the lock (https://docs.python.org/3/library/subprocess.html#subprocess.Popen).
 
+A lab kept between runs (a plan's domain for `apply --lab`, auditor/lab_domain/kept.py) must come back on the
+address its plan read, but holds no lease while it is stopped. It sets that address aside (`set_aside`: a file
+`127.0.0.N.kept-<key>` naming the kept folder), and `reserve` does not pick an address set aside for a kept
+folder that still exists; `claim`, which names the address, is not affected.
+
 The lock folder is machine-wide (/run/sspr-auditor/lab-addresses for root, who alone can run a DC), not the
 lab state folder: two runs with different SSPR_LAB_DIR share the same loopback addresses.
 """
@@ -73,13 +78,44 @@ class AddressLease:
         self.release()
 
 
+def set_aside(address: str, key: str, owner: Path, folder: Path | None = None) -> None:
+    """Keep `address` out of `reserve`'s picks while the kept lab folder `owner` (named `key`) exists."""
+    folder = private_folder(folder or lock_folder())
+    marker = folder / f"{address}.kept-{key}"
+    if marker.is_file() and not marker.is_symlink() and marker.read_text(encoding="utf-8") == str(owner):
+        return
+    staged = folder / f".{marker.name}.{os.getpid()}"
+    staged.write_text(str(owner), encoding="utf-8")
+    staged.replace(marker)  # atomic: a reader sees the old marker or the new one
+
+
+def set_aside_addresses(folder: Path | None = None) -> set[str]:
+    """The addresses kept labs set aside (markers whose kept folder is gone are removed)."""
+    folder = private_folder(folder or lock_folder())
+    out: set[str] = set()
+    for marker in folder.glob("127.0.0.*.kept-*"):
+        try:
+            owner = Path(marker.read_text(encoding="utf-8"))
+        except OSError:
+            continue
+        if owner.is_dir():
+            out.add(marker.name.split(".kept-", 1)[0])
+        else:
+            marker.unlink(missing_ok=True)
+    return out
+
+
 def reserve(folder: Path | None = None, ports: tuple[int, ...] = DC_PORTS, first: int = FIRST,
             last: int = LAST) -> AddressLease:
-    """A lease on a free address in 127.0.0.first … 127.0.0.(last-1), starting at a random one."""
+    """A lease on a free address in 127.0.0.first … 127.0.0.(last-1), starting at a random one, never one a kept
+    lab set aside."""
     span = last - first
     start = random.randrange(span)
+    aside = set_aside_addresses(folder)
     for offset in range(span):
         address = f"127.0.0.{first + (start + offset) % span}"
+        if address in aside:
+            continue
         try:
             return claim(address, folder, ports)
         except AddressTaken:

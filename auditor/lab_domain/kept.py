@@ -6,6 +6,11 @@ made with `--lab` is applied to a *kept* domain instead: a clone that stays (sto
 `rollback` restores what apply wrote. When there is no kept domain yet, one is cloned from the same seeded template
 on the address the plan's domain answered on; the caller proves it identical by the plan's fingerprints.
 
+A workspace counts as applied once an `apply --yes` got past its refusals and began writing (`WRITTEN`, made by
+`mark_written` before the first write and taken back by `unmark_written` when the apply was refused with nothing
+written). A workspace this run made and left unmarked (a dry run, a refusal, an error) is removed when the run
+ends, so `check --lab-after` never reads a lab no apply wrote as if one had, and a fresh lab is what it held anyway.
+
 One run at a time holds a kept domain (an exclusive flock on `kept/<key>.lock`, released by the kernel when the
 holder dies: https://man7.org/linux/man-pages/man2/flock.2.html). The newest `KEEP` domains are kept; older ones
 are removed when a new one is made.
@@ -24,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.lab_domain import samba
+from auditor.lab_domain import addresses, samba
 from auditor.lab_domain.folders import private_folder
 from auditor.lab_domain.samba import SambaDC, SambaError
 
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 
 KEEP = 6  # kept domains (about 36 MB each) beyond which the oldest are removed
 KEY_PATTERN = re.compile(r"^[0-9a-f]{16,64}$")
+WRITTEN = "WRITTEN"  # in a kept folder: an apply began writing to it
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ def kept_workspace(key: str, *, create: bool, state_dir: Path | None = None) -> 
     folder = kept_folder(key, state_dir)
     folder.parent.mkdir(mode=0o700, exist_ok=True)
     with _held(folder.with_name(f"{key}.lock")):
-        if not folder.is_dir():
+        made = not folder.is_dir()
+        if made:
             if not create:
                 raise SambaError(f"the lab no longer keeps the tenant and domain this backup was written to "
                                  f"({folder}): a fresh lab holds the scenario as it was before that apply, so "
@@ -63,7 +70,35 @@ def kept_workspace(key: str, *, create: bool, state_dir: Path | None = None) -> 
             folder.mkdir(mode=0o700)
             _prune(folder.parent, keep=KEEP, spare=folder)
         os.utime(folder)  # the newest used are the ones kept
-        yield folder
+        try:
+            yield folder
+        finally:
+            if made and not was_written(folder):  # nothing was written here: a fresh lab is the same
+                _remove(folder)
+
+
+def mark_written(folder: Path) -> None:
+    """An apply is about to write to the kept `folder` (before its first write, so a crash keeps the mark)."""
+    (folder / WRITTEN).write_text("an apply began writing to this lab\n", encoding="utf-8")
+
+
+def unmark_written(folder: Path) -> None:
+    """The apply that marked `folder` was refused with nothing written."""
+    (folder / WRITTEN).unlink(missing_ok=True)
+
+
+def was_written(folder: Path) -> bool:
+    return (folder / WRITTEN).is_file()
+
+
+def _remove(folder: Path) -> None:
+    """Remove a kept folder (its DC stopped already), logging rather than raising: the run's outcome stands."""
+    try:
+        with contextlib.suppress(SambaError):  # never provisioned there (a clone cut short)
+            samba.remove(samba.open_dc(folder / "dc"))
+        shutil.rmtree(folder, ignore_errors=True)
+    except OSError as exc:
+        log.warning("could not remove the unused kept lab %s: %s", folder, exc)
 
 
 @contextmanager
@@ -77,6 +112,7 @@ def kept_domain(folder: Path, scenario: str, address: str, *, create: bool,
     if reason:
         raise SambaError(reason)
     root = folder / "dc"
+    addresses.set_aside(address, folder.name, folder)  # no fresh lab DC takes it while this one is stopped
     recreated = not (root / "KEPT").exists()
     if recreated:
         if not create:
@@ -114,9 +150,7 @@ def _prune(kept: Path, *, keep: int, spare: Path) -> None:
     for old in folders[max(keep - 1, 0):]:
         try:
             with _held(old.with_name(f"{old.name}.lock")):  # the lock file stays: deleting a flock file races
-                with contextlib.suppress(SambaError):  # SambaError: never provisioned there (a clone cut short)
-                    samba.remove(samba.open_dc(old / "dc"))
-                shutil.rmtree(old, ignore_errors=True)
+                _remove(old)
             log.info("removed the kept lab domain %s", old)
         except (SambaError, OSError) as exc:
             log.warning("could not remove the kept lab domain %s: %s", old, exc)

@@ -219,7 +219,7 @@ def report_context(report: AuditReport, beside: str | None = None) -> dict[str, 
         "csp": CONTENT_SECURITY_POLICY,
         "status_counts": status_counts(summary.by_status),
         "severity_counts": severity_counts(summary.failed_by_severity),
-        "verdict": exit_meaning(summary.exit_code),
+        "verdict": exit_meaning(summary.exit_code, report.fail_on),
         "readable_sections": sum(1 for section in report.sections if section.readable),
         "groups": groups,
         "coverage": coverage_view(report.coverage, beside),
@@ -259,11 +259,11 @@ def severity_counts(failed_by_severity: dict[str, int]) -> list[Count]:
     return [Count(s.value, s.value.capitalize(), failed_by_severity.get(s.value, 0)) for s in SEVERITY_ORDER]
 
 
-def exit_meaning(exit_code: int) -> dict[str, str]:
+def exit_meaning(exit_code: int, fail_on: str | None = None) -> dict[str, str]:
     row = exit_codes.meaning(exit_code)
     if row is None:
         return {"title": f"Exit code {exit_code} is not one sspr-audit returns", "meaning": "", "tone": "unknown"}
-    detail = row.commands.get("check") or row.commands.get("*") or row.meaning
+    detail = exit_codes.check_run_detail(row, fail_on) or row.meaning
     return {"title": row.title, "meaning": detail[:1].upper() + detail[1:] + ".", "tone": row.tone}
 
 

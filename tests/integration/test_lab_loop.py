@@ -97,7 +97,12 @@ def test_plan_apply_rollback_round_trip_on_the_lab_tenant_and_domain(demo_plan: 
     changes = [line.split() for line in dry.stdout.splitlines() if line.startswith("  WOULD APPLY ")]
     assert [words[2] for words in changes] == [f"{n}." for n in range(1, count + 1)], dry.stdout
     assert "PENDING" not in dry.stdout
-    assert min_pwd_age(demo_plan) == ONE_DAY  # a dry run writes nothing
+    folder = kept.kept_folder(workspace_key(load_plan(demo_plan).digest), state_dir())
+    assert f"kept for this plan in {folder}" in dry.stdout  # the user is told where the lab is kept
+    assert not folder.exists()  # a dry run writes nothing and keeps nothing
+    unapplied = run("check", str(BASELINE), "--lab", "demo", "--lab-after", str(demo_plan), "--out",
+                    str(tmp_path / "unapplied"))
+    assert unapplied.returncode == 2 and "never applied with --yes" in unapplied.stderr, unapplied.stderr
 
     backup = tmp_path / "backup.json"
     applied = run("apply", str(demo_plan), "--lab", "demo", "--yes", "--backup", str(backup))
@@ -149,6 +154,14 @@ def test_a_re_created_domain_is_proven_by_the_plans_fingerprints(demo_plan: Path
     assert refused.returncode == 6, refused.stdout + refused.stderr
     assert "re-created from the seeded template differs from it (directory fingerprint)" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+    assert not folder.exists()  # the dry run above kept nothing either
+
+    # refused with --yes: nothing written, nothing kept, and --lab-after does not read a lab no apply wrote
+    refused = run("apply", str(other), "--lab", "demo", "--yes", "--backup", str(tmp_path / "b.json"))
+    assert refused.returncode == 6, refused.stdout + refused.stderr
+    assert not kept.kept_folder(workspace_key(load_plan(other).digest), state_dir()).exists()
+    after = run("check", str(BASELINE), "--lab", "demo", "--lab-after", str(other), "--out", str(tmp_path / "r"))
+    assert after.returncode == 2 and "never applied with --yes" in after.stderr, after.stderr
 
 
 def test_rollback_refuses_when_the_lab_no_longer_keeps_what_apply_wrote(demo_plan: Path, tmp_path: Path) -> None:

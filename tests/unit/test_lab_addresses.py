@@ -132,3 +132,28 @@ def test_a_thread_cannot_claim_what_another_thread_holds(tmp_path: Path) -> None
     assert not lease.held
     lease.release()  # a second release does nothing
     addresses.claim("127.0.0.80", tmp_path, PORT).release()
+
+
+def test_reserve_never_picks_an_address_a_kept_lab_set_aside(tmp_path: Path) -> None:
+    """A kept lab domain is stopped between apply and rollback and must come back on its plan's address: a fresh
+    lab DC of another run must not take it meanwhile (CI, stop 39: rollback refused, "held by a lab DC of another
+    process"). Claiming it by name (the kept DC itself) still works; once the kept folder is gone, it is free."""
+    locks, kept = tmp_path / "locks", tmp_path / "kept" / "0123456789abcdef01234567"
+    kept.mkdir(parents=True)
+    aside = f"127.0.0.{FIRST}"
+    addresses.set_aside(aside, kept.name, kept, locks)
+    addresses.set_aside(aside, kept.name, kept, locks)  # again: idempotent
+    leases = [addresses.reserve(locks, PORT, FIRST, LAST) for _ in range(LAST - FIRST - 1)]
+    try:
+        assert aside not in {lease.address for lease in leases}
+        with pytest.raises(AddressTaken, match="no free loopback address"):
+            addresses.reserve(locks, PORT, FIRST, LAST)
+        with addresses.claim(aside, locks, PORT) as mine:
+            assert mine.held
+        kept.rmdir()  # the kept lab was removed: its address is free again, and the marker goes
+        with addresses.reserve(locks, PORT, FIRST, LAST) as freed:
+            assert freed.address == aside
+        assert not list(locks.glob("*.kept-*"))
+    finally:
+        for lease in leases:
+            lease.release()

@@ -350,3 +350,11 @@ def test_warnings_and_trend_panels_show_and_escape() -> None:
     assert "New failures (1)" in trend_part and "Fixed (1)" in trend_part
     assert "pass → fail" in trend_part and "fail → pass" in trend_part
     assert "<script>" not in html
+
+
+@pytest.mark.parametrize(("fail_on", "said"), [("high", "--fail-on high."), ("low", "--fail-on low (the default).")])
+def test_the_banner_names_the_fail_on_the_run_used(fail_on: str, said: str) -> None:
+    """A gate set to high must not read as if low was used (a new user's run, stop 39)."""
+    text = parse_html(render(build_report(fail_on=fail_on))).text
+    assert f"Drift found A fail at or above {said} exit code 1" in text
+    assert "(default low)" not in text

@@ -27,3 +27,16 @@ def test_hidden_characters_are_shown_not_obeyed() -> None:
     [head, reason] = finding_lines([finding("sspr.gates", Status.failed, reason="evil\x1b[2J\u202eok")], 80)
     assert "\x1b" not in reason and "[U+001B]" in reason and "[U+202E]" in reason
     assert head.split() == ["FAIL", "sspr.gates", "tenant"]
+
+
+@pytest.mark.parametrize(("fail_on", "said"), [(None, "--fail-on (default low)"), ("critical", "--fail-on critical"),
+                                               ("low", "--fail-on low (the default)")])
+def test_the_summarys_exit_line_names_the_fail_on_the_run_used(fail_on: str | None, said: str) -> None:
+    import io
+
+    from auditor.commands.present import print_summary
+    from tests.helpers.report_factory import build_report
+
+    out = io.StringIO()
+    print_summary(build_report(fail_on=fail_on), [], out)
+    assert out.getvalue().splitlines()[-1] == f"exit code 1: drift: a fail at or above {said}"
