@@ -40,9 +40,16 @@ class Meaning:
     commands: dict[str, str]  # the commands that return it ("*" every command), each with what it means there
     tone: str  # pass | fail | unknown: how the HTML report colours it
 
-    def said_by(self, command: str) -> str:
+    def detail(self, command: str, fail_on: str | None = None) -> str:
+        """What the code means for `command`; for one `check` run that drifted, the --fail-on it used (a report
+        that records none gets the table's text)."""
+        if command == "check" and self.code == Exit.drift and fail_on:
+            return _DRIFT.format(fail_on + (" (the default)" if fail_on == DEFAULT_FAIL_ON else ""))
+        return self.commands.get(command) or self.commands.get("*") or ""
+
+    def said_by(self, command: str, fail_on: str | None = None) -> str:
         """The meaning as one command's help (or report) says it."""
-        detail = self.commands.get(command) or self.commands.get("*") or ""
+        detail = self.detail(command, fail_on)
         return f"{self.meaning}: {detail}" if detail else self.meaning
 
     def said_once(self) -> str:
@@ -58,7 +65,7 @@ class Meaning:
         return f"{said}. {'; '.join(details)}" if details else said
 
 
-_DRIFT = "a fail at or above --fail-on {}"  # `check`'s 1; a run names the threshold it used (for_check_run)
+_DRIFT = "a fail at or above --fail-on {}"  # `check`'s 1; a run names the threshold it used (Meaning.detail)
 DEFAULT_FAIL_ON = "low"
 
 _APPLY_REFUSALS = ("the plan is stale (a target changed since it was made), holds a change the policy does not ask "
@@ -109,14 +116,6 @@ BY_CODE: dict[int, Meaning] = {row.code: row for row in TABLE}  # an Exit key ha
 
 def meaning(code: int) -> Meaning | None:
     return BY_CODE.get(code)
-
-
-def check_run_detail(row: Meaning, fail_on: str | None) -> str:
-    """What `check`'s code means for one run: drift names the --fail-on that run used (a report that records
-    none says the table's text)."""
-    if row.code == Exit.drift and fail_on:
-        return _DRIFT.format(fail_on + (" (the default)" if fail_on == DEFAULT_FAIL_ON else ""))
-    return row.commands.get("check") or row.commands.get("*") or ""
 
 
 def for_command(command: str) -> list[Meaning]:

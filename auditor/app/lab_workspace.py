@@ -46,27 +46,17 @@ class LabTargets:
     record: LabDomainRecord | None = None
     kept: bool = False
     folder: Path | None = None  # the kept workspace, when there is one
-    _marked: list[Path] = field(default_factory=list)  # the workspace this run marked as applied
 
     def prove(self, snapshot: Snapshot) -> None:
         """A WorkspaceRefused unless the state read now holds the fingerprints in `proven`."""
         refuse_unproven(self.proven, snapshot, self.record)
 
     def writing(self) -> None:
-        """An apply got past its refusals and is about to write: the kept workspace counts as applied."""
-        from auditor.lab_domain import kept
-
-        if self.folder is not None and not kept.was_written(self.folder):
-            kept.mark_written(self.folder)
-            self._marked.append(self.folder)
-
-    def settled(self, outcome: str) -> None:
-        """The apply ended with `outcome`; refused means nothing was written, so a mark this run made is taken
-        back (an earlier apply's stays)."""
-        if outcome == "refused" and self._marked:
+        """An apply passed every refusal and is about to write: the kept workspace counts as applied."""
+        if self.folder is not None:
             from auditor.lab_domain import kept
 
-            kept.unmark_written(self._marked.pop())
+            kept.mark_written(self.folder)
 
 
 def lab_domain_read(snapshot: Snapshot, lab: LabSelection | None) -> LabDomainRecord | None:

@@ -258,14 +258,12 @@ def apply_plan(plan: Plan, targets: Targets, *, policy: Policy, yes: bool, backu
                endpoints: list[str], allow_other_tenant: bool = False,
                prove: Callable[[Snapshot], None] | None = None,
                writing: Callable[[], None] | None = None) -> ApplyResult:
-    """`writing` is told, with --yes, once the changes are derived and before apply writes anything."""
+    """`writing` is told once apply has passed every refusal, before its backup and first write."""
     from auditor.remediation.apply import apply
 
     with target_lock(endpoints):
         derived = derive(plan, targets, policy, allow_other_tenant, prove)
-        if yes and writing is not None:
-            writing()
-        result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path)
+        result = apply(plan, targets, derived=derived, yes=yes, backup_path=backup_path, before_writes=writing)
     # judged on what this apply read, never taken from the plan file: an edited file cannot hide who is affected
     return result.model_copy(update={"impact": derived.impact})
 

@@ -51,7 +51,6 @@ def run(args: argparse.Namespace) -> int:
                                 endpoints=endpoints_of(opened.reached) if chosen.lab is None else [],
                                 allow_other_tenant=args.other_target, prove=opened.prove,
                                 writing=opened.writing)
-            opened.settled(result.outcome)
     except RefusedError as exc:
         refused(exc)
         return Exit.refused

@@ -56,8 +56,8 @@ def print_summary(report: Any, paths: list[Path], out: TextIO, next_step: str | 
         print(f"report: {path}", file=out)
     code = report.summary.exit_code
     row = exit_codes.meaning(code)
-    said = f"{row.meaning}: {exit_codes.check_run_detail(row, report.fail_on)}" if row else "not one sspr-audit returns"
-    print(f"exit code {code}: {said}", file=out)
+    print(f"exit code {code}: {row.said_by('check', report.fail_on) if row else 'not one sspr-audit returns'}",
+          file=out)
     if next_step:
         print(f"next: {next_step}", file=out)
 

@@ -6,10 +6,10 @@ made with `--lab` is applied to a *kept* domain instead: a clone that stays (sto
 `rollback` restores what apply wrote. When there is no kept domain yet, one is cloned from the same seeded template
 on the address the plan's domain answered on; the caller proves it identical by the plan's fingerprints.
 
-A workspace counts as applied once an `apply --yes` got past its refusals and began writing (`WRITTEN`, made by
-`mark_written` before the first write and taken back by `unmark_written` when the apply was refused with nothing
-written). A workspace this run made and left unmarked (a dry run, a refusal, an error) is removed when the run
-ends, so `check --lab-after` never reads a lab no apply wrote as if one had, and a fresh lab is what it held anyway.
+A workspace counts as applied once an `apply --yes` passed every refusal and began writing (`WRITTEN`, made by
+`mark_written` before its backup and first write, so a crash keeps it). A workspace this run made and left unmarked
+(a dry run, a refusal, an error) is removed when the run ends, so `check --lab-after` never reads a lab no apply
+wrote as if one had, and a fresh lab is what it held anyway.
 
 One run at a time holds a kept domain (an exclusive flock on `kept/<key>.lock`, released by the kernel when the
 holder dies: https://man7.org/linux/man-pages/man2/flock.2.html). The newest `KEEP` domains are kept; older ones
@@ -78,13 +78,8 @@ def kept_workspace(key: str, *, create: bool, state_dir: Path | None = None) -> 
 
 
 def mark_written(folder: Path) -> None:
-    """An apply is about to write to the kept `folder` (before its first write, so a crash keeps the mark)."""
+    """An apply is about to write to the kept `folder` (before its backup and first write)."""
     (folder / WRITTEN).write_text("an apply began writing to this lab\n", encoding="utf-8")
-
-
-def unmark_written(folder: Path) -> None:
-    """The apply that marked `folder` was refused with nothing written."""
-    (folder / WRITTEN).unlink(missing_ok=True)
 
 
 def was_written(folder: Path) -> bool:

@@ -43,6 +43,8 @@ from auditor.remediation.session import ApplyError, BackupObject, Session, Targe
 from auditor.snapshot.models import utc_now
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from auditor.remediation.derivation import Derivation
     from auditor.remediation.writers.base import Writer
 
@@ -248,8 +250,9 @@ class RollbackResult(Frozen):
 # -- apply ----------------------------------------------------------------------------------
 
 def apply(plan: Plan, targets: Targets, *, derived: Derivation, yes: bool = False,
-          backup_path: Path | None = None) -> ApplyResult:
-    """Apply `plan` (a dry run unless `yes`), writing only changes `derived` holds. See the module docstring."""
+          backup_path: Path | None = None, before_writes: Callable[[], None] | None = None) -> ApplyResult:
+    """Apply `plan` (a dry run unless `yes`), writing only changes `derived` holds. See the module docstring.
+    `before_writes` is called once every refusal has passed, before the backup and the first write."""
     from auditor.remediation.seal import check_seal
 
     problem = check_seal(plan, "plan")
@@ -258,7 +261,7 @@ def apply(plan: Plan, targets: Targets, *, derived: Derivation, yes: bool = Fals
     if not plan.changes:
         return ApplyResult(outcome="nothing_to_do", message="the plan has no changes", changes=[])
     with Session(targets, _make_writer) as session:
-        return _apply(plan, session, derived=derived, yes=yes, backup_path=backup_path)
+        return _apply(plan, session, derived=derived, yes=yes, backup_path=backup_path, before_writes=before_writes)
 
 
 def _result(change: Change, status: ChangeStatus, detail: str | None = None) -> ChangeResult:
@@ -267,7 +270,7 @@ def _result(change: Change, status: ChangeStatus, detail: str | None = None) -> 
 
 
 def _apply(plan: Plan, session: Session[Writer], *, derived: Derivation, yes: bool,
-           backup_path: Path | None) -> ApplyResult:
+           backup_path: Path | None, before_writes: Callable[[], None] | None) -> ApplyResult:
     observed = []
     for change in plan.changes:
         try:
@@ -314,6 +317,8 @@ def _apply(plan: Plan, session: Session[Writer], *, derived: Derivation, yes: bo
         return ApplyResult(outcome="dry_run", changes=list(results.values()),
                            message=f"dry run: {len(pending)} change(s) would be applied "
                                    f"({len(plan.changes) - len(pending)} already in place); run again with --yes")
+    if before_writes is not None:
+        before_writes()
     objects: dict[str, BackupObject] = {}
     for change, seen in pending:
         key = object_key(change)

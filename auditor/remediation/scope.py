@@ -66,12 +66,12 @@ def _on_premises(fence: Callable[[Any, Directory, DirectoryState], str | None]) 
 
 def _dacl(change: Any, wanted: Directory, directory: DirectoryState) -> str | None:
     allowed = {dn_key(ou) for ou in wanted.target_ous} | {dn_key(directory.admin_sd_holder.dn)}
-    if dn_key(change.dn) == dn_key(directory.base_dn) and dn_key(change.dn) not in allowed:
+    if dn_key(change.dn) not in allowed:
+        if dn_key(change.dn) != dn_key(directory.base_dn):
+            return f"{change.dn} is neither a target OU of the policy nor AdminSDHolder"
         why = _unexpire_only(change, wanted)
         if why is not None:
             return why
-    elif dn_key(change.dn) not in allowed:
-        return f"{change.dn} is neither a target OU of the policy nor AdminSDHolder"
     account = directory.service_account
     if account is None or account.sid.upper() != change.principal_sid.upper():
         return f"the rights go to {change.principal_sid}, not to the sync account the policy names"

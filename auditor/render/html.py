@@ -263,7 +263,7 @@ def exit_meaning(exit_code: int, fail_on: str | None = None) -> dict[str, str]:
     row = exit_codes.meaning(exit_code)
     if row is None:
         return {"title": f"Exit code {exit_code} is not one sspr-audit returns", "meaning": "", "tone": "unknown"}
-    detail = exit_codes.check_run_detail(row, fail_on) or row.meaning
+    detail = row.detail("check", fail_on) or row.meaning
     return {"title": row.title, "meaning": detail[:1].upper() + detail[1:] + ".", "tone": row.tone}
 
 

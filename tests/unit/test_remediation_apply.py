@@ -299,3 +299,27 @@ def test_a_version_3_backup_that_marks_objects_written_itself_is_refused(tmp_pat
     _resealed(tmp_path / "b.json", mark)
     with pytest.raises(PlanError, match="keeps what apply wrote in its journal"):
         load_backup(tmp_path / "b.json")
+
+
+def test_before_writes_is_told_only_when_apply_will_write_and_before_its_backup(tmp_path: Path) -> None:
+    """The kept lab's `WRITTEN` mark hangs on this (stop 39): a dry run, a stale plan, a change the derivation does
+    not hold and nothing to do never call it; an apply that writes calls it once, before the backup exists."""
+    calls: list[bool] = []
+    backup = tmp_path / "b.json"
+
+    def told() -> None:
+        calls.append(backup.exists() or bool(MemoryWriter.writes))
+
+    assert apply(plan(), Targets(), backup_path=backup, before_writes=told).outcome == "dry_run"
+    unheld = apply_derived(plan(), Targets(), derived=derivation(list(plan().changes)[:2]), yes=True,
+                           backup_path=backup, before_writes=told)
+    assert unheld.outcome == "refused" and calls == []
+    MemoryWriter.store["C"]["writeback_enabled"] = None
+    assert apply(plan(), Targets(), yes=True, backup_path=backup, before_writes=told).outcome == "refused"
+    MemoryWriter.store["C"]["writeback_enabled"] = False
+    assert calls == [] and not backup.exists()
+    assert apply(plan(), Targets(), yes=True, backup_path=backup, before_writes=told).outcome == "applied"
+    assert calls == [False]  # once, with no backup and no write yet
+    again = tmp_path / "again.json"
+    assert apply(plan(), Targets(), yes=True, backup_path=again, before_writes=told).outcome == "nothing_to_do"
+    assert calls == [False]
